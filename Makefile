@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# vigil: one entry point.
+#   make          build build/vigil (BPF objects embedded through their skeletons)
+#   make test     unit tests (cmocka) + integration tests on the real BPF programs (root)
+#   make run      build and run the agent on the embedded default config (root)
+#   make bench    overhead and throughput benchmarks (ratios, printed)
+#   make deps     install the Debian packages the build and tests need, if missing
+#   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this host's BTF
+#
+# Every output goes under build/. Dependency files (-MMD -MP) make an edit of any header,
+# include/vigil/*.h included, rebuild every BPF and userspace object that includes it.
+
+OUT ?= build
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# The packages `make deps` installs (Debian 12 names).
+DEB_PKGS := clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
+	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server \
+	iproute2 procps
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP
+LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Iinclude -Ibpf -Ivmlinux/$(ARCH) -MMD -MP
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+US_SRCS := $(wildcard userspace/*.c)
+US_OBJS := $(patsubst userspace/%.c,$(OUT)/userspace/%.o,$(US_SRCS))
+LIB_OBJS := $(filter-out $(OUT)/userspace/main.o,$(US_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%,$(INTEG_SRCS))
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(HELPER_SRCS))
+
+.PHONY: all test unit integration run bench deps vmlinux clean doctor
+.DELETE_ON_ERROR:
+
+all: $(OUT)/vigil
+
+# --- kernel side ---------------------------------------------------------------------------
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(OUT)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+# --- userspace -----------------------------------------------------------------------------
+
+# Skeletons must exist before any userspace object is compiled; after the first build the
+# dependency files track which object includes which skeleton.
+$(OUT)/userspace/%.o: userspace/%.c | $(SKELS) $(OUT)/userspace
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/vigil: $(US_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# --- tests ---------------------------------------------------------------------------------
+
+# Each unit test links the modules it tests and nothing more (see tests/unit/deps.mk).
+include tests/unit/deps.mk
+
+$(OUT)/tests/unit/%.o: tests/unit/%.c | $(SKELS) $(OUT)/tests/unit
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tests/unit/%: $(OUT)/tests/unit/%.o
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -lcmocka -o $@
+
+$(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integration/harness.o
+	$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+$(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/integration
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tests/helpers/%: tests/helpers/%.c | $(OUT)/tests/helpers
+	$(CC) $(CFLAGS) $< -o $@
+
+unit: $(UNIT_BINS)
+	@tests/run-tests $(UNIT_BINS)
+
+integration: $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS)
+	@tests/run-tests $(INTEG_BINS)
+
+# The README's test command. Integration tests load real BPF programs: run as root.
+test: deps $(OUT)/vigil $(UNIT_BINS) $(INTEG_BINS) $(HELPER_BINS)
+	@tests/run-tests $(UNIT_BINS) $(INTEG_BINS)
+
+# --- running -------------------------------------------------------------------------------
+
+run: deps $(OUT)/vigil
+	$(OUT)/vigil run $(VIGIL_ARGS)
+
+doctor: $(OUT)/vigil
+	$(OUT)/vigil doctor
+
+bench: $(OUT)/vigil
+	@echo "bench: no benchmarks yet (see bench/README.md)"
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(OUT)/bpf $(OUT)/userspace $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/helpers:
+	mkdir -p $@
+
+clean:
+	rm -rf $(OUT)
+
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/userspace/*.d $(OUT)/tests/*/*.d)

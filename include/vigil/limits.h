@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Sizes shared by the kernel programs and the daemon. Plain constants only. */
+#ifndef VIGIL_LIMITS_H
+#define VIGIL_LIMITS_H
+
+#define VIGIL_COMM_LEN 16	    /* TASK_COMM_LEN */
+#define VIGIL_MAX_WORKLOADS 64	    /* configured workloads */
+#define VIGIL_MAX_WATCHED 65536	    /* processes watched at once (kernel map) */
+#define VIGIL_MAX_MATCH_KEYS 1024   /* comm / exe / cgroup match keys */
+#define VIGIL_RINGBUF_BYTES (1 << 20) /* default ring buffer: ~10k exit records */
+
+#endif /* VIGIL_LIMITS_H */

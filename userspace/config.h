@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config: the daemon's one YAML file (or the embedded default), parsed and validated.
+ *
+ * Loading either yields a complete, validated struct vigil_config or fails with a message
+ * that names the file, line, column and key that was wrong; nothing is half-applied.
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/classes.h"
+
+enum vigil_action_kind {
+	VIGIL_ACTION_NONE = 0,
+	VIGIL_ACTION_RESTART, /* restart: { exec: [argv...] } */
+};
+
+struct vigil_action {
+	enum vigil_action_kind kind;
+	char **argv; /* restart.exec: NULL-terminated, argv[0] an absolute path */
+	unsigned int argc;
+};
+
+struct vigil_heal_rule {
+	uint32_t on_mask;  /* bit (1u << enum vigil_class) per class named in `on:` */
+	unsigned int level; /* 1 at once, 2 after delay_ms, 3 only with approval */
+	uint64_t delay_ms;  /* level 2 only; default 300000 (5m) */
+	struct vigil_action action;
+};
+
+struct vigil_match {
+	char *comm;    /* exact comm (at most 15 bytes) */
+	char *exe;     /* absolute path of the executable */
+	char *cgroup;  /* glob on cgroup v2 paths, relative to the v2 mount, e.g. /kubepods/x* */
+	char *pidfile; /* path of a file holding the main pid */
+};
+
+struct vigil_workload {
+	char *name; /* [A-Za-z0-9_.-]{1,63}, unique */
+	struct vigil_match match; /* at least one of the four set */
+	char **latency_syscalls;  /* names; parsed now, used by the latency probes */
+	unsigned int n_latency_syscalls;
+	uint64_t latency_budget_ms;
+	struct vigil_heal_rule *heal;
+	unsigned int n_heal;
+	unsigned int breaker_failures; /* default 3 */
+	uint64_t breaker_window_ms;    /* default 600000 (10m) */
+	uint64_t breaker_cooldown_ms;  /* default 300000 (5m) */
+	uint64_t quiet_max_defer_ms;   /* default 60000 */
+	uint64_t verify_ms;	       /* how long a restarted process must live; default 2000 */
+};
+
+struct vigil_config {
+	char *source;	    /* file name, or "<embedded>" */
+	char *node;	    /* after ${VAR} expansion; default: the hostname */
+	char *journal;	    /* default /var/lib/vigil/journal.jsonl */
+	bool observe_all;   /* report failing exits of every process, not only workloads */
+	uint64_t window_ms; /* incident aggregation window; default 60000 */
+	char *redis_url;    /* may be NULL: no Redis sink */
+	char *redis_prefix; /* default "vigil" */
+	struct vigil_workload *workloads;
+	unsigned int n_workloads;
+};
+
+/* The YAML used when no file is given: observe every process, heal nothing. */
+extern const char vigil_default_config[];
+
+/*
+ * Parse and validate YAML text. @name is used in messages (a path or "<embedded>").
+ * Returns 0 and *out, or -EINVAL (bad content: err holds "NAME:LINE:COL: what was wrong"),
+ * -ENOMEM. err is always NUL-terminated when errlen > 0.
+ */
+int vigil_config_parse(const char *text, size_t len, const char *name, struct vigil_config **out,
+		       char *err, size_t errlen);
+
+/* Read @path and parse it. Returns as vigil_config_parse(), or -errno if it cannot be read
+ * (err then names the path and the reason). */
+int vigil_config_load(const char *path, struct vigil_config **out, char *err, size_t errlen);
+
+/* Frees everything; accepts NULL. */
+void vigil_config_free(struct vigil_config *cfg);
+
+/* Class name <-> enum ("crash", "oom_kill", ...). Name: NULL for an unknown value.
+ * Parse: VIGIL_CLASS_NONE for an unknown name. */
+const char *vigil_class_name(enum vigil_class c);
+enum vigil_class vigil_class_parse(const char *name);
+
+/* "250ms", "30s", "5m", "2h" -> milliseconds. Returns 0 or -EINVAL. A bare number is seconds. */
+int vigil_parse_duration(const char *s, uint64_t *ms);
+
+#endif /* VIGIL_CONFIG_H */
