@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * daemon: the pipeline's wiring.
+ *
+ *   ring buffer -> collector -> workloads (name) -> detector -> sinks (event)
+ *                                                -> incidents -> sinks (incident)
+ *                                                             -> healer -> actions
+ *
+ * One thread: everything below runs from vigil_loop_run(), driven by the ring buffer's fd, a
+ * signalfd (SIGINT, SIGTERM: stop; SIGCHLD: reap what the healer started) and timers.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "config.h"
+#include "daemon.h"
+#include "detector.h"
+#include "healer.h"
+#include "incidents.h"
+#include "loader.h"
+#include "loop.h"
+#include "sinks.h"
+#include "workloads.h"
+
+#define TICK_MS 1000
+#define REFRESH_TICKS 5
+#define DEDUP_SLOTS 64
+
+struct daemon {
+	struct vigil_config *cfg;
+	struct vigil_loop *loop;
+	struct vigil_probes *probes;
+	struct vigil_collector *coll;
+	struct vigil_workloads *wl;
+	struct vigil_incidents *incidents;
+	struct vigil_healer *healer;
+	struct vigil_sinks *sinks;
+	int sigfd;
+	unsigned int ticks;
+	uint64_t drops_seen;
+	/* Recent exits (tgid, start): the classic exit hook can see a group's end twice. */
+	struct {
+		uint32_t tgid;
+		uint64_t start_ns;
+	} dedup[DEDUP_SLOTS];
+	unsigned int dedup_next;
+};
+
+/* Has this exit been reported already? Remembers it if not. */
+static bool seen_exit(struct daemon *d, const struct vigil_exit *e)
+{
+	for (unsigned int i = 0; i < DEDUP_SLOTS; i++)
+		if (d->dedup[i].tgid == e->hdr.tgid && d->dedup[i].start_ns == e->start_ns)
+			return true;
+	d->dedup[d->dedup_next].tgid = e->hdr.tgid;
+	d->dedup[d->dedup_next].start_ns = e->start_ns;
+	d->dedup_next = (d->dedup_next + 1) % DEDUP_SLOTS;
+	return false;
+}
+
+/* Power of two: an incident's count is re-recorded at 2, 4, 8... so a storm costs log(n). */
+static bool pow2(uint64_t n)
+{
+	return n && !(n & (n - 1));
+}
+
+static void on_event(const struct vigil_event_hdr *h, void *arg)
+{
+	struct daemon *d = arg;
+	struct vigil_detection det;
+	struct vigil_incident *inc;
+	char namebuf[VIGIL_COMM_LEN + 1];
+	const char *name;
+	bool opened;
+
+	if (h->kind == VIGIL_EV_EXIT && seen_exit(d, (const struct vigil_exit *)h))
+		return;
+	name = vigil_workloads_name(d->wl, h->workload, h->comm, namebuf, sizeof(namebuf));
+	if (vigil_detect(h, name, &det))
+		return;
+	if (h->kind == VIGIL_EV_EXEC)
+		vigil_workloads_seen(d->wl, h->workload, h->tgid);
+	else if (h->kind == VIGIL_EV_EXIT)
+		vigil_workloads_gone(d->wl, h->workload, h->tgid);
+	vigil_sink_event(d->sinks, h, name, &det);
+	if (det.cls == VIGIL_CLASS_NONE)
+		return;
+	inc = vigil_incidents_record(d->incidents, h, &det, name, &opened);
+	if (!inc) {
+		fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
+		return;
+	}
+	if (opened || pow2(inc->count))
+		vigil_sink_incident(d->sinks, inc);
+	vigil_healer_incident(d->healer, inc, opened);
+}
+
+static void on_signal(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				vigil_healer_reaped(d->healer, pid, status);
+			continue;
+		}
+		fprintf(stderr, "vigil: %s, stopping\n", strsignal(si.ssi_signo));
+		vigil_loop_stop(loop);
+	}
+}
+
+static void on_tick(struct vigil_loop *loop, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t st[VIGIL_STAT_MAX];
+
+	if (!vigil_probes_stats(d->probes, st) && st[VIGIL_STAT_DROPS] != d->drops_seen) {
+		fprintf(stderr, "vigil: %llu kernel events dropped (ring buffer full), %llu in all\n",
+			(unsigned long long)(st[VIGIL_STAT_DROPS] - d->drops_seen),
+			(unsigned long long)st[VIGIL_STAT_DROPS]);
+		d->drops_seen = st[VIGIL_STAT_DROPS];
+	}
+	vigil_incidents_expire(d->incidents, vigil_mono_ns());
+	if (++d->ticks % REFRESH_TICKS == 0)
+		vigil_workloads_refresh(d->wl);
+	vigil_loop_timer(loop, TICK_MS, on_tick, d);
+}
+
+/* Block the signals the loop reads through a signalfd. Returns the fd or -errno. */
+static int signals_fd(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void teardown(struct daemon *d)
+{
+	/* The healer records its pending work, so it goes before the sinks. */
+	vigil_healer_free(d->healer);
+	vigil_collector_free(d->coll);
+	vigil_workloads_free(d->wl);
+	vigil_probes_close(d->probes);
+	vigil_incidents_free(d->incidents);
+	vigil_sinks_close(d->sinks);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	vigil_loop_free(d->loop);
+	vigil_config_free(d->cfg);
+}
+
+int vigil_daemon_run(const struct vigil_run_opts *o)
+{
+	struct daemon d = { .sigfd = -1 };
+	struct vigil_probe_opts po = {};
+	struct vigil_sink_opts so = {};
+	char err[512] = "", progs[256];
+	unsigned int nprogs;
+	int ret;
+
+	/* 1. Configuration: refuse to start on any error, naming file, line and key. */
+	if (o->config)
+		ret = vigil_config_load(o->config, &d.cfg, err, sizeof(err));
+	else
+		ret = vigil_config_parse(vigil_default_config, strlen(vigil_default_config),
+					 "<embedded>", &d.cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return ret;
+	}
+
+	/* 2. Sinks first, so that everything after can be recorded. */
+	so.node = d.cfg->node;
+	so.journal = o->journal ? o->journal : d.cfg->journal;
+	so.json_stdout = o->json;
+	so.quiet = o->quiet;
+	ret = vigil_sinks_open(&so, &d.sinks, err, sizeof(err));
+	if (ret)
+		goto fail;
+
+	/* 3. Kernel programs: load and attach, tp_btf or classic tracepoints. */
+	po.observe_all = d.cfg->observe_all;
+	po.force_classic = o->force_classic;
+	ret = vigil_probes_open(&po, &d.probes, err, sizeof(err));
+	if (ret)
+		goto fail;
+
+	/* 4. Workloads: match keys into the kernel, then find what already runs. */
+	ret = vigil_workloads_new(d.cfg, d.probes, &d.wl, err, sizeof(err));
+	if (ret)
+		goto fail;
+
+	/* 5. The loop, and the stages it drives. */
+	ret = vigil_loop_new(&d.loop);
+	if (!ret)
+		ret = vigil_incidents_new(d.cfg->window_ms, &d.incidents);
+	if (!ret)
+		ret = vigil_healer_new(d.cfg, d.loop, d.sinks, d.wl, &d.healer);
+	if (!ret)
+		ret = vigil_collector_new(d.loop, vigil_probes_ringbuf_fd(d.probes), on_event, &d,
+					  &d.coll);
+	if (ret) {
+		snprintf(err, sizeof(err), "setting up the event loop: %s", strerror(-ret));
+		goto fail;
+	}
+	d.sigfd = signals_fd();
+	ret = d.sigfd < 0 ? d.sigfd : vigil_loop_add_fd(d.loop, d.sigfd, EPOLLIN, on_signal, &d);
+	if (!ret && vigil_loop_timer(d.loop, TICK_MS, on_tick, &d) < 0)
+		ret = -ENOMEM;
+	if (ret) {
+		snprintf(err, sizeof(err), "signals: %s", strerror(-ret));
+		goto fail;
+	}
+
+	nprogs = vigil_probes_attached(d.probes, progs, sizeof(progs));
+	fprintf(stderr,
+		"vigil: ready: node %s, config %s, %s probes (%u: %s), %u workloads, "
+		"observe_all %s, journal %s\n",
+		d.cfg->node, d.cfg->source, vigil_probes_mode(d.probes), nprogs, progs,
+		d.cfg->n_workloads, d.cfg->observe_all ? "on" : "off",
+		so.journal && so.journal[0] ? so.journal : "off");
+
+	/* 6. Run until SIGINT/SIGTERM; then detach everything (teardown). */
+	ret = vigil_loop_run(d.loop);
+	teardown(&d);
+	return ret;
+fail:
+	if (err[0])
+		fprintf(stderr, "vigil: %s\n", err);
+	teardown(&d);
+	return ret;
+}

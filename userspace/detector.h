@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * detector: one kernel record -> a fault class, a normalised detail and a stable signature.
+ *
+ * Pure functions, no state: the same input gives the same answer on any node, at any time.
+ * A signature hashes the workload, the class and the normalised detail (signal name, exit
+ * status) and never a pid or a time, so the same fault after a restart, or on another node,
+ * has the same signature.
+ */
+#ifndef VIGIL_DETECTOR_H
+#define VIGIL_DETECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vigil/classes.h"
+#include "vigil/events.h"
+
+#define VIGIL_SIG_LEN 17 /* 16 hex digits + NUL */
+
+struct vigil_detection {
+	enum vigil_class cls;  /* VIGIL_CLASS_NONE: not a fault */
+	const char *label;     /* what the event was: a class name, or "exit", "killed",
+				  "exec", "oom_victim" */
+	char detail[32];       /* normalised: "SIGSEGV", "status=3", "" */
+	char signature[VIGIL_SIG_LEN]; /* set when cls != NONE */
+	char title[128];       /* "storyteller crash SIGSEGV" */
+	int signal;	       /* exits: fatal signal or 0 */
+	int status;	       /* exits: exit status when no signal */
+	bool core_dumped;
+};
+
+/*
+ * Classify a valid record about @workload (a configured name, or the comm in observe-all
+ * mode). Returns 0; -EINVAL for a kind the detector does not handle.
+ */
+int vigil_detect(const struct vigil_event_hdr *hdr, const char *workload,
+		 struct vigil_detection *out);
+
+/* 16-hex-digit signature of (workload, class, detail) into out[VIGIL_SIG_LEN]. */
+void vigil_signature(const char *workload, enum vigil_class cls, const char *detail, char *out);
+
+/* "SIGSEGV" for 11; "SIG42" for one without a name. Never NULL. buf needs 8 bytes. */
+const char *vigil_signal_name(int sig, char *buf);
+
+#endif /* VIGIL_DETECTOR_H */

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+/* healer: policy, autonomy levels, breaker, backoff, and the restart action's lifecycle. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "actions.h"
+#include "healer.h"
+
+#define BACKOFF_FIRST_MS 10000ull
+#define BACKOFF_MAX_MS 300000ull
+#define BACKOFF_RESET_MS 600000ull /* ten quiet minutes forget the restarts */
+#define MAX_FAILS 64
+
+enum breaker { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
+
+struct wl_heal {
+	unsigned int restarts;
+	uint64_t last_restart_ns;
+	uint64_t fails[MAX_FAILS]; /* mono ns of failed heals, newest last */
+	unsigned int n_fails;
+	enum breaker breaker;
+	uint64_t opened_ns;
+	bool pending; /* a heal is scheduled or running: never stack two */
+};
+
+struct job {
+	struct vigil_healer *h;
+	struct vigil_incident *inc;
+	const struct vigil_heal_rule *rule;
+	struct wl_heal *wh;
+	pid_t pid;
+	int status_fd;
+	int64_t timer;
+	uint64_t started_ns;
+	struct job *next;
+};
+
+struct vigil_healer {
+	const struct vigil_config *cfg;
+	struct vigil_loop *loop;
+	struct vigil_sinks *sinks;
+	struct vigil_workloads *wl;
+	struct wl_heal *w;
+	struct job *jobs;
+};
+
+uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
+{
+	uint64_t wait;
+
+	if (!restarts || since_ms >= BACKOFF_RESET_MS)
+		return 0;
+	wait = restarts > 6 ? BACKOFF_MAX_MS : BACKOFF_FIRST_MS << (restarts - 1);
+	if (wait > BACKOFF_MAX_MS)
+		wait = BACKOFF_MAX_MS;
+	return wait > since_ms ? wait - since_ms : 0;
+}
+
+int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
+		     struct vigil_sinks *sinks, struct vigil_workloads *wl,
+		     struct vigil_healer **out)
+{
+	struct vigil_healer *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->w = calloc(cfg->n_workloads ? cfg->n_workloads : 1, sizeof(*h->w));
+	if (!h->w) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->cfg = cfg;
+	h->loop = loop;
+	h->sinks = sinks;
+	h->wl = wl;
+	*out = h;
+	return 0;
+}
+
+static void set_state(struct vigil_healer *h, struct vigil_incident *inc,
+		      enum vigil_incident_state s)
+{
+	inc->state = s;
+	if (s == VIGIL_INC_RESOLVED)
+		inc->resolved_mono_ns = vigil_mono_ns();
+	vigil_sink_incident(h->sinks, inc);
+}
+
+static void unlink_job(struct vigil_healer *h, struct job *j)
+{
+	struct job **pp;
+
+	for (pp = &h->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			return;
+		}
+	}
+}
+
+/* Count a failed heal against the workload's breaker; open it at the threshold. */
+static void breaker_fail(struct vigil_healer *h, struct job *j)
+{
+	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
+	struct wl_heal *wh = j->wh;
+	uint64_t now = vigil_mono_ns(), n = 0;
+
+	if (wh->n_fails == MAX_FAILS) {
+		memmove(wh->fails, wh->fails + 1, (MAX_FAILS - 1) * sizeof(wh->fails[0]));
+		wh->n_fails--;
+	}
+	wh->fails[wh->n_fails++] = now;
+	for (unsigned int i = 0; i < wh->n_fails; i++)
+		n += now - wh->fails[i] <= w->breaker_window_ms * 1000000ull;
+	if (wh->breaker == BREAKER_HALF_OPEN || n >= w->breaker_failures) {
+		char detail[128];
+
+		wh->breaker = BREAKER_OPEN;
+		wh->opened_ns = now;
+		snprintf(detail, sizeof(detail), "%llu failed heals in %llu s: no action for %llu s",
+			 (unsigned long long)n, (unsigned long long)w->breaker_window_ms / 1000,
+			 (unsigned long long)w->breaker_cooldown_ms / 1000);
+		vigil_sink_action(h->sinks, j->inc, "breaker", "open", detail, 0);
+	}
+}
+
+/* The end of one heal: record the outcome, free the job. */
+static void finish(struct job *j, bool ok, const char *detail)
+{
+	struct vigil_healer *h = j->h;
+
+	if (j->timer > 0)
+		vigil_loop_cancel(h->loop, j->timer);
+	if (j->status_fd >= 0) {
+		vigil_loop_del_fd(h->loop, j->status_fd);
+		close(j->status_fd);
+	}
+	vigil_sink_action(h->sinks, j->inc, "restart", ok ? "success" : "failed", detail, j->pid);
+	if (ok) {
+		if (j->wh->breaker == BREAKER_HALF_OPEN) {
+			j->wh->breaker = BREAKER_CLOSED;
+			j->wh->n_fails = 0;
+		}
+	} else {
+		breaker_fail(h, j);
+	}
+	set_state(h, j->inc, ok ? VIGIL_INC_RESOLVED : VIGIL_INC_FAILED);
+	j->inc->busy = false;
+	j->wh->pending = false;
+	unlink_job(h, j);
+	free(j);
+}
+
+static void verify_due(struct vigil_loop *loop, void *arg)
+{
+	struct job *j = arg;
+	char detail[128];
+
+	(void)loop;
+	j->timer = 0;
+	if (kill(j->pid, 0) == 0) {
+		snprintf(detail, sizeof(detail), "running again as pid %d, up for %llu ms", j->pid,
+			 (unsigned long long)(vigil_mono_ns() - j->started_ns) / 1000000);
+		finish(j, true, detail);
+	} else {
+		snprintf(detail, sizeof(detail), "pid %d is gone before the verify window ended",
+			 j->pid);
+		finish(j, false, detail);
+	}
+}
+
+/* The spawn status pipe: EOF means the exec succeeded; an int is the exec's errno. */
+static void status_readable(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct job *j = arg;
+	char detail[160];
+	int err = 0;
+	ssize_t n;
+
+	(void)events;
+	n = read(fd, &err, sizeof(err));
+	if (n < 0 && errno == EAGAIN)
+		return;
+	vigil_loop_del_fd(loop, fd);
+	close(fd);
+	j->status_fd = -1;
+	if (n == sizeof(err)) {
+		snprintf(detail, sizeof(detail), "exec %s: %s", j->rule->action.argv[0],
+			 strerror(err));
+		finish(j, false, detail);
+	}
+}
+
+static int prespawn(pid_t pid, void *arg)
+{
+	struct job *j = arg;
+
+	return vigil_workloads_watch(j->h->wl, j->inc->workload, pid);
+}
+
+/* Run the restart now. */
+static void run(struct job *j)
+{
+	struct vigil_healer *h = j->h;
+	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
+	char detail[512];
+	int err;
+
+	set_state(h, j->inc, VIGIL_INC_HEALING);
+	vigil_argv_join(j->rule->action.argv, detail, sizeof(detail));
+	vigil_sink_action(h->sinks, j->inc, "restart", "intent", detail, 0);
+	j->wh->restarts++;
+	j->wh->last_restart_ns = vigil_mono_ns();
+	err = vigil_spawn(j->rule->action.argv, prespawn, j, &j->pid, &j->status_fd);
+	if (err) {
+		snprintf(detail, sizeof(detail), "spawn: %s", strerror(-err));
+		finish(j, false, detail);
+		return;
+	}
+	j->started_ns = vigil_mono_ns();
+	if (vigil_loop_add_fd(h->loop, j->status_fd, EPOLLIN, status_readable, j)) {
+		close(j->status_fd);
+		j->status_fd = -1;
+	}
+	set_state(h, j->inc, VIGIL_INC_VERIFYING);
+	snprintf(detail, sizeof(detail), "started pid %d; verifying for %llu ms", j->pid,
+		 (unsigned long long)w->verify_ms);
+	vigil_sink_action(h->sinks, j->inc, "restart", "started", detail, j->pid);
+	j->timer = vigil_loop_timer(h->loop, w->verify_ms, verify_due, j);
+}
+
+static void scheduled_due(struct vigil_loop *loop, void *arg)
+{
+	struct job *j = arg;
+
+	(void)loop;
+	j->timer = 0;
+	run(j);
+}
+
+static const struct vigil_heal_rule *find_rule(const struct vigil_workload *w,
+					       enum vigil_class cls)
+{
+	for (unsigned int i = 0; i < w->n_heal; i++)
+		if (w->heal[i].on_mask & (1u << cls))
+			return &w->heal[i];
+	return NULL;
+}
+
+void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened)
+{
+	const struct vigil_heal_rule *rule;
+	const struct vigil_workload *w;
+	uint64_t now = vigil_mono_ns(), delay_ms, since_ms;
+	struct wl_heal *wh;
+	char detail[160];
+	struct job *j;
+
+	if (!opened || !inc->workload || inc->workload > h->cfg->n_workloads)
+		return;
+	w = &h->cfg->workloads[inc->workload - 1];
+	rule = find_rule(w, inc->cls);
+	if (!rule || rule->action.kind != VIGIL_ACTION_RESTART)
+		return;
+	wh = &h->w[inc->workload - 1];
+
+	if (wh->breaker == BREAKER_OPEN) {
+		if (now - wh->opened_ns < w->breaker_cooldown_ms * 1000000ull) {
+			set_state(h, inc, VIGIL_INC_ESCALATED);
+			vigil_sink_action(h->sinks, inc, "restart", "skipped",
+					  "circuit breaker open: a human must look", 0);
+			return;
+		}
+		wh->breaker = BREAKER_HALF_OPEN; /* one try after the cooldown */
+	}
+	if (rule->level >= 3) {
+		inc->busy = true;
+		set_state(h, inc, VIGIL_INC_AWAITING_APPROVAL);
+		return;
+	}
+	if (wh->pending) {
+		vigil_sink_action(h->sinks, inc, "restart", "skipped",
+				  "a heal of this workload is already scheduled or running", 0);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		vigil_sink_action(h->sinks, inc, "restart", "failed", "out of memory", 0);
+		return;
+	}
+	j->h = h;
+	j->inc = inc;
+	j->rule = rule;
+	j->wh = wh;
+	j->status_fd = -1;
+	j->next = h->jobs;
+	h->jobs = j;
+	inc->busy = true;
+	wh->pending = true;
+
+	since_ms = wh->restarts ? (now - wh->last_restart_ns) / 1000000 : UINT64_MAX;
+	if (since_ms >= BACKOFF_RESET_MS)
+		wh->restarts = 0;
+	delay_ms = vigil_backoff_ms(wh->restarts, since_ms);
+	if (rule->level == 2 && rule->delay_ms > delay_ms)
+		delay_ms = rule->delay_ms;
+	if (!delay_ms) {
+		run(j);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "restart in %llu ms (%s)", (unsigned long long)delay_ms,
+		 rule->level == 2 && rule->delay_ms >= delay_ms ? "level 2 delay" : "backoff");
+	vigil_sink_action(h->sinks, inc, "restart", "scheduled", detail, 0);
+	j->timer = vigil_loop_timer(h->loop, delay_ms, scheduled_due, j);
+}
+
+void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus)
+{
+	char detail[128];
+	struct job *j;
+
+	for (j = h->jobs; j; j = j->next) {
+		if (j->pid != pid)
+			continue;
+		if (WIFSIGNALED(wstatus))
+			snprintf(detail, sizeof(detail), "pid %d killed by signal %d within the verify window",
+				 pid, WTERMSIG(wstatus));
+		else
+			snprintf(detail, sizeof(detail), "pid %d exited with status %d within the verify window",
+				 pid, WEXITSTATUS(wstatus));
+		finish(j, false, detail);
+		return;
+	}
+}
+
+void vigil_healer_free(struct vigil_healer *h)
+{
+	if (!h)
+		return;
+	while (h->jobs) {
+		struct job *j = h->jobs;
+
+		if (j->pid)
+			finish(j, kill(j->pid, 0) == 0, "vigil stopped during the verify window");
+		else
+			finish(j, false, "vigil stopped before the scheduled heal");
+	}
+	free(h->w);
+	free(h);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * healer: decides whether and when to act on an incident, runs the action, and verifies it.
+ *
+ * Graduated autonomy (level 1 at once, level 2 after its delay, level 3 waits for approval),
+ * a circuit breaker per workload, and a restart backoff that doubles from 10 s to 5 min as
+ * Kubernetes' CrashLoopBackOff does, so a broken service is never restarted in a tight loop.
+ * Every step is written to the audit trail (action records) before and after it happens.
+ */
+#ifndef VIGIL_HEALER_H
+#define VIGIL_HEALER_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "incidents.h"
+#include "loop.h"
+#include "sinks.h"
+#include "workloads.h"
+
+struct vigil_healer;
+
+/* Returns 0 and *out, or -ENOMEM. */
+int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
+		     struct vigil_sinks *sinks, struct vigil_workloads *wl,
+		     struct vigil_healer **out);
+/* Cancels pending heals (recorded as such) and frees; accepts NULL. */
+void vigil_healer_free(struct vigil_healer *h);
+
+/* An incident opened (opened=true) or repeated. Decides, acts or schedules. */
+void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened);
+
+/* A child of ours ended (the daemon reaps on SIGCHLD): ends a verify window early. */
+void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus);
+
+/* Restart backoff before the next restart of a workload that restarted `restarts` times,
+ * the last one `since_ms` ago. Exposed for tests. */
+uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms);
+
+#endif /* VIGIL_HEALER_H */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * incidents: faults with one signature inside the aggregation window are one incident with a
+ * count. Holds the lifecycle state; the healer moves it, the sinks record every move.
+ */
+#ifndef VIGIL_INCIDENTS_H
+#define VIGIL_INCIDENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "detector.h"
+
+enum vigil_incident_state {
+	VIGIL_INC_OPEN = 0,
+	VIGIL_INC_HEALING,
+	VIGIL_INC_VERIFYING,
+	VIGIL_INC_RESOLVED,
+	VIGIL_INC_AWAITING_APPROVAL,
+	VIGIL_INC_ESCALATED,
+	VIGIL_INC_FAILED,
+};
+
+struct vigil_incident {
+	char id[17];	/* 16 hex digits: wall-clock ms and a sequence number */
+	char signature[VIGIL_SIG_LEN];
+	enum vigil_class cls;
+	enum vigil_incident_state state;
+	unsigned int workload; /* index + 1; 0 in observe-all mode */
+	char workload_name[64];
+	char title[128];
+	char detail[32];
+	uint64_t count;
+	uint64_t first_kernel_ns; /* bpf_ktime_get_ns() of the first event (CLOCK_MONOTONIC) */
+	uint64_t last_kernel_ns;
+	uint64_t opened_mono_ns;  /* when userspace opened it: detection = opened - first_kernel */
+	uint64_t opened_wall_ns;
+	uint64_t resolved_mono_ns; /* 0 until resolved */
+	uint32_t tgid;		   /* of the last event */
+	int signal, status;
+	bool core_dumped;
+	bool busy; /* the healer holds a timer or a child for it: not to be expired */
+	struct vigil_incident *next;
+};
+
+struct vigil_incidents;
+
+/* Returns 0 and *out, or -ENOMEM. */
+int vigil_incidents_new(uint64_t window_ms, struct vigil_incidents **out);
+/* Frees every incident; accepts NULL. */
+void vigil_incidents_free(struct vigil_incidents *t);
+
+/*
+ * Count one fault. Joins the live incident with the same signature whose last event is inside
+ * the window (resolved and failed ones are over: a new one opens), or opens one.
+ * *opened says which. Returns the incident, or NULL on -ENOMEM.
+ */
+struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
+					      const struct vigil_event_hdr *hdr,
+					      const struct vigil_detection *d, const char *workload,
+					      bool *opened);
+
+/* Forget incidents idle for longer than the window that nothing holds. Returns how many. */
+unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns);
+
+unsigned int vigil_incidents_count(const struct vigil_incidents *t);
+const char *vigil_incident_state_name(enum vigil_incident_state s);
+
+#endif /* VIGIL_INCIDENTS_H */

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * loader: the exits skeleton, with a runtime choice of program family.
+ *
+ * tp_btf programs get typed tracepoint arguments and need neither tracefs nor bpffs; classic
+ * tracepoints are the fallback for kernels without tp_btf (or where it is refused), and
+ * attach through perf events, which needs tracefs for the tracepoint ids.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "exits.skel.h"
+#include "loader.h"
+
+struct vigil_probes {
+	struct exits_bpf *exits;
+	const char *mode;
+};
+
+bool vigil_kernel_exit_has_group_dead(void)
+{
+	const struct btf_type *t;
+	struct btf *btf;
+	bool ret = false;
+	int id;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	/* typedef void (*btf_trace_sched_process_exit)(void *, struct task_struct *, bool); */
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, id);
+		t = btf__type_by_id(btf, t->type); /* pointer */
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		ret = t && btf_is_func_proto(t) && btf_vlen(t) == 3;
+	}
+	btf__free(btf);
+	return ret;
+}
+
+int vigil_ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (!stat("/sys/kernel/tracing/events", &st) ||
+	    !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
+		return -errno;
+	return 0;
+}
+
+/* Pick which programs load: one exit program, and the tp_btf or the classic twins. */
+static void choose_programs(struct exits_bpf *s, bool btf)
+{
+	bool gd = btf && vigil_kernel_exit_has_group_dead();
+
+	bpf_program__set_autoload(s->progs.exit_btf, gd);
+	bpf_program__set_autoload(s->progs.exit_btf_live, btf && !gd);
+	bpf_program__set_autoload(s->progs.exec_btf, btf);
+	bpf_program__set_autoload(s->progs.fork_btf, btf);
+	bpf_program__set_autoload(s->progs.signal_btf, btf);
+	bpf_program__set_autoload(s->progs.oom_btf, btf);
+	bpf_program__set_autoload(s->progs.exit_tp, !btf);
+	bpf_program__set_autoload(s->progs.exec_tp, !btf);
+	bpf_program__set_autoload(s->progs.signal_tp, !btf);
+	bpf_program__set_autoload(s->progs.oom_tp, !btf);
+}
+
+/*
+ * The layout the kernel object was compiled with must be the one this binary uses: both are
+ * built from include/vigil/events.h, and this catches a stale object all the same.
+ */
+static int check_abi(struct exits_bpf *s, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		size_t size;
+	} types[] = {
+		{ "vigil_event_hdr", sizeof(struct vigil_event_hdr) },
+		{ "vigil_exit", sizeof(struct vigil_exit) },
+		{ "vigil_oom", sizeof(struct vigil_oom) },
+		{ "vigil_exec", sizeof(struct vigil_exec) },
+	};
+	struct btf *btf = bpf_object__btf(s->obj);
+	size_t i;
+
+	for (i = 0; btf && i < sizeof(types) / sizeof(types[0]); i++) {
+		int id = btf__find_by_name_kind(btf, types[i].name, BTF_KIND_STRUCT);
+
+		if (id > 0 && (size_t)btf__resolve_size(btf, id) != types[i].size) {
+			snprintf(err, errlen, "ABI mismatch: struct %s is %lld bytes in BPF, %zu here",
+				 types[i].name, (long long)btf__resolve_size(btf, id), types[i].size);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/* One attempt with one program family. Returns 0 or -errno (err set). */
+static int try_open(struct vigil_probes *p, const struct vigil_probe_opts *o, bool btf, char *err,
+		    size_t errlen)
+{
+	struct exits_bpf *s;
+	int ret;
+
+	if (!btf) {
+		ret = vigil_ensure_tracefs();
+		if (ret) {
+			snprintf(err, errlen, "tracefs is not mounted and mounting it failed: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	s = exits_bpf__open();
+	if (!s) {
+		ret = -errno;
+		snprintf(err, errlen, "opening the exits BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	s->rodata->observe_all = o->observe_all;
+	s->rodata->inherit_at_exit = !btf;
+	choose_programs(s, btf);
+	ret = bpf_map__set_max_entries(s->maps.events,
+				       o->ringbuf_bytes ? o->ringbuf_bytes : VIGIL_RINGBUF_BYTES);
+	if (!ret)
+		ret = check_abi(s, err, errlen);
+	if (ret)
+		goto fail;
+	ret = exits_bpf__load(s);
+	if (ret) {
+		snprintf(err, errlen, "loading the exits programs (%s): %s",
+			 btf ? "tp_btf" : "tracepoint", strerror(-ret));
+		goto fail;
+	}
+	ret = exits_bpf__attach(s);
+	if (ret) {
+		snprintf(err, errlen, "attaching the exits programs (%s): %s",
+			 btf ? "tp_btf" : "tracepoint", strerror(-ret));
+		goto fail;
+	}
+	p->exits = s;
+	p->mode = btf ? "tp_btf" : "tracepoint";
+	return 0;
+fail:
+	exits_bpf__destroy(s);
+	return ret;
+}
+
+int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,
+		      size_t errlen)
+{
+	char first[256] = "";
+	struct vigil_probes *p;
+	int ret = -EOPNOTSUPP;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (!opts->force_classic) {
+		ret = try_open(p, opts, true, first, sizeof(first));
+		if (!ret)
+			goto done;
+	}
+	ret = try_open(p, opts, false, err, errlen);
+	if (ret) {
+		if (first[0]) {
+			char second[256];
+
+			snprintf(second, sizeof(second), "%s", err);
+			snprintf(err, errlen, "%s; fallback: %s", first, second);
+		}
+		free(p);
+		return ret;
+	}
+done:
+	*out = p;
+	return 0;
+}
+
+void vigil_probes_close(struct vigil_probes *p)
+{
+	if (!p)
+		return;
+	exits_bpf__destroy(p->exits);
+	free(p);
+}
+
+const char *vigil_probes_mode(const struct vigil_probes *p)
+{
+	return p->mode;
+}
+
+unsigned int vigil_probes_attached(const struct vigil_probes *p, char *buf, size_t len)
+{
+	struct bpf_program *prog;
+	unsigned int n = 0;
+	size_t off = 0;
+
+	if (len)
+		buf[0] = '\0';
+	bpf_object__for_each_program(prog, p->exits->obj)
+	{
+		int w;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		n++;
+		if (off >= len)
+			continue;
+		w = snprintf(buf + off, len - off, "%s%s", off ? "," : "", bpf_program__name(prog));
+		off += w > 0 ? (size_t)w : 0;
+	}
+	return n;
+}
+
+int vigil_probes_ringbuf_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.events);
+}
+
+int vigil_probes_watched_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.watched);
+}
+
+int vigil_probes_match_comm_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.match_comm);
+}
+
+int vigil_probes_match_exe_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.match_exe);
+}
+
+int vigil_probes_match_cgroup_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.match_cgroup);
+}
+
+int vigil_probes_stats(const struct vigil_probes *p, uint64_t out[VIGIL_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(p->exits->maps.stats);
+	uint64_t *vals;
+	__u32 k;
+	int i;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < VIGIL_STAT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (i = 0; i < ncpu; i++)
+			out[k] += vals[i];
+	}
+	free(vals);
+	return 0;
+}

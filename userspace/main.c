@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * vigil: an eBPF-assisted host agent that notices low-level faults in the services on a node
+ * and heals them. This file is the command line only; exit codes are decided here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "doctor.h"
+#include "vigil/events.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "unknown"
+#endif
+
+static const char usage[] =
+	"usage: vigil COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  run      run the agent (default config: observe every process, heal nothing)\n"
+	"           --config FILE   YAML config (default: the embedded one)\n"
+	"           --journal FILE  journal of JSON lines (default from the config:\n"
+	"                           /var/lib/vigil/journal.jsonl); --journal '' disables it\n"
+	"           --json          JSON lines on stdout instead of short human lines\n"
+	"           --quiet         nothing on stdout\n"
+	"           --probes MODE   tp_btf (default, falls back to tracepoint) or tracepoint\n"
+	"           -v, --verbose   libbpf's own messages on stderr\n"
+	"  check    FILE: validate a config file and print what it defines\n"
+	"  doctor   check the kernel features, mounts and capabilities vigil needs\n"
+	"  version  print the version\n"
+	"  help     this text\n";
+
+static bool verbose;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "journal", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "probes", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct vigil_run_opts o = {};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:j:Jqp:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.config = optarg;
+			break;
+		case 'j':
+			o.journal = optarg;
+			break;
+		case 'J':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "tracepoint")) {
+				o.force_classic = true;
+			} else if (strcmp(optarg, "tp_btf")) {
+				fprintf(stderr, "vigil run: --probes takes tp_btf or tracepoint, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigil run: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return vigil_daemon_run(&o) ? 1 : 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct vigil_config *cfg;
+	char err[512];
+
+	if (argc != 2) {
+		fputs("usage: vigil check FILE\n", stderr);
+		return 2;
+	}
+	if (vigil_config_load(argv[1], &cfg, err, sizeof(err))) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return 1;
+	}
+	printf("%s: ok: node %s, %u workloads, observe_all %s, journal %s\n", cfg->source,
+	       cfg->node, cfg->n_workloads, cfg->observe_all ? "on" : "off", cfg->journal);
+	for (unsigned int i = 0; i < cfg->n_workloads; i++)
+		printf("  %s: %u heal rules\n", cfg->workloads[i].name, cfg->workloads[i].n_heal);
+	vigil_config_free(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "help";
+
+	libbpf_set_print(libbpf_log);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "doctor"))
+		return vigil_doctor(stdout) ? 1 : 0;
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("vigil %s (event ABI %d)\n", VIGIL_VERSION, VIGIL_ABI_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fprintf(stderr, "vigil: unknown command '%s'\n\n%s", cmd, usage);
+	return 2;
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sinks: journal (JSON lines) and stdout. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "loop.h"
+#include "sinks.h"
+
+struct vigil_sinks {
+	char *node;
+	int journal_fd;
+	bool json_stdout;
+	bool quiet;
+	uint64_t errors;
+	struct vigil_json j; /* reused for every record: no allocation on the hot path */
+};
+
+void vigil_rfc3339(uint64_t wall_ns, char *buf, size_t len)
+{
+	time_t sec = wall_ns / 1000000000ull;
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned int)(wall_ns / 1000000ull % 1000));
+}
+
+static void common(struct vigil_json *j, const char *type, const char *node, uint64_t wall_ns,
+		   const char *workload)
+{
+	char ts[32];
+
+	vigil_rfc3339(wall_ns, ts, sizeof(ts));
+	vigil_json_begin(j);
+	vigil_json_str(j, "type", type);
+	vigil_json_str(j, "ts", ts);
+	vigil_json_str(j, "node", node);
+	vigil_json_str(j, "workload", workload);
+}
+
+int vigil_record_event(struct vigil_json *j, const char *node, uint64_t wall_ns,
+		       const struct vigil_event_hdr *h, const char *workload,
+		       const struct vigil_detection *d)
+{
+	common(j, "event", node, wall_ns, workload);
+	vigil_json_str(j, "class", d->label);
+	vigil_json_u64(j, "pid", h->tgid);
+	vigil_json_u64(j, "tid", h->pid);
+	vigil_json_strn(j, "comm", h->comm, sizeof(h->comm));
+	vigil_json_u64(j, "cgroup_id", h->cgroup_id);
+	vigil_json_u64(j, "kernel_ts_ns", h->ts_ns);
+	if (h->kind == VIGIL_EV_EXIT) {
+		const struct vigil_exit *e = (const void *)h;
+
+		vigil_json_i64(j, "exit_code", d->status);
+		vigil_json_i64(j, "signal", d->signal);
+		vigil_json_bool(j, "core_dumped", d->core_dumped);
+		vigil_json_u64(j, "ppid", e->ppid);
+		if (d->signature[0])
+			vigil_json_str(j, "signature", d->signature);
+		if (e->exit_flags & VIGIL_EXIT_SENDER) {
+			vigil_json_u64(j, "sender_pid", e->sender_tgid);
+			vigil_json_strn(j, "sender_comm", e->sender_comm, sizeof(e->sender_comm));
+		}
+	} else if (h->kind == VIGIL_EV_OOM) {
+		const struct vigil_oom *o = (const void *)h;
+		long page = sysconf(_SC_PAGESIZE);
+
+		vigil_json_u64(j, "total_vm_kib", o->total_vm_pages * page / 1024);
+		vigil_json_u64(j, "rss_kib", o->rss_pages * page / 1024);
+		vigil_json_u64(j, "trigger_pid", o->trigger_tgid);
+		vigil_json_strn(j, "trigger_comm", o->trigger_comm, sizeof(o->trigger_comm));
+	} else if (h->kind == VIGIL_EV_EXEC) {
+		vigil_json_u64(j, "ppid", ((const struct vigil_exec *)h)->ppid);
+	}
+	return vigil_json_end(j);
+}
+
+int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			  const struct vigil_incident *i)
+{
+	common(j, "incident", node, wall_ns, i->workload_name);
+	vigil_json_str(j, "id", i->id);
+	vigil_json_str(j, "signature", i->signature);
+	vigil_json_str(j, "class", vigil_class_name(i->cls));
+	vigil_json_str(j, "state", vigil_incident_state_name(i->state));
+	vigil_json_u64(j, "count", i->count);
+	vigil_json_str(j, "title", i->title);
+	vigil_json_str(j, "detail", i->detail);
+	vigil_json_u64(j, "pid", i->tgid);
+	vigil_json_i64(j, "signal", i->signal);
+	vigil_json_i64(j, "exit_code", i->status);
+	vigil_json_u64(j, "first_kernel_ts_ns", i->first_kernel_ns);
+	/* Detection: kernel timestamp of the first event -> incident opened in userspace. */
+	vigil_json_u64(j, "detect_us", (i->opened_mono_ns - i->first_kernel_ns) / 1000);
+	if (i->resolved_mono_ns)
+		vigil_json_u64(j, "recovery_ms", (i->resolved_mono_ns - i->opened_mono_ns) / 1000000);
+	return vigil_json_end(j);
+}
+
+int vigil_record_action(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			const struct vigil_incident *i, const char *action, const char *outcome,
+			const char *detail, pid_t pid)
+{
+	common(j, "action", node, wall_ns, i->workload_name);
+	vigil_json_str(j, "incident", i->id);
+	vigil_json_str(j, "signature", i->signature);
+	vigil_json_str(j, "action", action);
+	vigil_json_str(j, "outcome", outcome);
+	vigil_json_str(j, "detail", detail);
+	if (pid > 0)
+		vigil_json_u64(j, "pid", (uint64_t)pid);
+	return vigil_json_end(j);
+}
+
+/* mkdir -p of path's parent directory. Returns 0 or -errno. */
+static int make_parent(const char *path)
+{
+	char dir[4096];
+	char *p;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int vigil_sinks_open(const struct vigil_sink_opts *o, struct vigil_sinks **out, char *err,
+		     size_t errlen)
+{
+	struct vigil_sinks *s;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->journal_fd = -1;
+	s->json_stdout = o->json_stdout;
+	s->quiet = o->quiet;
+	s->node = strdup(o->node ? o->node : "");
+	if (!s->node) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (o->journal && o->journal[0]) {
+		ret = make_parent(o->journal);
+		if (!ret) {
+			s->journal_fd = open(o->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+					     0640);
+			ret = s->journal_fd < 0 ? -errno : 0;
+		}
+		if (ret) {
+			snprintf(err, errlen, "journal %s: %s", o->journal, strerror(-ret));
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+fail:
+	vigil_sinks_close(s);
+	return ret;
+}
+
+void vigil_sinks_close(struct vigil_sinks *s)
+{
+	if (!s)
+		return;
+	if (s->journal_fd >= 0)
+		close(s->journal_fd);
+	vigil_json_free(&s->j);
+	free(s->node);
+	free(s);
+}
+
+/* Write the record in s->j to the journal and, as JSON, to stdout. */
+static void emit(struct vigil_sinks *s, int built)
+{
+	if (built) {
+		s->errors++;
+		return;
+	}
+	s->j.buf[s->j.len] = '\n';
+	/* One write() per record with O_APPEND: concurrent readers never see half a line. */
+	if (s->journal_fd >= 0 && write(s->journal_fd, s->j.buf, s->j.len + 1) != (ssize_t)(s->j.len + 1))
+		s->errors++;
+	if (!s->quiet && s->json_stdout)
+		fwrite(s->j.buf, 1, s->j.len + 1, stdout);
+	s->j.buf[s->j.len] = '\0';
+	if (!s->quiet)
+		fflush(stdout);
+}
+
+/* Human line on stdout: "12:34:56.789 <what>" with control bytes replaced. */
+static void human(struct vigil_sinks *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void human(struct vigil_sinks *s, const char *fmt, ...)
+{
+	char ts[32], line[512];
+	va_list ap;
+
+	if (s->quiet || s->json_stdout)
+		return;
+	vigil_rfc3339(vigil_wall_ns(), ts, sizeof(ts));
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* A process name must not be able to move the cursor or forge a line. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	printf("%s %s\n", ts + 11, line);
+}
+
+void vigil_sink_event(struct vigil_sinks *s, const struct vigil_event_hdr *h, const char *workload,
+		      const struct vigil_detection *d)
+{
+	emit(s, vigil_record_event(&s->j, s->node, vigil_wall_ns(), h, workload, d));
+	human(s, "event    %-10s %s pid %u %s", d->label, workload, h->tgid, d->detail);
+}
+
+void vigil_sink_incident(struct vigil_sinks *s, const struct vigil_incident *i)
+{
+	emit(s, vigil_record_incident(&s->j, s->node, vigil_wall_ns(), i));
+	human(s, "incident %s %-9s %s (count %llu, detected in %llu us)", i->id,
+	      vigil_incident_state_name(i->state), i->title, (unsigned long long)i->count,
+	      (unsigned long long)((i->opened_mono_ns - i->first_kernel_ns) / 1000));
+}
+
+void vigil_sink_action(struct vigil_sinks *s, const struct vigil_incident *i, const char *action,
+		       const char *outcome, const char *detail, pid_t pid)
+{
+	emit(s, vigil_record_action(&s->j, s->node, vigil_wall_ns(), i, action, outcome, detail, pid));
+	human(s, "action   %s %s %s: %s", i->id, action, outcome, detail);
+}
+
+uint64_t vigil_sinks_errors(const struct vigil_sinks *s)
+{
+	return s->errors;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sinks: where records go. The journal (JSON lines, append-only) and stdout (short human
+ * lines, or JSON lines with --json). Every record has type (event|incident|action), ts
+ * (RFC 3339 UTC, ms), node and workload; see README.md "What vigil writes".
+ */
+#ifndef VIGIL_SINKS_H
+#define VIGIL_SINKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "detector.h"
+#include "incidents.h"
+#include "json.h"
+
+struct vigil_sinks;
+
+struct vigil_sink_opts {
+	const char *node;
+	const char *journal; /* NULL or "": no journal */
+	bool json_stdout;    /* JSON lines on stdout instead of human lines */
+	bool quiet;	     /* nothing on stdout */
+};
+
+/* Returns 0 and *out, or -errno with err naming the journal path and the reason. */
+int vigil_sinks_open(const struct vigil_sink_opts *o, struct vigil_sinks **out, char *err,
+		     size_t errlen);
+/* Closes the journal and frees; accepts NULL. */
+void vigil_sinks_close(struct vigil_sinks *s);
+
+void vigil_sink_event(struct vigil_sinks *s, const struct vigil_event_hdr *h, const char *workload,
+		      const struct vigil_detection *d);
+void vigil_sink_incident(struct vigil_sinks *s, const struct vigil_incident *i);
+void vigil_sink_action(struct vigil_sinks *s, const struct vigil_incident *i, const char *action,
+		       const char *outcome, const char *detail, pid_t pid);
+/* Records that could not be written (journal write errors), for status. */
+uint64_t vigil_sinks_errors(const struct vigil_sinks *s);
+
+/* The record builders, exposed for tests. Each writes one complete JSON object into j.
+ * Returns 0 or -ENOMEM. */
+int vigil_record_event(struct vigil_json *j, const char *node, uint64_t wall_ns,
+		       const struct vigil_event_hdr *h, const char *workload,
+		       const struct vigil_detection *d);
+int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			  const struct vigil_incident *i);
+int vigil_record_action(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			const struct vigil_incident *i, const char *action, const char *outcome,
+			const char *detail, pid_t pid);
+
+/* RFC 3339 UTC with milliseconds: "2026-11-29T12:34:56.789Z". buf needs 25 bytes. */
+void vigil_rfc3339(uint64_t wall_ns, char *buf, size_t len);
+
+#endif /* VIGIL_SINKS_H */
