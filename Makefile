@@ -87,7 +87,7 @@ $(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integration/harness.o
-	$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+	$(CC) $(LDFLAGS) $^ -lcmocka -ljansson -o $@
 
 $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/integration
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -26,8 +26,9 @@ struct vigil_json {
 void vigil_json_begin(struct vigil_json *j);
 /* Close the object: "}". Returns 0 or the first error met while writing. */
 int vigil_json_end(struct vigil_json *j);
-/* Append "key":value. Strings take an explicit length: they need not be NUL-terminated
- * (a comm of 16 bytes is not). */
+/* Append "key":value. vigil_json_strn takes the bytes of s up to n or up to the first NUL,
+ * whichever comes first, as a kernel buffer means: s need not be NUL-terminated (a comm of 16
+ * bytes is not). A NULL string is written as null. */
 void vigil_json_str(struct vigil_json *j, const char *key, const char *s);
 void vigil_json_strn(struct vigil_json *j, const char *key, const char *s, size_t n);
 void vigil_json_u64(struct vigil_json *j, const char *key, uint64_t v);

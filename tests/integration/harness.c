@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: Apache-2.0
+/* harness: vigil as a child process, faults on demand, journal records parsed with jansson. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+uint64_t vt_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+uint64_t vt_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+uint64_t vt_ts_ms(const char *ts)
+{
+	struct tm tm = {};
+	unsigned int ms = 0;
+
+	if (!ts || sscanf(ts, "%d-%d-%dT%d:%d:%d.%uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (uint64_t)timegm(&tm) * 1000ull + ms;
+}
+
+int vt_init(struct vt *v)
+{
+	char self[400];
+	ssize_t n;
+
+	memset(v, 0, sizeof(*v));
+	v->vigil = -1;
+	v->err_fd = -1;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	/* build/tests/integration/test_x -> build/ */
+	dirname(dirname(dirname(self)));
+	snprintf(v->vigil_bin, sizeof(v->vigil_bin), "%s/vigil", self);
+	snprintf(v->faulty, sizeof(v->faulty), "%s/tests/helpers/faulty", self);
+	snprintf(v->dir, sizeof(v->dir), "/tmp/vigil-test-XXXXXX");
+	if (!mkdtemp(v->dir))
+		return -errno;
+	snprintf(v->journal, sizeof(v->journal), "%s/journal.jsonl", v->dir);
+	snprintf(v->config, sizeof(v->config), "%s/vigil.yaml", v->dir);
+	v->records = json_array();
+	return 0;
+}
+
+void vt_fini(struct vt *v)
+{
+	char cmd[128];
+
+	if (v->vigil > 0)
+		vt_stop(v);
+	if (v->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", v->dir);
+		if (system(cmd))
+			fprintf(stderr, "harness: could not remove %s\n", v->dir);
+	}
+	json_decref(v->records);
+	v->records = NULL;
+}
+
+/* Append what vigil wrote to stderr, waiting up to ms. Returns bytes read, 0 on EOF/timeout. */
+static ssize_t read_stderr(struct vt *v, int ms)
+{
+	struct pollfd p = { .fd = v->err_fd, .events = POLLIN };
+	ssize_t n;
+
+	if (v->err_fd < 0 || poll(&p, 1, ms) <= 0)
+		return 0;
+	n = read(v->err_fd, v->errbuf + v->errlen, sizeof(v->errbuf) - 1 - v->errlen);
+	if (n <= 0)
+		return 0;
+	v->errlen += n;
+	v->errbuf[v->errlen] = '\0';
+	return n;
+}
+
+static int write_config(struct vt *v, const char *yaml)
+{
+	FILE *f = fopen(v->config, "w");
+	const char *p = yaml, *hit;
+
+	if (!f)
+		return -errno;
+	while ((hit = strstr(p, "@"))) {
+		fwrite(p, 1, hit - p, f);
+		if (!strncmp(hit, "@FAULTY@", 8)) {
+			fputs(v->faulty, f);
+			p = hit + 8;
+		} else if (!strncmp(hit, "@DIR@", 5)) {
+			fputs(v->dir, f);
+			p = hit + 5;
+		} else {
+			fputc('@', f);
+			p = hit + 1;
+		}
+	}
+	fputs(p, f);
+	return fclose(f) ? -errno : 0;
+}
+
+int vt_start(struct vt *v, const char *yaml, const char *const *extra)
+{
+	const char *argv[32] = { v->vigil_bin, "run", "--config", v->config, "--journal",
+				 v->journal, "--quiet" };
+	int pipefd[2], n = 7;
+	uint64_t deadline;
+
+	if (write_config(v, yaml))
+		return -1;
+	for (int i = 0; extra && extra[i] && n < 30; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	unlink(v->journal);
+	json_array_clear(v->records);
+	v->journal_off = 0;
+	v->errlen = 0;
+	v->errbuf[0] = '\0';
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -1;
+	v->vigil = fork();
+	if (v->vigil == 0) {
+		dup2(pipefd[1], STDERR_FILENO);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	v->err_fd = pipefd[0];
+	deadline = vt_mono_ns() + 20000000000ull;
+	while (vt_mono_ns() < deadline) {
+		if (strstr(v->errbuf, "vigil: ready"))
+			return 0;
+		if (waitpid(v->vigil, NULL, WNOHANG) == v->vigil) {
+			while (read_stderr(v, 100) > 0)
+				;
+			fprintf(stderr, "harness: vigil exited before ready:\n%s\n", v->errbuf);
+			v->vigil = -1;
+			return -1;
+		}
+		read_stderr(v, 50);
+	}
+	fprintf(stderr, "harness: vigil not ready after 20 s:\n%s\n", v->errbuf);
+	return -1;
+}
+
+int vt_stop(struct vt *v)
+{
+	uint64_t deadline = vt_mono_ns() + 10000000000ull;
+	int status;
+
+	if (v->vigil <= 0)
+		return -1;
+	kill(v->vigil, SIGTERM);
+	while (vt_mono_ns() < deadline) {
+		if (waitpid(v->vigil, &status, WNOHANG) == v->vigil) {
+			while (read_stderr(v, 10) > 0)
+				;
+			close(v->err_fd);
+			v->err_fd = -1;
+			v->vigil = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		read_stderr(v, 20);
+	}
+	kill(v->vigil, SIGKILL);
+	waitpid(v->vigil, NULL, 0);
+	v->vigil = -1;
+	return -1;
+}
+
+const char *vt_link(struct vt *v, const char *name)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", v->dir, name);
+	if (symlink(v->faulty, path) && errno != EEXIST)
+		fprintf(stderr, "harness: symlink %s: %s\n", path, strerror(errno));
+	return path;
+}
+
+pid_t vt_run(struct vt *v, const char *name, const char *const *args)
+{
+	const char *argv[16];
+	int n = 0;
+	pid_t pid;
+
+	argv[n++] = vt_link(v, name);
+	for (int i = 0; args && args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Read what the journal gained since last time: every complete line becomes a record. Records
+ * are only ever appended, so a record returned earlier stays valid. */
+static void load_journal(struct vt *v)
+{
+	FILE *f = fopen(v->journal, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return;
+	if (fseeko(f, v->journal_off, SEEK_SET)) {
+		fclose(f);
+		return;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_error_t e;
+		json_t *rec;
+
+		if (line[n - 1] != '\n')
+			break; /* half-written: next time */
+		v->journal_off += n;
+		rec = json_loads(line, 0, &e);
+		if (!rec) {
+			fprintf(stderr, "harness: journal line is not JSON (%s): %s", e.text, line);
+			rec = json_pack("{s:s}", "type", "invalid-json");
+		}
+		json_array_append_new(v->records, rec);
+	}
+	free(line);
+	fclose(f);
+}
+
+static bool field_equals(json_t *rec, const char *key, const char *want)
+{
+	json_t *f = json_object_get(rec, key);
+
+	if (json_is_string(f))
+		return !strcmp(json_string_value(f), want);
+	if (json_is_integer(f))
+		return json_integer_value(f) == strtoll(want, NULL, 10);
+	if (json_is_boolean(f))
+		return !strcmp(json_is_true(f) ? "true" : "false", want);
+	return false;
+}
+
+static bool matches(json_t *rec, const char *type, va_list ap)
+{
+	const char *k, *val;
+
+	if (!field_equals(rec, "type", type))
+		return false;
+	while ((k = va_arg(ap, const char *))) {
+		val = va_arg(ap, const char *);
+		if (!field_equals(rec, k, val))
+			return false;
+	}
+	return true;
+}
+
+static json_t *find(struct vt *v, const char *type, va_list ap, int *count)
+{
+	json_t *rec, *first = NULL;
+	size_t i;
+
+	*count = 0;
+	json_array_foreach(v->records, i, rec) {
+		va_list aq;
+
+		va_copy(aq, ap);
+		if (matches(rec, type, aq)) {
+			(*count)++;
+			if (!first)
+				first = rec;
+		}
+		va_end(aq);
+	}
+	return first;
+}
+
+json_t *vt_wait(struct vt *v, int timeout_ms, const char *type, ...)
+{
+	uint64_t deadline = vt_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	json_t *rec;
+	va_list ap;
+	int count;
+
+	do {
+		load_journal(v);
+		va_start(ap, type);
+		rec = find(v, type, ap, &count);
+		va_end(ap);
+		if (rec)
+			return rec;
+		read_stderr(v, 0);
+		usleep(2000);
+	} while (vt_mono_ns() < deadline);
+	return NULL;
+}
+
+int vt_count(struct vt *v, const char *type, ...)
+{
+	va_list ap;
+	int count;
+
+	load_journal(v);
+	va_start(ap, type);
+	find(v, type, ap, &count);
+	va_end(ap);
+	return count;
+}
+
+long long vt_int(json_t *rec, const char *key)
+{
+	json_t *f = json_object_get(rec, key);
+
+	return json_is_integer(f) ? json_integer_value(f) : -1;
+}
+
+const char *vt_str(json_t *rec, const char *key)
+{
+	json_t *f = json_object_get(rec, key);
+
+	return json_is_string(f) ? json_string_value(f) : NULL;
+}

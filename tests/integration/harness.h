@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * harness: run the real build/vigil against the real kernel, cause faults with the
+ * tests/helpers/faulty program, and read what vigil wrote to its journal.
+ */
+#ifndef VIGIL_TEST_HARNESS_H
+#define VIGIL_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct vt {
+	pid_t vigil;
+	int err_fd;
+	char dir[64];	    /* private scratch directory */
+	char journal[128];
+	char config[128];
+	char faulty[512];   /* build/tests/helpers/faulty */
+	char vigil_bin[512];
+	char errbuf[16384]; /* vigil's stderr so far */
+	size_t errlen;
+	json_t *records;    /* journal lines parsed so far, in order */
+	off_t journal_off;  /* bytes of the journal already parsed */
+};
+
+/* Make the scratch directory and find the binaries. Returns 0 or -errno. */
+int vt_init(struct vt *v);
+/* Stop vigil if it runs, remove the scratch directory, free. */
+void vt_fini(struct vt *v);
+
+/* Write yaml as the config ("@FAULTY@" becomes the faulty path, "@DIR@" the scratch dir), start
+ * `vigil run --config ... --journal ... --quiet` plus extra (NULL-terminated, may be NULL),
+ * and wait for its "ready" line. Returns 0, or -1 with vigil's stderr printed. */
+int vt_start(struct vt *v, const char *yaml, const char *const *extra);
+/* SIGTERM vigil and wait. Returns its exit status (0 on a clean stop), -1 on a timeout. */
+int vt_stop(struct vt *v);
+
+/* Path of a symlink to faulty named `name` (its comm when exec'd). */
+const char *vt_link(struct vt *v, const char *name);
+/* Start faulty under `name` with args (NULL-terminated). Returns the pid. */
+pid_t vt_run(struct vt *v, const char *name, const char *const *args);
+
+/*
+ * Wait up to timeout_ms for a journal record of `type` whose fields equal the given
+ * key/value string pairs (NULL-terminated; integers compare numerically). Returns the record
+ * (owned by v) or NULL on a timeout.
+ */
+json_t *vt_wait(struct vt *v, int timeout_ms, const char *type, ...);
+/* How many records seen so far match (same arguments, no waiting). */
+int vt_count(struct vt *v, const char *type, ...);
+
+/* Integer field of a record, or -1. */
+long long vt_int(json_t *rec, const char *key);
+const char *vt_str(json_t *rec, const char *key);
+
+uint64_t vt_mono_ns(void);
+uint64_t vt_wall_ms(void);
+/* Milliseconds since the epoch of an RFC 3339 "ts" field with ms. */
+uint64_t vt_ts_ms(const char *ts);
+
+#endif /* VIGIL_TEST_HARNESS_H */

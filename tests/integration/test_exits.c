@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Integration: the real exits programs, loaded by the real build/vigil, against real faults.
+ *
+ * Each fault is caused by tests/helpers/faulty run under a name (its comm) that a workload
+ * of the test config matches, or does not. Negative checks never sleep-and-hope: after the
+ * fault that must not be reported, a watched sentinel fault is caused, and once the sentinel
+ * is in the journal (the ring buffer is ordered) the absence of the first is a fact.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define WAIT_MS 5000
+
+static const char config[] =
+	"observe_all: false\n"
+	"window: 2s\n"
+	"workloads:\n"
+	"  - name: crasher\n"
+	"    match: { comm: vt-crasher }\n"
+	"  - name: hog\n"
+	"    match: { comm: vt-hog }\n"
+	"  - name: svc\n"
+	"    match: { comm: vt-svc }\n"
+	"    verify: 500ms\n"
+	"    heal:\n"
+	"      - on: [crash]\n"
+	"        level: 1\n"
+	"        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n";
+
+struct fixture {
+	struct vt v;
+	pid_t svc; /* started before vigil: found by the /proc scan */
+};
+
+/* Wait for a child of the test and return its wait status. */
+static int reap(pid_t pid)
+{
+	int status = 0;
+
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+/* A watched fault after which every earlier fault is in the journal, or never will be. */
+static void sentinel(struct vt *v, int code)
+{
+	char want[16];
+	const char *args[] = { "exit", want, NULL };
+	pid_t pid;
+
+	snprintf(want, sizeof(want), "%d", code);
+	pid = vt_run(v, "vt-crasher", args);
+	reap(pid);
+	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "exit_nonzero", "exit_code",
+				want, NULL));
+}
+
+static int setup_group(void **state, const char *const *extra)
+{
+	static const char *const serve[] = { "serve", NULL };
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || vt_init(&f->v))
+		return -1;
+	f->svc = vt_run(&f->v, "vt-svc", serve);
+	usleep(100000); /* let it exec, so /proc shows comm vt-svc */
+	if (vt_start(&f->v, config, extra)) {
+		kill(f->svc, SIGKILL);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int setup_btf(void **state)
+{
+	return setup_group(state, NULL);
+}
+
+static int setup_classic(void **state)
+{
+	static const char *const extra[] = { "--probes", "tracepoint", NULL };
+
+	return setup_group(state, extra);
+}
+
+static int teardown_group(void **state)
+{
+	struct fixture *f = *state;
+	int rc = vt_stop(&f->v);
+
+	if (rc != 0)
+		fprintf(stderr, "vigil exited with %d on SIGTERM:\n%s\n", rc, f->v.errbuf);
+	vt_fini(&f->v);
+	if (f->svc > 0) {
+		kill(f->svc, SIGKILL);
+		waitpid(f->svc, NULL, WNOHANG);
+	}
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+static void test_probe_mode(void **state, const char *mode)
+{
+	struct fixture *f = *state;
+	char want[64];
+
+	snprintf(want, sizeof(want), "%s probes", mode);
+	assert_non_null(strstr(f->v.errbuf, want));
+}
+
+static void test_mode_btf(void **state)
+{
+	test_probe_mode(state, "tp_btf");
+}
+
+static void test_mode_classic(void **state)
+{
+	test_probe_mode(state, "tracepoint");
+}
+
+/* A watched child killed by SIGSEGV: a crash incident with signal 11, detected fast. */
+static void test_segv_is_crash(void **state)
+{
+	static const char *const args[] = { "segv", NULL };
+	struct fixture *f = *state;
+	uint64_t t0 = vt_mono_ns();
+	json_t *inc, *ev;
+	char pid[16];
+	int status;
+	pid_t p;
+
+	p = vt_run(&f->v, "vt-crasher", args);
+	status = reap(p);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	snprintf(pid, sizeof(pid), "%d", p);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "pid", pid, NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "crasher");
+	assert_int_equal(vt_int(inc, "signal"), 11);
+	assert_string_equal(vt_str(inc, "state"), "open");
+	assert_string_equal(vt_str(inc, "title"), "crasher crash SIGSEGV");
+	assert_int_equal(strlen(vt_str(inc, "signature")), 16);
+	ev = vt_wait(&f->v, 0, "event", "class", "crash", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_string_equal(vt_str(ev, "comm"), "vt-crasher");
+	assert_int_equal(vt_int(ev, "signal"), 11);
+	/* The kernel sent SIGSEGV in the faulting task's own context. */
+	assert_int_equal(vt_int(ev, "sender_pid"), p);
+	printf("    detection: kernel exit -> incident record %lld us (vigil's clocks); "
+	       "fault -> record read back from the journal %.1f ms (the test's clock)\n",
+	       vt_int(inc, "detect_us"), (vt_mono_ns() - t0) / 1e6);
+	assert_true(vt_int(inc, "detect_us") >= 0 && vt_int(inc, "detect_us") < 100000);
+}
+
+/* The same fault again has the same signature: no pid, no time in it. */
+static void test_signature_stable(void **state)
+{
+	static const char *const args[] = { "segv", NULL };
+	struct fixture *f = *state;
+	json_t *first;
+	char sig[32];
+
+	first = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "workload", "crasher", NULL);
+	assert_non_null(first);
+	snprintf(sig, sizeof(sig), "%s", vt_str(first, "signature"));
+	reap(vt_run(&f->v, "vt-crasher", args));
+	/* Within the window: the same incident, counted twice. */
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "incident", "signature", sig, "count", "2", NULL));
+}
+
+static void test_exit_code_is_exit_nonzero(void **state)
+{
+	static const char *const args[] = { "exit", "3", NULL };
+	struct fixture *f = *state;
+	json_t *inc;
+	char pid[16];
+	pid_t p;
+
+	p = vt_run(&f->v, "vt-crasher", args);
+	assert_int_equal(WEXITSTATUS(reap(p)), 3);
+	snprintf(pid, sizeof(pid), "%d", p);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "exit_nonzero", "pid", pid, NULL);
+	assert_non_null(inc);
+	assert_int_equal(vt_int(inc, "exit_code"), 3);
+	assert_int_equal(vt_int(inc, "signal"), 0);
+	assert_string_equal(vt_str(inc, "title"), "crasher exit_nonzero status=3");
+}
+
+/* A crash in a process with several threads is one exit, not one per thread. */
+static void test_threads_one_exit(void **state)
+{
+	static const char *const args[] = { "threads-segv", "4", NULL };
+	struct fixture *f = *state;
+	char pid[16];
+	pid_t p;
+
+	p = vt_run(&f->v, "vt-crasher", args);
+	assert_true(WIFSIGNALED(reap(p)));
+	snprintf(pid, sizeof(pid), "%d", p);
+	sentinel(&f->v, 41);
+	assert_int_equal(vt_count(&f->v, "event", "class", "crash", "pid", pid, NULL), 1);
+}
+
+/* abort() with core dumps allowed: a crash with SIGABRT and core_dumped true. */
+static void test_abort_core(void **state)
+{
+	static const char *const args[] = { "abort", NULL };
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY }, old;
+	struct fixture *f = *state;
+	char pid[16], cwd[512];
+	json_t *ev;
+	pid_t p;
+
+	/* The core lands in the scratch directory (core_pattern "core" is relative). */
+	getrlimit(RLIMIT_CORE, &old);
+	setrlimit(RLIMIT_CORE, &unlimited);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->v.dir), 0);
+	p = vt_run(&f->v, "vt-crasher", args);
+	assert_int_equal(chdir(cwd), 0);
+	setrlimit(RLIMIT_CORE, &old);
+	assert_true(WIFSIGNALED(reap(p)));
+	snprintf(pid, sizeof(pid), "%d", p);
+	ev = vt_wait(&f->v, WAIT_MS, "event", "class", "crash", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_int_equal(vt_int(ev, "signal"), SIGABRT);
+	assert_true(json_is_true(json_object_get(ev, "core_dumped")));
+}
+
+/* A process nobody watches crashes: nothing is reported. */
+static void test_unwatched_crash_ignored(void **state)
+{
+	static const char *const args[] = { "segv", NULL };
+	struct fixture *f = *state;
+	char pid[16];
+	pid_t p;
+
+	p = vt_run(&f->v, "vt-bystander", args);
+	assert_true(WIFSIGNALED(reap(p)));
+	snprintf(pid, sizeof(pid), "%d", p);
+	sentinel(&f->v, 42);
+	assert_int_equal(vt_count(&f->v, "event", "pid", pid, NULL), 0);
+	assert_int_equal(vt_count(&f->v, "incident", "pid", pid, NULL), 0);
+}
+
+/* SIGTERM from someone else is a stop, not a crash: an event naming the sender, no incident. */
+static void test_sigterm_is_not_a_crash(void **state)
+{
+	static const char *const args[] = { "serve", NULL };
+	struct fixture *f = *state;
+	char pid[16], me[16];
+	json_t *ev;
+	pid_t p;
+
+	p = vt_run(&f->v, "vt-crasher", args);
+	snprintf(pid, sizeof(pid), "%d", p);
+	snprintf(me, sizeof(me), "%d", getpid());
+	/* Watched from its exec on: the kernel says so with an exec event. */
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
+	kill(p, SIGTERM);
+	reap(p);
+	ev = vt_wait(&f->v, WAIT_MS, "event", "class", "killed", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_int_equal(vt_int(ev, "signal"), SIGTERM);
+	assert_int_equal(vt_int(ev, "sender_pid"), getpid());
+	sentinel(&f->v, 43);
+	assert_int_equal(vt_count(&f->v, "incident", "pid", pid, NULL), 0);
+}
+
+/* A child of a watched process belongs to its workload, even under another name. */
+static void test_child_inherits_workload(void **state)
+{
+	struct fixture *f = *state;
+	const char *kid = vt_link(&f->v, "vt-kid");
+	char kidpath[256];
+	json_t *inc;
+
+	snprintf(kidpath, sizeof(kidpath), "%s", kid);
+	{
+		const char *const args[] = { "fork-exec", kidpath, "segv", NULL };
+
+		reap(vt_run(&f->v, "vt-crasher", args));
+	}
+	inc = vt_wait(&f->v, WAIT_MS, "event", "class", "crash", "comm", "vt-kid", NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "crasher");
+}
+
+/* A real OOM kill in a v1 memory cgroup: oom_kill, attributed to the victim. */
+static void test_oom_kill(void **state)
+{
+	static const char *const args[] = { "alloc", "2048", NULL };
+	struct fixture *f = *state;
+	char cg[128], path[192], pid[16];
+	json_t *inc;
+	int status;
+	FILE *fp;
+	pid_t p;
+
+	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK)) {
+		printf("    SKIPPED: no cgroup v1 memory controller at /sys/fs/cgroup/memory "
+		       "(vigil doctor: memory cgroup)\n");
+		skip();
+	}
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/vigil-test-%d", getpid());
+	assert_true(mkdir(cg, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("33554432\n", fp);
+	assert_int_equal(fclose(fp), 0);
+
+	p = fork();
+	if (p == 0) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		fp = fopen(path, "w");
+		if (!fp || fprintf(fp, "%d\n", getpid()) < 0 || fclose(fp))
+			_exit(120);
+		execl(vt_link(&f->v, "vt-hog"), "vt-hog", args[0], args[1], (char *)NULL);
+		_exit(121);
+	}
+	status = reap(p);
+	rmdir(cg);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	snprintf(pid, sizeof(pid), "%d", p);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "oom_kill", "pid", pid, NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "hog");
+	assert_string_equal(vt_str(inc, "title"), "hog oom_kill");
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "oom_victim", "pid", pid, NULL));
+}
+
+/* The restart rule brings a crashed service back with a new pid, and the journal says so. */
+static void test_restart_crashed_service(void **state)
+{
+	struct fixture *f = *state;
+	char pid[16], comm[64], path[64];
+	json_t *inc, *started, *ok;
+	uint64_t t0;
+	long long newpid;
+	FILE *fp;
+
+	assert_true(f->svc > 0);
+	snprintf(pid, sizeof(pid), "%d", f->svc);
+	t0 = vt_wall_ms();
+	kill(f->svc, SIGSEGV);
+	reap(f->svc);
+	f->svc = -1;
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "workload", "svc", "pid", pid,
+		      NULL);
+	assert_non_null(inc);
+	started = vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
+			  "started", NULL);
+	assert_non_null(started);
+	newpid = vt_int(started, "pid");
+	assert_true(newpid > 0 && newpid != atoll(pid));
+	ok = vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "success",
+		     NULL);
+	assert_non_null(ok);
+	assert_int_equal(vt_int(ok, "pid"), newpid);
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "incident", "id", vt_str(inc, "id"), "state",
+				"resolved", NULL));
+	/* Really running, under the workload's name. */
+	snprintf(path, sizeof(path), "/proc/%lld/comm", newpid);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(comm, sizeof(comm), fp));
+	fclose(fp);
+	assert_string_equal(comm, "vt-svc\n");
+	printf("    restart: crash -> restarted process running %llu ms; "
+	       "verified up (incident resolved) after %llu ms\n",
+	       (unsigned long long)(vt_ts_ms(vt_str(started, "ts")) - t0),
+	       (unsigned long long)(vt_ts_ms(vt_str(ok, "ts")) - t0));
+	/* The restarted service is vigil's child (setsid); it is ours to stop now. */
+	kill((pid_t)newpid, SIGKILL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest btf[] = {
+		cmocka_unit_test(test_mode_btf),
+		cmocka_unit_test(test_segv_is_crash),
+		cmocka_unit_test(test_signature_stable),
+		cmocka_unit_test(test_exit_code_is_exit_nonzero),
+		cmocka_unit_test(test_threads_one_exit),
+		cmocka_unit_test(test_abort_core),
+		cmocka_unit_test(test_unwatched_crash_ignored),
+		cmocka_unit_test(test_sigterm_is_not_a_crash),
+		cmocka_unit_test(test_child_inherits_workload),
+		cmocka_unit_test(test_oom_kill),
+		cmocka_unit_test(test_restart_crashed_service),
+	};
+	const struct CMUnitTest classic[] = {
+		cmocka_unit_test(test_mode_classic),
+		cmocka_unit_test(test_segv_is_crash),
+		cmocka_unit_test(test_exit_code_is_exit_nonzero),
+		cmocka_unit_test(test_threads_one_exit),
+		cmocka_unit_test(test_unwatched_crash_ignored),
+		cmocka_unit_test(test_child_inherits_workload),
+		cmocka_unit_test(test_oom_kill),
+		cmocka_unit_test(test_restart_crashed_service),
+	};
+	int failed;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_exits: must run as root (loads BPF programs): sudo make test\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	failed = cmocka_run_group_tests_name("exits (tp_btf)", btf, setup_btf, teardown_group);
+	failed += cmocka_run_group_tests_name("exits (classic tracepoints)", classic, setup_classic,
+					      teardown_group);
+	return failed ? 1 : 0;
+}
