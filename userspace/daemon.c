@@ -103,6 +103,13 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 	vigil_healer_incident(d->healer, inc, opened);
 }
 
+static int watch_new_process(unsigned int workload, pid_t pid, void *arg)
+{
+	struct daemon *d = arg;
+
+	return vigil_workloads_watch(d->wl, workload, pid);
+}
+
 static void on_signal(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct daemon *d = arg;
@@ -216,7 +223,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	if (!ret)
 		ret = vigil_incidents_new(d.cfg->window_ms, &d.incidents);
 	if (!ret)
-		ret = vigil_healer_new(d.cfg, d.loop, d.sinks, d.wl, &d.healer);
+		ret = vigil_healer_new(d.cfg, d.loop, d.sinks, watch_new_process, &d, &d.healer);
 	if (!ret)
 		ret = vigil_collector_new(d.loop, vigil_probes_ringbuf_fd(d.probes), on_event, &d,
 					  &d.coll);

@@ -45,7 +45,8 @@ struct vigil_healer {
 	const struct vigil_config *cfg;
 	struct vigil_loop *loop;
 	struct vigil_sinks *sinks;
-	struct vigil_workloads *wl;
+	vigil_watch_fn watch;
+	void *watch_arg;
 	struct wl_heal *w;
 	struct job *jobs;
 };
@@ -63,7 +64,7 @@ uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
 }
 
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
-		     struct vigil_sinks *sinks, struct vigil_workloads *wl,
+		     struct vigil_sinks *sinks, vigil_watch_fn watch, void *watch_arg,
 		     struct vigil_healer **out)
 {
 	struct vigil_healer *h = calloc(1, sizeof(*h));
@@ -78,7 +79,8 @@ int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 	h->cfg = cfg;
 	h->loop = loop;
 	h->sinks = sinks;
-	h->wl = wl;
+	h->watch = watch;
+	h->watch_arg = watch_arg;
 	*out = h;
 	return 0;
 }
@@ -201,7 +203,7 @@ static int prespawn(pid_t pid, void *arg)
 {
 	struct job *j = arg;
 
-	return vigil_workloads_watch(j->h->wl, j->inc->workload, pid);
+	return j->h->watch ? j->h->watch(j->inc->workload, pid, j->h->watch_arg) : 0;
 }
 
 /* Run the restart now. */

@@ -16,13 +16,16 @@
 #include "incidents.h"
 #include "loop.h"
 #include "sinks.h"
-#include "workloads.h"
 
 struct vigil_healer;
 
+/* Put a process the healer just forked into a workload's watched set, before it may run.
+ * Returns 0 or -errno (the spawn is then abandoned). */
+typedef int (*vigil_watch_fn)(unsigned int workload, pid_t pid, void *arg);
+
 /* Returns 0 and *out, or -ENOMEM. */
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
-		     struct vigil_sinks *sinks, struct vigil_workloads *wl,
+		     struct vigil_sinks *sinks, vigil_watch_fn watch, void *watch_arg,
 		     struct vigil_healer **out);
 /* Cancels pending heals (recorded as such) and frees; accepts NULL. */
 void vigil_healer_free(struct vigil_healer *h);

@@ -3,3 +3,15 @@
 $(OUT)/tests/unit/test_json: $(OUT)/userspace/json.o
 $(OUT)/tests/unit/test_config: $(OUT)/userspace/config.o
 $(OUT)/tests/unit/test_json: LDLIBS += -ljansson
+$(OUT)/tests/unit/test_decode: $(OUT)/userspace/collector.o $(OUT)/userspace/loop.o
+$(OUT)/tests/unit/test_detector: $(OUT)/userspace/detector.o $(OUT)/userspace/config.o
+$(OUT)/tests/unit/test_incidents: $(OUT)/userspace/incidents.o $(OUT)/userspace/detector.o \
+	$(OUT)/userspace/config.o $(OUT)/userspace/loop.o
+$(OUT)/tests/unit/test_sinks: $(OUT)/userspace/sinks.o $(OUT)/userspace/json.o \
+	$(OUT)/userspace/incidents.o $(OUT)/userspace/detector.o $(OUT)/userspace/config.o \
+	$(OUT)/userspace/loop.o
+$(OUT)/tests/unit/test_sinks: LDLIBS += -ljansson
+$(OUT)/tests/unit/test_healer: $(OUT)/userspace/healer.o $(OUT)/userspace/actions.o \
+	$(OUT)/userspace/sinks.o $(OUT)/userspace/json.o $(OUT)/userspace/incidents.o \
+	$(OUT)/userspace/detector.o $(OUT)/userspace/config.o $(OUT)/userspace/loop.o
+$(OUT)/tests/unit/test_healer: LDLIBS += -ljansson

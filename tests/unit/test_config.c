@@ -1,0 +1,850 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for userspace/config.c: the embedded default, DESIGN.md's example with every
+ * field and default checked, ${VAR} expansion, one refusal per kind of mistake with the exact
+ * NAME:LINE:COL it must point at, the duration parser, class names, and loading from a file.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_NEXT */
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "vigil/limits.h"
+
+/*
+ * Allocation failure: these take the place of libc's allocator for the whole test binary (libc,
+ * libyaml and libcyaml included). While fail_at >= 0, the allocation of that index (counted
+ * from 0) fails once; otherwise they hand over to the real ones. They also count the blocks
+ * live, so a test can see a leak without valgrind (which puts its own allocator in their place).
+ */
+static long fail_at = -1;
+static bool failed_once;
+static long live_blocks;
+
+static bool alloc_fails(void)
+{
+	if (fail_at < 0 || failed_once)
+		return false;
+	if (fail_at-- > 0)
+		return false;
+	failed_once = true;
+	return true;
+}
+
+void *malloc(size_t n)
+{
+	static void *(*real)(size_t);
+	void *p;
+
+	if (!real)
+		real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+	p = alloc_fails() ? NULL : real(n);
+	live_blocks += p != NULL;
+	return p;
+}
+
+void *calloc(size_t k, size_t n)
+{
+	static void *(*real)(size_t, size_t);
+	void *p;
+
+	if (!real)
+		real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+	p = alloc_fails() ? NULL : real(k, n);
+	live_blocks += p != NULL;
+	return p;
+}
+
+void *realloc(void *p, size_t n)
+{
+	static void *(*real)(void *, size_t);
+	void *r;
+
+	if (!real)
+		real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	if (p && !n) { /* glibc frees */
+		live_blocks--;
+		return real(p, n);
+	}
+	r = alloc_fails() ? NULL : real(p, n);
+	live_blocks += !p && r;
+	return r;
+}
+
+void free(void *p)
+{
+	static void (*real)(void *);
+
+	if (!real)
+		real = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	live_blocks -= p != NULL;
+	real(p);
+}
+
+/* Parses @yaml as "t.yaml" and fails the test, showing the message, if it is refused. */
+static struct vigil_config *parse_ok(const char *yaml)
+{
+	struct vigil_config *cfg = NULL;
+	char err[512] = "unset";
+	int ret;
+
+	ret = vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, err, sizeof(err));
+	if (ret)
+		fail_msg("refused (%d): %s", ret, err);
+	assert_string_equal(err, "");
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Parses @yaml and checks it is refused with a message that starts with @where (the exact
+ * "t.yaml:LINE:COL: ") and contains @what. Returns false, having said why, if not. */
+static bool is_refused(const char *yaml, const char *where, const char *what)
+{
+	struct vigil_config *cfg = (struct vigil_config *)&cfg; /* must be reset to NULL */
+	char err[512] = "";
+	int ret;
+
+	ret = vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, err, sizeof(err));
+	if (ret == -EINVAL && !cfg && !strncmp(err, where, strlen(where)) && strstr(err, what))
+		return true;
+	print_error("for:\n%s\ngot %d \"%s\"\nwanted -EINVAL \"%s...%s...\"\n\n", yaml, ret, err,
+		    where, what);
+	if (!ret)
+		vigil_config_free(cfg);
+	return false;
+}
+
+static void expect_error(const char *yaml, const char *where, const char *what)
+{
+	assert_true(is_refused(yaml, where, what));
+}
+
+static void test_default_config(void **state)
+{
+	struct vigil_config *cfg = NULL;
+	char err[256], host[HOST_NAME_MAX + 1];
+	int ret;
+
+	(void)state;
+	assert_non_null(strstr(vigil_default_config, "observe_all: true"));
+	ret = vigil_config_parse(vigil_default_config, strlen(vigil_default_config), "<embedded>",
+				 &cfg, err, sizeof(err));
+	assert_int_equal(ret, 0);
+	assert_string_equal(cfg->source, "<embedded>");
+	assert_true(cfg->observe_all);
+	assert_int_equal(cfg->n_workloads, 0);
+	assert_null(cfg->workloads);
+	assert_string_equal(cfg->journal, "/var/lib/vigil/journal.jsonl");
+	assert_int_equal(cfg->window_ms, 60000);
+	assert_null(cfg->redis_url);
+	assert_string_equal(cfg->redis_prefix, "vigil");
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	assert_string_equal(cfg->node, host);
+	vigil_config_free(cfg);
+}
+
+/* An empty file, or one of comments only, is valid: all defaults, and observing nothing. */
+static void test_empty_file(void **state)
+{
+	static const char *const texts[] = {"", "\n", "# nothing here\n\n   # at all\n"};
+	struct vigil_config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		cfg = parse_ok(texts[i]);
+		assert_false(cfg->observe_all);
+		assert_int_equal(cfg->n_workloads, 0);
+		assert_string_equal(cfg->journal, "/var/lib/vigil/journal.jsonl");
+		assert_int_equal(cfg->window_ms, 60000);
+		assert_null(cfg->redis_url);
+		assert_string_equal(cfg->redis_prefix, "vigil");
+		assert_non_null(cfg->node);
+		assert_true(cfg->node[0] != '\0');
+		vigil_config_free(cfg);
+	}
+	/* NULL text of length 0 is the empty file too. */
+	assert_int_equal(vigil_config_parse(NULL, 0, "t.yaml", &cfg, NULL, 0), 0);
+	assert_int_equal(cfg->n_workloads, 0);
+	vigil_config_free(cfg);
+}
+
+/* DESIGN.md's example, with its cache_clear and rollback rules made restart rules. */
+static const char design_example[] =
+    "node: ${NODE_NAME}            # defaults to the hostname\n"
+    "journal: /var/lib/vigil/journal.jsonl\n"
+    "redis: { url: redis://127.0.0.1:6379/0, prefix: vigil }\n"
+    "workloads:\n"
+    "  - name: storyteller\n"
+    "    match: { comm: storyteller }          # or exe:, cgroup: (path glob), pidfile:\n"
+    "    latency: { syscalls: [read, write, connect, fsync], budget_ms: 200 }\n"
+    "    heal:\n"
+    "      - on: [crash, oom_kill, exit_nonzero]\n"
+    "        level: 1\n"
+    "        action: { restart: { exec: [/usr/local/bin/storyteller, --port, \"8080\"] } }\n"
+    "      - on: [conn_refused, conn_reset]\n"
+    "        level: 2\n"
+    "        delay: 5m\n"
+    "        action: { restart: { exec: [/usr/local/bin/storyteller, --port, \"8081\"] } }\n"
+    "      - on: [crash_loop]\n"
+    "        level: 3                          # needs `vigil approve ID`\n"
+    "        action: { restart: { exec: [/usr/bin/systemctl, restart, storyteller] } }\n"
+    "    breaker: { failures: 3, window: 10m, cooldown: 5m }\n"
+    "    quiet: { max_defer: 60s }             # wait for no active connections before a "
+    "restart\n";
+
+#define BIT(c) (1u << (c))
+
+static void assert_argv(const struct vigil_action *a, const char *const *want, unsigned int n)
+{
+	assert_int_equal(a->kind, VIGIL_ACTION_RESTART);
+	assert_int_equal(a->argc, n);
+	for (unsigned int i = 0; i < n; i++)
+		assert_string_equal(a->argv[i], want[i]);
+	assert_null(a->argv[n]);
+}
+
+static void test_design_example(void **state)
+{
+	static const char *const argv0[] = {"/usr/local/bin/storyteller", "--port", "8080"};
+	static const char *const argv1[] = {"/usr/local/bin/storyteller", "--port", "8081"};
+	static const char *const argv2[] = {"/usr/bin/systemctl", "restart", "storyteller"};
+	static const char *const sys[] = {"read", "write", "connect", "fsync"};
+	struct vigil_config *cfg;
+	struct vigil_workload *w;
+
+	(void)state;
+	assert_int_equal(setenv("NODE_NAME", "node-7", 1), 0);
+	cfg = parse_ok(design_example);
+	assert_string_equal(cfg->source, "t.yaml");
+	assert_string_equal(cfg->node, "node-7");
+	assert_string_equal(cfg->journal, "/var/lib/vigil/journal.jsonl");
+	assert_false(cfg->observe_all);
+	assert_int_equal(cfg->window_ms, 60000);
+	assert_string_equal(cfg->redis_url, "redis://127.0.0.1:6379/0");
+	assert_string_equal(cfg->redis_prefix, "vigil");
+	assert_int_equal(cfg->n_workloads, 1);
+
+	w = &cfg->workloads[0];
+	assert_string_equal(w->name, "storyteller");
+	assert_string_equal(w->match.comm, "storyteller");
+	assert_null(w->match.exe);
+	assert_null(w->match.cgroup);
+	assert_null(w->match.pidfile);
+	assert_int_equal(w->n_latency_syscalls, 4);
+	for (unsigned int i = 0; i < 4; i++)
+		assert_string_equal(w->latency_syscalls[i], sys[i]);
+	assert_int_equal(w->latency_budget_ms, 200);
+
+	assert_int_equal(w->n_heal, 3);
+	assert_int_equal(w->heal[0].on_mask, BIT(VIGIL_CLASS_CRASH) | BIT(VIGIL_CLASS_OOM_KILL) |
+						 BIT(VIGIL_CLASS_EXIT_NONZERO));
+	assert_int_equal(w->heal[0].level, 1);
+	assert_int_equal(w->heal[0].delay_ms, 0);
+	assert_argv(&w->heal[0].action, argv0, 3);
+	assert_int_equal(w->heal[1].on_mask,
+			 BIT(VIGIL_CLASS_CONN_REFUSED) | BIT(VIGIL_CLASS_CONN_RESET));
+	assert_int_equal(w->heal[1].level, 2);
+	assert_int_equal(w->heal[1].delay_ms, 300000);
+	assert_argv(&w->heal[1].action, argv1, 3);
+	assert_int_equal(w->heal[2].on_mask, BIT(VIGIL_CLASS_CRASH_LOOP));
+	assert_int_equal(w->heal[2].level, 3);
+	assert_int_equal(w->heal[2].delay_ms, 0);
+	assert_argv(&w->heal[2].action, argv2, 3);
+
+	assert_int_equal(w->breaker_failures, 3);
+	assert_int_equal(w->breaker_window_ms, 600000);
+	assert_int_equal(w->breaker_cooldown_ms, 300000);
+	assert_int_equal(w->quiet_max_defer_ms, 60000);
+	assert_int_equal(w->verify_ms, 2000); /* not in the example: the default */
+	vigil_config_free(cfg);
+	unsetenv("NODE_NAME");
+}
+
+/* Values that differ from every default, so a value ignored in favour of its default shows;
+ * and a workload that names nothing but what is required, so every default shows. */
+static void test_explicit_values_and_defaults(void **state)
+{
+	static const char yaml[] = "node: fixed-node\n"
+				   "journal: /tmp/j.jsonl\n"
+				   "observe_all: true\n"
+				   "window: 250ms\n"
+				   "redis:\n"
+				   "  url: unix:///run/redis.sock\n"
+				   "  prefix: vg\n"
+				   "workloads:\n"
+				   "  - name: Api.v2_x-1\n"
+				   "    match:\n"
+				   "      exe: /usr/bin/api\n"
+				   "      cgroup: /kubepods/api*\n"
+				   "      pidfile: /run/api.pid\n"
+				   "    heal:\n"
+				   "      - on: [hang, syscall_slow, latency_slo, retransmits]\n"
+				   "        level: 2\n"
+				   "        delay: 90\n"
+				   "        action:\n"
+				   "          restart:\n"
+				   "            exec: [/usr/bin/api]\n"
+				   "      - on: [conn_timeout, conn_unreachable, crash, crash]\n"
+				   "        level: 2\n"
+				   "        action: { restart: { exec: [/usr/bin/api, -v] } }\n"
+				   "    breaker: { failures: 7, window: 2h, cooldown: 0 }\n"
+				   "    quiet: { max_defer: 0s }\n"
+				   "    verify: 1500ms\n"
+				   "  - name: bare\n"
+				   "    match: { comm: abcdefghijklmno }\n";
+	struct vigil_config *cfg = parse_ok(yaml);
+	struct vigil_workload *w;
+
+	(void)state;
+	assert_string_equal(cfg->node, "fixed-node");
+	assert_string_equal(cfg->journal, "/tmp/j.jsonl");
+	assert_true(cfg->observe_all);
+	assert_int_equal(cfg->window_ms, 250);
+	assert_string_equal(cfg->redis_url, "unix:///run/redis.sock");
+	assert_string_equal(cfg->redis_prefix, "vg");
+	assert_int_equal(cfg->n_workloads, 2);
+
+	w = &cfg->workloads[0];
+	assert_string_equal(w->name, "Api.v2_x-1");
+	assert_null(w->match.comm);
+	assert_string_equal(w->match.exe, "/usr/bin/api");
+	assert_string_equal(w->match.cgroup, "/kubepods/api*");
+	assert_string_equal(w->match.pidfile, "/run/api.pid");
+	assert_null(w->latency_syscalls);
+	assert_int_equal(w->n_latency_syscalls, 0);
+	assert_int_equal(w->latency_budget_ms, 0);
+	assert_int_equal(w->n_heal, 2);
+	assert_int_equal(w->heal[0].on_mask, BIT(VIGIL_CLASS_HANG) | BIT(VIGIL_CLASS_SYSCALL_SLOW) |
+						 BIT(VIGIL_CLASS_LATENCY_SLO) |
+						 BIT(VIGIL_CLASS_RETRANSMITS));
+	assert_int_equal(w->heal[0].delay_ms, 90000); /* a bare number is seconds */
+	assert_argv(&w->heal[0].action, (const char *const[]){"/usr/bin/api"}, 1);
+	assert_int_equal(w->heal[1].on_mask, BIT(VIGIL_CLASS_CONN_TIMEOUT) |
+						 BIT(VIGIL_CLASS_CONN_UNREACHABLE) |
+						 BIT(VIGIL_CLASS_CRASH));
+	assert_int_equal(w->heal[1].delay_ms, 300000); /* level 2 without a delay: 5m */
+	assert_argv(&w->heal[1].action, (const char *const[]){"/usr/bin/api", "-v"}, 2);
+	assert_int_equal(w->breaker_failures, 7);
+	assert_int_equal(w->breaker_window_ms, 7200000);
+	assert_int_equal(w->breaker_cooldown_ms, 0);
+	assert_int_equal(w->quiet_max_defer_ms, 0);
+	assert_int_equal(w->verify_ms, 1500);
+
+	w = &cfg->workloads[1];
+	assert_string_equal(w->name, "bare");
+	assert_string_equal(w->match.comm, "abcdefghijklmno"); /* 15 bytes: the most allowed */
+	assert_int_equal(w->n_heal, 0);
+	assert_null(w->heal);
+	assert_int_equal(w->breaker_failures, 3);
+	assert_int_equal(w->breaker_window_ms, 600000);
+	assert_int_equal(w->breaker_cooldown_ms, 300000);
+	assert_int_equal(w->quiet_max_defer_ms, 60000);
+	assert_int_equal(w->verify_ms, 2000);
+	vigil_config_free(cfg);
+}
+
+static void test_node_env(void **state)
+{
+	struct vigil_config *cfg;
+
+	(void)state;
+	assert_int_equal(setenv("VIGIL_TEST_NODE", "n1", 1), 0);
+	assert_int_equal(setenv("VIGIL_TEST_ZONE", "eu", 1), 0);
+	cfg = parse_ok("node: ${VIGIL_TEST_NODE}.${VIGIL_TEST_ZONE}-$HOME-$\n");
+	assert_string_equal(cfg->node, "n1.eu-$HOME-$"); /* only ${...} is expanded */
+	vigil_config_free(cfg);
+
+	assert_int_equal(unsetenv("VIGIL_TEST_NODE"), 0);
+	expect_error("journal: /j\nnode: ${VIGIL_TEST_NODE}\n",
+		     "t.yaml:2:7: node: ", "environment variable VIGIL_TEST_NODE is not set");
+	expect_error("node: x${VIGIL_TEST_ZONE\n", "t.yaml:1:7: node: ", "variable name");
+	expect_error("node: ${}\n", "t.yaml:1:7: node: ", "variable name");
+	expect_error("node: ${A B}\n", "t.yaml:1:7: node: ", "variable name");
+	assert_int_equal(setenv("VIGIL_TEST_NODE", "", 1), 0);
+	expect_error("node: ${VIGIL_TEST_NODE}\n", "t.yaml:1:7: node: ", "empty");
+	unsetenv("VIGIL_TEST_NODE");
+	unsetenv("VIGIL_TEST_ZONE");
+}
+
+/* A workload prefix for the error cases below: lines 1-3, a rule from line 4. */
+#define W "workloads:\n  - name: a\n    match: { comm: a }\n"
+#define RULE(on, level, action)                                                                    \
+	W "    heal:\n      - on: " on "\n        level: " level "\n"                              \
+	  "        action: " action "\n"
+#define RESTART "{ restart: { exec: [/bin/a] } }"
+
+struct bad {
+	const char *yaml;
+	const char *where; /* exact "file:line:col: " */
+	const char *what;  /* must also appear, naming the key */
+};
+
+static const struct bad bad_inputs[] = {
+    /* unknown keys: the position of the key itself */
+    {"workloads:\n  - name: storyteller\n    matc: { comm: storyteller }\n",
+     "t.yaml:3:5: workloads[0]: ", "unexpected key 'matc'"},
+    {"node: x\nobserve: true\n", "t.yaml:2:1: ", "unexpected key 'observe'"},
+    {W "    breaker: { failures: 3, windw: 1m }\n",
+     "t.yaml:4:29: workloads[0].breaker: ", "unexpected key 'windw'"},
+    /* values out of range: the position of the value */
+    {RULE("[crash]", "4", RESTART),
+     "t.yaml:6:16: workloads[0].heal[0].level: ", "4 is out of range 1..3"},
+    {RULE("[crash]", "0", RESTART),
+     "t.yaml:6:16: workloads[0].heal[0].level: ", "0 is out of range 1..3"},
+    {RULE("[crash]", "-1", RESTART),
+     "t.yaml:6:16: workloads[0].heal[0].level: ", "'-1' is not a whole number"},
+    {RULE("[crash]", "one", RESTART),
+     "t.yaml:6:16: workloads[0].heal[0].level: ", "'one' is not a whole number"},
+    {W "    breaker: { failures: 0 }\n",
+     "t.yaml:4:26: workloads[0].breaker.failures: ", "must be at least 1"},
+    {W "    latency: { syscalls: [read], budget_ms: 0 }\n",
+     "t.yaml:4:45: workloads[0].latency.budget_ms: ", "must be at least 1"},
+    {W "    latency: { syscalls: [read, Write], budget_ms: 5 }\n",
+     "t.yaml:4:33: workloads[0].latency.syscalls[1]: ", "'Write' is not a syscall name"},
+    {W "    latency: { budget_ms: 5 }\n",
+     "t.yaml:4:14: workloads[0].latency: ", "missing required key 'syscalls'"},
+    {W "    latency: { syscalls: [read] }\n",
+     "t.yaml:4:14: workloads[0].latency: ", "missing required key 'budget_ms'"},
+    /* wrong types */
+    {"node: [a, b]\n", "t.yaml:1:7: node: ", "expected a scalar, got a list"},
+    {"workloads: { name: a }\n", "t.yaml:1:12: workloads: ", "expected a list, got a mapping"},
+    {"workloads:\n  - name: a\n    match: storyteller\n",
+     "t.yaml:3:12: workloads[0].match: ", "expected a mapping, got a scalar"},
+    {"just a string\n", "t.yaml:1:1: top level: ", "expected a mapping"},
+    {"observe_all: maybe\n", "t.yaml:1:14: observe_all: ", "'maybe' is not a boolean"},
+    {RULE("crash", "1", RESTART),
+     "t.yaml:5:13: workloads[0].heal[0].on: ", "expected a list, got a scalar"},
+    /* missing required keys: the position of the mapping that lacks them */
+    {"workloads:\n  - match: { comm: a }\n",
+     "t.yaml:2:5: workloads[0]: ", "missing required key 'name'"},
+    {"workloads:\n  - name: a\n", "t.yaml:2:5: workloads[0]: ", "missing required key 'match'"},
+    {W "    heal:\n      - level: 1\n        action: " RESTART "\n",
+     "t.yaml:5:9: workloads[0].heal[0]: ", "missing required key 'on'"},
+    {W "    heal:\n      - on: [crash]\n        action: " RESTART "\n",
+     "t.yaml:5:9: workloads[0].heal[0]: ", "missing required key 'level'"},
+    {W "    heal:\n      - on: [crash]\n        level: 1\n",
+     "t.yaml:5:9: workloads[0].heal[0]: ", "missing required key 'action'"},
+    {RULE("[crash]", "1", "{ restart: { } }"),
+     "t.yaml:7:28: workloads[0].heal[0].action.restart: ", "missing required key 'exec'"},
+    /* match */
+    {"workloads:\n  - name: a\n    match: { comm: abcdefghijklmnop }\n",
+     "t.yaml:3:20: workloads[0].match.comm: ", "'abcdefghijklmnop' must be 1 to 15 bytes"},
+    {"workloads:\n  - name: a\n    match: { exe: usr/bin/a }\n",
+     "t.yaml:3:19: workloads[0].match.exe: ", "'usr/bin/a' must be an absolute path"},
+    {"workloads:\n  - name: a\n    match: { cgroup: kubepods/* }\n",
+     "t.yaml:3:22: workloads[0].match.cgroup: ", "must be an absolute path"},
+    {"workloads:\n  - name: a\n    match: { pidfile: a.pid }\n",
+     "t.yaml:3:23: workloads[0].match.pidfile: ", "must be an absolute path"},
+    {"workloads:\n  - name: a\n    match: { }\n",
+     "t.yaml:3:12: workloads[0].match: ", "needs at least one of comm, exe, cgroup, pidfile"},
+    /* names */
+    {W "  - name: b\n    match: { comm: b }\n  - name: a\n    match: { comm: c }\n",
+     "t.yaml:6:11: workloads[2].name: ", "'a' is already the name of workloads[0]"},
+    {"workloads:\n  - name: a b\n    match: { comm: a }\n",
+     "t.yaml:2:11: workloads[0].name: ", "'a b' must be 1 to 63"},
+    {"workloads:\n  - name: ''\n    match: { comm: a }\n",
+     "t.yaml:2:11: workloads[0].name: ", "must be 1 to 63"},
+    {"workloads:\n  - name: "
+     "a234567890123456789012345678901234567890123456789012345678901234\n"
+     "    match: { comm: a }\n",
+     "t.yaml:2:11: workloads[0].name: ", "must be 1 to 63"},
+    /* classes */
+    {RULE("[crash, crsh]", "1", RESTART),
+     "t.yaml:5:21: workloads[0].heal[0].on[1]: ", "unknown class 'crsh'"},
+    {RULE("[none]", "1", RESTART),
+     "t.yaml:5:14: workloads[0].heal[0].on[0]: ", "unknown class 'none'"},
+    {RULE("[]", "1", RESTART), "t.yaml:5:13: workloads[0].heal[0].on: ", "must not be empty"},
+    /* durations */
+    {"window: 1d\n", "t.yaml:1:9: window: ", "'1d' is not a duration"},
+    {"window: 0s\n", "t.yaml:1:9: window: ", "must be longer than 0"},
+    {W "    verify: soon\n", "t.yaml:4:13: workloads[0].verify: ", "'soon' is not a duration"},
+    {W "    quiet: { max_defer: -5s }\n",
+     "t.yaml:4:25: workloads[0].quiet.max_defer: ", "'-5s' is not a duration"},
+    {W "    breaker: { cooldown: 5 m }\n",
+     "t.yaml:4:26: workloads[0].breaker.cooldown: ", "'5 m' is not a duration"},
+    {W "    heal:\n      - on: [crash]\n        level: 2\n        delay: 5x\n"
+       "        action: " RESTART "\n",
+     "t.yaml:7:16: workloads[0].heal[0].delay: ", "'5x' is not a duration"},
+    {W "    heal:\n      - on: [crash]\n        level: 1\n        delay: 5m\n"
+       "        action: " RESTART "\n",
+     "t.yaml:7:16: workloads[0].heal[0].delay: ", "only applies to level 2"},
+    /* actions: the closed vocabulary, of which only restart is implemented */
+    {RULE("[crash]", "1", "{ cache_clear: { pattern: \"story:cache:*\" } }"),
+     "t.yaml:7:19: workloads[0].heal[0].action: ",
+     "action 'cache_clear' is not implemented yet in this version"},
+    {RULE("[crash]", "1", "{ retry: { } }"),
+     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'retry' is not implemented yet"},
+    {RULE("[crash]", "1", "{ set_flag: { key: x } }"),
+     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'set_flag' is not implemented yet"},
+    {RULE("[crash]", "1", "{ publish: { } }"),
+     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'publish' is not implemented yet"},
+    {RULE("[crash_loop]", "3", "{ rollback: { exec: [kubectl, rollout, undo] } }"),
+     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'rollback' is not implemented yet"},
+    {RULE("[crash]", "1", "{ shell: \"rm -rf /\" }"),
+     "t.yaml:7:19: workloads[0].heal[0].action: ", "unknown action 'shell'"},
+    {RULE("[crash]", "1", "{ flushall: { } }"),
+     "t.yaml:7:19: workloads[0].heal[0].action: ", "unknown action 'flushall'"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/a] }, rollback: { exec: [/bin/b] } }"),
+     "t.yaml:7:48: workloads[0].heal[0].action: ",
+     "two actions, restart and 'rollback'; a rule takes exactly one"},
+    {RULE("[crash]", "1", "{ }"), "t.yaml:7:17: workloads[0].heal[0].action: ", "names no action"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/a], args: [x] } }"),
+     "t.yaml:7:46: workloads[0].heal[0].action.restart: ", "unexpected key 'args'"},
+    {RULE("[crash]", "1", "{ restart: { exec: [] } }"),
+     "t.yaml:7:36: workloads[0].heal[0].action.restart.exec: ", "must not be empty"},
+    {RULE("[crash]", "1", "{ restart: { exec: [bin/a, x] } }"),
+     "t.yaml:7:37: workloads[0].heal[0].action.restart.exec[0]: ",
+     "'bin/a' must be an absolute path"},
+    {RULE("[crash]", "1",
+	  "{ restart: { exec: [/a,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,"
+	  "0,1,2] } }"),
+     "t.yaml:7:36: workloads[0].heal[0].action.restart.exec: ",
+     "has 33 entries, at most 32 are allowed"},
+    /* empty strings */
+    {"journal: ''\n", "t.yaml:1:10: journal: ", "must not be empty"},
+    {"redis: { url: }\n", "t.yaml:1:15: redis.url: ", "must not be empty"},
+    /* duplicate keys: the position of the second one */
+    {"node: a\njournal: /j\nnode: b\n", "t.yaml:3:1: node: ", "key given twice"},
+    {W "    match: storyteller\n", "t.yaml:4:5: workloads[0].match: ", "key given twice"},
+    {RULE("[crash]", "1\n        level: 2", RESTART),
+     "t.yaml:7:9: workloads[0].heal[0].level: ", "key given twice"},
+    /* YAML syntax */
+    {"workloads:\n  - name: a\n   match: { comm: a }\n",
+     "t.yaml:3:4: ", "syntax error: did not find expected '-' indicator"},
+    {"node: a\nredis: { url: x\n",
+     "t.yaml:3:1: ", "syntax error: did not find expected ',' or '}'"},
+    {"node: [a\n", "t.yaml:2:1: ", "syntax error"},
+    {"node: \"a\n", "t.yaml:2:1: ", "syntax error"},
+    {"node: a\n\tjournal: b\n", "t.yaml:2:1: ", "syntax error"},
+    {"workloads:\n  - &w { name: a, match: { comm: a } }\n  - *w\n",
+     "t.yaml:3:5: ", "aliases are not allowed"},
+    {"node: a\n? [a, b]\n: c\n", "t.yaml:2:3: ", "a key must be a plain word"},
+    {"node: [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]\n", "t.yaml:1:22: ", "nested too deeply"},
+    {"node: a\n---\nnode: b\n", "t.yaml:2:1: ", "a second document is not allowed"},
+    {"node: a\n...\nnode: [\n", "t.yaml:3:1: ", "syntax error"},
+};
+
+/* Every case is tried, so one run shows all that fail. */
+static void test_bad_inputs(void **state)
+{
+	unsigned int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++)
+		failed += !is_refused(bad_inputs[i].yaml, bad_inputs[i].where, bad_inputs[i].what);
+	assert_int_equal(failed, 0);
+}
+
+/* The two messages the brief shows, whole: the name given, the line and column, the key path. */
+static void test_exact_messages(void **state)
+{
+	static const char matc[] = "node: n\n"
+				   "workloads:\n"
+				   "  - name: storyteller\n"
+				   "    match: { comm: storyteller }\n"
+				   "  - name: other\n"
+				   "    matc: { comm: other }\n";
+	static const char level[] = "workloads:\n"
+				    "  - name: storyteller\n"
+				    "    match: { comm: storyteller }\n"
+				    "    latency: { syscalls: [read], budget_ms: 200 }\n"
+				    "    heal:\n"
+				    "      - on: [crash]\n"
+				    "        action: { restart: { exec: [/bin/true] } }\n"
+				    "        # and last, the level\n"
+				    "        level: 4\n";
+	struct vigil_config *cfg;
+	char err[256];
+	int ret;
+
+	(void)state;
+	ret =
+	    vigil_config_parse(matc, strlen(matc), "/etc/vigil/vigil.yaml", &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+	assert_string_equal(err, "/etc/vigil/vigil.yaml:6:5: workloads[1]: unexpected key 'matc'");
+	ret = vigil_config_parse(level, strlen(level), "vigil.yaml", &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+	assert_string_equal(err,
+			    "vigil.yaml:9:16: workloads[0].heal[0].level: 4 is out of range 1..3");
+}
+
+static void test_too_many_workloads(void **state)
+{
+	char *yaml = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&yaml, &size);
+
+	(void)state;
+	assert_non_null(f);
+	fputs("workloads:\n", f);
+	for (int i = 0; i <= VIGIL_MAX_WORKLOADS; i++)
+		fprintf(f, "  - { name: w%d, match: { comm: w } }\n", i);
+	assert_int_equal(fclose(f), 0);
+	expect_error(yaml, "t.yaml:2:3: workloads: ", "65 workloads, at most 64 are allowed");
+	free(yaml);
+}
+
+/* The message is cut to the buffer, always NUL-terminated; no buffer at all is fine too. */
+static void test_err_buffer(void **state)
+{
+	static const char yaml[] = "observe: true\n";
+	struct vigil_config *cfg;
+	char err[12];
+
+	(void)state;
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "t.yaml:1:1:");
+	assert_int_equal(vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, NULL, 0), -EINVAL);
+	assert_null(cfg);
+	assert_int_equal(vigil_config_parse(yaml, strlen(yaml), "t.yaml", NULL, err, sizeof(err)),
+			 -EINVAL);
+}
+
+/* Only the first len bytes are read: the text need not be NUL-terminated. */
+static void test_length_bounds_text(void **state)
+{
+	static const char yaml[] = "observe_all: true\nbogus: 1\n";
+	struct vigil_config *cfg;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(vigil_config_parse(yaml, 18, "t.yaml", &cfg, err, sizeof(err)), 0);
+	assert_true(cfg->observe_all);
+	vigil_config_free(cfg);
+}
+
+static void test_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint64_t ms;
+	} cases[] = {
+	    {"250ms", 0, 250},
+	    {"30s", 0, 30000},
+	    {"5m", 0, 300000},
+	    {"2h", 0, 7200000},
+	    {"45", 0, 45000},
+	    {"0", 0, 0},
+	    {"0ms", 0, 0},
+	    {"007s", 0, 7000},
+	    {"18446744073709551615ms", 0, UINT64_MAX},
+	    {"18446744073709551616ms", -EINVAL, 0}, /* overflows while reading */
+	    {"18446744073709552s", -EINVAL, 0},	    /* overflows in the unit */
+	    {"", -EINVAL, 0},
+	    {"ms", -EINVAL, 0},
+	    {"s", -EINVAL, 0},
+	    {"-5s", -EINVAL, 0},
+	    {"+5s", -EINVAL, 0},
+	    {" 5s", -EINVAL, 0},
+	    {"5s ", -EINVAL, 0},
+	    {"5 s", -EINVAL, 0},
+	    {"1.5s", -EINVAL, 0},
+	    {"5S", -EINVAL, 0},
+	    {"5sec", -EINVAL, 0},
+	    {"1d", -EINVAL, 0},
+	    {"5us", -EINVAL, 0},
+	    {"1m30s", -EINVAL, 0},
+	    {"0x10", -EINVAL, 0},
+	};
+	uint64_t ms;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ms = 12345;
+		if (vigil_parse_duration(cases[i].s, &ms) != cases[i].ret)
+			fail_msg("\"%s\": wanted %d", cases[i].s, cases[i].ret);
+		if (!cases[i].ret && ms != cases[i].ms)
+			fail_msg("\"%s\": %" PRIu64 " ms, wanted %" PRIu64, cases[i].s, ms,
+				 cases[i].ms);
+		if (cases[i].ret)
+			assert_int_equal(ms, 12345); /* untouched on failure */
+	}
+	assert_int_equal(vigil_parse_duration(NULL, &ms), -EINVAL);
+}
+
+static void test_class_names(void **state)
+{
+	static const char *const names[] = {
+	    "crash",	    "oom_kill",	    "exit_nonzero",	"crash_loop",
+	    "conn_refused", "conn_timeout", "conn_unreachable", "conn_reset",
+	    "retransmits",  "syscall_slow", "latency_slo",	"hang",
+	};
+
+	(void)state;
+	assert_int_equal(sizeof(names) / sizeof(names[0]), VIGIL_CLASS_MAX - 1);
+	for (int c = VIGIL_CLASS_NONE + 1; c < VIGIL_CLASS_MAX; c++) {
+		assert_non_null(vigil_class_name(c));
+		assert_string_equal(vigil_class_name(c), names[c - 1]);
+		assert_int_equal(vigil_class_parse(names[c - 1]), c);
+	}
+	assert_string_equal(vigil_class_name(VIGIL_CLASS_NONE), "none");
+	assert_null(vigil_class_name(VIGIL_CLASS_MAX));
+	assert_null(vigil_class_name((enum vigil_class) - 1));
+	assert_int_equal(vigil_class_parse("none"), VIGIL_CLASS_NONE);
+	assert_int_equal(vigil_class_parse("Crash"), VIGIL_CLASS_NONE);
+	assert_int_equal(vigil_class_parse("crash "), VIGIL_CLASS_NONE);
+	assert_int_equal(vigil_class_parse(""), VIGIL_CLASS_NONE);
+	assert_int_equal(vigil_class_parse(NULL), VIGIL_CLASS_NONE);
+}
+
+/*
+ * Makes each allocation of a parse fail in turn, until a parse meets no failure. Each parse must
+ * then give -ENOMEM and no config (or, for a text that is refused anyway, -EINVAL), and leave
+ * the heap as it found it. Under valgrind its own allocator takes the place of the functions
+ * above, so nothing can be made to fail: the sweep says so and stops.
+ */
+static void alloc_sweep(const char *yaml, int refused)
+{
+	struct vigil_config *cfg;
+	long in_use;
+	char err[512];
+	long n;
+	int ret;
+
+	for (n = 0;; n++) {
+		in_use = live_blocks;
+		failed_once = false;
+		fail_at = n;
+		ret = vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, err, sizeof(err));
+		fail_at = -1;
+		if (!failed_once)
+			break;
+		if (ret != -ENOMEM && ret != refused)
+			fail_msg("allocation %ld failing: %d \"%s\"", n, ret, err);
+		assert_null(cfg);
+		if (ret == -ENOMEM)
+			assert_string_equal(err, "t.yaml: out of memory");
+		if (live_blocks != in_use)
+			fail_msg("allocation %ld failing: %ld blocks leaked", n,
+				 live_blocks - in_use);
+	}
+	assert_int_equal(ret, refused);
+	vigil_config_free(cfg);
+	if (!n)
+		print_message("allocation failures cannot be injected here (valgrind?)\n");
+}
+
+static void test_alloc_failure(void **state)
+{
+	(void)state;
+	alloc_sweep(vigil_default_config, 0);
+	assert_int_equal(setenv("NODE_NAME", "n", 1), 0);
+	alloc_sweep(design_example, 0);
+	unsetenv("NODE_NAME");
+	alloc_sweep("workloads:\n  - name: a\n    matc: { comm: a }\n", -EINVAL);
+	alloc_sweep(RULE("[crash]", "1", "{ restart: { exec: [] } }"), -EINVAL);
+}
+
+static void test_free_null(void **state)
+{
+	(void)state;
+	vigil_config_free(NULL);
+}
+
+/* Writes @len bytes of @data to a new temporary file; its path goes in @path. */
+static void write_temp(char *path, const char *data, size_t len)
+{
+	int fd;
+
+	strcpy(path, "/tmp/vigil-test-config-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		assert_true(n > 0);
+		off += (size_t)n;
+	}
+	assert_int_equal(close(fd), 0);
+}
+
+static void test_load(void **state)
+{
+	struct vigil_config *cfg = NULL;
+	char path[64], err[512], want[128];
+	char *big;
+
+	(void)state;
+	write_temp(path, design_example, strlen(design_example));
+	assert_int_equal(setenv("NODE_NAME", "from-file", 1), 0);
+	assert_int_equal(vigil_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->source, path);
+	assert_string_equal(cfg->node, "from-file");
+	assert_int_equal(cfg->n_workloads, 1);
+	vigil_config_free(cfg);
+	unsetenv("NODE_NAME");
+	unlink(path);
+
+	/* Content errors name the path as the file. */
+	write_temp(path, "node: a\nmatc: 1\n", 16);
+	assert_int_equal(vigil_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2:1: unexpected key 'matc'", path);
+	assert_string_equal(err, want);
+	unlink(path);
+
+	/* Unreadable: -errno, and the path with strerror. */
+	assert_int_equal(vigil_config_load("/nonexistent/vigil.yaml", &cfg, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/vigil.yaml"));
+	assert_non_null(strstr(err, strerror(ENOENT)));
+	assert_int_equal(vigil_config_load("/tmp", &cfg, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "/tmp"));
+	assert_non_null(strstr(err, strerror(EISDIR)));
+
+	/* 1 MiB of comments is read; one byte more is refused. */
+	big = malloc((1 << 20) + 1);
+	assert_non_null(big);
+	memset(big, '#', (1 << 20) + 1);
+	big[0] = '\n';
+	write_temp(path, big, 1 << 20);
+	assert_int_equal(vigil_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->n_workloads, 0);
+	vigil_config_free(cfg);
+	unlink(path);
+	write_temp(path, big, (1 << 20) + 1);
+	assert_int_equal(vigil_config_load(path, &cfg, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "1 MiB"));
+	unlink(path);
+	free(big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_default_config),
+	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_design_example),
+	    cmocka_unit_test(test_explicit_values_and_defaults),
+	    cmocka_unit_test(test_node_env),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_exact_messages),
+	    cmocka_unit_test(test_too_many_workloads),
+	    cmocka_unit_test(test_err_buffer),
+	    cmocka_unit_test(test_length_bounds_text),
+	    cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_class_names),
+	    cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

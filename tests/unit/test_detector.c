@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit: classification of exits, and signatures that depend only on what the fault is. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "detector.h"
+
+static struct vigil_exit mk_exit(uint32_t tgid, uint32_t code)
+{
+	struct vigil_exit e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.kind = VIGIL_EV_EXIT;
+	e.hdr.version = VIGIL_ABI_VERSION;
+	e.hdr.size = sizeof(e);
+	e.hdr.tgid = tgid;
+	e.hdr.ts_ns = 1000 + tgid;
+	e.exit_code = code;
+	return e;
+}
+
+static void test_segv_is_crash(void **state)
+{
+	struct vigil_exit e = mk_exit(100, SIGSEGV | 0x80);
+	struct vigil_detection d;
+
+	(void)state;
+	assert_int_equal(vigil_detect(&e.hdr, "svc", &d), 0);
+	assert_int_equal(d.cls, VIGIL_CLASS_CRASH);
+	assert_int_equal(d.signal, SIGSEGV);
+	assert_true(d.core_dumped);
+	assert_string_equal(d.detail, "SIGSEGV");
+	assert_string_equal(d.title, "svc crash SIGSEGV");
+	assert_string_equal(d.label, "crash");
+	assert_int_equal(strlen(d.signature), 16);
+}
+
+static void test_exit_status(void **state)
+{
+	struct vigil_exit e = mk_exit(100, 3 << 8);
+	struct vigil_detection d;
+
+	(void)state;
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_EXIT_NONZERO);
+	assert_int_equal(d.status, 3);
+	assert_int_equal(d.signal, 0);
+	assert_string_equal(d.detail, "status=3");
+
+	e = mk_exit(100, 0);
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+	assert_string_equal(d.label, "exit");
+	assert_string_equal(d.signature, "");
+}
+
+static void test_oom_wins_over_sigkill(void **state)
+{
+	struct vigil_exit e = mk_exit(100, SIGKILL);
+	struct vigil_detection d;
+
+	(void)state;
+	e.exit_flags = VIGIL_EXIT_OOM | VIGIL_EXIT_SENDER;
+	e.sender_tgid = 7; /* the allocating task that ran the OOM killer */
+	e.sender_sig = SIGKILL;
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_OOM_KILL);
+	assert_string_equal(d.title, "svc oom_kill");
+}
+
+static void test_stop_by_another_process_is_not_a_fault(void **state)
+{
+	struct vigil_exit e = mk_exit(100, SIGTERM);
+	struct vigil_detection d;
+
+	(void)state;
+	e.exit_flags = VIGIL_EXIT_SENDER;
+	e.sender_tgid = 1;
+	e.sender_sig = SIGTERM;
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+	assert_string_equal(d.label, "killed");
+
+	/* Sent to itself (raise, or the kernel in its context): a crash. */
+	e.sender_tgid = 100;
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_CRASH);
+
+	/* No sender known: reported, never assumed harmless. */
+	e.exit_flags = 0;
+	e.sender_tgid = 0;
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_CRASH);
+
+	/* A fault signal sent by someone else is still a crash. */
+	e = mk_exit(100, SIGSEGV);
+	e.exit_flags = VIGIL_EXIT_SENDER;
+	e.sender_tgid = 1;
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_CRASH);
+}
+
+static void test_signature_ignores_pid_time_core(void **state)
+{
+	struct vigil_exit a = mk_exit(100, SIGSEGV), b = mk_exit(200, SIGSEGV | 0x80);
+	struct vigil_detection da, db;
+
+	(void)state;
+	b.hdr.ts_ns = 999999999;
+	b.hdr.cgroup_id = 12345;
+	memcpy(b.hdr.comm, "other", 6);
+	vigil_detect(&a.hdr, "svc", &da);
+	vigil_detect(&b.hdr, "svc", &db);
+	assert_string_equal(da.signature, db.signature);
+}
+
+static void test_signature_separates_what_differs(void **state)
+{
+	char s1[VIGIL_SIG_LEN], s2[VIGIL_SIG_LEN];
+
+	(void)state;
+	vigil_signature("svc", VIGIL_CLASS_CRASH, "SIGSEGV", s1);
+	vigil_signature("svc", VIGIL_CLASS_CRASH, "SIGABRT", s2);
+	assert_string_not_equal(s1, s2);
+	vigil_signature("svd", VIGIL_CLASS_CRASH, "SIGSEGV", s2);
+	assert_string_not_equal(s1, s2);
+	vigil_signature("svc", VIGIL_CLASS_EXIT_NONZERO, "SIGSEGV", s2);
+	assert_string_not_equal(s1, s2);
+	/* Field boundaries count: "ab"+"c" is not "a"+"bc". */
+	vigil_signature("ab", VIGIL_CLASS_CRASH, "c", s1);
+	vigil_signature("a", VIGIL_CLASS_CRASH, "bc", s2);
+	assert_string_not_equal(s1, s2);
+}
+
+static void test_signature_is_frozen(void **state)
+{
+	char s[VIGIL_SIG_LEN];
+
+	(void)state;
+	/*
+	 * Signatures are a contract with everything that stored one (Redis, the knowledge
+	 * store): the same fault must keep the same signature across versions. If this value
+	 * changes, the scheme changed: bump "v1" in vigil_signature() on purpose.
+	 */
+	vigil_signature("storyteller", VIGIL_CLASS_CRASH, "SIGSEGV", s);
+	assert_string_equal(s, "0c14ea5ca28149e2");
+}
+
+static void test_signal_names(void **state)
+{
+	char buf[8];
+
+	(void)state;
+	assert_string_equal(vigil_signal_name(SIGSEGV, buf), "SIGSEGV");
+	assert_string_equal(vigil_signal_name(SIGKILL, buf), "SIGKILL");
+	assert_string_equal(vigil_signal_name(34, buf), "SIG34");
+	assert_string_equal(vigil_signal_name(0, buf), "SIG0");
+}
+
+static void test_other_kinds(void **state)
+{
+	struct vigil_exec x;
+	struct vigil_detection d;
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	x.hdr.kind = VIGIL_EV_EXEC;
+	assert_int_equal(vigil_detect(&x.hdr, "svc", &d), 0);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+	assert_string_equal(d.label, "exec");
+	x.hdr.kind = 77;
+	assert_int_not_equal(vigil_detect(&x.hdr, "svc", &d), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_segv_is_crash),
+		cmocka_unit_test(test_exit_status),
+		cmocka_unit_test(test_oom_wins_over_sigkill),
+		cmocka_unit_test(test_stop_by_another_process_is_not_a_fault),
+		cmocka_unit_test(test_signature_ignores_pid_time_core),
+		cmocka_unit_test(test_signature_separates_what_differs),
+		cmocka_unit_test(test_signature_is_frozen),
+		cmocka_unit_test(test_signal_names),
+		cmocka_unit_test(test_other_kinds),
+	};
+
+	return cmocka_run_group_tests_name("detector", tests, NULL, NULL);
+}

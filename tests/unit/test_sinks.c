@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit: every record is one valid JSON object with the contracted fields, whatever a process
+ * put in its name. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sinks.h"
+
+/* 2026-11-29T12:34:56.789Z */
+#define WALL 1795955696789000000ull
+
+static json_t *parse(const struct vigil_json *j)
+{
+	json_error_t e;
+	json_t *o = json_loads(j->buf, 0, &e);
+
+	if (!o)
+		fail_msg("not JSON (%s): %s", e.text, j->buf);
+	return o;
+}
+
+static void test_rfc3339(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	vigil_rfc3339(WALL, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-29T12:34:56.789Z");
+	vigil_rfc3339(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+}
+
+static void test_event_record_hostile_comm(void **state)
+{
+	/* 16 bytes, no NUL: a quote, a newline, an escape sequence, invalid UTF-8. */
+	static const char hostile[16] = "\"},{\n\x1b[2J\xff\xc0x\\y";
+	struct vigil_json j = {};
+	struct vigil_exit e;
+	struct vigil_detection d;
+	json_t *o;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	e.hdr.kind = VIGIL_EV_EXIT;
+	e.hdr.version = VIGIL_ABI_VERSION;
+	e.hdr.size = sizeof(e);
+	e.hdr.tgid = 4242;
+	e.hdr.pid = 4243;
+	e.exit_code = 11;
+	memcpy(e.hdr.comm, hostile, sizeof(hostile));
+	vigil_detect(&e.hdr, "svc", &d);
+	assert_int_equal(vigil_record_event(&j, "node-1", WALL, &e.hdr, "svc", &d), 0);
+	assert_null(memchr(j.buf, '\n', j.len)); /* one line, always */
+	o = parse(&j);
+	assert_string_equal(json_string_value(json_object_get(o, "type")), "event");
+	assert_string_equal(json_string_value(json_object_get(o, "ts")),
+			    "2026-11-29T12:34:56.789Z");
+	assert_string_equal(json_string_value(json_object_get(o, "node")), "node-1");
+	assert_string_equal(json_string_value(json_object_get(o, "workload")), "svc");
+	assert_string_equal(json_string_value(json_object_get(o, "class")), "crash");
+	assert_int_equal(json_integer_value(json_object_get(o, "pid")), 4242);
+	assert_int_equal(json_integer_value(json_object_get(o, "signal")), 11);
+	assert_int_equal(json_integer_value(json_object_get(o, "exit_code")), 0);
+	assert_true(json_is_false(json_object_get(o, "core_dumped")));
+	/* The valid bytes survive as they were; invalid ones as their Latin-1 reading. */
+	assert_memory_equal(json_string_value(json_object_get(o, "comm")), "\"},{\n\x1b[2J", 9);
+	json_decref(o);
+	vigil_json_free(&j);
+}
+
+static void test_incident_and_action_records(void **state)
+{
+	struct vigil_incident i;
+	struct vigil_json j = {};
+	json_t *o;
+
+	(void)state;
+	memset(&i, 0, sizeof(i));
+	strcpy(i.id, "0123456789abcdef");
+	strcpy(i.signature, "0c14ea5ca28149e2");
+	i.cls = VIGIL_CLASS_CRASH;
+	i.state = VIGIL_INC_RESOLVED;
+	strcpy(i.workload_name, "storyteller");
+	strcpy(i.title, "storyteller crash SIGSEGV");
+	i.count = 3;
+	i.first_kernel_ns = 1000000;
+	i.opened_mono_ns = 1250000;
+	i.resolved_mono_ns = 2001250000;
+	assert_int_equal(vigil_record_incident(&j, "n", WALL, &i), 0);
+	o = parse(&j);
+	assert_string_equal(json_string_value(json_object_get(o, "type")), "incident");
+	assert_string_equal(json_string_value(json_object_get(o, "id")), "0123456789abcdef");
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "resolved");
+	assert_string_equal(json_string_value(json_object_get(o, "class")), "crash");
+	assert_int_equal(json_integer_value(json_object_get(o, "count")), 3);
+	assert_int_equal(json_integer_value(json_object_get(o, "detect_us")), 250);
+	assert_int_equal(json_integer_value(json_object_get(o, "recovery_ms")), 2000);
+	json_decref(o);
+
+	assert_int_equal(vigil_record_action(&j, "n", WALL, &i, "restart", "success",
+					     "running again as pid 7", 7), 0);
+	o = parse(&j);
+	assert_string_equal(json_string_value(json_object_get(o, "type")), "action");
+	assert_string_equal(json_string_value(json_object_get(o, "incident")), "0123456789abcdef");
+	assert_string_equal(json_string_value(json_object_get(o, "action")), "restart");
+	assert_string_equal(json_string_value(json_object_get(o, "outcome")), "success");
+	assert_int_equal(json_integer_value(json_object_get(o, "pid")), 7);
+	json_decref(o);
+	vigil_json_free(&j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_event_record_hostile_comm),
+		cmocka_unit_test(test_incident_and_action_records),
+	};
+
+	return cmocka_run_group_tests_name("sinks", tests, NULL, NULL);
+}
