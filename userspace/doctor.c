@@ -110,9 +110,9 @@ int vigil_doctor(FILE *out)
 {
 	struct report r = { .out = out };
 	unsigned long long caps = effective_caps();
-	char buf[768], where[512];
+	char buf[768], where[512], tracefs_at[512] = "";
 	struct utsname u;
-	bool ok;
+	bool ok, tracefs;
 
 	uname(&u);
 	fprintf(out, "vigil doctor: kernel %s %s\n\n", u.release, u.machine);
@@ -134,6 +134,8 @@ int vigil_doctor(FILE *out)
 	row(&r, true, ok, "BPF ring buffer",
 	    ok ? "BPF_MAP_TYPE_RINGBUF" : "no ring buffer maps: needs Linux 5.8 or later");
 
+	/* Before the probes: the classic one mounts tracefs when it is missing. */
+	tracefs = mounted("tracefs", tracefs_at, sizeof(tracefs_at));
 	if (r.missing == 0) {
 		probe_mode(&r, false);
 		probe_mode(&r, true);
@@ -151,12 +153,11 @@ int vigil_doctor(FILE *out)
 	row(&r, false, ok, "task storage maps",
 	    ok ? "for syscall latency tracking" : "syscall latency tracking unavailable");
 
-	ok = mounted("tracefs", where, sizeof(where));
-	snprintf(buf, sizeof(buf), ok ? "mounted at %s" :
-		 "not mounted: only the classic fallback needs it, and vigil mounts it at "
+	snprintf(buf, sizeof(buf), tracefs ? "mounted at %s" :
+		 "was not mounted: only the classic fallback needs it, and vigil mounts it at "
 		 "/sys/kernel/tracing then (or: mount -t tracefs tracefs /sys/kernel/tracing)",
-		 where);
-	row(&r, false, ok, "tracefs", buf);
+		 tracefs_at);
+	row(&r, false, tracefs, "tracefs", buf);
 
 	ok = mounted("bpf", where, sizeof(where));
 	snprintf(buf, sizeof(buf), ok ? "mounted at %s" :
