@@ -48,6 +48,9 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(HELPER_SRCS
 
 .PHONY: all test unit integration run bench deps vmlinux clean doctor
 .DELETE_ON_ERROR:
+# Test objects are intermediate files of a pattern chain: keep them, so that a second
+# `make test` rebuilds nothing.
+.SECONDARY: $(UNIT_BINS:=.o) $(INTEG_BINS:=.o)
 
 all: $(OUT)/vigil
 
@@ -69,8 +72,10 @@ vmlinux:
 $(OUT)/userspace/%.o: userspace/%.c | $(SKELS) $(OUT)/userspace
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/vigil: $(US_OBJS)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+# The BPF objects are named here so that make treats them as real targets (not intermediate
+# files of the skeleton chain): deleted or stale, they are rebuilt, with their .d files.
+$(OUT)/vigil: $(US_OBJS) | $(BPF_OBJS)
+	$(CC) $(LDFLAGS) $(US_OBJS) $(LDLIBS) -o $@
 
 # --- tests ---------------------------------------------------------------------------------
 
