@@ -26,7 +26,7 @@ DEB_PKGS := clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP
-LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml
+LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -Ivmlinux/$(ARCH) -MMD -MP
@@ -69,12 +69,17 @@ vmlinux:
 
 # Skeletons must exist before any userspace object is compiled; after the first build the
 # dependency files track which object includes which skeleton.
-$(OUT)/userspace/%.o: userspace/%.c | $(SKELS) $(OUT)/userspace
+$(OUT)/userspace/%.o: userspace/%.c | $(SKELS) $(OUT)/syscall_names.h $(OUT)/userspace
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Syscall names of this architecture, from the C library's own SYS_* list.
+$(OUT)/syscall_names.h: | $(OUT)/userspace
+	echo '#include <sys/syscall.h>' | $(CC) -E -dM -x c - | \
+		sed -n 's/^#define SYS_\([a-z0-9_]*\) .*/VIGIL_SYSCALL(\1)/p' | sort > $@
 
 # The BPF objects are named here so that make treats them as real targets (not intermediate
 # files of the skeleton chain): deleted or stale, they are rebuilt, with their .d files.
-$(OUT)/vigil: $(US_OBJS) | $(BPF_OBJS)
+$(OUT)/vigil: $(US_OBJS) | $(BPF_OBJS) $(SKELS)
 	$(CC) $(LDFLAGS) $(US_OBJS) $(LDLIBS) -o $@
 
 # --- tests ---------------------------------------------------------------------------------
@@ -119,7 +124,8 @@ doctor: $(OUT)/vigil
 	$(OUT)/vigil doctor
 
 bench: $(OUT)/vigil
-	@echo "bench: no benchmarks yet (see bench/README.md)"
+	@$(MAKE) --no-print-directory -f bench/bench.mk OUT=$(OUT) ARCH=$(ARCH) CLANG=$(CLANG) \
+		BPFTOOL=$(BPFTOOL) CC=$(CC) run
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

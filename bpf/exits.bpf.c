@@ -14,32 +14,13 @@
  * Each hook has a tp_btf program (preferred: typed arguments, no tracefs) and a classic
  * tracepoint twin for kernels without tp_btf; the loader enables one of each pair.
  */
-#include "common.bpf.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader between open and load. */
 const volatile bool observe_all = false;     /* report failing exits of every process */
 const volatile bool inherit_at_exit = false; /* classic fork hook cannot tell threads apart */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, VIGIL_RINGBUF_BYTES);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, VIGIL_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, VIGIL_MAX_WATCHED);
-	__type(key, __u32); /* tgid */
-	__type(value, struct vigil_watch);
-} watched SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -150,17 +131,14 @@ static __always_inline int on_exec(struct task_struct *task)
 	}
 	watch(tgid, workload, VIGIL_F_WATCHED);
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(&stats, VIGIL_STAT_DROPS);
+	e = reserve(sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	fill_hdr(&e->hdr, VIGIL_EV_EXEC, sizeof(*e), task, workload, VIGIL_F_WATCHED);
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->__pad0 = 0;
 	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(&stats, VIGIL_STAT_EVENTS);
+	submit(e);
 	return 0;
 }
 
@@ -194,16 +172,16 @@ static __always_inline int on_exit(struct task_struct *task)
 	}
 	if (!w.workload && !observe_all)
 		goto out;
-	if (!w.workload && code == 0 && !oom) {
+	/* A clean exit is news only for a workload's main process (the service stopped); for
+	 * an unwatched process or a watched one's child it is counted, not sent. */
+	if (code == 0 && !oom && (!w.workload || (w.flags & VIGIL_F_INHERITED))) {
 		stat_inc(&stats, VIGIL_STAT_CLEAN_EXITS);
 		goto out;
 	}
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(&stats, VIGIL_STAT_DROPS);
+	e = reserve(sizeof(*e));
+	if (!e)
 		goto out;
-	}
 	fill_hdr(&e->hdr, VIGIL_EV_EXIT, sizeof(*e), task, w.workload, w.flags);
 	e->exit_code = code;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
@@ -220,8 +198,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		e->sender_sig = s->sig;
 		__builtin_memcpy(e->sender_comm, s->comm, sizeof(e->sender_comm));
 	}
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(&stats, VIGIL_STAT_EVENTS);
+	submit(e);
 out:
 	bpf_map_delete_elem(&senders, &tgid);
 	return 0;
@@ -258,11 +235,9 @@ static __always_inline int on_oom(struct task_struct *victim, __u32 tgid, __u64 
 	bpf_map_update_elem(&oom_victims, &tgid, &now, BPF_ANY);
 	if (!w && !observe_all)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(&stats, VIGIL_STAT_DROPS);
+	e = reserve(sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	fill_hdr(&e->hdr, VIGIL_EV_OOM, sizeof(*e), victim, w ? w->workload : 0,
 		 w ? w->flags : 0);
 	if (comm) {
@@ -276,8 +251,7 @@ static __always_inline int on_oom(struct task_struct *victim, __u32 tgid, __u64 
 	e->trigger_tgid = bpf_get_current_pid_tgid() >> 32;
 	e->__pad0 = 0;
 	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
-	bpf_ringbuf_submit(e, 0);
-	stat_inc(&stats, VIGIL_STAT_EVENTS);
+	submit(e);
 	return 0;
 }
 

@@ -27,6 +27,10 @@ static size_t kind_size(unsigned int kind)
 		return sizeof(struct vigil_oom);
 	case VIGIL_EV_EXEC:
 		return sizeof(struct vigil_exec);
+	case VIGIL_EV_SOCK:
+		return sizeof(struct vigil_sock);
+	case VIGIL_EV_SLOW:
+		return sizeof(struct vigil_slow);
 	default:
 		return 0;
 	}

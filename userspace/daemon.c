@@ -21,7 +21,9 @@
 
 #include "collector.h"
 #include "config.h"
+#include "ctl.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "detector.h"
 #include "healer.h"
 #include "incidents.h"
@@ -29,30 +31,6 @@
 #include "loop.h"
 #include "sinks.h"
 #include "workloads.h"
-
-#define TICK_MS 1000
-#define REFRESH_TICKS 5
-#define DEDUP_SLOTS 64
-
-struct daemon {
-	struct vigil_config *cfg;
-	struct vigil_loop *loop;
-	struct vigil_probes *probes;
-	struct vigil_collector *coll;
-	struct vigil_workloads *wl;
-	struct vigil_incidents *incidents;
-	struct vigil_healer *healer;
-	struct vigil_sinks *sinks;
-	int sigfd;
-	unsigned int ticks;
-	uint64_t drops_seen;
-	/* Recent exits (tgid, start): the classic exit hook can see a group's end twice. */
-	struct {
-		uint32_t tgid;
-		uint64_t start_ns;
-	} dedup[DEDUP_SLOTS];
-	unsigned int dedup_next;
-};
 
 /* Has this exit been reported already? Remembers it if not. */
 static bool seen_exit(struct daemon *d, const struct vigil_exit *e)
@@ -129,17 +107,63 @@ static void on_signal(struct vigil_loop *loop, int fd, uint32_t events, void *ar
 	}
 }
 
+/* Kernel drops of each family since the last tick: a health record when they grew. */
+static void check_drops(struct daemon *d)
+{
+	uint64_t st[VIGIL_STAT_MAX];
+
+	for (enum vigil_family f = 0; f < VIGIL_FAM_MAX; f++) {
+		if (vigil_probes_stats(d->probes, f, st) || st[VIGIL_STAT_DROPS] == d->drops_seen[f])
+			continue;
+		vigil_sink_health(d->sinks, vigil_family_name(f),
+				  st[VIGIL_STAT_DROPS] - d->drops_seen[f], st[VIGIL_STAT_DROPS]);
+		d->drops_seen[f] = st[VIGIL_STAT_DROPS];
+	}
+}
+
+/* Retransmits of each workload over the last interval: a rate, and a fault over the
+ * threshold. The kernel counters are monotonic: nothing is reset, nothing lost. */
+static void check_retransmits(struct daemon *d)
+{
+	uint64_t now = vigil_mono_ns(), interval_ms = (now - d->sock_prev_ns) / 1000000;
+	struct vigil_event_hdr h = { .ts_ns = now };
+	struct vigil_sock_counts c;
+
+	if (vigil_probes_sock_counts_fd(d->probes) < 0)
+		return;
+	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
+		const char *name = d->cfg->workloads[w - 1].name;
+		struct vigil_detection det;
+		struct vigil_incident *inc;
+		uint64_t n;
+		bool opened;
+
+		if (vigil_sock_counts(d, w, &c))
+			continue;
+		n = c.retransmits - d->sock_prev[w].retransmits;
+		d->sock_prev[w] = c;
+		if (!n || !d->sock_prev_ns)
+			continue;
+		vigil_detect_retransmits(name, n, interval_ms, VIGIL_RETRANSMITS_PER_S, &det);
+		vigil_sink_rate(d->sinks, name, &det, n, interval_ms);
+		if (det.cls == VIGIL_CLASS_NONE)
+			continue;
+		h.workload = w;
+		inc = vigil_incidents_record(d->incidents, &h, &det, name, &opened);
+		if (inc && (opened || pow2(inc->count)))
+			vigil_sink_incident(d->sinks, inc);
+		if (inc)
+			vigil_healer_incident(d->healer, inc, opened);
+	}
+	d->sock_prev_ns = now;
+}
+
 static void on_tick(struct vigil_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t st[VIGIL_STAT_MAX];
 
-	if (!vigil_probes_stats(d->probes, st) && st[VIGIL_STAT_DROPS] != d->drops_seen) {
-		fprintf(stderr, "vigil: %llu kernel events dropped (ring buffer full), %llu in all\n",
-			(unsigned long long)(st[VIGIL_STAT_DROPS] - d->drops_seen),
-			(unsigned long long)st[VIGIL_STAT_DROPS]);
-		d->drops_seen = st[VIGIL_STAT_DROPS];
-	}
+	check_drops(d);
+	check_retransmits(d);
 	vigil_incidents_expire(d->incidents, vigil_mono_ns());
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
@@ -164,6 +188,7 @@ static int signals_fd(void)
 
 static void teardown(struct daemon *d)
 {
+	vigil_ctl_close(d->ctl);
 	/* The healer records its pending work, so it goes before the sinks. */
 	vigil_healer_free(d->healer);
 	vigil_collector_free(d->coll);
@@ -179,10 +204,11 @@ static void teardown(struct daemon *d)
 
 int vigil_daemon_run(const struct vigil_run_opts *o)
 {
-	struct daemon d = { .sigfd = -1 };
+	struct daemon d = { .sigfd = -1, .started_mono_ns = vigil_mono_ns() };
 	struct vigil_probe_opts po = {};
 	struct vigil_sink_opts so = {};
-	char err[512] = "", progs[256];
+	const char *ctl_path = o->ctl ? o->ctl : VIGIL_CTL_PATH;
+	char err[512] = "", progs[512];
 	unsigned int nprogs;
 	int ret;
 
@@ -209,6 +235,10 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	/* 3. Kernel programs: load and attach, tp_btf or classic tracepoints. */
 	po.observe_all = d.cfg->observe_all;
 	po.force_classic = o->force_classic;
+	/* Sockets and latency serve workloads only; latency attaches nothing unless asked. */
+	po.sockets = d.cfg->n_workloads > 0;
+	for (unsigned int i = 0; i < d.cfg->n_workloads; i++)
+		po.latency |= d.cfg->workloads[i].n_latency_syscalls > 0;
 	ret = vigil_probes_open(&po, &d.probes, err, sizeof(err));
 	if (ret)
 		goto fail;
@@ -239,14 +269,26 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 		snprintf(err, sizeof(err), "signals: %s", strerror(-ret));
 		goto fail;
 	}
+	if (ctl_path[0]) {
+		ret = vigil_ctl_listen(d.loop, ctl_path, vigil_status_answer, &d, &d.ctl);
+		if (ret) {
+			snprintf(err, sizeof(err), "control socket %s: %s", ctl_path,
+				 strerror(-ret));
+			goto fail;
+		}
+	}
 
-	nprogs = vigil_probes_attached(d.probes, progs, sizeof(progs));
+	for (enum vigil_family f = VIGIL_FAM_SOCKETS; f < VIGIL_FAM_MAX; f++)
+		if (vigil_probes_error(d.probes, f))
+			fprintf(stderr, "vigil: %s probes not attached, running without them: %s\n",
+				vigil_family_name(f), vigil_probes_error(d.probes, f));
+	nprogs = vigil_probes_attached(d.probes, VIGIL_FAM_MAX, progs, sizeof(progs));
 	fprintf(stderr,
 		"vigil: ready: node %s, config %s, %s probes (%u: %s), %u workloads, "
-		"observe_all %s, journal %s\n",
+		"observe_all %s, journal %s, control %s\n",
 		d.cfg->node, d.cfg->source, vigil_probes_mode(d.probes), nprogs, progs,
 		d.cfg->n_workloads, d.cfg->observe_all ? "on" : "off",
-		so.journal && so.journal[0] ? so.journal : "off");
+		so.journal && so.journal[0] ? so.journal : "off", ctl_path[0] ? ctl_path : "off");
 
 	/* 6. Run until SIGINT/SIGTERM; then detach everything (teardown). */
 	ret = vigil_loop_run(d.loop);

@@ -11,6 +11,7 @@ struct vigil_run_opts {
 	bool json;	     /* JSON lines on stdout */
 	bool quiet;	     /* nothing on stdout */
 	bool force_classic;  /* classic tracepoints instead of tp_btf */
+	const char *ctl;     /* control socket path; NULL: VIGIL_CTL_PATH; "": none */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns 0, or -errno after printing why to stderr. */

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* detector: classification and signatures. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
 #include "detector.h"
+#include "syscalls.h"
 
 /* FNV-1a 64: small, stable across builds and architectures, and good enough for this. */
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -96,6 +99,100 @@ static void classify_exit(const struct vigil_exit *e, struct vigil_detection *d)
 	d->label = "exit";
 }
 
+void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned int port,
+		    char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (family == AF_INET6) {
+		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	} else {
+		inet_ntop(AF_INET, addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, port);
+	}
+}
+
+/*
+ * A socket record: which class, and the endpoint that identifies the fault. For a connection
+ * the workload opened, the remote endpoint; for one it accepted, its own listening port — the
+ * clients' ephemeral ports would give every reset its own signature.
+ */
+static void classify_sock(const struct vigil_sock *s, struct vigil_detection *d)
+{
+	char ep[56];
+
+	if (s->hdr.flags & VIGIL_F_PASSIVE)
+		snprintf(ep, sizeof(ep), "on :%u", s->lport);
+	else
+		vigil_endpoint(s->family, s->raddr, s->rport, ep, sizeof(ep));
+	switch (s->what) {
+	case VIGIL_SOCK_REFUSED:
+		d->cls = VIGIL_CLASS_CONN_REFUSED;
+		break;
+	case VIGIL_SOCK_TIMEOUT:
+		d->cls = VIGIL_CLASS_CONN_TIMEOUT;
+		break;
+	case VIGIL_SOCK_UNREACH:
+		d->cls = VIGIL_CLASS_CONN_UNREACHABLE;
+		break;
+	case VIGIL_SOCK_RESET_RCVD:
+		d->cls = VIGIL_CLASS_CONN_RESET;
+		break;
+	case VIGIL_SOCK_RESET_SENT:
+		/* This host aborted the connection: the same class, told apart in the detail. */
+		d->cls = VIGIL_CLASS_CONN_RESET;
+		snprintf(d->detail, sizeof(d->detail), "sent %s", ep);
+		return;
+	case VIGIL_SOCK_ERROR:
+		/* Errors on a connection past its connect: the ones that are a class. */
+		if (s->err == ETIMEDOUT)
+			d->cls = VIGIL_CLASS_CONN_TIMEOUT;
+		else if (s->err == ECONNRESET)
+			d->cls = VIGIL_CLASS_CONN_RESET;
+		else if (s->err == EHOSTUNREACH || s->err == ENETUNREACH)
+			d->cls = VIGIL_CLASS_CONN_UNREACHABLE;
+		else
+			d->label = "socket_error";
+		break;
+	default:
+		d->label = "connect_error";
+		break;
+	}
+	snprintf(d->detail, sizeof(d->detail), "%s", ep);
+}
+
+static void classify_slow(const struct vigil_slow *s, struct vigil_detection *d)
+{
+	const char *name = vigil_syscall_name((int)s->syscall);
+
+	d->cls = VIGIL_CLASS_SYSCALL_SLOW;
+	if (name)
+		snprintf(d->detail, sizeof(d->detail), "%s", name);
+	else
+		snprintf(d->detail, sizeof(d->detail), "syscall_%u", s->syscall);
+}
+
+/* The signature and title of a detection whose class and detail are set. */
+static void finish(const char *workload, struct vigil_detection *d)
+{
+	d->label = vigil_class_name(d->cls);
+	vigil_signature(workload, d->cls, d->detail, d->signature);
+	snprintf(d->title, sizeof(d->title), "%s %s%s%s", workload, d->label,
+		 d->detail[0] ? " " : "", d->detail);
+}
+
+void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,
+			      uint64_t threshold_per_s, struct vigil_detection *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->label = "retransmits";
+	if (!interval_ms || count * 1000 < threshold_per_s * interval_ms)
+		return;
+	out->cls = VIGIL_CLASS_RETRANSMITS;
+	finish(workload, out);
+}
+
 int vigil_detect(const struct vigil_event_hdr *hdr, const char *workload,
 		 struct vigil_detection *out)
 {
@@ -112,14 +209,16 @@ int vigil_detect(const struct vigil_event_hdr *hdr, const char *workload,
 	case VIGIL_EV_EXEC:
 		d->label = "exec";
 		return 0;
+	case VIGIL_EV_SOCK:
+		classify_sock((const struct vigil_sock *)hdr, d);
+		break;
+	case VIGIL_EV_SLOW:
+		classify_slow((const struct vigil_slow *)hdr, d);
+		break;
 	default:
 		return -EINVAL;
 	}
-	if (d->cls == VIGIL_CLASS_NONE)
-		return 0;
-	d->label = vigil_class_name(d->cls);
-	vigil_signature(workload, d->cls, d->detail, d->signature);
-	snprintf(d->title, sizeof(d->title), "%s %s%s%s", workload, d->label,
-		 d->detail[0] ? " " : "", d->detail);
+	if (d->cls != VIGIL_CLASS_NONE)
+		finish(workload, d);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #define VIGIL_DETECTOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vigil/classes.h"
@@ -22,7 +23,7 @@ struct vigil_detection {
 	enum vigil_class cls;  /* VIGIL_CLASS_NONE: not a fault */
 	const char *label;     /* what the event was: a class name, or "exit", "killed",
 				  "exec", "oom_victim" */
-	char detail[32];       /* normalised: "SIGSEGV", "status=3", "" */
+	char detail[64];       /* normalised: "SIGSEGV", "status=3", "10.0.0.5:5432", "read" */
 	char signature[VIGIL_SIG_LEN]; /* set when cls != NONE */
 	char title[128];       /* "storyteller crash SIGSEGV" */
 	int signal;	       /* exits: fatal signal or 0 */
@@ -42,5 +43,14 @@ void vigil_signature(const char *workload, enum vigil_class cls, const char *det
 
 /* "SIGSEGV" for 11; "SIG42" for one without a name. Never NULL. buf needs 8 bytes. */
 const char *vigil_signal_name(int sig, char *buf);
+
+/* "10.0.0.5:5432" or "[2001:db8::1]:443" into buf (64 bytes). */
+void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned int port,
+		    char *buf, size_t len);
+
+/* A workload's retransmits over one interval, judged against threshold per second. Fills out
+ * (class retransmits when over) like vigil_detect(). */
+void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,
+			      uint64_t threshold_per_s, struct vigil_detection *out);
 
 #endif /* VIGIL_DETECTOR_H */

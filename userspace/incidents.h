@@ -30,7 +30,7 @@ struct vigil_incident {
 	unsigned int workload; /* index + 1; 0 in observe-all mode */
 	char workload_name[64];
 	char title[128];
-	char detail[32];
+	char detail[64];
 	uint64_t count;
 	uint64_t first_kernel_ns; /* bpf_ktime_get_ns() of the first event (CLOCK_MONOTONIC) */
 	uint64_t last_kernel_ns;

@@ -18,13 +18,41 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "loader.h" /* first: the skeletons use the event ABI's types */
+
 #include "exits.skel.h"
-#include "loader.h"
+#include "latency.skel.h"
+#include "sockets.skel.h"
 
 struct vigil_probes {
 	struct exits_bpf *exits;
+	struct sockets_bpf *sockets;
+	struct latency_bpf *latency;
 	const char *mode;
+	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
 };
+
+const char *vigil_family_name(enum vigil_family f)
+{
+	static const char *const names[] = { "exits", "sockets", "latency" };
+
+	return (unsigned int)f < VIGIL_FAM_MAX ? names[f] : "?";
+}
+
+/* The bpf_object of family f, or NULL when it is not loaded. */
+static struct bpf_object *family_obj(const struct vigil_probes *p, enum vigil_family f)
+{
+	switch (f) {
+	case VIGIL_FAM_EXITS:
+		return p->exits ? p->exits->obj : NULL;
+	case VIGIL_FAM_SOCKETS:
+		return p->sockets ? p->sockets->obj : NULL;
+	case VIGIL_FAM_LATENCY:
+		return p->latency ? p->latency->obj : NULL;
+	default:
+		return NULL;
+	}
+}
 
 bool vigil_kernel_exit_has_group_dead(void)
 {
@@ -82,7 +110,7 @@ static void choose_programs(struct exits_bpf *s, bool btf)
  * The layout the kernel object was compiled with must be the one this binary uses: both are
  * built from include/vigil/events.h, and this catches a stale object all the same.
  */
-static int check_abi(struct exits_bpf *s, char *err, size_t errlen)
+static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
 {
 	static const struct {
 		const char *name;
@@ -92,8 +120,13 @@ static int check_abi(struct exits_bpf *s, char *err, size_t errlen)
 		{ "vigil_exit", sizeof(struct vigil_exit) },
 		{ "vigil_oom", sizeof(struct vigil_oom) },
 		{ "vigil_exec", sizeof(struct vigil_exec) },
+		{ "vigil_sock", sizeof(struct vigil_sock) },
+		{ "vigil_slow", sizeof(struct vigil_slow) },
+		{ "vigil_sock_counts", sizeof(struct vigil_sock_counts) },
+		{ "vigil_lat_hist", sizeof(struct vigil_lat_hist) },
+		{ "vigil_lat_cfg", sizeof(struct vigil_lat_cfg) },
 	};
-	struct btf *btf = bpf_object__btf(s->obj);
+	struct btf *btf = bpf_object__btf(obj);
 	size_t i;
 
 	for (i = 0; btf && i < sizeof(types) / sizeof(types[0]); i++) {
@@ -135,7 +168,7 @@ static int try_open(struct vigil_probes *p, const struct vigil_probe_opts *o, bo
 	ret = bpf_map__set_max_entries(s->maps.events,
 				       o->ringbuf_bytes ? o->ringbuf_bytes : VIGIL_RINGBUF_BYTES);
 	if (!ret)
-		ret = check_abi(s, err, errlen);
+		ret = check_abi(s->obj, err, errlen);
 	if (ret)
 		goto fail;
 	ret = exits_bpf__load(s);
@@ -158,6 +191,59 @@ fail:
 	return ret;
 }
 
+/*
+ * Load and attach the sockets family, sharing the exits family's ring buffer and watched set.
+ * Returns 0 or -errno with err set.
+ */
+static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
+{
+	struct sockets_bpf *s = sockets_bpf__open();
+	int ret;
+
+	if (!s)
+		return -errno;
+	ret = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(p->exits->maps.events));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.watched, bpf_map__fd(p->exits->maps.watched));
+	if (!ret)
+		ret = check_abi(s->obj, err, errlen);
+	if (!ret && (ret = sockets_bpf__load(s)))
+		snprintf(err, errlen, "loading the sockets programs: %s", strerror(-ret));
+	if (!ret && (ret = sockets_bpf__attach(s)))
+		snprintf(err, errlen, "attaching the sockets programs: %s", strerror(-ret));
+	if (ret) {
+		sockets_bpf__destroy(s);
+		return ret;
+	}
+	p->sockets = s;
+	return 0;
+}
+
+/* The same for the latency family. */
+static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
+{
+	struct latency_bpf *s = latency_bpf__open();
+	int ret;
+
+	if (!s)
+		return -errno;
+	ret = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(p->exits->maps.events));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.watched, bpf_map__fd(p->exits->maps.watched));
+	if (!ret)
+		ret = check_abi(s->obj, err, errlen);
+	if (!ret && (ret = latency_bpf__load(s)))
+		snprintf(err, errlen, "loading the latency programs: %s", strerror(-ret));
+	if (!ret && (ret = latency_bpf__attach(s)))
+		snprintf(err, errlen, "attaching the latency programs: %s", strerror(-ret));
+	if (ret) {
+		latency_bpf__destroy(s);
+		return ret;
+	}
+	p->latency = s;
+	return 0;
+}
+
 int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,
 		      size_t errlen)
 {
@@ -171,7 +257,7 @@ int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes *
 	if (!opts->force_classic) {
 		ret = try_open(p, opts, true, first, sizeof(first));
 		if (!ret)
-			goto done;
+			goto others;
 	}
 	ret = try_open(p, opts, false, err, errlen);
 	if (ret) {
@@ -184,7 +270,14 @@ int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes *
 		free(p);
 		return ret;
 	}
-done:
+others:
+	/* Optional families: vigil runs without them, and says why. */
+	if (opts->sockets && open_sockets(p, p->errors[VIGIL_FAM_SOCKETS], 256) &&
+	    !p->errors[VIGIL_FAM_SOCKETS][0])
+		snprintf(p->errors[VIGIL_FAM_SOCKETS], 256, "opening the sockets object failed");
+	if (opts->latency && open_latency(p, p->errors[VIGIL_FAM_LATENCY], 256) &&
+	    !p->errors[VIGIL_FAM_LATENCY][0])
+		snprintf(p->errors[VIGIL_FAM_LATENCY], 256, "opening the latency object failed");
 	*out = p;
 	return 0;
 }
@@ -193,6 +286,8 @@ void vigil_probes_close(struct vigil_probes *p)
 {
 	if (!p)
 		return;
+	latency_bpf__destroy(p->latency);
+	sockets_bpf__destroy(p->sockets);
 	exits_bpf__destroy(p->exits);
 	free(p);
 }
@@ -202,25 +297,43 @@ const char *vigil_probes_mode(const struct vigil_probes *p)
 	return p->mode;
 }
 
-unsigned int vigil_probes_attached(const struct vigil_probes *p, char *buf, size_t len)
+bool vigil_probes_has(const struct vigil_probes *p, enum vigil_family f)
 {
-	struct bpf_program *prog;
+	return family_obj(p, f) != NULL;
+}
+
+const char *vigil_probes_error(const struct vigil_probes *p, enum vigil_family f)
+{
+	return (unsigned int)f < VIGIL_FAM_MAX && p->errors[f][0] ? p->errors[f] : NULL;
+}
+
+unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_family f, char *buf,
+				   size_t len)
+{
 	unsigned int n = 0;
 	size_t off = 0;
 
 	if (len)
 		buf[0] = '\0';
-	bpf_object__for_each_program(prog, p->exits->obj)
-	{
-		int w;
+	for (enum vigil_family i = 0; i < VIGIL_FAM_MAX; i++) {
+		struct bpf_object *obj = family_obj(p, i);
+		struct bpf_program *prog;
 
-		if (!bpf_program__autoload(prog))
+		if (!obj || (f != VIGIL_FAM_MAX && f != i))
 			continue;
-		n++;
-		if (off >= len)
-			continue;
-		w = snprintf(buf + off, len - off, "%s%s", off ? "," : "", bpf_program__name(prog));
-		off += w > 0 ? (size_t)w : 0;
+		bpf_object__for_each_program(prog, obj)
+		{
+			int w;
+
+			if (!bpf_program__autoload(prog))
+				continue;
+			n++;
+			if (off >= len)
+				continue;
+			w = snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+				     bpf_program__name(prog));
+			off += w > 0 ? (size_t)w : 0;
+		}
 	}
 	return n;
 }
@@ -250,26 +363,66 @@ int vigil_probes_match_cgroup_fd(const struct vigil_probes *p)
 	return bpf_map__fd(p->exits->maps.match_cgroup);
 }
 
-int vigil_probes_stats(const struct vigil_probes *p, uint64_t out[VIGIL_STAT_MAX])
+int vigil_probes_sock_counts_fd(const struct vigil_probes *p)
+{
+	return p->sockets ? bpf_map__fd(p->sockets->maps.sock_counts) : -1;
+}
+
+int vigil_probes_lat_cfg_fd(const struct vigil_probes *p)
+{
+	return p->latency ? bpf_map__fd(p->latency->maps.lat_cfg) : -1;
+}
+
+int vigil_probes_lat_hist_fd(const struct vigil_probes *p)
+{
+	return p->latency ? bpf_map__fd(p->latency->maps.lat_hist) : -1;
+}
+
+int vigil_percpu_sum(int fd, const void *key, void *out, size_t value_size)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(p->exits->maps.stats);
-	uint64_t *vals;
-	__u32 k;
-	int i;
+	size_t words = value_size / sizeof(uint64_t);
+	uint64_t *vals, *sum = out;
 
 	if (ncpu < 0)
 		return ncpu;
-	vals = calloc(ncpu, sizeof(*vals));
+	/* Per-CPU values are laid out at 8-byte-rounded strides. */
+	vals = calloc((size_t)ncpu, (value_size + 7) & ~7ul);
 	if (!vals)
 		return -ENOMEM;
-	for (k = 0; k < VIGIL_STAT_MAX; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (i = 0; i < ncpu; i++)
-			out[k] += vals[i];
+	if (bpf_map_lookup_elem(fd, key, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
 	}
+	memset(out, 0, value_size);
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			sum[w] += vals[c * (((value_size + 7) & ~7ul) / 8) + w];
 	free(vals);
+	return 0;
+}
+
+int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
+		       uint64_t out[VIGIL_STAT_MAX])
+{
+	struct bpf_object *obj = family_obj(p, f);
+	struct bpf_map *map;
+	int fd;
+
+	memset(out, 0, VIGIL_STAT_MAX * sizeof(out[0]));
+	if (!obj)
+		return 0;
+	map = bpf_object__find_map_by_name(obj, "stats");
+	fd = map ? bpf_map__fd(map) : -1;
+	if (fd < 0)
+		return -ENOENT;
+	for (__u32 k = 0; k < VIGIL_STAT_MAX; k++) {
+		int ret = vigil_percpu_sum(fd, &k, &out[k], sizeof(out[k]));
+
+		if (ret)
+			return ret;
+	}
 	return 0;
 }

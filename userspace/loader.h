@@ -15,25 +15,45 @@
 
 struct vigil_probes;
 
+/* Probe families: one bpf/<family>.bpf.c and one skeleton each. */
+enum vigil_family {
+	VIGIL_FAM_EXITS = 0, /* always: exits, OOM kills, signals, exec/fork (the watched set) */
+	VIGIL_FAM_SOCKETS,   /* when any workload is configured */
+	VIGIL_FAM_LATENCY,   /* only when a workload asks for syscall latency */
+	VIGIL_FAM_MAX,
+};
+
 struct vigil_probe_opts {
 	bool observe_all;      /* report failing exits of every process */
-	bool force_classic;    /* skip tp_btf (tests of the fallback, old kernels) */
+	bool force_classic;    /* skip tp_btf for exits (tests of the fallback, old kernels) */
+	bool sockets;	       /* load the sockets family */
+	bool latency;	       /* load the latency family */
 	size_t ringbuf_bytes;  /* 0: VIGIL_RINGBUF_BYTES */
 };
 
 /*
- * Open, load and attach. Tries tp_btf first and falls back to classic tracepoints (mounting
- * tracefs when it is missing). Returns 0 and *out, or -errno with err saying what failed.
+ * Open, load and attach. The exits family tries tp_btf first and falls back to classic
+ * tracepoints (mounting tracefs when it is missing); without it nothing works, so its failure
+ * is this function's. The sockets and latency families are tp_btf only: if one cannot be
+ * attached, vigil runs without it and vigil_probes_error() says why.
+ * Returns 0 and *out, or -errno with err saying what failed.
  */
 int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,
 		      size_t errlen);
 /* Detach and free everything; accepts NULL. */
 void vigil_probes_close(struct vigil_probes *p);
 
-/* "tp_btf" or "tracepoint": which program family was attached. */
+/* "tp_btf" or "tracepoint": which kind of programs the exits family attached. */
 const char *vigil_probes_mode(const struct vigil_probes *p);
-/* How many programs are attached; their names, comma-separated, into buf. */
-unsigned int vigil_probes_attached(const struct vigil_probes *p, char *buf, size_t len);
+const char *vigil_family_name(enum vigil_family f);
+/* Is the family loaded and attached? */
+bool vigil_probes_has(const struct vigil_probes *p, enum vigil_family f);
+/* Why a requested family is not attached, or NULL. */
+const char *vigil_probes_error(const struct vigil_probes *p, enum vigil_family f);
+/* How many programs of family f are attached; their names, comma-separated, into buf.
+ * f == VIGIL_FAM_MAX: every family's. */
+unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_family f, char *buf,
+				   size_t len);
 
 /* Map fds for the other stages. */
 int vigil_probes_ringbuf_fd(const struct vigil_probes *p);
@@ -41,9 +61,18 @@ int vigil_probes_watched_fd(const struct vigil_probes *p);
 int vigil_probes_match_comm_fd(const struct vigil_probes *p);
 int vigil_probes_match_exe_fd(const struct vigil_probes *p);
 int vigil_probes_match_cgroup_fd(const struct vigil_probes *p);
+/* -1 when the family is not loaded. */
+int vigil_probes_sock_counts_fd(const struct vigil_probes *p);
+int vigil_probes_lat_cfg_fd(const struct vigil_probes *p);
+int vigil_probes_lat_hist_fd(const struct vigil_probes *p);
 
-/* Sum the per-CPU counters into out[VIGIL_STAT_MAX]. Returns 0 or -errno. */
-int vigil_probes_stats(const struct vigil_probes *p, uint64_t out[VIGIL_STAT_MAX]);
+/* Sum family f's per-CPU counters into out[VIGIL_STAT_MAX] (zeros for an absent family).
+ * Returns 0 or -errno. */
+int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
+		       uint64_t out[VIGIL_STAT_MAX]);
+/* Sum a per-CPU map's value at key over all CPUs into out (value_size bytes of __u64s).
+ * Returns 0, -ENOENT, or -errno. */
+int vigil_percpu_sum(int fd, const void *key, void *out, size_t value_size);
 
 /* Does this kernel's sched_process_exit carry group_dead (6.16+)? Used by doctor too. */
 bool vigil_kernel_exit_has_group_dead(void);

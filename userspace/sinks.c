@@ -81,7 +81,50 @@ int vigil_record_event(struct vigil_json *j, const char *node, uint64_t wall_ns,
 		vigil_json_strn(j, "trigger_comm", o->trigger_comm, sizeof(o->trigger_comm));
 	} else if (h->kind == VIGIL_EV_EXEC) {
 		vigil_json_u64(j, "ppid", ((const struct vigil_exec *)h)->ppid);
+	} else if (h->kind == VIGIL_EV_SOCK) {
+		const struct vigil_sock *k = (const void *)h;
+		char ep[64];
+
+		vigil_endpoint(k->family, k->laddr, k->lport, ep, sizeof(ep));
+		vigil_json_str(j, "local", ep);
+		vigil_endpoint(k->family, k->raddr, k->rport, ep, sizeof(ep));
+		vigil_json_str(j, "remote", ep);
+		vigil_json_i64(j, "errno", k->err);
+		vigil_json_u64(j, "tcp_state", k->state);
+		vigil_json_bool(j, "accepted", h->flags & VIGIL_F_PASSIVE);
+	} else if (h->kind == VIGIL_EV_SLOW) {
+		const struct vigil_slow *w = (const void *)h;
+
+		vigil_json_str(j, "syscall", d->detail);
+		vigil_json_u64(j, "latency_us", w->latency_ns / 1000);
+		vigil_json_u64(j, "budget_ms", w->budget_ms);
+		vigil_json_i64(j, "ret", w->ret);
 	}
+	if (h->kind != VIGIL_EV_EXIT && d->signature[0])
+		vigil_json_str(j, "signature", d->signature);
+	return vigil_json_end(j);
+}
+
+int vigil_record_rate(struct vigil_json *j, const char *node, uint64_t wall_ns, const char *workload,
+		      const struct vigil_detection *d, uint64_t count, uint64_t interval_ms)
+{
+	common(j, "event", node, wall_ns, workload);
+	vigil_json_str(j, "class", d->label);
+	vigil_json_u64(j, "count", count);
+	vigil_json_u64(j, "interval_ms", interval_ms);
+	vigil_json_u64(j, "per_s", interval_ms ? count * 1000 / interval_ms : 0);
+	if (d->signature[0])
+		vigil_json_str(j, "signature", d->signature);
+	return vigil_json_end(j);
+}
+
+int vigil_record_health(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			const char *family, uint64_t drops, uint64_t drops_total)
+{
+	common(j, "health", node, wall_ns, "-");
+	vigil_json_str(j, "family", family);
+	vigil_json_u64(j, "drops", drops);
+	vigil_json_u64(j, "drops_total", drops_total);
 	return vigil_json_end(j);
 }
 
@@ -252,6 +295,22 @@ void vigil_sink_action(struct vigil_sinks *s, const struct vigil_incident *i, co
 {
 	emit(s, vigil_record_action(&s->j, s->node, vigil_wall_ns(), i, action, outcome, detail, pid));
 	human(s, "action   %s %s %s: %s", i->id, action, outcome, detail);
+}
+
+void vigil_sink_rate(struct vigil_sinks *s, const char *workload, const struct vigil_detection *d,
+		     uint64_t count, uint64_t interval_ms)
+{
+	emit(s, vigil_record_rate(&s->j, s->node, vigil_wall_ns(), workload, d, count, interval_ms));
+	human(s, "event    %-10s %s %llu in %llu ms", d->label, workload, (unsigned long long)count,
+	      (unsigned long long)interval_ms);
+}
+
+void vigil_sink_health(struct vigil_sinks *s, const char *family, uint64_t drops,
+		       uint64_t drops_total)
+{
+	emit(s, vigil_record_health(&s->j, s->node, vigil_wall_ns(), family, drops, drops_total));
+	human(s, "health   %s: %llu events dropped (ring buffer full), %llu in all", family,
+	      (unsigned long long)drops, (unsigned long long)drops_total);
 }
 
 uint64_t vigil_sinks_errors(const struct vigil_sinks *s)

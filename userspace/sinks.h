@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sinks: where records go. The journal (JSON lines, append-only) and stdout (short human
- * lines, or JSON lines with --json). Every record has type (event|incident|action), ts
+ * lines, or JSON lines with --json). Every record has type (event|incident|action|health), ts
  * (RFC 3339 UTC, ms), node and workload; see README.md "What vigil writes".
  */
 #ifndef VIGIL_SINKS_H
@@ -35,6 +35,12 @@ void vigil_sink_event(struct vigil_sinks *s, const struct vigil_event_hdr *h, co
 void vigil_sink_incident(struct vigil_sinks *s, const struct vigil_incident *i);
 void vigil_sink_action(struct vigil_sinks *s, const struct vigil_incident *i, const char *action,
 		       const char *outcome, const char *detail, pid_t pid);
+/* A rate over one interval (retransmits): an event record with count, interval_ms, per_s. */
+void vigil_sink_rate(struct vigil_sinks *s, const char *workload, const struct vigil_detection *d,
+		     uint64_t count, uint64_t interval_ms);
+/* Kernel events a probe family dropped since the last record (type "health"). */
+void vigil_sink_health(struct vigil_sinks *s, const char *family, uint64_t drops,
+		       uint64_t drops_total);
 /* Records that could not be written (journal write errors), for status. */
 uint64_t vigil_sinks_errors(const struct vigil_sinks *s);
 
@@ -48,6 +54,11 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 int vigil_record_action(struct vigil_json *j, const char *node, uint64_t wall_ns,
 			const struct vigil_incident *i, const char *action, const char *outcome,
 			const char *detail, pid_t pid);
+
+int vigil_record_rate(struct vigil_json *j, const char *node, uint64_t wall_ns, const char *workload,
+		      const struct vigil_detection *d, uint64_t count, uint64_t interval_ms);
+int vigil_record_health(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			const char *family, uint64_t drops, uint64_t drops_total);
 
 /* RFC 3339 UTC with milliseconds: "2026-11-29T12:34:56.789Z". buf needs 25 bytes. */
 void vigil_rfc3339(uint64_t wall_ns, char *buf, size_t len);

@@ -15,6 +15,7 @@
 
 #include <bpf/bpf.h>
 
+#include "syscalls.h"
 #include "workloads.h"
 
 struct wl_state {
@@ -335,6 +336,43 @@ int vigil_workloads_refresh(struct vigil_workloads *wl)
 	return added;
 }
 
+/*
+ * Put workload i's latency settings in the kernel: its budget and a bit per syscall to time.
+ * Returns 0, or -ENOENT with err naming a syscall this architecture does not have.
+ */
+static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, size_t errlen)
+{
+	const struct vigil_workload *w = &wl->cfg->workloads[i];
+	int fd = vigil_probes_lat_cfg_fd(wl->probes);
+	struct vigil_lat_cfg lc = {};
+	__u32 key = i + 1;
+
+	if (!w->n_latency_syscalls)
+		return 0;
+	for (unsigned int k = 0; k < w->n_latency_syscalls; k++) {
+		int nr = vigil_syscall_nr(w->latency_syscalls[k]);
+
+		if (nr < 0 || nr >= VIGIL_MAX_SYSCALLS) {
+			snprintf(err, errlen, "workload %s: latency.syscalls: '%s' is not a syscall "
+				 "on this architecture", w->name, w->latency_syscalls[k]);
+			return -ENOENT;
+		}
+		lc.syscalls[nr / 64] |= 1ull << (nr % 64);
+	}
+	lc.budget_ns = w->latency_budget_ms * 1000000ull;
+	/* No latency family (refused by the kernel): status says why; nothing to fill. */
+	if (fd < 0)
+		return 0;
+	if (bpf_map_update_elem(fd, &key, &lc, BPF_ANY)) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "workload %s: kernel map lat_cfg: %s", w->name,
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *probes,
 			struct vigil_workloads **out, char *err, size_t errlen)
 {
@@ -358,6 +396,9 @@ int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *pro
 		char comm[VIGIL_COMM_LEN] = {};
 
 		wl->w[i].cfg = w;
+		ret = put_latency(wl, i, err, errlen);
+		if (ret)
+			goto fail;
 		if (w->match.cgroup && !wl->cgroot[0]) {
 			snprintf(err, errlen, "workload %s: match.cgroup needs cgroup v2, not mounted",
 				 w->name);

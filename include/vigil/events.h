@@ -24,6 +24,8 @@ enum vigil_event_kind {
 	VIGIL_EV_EXIT = 1, /* a process ended (watched, or failing in observe-all mode) */
 	VIGIL_EV_OOM = 2,  /* the OOM killer chose a victim (before it exits) */
 	VIGIL_EV_EXEC = 3, /* a new process matched a workload by comm, exe or cgroup */
+	VIGIL_EV_SOCK = 4, /* a socket error of a watched process (failed connect, reset...) */
+	VIGIL_EV_SLOW = 5, /* a syscall of a watched process took longer than its budget */
 	VIGIL_EV_KIND_MAX,
 };
 
@@ -31,6 +33,7 @@ enum vigil_event_kind {
 enum vigil_event_flags {
 	VIGIL_F_WATCHED = 1 << 0, /* the process belongs to a configured workload */
 	VIGIL_F_INHERITED = 1 << 1, /* ... because its parent did (fork) */
+	VIGIL_F_PASSIVE = 1 << 2,   /* sockets: an accepted connection, not one it connected */
 };
 
 struct vigil_event_hdr {
@@ -80,13 +83,80 @@ struct vigil_exec {
 	__u64 start_ns;
 };
 
-/* Per-CPU counters of the exits family (map "stats"), summed by userspace. */
+enum vigil_sock_what {
+	VIGIL_SOCK_REFUSED = 1,	 /* connect: RST answered the SYN (ECONNREFUSED) */
+	VIGIL_SOCK_TIMEOUT,	 /* connect: SYNs unanswered (ETIMEDOUT) */
+	VIGIL_SOCK_UNREACH,	 /* connect: EHOSTUNREACH, ENETUNREACH */
+	VIGIL_SOCK_CONNECT_ERR,	 /* connect failed with another errno */
+	VIGIL_SOCK_RESET_RCVD,	 /* RST received on a synchronized connection */
+	VIGIL_SOCK_RESET_SENT,	 /* this host answered with RST on an owned connection */
+	VIGIL_SOCK_ERROR,	 /* another error reported on an owned socket */
+	VIGIL_SOCK_WHAT_MAX,
+};
+
+struct vigil_sock {
+	struct vigil_event_hdr hdr; /* about the socket's owner: often not current (softirq) */
+	__u32 what;		    /* enum vigil_sock_what */
+	__s32 err;		    /* errno (positive), 0 if none */
+	__u16 family;		    /* AF_INET or AF_INET6 */
+	__u16 lport;		    /* host byte order */
+	__u16 rport;		    /* host byte order */
+	__u16 state;		    /* TCP state when it happened */
+	__u8 laddr[16];		    /* network order; IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+
+struct vigil_slow {
+	struct vigil_event_hdr hdr;
+	__u64 latency_ns;
+	__s64 ret;	 /* the syscall's return value */
+	__u32 syscall;	 /* number on this architecture */
+	__u32 budget_ms; /* the workload's budget it exceeded */
+};
+
+/*
+ * Per-CPU counters of each probe family (one "stats" map per family), summed by userspace.
+ * Not every family uses every counter.
+ */
 enum vigil_stat {
 	VIGIL_STAT_EVENTS = 0,	   /* records submitted to the ring buffer */
 	VIGIL_STAT_DROPS,	   /* ring buffer full: bpf_ringbuf_reserve() failed */
 	VIGIL_STAT_CLEAN_EXITS,	   /* observe-all exits with status 0, aggregated, not sent */
 	VIGIL_STAT_WATCH_FULL,	   /* watched-tgid map full: a process could not be watched */
+	VIGIL_STAT_RATE_LIMITED,   /* slow-syscall events over the per-workload rate, not sent */
+	VIGIL_STAT_NO_OWNER,	   /* socket event on a socket whose owner was never seen */
+	VIGIL_STAT_OWNER_FULL,	   /* socket-owner map full */
 	VIGIL_STAT_MAX,
+};
+
+/* Per-workload socket counters (map "sock_counts", per-CPU, index = workload). Monotonic:
+ * userspace keeps the previous sum and takes differences, so nothing is ever reset. */
+struct vigil_sock_counts {
+	__u64 retransmits;
+	__u64 established;    /* connections that reached ESTABLISHED */
+	__u64 closed;	      /* ... and left it: live = established - closed */
+	__u64 resets_rcvd;
+};
+
+/* Latency: log2 histogram per (workload, syscall), per-CPU, monotonic like the above. */
+#define VIGIL_LAT_SLOTS 32 /* slot i counts latencies in [2^i, 2^(i+1)) ns; the last: more */
+#define VIGIL_MAX_SYSCALLS 512
+
+struct vigil_lat_key {
+	__u32 workload;
+	__u32 syscall;
+};
+
+struct vigil_lat_hist {
+	__u64 slots[VIGIL_LAT_SLOTS];
+	__u64 count;
+	__u64 sum_ns;
+};
+
+/* Which syscalls a workload times, and its budget (map "lat_cfg", index = workload). */
+struct vigil_lat_cfg {
+	__u64 budget_ns;			   /* 0: the workload times nothing */
+	__u64 syscalls[VIGIL_MAX_SYSCALLS / 64];  /* bit per syscall number */
 };
 
 /* Value of the kernel's watched-tgid map. */
@@ -119,5 +189,12 @@ VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_oom, trigger_comm) == 80);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_exec) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_watch) == 8);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_exe_key) == 16);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_sock) == 104);
+VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_sock, laddr) == 72);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_slow) == 80);
+VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_slow, syscall) == 72);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_sock_counts) == 32);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_hist) == 8 * (VIGIL_LAT_SLOTS + 2));
+VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_cfg) == 72);
 
 #endif /* VIGIL_EVENTS_H */

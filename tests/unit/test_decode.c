@@ -90,15 +90,21 @@ static void test_every_kind_has_a_size(void **state)
 		struct vigil_exit exit;
 		struct vigil_oom oom;
 		struct vigil_exec exec;
+		struct vigil_sock sock;
+		struct vigil_slow slow;
 	} u;
 	const size_t sizes[] = {
 		[VIGIL_EV_EXIT] = sizeof(struct vigil_exit),
 		[VIGIL_EV_OOM] = sizeof(struct vigil_oom),
 		[VIGIL_EV_EXEC] = sizeof(struct vigil_exec),
+		[VIGIL_EV_SOCK] = sizeof(struct vigil_sock),
+		[VIGIL_EV_SLOW] = sizeof(struct vigil_slow),
 	};
 	const struct vigil_event_hdr *h;
 
 	(void)state;
+	/* A new kind without a size here fails the build: the array must grow with the enum. */
+	_Static_assert(sizeof(sizes) / sizeof(sizes[0]) == VIGIL_EV_KIND_MAX, "sizes[] per kind");
 	for (unsigned int k = 1; k < VIGIL_EV_KIND_MAX; k++) {
 		memset(&u, 0, sizeof(u));
 		u.exit.hdr.kind = k;

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sockets: TCP faults of watched workloads — failed connects (refused, timed out,
+ * unreachable), resets received and sent, other socket errors — plus per-workload counts of
+ * retransmits and established connections, aggregated here and read by userspace.
+ *
+ * Many of these hooks fire in softirq or timer context, where `current` is whoever was
+ * interrupted. So each socket's owner is recorded in process context — at connect()
+ * (CLOSE -> SYN_SENT) and listen() (-> LISTEN) — and a passively opened connection inherits
+ * the owner of the listener on its local port. Every later event looks the owner up by the
+ * socket's address, never by current.
+ *
+ * Call paths (6.x): connect refused: tcp_rcv_synsent_state_process -> tcp_reset ->
+ * tcp_done_with_error (sk_err = ECONNREFUSED) -> tcp_set_state(CLOSE); timed out:
+ * tcp_retransmit_timer -> tcp_write_err -> tcp_done_with_error (ETIMEDOUT); unreachable:
+ * tcp_v4_err (ICMP) -> tcp_done with sk_err = EHOSTUNREACH. In each the error is set before
+ * the CLOSE transition, so SYN_SENT -> CLOSE with sk_err is the one place to classify.
+ */
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define ECONNRESET 104
+#define ENETUNREACH 101
+#define ETIMEDOUT 110
+#define ECONNREFUSED 111
+#define EHOSTUNREACH 113
+
+enum owner_flags {
+	OWNER_ESTABLISHED = 1 << 0, /* counted in established, not yet in closed */
+	OWNER_REPORTED = 1 << 1,    /* an error of this socket was already sent */
+	OWNER_LISTENER = 1 << 2,
+	OWNER_PASSIVE = 1 << 3,	    /* accepted, not connected */
+};
+
+struct owner {
+	__u32 tgid;
+	__u32 workload;
+	__u64 cgroup_id;
+	__u32 flags;
+	__u32 __pad;
+	char comm[VIGIL_COMM_LEN];
+};
+
+struct listen_key {
+	__u32 netns;
+	__u16 family;
+	__u16 port;
+};
+
+/* struct sock * -> its owner, from connect/listen/accept until CLOSE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct owner);
+} sock_owner SEC(".maps");
+
+/* (netns, family, local port) of a watched listener -> its owner. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listen_key);
+	__type(value, struct owner);
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIGIL_MAX_WORKLOADS + 1);
+	__type(key, __u32);
+	__type(value, struct vigil_sock_counts);
+} sock_counts SEC(".maps");
+
+static __always_inline struct vigil_sock_counts *counts(__u32 workload)
+{
+	return bpf_map_lookup_elem(&sock_counts, &workload);
+}
+
+static __always_inline struct listen_key listen_key_of(const struct sock *sk)
+{
+	struct listen_key k = {
+		.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+		.family = BPF_CORE_READ(sk, __sk_common.skc_family),
+		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+	};
+
+	return k;
+}
+
+/* Record current (a watched process, in process context) as the owner of sk. */
+static __always_inline void own(const struct sock *sk, __u32 flags)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct vigil_watch *w = bpf_map_lookup_elem(&watched, &tgid);
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 key = (__u64)sk;
+	struct owner o = {};
+
+	if (!w)
+		return;
+	o.tgid = tgid;
+	o.workload = w->workload;
+	o.cgroup_id = bpf_get_current_cgroup_id();
+	o.flags = flags;
+	bpf_probe_read_kernel(o.comm, sizeof(o.comm), BPF_CORE_READ(task, group_leader, comm));
+	if (bpf_map_update_elem(&sock_owner, &key, &o, BPF_ANY))
+		stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
+	if (flags & OWNER_LISTENER) {
+		struct listen_key lk = listen_key_of(sk);
+
+		bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY);
+	}
+}
+
+/* Send one socket record about sk on behalf of its owner o. */
+static __always_inline void report(const struct sock *sk, struct owner *o, __u32 what, int err)
+{
+	struct vigil_sock *e;
+	__u16 family;
+
+	if (o->flags & OWNER_REPORTED)
+		return;
+	o->flags |= OWNER_REPORTED;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.kind = VIGIL_EV_SOCK;
+	e->hdr.version = VIGIL_ABI_VERSION;
+	e->hdr.size = sizeof(*e);
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->hdr.tgid = o->tgid;
+	e->hdr.pid = o->tgid;
+	e->hdr.cgroup_id = o->cgroup_id;
+	e->hdr.workload = o->workload;
+	e->hdr.flags = VIGIL_F_WATCHED | (o->flags & OWNER_PASSIVE ? VIGIL_F_PASSIVE : 0);
+	__builtin_memcpy(e->hdr.comm, o->comm, sizeof(e->hdr.comm));
+	e->what = what;
+	e->err = err;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->family = family;
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (family == AF_INET) {
+		bpf_core_read(e->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(e->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	submit(e);
+}
+
+/* A connect that ended before ESTABLISHED: which kind of failure. */
+static __always_inline __u32 connect_failure(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return VIGIL_SOCK_REFUSED;
+	case ETIMEDOUT:
+		return VIGIL_SOCK_TIMEOUT;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		return VIGIL_SOCK_UNREACH;
+	default:
+		return VIGIL_SOCK_CONNECT_ERR;
+	}
+}
+
+static __always_inline void on_close(const struct sock *sk, struct owner *o, int oldstate)
+{
+	int err = BPF_CORE_READ(sk, sk_err);
+	__u64 key = (__u64)sk;
+
+	/* err 0: the application closed it (an abandoned non-blocking connect, a normal
+	 * close): not a fault. */
+	if (err) {
+		if (oldstate == TCP_SYN_SENT)
+			report(sk, o, connect_failure(err), err);
+		else
+			report(sk, o, VIGIL_SOCK_ERROR, err);
+	}
+	if (o->flags & OWNER_LISTENER) {
+		struct listen_key lk = listen_key_of(sk);
+
+		bpf_map_delete_elem(&listeners, &lk);
+	}
+	bpf_map_delete_elem(&sock_owner, &key);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	struct vigil_sock_counts *c;
+	__u64 key = (__u64)sk;
+	struct owner *o;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	/* Process context: connect() and listen() name the owner. */
+	if (newstate == TCP_SYN_SENT) {
+		own(sk, 0);
+		return 0;
+	}
+	if (newstate == TCP_LISTEN) {
+		own(sk, OWNER_LISTENER);
+		return 0;
+	}
+	o = bpf_map_lookup_elem(&sock_owner, &key);
+	/* Softirq: a passive open inherits the owner of the listener on its port. */
+	if (!o && oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
+		struct listen_key lk = listen_key_of(sk);
+		struct owner *l = bpf_map_lookup_elem(&listeners, &lk);
+		struct owner child;
+
+		if (!l)
+			return 0;
+		child = *l;
+		child.flags = OWNER_PASSIVE;
+		if (bpf_map_update_elem(&sock_owner, &key, &child, BPF_ANY)) {
+			stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
+			return 0;
+		}
+		o = bpf_map_lookup_elem(&sock_owner, &key);
+	}
+	if (!o)
+		return 0;
+	c = counts(o->workload);
+	if (newstate == TCP_ESTABLISHED && !(o->flags & OWNER_ESTABLISHED)) {
+		o->flags |= OWNER_ESTABLISHED;
+		if (c)
+			c->established++;
+	} else if (oldstate == TCP_ESTABLISHED && (o->flags & OWNER_ESTABLISHED)) {
+		o->flags &= ~OWNER_ESTABLISHED;
+		if (c)
+			c->closed++;
+	}
+	if (newstate == TCP_CLOSE) {
+		/* ESTABLISHED -> CLOSE directly (a reset) already counted closed above. */
+		on_close(sk, o, oldstate);
+	}
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(sock_rst_rcvd, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct vigil_sock_counts *c;
+	struct owner *o = bpf_map_lookup_elem(&sock_owner, &key);
+
+	if (!o)
+		return 0;
+	/* A reset answering our SYN is a refused connect, classified at CLOSE. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT)
+		return 0;
+	c = counts(o->workload);
+	if (c)
+		c->resets_rcvd++;
+	report(sk, o, VIGIL_SOCK_RESET_RCVD, ECONNRESET);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(sock_rst_sent, const struct sock *sk, const struct sk_buff *skb)
+{
+	__u64 key = (__u64)sk;
+	struct owner *o;
+
+	/* No socket: the kernel answering for a closed port — nobody's fault of ours. */
+	if (!sk)
+		return 0;
+	o = bpf_map_lookup_elem(&sock_owner, &key);
+	if (o)
+		report(sk, o, VIGIL_SOCK_RESET_SENT, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(sock_error, const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct owner *o;
+	int err;
+
+	/* A second report with error 0 follows a refused connect: ignore it. */
+	err = BPF_CORE_READ(sk, sk_err);
+	if (!err)
+		return 0;
+	/* Errors that end the connection were reported at CLOSE (the owner is gone by now);
+	 * this catches the ones on a socket that lives on. */
+	o = bpf_map_lookup_elem(&sock_owner, &key);
+	if (o && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT)
+		report(sk, o, VIGIL_SOCK_ERROR, err);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(sock_retransmit, const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct vigil_sock_counts *c;
+	struct owner *o = bpf_map_lookup_elem(&sock_owner, &key);
+
+	/* Counted, never sent: userspace turns the counts into a rate. */
+	if (o && (c = counts(o->workload)))
+		c->retransmits++;
+	return 0;
+}

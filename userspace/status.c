@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * status: what a running daemon answers on its control socket. "status": probes per family
+ * (events, drops, ...), the collector's counters, the journal, live incidents and each
+ * workload's pids, connections and retransmits. "latency [WORKLOAD]": the kernel's log2
+ * histograms per syscall. Read-only: answering never changes the daemon's state.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "daemon_int.h"
+#include "syscalls.h"
+
+int vigil_sock_counts(const struct daemon *d, unsigned int workload, struct vigil_sock_counts *c)
+{
+	int fd = vigil_probes_sock_counts_fd(d->probes);
+	__u32 key = workload;
+
+	if (fd < 0)
+		return -ENOENT;
+	return vigil_percpu_sum(fd, &key, c, sizeof(*c));
+}
+
+static void probes_json(const struct daemon *d, struct vigil_json *j)
+{
+	struct vigil_json item = {};
+	char progs[512], *arr = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f = open_memstream(&arr, &cap);
+
+	if (!f)
+		return;
+	fputc('[', f);
+	for (enum vigil_family fam = 0; fam < VIGIL_FAM_MAX; fam++) {
+		uint64_t st[VIGIL_STAT_MAX];
+		const char *why = vigil_probes_error(d->probes, fam);
+
+		if (!vigil_probes_has(d->probes, fam) && !why)
+			continue;
+		vigil_probes_stats(d->probes, fam, st);
+		vigil_probes_attached(d->probes, fam, progs, sizeof(progs));
+		vigil_json_begin(&item);
+		vigil_json_str(&item, "family", vigil_family_name(fam));
+		vigil_json_str(&item, "mode", !vigil_probes_has(d->probes, fam) ? "not attached" :
+					      fam == VIGIL_FAM_EXITS ? vigil_probes_mode(d->probes) :
+								      "tp_btf");
+		if (why)
+			vigil_json_str(&item, "error", why);
+		vigil_json_str(&item, "programs", progs);
+		vigil_json_u64(&item, "events", st[VIGIL_STAT_EVENTS]);
+		vigil_json_u64(&item, "drops", st[VIGIL_STAT_DROPS]);
+		vigil_json_u64(&item, "rate_limited", st[VIGIL_STAT_RATE_LIMITED]);
+		vigil_json_u64(&item, "no_owner", st[VIGIL_STAT_NO_OWNER]);
+		vigil_json_u64(&item, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
+		vigil_json_u64(&item, "map_full", st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
+		if (!vigil_json_end(&item))
+			fprintf(f, "%s%s", len++ ? "," : "", item.buf);
+	}
+	fputc(']', f);
+	fclose(f);
+	vigil_json_raw(j, "probes", arr);
+	free(arr);
+	vigil_json_free(&item);
+}
+
+static void workloads_json(const struct daemon *d, struct vigil_json *j)
+{
+	struct vigil_json item = {};
+	char *arr = NULL;
+	size_t cap = 0;
+	FILE *f = open_memstream(&arr, &cap);
+
+	if (!f)
+		return;
+	fputc('[', f);
+	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
+		const struct vigil_workload *cw = &d->cfg->workloads[w - 1];
+		struct vigil_sock_counts c = {};
+		char pids[512] = "[", lat[256] = "";
+		pid_t p[32];
+		size_t n = vigil_workloads_pids(d->wl, w, p, 32), off = 1;
+
+		for (size_t i = 0; i < n && i < 32 && off < sizeof(pids) - 16; i++)
+			off += snprintf(pids + off, sizeof(pids) - off, "%s%d", i ? "," : "", p[i]);
+		snprintf(pids + off, sizeof(pids) - off, "]");
+		for (unsigned int k = 0, o = 0; k < cw->n_latency_syscalls && o < sizeof(lat); k++)
+			o += snprintf(lat + o, sizeof(lat) - o, "%s%s", k ? "," : "",
+				      cw->latency_syscalls[k]);
+		vigil_sock_counts(d, w, &c);
+		vigil_json_begin(&item);
+		vigil_json_str(&item, "name", cw->name);
+		vigil_json_raw(&item, "pids", pids);
+		vigil_json_u64(&item, "established", c.established - c.closed);
+		vigil_json_u64(&item, "retransmits", c.retransmits);
+		vigil_json_u64(&item, "resets_received", c.resets_rcvd);
+		vigil_json_str(&item, "latency_syscalls", lat);
+		vigil_json_u64(&item, "budget_ms", cw->latency_budget_ms);
+		if (!vigil_json_end(&item))
+			fprintf(f, "%s%s", w > 1 ? "," : "", item.buf);
+	}
+	fputc(']', f);
+	fclose(f);
+	vigil_json_raw(j, "workloads", arr);
+	free(arr);
+	vigil_json_free(&item);
+}
+
+static int status(const struct daemon *d, struct vigil_json *j)
+{
+	const struct vigil_collector_stats *cs = vigil_collector_stats(d->coll);
+	char coll[256], journal[1200], incs[64];
+
+	snprintf(coll, sizeof(coll),
+		 "{\"records\":%llu,\"short\":%llu,\"bad_version\":%llu,\"unknown\":%llu,"
+		 "\"bad_size\":%llu}",
+		 (unsigned long long)cs->records, (unsigned long long)cs->short_recs,
+		 (unsigned long long)cs->bad_version, (unsigned long long)cs->unknown,
+		 (unsigned long long)cs->bad_size);
+	snprintf(incs, sizeof(incs), "{\"live\":%u}", vigil_incidents_count(d->incidents));
+	vigil_json_begin(j);
+	vigil_json_str(j, "version", VIGIL_VERSION);
+	vigil_json_str(j, "node", d->cfg->node);
+	vigil_json_u64(j, "uptime_s", (vigil_mono_ns() - d->started_mono_ns) / 1000000000ull);
+	vigil_json_str(j, "config", d->cfg->source);
+	probes_json(d, j);
+	vigil_json_raw(j, "collector", coll);
+	{
+		struct vigil_json jj = {};
+
+		vigil_json_begin(&jj);
+		vigil_json_str(&jj, "path", d->cfg->journal);
+		vigil_json_u64(&jj, "errors", vigil_sinks_errors(d->sinks));
+		if (!vigil_json_end(&jj))
+			snprintf(journal, sizeof(journal), "%s", jj.buf);
+		else
+			snprintf(journal, sizeof(journal), "null");
+		vigil_json_free(&jj);
+	}
+	vigil_json_raw(j, "journal", journal);
+	vigil_json_raw(j, "incidents", incs);
+	workloads_json(d, j);
+	return vigil_json_end(j);
+}
+
+/* One workload's histograms as {"name":..,"budget_ms":..,"histograms":[...]} into f. */
+static void latency_of(const struct daemon *d, unsigned int w, FILE *f)
+{
+	int fd = vigil_probes_lat_hist_fd(d->probes);
+	struct vigil_lat_key key, next, *prev = NULL;
+	struct vigil_lat_hist h;
+	bool first = true;
+
+	fprintf(f, "{\"name\":\"%s\",\"budget_ms\":%llu,\"histograms\":[",
+		d->cfg->workloads[w - 1].name,
+		(unsigned long long)d->cfg->workloads[w - 1].latency_budget_ms);
+	/* Entries are never deleted: the counts are monotonic, and a read loses nothing. */
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
+		const char *name;
+
+		key = next;
+		prev = &key;
+		if (key.workload != w || vigil_percpu_sum(fd, &key, &h, sizeof(h)))
+			continue;
+		name = vigil_syscall_name((int)key.syscall);
+		fprintf(f, "%s{\"syscall\":\"%s\",\"nr\":%u,\"count\":%llu,\"sum_ns\":%llu,\"slots\":[",
+			first ? "" : ",", name ? name : "?", key.syscall,
+			(unsigned long long)h.count, (unsigned long long)h.sum_ns);
+		for (int i = 0; i < VIGIL_LAT_SLOTS; i++)
+			fprintf(f, "%s%llu", i ? "," : "", (unsigned long long)h.slots[i]);
+		fputs("]}", f);
+		first = false;
+	}
+	fputs("]}", f);
+}
+
+/* "latency [WORKLOAD]": -ENOENT for a workload that is not configured. */
+static int latency(const struct daemon *d, const char *arg, struct vigil_json *j)
+{
+	char *arr = NULL;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	f = open_memstream(&arr, &cap);
+	if (!f)
+		return -ENOMEM;
+	fputc('[', f);
+	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
+		if (arg && arg[0] && strcmp(arg, d->cfg->workloads[w - 1].name))
+			continue;
+		if (!d->cfg->workloads[w - 1].n_latency_syscalls)
+			continue;
+		if (found)
+			fputc(',', f);
+		latency_of(d, w, f);
+		found = true;
+	}
+	fputc(']', f);
+	fclose(f);
+	if (arg && arg[0] && !found) {
+		free(arr);
+		return -ENOENT;
+	}
+	vigil_json_begin(j);
+	vigil_json_raw(j, "workloads", arr);
+	free(arr);
+	return vigil_json_end(j);
+}
+
+int vigil_status_answer(const char *cmd, const char *arg, struct vigil_json *out, void *ctx)
+{
+	const struct daemon *d = ctx;
+
+	if (!strcmp(cmd, "status"))
+		return status(d, out);
+	if (!strcmp(cmd, "latency"))
+		return latency(d, arg, out);
+	return -ENOENT;
+}
