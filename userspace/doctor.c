@@ -88,7 +88,7 @@ static void probe_mode(struct report *r, bool classic)
 
 	ret = vigil_probes_open(&o, &p, err, sizeof(err));
 	if (!ret) {
-		unsigned int n = vigil_probes_attached(p, progs, sizeof(progs));
+		unsigned int n = vigil_probes_attached(p, VIGIL_FAM_MAX, progs, sizeof(progs));
 
 		snprintf(detail, sizeof(detail), "loaded and attached %u programs: %s", n, progs);
 		if (!classic && strcmp(vigil_probes_mode(p), "tp_btf"))

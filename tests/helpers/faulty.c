@@ -5,8 +5,20 @@
  *
  *   faulty segv | abort | exit N | serve [PIDFILE] | alloc MIB | fork-exec PATH ARGS...
  *          | threads-segv N   (N threads running, then one of them faults)
+ *          | connect IP PORT | connect-read IP PORT | serve-accept PORT | syn-timeout
+ *          | slow-read MS | getppid N | nanosleep N MS
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +41,60 @@ static void *fault(void *arg)
 	usleep(50000);
 	*p = 1;
 	return NULL;
+}
+
+static int tcp_connect(const char *ip, int port, int syncnt)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	if (syncnt)
+		setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	return fd;
+}
+
+static int tcp_listen(const char *ip, int port, int backlog)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, backlog))
+		return -errno;
+	return fd;
+}
+
+/*
+ * A connect whose SYNs are dropped, on loopback only: in a private network namespace, a
+ * listener with a backlog of 0 takes one connection; while it sits unaccepted the accept
+ * queue is full and the kernel drops further SYNs. With TCP_SYNCNT 1 the second connect
+ * times out after ~3 s. Exit 0 if it did.
+ */
+static int syn_timeout(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s, l, first, second;
+
+	if (unshare(CLONE_NEWNET))
+		return 10;
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		return 11;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		return 12;
+	l = tcp_listen("127.0.0.1", 7777, 0);
+	if (l < 0)
+		return 13;
+	first = tcp_connect("127.0.0.1", 7777, 0);
+	if (first < 0)
+		return 14;
+	second = tcp_connect("127.0.0.1", 7777, 1);
+	return second == -ETIMEDOUT ? 0 : 15;
 }
 
 int main(int argc, char **argv)
@@ -74,6 +140,54 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, fault, NULL);
 		for (;;)
 			pause();
+	} else if (!strcmp(mode, "connect") && argc > 3) {
+		int fd = tcp_connect(argv[2], atoi(argv[3]), 0);
+
+		return fd < 0 ? -fd : 0;
+	} else if (!strcmp(mode, "connect-read") && argc > 3) {
+		int fd = tcp_connect(argv[2], atoi(argv[3]), 0);
+		char buf[64];
+		ssize_t n;
+
+		if (fd < 0)
+			return 20;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		return n < 0 ? errno : 0;
+	} else if (!strcmp(mode, "serve-accept") && argc > 2) {
+		int l = tcp_listen("127.0.0.1", atoi(argv[2]), 8), c;
+		char buf[64];
+		ssize_t n;
+
+		if (l < 0)
+			return 21;
+		c = accept(l, NULL, NULL);
+		while (c >= 0 && (n = read(c, buf, sizeof(buf))) > 0)
+			;
+		return 0;
+	} else if (!strcmp(mode, "syn-timeout")) {
+		return syn_timeout();
+	} else if (!strcmp(mode, "slow-read") && argc > 2) {
+		int p[2];
+		char c;
+
+		if (pipe(p))
+			return 30;
+		if (fork() == 0) {
+			usleep(atoi(argv[2]) * 1000);
+			_exit(write(p[1], "x", 1) == 1 ? 0 : 1);
+		}
+		return read(p[0], &c, 1) == 1 ? 0 : 31;
+	} else if (!strcmp(mode, "getppid") && argc > 2) {
+		for (long i = atol(argv[2]); i > 0; i--)
+			syscall(SYS_getppid);
+		return 0;
+	} else if (!strcmp(mode, "nanosleep") && argc > 3) {
+		struct timespec ts = { .tv_nsec = atol(argv[3]) * 1000000L };
+
+		for (long i = atol(argv[2]); i > 0; i--)
+			syscall(SYS_nanosleep, &ts, NULL);
+		return 0;
 	} else if (!strcmp(mode, "fork-exec") && argc > 2) {
 		pid_t pid = fork();
 		int status;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +68,7 @@ int vt_init(struct vt *v)
 		return -errno;
 	snprintf(v->journal, sizeof(v->journal), "%s/journal.jsonl", v->dir);
 	snprintf(v->config, sizeof(v->config), "%s/vigil.yaml", v->dir);
+	snprintf(v->ctl, sizeof(v->ctl), "%s/vigil.sock", v->dir);
 	v->records = json_array();
 	return 0;
 }
@@ -128,8 +131,8 @@ static int write_config(struct vt *v, const char *yaml)
 int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 {
 	const char *argv[32] = { v->vigil_bin, "run", "--config", v->config, "--journal",
-				 v->journal, "--quiet" };
-	int pipefd[2], n = 7;
+				 v->journal, "--quiet", "--ctl", v->ctl };
+	int pipefd[2], n = 9;
 	uint64_t deadline;
 
 	if (write_config(v, yaml))
@@ -336,6 +339,46 @@ int vt_count(struct vt *v, const char *type, ...)
 	find(v, type, ap, &count);
 	va_end(ap);
 	return count;
+}
+
+json_t *vt_ctl(struct vt *v, const char *cmd, const char *arg)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char req[256], *buf = NULL;
+	size_t len = 0, cap = 0;
+	json_t *answer = NULL;
+	ssize_t n;
+	int fd;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", v->ctl);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		goto out;
+	snprintf(req, sizeof(req), "%s%s%s\n", cmd, arg ? " " : "", arg ? arg : "");
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		goto out;
+	for (;;) {
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap = cap * 2 + 8192);
+
+			if (!nb)
+				goto out;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	if (buf) {
+		buf[len] = '\0';
+		answer = json_loads(buf, 0, NULL);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return answer;
 }
 
 long long vt_int(json_t *rec, const char *key)

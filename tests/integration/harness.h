@@ -17,6 +17,7 @@ struct vt {
 	char dir[64];	    /* private scratch directory */
 	char journal[128];
 	char config[128];
+	char ctl[96];	    /* control socket */
 	char faulty[512];   /* build/tests/helpers/faulty */
 	char vigil_bin[512];
 	char errbuf[16384]; /* vigil's stderr so far */
@@ -50,6 +51,10 @@ pid_t vt_run(struct vt *v, const char *name, const char *const *args);
 json_t *vt_wait(struct vt *v, int timeout_ms, const char *type, ...);
 /* How many records seen so far match (same arguments, no waiting). */
 int vt_count(struct vt *v, const char *type, ...);
+
+/* Ask the running vigil (its control socket in the scratch dir) "cmd arg"; returns the
+ * parsed answer (caller json_decref) or NULL. */
+json_t *vt_ctl(struct vt *v, const char *cmd, const char *arg);
 
 /* Integer field of a record, or -1. */
 long long vt_int(json_t *rec, const char *key);

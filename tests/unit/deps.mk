@@ -15,3 +15,11 @@ $(OUT)/tests/unit/test_healer: $(OUT)/userspace/healer.o $(OUT)/userspace/action
 	$(OUT)/userspace/sinks.o $(OUT)/userspace/json.o $(OUT)/userspace/incidents.o \
 	$(OUT)/userspace/detector.o $(OUT)/userspace/config.o $(OUT)/userspace/loop.o
 $(OUT)/tests/unit/test_healer: LDLIBS += -ljansson
+# config.c is split into config_*.c: every test that links config.o links all of its pieces.
+CONFIG_OBJS := $(OUT)/userspace/config.o $(OUT)/userspace/config_build.o \
+	$(OUT)/userspace/config_schema.o $(OUT)/userspace/config_yaml.o
+$(addprefix $(OUT)/tests/unit/,test_config test_detector test_incidents test_sinks test_healer): \
+	$(CONFIG_OBJS)
+# The detector names syscalls (slow-syscall records).
+$(addprefix $(OUT)/tests/unit/,test_detector test_incidents test_sinks test_healer): \
+	$(OUT)/userspace/syscalls.o

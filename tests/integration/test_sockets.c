@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Integration: the real sockets and latency programs against real sockets and real slow
+ * syscalls — a refused connect, a reset from a peer, a connect whose SYNs are dropped, a
+ * read made slow, exact histogram counts, and silence for an unwatched process doing the
+ * same. Peers are the test process itself (unwatched) on loopback, or a private network
+ * namespace; no traffic leaves the machine.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define WAIT_MS 5000
+
+static const char config[] =
+	"observe_all: false\n"
+	"window: 2s\n"
+	"workloads:\n"
+	"  - name: net\n"
+	"    match: { comm: vt-net }\n"
+	"  - name: srv\n"
+	"    match: { comm: vt-srv }\n"
+	"  - name: slow\n"
+	"    match: { comm: vt-slow }\n"
+	"    latency: { syscalls: [read], budget_ms: 100 }\n"
+	"  - name: hist\n"
+	"    match: { comm: vt-hist }\n"
+	"    latency: { syscalls: [getppid, nanosleep], budget_ms: 1000 }\n";
+
+static int setup(void **state)
+{
+	struct vt *v = calloc(1, sizeof(*v));
+
+	if (!v || vt_init(v) || vt_start(v, config, NULL))
+		return -1;
+	*state = v;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct vt *v = *state;
+	int rc = vt_stop(v);
+
+	if (rc)
+		fprintf(stderr, "vigil exited with %d:\n%s\n", rc, v->errbuf);
+	vt_fini(v);
+	free(v);
+	return rc ? -1 : 0;
+}
+
+/* A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
+static int closed_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int listener(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Close fd so that the peer receives a RST, not a FIN. */
+static void abort_close(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+static int reap(pid_t pid)
+{
+	int status = 0;
+
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static long long established(struct vt *v, const char *workload)
+{
+	json_t *st = vt_ctl(v, "status", NULL), *w;
+	long long n = -1;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "workloads"), i, w)
+		if (!strcmp(vt_str(w, "name"), workload))
+			n = vt_int(w, "established");
+	json_decref(st);
+	return n;
+}
+
+static void test_refused_names_the_port(void **state)
+{
+	struct vt *v = *state;
+	char port[16], pid[16], remote[32];
+	json_t *inc, *ev;
+	pid_t p;
+
+	snprintf(port, sizeof(port), "%d", closed_port());
+	{
+		const char *args[] = { "connect", "127.0.0.1", port, NULL };
+
+		p = vt_run(v, "vt-net", args);
+	}
+	assert_int_equal(WEXITSTATUS(reap(p)), ECONNREFUSED);
+	snprintf(pid, sizeof(pid), "%d", p);
+	snprintf(remote, sizeof(remote), "127.0.0.1:%s", port);
+	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_string_equal(vt_str(ev, "remote"), remote);
+	assert_int_equal(vt_int(ev, "errno"), ECONNREFUSED);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_refused", "pid", pid, NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "net");
+	assert_string_equal(vt_str(inc, "detail"), remote);
+	printf("    detection: refused connect -> incident %lld us\n", vt_int(inc, "detect_us"));
+}
+
+/* The peer (this test, unwatched) aborts an established connection: conn_reset; and the
+ * established count goes 1 -> 0. */
+static void test_reset_from_peer(void **state)
+{
+	struct vt *v = *state;
+	char port[16], pid[16], remote[32];
+	int l, c, portnr;
+	json_t *ev;
+	pid_t p;
+
+	l = listener(&portnr);
+	snprintf(port, sizeof(port), "%d", portnr);
+	{
+		const char *args[] = { "connect-read", "127.0.0.1", port, NULL };
+
+		p = vt_run(v, "vt-net", args);
+	}
+	c = accept(l, NULL, NULL);
+	assert_true(c >= 0);
+	/* The client's side reached ESTABLISHED: counted for its workload. */
+	for (int i = 0; i < 100 && established(v, "net") < 1; i++)
+		usleep(10000);
+	assert_int_equal(established(v, "net"), 1);
+	abort_close(c);
+	close(l);
+	assert_int_equal(WEXITSTATUS(reap(p)), ECONNRESET);
+	snprintf(pid, sizeof(pid), "%d", p);
+	snprintf(remote, sizeof(remote), "127.0.0.1:%s", port);
+	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_reset", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_string_equal(vt_str(ev, "remote"), remote);
+	assert_true(json_is_false(json_object_get(ev, "accepted")));
+	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "detail", remote,
+				NULL));
+	assert_int_equal(established(v, "net"), 0);
+}
+
+/* A watched server's accepted connection is reset by its client: attributed to the server
+ * (the owner of the listener), named by its own port, though it happened in softirq. */
+static void test_reset_on_accepted_connection(void **state)
+{
+	struct vt *v = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char port[16], pid[16], detail[32];
+	int c = -1, portnr = closed_port();
+	json_t *ev;
+	pid_t p;
+
+	snprintf(port, sizeof(port), "%d", portnr);
+	{
+		const char *args[] = { "serve-accept", port, NULL };
+
+		p = vt_run(v, "vt-srv", args);
+	}
+	a.sin_port = htons(portnr);
+	for (int i = 0; i < 200; i++) {
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		if (!connect(c, (struct sockaddr *)&a, sizeof(a)))
+			break;
+		close(c);
+		c = -1;
+		usleep(10000);
+	}
+	assert_true(c >= 0);
+	for (int i = 0; i < 100 && established(v, "srv") < 1; i++)
+		usleep(10000);
+	assert_int_equal(established(v, "srv"), 1);
+	abort_close(c);
+	reap(p);
+	snprintf(pid, sizeof(pid), "%d", p);
+	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_reset", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_true(json_is_true(json_object_get(ev, "accepted")));
+	snprintf(detail, sizeof(detail), "on :%d", portnr);
+	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "workload", "srv",
+				"detail", detail, NULL));
+}
+
+/* SYNs dropped (full accept queue in a private netns): conn_timeout after the retries. */
+static void test_syn_timeout(void **state)
+{
+	static const char *const args[] = { "syn-timeout", NULL };
+	struct vt *v = *state;
+	char pid[16];
+	json_t *ev;
+	pid_t p;
+
+	p = vt_run(v, "vt-net", args);
+	assert_int_equal(WEXITSTATUS(reap(p)), 0);
+	snprintf(pid, sizeof(pid), "%d", p);
+	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_timeout", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_string_equal(vt_str(ev, "remote"), "127.0.0.1:7777");
+	assert_int_equal(vt_int(ev, "errno"), ETIMEDOUT);
+	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "conn_timeout", "pid", pid, NULL));
+}
+
+/* A read that waits 300 ms for its pipe, with a 100 ms budget: syscall_slow naming read. */
+static void test_slow_read(void **state)
+{
+	static const char *const args[] = { "slow-read", "300", NULL };
+	struct vt *v = *state;
+	char pid[16];
+	json_t *ev, *inc;
+	pid_t p;
+
+	p = vt_run(v, "vt-slow", args);
+	assert_int_equal(WEXITSTATUS(reap(p)), 0);
+	snprintf(pid, sizeof(pid), "%d", p);
+	ev = vt_wait(v, WAIT_MS, "event", "class", "syscall_slow", "pid", pid, NULL);
+	assert_non_null(ev);
+	assert_string_equal(vt_str(ev, "syscall"), "read");
+	assert_true(vt_int(ev, "latency_us") >= 290000);
+	assert_true(vt_int(ev, "latency_us") < 5000000);
+	assert_int_equal(vt_int(ev, "budget_ms"), 100);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "syscall_slow", "workload", "slow", NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "title"), "slow syscall_slow read");
+	printf("    slow read: %lld us, detected %lld us after it returned\n",
+	       vt_int(ev, "latency_us"), vt_int(inc, "detect_us"));
+}
+
+/* The histogram entry for (hist, syscall) from the daemon, or NULL. */
+static json_t *histogram(struct vt *v, const char *syscall)
+{
+	json_t *ans = vt_ctl(v, "latency", "hist"), *w, *h, *found = NULL;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(ans, "workloads"), i, w)
+		json_array_foreach(json_object_get(w, "histograms"), k, h)
+			if (!strcmp(vt_str(h, "syscall"), syscall))
+				found = json_incref(h);
+	json_decref(ans);
+	return found;
+}
+
+static long long slot(json_t *h, size_t i)
+{
+	return json_integer_value(json_array_get(json_object_get(h, "slots"), i));
+}
+
+/* A known number of syscalls lands in the histogram, in the right log2 bucket. */
+static void test_histogram_counts(void **state)
+{
+	static const char *const pp[] = { "getppid", "1000", NULL };
+	static const char *const ns[] = { "nanosleep", "5", "20", NULL };
+	struct vt *v = *state;
+	json_t *g, *n;
+	long long sum = 0;
+
+	reap(vt_run(v, "vt-hist", pp));
+	reap(vt_run(v, "vt-hist", ns));
+	g = histogram(v, "getppid");
+	n = histogram(v, "nanosleep");
+	assert_non_null(g);
+	assert_non_null(n);
+	assert_int_equal(vt_int(g, "count"), 1000);
+	for (size_t i = 0; i < 32; i++)
+		sum += slot(g, i);
+	assert_int_equal(sum, 1000);
+	/* 20 ms lies in [2^24, 2^25) ns = [16.8, 33.6) ms. */
+	assert_int_equal(vt_int(n, "count"), 5);
+	assert_int_equal(slot(n, 24), 5);
+	assert_true(vt_int(n, "sum_ns") >= 5 * 20000000LL);
+	json_decref(g);
+	json_decref(n);
+}
+
+/* The same faults by a process nobody watches: no record at all. */
+static void test_unwatched_is_silent(void **state)
+{
+	struct vt *v = *state;
+	char port[16], pid[16], spid[16];
+	pid_t p, s;
+
+	snprintf(port, sizeof(port), "%d", closed_port());
+	{
+		const char *args[] = { "connect", "127.0.0.1", port, NULL };
+		const char *slow[] = { "slow-read", "150", NULL };
+
+		p = vt_run(v, "vt-bystander", args);
+		s = vt_run(v, "vt-bystander", slow);
+	}
+	reap(p);
+	reap(s);
+	snprintf(pid, sizeof(pid), "%d", p);
+	snprintf(spid, sizeof(spid), "%d", s);
+	/* Sentinel: a watched refused connect after them; once it is in, they would be too. */
+	{
+		const char *args[] = { "connect", "127.0.0.1", port, NULL };
+		char wpid[16];
+		pid_t w = vt_run(v, "vt-net", args);
+
+		reap(w);
+		snprintf(wpid, sizeof(wpid), "%d", w);
+		assert_non_null(vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", wpid,
+					NULL));
+	}
+	assert_int_equal(vt_count(v, "event", "pid", pid, NULL), 0);
+	assert_int_equal(vt_count(v, "event", "pid", spid, NULL), 0);
+	assert_int_equal(vt_count(v, "incident", "pid", pid, NULL), 0);
+}
+
+static void test_status_reports_families(void **state)
+{
+	struct vt *v = *state;
+	json_t *st = vt_ctl(v, "status", NULL), *f;
+	int found = 0;
+	size_t i;
+
+	assert_non_null(st);
+	json_array_foreach(json_object_get(st, "probes"), i, f) {
+		assert_string_equal(vt_str(f, "mode"), "tp_btf");
+		assert_int_equal(vt_int(f, "drops"), 0);
+		found |= 1 << i;
+	}
+	assert_int_equal(found, 7); /* exits, sockets, latency */
+	assert_int_equal(vt_int(json_object_get(st, "collector"), "unknown"), 0);
+	json_decref(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refused_names_the_port),
+		cmocka_unit_test(test_reset_from_peer),
+		cmocka_unit_test(test_reset_on_accepted_connection),
+		cmocka_unit_test(test_syn_timeout),
+		cmocka_unit_test(test_slow_read),
+		cmocka_unit_test(test_histogram_counts),
+		cmocka_unit_test(test_unwatched_is_silent),
+		cmocka_unit_test(test_status_reports_families),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_sockets: must run as root (loads BPF programs)\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return cmocka_run_group_tests_name("sockets and latency", tests, setup, teardown);
+}
