@@ -241,6 +241,21 @@ static void test_syn_timeout(void **state)
 	assert_string_equal(vt_str(ev, "remote"), "127.0.0.1:7777");
 	assert_int_equal(vt_int(ev, "errno"), ETIMEDOUT);
 	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "conn_timeout", "pid", pid, NULL));
+	/* The SYN was retransmitted once (TCP_SYNCNT 1): counted in the kernel, and reported
+	 * as a rate on the next tick — below the fault threshold, so no incident. */
+	ev = vt_wait(v, WAIT_MS, "event", "class", "retransmits", "workload", "net", NULL);
+	assert_non_null(ev);
+	assert_true(vt_int(ev, "count") >= 1);
+	assert_int_equal(vt_count(v, "incident", "class", "retransmits", NULL), 0);
+	{
+		json_t *st = vt_ctl(v, "status", NULL), *w;
+		size_t i;
+
+		json_array_foreach(json_object_get(st, "workloads"), i, w)
+			if (!strcmp(vt_str(w, "name"), "net"))
+				assert_true(vt_int(w, "retransmits") >= 1);
+		json_decref(st);
+	}
 }
 
 /* A read that waits 300 ms for its pipe, with a 100 ms budget: syscall_slow naming read. */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <cmocka.h>
 
@@ -179,6 +181,121 @@ static void test_other_kinds(void **state)
 	assert_int_not_equal(vigil_detect(&x.hdr, "svc", &d), 0);
 }
 
+static struct vigil_sock mk_sock(uint32_t what, int err, uint16_t rport, uint32_t flags)
+{
+	struct vigil_sock k;
+
+	memset(&k, 0, sizeof(k));
+	k.hdr.kind = VIGIL_EV_SOCK;
+	k.hdr.version = VIGIL_ABI_VERSION;
+	k.hdr.size = sizeof(k);
+	k.hdr.tgid = 77;
+	k.hdr.flags = flags;
+	k.what = what;
+	k.err = err;
+	k.family = AF_INET;
+	k.lport = 8080;
+	k.rport = rport;
+	k.raddr[0] = 10;
+	k.raddr[3] = 5;
+	return k;
+}
+
+static void test_socket_classes(void **state)
+{
+	static const struct {
+		uint32_t what;
+		int err;
+		enum vigil_class cls;
+		const char *label;
+	} cases[] = {
+		{ VIGIL_SOCK_REFUSED, 111, VIGIL_CLASS_CONN_REFUSED, "conn_refused" },
+		{ VIGIL_SOCK_TIMEOUT, 110, VIGIL_CLASS_CONN_TIMEOUT, "conn_timeout" },
+		{ VIGIL_SOCK_UNREACH, 113, VIGIL_CLASS_CONN_UNREACHABLE, "conn_unreachable" },
+		{ VIGIL_SOCK_RESET_RCVD, 104, VIGIL_CLASS_CONN_RESET, "conn_reset" },
+		{ VIGIL_SOCK_ERROR, 110, VIGIL_CLASS_CONN_TIMEOUT, "conn_timeout" },
+		{ VIGIL_SOCK_ERROR, 32, VIGIL_CLASS_NONE, "socket_error" },
+		{ VIGIL_SOCK_CONNECT_ERR, 13, VIGIL_CLASS_NONE, "connect_error" },
+	};
+	struct vigil_detection d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vigil_sock k = mk_sock(cases[i].what, cases[i].err, 5432, 0);
+
+		assert_int_equal(vigil_detect(&k.hdr, "api", &d), 0);
+		assert_int_equal(d.cls, cases[i].cls);
+		assert_string_equal(d.label, cases[i].label);
+		if (cases[i].cls != VIGIL_CLASS_NONE)
+			assert_string_equal(d.detail, "10.0.0.5:5432");
+	}
+}
+
+static void test_socket_signature_ignores_client_ports(void **state)
+{
+	struct vigil_sock a = mk_sock(VIGIL_SOCK_RESET_RCVD, 104, 40001, VIGIL_F_PASSIVE),
+			  b = mk_sock(VIGIL_SOCK_RESET_RCVD, 104, 51234, VIGIL_F_PASSIVE),
+			  c = mk_sock(VIGIL_SOCK_RESET_RCVD, 104, 5432, 0);
+	struct vigil_detection da, db, dc;
+
+	(void)state;
+	vigil_detect(&a.hdr, "api", &da);
+	vigil_detect(&b.hdr, "api", &db);
+	vigil_detect(&c.hdr, "api", &dc);
+	/* Accepted connections are named by the listening port, not the client's port. */
+	assert_string_equal(da.detail, "on :8080");
+	assert_string_equal(da.signature, db.signature);
+	assert_string_not_equal(da.signature, dc.signature);
+	assert_string_equal(dc.title, "api conn_reset 10.0.0.5:5432");
+}
+
+static void test_endpoint_v6(void **state)
+{
+	unsigned char a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	char buf[64];
+
+	(void)state;
+	a[15] = 1;
+	vigil_endpoint(AF_INET6, a, 443, buf, sizeof(buf));
+	assert_string_equal(buf, "[2001:db8::1]:443");
+}
+
+static void test_slow_syscall(void **state)
+{
+	struct vigil_slow w;
+	struct vigil_detection d;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	w.hdr.kind = VIGIL_EV_SLOW;
+	w.syscall = SYS_read;
+	w.latency_ns = 300000000;
+	vigil_detect(&w.hdr, "db", &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_SYSCALL_SLOW);
+	assert_string_equal(d.detail, "read");
+	assert_string_equal(d.title, "db syscall_slow read");
+	w.syscall = 4000; /* no such syscall */
+	vigil_detect(&w.hdr, "db", &d);
+	assert_string_equal(d.detail, "syscall_4000");
+}
+
+static void test_retransmit_threshold(void **state)
+{
+	struct vigil_detection d;
+
+	(void)state;
+	vigil_detect_retransmits("api", 9, 1000, 10, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+	assert_string_equal(d.label, "retransmits");
+	vigil_detect_retransmits("api", 10, 1000, 10, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_RETRANSMITS);
+	/* A rate, not a count: 15 in 2 s is 7.5/s. */
+	vigil_detect_retransmits("api", 15, 2000, 10, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+	vigil_detect_retransmits("api", 15, 0, 10, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +308,11 @@ int main(void)
 		cmocka_unit_test(test_signature_is_frozen),
 		cmocka_unit_test(test_signal_names),
 		cmocka_unit_test(test_other_kinds),
+		cmocka_unit_test(test_socket_classes),
+		cmocka_unit_test(test_socket_signature_ignores_client_ports),
+		cmocka_unit_test(test_endpoint_v6),
+		cmocka_unit_test(test_slow_syscall),
+		cmocka_unit_test(test_retransmit_threshold),
 	};
 
 	return cmocka_run_group_tests_name("detector", tests, NULL, NULL);
