@@ -31,7 +31,7 @@ static void row(struct report *r, bool required, bool ok, const char *what, cons
 
 	if (!ok && required)
 		r->missing++;
-	fprintf(r->out, "%-8s %-9s %-28s %s\n", st, required ? "required" : "optional", what,
+	fprintf(r->out, "%-8s %-9s %-30s %s\n", st, required ? "required" : "optional", what,
 		detail);
 }
 
@@ -79,16 +79,38 @@ static bool mounted(const char *fstype, char *where, size_t len)
 }
 
 /* Really load and attach the exits programs in one mode, then detach. */
+/* Rows for the optional families of an open probe set: attached, or why not. */
+static void family_rows(struct report *r, const struct vigil_probes *p)
+{
+	static const char *const what[VIGIL_FAM_MAX] = {
+		[VIGIL_FAM_SOCKETS] = "socket errors, resets, retransmits, connection counts",
+		[VIGIL_FAM_LATENCY] = "syscall latency histograms and slow-syscall events",
+	};
+	char progs[256], detail[640], check[64];
+
+	for (enum vigil_family f = VIGIL_FAM_SOCKETS; f < VIGIL_FAM_MAX; f++) {
+		bool ok = vigil_probes_has(p, f);
+
+		vigil_probes_attached(p, f, progs, sizeof(progs));
+		snprintf(check, sizeof(check), "tp_btf programs (%s)", vigil_family_name(f));
+		snprintf(detail, sizeof(detail), ok ? "%s: %s" : "%s unavailable: %s", what[f],
+			 ok ? progs : vigil_probes_error(p, f));
+		row(r, false, ok, check, detail);
+	}
+}
+
+/* Really load and attach the programs in one mode, then detach. */
 static void probe_mode(struct report *r, bool classic)
 {
-	struct vigil_probe_opts o = { .force_classic = classic, .ringbuf_bytes = 4096 * 16 };
+	struct vigil_probe_opts o = { .force_classic = classic, .ringbuf_bytes = 4096 * 16,
+				      .sockets = !classic, .latency = !classic };
 	struct vigil_probes *p = NULL;
 	char err[512] = "", detail[640], progs[256];
 	int ret;
 
 	ret = vigil_probes_open(&o, &p, err, sizeof(err));
 	if (!ret) {
-		unsigned int n = vigil_probes_attached(p, VIGIL_FAM_MAX, progs, sizeof(progs));
+		unsigned int n = vigil_probes_attached(p, VIGIL_FAM_EXITS, progs, sizeof(progs));
 
 		snprintf(detail, sizeof(detail), "loaded and attached %u programs: %s", n, progs);
 		if (!classic && strcmp(vigil_probes_mode(p), "tp_btf"))
@@ -97,12 +119,15 @@ static void probe_mode(struct report *r, bool classic)
 	} else {
 		snprintf(detail, sizeof(detail), "%s", err);
 	}
-	if (classic)
+	if (classic) {
 		row(r, false, !ret, "classic tracepoints", ret ? detail :
-		    "fallback works (vigil mounts tracefs when it needs it)");
-	else
+		    "exits fallback works (vigil mounts tracefs when it needs it)");
+	} else {
 		row(r, true, !ret && !strcmp(vigil_probes_mode(p), "tp_btf"),
 		    "tp_btf programs (exits)", detail);
+		if (!ret)
+			family_rows(r, p);
+	}
 	vigil_probes_close(p);
 }
 
@@ -116,7 +141,7 @@ int vigil_doctor(FILE *out)
 
 	uname(&u);
 	fprintf(out, "vigil doctor: kernel %s %s\n\n", u.release, u.machine);
-	fprintf(out, "%-8s %-9s %-28s %s\n", "STATUS", "NEED", "CHECK", "DETAIL");
+	fprintf(out, "%-8s %-9s %-30s %s\n", "STATUS", "NEED", "CHECK", "DETAIL");
 
 	ok = (caps >> CAP_SYS_ADMIN_BIT & 1) ||
 	     ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));
