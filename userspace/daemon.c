@@ -226,6 +226,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	/* 2. Sinks first, so that everything after can be recorded. */
 	so.node = d.cfg->node;
 	so.journal = o->journal ? o->journal : d.cfg->journal;
+	d.journal = so.journal;
 	so.json_stdout = o->json;
 	so.quiet = o->quiet;
 	ret = vigil_sinks_open(&so, &d.sinks, err, sizeof(err));

@@ -44,6 +44,7 @@ struct daemon {
 	} dedup[DEDUP_SLOTS];
 	unsigned int dedup_next;
 	struct vigil_ctl *ctl;
+	const char *journal; /* the journal in use ("" when off): --journal beats the config */
 	uint64_t started_mono_ns;
 	uint64_t drops_seen[VIGIL_FAM_MAX];
 	/* Socket counters at the previous tick, per workload: rates are differences. */

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "doctor.h"
 #include "vigil/events.h"
@@ -21,22 +22,32 @@
 #define VIGIL_VERSION "unknown"
 #endif
 
+/* How long `vigil status` waits for the daemon: it answers from memory, on its loop. */
+#define CTL_TIMEOUT_MS 5000
+
 static const char usage[] =
-	"usage: vigil COMMAND [OPTIONS]\n"
-	"\n"
-	"commands:\n"
-	"  run      run the agent (default config: observe every process, heal nothing)\n"
-	"           --config FILE   YAML config (default: the embedded one)\n"
-	"           --journal FILE  journal of JSON lines (default from the config:\n"
-	"                           /var/lib/vigil/journal.jsonl); --journal '' disables it\n"
-	"           --json          JSON lines on stdout instead of short human lines\n"
-	"           --quiet         nothing on stdout\n"
-	"           --probes MODE   tp_btf (default, falls back to tracepoint) or tracepoint\n"
-	"           -v, --verbose   libbpf's own messages on stderr\n"
-	"  check    FILE: validate a config file and print what it defines\n"
-	"  doctor   check the kernel features, mounts and capabilities vigil needs\n"
-	"  version  print the version\n"
-	"  help     this text\n";
+    "usage: vigil COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  run      run the agent (default config: observe every process, heal nothing)\n"
+    "           --config FILE   YAML config (default: the embedded one)\n"
+    "           --journal FILE  journal of JSON lines (default from the config:\n"
+    "                           /var/lib/vigil/journal.jsonl); --journal '' disables it\n"
+    "           --json          JSON lines on stdout instead of short human lines\n"
+    "           --quiet         nothing on stdout\n"
+    "           --probes MODE   tp_btf (default, falls back to tracepoint) or tracepoint\n"
+    "           --ctl PATH      control socket (default: " VIGIL_CTL_PATH ");\n"
+    "                           --ctl '' disables it\n"
+    "           -v, --verbose   libbpf's own messages on stderr\n"
+    "  status   what the running daemon does: probes, counters, incidents, workloads\n"
+    "           --ctl PATH      the daemon's control socket (default: " VIGIL_CTL_PATH ")\n"
+    "           --json          the daemon's answer as it is, one JSON object\n"
+    "  latency  [WORKLOAD]: syscall latency histograms of every workload, or of one\n"
+    "           --ctl PATH, --json: as for status\n"
+    "  check    FILE: validate a config file and print what it defines\n"
+    "  doctor   check the kernel features, mounts and capabilities vigil needs\n"
+    "  version  print the version\n"
+    "  help     this text\n";
 
 static bool verbose;
 
@@ -51,14 +62,15 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "journal", required_argument, NULL, 'j' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "probes", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"config", required_argument, NULL, 'c'},
+	    {"journal", required_argument, NULL, 'j'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"probes", required_argument, NULL, 'p'},
+	    {"ctl", required_argument, NULL, 'C'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	struct vigil_run_opts o = {};
 	int c;
@@ -81,10 +93,15 @@ static int cmd_run(int argc, char **argv)
 			if (!strcmp(optarg, "tracepoint")) {
 				o.force_classic = true;
 			} else if (strcmp(optarg, "tp_btf")) {
-				fprintf(stderr, "vigil run: --probes takes tp_btf or tracepoint, not '%s'\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "vigil run: --probes takes tp_btf or tracepoint, not '%s'\n",
+				    optarg);
 				return 2;
 			}
+			break;
+		case 'C':
+			o.ctl = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -102,6 +119,82 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	return vigil_daemon_run(&o) ? 1 : 0;
+}
+
+/* The server puts an error in an object whose first key is "error" (ctl.c), so this needs
+ * no JSON parser: with --json the answer is printed as it is, and still decides the exit. */
+static bool error_answer(const char *answer)
+{
+	return !strncmp(answer, "{\"error\":", 9);
+}
+
+/*
+ * `vigil status` and `vigil latency [WORKLOAD]`: one request to the running daemon, its answer
+ * printed raw (--json) or rendered. Exit status: 0, 1 when there is no daemon or it answered
+ * with an error, 2 for a usage error.
+ */
+static int cmd_query(int argc, char **argv, const char *cmd)
+{
+	static const struct option opts[] = {
+	    {"ctl", required_argument, NULL, 'C'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	bool latency = !strcmp(cmd, "latency"), json = false;
+	const char *path = VIGIL_CTL_PATH, *arg = NULL;
+	char *answer = NULL;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			path = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (latency && optind < argc)
+		arg = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "vigil %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return 2;
+	}
+	err = vigil_ctl_request(path, cmd, arg, &answer, CTL_TIMEOUT_MS);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		fprintf(stderr, "vigil: no daemon at %s (is vigil run going?)\n", path);
+		return 1;
+	}
+	if (err == -EINVAL && arg) {
+		fprintf(stderr, "vigil %s: '%s' cannot be sent as an argument\n", cmd, arg);
+		return 2;
+	}
+	if (err) {
+		fprintf(stderr, "vigil: %s: %s\n", path, strerror(-err));
+		return 1;
+	}
+	if (json) {
+		puts(answer);
+		err = error_answer(answer) ? -ENOENT : 0;
+	} else if (latency) {
+		err = vigil_ctl_print_latency(answer, stdout);
+	} else {
+		err = vigil_ctl_print_status(answer, stdout);
+	}
+	if (err == -EINVAL)
+		fprintf(stderr, "vigil: %s: the daemon's answer is not a %s answer\n", path, cmd);
+	else if (err && err != -ENOENT)
+		fprintf(stderr, "vigil %s: %s\n", cmd, strerror(-err));
+	free(answer);
+	return err ? 1 : 0;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -136,6 +229,8 @@ int main(int argc, char **argv)
 		return vigil_doctor(stdout) ? 1 : 0;
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "latency"))
+		return cmd_query(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vigil %s (event ABI %d)\n", VIGIL_VERSION, VIGIL_ABI_VERSION);
 		return 0;

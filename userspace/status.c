@@ -132,7 +132,10 @@ static int status(const struct daemon *d, struct vigil_json *j)
 		struct vigil_json jj = {};
 
 		vigil_json_begin(&jj);
-		vigil_json_str(&jj, "path", d->cfg->journal);
+		if (d->journal && d->journal[0])
+			vigil_json_str(&jj, "path", d->journal);
+		else
+			vigil_json_null(&jj, "path");
 		vigil_json_u64(&jj, "errors", vigil_sinks_errors(d->sinks));
 		if (!vigil_json_end(&jj))
 			snprintf(journal, sizeof(journal), "%s", jj.buf);

@@ -23,3 +23,6 @@ $(addprefix $(OUT)/tests/unit/,test_config test_detector test_incidents test_sin
 # The detector names syscalls (slow-syscall records).
 $(addprefix $(OUT)/tests/unit/,test_detector test_incidents test_sinks test_healer): \
 	$(OUT)/userspace/syscalls.o
+$(OUT)/tests/unit/test_ctl: $(OUT)/userspace/ctl.o $(OUT)/userspace/ctl_render.o \
+	$(OUT)/userspace/json.o $(OUT)/userspace/loop.o
+$(OUT)/tests/unit/test_ctl: LDLIBS += -lpthread
