@@ -28,7 +28,8 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP
 LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+# -mcpu=v3: atomic and/or (watched_bits) and 32-bit jumps; kernels >= 5.12 have both.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -Ivmlinux/$(ARCH) -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

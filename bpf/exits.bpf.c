@@ -70,7 +70,11 @@ static __always_inline void watch(__u32 tgid, __u32 workload, __u32 flags)
 {
 	struct vigil_watch w = { .workload = workload, .flags = flags };
 
-	if (bpf_map_update_elem(&watched, &tgid, &w, BPF_NOEXIST) == -E2BIG)
+	int ret = bpf_map_update_elem(&watched, &tgid, &w, BPF_NOEXIST);
+
+	if (!ret)
+		tgid_mark(tgid, true);
+	else if (ret == -E2BIG)
 		stat_inc(&stats, VIGIL_STAT_WATCH_FULL);
 }
 
@@ -164,6 +168,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		/* Only the thread that removes the entry reports: no duplicate records. */
 		if (bpf_map_delete_elem(&watched, &tgid))
 			return 0;
+		tgid_mark(tgid, false);
 	}
 	oomts = bpf_map_lookup_elem(&oom_victims, &tgid);
 	if (oomts) {

@@ -5,9 +5,8 @@
  * its workload's budget, rate-limited per workload here in the kernel.
  *
  * Enabling raw_syscalls puts every task of the host on the traced syscall path, so the
- * unwatched path is as short as it can be: sys_enter does one hash lookup (the watched set)
- * and returns; sys_exit does one task-storage lookup (nothing stored for an unwatched task)
- * and returns. The loader attaches these programs only when a workload asks for latency.
+ * unwatched path is as short as it can be: sys_enter and sys_exit each test the task's bit in
+ * watched_bits (an array lookup the verifier inlines) and return. The loader attaches these programs only when a workload asks for latency.
  */
 #include "maps.bpf.h"
 
@@ -18,7 +17,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 struct start {
 	__u64 ts;
 	__u32 syscall;
-	__u32 workload;
+	__u16 workload;
+	__u16 hist; /* histogram slot of this syscall for this workload */
 };
 
 struct {
@@ -36,9 +36,9 @@ struct {
 } lat_cfg SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, VIGIL_MAX_WORKLOADS * 32);
-	__type(key, struct vigil_lat_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIGIL_LAT_HISTS);
+	__type(key, __u32);
 	__type(value, struct vigil_lat_hist);
 } lat_hist SEC(".maps");
 
@@ -53,9 +53,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct rate);
 } lat_rate SEC(".maps");
-
-/* Zeroed value to create a histogram from (too large for the BPF stack). */
-const struct vigil_lat_hist zero_hist = {};
 
 /* floor(log2(v)) for v > 0, without loops. */
 static __always_inline __u32 log2_u64(__u64 v)
@@ -74,24 +71,36 @@ static __always_inline __u32 log2_u64(__u64 v)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(lat_enter, struct pt_regs *regs, long id)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct vigil_watch *w = bpf_map_lookup_elem(&watched, &tgid);
+	/* bpf_get_current_task_btf() is inlined on x86-64 (6.10+), pid_tgid is a call. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = task->tgid;
 	struct vigil_lat_cfg *cfg;
+	struct vigil_watch *w;
+	__u32 workload, hist;
 	struct start *s;
 
-	if (!w)
+	/* The unwatched path: one inlined array lookup, then return. */
+	if (!tgid_watched(tgid))
 		return 0;
-	cfg = bpf_map_lookup_elem(&lat_cfg, &w->workload);
-	if (!cfg || !cfg->budget_ns || id < 0 || id >= VIGIL_MAX_SYSCALLS)
-		return 0;
-	if (!(cfg->syscalls[(id / 64) & (VIGIL_MAX_SYSCALLS / 64 - 1)] & (1ULL << (id % 64))))
-		return 0;
-	s = bpf_task_storage_get(&lat_start, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	s = bpf_task_storage_get(&lat_start, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!s)
 		return 0;
+	/* The workload is looked up once per thread, then kept in its storage. */
+	if (!s->workload) {
+		w = bpf_map_lookup_elem(&watched, &tgid);
+		if (!w)
+			return 0;
+		s->workload = w->workload;
+	}
+	workload = s->workload;
+	cfg = bpf_map_lookup_elem(&lat_cfg, &workload);
+	if (!cfg || id < 0 || id >= VIGIL_MAX_SYSCALLS)
+		return 0;
+	hist = cfg->hist[id & (VIGIL_MAX_SYSCALLS - 1)];
+	if (!hist)
+		return 0;
 	s->syscall = id;
-	s->workload = w->workload;
+	s->hist = hist;
 	s->ts = bpf_ktime_get_ns();
 	return 0;
 }
@@ -118,30 +127,27 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(lat_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct vigil_lat_key key;
 	struct vigil_lat_hist *h;
 	struct vigil_lat_cfg *cfg;
 	struct vigil_slow *e;
-	struct start *s;
+	__u32 slot, workload, hist;
 	__u64 now, delta;
-	__u32 slot;
+	struct start *s;
 
+	if (!tgid_watched(task->tgid))
+		return 0;
 	s = bpf_task_storage_get(&lat_start, task, 0, 0);
 	if (!s || !s->ts)
 		return 0;
 	now = bpf_ktime_get_ns();
 	delta = now - s->ts;
 	s->ts = 0;
-	key.workload = s->workload;
-	key.syscall = s->syscall;
+	workload = s->workload;
+	hist = s->hist;
 
-	h = bpf_map_lookup_elem(&lat_hist, &key);
-	if (!h) {
-		bpf_map_update_elem(&lat_hist, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&lat_hist, &key);
-		if (!h)
-			return 0;
-	}
+	h = bpf_map_lookup_elem(&lat_hist, &hist);
+	if (!h)
+		return 0;
 	slot = delta ? log2_u64(delta) : 0;
 	if (slot >= VIGIL_LAT_SLOTS)
 		slot = VIGIL_LAT_SLOTS - 1;
@@ -149,16 +155,16 @@ int BPF_PROG(lat_exit, struct pt_regs *regs, long ret)
 	h->count++;
 	h->sum_ns += delta;
 
-	cfg = bpf_map_lookup_elem(&lat_cfg, &key.workload);
-	if (!cfg || delta <= cfg->budget_ns || !rate_ok(key.workload, now))
+	cfg = bpf_map_lookup_elem(&lat_cfg, &workload);
+	if (!cfg || delta <= cfg->budget_ns || !rate_ok(workload, now))
 		return 0;
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, VIGIL_EV_SLOW, sizeof(*e), task, key.workload, VIGIL_F_WATCHED);
+	fill_hdr(&e->hdr, VIGIL_EV_SLOW, sizeof(*e), task, workload, VIGIL_F_WATCHED);
 	e->latency_ns = delta;
 	e->ret = ret;
-	e->syscall = key.syscall;
+	e->syscall = s->syscall;
 	e->budget_ms = cfg->budget_ns / 1000000;
 	submit(e);
 	return 0;

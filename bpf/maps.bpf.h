@@ -21,12 +21,50 @@ struct {
 	__type(value, struct vigil_watch);
 } watched SEC(".maps");
 
+/*
+ * One bit per tgid, set while the tgid is in `watched`. Hot paths (every syscall of every task
+ * when latency is on) test the bit first: an array lookup is inlined by the verifier into a
+ * few instructions, where a hash lookup costs a hash computation and a bucket walk. The hash
+ * still holds the workload. Userspace sets bits through an mmap of this map (BPF_F_MMAPABLE),
+ * atomically, as the kernel does.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, VIGIL_PID_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} watched_bits SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VIGIL_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* Is tgid watched? The fast test: no hash lookup. */
+static __always_inline bool tgid_watched(__u32 tgid)
+{
+	__u32 k = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&watched_bits, &k);
+
+	return w && (*w & (1ULL << (tgid % 64)));
+}
+
+/* Set or clear tgid's bit; callers keep it in step with the `watched` hash. */
+static __always_inline void tgid_mark(__u32 tgid, bool on)
+{
+	__u32 k = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&watched_bits, &k);
+
+	if (!w)
+		return;
+	if (on)
+		__sync_fetch_and_or(w, 1ULL << (tgid % 64));
+	else
+		__sync_fetch_and_and(w, ~(1ULL << (tgid % 64)));
+}
 
 /* Reserve a record of @size in the ring buffer, counting a full buffer as a drop. */
 static __always_inline void *reserve(__u32 size)

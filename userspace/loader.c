@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ struct vigil_probes {
 	struct sockets_bpf *sockets;
 	struct latency_bpf *latency;
 	const char *mode;
+	uint64_t *watched_bits; /* mmap of the map of the same name */
 	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
 };
 
@@ -206,6 +208,9 @@ static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
 	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.watched, bpf_map__fd(p->exits->maps.watched));
 	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.watched_bits,
+					bpf_map__fd(p->exits->maps.watched_bits));
+	if (!ret)
 		ret = check_abi(s->obj, err, errlen);
 	if (!ret && (ret = sockets_bpf__load(s)))
 		snprintf(err, errlen, "loading the sockets programs: %s", strerror(-ret));
@@ -230,6 +235,9 @@ static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 	ret = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(p->exits->maps.events));
 	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.watched, bpf_map__fd(p->exits->maps.watched));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.watched_bits,
+					bpf_map__fd(p->exits->maps.watched_bits));
 	if (!ret)
 		ret = check_abi(s->obj, err, errlen);
 	if (!ret && (ret = latency_bpf__load(s)))
@@ -271,6 +279,15 @@ int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes *
 		return ret;
 	}
 others:
+	p->watched_bits = mmap(NULL, VIGIL_PID_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_SHARED, bpf_map__fd(p->exits->maps.watched_bits), 0);
+	if (p->watched_bits == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "mapping watched_bits: %s", strerror(-ret));
+		p->watched_bits = NULL;
+		vigil_probes_close(p);
+		return ret;
+	}
 	/* Optional families: vigil runs without them, and says why. */
 	if (opts->sockets && open_sockets(p, p->errors[VIGIL_FAM_SOCKETS], 256) &&
 	    !p->errors[VIGIL_FAM_SOCKETS][0])
@@ -286,6 +303,8 @@ void vigil_probes_close(struct vigil_probes *p)
 {
 	if (!p)
 		return;
+	if (p->watched_bits)
+		munmap(p->watched_bits, VIGIL_PID_WORDS * sizeof(uint64_t));
 	latency_bpf__destroy(p->latency);
 	sockets_bpf__destroy(p->sockets);
 	exits_bpf__destroy(p->exits);
@@ -361,6 +380,19 @@ int vigil_probes_match_exe_fd(const struct vigil_probes *p)
 int vigil_probes_match_cgroup_fd(const struct vigil_probes *p)
 {
 	return bpf_map__fd(p->exits->maps.match_cgroup);
+}
+
+int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload)
+{
+	struct vigil_watch v = { .workload = workload, .flags = VIGIL_F_WATCHED };
+
+	if (tgid >= VIGIL_PID_MAX)
+		return -ERANGE;
+	if (bpf_map_update_elem(bpf_map__fd(p->exits->maps.watched), &tgid, &v, BPF_ANY))
+		return -errno;
+	/* After the hash entry: a set bit always has its entry. */
+	__atomic_fetch_or(&p->watched_bits[tgid / 64], 1ull << (tgid % 64), __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 int vigil_probes_sock_counts_fd(const struct vigil_probes *p)

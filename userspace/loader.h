@@ -55,6 +55,9 @@ const char *vigil_probes_error(const struct vigil_probes *p, enum vigil_family f
 unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_family f, char *buf,
 				   size_t len);
 
+/* Put tgid in the kernel's watched set (the hash and its bit). Returns 0 or -errno. */
+int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload);
+
 /* Map fds for the other stages. */
 int vigil_probes_ringbuf_fd(const struct vigil_probes *p);
 int vigil_probes_watched_fd(const struct vigil_probes *p);

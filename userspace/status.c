@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
-
 #include "daemon_int.h"
 #include "syscalls.h"
 
@@ -152,26 +150,27 @@ static int status(const struct daemon *d, struct vigil_json *j)
 /* One workload's histograms as {"name":..,"budget_ms":..,"histograms":[...]} into f. */
 static void latency_of(const struct daemon *d, unsigned int w, FILE *f)
 {
+	const struct vigil_workload *cw = &d->cfg->workloads[w - 1];
 	int fd = vigil_probes_lat_hist_fd(d->probes);
-	struct vigil_lat_key key, next, *prev = NULL;
 	struct vigil_lat_hist h;
 	bool first = true;
 
-	fprintf(f, "{\"name\":\"%s\",\"budget_ms\":%llu,\"histograms\":[",
-		d->cfg->workloads[w - 1].name,
-		(unsigned long long)d->cfg->workloads[w - 1].latency_budget_ms);
-	/* Entries are never deleted: the counts are monotonic, and a read loses nothing. */
-	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
-		const char *name;
+	fprintf(f, "{\"name\":\"%s\",\"budget_ms\":%llu,\"histograms\":[", cw->name,
+		(unsigned long long)cw->latency_budget_ms);
+	/* The counts are monotonic and never reset: a read loses nothing. */
+	for (unsigned int k = 0; fd >= 0 && k < cw->n_latency_syscalls; k++) {
+		__u32 slot = vigil_workloads_lat_hist(d->wl, w, k);
+		bool dup = false;
 
-		key = next;
-		prev = &key;
-		if (key.workload != w || vigil_percpu_sum(fd, &key, &h, sizeof(h)))
+		for (unsigned int j = 0; j < k; j++)
+			dup |= vigil_workloads_lat_hist(d->wl, w, j) == slot;
+		if (!slot || dup || vigil_percpu_sum(fd, &slot, &h, sizeof(h)))
 			continue;
-		name = vigil_syscall_name((int)key.syscall);
-		fprintf(f, "%s{\"syscall\":\"%s\",\"nr\":%u,\"count\":%llu,\"sum_ns\":%llu,\"slots\":[",
-			first ? "" : ",", name ? name : "?", key.syscall,
-			(unsigned long long)h.count, (unsigned long long)h.sum_ns);
+		fprintf(f, "%s{\"syscall\":\"%s\",\"nr\":%d,\"count\":%llu,\"sum_ns\":%llu,"
+			"\"slots\":[",
+			first ? "" : ",", cw->latency_syscalls[k],
+			vigil_syscall_nr(cw->latency_syscalls[k]), (unsigned long long)h.count,
+			(unsigned long long)h.sum_ns);
 		for (int i = 0; i < VIGIL_LAT_SLOTS; i++)
 			fprintf(f, "%s%llu", i ? "," : "", (unsigned long long)h.slots[i]);
 		fputs("]}", f);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -23,6 +24,7 @@ struct wl_state {
 	pid_t *pids; /* live main processes */
 	size_t n_pids, cap_pids;
 	struct vigil_exe_key exe; /* last key put in the kernel, ino 0 if none */
+	uint8_t *hist;		  /* histogram slot of each latency syscall, config order */
 };
 
 struct vigil_workloads {
@@ -30,6 +32,7 @@ struct vigil_workloads {
 	struct vigil_probes *probes;
 	struct wl_state *w; /* cfg->n_workloads */
 	char cgroot[512];   /* cgroup v2 mount point */
+	unsigned int hists; /* latency histogram slots handed out (slot 0 is "none") */
 };
 
 unsigned int vigil_kernel_dev(dev_t dev)
@@ -89,13 +92,13 @@ static int add_pid(struct wl_state *s, pid_t pid)
 
 int vigil_workloads_watch(struct vigil_workloads *wl, unsigned int workload, pid_t pid)
 {
-	struct vigil_watch v = { .workload = workload, .flags = VIGIL_F_WATCHED };
-	__u32 key = pid;
+	int ret;
 
 	if (!workload || workload > wl->cfg->n_workloads)
 		return -EINVAL;
-	if (bpf_map_update_elem(vigil_probes_watched_fd(wl->probes), &key, &v, BPF_ANY))
-		return -errno;
+	ret = vigil_probes_watch(wl->probes, pid, workload);
+	if (ret)
+		return ret;
 	return add_pid(&wl->w[workload - 1], pid) < 0 ? -ENOMEM : 0;
 }
 
@@ -349,6 +352,9 @@ static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, si
 
 	if (!w->n_latency_syscalls)
 		return 0;
+	wl->w[i].hist = calloc(w->n_latency_syscalls, 1);
+	if (!wl->w[i].hist)
+		return -ENOMEM;
 	for (unsigned int k = 0; k < w->n_latency_syscalls; k++) {
 		int nr = vigil_syscall_nr(w->latency_syscalls[k]);
 
@@ -357,7 +363,16 @@ static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, si
 				 "on this architecture", w->name, w->latency_syscalls[k]);
 			return -ENOENT;
 		}
-		lc.syscalls[nr / 64] |= 1ull << (nr % 64);
+		if (lc.hist[nr]) {
+			wl->w[i].hist[k] = lc.hist[nr]; /* named twice: one histogram */
+			continue;
+		}
+		if (wl->hists + 1 >= VIGIL_LAT_HISTS) {
+			snprintf(err, errlen, "workload %s: latency.syscalls: more than %d timed "
+				 "(workload, syscall) pairs in all", w->name, VIGIL_LAT_HISTS - 1);
+			return -E2BIG;
+		}
+		lc.hist[nr] = wl->w[i].hist[k] = ++wl->hists;
 	}
 	lc.budget_ns = w->latency_budget_ms * 1000000ull;
 	/* No latency family (refused by the kernel): status says why; nothing to fill. */
@@ -371,6 +386,17 @@ static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, si
 		return ret;
 	}
 	return 0;
+}
+
+unsigned int vigil_workloads_lat_hist(const struct vigil_workloads *wl, unsigned int workload,
+				      unsigned int k)
+{
+	const struct wl_state *s;
+
+	if (!workload || workload > wl->cfg->n_workloads)
+		return 0;
+	s = &wl->w[workload - 1];
+	return s->hist && k < s->cfg->n_latency_syscalls ? s->hist[k] : 0;
 }
 
 int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *probes,
@@ -433,8 +459,10 @@ void vigil_workloads_free(struct vigil_workloads *wl)
 {
 	if (!wl)
 		return;
-	for (unsigned int i = 0; wl->w && i < wl->cfg->n_workloads; i++)
+	for (unsigned int i = 0; wl->w && i < wl->cfg->n_workloads; i++) {
 		free(wl->w[i].pids);
+		free(wl->w[i].hist);
+	}
 	free(wl->w);
 	free(wl);
 }

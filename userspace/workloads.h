@@ -41,6 +41,10 @@ void vigil_workloads_seen(struct vigil_workloads *wl, unsigned int workload, pid
 size_t vigil_workloads_pids(const struct vigil_workloads *wl, unsigned int workload, pid_t *out,
 			    size_t max);
 
+/* Histogram slot (1..) of the k-th of workload's latency.syscalls, 0 if it has none. */
+unsigned int vigil_workloads_lat_hist(const struct vigil_workloads *wl, unsigned int workload,
+				      unsigned int k);
+
 /* Kernel dev_t encoding ((major << 20) | minor) of a userspace st_dev. */
 unsigned int vigil_kernel_dev(dev_t dev);
 

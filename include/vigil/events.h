@@ -138,14 +138,15 @@ struct vigil_sock_counts {
 	__u64 resets_rcvd;
 };
 
-/* Latency: log2 histogram per (workload, syscall), per-CPU, monotonic like the above. */
-#define VIGIL_LAT_SLOTS 32 /* slot i counts latencies in [2^i, 2^(i+1)) ns; the last: more */
+/*
+ * Latency: a log2 histogram per (workload, syscall), per-CPU, monotonic like the above. Each
+ * timed (workload, syscall) pair gets a slot 1..VIGIL_LAT_HISTS-1 in map "lat_hist", a per-CPU
+ * array (an inlined lookup on the hot path, where a hash would cost a hash and a walk);
+ * userspace hands the slots out in config order.
+ */
+#define VIGIL_LAT_SLOTS 32 /* bucket i counts latencies in [2^i, 2^(i+1)) ns; the last: more */
+#define VIGIL_LAT_HISTS 256 /* histogram slots; 0 means "not timed" */
 #define VIGIL_MAX_SYSCALLS 512
-
-struct vigil_lat_key {
-	__u32 workload;
-	__u32 syscall;
-};
 
 struct vigil_lat_hist {
 	__u64 slots[VIGIL_LAT_SLOTS];
@@ -153,10 +154,10 @@ struct vigil_lat_hist {
 	__u64 sum_ns;
 };
 
-/* Which syscalls a workload times, and its budget (map "lat_cfg", index = workload). */
+/* What a workload times, and its budget (map "lat_cfg", index = workload). */
 struct vigil_lat_cfg {
-	__u64 budget_ns;			   /* 0: the workload times nothing */
-	__u64 syscalls[VIGIL_MAX_SYSCALLS / 64];  /* bit per syscall number */
+	__u64 budget_ns;		  /* 0: the workload times nothing */
+	__u8 hist[VIGIL_MAX_SYSCALLS];	  /* syscall number -> histogram slot, 0: not timed */
 };
 
 /* Value of the kernel's watched-tgid map. */
@@ -195,6 +196,7 @@ VIGIL_ABI_ASSERT(sizeof(struct vigil_slow) == 80);
 VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_slow, syscall) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_sock_counts) == 32);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_hist) == 8 * (VIGIL_LAT_SLOTS + 2));
-VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_cfg) == 72);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_cfg) == 8 + VIGIL_MAX_SYSCALLS);
+VIGIL_ABI_ASSERT(VIGIL_LAT_HISTS <= 256); /* a slot fits the __u8 of vigil_lat_cfg.hist */
 
 #endif /* VIGIL_EVENTS_H */
