@@ -50,14 +50,46 @@ static bool pow2(uint64_t n)
 	return n && !(n & (n - 1));
 }
 
+/* Count a fault: join or open its incident, record it, let the healer decide. */
+static void record(struct daemon *d, const struct vigil_event_hdr *h,
+		   const struct vigil_detection *det, const char *name)
+{
+	struct vigil_incident *inc;
+	bool opened;
+
+	inc = vigil_incidents_record(d->incidents, h, det, name, &opened);
+	if (!inc) {
+		fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
+		return;
+	}
+	if (opened || pow2(inc->count))
+		vigil_sink_incident(d->sinks, inc);
+	vigil_healer_incident(d->healer, inc, opened);
+}
+
+/* A failed exit of a configured workload: the last N within the window make a crash_loop. */
+static void check_crash_loop(struct daemon *d, const struct vigil_event_hdr *h, const char *name)
+{
+	uint64_t *f;
+	struct vigil_detection det;
+
+	if (!h->workload || h->workload > d->cfg->n_workloads)
+		return;
+	f = d->fails[h->workload];
+	memmove(f, f + 1, (VIGIL_CRASH_LOOP_EXITS - 1) * sizeof(*f));
+	f[VIGIL_CRASH_LOOP_EXITS - 1] = h->ts_ns;
+	if (!f[0] || h->ts_ns - f[0] > VIGIL_CRASH_LOOP_MS * 1000000ull)
+		return;
+	vigil_detect_crash_loop(name, VIGIL_CRASH_LOOP_EXITS, VIGIL_CRASH_LOOP_MS, &det);
+	record(d, h, &det, name);
+}
+
 static void on_event(const struct vigil_event_hdr *h, void *arg)
 {
 	struct daemon *d = arg;
 	struct vigil_detection det;
-	struct vigil_incident *inc;
 	char namebuf[VIGIL_COMM_LEN + 1];
 	const char *name;
-	bool opened;
 
 	if (h->kind == VIGIL_EV_EXIT && seen_exit(d, (const struct vigil_exit *)h))
 		return;
@@ -69,16 +101,12 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 	else if (h->kind == VIGIL_EV_EXIT)
 		vigil_workloads_gone(d->wl, h->workload, h->tgid);
 	vigil_sink_event(d->sinks, h, name, &det);
-	if (det.cls == VIGIL_CLASS_NONE)
-		return;
-	inc = vigil_incidents_record(d->incidents, h, &det, name, &opened);
-	if (!inc) {
-		fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
-		return;
-	}
-	if (opened || pow2(inc->count))
-		vigil_sink_incident(d->sinks, inc);
-	vigil_healer_incident(d->healer, inc, opened);
+	if (det.cls != VIGIL_CLASS_NONE)
+		record(d, h, &det, name);
+	vigil_incidents_note(d->incidents, h->workload, h->ts_ns, h->tgid, det.label, det.detail);
+	if (det.cls == VIGIL_CLASS_CRASH || det.cls == VIGIL_CLASS_OOM_KILL ||
+	    det.cls == VIGIL_CLASS_EXIT_NONZERO)
+		check_crash_loop(d, h, name);
 }
 
 static int watch_new_process(unsigned int workload, pid_t pid, void *arg)
@@ -134,9 +162,8 @@ static void check_retransmits(struct daemon *d)
 	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
 		const char *name = d->cfg->workloads[w - 1].name;
 		struct vigil_detection det;
-		struct vigil_incident *inc;
+		char detail[64];
 		uint64_t n;
-		bool opened;
 
 		if (vigil_sock_counts(d, w, &c))
 			continue;
@@ -146,14 +173,12 @@ static void check_retransmits(struct daemon *d)
 			continue;
 		vigil_detect_retransmits(name, n, interval_ms, VIGIL_RETRANSMITS_PER_S, &det);
 		vigil_sink_rate(d->sinks, name, &det, n, interval_ms);
-		if (det.cls == VIGIL_CLASS_NONE)
-			continue;
 		h.workload = w;
-		inc = vigil_incidents_record(d->incidents, &h, &det, name, &opened);
-		if (inc && (opened || pow2(inc->count)))
-			vigil_sink_incident(d->sinks, inc);
-		if (inc)
-			vigil_healer_incident(d->healer, inc, opened);
+		if (det.cls != VIGIL_CLASS_NONE)
+			record(d, &h, &det, name);
+		snprintf(detail, sizeof(detail), "%llu in %llu ms", (unsigned long long)n,
+			 (unsigned long long)interval_ms);
+		vigil_incidents_note(d->incidents, w, now, 0, "retransmits", detail);
 	}
 	d->sock_prev_ns = now;
 }

@@ -25,6 +25,10 @@
 /* A workload retransmitting more segments a second than this has a retransmits fault.
  * Fixed for now; a per-workload moving baseline comes with the incident engine. */
 #define VIGIL_RETRANSMITS_PER_S 10
+/* This many failed exits (crash, oom_kill, exit_nonzero) of a workload within the window make
+ * a crash_loop. Fixed for now. */
+#define VIGIL_CRASH_LOOP_EXITS 3
+#define VIGIL_CRASH_LOOP_MS 60000ull
 
 struct daemon {
 	struct vigil_config *cfg;
@@ -50,6 +54,8 @@ struct daemon {
 	/* Socket counters at the previous tick, per workload: rates are differences. */
 	struct vigil_sock_counts sock_prev[VIGIL_MAX_WORKLOADS + 1];
 	uint64_t sock_prev_ns;
+	/* Kernel times of each workload's last failed exits, for crash_loop. */
+	uint64_t fails[VIGIL_MAX_WORKLOADS + 1][VIGIL_CRASH_LOOP_EXITS];
 };
 
 /* Answer a control-socket request ("status", "latency [WORKLOAD]"). See ctl.h. */

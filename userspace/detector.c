@@ -182,6 +182,17 @@ static void finish(const char *workload, struct vigil_detection *d)
 		 d->detail[0] ? " " : "", d->detail);
 }
 
+void vigil_detect_crash_loop(const char *workload, unsigned int exits, uint64_t window_ms,
+			     struct vigil_detection *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->cls = VIGIL_CLASS_CRASH_LOOP;
+	/* The count and window go in the title, not the detail: the signature stays one. */
+	finish(workload, out);
+	snprintf(out->title, sizeof(out->title), "%s crash_loop (%u failed exits in %llu s)",
+		 workload, exits, (unsigned long long)window_ms / 1000);
+}
+
 void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,
 			      uint64_t threshold_per_s, struct vigil_detection *out)
 {

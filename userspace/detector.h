@@ -48,6 +48,10 @@ const char *vigil_signal_name(int sig, char *buf);
 void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned int port,
 		    char *buf, size_t len);
 
+/* A workload whose processes failed `exits` times within window_ms: a crash_loop. */
+void vigil_detect_crash_loop(const char *workload, unsigned int exits, uint64_t window_ms,
+			     struct vigil_detection *out);
+
 /* A workload's retransmits over one interval, judged against threshold per second. Fills out
  * (class retransmits when over) like vigil_detect(). */
 void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,

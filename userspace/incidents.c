@@ -8,12 +8,74 @@
 #include "incidents.h"
 #include "loop.h"
 
+#define NOTES 256 /* recent events of configured workloads, for causal chains */
+
+struct note {
+	unsigned int workload;
+	struct vigil_chain_entry e;
+};
+
 struct vigil_incidents {
 	uint64_t window_ns;
 	uint32_t seq;
 	unsigned int n;
 	struct vigil_incident *head; /* newest first */
+	struct note notes[NOTES];    /* a ring: notes[next] is the oldest */
+	unsigned int next_note;
 };
+
+void vigil_incidents_note(struct vigil_incidents *t, unsigned int workload, uint64_t kernel_ns,
+			  uint32_t pid, const char *label, const char *detail)
+{
+	struct note *n = &t->notes[t->next_note];
+
+	if (!workload)
+		return; /* observe-all: unrelated processes share workload 0 */
+	n->workload = workload;
+	n->e.kernel_ns = kernel_ns;
+	n->e.pid = pid;
+	snprintf(n->e.label, sizeof(n->e.label), "%s", label ? label : "");
+	snprintf(n->e.detail, sizeof(n->e.detail), "%s", detail ? detail : "");
+	t->next_note = (t->next_note + 1) % NOTES;
+}
+
+/*
+ * The causal chain: the workload's notes from the VIGIL_CHAIN_NS before first_ns, not
+ * counting the event that opened the incident, at most VIGIL_CHAIN_MAX, the latest kept.
+ */
+static void fill_chain(const struct vigil_incidents *t, struct vigil_incident *i)
+{
+	unsigned int k = t->next_note;
+
+	for (unsigned int n = 0; n < NOTES; n++, k = (k + 1) % NOTES) {
+		const struct note *e = &t->notes[k];
+
+		if (e->workload != i->workload || !e->e.kernel_ns ||
+		    e->e.kernel_ns >= i->first_kernel_ns ||
+		    i->first_kernel_ns - e->e.kernel_ns > VIGIL_CHAIN_NS)
+			continue;
+		if (i->n_chain == VIGIL_CHAIN_MAX) {
+			memmove(&i->chain[0], &i->chain[1],
+				(VIGIL_CHAIN_MAX - 1) * sizeof(i->chain[0]));
+			i->n_chain--;
+		}
+		i->chain[i->n_chain++] = e->e;
+	}
+}
+
+const struct vigil_incident *vigil_incidents_first(const struct vigil_incidents *t)
+{
+	return t->head;
+}
+
+const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
+						  const char *id)
+{
+	for (const struct vigil_incident *i = t->head; i; i = i->next)
+		if (!strcmp(i->id, id))
+			return i;
+	return NULL;
+}
 
 const char *vigil_incident_state_name(enum vigil_incident_state s)
 {
@@ -93,6 +155,7 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 	snprintf(i->detail, sizeof(i->detail), "%s", d->detail);
 	i->count = 1;
 	i->first_kernel_ns = hdr->ts_ns;
+	fill_chain(t, i);
 	i->next = t->head;
 	t->head = i;
 	t->n++;

@@ -22,6 +22,17 @@ enum vigil_incident_state {
 	VIGIL_INC_FAILED,
 };
 
+#define VIGIL_CHAIN_MAX 16     /* events listed before an incident */
+#define VIGIL_CHAIN_NS 10000000000ull /* ... from the 10 s before its first event */
+
+/* One earlier event of the same workload: the causal chain of an incident. */
+struct vigil_chain_entry {
+	uint64_t kernel_ns;
+	uint32_t pid;
+	char label[20];	 /* class or event label: "conn_reset", "syscall_slow", "killed" */
+	char detail[64];
+};
+
 struct vigil_incident {
 	char id[17];	/* 16 hex digits: wall-clock ms and a sequence number */
 	char signature[VIGIL_SIG_LEN];
@@ -41,6 +52,10 @@ struct vigil_incident {
 	int signal, status;
 	bool core_dumped;
 	bool busy; /* the healer holds a timer or a child for it: not to be expired */
+	bool lossy;	/* kernel events of this workload were dropped around it */
+	uint64_t lost;	/* ... how many */
+	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
+	unsigned int n_chain;
 	struct vigil_incident *next;
 };
 
@@ -60,6 +75,17 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 					      const struct vigil_event_hdr *hdr,
 					      const struct vigil_detection *d, const char *workload,
 					      bool *opened);
+
+/* Remember an event of a configured workload (any event, fault or not) for the causal
+ * chains of incidents that open after it. */
+void vigil_incidents_note(struct vigil_incidents *t, unsigned int workload, uint64_t kernel_ns,
+			  uint32_t pid, const char *label, const char *detail);
+
+/* The live incidents, newest first (follow ->next). */
+const struct vigil_incident *vigil_incidents_first(const struct vigil_incidents *t);
+/* The live incident with this id, or NULL. */
+const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
+						  const char *id);
 
 /* Forget incidents idle for longer than the window that nothing holds. Returns how many. */
 unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns);

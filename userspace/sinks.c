@@ -128,6 +128,35 @@ int vigil_record_health(struct vigil_json *j, const char *node, uint64_t wall_ns
 	return vigil_json_end(j);
 }
 
+/* "chain": the workload's events before the incident, each with its offset before it. */
+static void chain(struct vigil_json *j, const struct vigil_incident *i)
+{
+	struct vigil_json e = {};
+	char *arr = NULL;
+	size_t cap = 0;
+	FILE *f = open_memstream(&arr, &cap);
+
+	if (!f)
+		return;
+	fputc('[', f);
+	for (unsigned int k = 0; k < i->n_chain; k++) {
+		const struct vigil_chain_entry *c = &i->chain[k];
+
+		vigil_json_begin(&e);
+		vigil_json_str(&e, "class", c->label);
+		vigil_json_str(&e, "detail", c->detail);
+		vigil_json_u64(&e, "pid", c->pid);
+		vigil_json_u64(&e, "before_ms", (i->first_kernel_ns - c->kernel_ns) / 1000000);
+		if (!vigil_json_end(&e))
+			fprintf(f, "%s%s", k ? "," : "", e.buf);
+	}
+	fputc(']', f);
+	if (!fclose(f))
+		vigil_json_raw(j, "chain", arr);
+	free(arr);
+	vigil_json_free(&e);
+}
+
 int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_ns,
 			  const struct vigil_incident *i)
 {
@@ -147,6 +176,10 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	vigil_json_u64(j, "detect_us", (i->opened_mono_ns - i->first_kernel_ns) / 1000);
 	if (i->resolved_mono_ns)
 		vigil_json_u64(j, "recovery_ms", (i->resolved_mono_ns - i->opened_mono_ns) / 1000000);
+	vigil_json_bool(j, "lossy", i->lossy);
+	if (i->lossy)
+		vigil_json_u64(j, "lost", i->lost);
+	chain(j, i);
 	return vigil_json_end(j);
 }
 

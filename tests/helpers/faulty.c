@@ -6,7 +6,7 @@
  *   faulty segv | abort | exit N | serve [PIDFILE] | alloc MIB | fork-exec PATH ARGS...
  *          | threads-segv N   (N threads running, then one of them faults)
  *          | connect IP PORT | connect-read IP PORT | serve-accept PORT | syn-timeout
- *          | slow-read MS | getppid N | nanosleep N MS
+ *          | slow-read MS | getppid N | nanosleep N MS | connect-segv IP PORT
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -165,6 +165,13 @@ int main(int argc, char **argv)
 		while (c >= 0 && (n = read(c, buf, sizeof(buf))) > 0)
 			;
 		return 0;
+	} else if (!strcmp(mode, "connect-segv") && argc > 3) {
+		volatile int *p = NULL;
+
+		/* A refused connect, then a crash: the first is the second's causal chain. */
+		tcp_connect(argv[2], atoi(argv[3]), 0);
+		usleep(20000);
+		*p = 1;
 	} else if (!strcmp(mode, "syn-timeout")) {
 		return syn_timeout();
 	} else if (!strcmp(mode, "slow-read") && argc > 2) {

@@ -37,6 +37,10 @@ static const char config[] =
 	"  - name: slow\n"
 	"    match: { comm: vt-slow }\n"
 	"    latency: { syscalls: [read], budget_ms: 100 }\n"
+	"  - name: chain\n"
+	"    match: { comm: vt-chain }\n"
+	"  - name: loop\n"
+	"    match: { comm: vt-loop }\n"
 	"  - name: hist\n"
 	"    match: { comm: vt-hist }\n"
 	"    latency: { syscalls: [getppid, nanosleep], budget_ms: 1000 }\n";
@@ -364,6 +368,57 @@ static void test_unwatched_is_silent(void **state)
 	assert_int_equal(vt_count(v, "incident", "pid", pid, NULL), 0);
 }
 
+/* A crash after a refused connect: the incident lists the connect before it. */
+static void test_causal_chain(void **state)
+{
+	struct vt *v = *state;
+	char port[16], pid[16], remote[32];
+	json_t *inc, *chain, *first;
+	pid_t p;
+
+	snprintf(port, sizeof(port), "%d", closed_port());
+	{
+		const char *args[] = { "connect-segv", "127.0.0.1", port, NULL };
+
+		p = vt_run(v, "vt-chain", args);
+	}
+	assert_true(WIFSIGNALED(reap(p)));
+	snprintf(pid, sizeof(pid), "%d", p);
+	snprintf(remote, sizeof(remote), "127.0.0.1:%s", port);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "crash", "pid", pid, NULL);
+	assert_non_null(inc);
+	chain = json_object_get(inc, "chain");
+	assert_true(json_array_size(chain) >= 1);
+	/* The exec that started it and the refused connect, oldest first. */
+	first = json_array_get(chain, json_array_size(chain) - 1);
+	assert_string_equal(vt_str(first, "class"), "conn_refused");
+	assert_string_equal(vt_str(first, "detail"), remote);
+	assert_true(vt_int(first, "before_ms") >= 15 && vt_int(first, "before_ms") < 5000);
+	assert_true(json_is_false(json_object_get(inc, "lossy")));
+}
+
+/* Three failed exits of one workload within a minute: a crash_loop incident. */
+static void test_crash_loop(void **state)
+{
+	static const char *const args[] = { "exit", "9", NULL };
+	struct vt *v = *state;
+	json_t *inc;
+
+	for (int i = 0; i < 2; i++)
+		reap(vt_run(v, "vt-loop", args));
+	/* Two are not a loop. */
+	assert_non_null(vt_wait(v, WAIT_MS, "incident", "workload", "loop", "class",
+				"exit_nonzero", "count", "2", NULL));
+	assert_int_equal(vt_count(v, "incident", "class", "crash_loop", "workload", "loop", NULL),
+			 0);
+	reap(vt_run(v, "vt-loop", args));
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "crash_loop", "workload", "loop", NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "title"), "loop crash_loop (3 failed exits in 60 s)");
+	/* Its chain holds the earlier failed exits. */
+	assert_true(json_array_size(json_object_get(inc, "chain")) >= 2);
+}
+
 static void test_status_reports_families(void **state)
 {
 	struct vt *v = *state;
@@ -392,6 +447,8 @@ int main(void)
 		cmocka_unit_test(test_slow_read),
 		cmocka_unit_test(test_histogram_counts),
 		cmocka_unit_test(test_unwatched_is_silent),
+		cmocka_unit_test(test_causal_chain),
+		cmocka_unit_test(test_crash_loop),
 		cmocka_unit_test(test_status_reports_families),
 	};
 
