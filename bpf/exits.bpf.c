@@ -135,7 +135,7 @@ static __always_inline int on_exec(struct task_struct *task)
 	}
 	watch(tgid, workload, VIGIL_F_WATCHED);
 
-	e = reserve(sizeof(*e));
+	e = reserve(sizeof(*e), workload);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, VIGIL_EV_EXEC, sizeof(*e), task, workload, VIGIL_F_WATCHED);
@@ -184,7 +184,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		goto out;
 	}
 
-	e = reserve(sizeof(*e));
+	e = reserve(sizeof(*e), w.workload);
 	if (!e)
 		goto out;
 	fill_hdr(&e->hdr, VIGIL_EV_EXIT, sizeof(*e), task, w.workload, w.flags);
@@ -240,7 +240,7 @@ static __always_inline int on_oom(struct task_struct *victim, __u32 tgid, __u64 
 	bpf_map_update_elem(&oom_victims, &tgid, &now, BPF_ANY);
 	if (!w && !observe_all)
 		return 0;
-	e = reserve(sizeof(*e));
+	e = reserve(sizeof(*e), w ? w->workload : 0);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, VIGIL_EV_OOM, sizeof(*e), victim, w ? w->workload : 0,

@@ -158,7 +158,7 @@ int BPF_PROG(lat_exit, struct pt_regs *regs, long ret)
 	cfg = bpf_map_lookup_elem(&lat_cfg, &workload);
 	if (!cfg || delta <= cfg->budget_ns || !rate_ok(workload, now))
 		return 0;
-	e = reserve(sizeof(*e));
+	e = reserve(sizeof(*e), workload);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, VIGIL_EV_SLOW, sizeof(*e), task, workload, VIGIL_F_WATCHED);

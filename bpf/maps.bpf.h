@@ -66,13 +66,26 @@ static __always_inline void tgid_mark(__u32 tgid, bool on)
 		__sync_fetch_and_and(w, ~(1ULL << (tgid % 64)));
 }
 
-/* Reserve a record of @size in the ring buffer, counting a full buffer as a drop. */
-static __always_inline void *reserve(__u32 size)
+/*
+ * Records lost for a full ring buffer, per workload (index; 0 = unwatched), all families
+ * together: an incident of a workload that lost events around it says so (lossy).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIGIL_MAX_WORKLOADS + 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} workload_drops SEC(".maps");
+
+/* Reserve a record of @size about @workload, counting a full buffer as a drop. */
+static __always_inline void *reserve(__u32 size, __u32 workload)
 {
 	void *e = bpf_ringbuf_reserve(&events, size, 0);
 
-	if (!e)
+	if (!e) {
 		stat_inc(&stats, VIGIL_STAT_DROPS);
+		stat_inc(&workload_drops, workload);
+	}
 	return e;
 }
 

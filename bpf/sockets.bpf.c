@@ -124,7 +124,7 @@ static __always_inline void report(const struct sock *sk, struct owner *o, __u32
 	if (o->flags & OWNER_REPORTED)
 		return;
 	o->flags |= OWNER_REPORTED;
-	e = reserve(sizeof(*e));
+	e = reserve(sizeof(*e), o->workload);
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));

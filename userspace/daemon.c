@@ -50,6 +50,35 @@ static bool pow2(uint64_t n)
 	return n && !(n & (n - 1));
 }
 
+/*
+ * Did the workload lose kernel events since `since` (monotonic ns)? Compares its drop count
+ * now with the one at the last tick before `since` (or at start). Returns how many were lost.
+ */
+static uint64_t lost_since(const struct daemon *d, unsigned int workload, uint64_t since)
+{
+	uint64_t now = 0, then = 0;
+
+	if (vigil_probes_workload_drops(d->probes, workload, &now) || !now)
+		return 0;
+	for (unsigned int k = 0; k < DROP_TICKS; k++) {
+		unsigned int i = (d->drop_next + k) % DROP_TICKS; /* oldest first */
+
+		if (d->drop_hist[i].mono_ns && d->drop_hist[i].mono_ns <= since)
+			then = d->drop_hist[i].drops[workload];
+	}
+	return now - then;
+}
+
+static void drops_tick(struct daemon *d)
+{
+	unsigned int i = d->drop_next;
+
+	d->drop_hist[i].mono_ns = vigil_mono_ns();
+	for (unsigned int w = 0; w <= d->cfg->n_workloads; w++)
+		vigil_probes_workload_drops(d->probes, w, &d->drop_hist[i].drops[w]);
+	d->drop_next = (i + 1) % DROP_TICKS;
+}
+
 /* Count a fault: join or open its incident, record it, let the healer decide. */
 static void record(struct daemon *d, const struct vigil_event_hdr *h,
 		   const struct vigil_detection *det, const char *name)
@@ -61,6 +90,11 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 	if (!inc) {
 		fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
 		return;
+	}
+	/* Telemetry confidence: lost events in the chain's window make the incident lossy. */
+	if (opened && h->workload) {
+		inc->lost = lost_since(d, h->workload, inc->first_kernel_ns - VIGIL_CHAIN_NS);
+		inc->lossy = inc->lost > 0;
 	}
 	if (opened || pow2(inc->count))
 		vigil_sink_incident(d->sinks, inc);
@@ -188,6 +222,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	struct daemon *d = arg;
 
 	check_drops(d);
+	drops_tick(d);
 	check_retransmits(d);
 	vigil_incidents_expire(d->incidents, vigil_mono_ns());
 	if (++d->ticks % REFRESH_TICKS == 0)
@@ -261,6 +296,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	/* 3. Kernel programs: load and attach, tp_btf or classic tracepoints. */
 	po.observe_all = d.cfg->observe_all;
 	po.force_classic = o->force_classic;
+	po.ringbuf_bytes = o->ringbuf_kib * 1024;
 	/* Sockets and latency serve workloads only; latency attaches nothing unless asked. */
 	po.sockets = d.cfg->n_workloads > 0;
 	for (unsigned int i = 0; i < d.cfg->n_workloads; i++)

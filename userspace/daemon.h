@@ -12,6 +12,7 @@ struct vigil_run_opts {
 	bool quiet;	     /* nothing on stdout */
 	bool force_classic;  /* classic tracepoints instead of tp_btf */
 	const char *ctl;     /* control socket path; NULL: VIGIL_CTL_PATH; "": none */
+	unsigned long ringbuf_kib; /* ring buffer size; 0: the default (1 MiB) */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns 0, or -errno after printing why to stderr. */

@@ -29,6 +29,9 @@
  * a crash_loop. Fixed for now. */
 #define VIGIL_CRASH_LOOP_EXITS 3
 #define VIGIL_CRASH_LOOP_MS 60000ull
+/* Per-workload drop counts kept for this many ticks, to tell whether an incident's window
+ * lost events. Must cover VIGIL_CHAIN_NS. */
+#define DROP_TICKS 16
 
 struct daemon {
 	struct vigil_config *cfg;
@@ -56,6 +59,12 @@ struct daemon {
 	uint64_t sock_prev_ns;
 	/* Kernel times of each workload's last failed exits, for crash_loop. */
 	uint64_t fails[VIGIL_MAX_WORKLOADS + 1][VIGIL_CRASH_LOOP_EXITS];
+	/* A ring of per-workload drop counts, one per tick, oldest at drop_next. */
+	struct {
+		uint64_t mono_ns;
+		uint64_t drops[VIGIL_MAX_WORKLOADS + 1];
+	} drop_hist[DROP_TICKS];
+	unsigned int drop_next;
 };
 
 /* Answer a control-socket request ("status", "latency [WORKLOAD]"). See ctl.h. */

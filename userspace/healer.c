@@ -281,6 +281,15 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 		}
 		wh->breaker = BREAKER_HALF_OPEN; /* one try after the cooldown */
 	}
+	/* An incident built on incomplete telemetry may be wrong: only level 1 acts on it. */
+	if (inc->lossy && rule->level > 1) {
+		snprintf(detail, sizeof(detail),
+			 "%llu kernel events of this workload were dropped around it: a level-%u "
+			 "action needs complete telemetry", (unsigned long long)inc->lost, rule->level);
+		set_state(h, inc, VIGIL_INC_ESCALATED);
+		vigil_sink_action(h->sinks, inc, "restart", "skipped", detail, 0);
+		return;
+	}
 	if (rule->level >= 3) {
 		inc->busy = true;
 		set_state(h, inc, VIGIL_INC_AWAITING_APPROVAL);

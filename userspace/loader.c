@@ -211,6 +211,9 @@ static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
 		ret = bpf_map__reuse_fd(s->maps.watched_bits,
 					bpf_map__fd(p->exits->maps.watched_bits));
 	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.workload_drops,
+					bpf_map__fd(p->exits->maps.workload_drops));
+	if (!ret)
 		ret = check_abi(s->obj, err, errlen);
 	if (!ret && (ret = sockets_bpf__load(s)))
 		snprintf(err, errlen, "loading the sockets programs: %s", strerror(-ret));
@@ -238,6 +241,9 @@ static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 	if (!ret)
 		ret = bpf_map__reuse_fd(s->maps.watched_bits,
 					bpf_map__fd(p->exits->maps.watched_bits));
+	if (!ret)
+		ret = bpf_map__reuse_fd(s->maps.workload_drops,
+					bpf_map__fd(p->exits->maps.workload_drops));
 	if (!ret)
 		ret = check_abi(s->obj, err, errlen);
 	if (!ret && (ret = latency_bpf__load(s)))
@@ -393,6 +399,15 @@ int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t wor
 	/* After the hash entry: a set bit always has its entry. */
 	__atomic_fetch_or(&p->watched_bits[tgid / 64], 1ull << (tgid % 64), __ATOMIC_SEQ_CST);
 	return 0;
+}
+
+int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workload,
+				uint64_t *drops)
+{
+	__u32 key = workload;
+
+	return vigil_percpu_sum(bpf_map__fd(p->exits->maps.workload_drops), &key, drops,
+				sizeof(*drops));
 }
 
 int vigil_probes_sock_counts_fd(const struct vigil_probes *p)

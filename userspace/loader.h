@@ -28,7 +28,7 @@ struct vigil_probe_opts {
 	bool force_classic;    /* skip tp_btf for exits (tests of the fallback, old kernels) */
 	bool sockets;	       /* load the sockets family */
 	bool latency;	       /* load the latency family */
-	size_t ringbuf_bytes;  /* 0: VIGIL_RINGBUF_BYTES */
+	size_t ringbuf_bytes;  /* 0: VIGIL_RINGBUF_BYTES; else a power of 2, >= the page size */
 };
 
 /*
@@ -57,6 +57,10 @@ unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_fami
 
 /* Put tgid in the kernel's watched set (the hash and its bit). Returns 0 or -errno. */
 int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload);
+
+/* Kernel records about workload lost to a full ring buffer, all families, since start. */
+int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workload,
+				uint64_t *drops);
 
 /* Map fds for the other stages. */
 int vigil_probes_ringbuf_fd(const struct vigil_probes *p);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -36,6 +37,7 @@ static const char usage[] =
     "           --json          JSON lines on stdout instead of short human lines\n"
     "           --quiet         nothing on stdout\n"
     "           --probes MODE   tp_btf (default, falls back to tracepoint) or tracepoint\n"
+    "           --ringbuf-kib N kernel ring buffer size (power of two; default 1024)\n"
     "           --ctl PATH      control socket (default: " VIGIL_CTL_PATH ");\n"
     "                           --ctl '' disables it\n"
     "           -v, --verbose   libbpf's own messages on stderr\n"
@@ -68,6 +70,7 @@ static int cmd_run(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"probes", required_argument, NULL, 'p'},
 	    {"ctl", required_argument, NULL, 'C'},
+	    {"ringbuf-kib", required_argument, NULL, 'R'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
@@ -103,6 +106,23 @@ static int cmd_run(int argc, char **argv)
 		case 'C':
 			o.ctl = optarg;
 			break;
+		case 'R': {
+			char *end;
+			unsigned long kib = strtoul(optarg, &end, 10);
+			long page_kib = sysconf(_SC_PAGESIZE) / 1024;
+
+			/* The kernel wants a power of two, a whole number of pages. */
+			if (*end || !kib || (kib & (kib - 1)) || kib < (unsigned long)page_kib ||
+			    kib > 1024 * 1024) {
+				fprintf(stderr,
+					"vigil run: --ringbuf-kib takes a power of two from %ld to "
+					"1048576, not '%s'\n",
+					page_kib, optarg);
+				return 2;
+			}
+			o.ringbuf_kib = kib;
+			break;
+		}
 		case 'v':
 			verbose = true;
 			break;

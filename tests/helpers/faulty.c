@@ -7,6 +7,7 @@
  *          | threads-segv N   (N threads running, then one of them faults)
  *          | connect IP PORT | connect-read IP PORT | serve-accept PORT | syn-timeout
  *          | slow-read MS | getppid N | nanosleep N MS | connect-segv IP PORT
+ *          | burst N CODE   (N children exit with CODE at the same moment)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -172,6 +173,26 @@ int main(int argc, char **argv)
 		tcp_connect(argv[2], atoi(argv[3]), 0);
 		usleep(20000);
 		*p = 1;
+	} else if (!strcmp(mode, "burst") && argc > 3) {
+		int n = atoi(argv[2]), code = atoi(argv[3]), gate[2];
+		char c;
+
+		/* Every child waits on the gate; closing it releases them all at once. */
+		if (pipe(gate))
+			return 40;
+		for (int i = 0; i < n; i++) {
+			if (fork() == 0) {
+				close(gate[1]);
+				if (read(gate[0], &c, 1) < 0)
+					_exit(41);
+				_exit(code);
+			}
+		}
+		close(gate[0]);
+		close(gate[1]);
+		while (wait(NULL) > 0)
+			;
+		return 0;
 	} else if (!strcmp(mode, "syn-timeout")) {
 		return syn_timeout();
 	} else if (!strcmp(mode, "slow-read") && argc > 2) {
