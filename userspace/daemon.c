@@ -217,6 +217,51 @@ static void check_retransmits(struct daemon *d)
 	d->sock_prev_ns = now;
 }
 
+/*
+ * latency_slo: for each timed (workload, syscall), the interval's histogram is the difference
+ * of two reads of the kernel's monotonic counts; its p99 over budget for VIGIL_SLO_INTERVALS
+ * intervals in a row is a fault.
+ */
+static void check_slo(struct daemon *d)
+{
+	int fd = vigil_probes_lat_hist_fd(d->probes);
+	struct vigil_event_hdr h = { .ts_ns = vigil_mono_ns() };
+
+	if (fd < 0 || !d->slo)
+		return;
+	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
+		const struct vigil_workload *cw = &d->cfg->workloads[w - 1];
+
+		for (unsigned int k = 0; k < cw->n_latency_syscalls; k++) {
+			__u32 slot = vigil_workloads_lat_hist(d->wl, w, k);
+			struct slo_state *st = &d->slo[slot];
+			struct vigil_lat_hist now, delta;
+			struct vigil_detection det;
+			uint64_t p99;
+
+			if (!slot || vigil_percpu_sum(fd, &slot, &now, sizeof(now)))
+				continue;
+			for (int i = 0; i < VIGIL_LAT_SLOTS; i++)
+				delta.slots[i] = now.slots[i] - st->prev.slots[i];
+			delta.count = now.count - st->prev.count;
+			st->prev = now;
+			if (delta.count < VIGIL_SLO_MIN_CALLS)
+				continue; /* too few calls to judge: the streak neither grows nor ends */
+			p99 = vigil_hist_p99_floor(delta.slots, VIGIL_LAT_SLOTS, delta.count);
+			if (p99 <= cw->latency_budget_ms * 1000000ull) {
+				st->over = 0;
+				continue;
+			}
+			if (++st->over < VIGIL_SLO_INTERVALS)
+				continue;
+			vigil_detect_slo(cw->name, cw->latency_syscalls[k], p99,
+					 cw->latency_budget_ms, &det);
+			h.workload = w;
+			record(d, &h, &det, cw->name);
+		}
+	}
+}
+
 static void on_tick(struct vigil_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
@@ -224,6 +269,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	check_drops(d);
 	drops_tick(d);
 	check_retransmits(d);
+	check_slo(d);
 	vigil_incidents_expire(d->incidents, vigil_mono_ns());
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
@@ -260,6 +306,7 @@ static void teardown(struct daemon *d)
 		close(d->sigfd);
 	vigil_loop_free(d->loop);
 	vigil_config_free(d->cfg);
+	free(d->slo);
 }
 
 int vigil_daemon_run(const struct vigil_run_opts *o)
@@ -309,6 +356,14 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	ret = vigil_workloads_new(d.cfg, d.probes, &d.wl, err, sizeof(err));
 	if (ret)
 		goto fail;
+
+	if (po.latency) {
+		d.slo = calloc(VIGIL_LAT_HISTS, sizeof(*d.slo));
+		if (!d.slo) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
 
 	/* 5. The loop, and the stages it drives. */
 	ret = vigil_loop_new(&d.loop);

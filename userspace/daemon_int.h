@@ -32,6 +32,17 @@
 /* Per-workload drop counts kept for this many ticks, to tell whether an incident's window
  * lost events. Must cover VIGIL_CHAIN_NS. */
 #define DROP_TICKS 16
+/* latency_slo: a timed syscall's p99 over the workload's budget for this many intervals in a
+ * row, each with at least this many calls (fewer calls say nothing about a p99). */
+#define VIGIL_SLO_INTERVALS 3
+#define VIGIL_SLO_MIN_CALLS 20
+
+/* Per histogram slot: the counts at the last tick, and how many intervals in a row its p99
+ * was over budget. */
+struct slo_state {
+	struct vigil_lat_hist prev;
+	unsigned int over;
+};
 
 struct daemon {
 	struct vigil_config *cfg;
@@ -65,6 +76,7 @@ struct daemon {
 		uint64_t drops[VIGIL_MAX_WORKLOADS + 1];
 	} drop_hist[DROP_TICKS];
 	unsigned int drop_next;
+	struct slo_state *slo; /* VIGIL_LAT_HISTS entries, when any workload times syscalls */
 };
 
 /* Answer a control-socket request ("status", "latency [WORKLOAD]"). See ctl.h. */

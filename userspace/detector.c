@@ -193,6 +193,30 @@ void vigil_detect_crash_loop(const char *workload, unsigned int exits, uint64_t 
 		 workload, exits, (unsigned long long)window_ms / 1000);
 }
 
+uint64_t vigil_hist_p99_floor(const __u64 *slots, unsigned int n, uint64_t count)
+{
+	uint64_t need = count - count / 100, seen = 0; /* ceil(0.99 count) */
+
+	for (unsigned int i = 0; i < n; i++) {
+		seen += slots[i];
+		if (seen >= need && seen)
+			return i ? 1ull << i : 0;
+	}
+	return 0;
+}
+
+void vigil_detect_slo(const char *workload, const char *syscall, uint64_t p99_ns,
+		      uint64_t budget_ms, struct vigil_detection *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->cls = VIGIL_CLASS_LATENCY_SLO;
+	snprintf(out->detail, sizeof(out->detail), "%s", syscall);
+	finish(workload, out);
+	snprintf(out->title, sizeof(out->title), "%s latency_slo %s p99 >= %llu ms (budget %llu ms)",
+		 workload, syscall, (unsigned long long)(p99_ns / 1000000),
+		 (unsigned long long)budget_ms);
+}
+
 void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,
 			      uint64_t threshold_per_s, struct vigil_detection *out)
 {

@@ -52,6 +52,14 @@ void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned 
 void vigil_detect_crash_loop(const char *workload, unsigned int exits, uint64_t window_ms,
 			     struct vigil_detection *out);
 
+/* The lower bound of the log2 bucket holding the 99th percentile of a histogram of `count`
+ * calls (slot i counts [2^i, 2^(i+1)) ns): the p99 is at least this. 0 for no calls. */
+uint64_t vigil_hist_p99_floor(const __u64 *slots, unsigned int n, uint64_t count);
+
+/* A timed syscall whose p99 stayed over budget: a latency_slo detection. */
+void vigil_detect_slo(const char *workload, const char *syscall, uint64_t p99_ns,
+		      uint64_t budget_ms, struct vigil_detection *out);
+
 /* A workload's retransmits over one interval, judged against threshold per second. Fills out
  * (class retransmits when over) like vigil_detect(). */
 void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,

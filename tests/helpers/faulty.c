@@ -8,6 +8,7 @@
  *          | connect IP PORT | connect-read IP PORT | serve-accept PORT | syn-timeout
  *          | slow-read MS | getppid N | nanosleep N MS | connect-segv IP PORT
  *          | burst N CODE   (N children exit with CODE at the same moment)
+ *          | slow-reads N MS  (N reads, each waiting MS ms for its byte)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -173,6 +174,24 @@ int main(int argc, char **argv)
 		tcp_connect(argv[2], atoi(argv[3]), 0);
 		usleep(20000);
 		*p = 1;
+	} else if (!strcmp(mode, "slow-reads") && argc > 3) {
+		int n = atoi(argv[2]), ms = atoi(argv[3]), p[2];
+		char c;
+
+		if (pipe(p))
+			return 50;
+		if (fork() == 0) {
+			for (int i = 0; i < n; i++) {
+				usleep(ms * 1000);
+				if (write(p[1], "x", 1) != 1)
+					_exit(1);
+			}
+			_exit(0);
+		}
+		for (int i = 0; i < n; i++)
+			if (read(p[0], &c, 1) != 1)
+				return 51;
+		return 0;
 	} else if (!strcmp(mode, "burst") && argc > 3) {
 		int n = atoi(argv[2]), code = atoi(argv[3]), gate[2];
 		char c;

@@ -41,6 +41,9 @@ static const char config[] =
 	"    match: { comm: vt-chain }\n"
 	"  - name: loop\n"
 	"    match: { comm: vt-loop }\n"
+	"  - name: slo\n"
+	"    match: { comm: vt-slo }\n"
+	"    latency: { syscalls: [read], budget_ms: 10 }\n"
 	"  - name: hist\n"
 	"    match: { comm: vt-hist }\n"
 	"    latency: { syscalls: [getppid, nanosleep], budget_ms: 1000 }\n";
@@ -419,6 +422,21 @@ static void test_crash_loop(void **state)
 	assert_true(json_array_size(json_object_get(inc, "chain")) >= 2);
 }
 
+/* Reads that each take ~20 ms against a 10 ms budget, for 4 s: the p99 stays over budget for
+ * three intervals in a row, a latency_slo. */
+static void test_latency_slo(void **state)
+{
+	static const char *const args[] = { "slow-reads", "200", "20", NULL };
+	struct vt *v = *state;
+	json_t *inc;
+
+	reap(vt_run(v, "vt-slo", args));
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "latency_slo", "workload", "slo", NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "detail"), "read");
+	assert_non_null(strstr(vt_str(inc, "title"), "slo latency_slo read p99 >= 16 ms"));
+}
+
 static void test_status_reports_families(void **state)
 {
 	struct vt *v = *state;
@@ -449,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_unwatched_is_silent),
 		cmocka_unit_test(test_causal_chain),
 		cmocka_unit_test(test_crash_loop),
+		cmocka_unit_test(test_latency_slo),
 		cmocka_unit_test(test_status_reports_families),
 	};
 

@@ -296,6 +296,42 @@ static void test_retransmit_threshold(void **state)
 	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
 }
 
+static void test_p99_floor(void **state)
+{
+	__u64 slots[VIGIL_LAT_SLOTS] = {};
+
+	(void)state;
+	assert_int_equal(vigil_hist_p99_floor(slots, VIGIL_LAT_SLOTS, 0), 0);
+	slots[10] = 990; /* [1024, 2048) ns */
+	slots[20] = 10;	 /* [1 Mi, 2 Mi) ns */
+	/* 990 of 1000 below 2048: the 990th call is in slot 10. */
+	assert_int_equal(vigil_hist_p99_floor(slots, VIGIL_LAT_SLOTS, 1000), 1024);
+	slots[10] = 989;
+	slots[20] = 11;
+	assert_int_equal(vigil_hist_p99_floor(slots, VIGIL_LAT_SLOTS, 1000), 1 << 20);
+	memset(slots, 0, sizeof(slots));
+	slots[24] = 5;
+	assert_int_equal(vigil_hist_p99_floor(slots, VIGIL_LAT_SLOTS, 5), 1 << 24);
+}
+
+static void test_slo_and_crash_loop_titles(void **state)
+{
+	struct vigil_detection a, b;
+
+	(void)state;
+	vigil_detect_slo("db", "fsync", 1 << 24, 10, &a);
+	vigil_detect_slo("db", "fsync", 1 << 28, 10, &b);
+	assert_int_equal(a.cls, VIGIL_CLASS_LATENCY_SLO);
+	assert_string_equal(a.title, "db latency_slo fsync p99 >= 16 ms (budget 10 ms)");
+	/* How slow is not part of what the fault is. */
+	assert_string_equal(a.signature, b.signature);
+	vigil_detect_crash_loop("svc", 3, 60000, &a);
+	vigil_detect_crash_loop("svc", 5, 300000, &b);
+	assert_int_equal(a.cls, VIGIL_CLASS_CRASH_LOOP);
+	assert_string_equal(a.signature, b.signature);
+	assert_string_equal(a.title, "svc crash_loop (3 failed exits in 60 s)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +349,8 @@ int main(void)
 		cmocka_unit_test(test_endpoint_v6),
 		cmocka_unit_test(test_slow_syscall),
 		cmocka_unit_test(test_retransmit_threshold),
+		cmocka_unit_test(test_p99_floor),
+		cmocka_unit_test(test_slo_and_crash_loop_titles),
 	};
 
 	return cmocka_run_group_tests_name("detector", tests, NULL, NULL);
