@@ -198,14 +198,21 @@ static void check_retransmits(struct daemon *d)
 		struct vigil_detection det;
 		char detail[64];
 		uint64_t n;
+		double base;
 
 		if (vigil_sock_counts(d, w, &c))
 			continue;
 		n = c.retransmits - d->sock_prev[w].retransmits;
 		d->sock_prev[w] = c;
-		if (!n || !d->sock_prev_ns)
+		if (!d->sock_prev_ns || !interval_ms)
 			continue;
-		vigil_detect_retransmits(name, n, interval_ms, VIGIL_RETRANSMITS_PER_S, &det);
+		/* Judged against the baseline before this interval, then folded into it: quiet
+		 * intervals count too, or a single storm would become the norm. */
+		base = d->retrans_baseline[w];
+		d->retrans_baseline[w] = vigil_ewma(base, n * 1000.0 / interval_ms);
+		if (!n)
+			continue;
+		vigil_detect_retransmits(name, n, interval_ms, VIGIL_RETRANSMITS_PER_S, base, &det);
 		vigil_sink_rate(d->sinks, name, &det, n, interval_ms);
 		h.workload = w;
 		if (det.cls != VIGIL_CLASS_NONE)

@@ -76,6 +76,7 @@ struct daemon {
 		uint64_t drops[VIGIL_MAX_WORKLOADS + 1];
 	} drop_hist[DROP_TICKS];
 	unsigned int drop_next;
+	double retrans_baseline[VIGIL_MAX_WORKLOADS + 1]; /* per second, moving */
 	struct slo_state *slo; /* VIGIL_LAT_HISTS entries, when any workload times syscalls */
 };
 

@@ -218,14 +218,27 @@ void vigil_detect_slo(const char *workload, const char *syscall, uint64_t p99_ns
 }
 
 void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,
-			      uint64_t threshold_per_s, struct vigil_detection *out)
+			      uint64_t threshold_per_s, double baseline_per_s,
+			      struct vigil_detection *out)
 {
+	double rate;
+
 	memset(out, 0, sizeof(*out));
 	out->label = "retransmits";
-	if (!interval_ms || count * 1000 < threshold_per_s * interval_ms)
+	if (!interval_ms)
+		return;
+	rate = count * 1000.0 / interval_ms;
+	/* Both: enough to matter, and well above what is usual for this workload — a link that
+	 * always loses a little is not an incident every second. */
+	if (rate < threshold_per_s || rate < VIGIL_ANOMALY_FACTOR * baseline_per_s)
 		return;
 	out->cls = VIGIL_CLASS_RETRANSMITS;
 	finish(workload, out);
+}
+
+double vigil_ewma(double baseline, double sample)
+{
+	return baseline + VIGIL_EWMA_ALPHA * (sample - baseline);
 }
 
 int vigil_detect(const struct vigil_event_hdr *hdr, const char *workload,

@@ -60,9 +60,18 @@ uint64_t vigil_hist_p99_floor(const __u64 *slots, unsigned int n, uint64_t count
 void vigil_detect_slo(const char *workload, const char *syscall, uint64_t p99_ns,
 		      uint64_t budget_ms, struct vigil_detection *out);
 
-/* A workload's retransmits over one interval, judged against threshold per second. Fills out
- * (class retransmits when over) like vigil_detect(). */
+/* A workload's retransmits over one interval, judged against a floor (threshold per second)
+ * and the workload's moving baseline. Fills out (class retransmits when over) like
+ * vigil_detect(). */
 void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,
-			      uint64_t threshold_per_s, struct vigil_detection *out);
+			      uint64_t threshold_per_s, double baseline_per_s,
+			      struct vigil_detection *out);
+
+/* A rate is anomalous at this many times its moving baseline (and over the fixed floor). */
+#define VIGIL_ANOMALY_FACTOR 4.0
+/* Weight of one interval in the moving baseline (an exponentially weighted mean). */
+#define VIGIL_EWMA_ALPHA 0.1
+/* The baseline after one more interval's rate. */
+double vigil_ewma(double baseline, double sample);
 
 #endif /* VIGIL_DETECTOR_H */

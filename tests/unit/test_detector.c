@@ -282,18 +282,29 @@ static void test_slow_syscall(void **state)
 static void test_retransmit_threshold(void **state)
 {
 	struct vigil_detection d;
+	double base = 0;
 
 	(void)state;
-	vigil_detect_retransmits("api", 9, 1000, 10, &d);
+	vigil_detect_retransmits("api", 9, 1000, 10, 0, &d);
 	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
 	assert_string_equal(d.label, "retransmits");
-	vigil_detect_retransmits("api", 10, 1000, 10, &d);
+	vigil_detect_retransmits("api", 10, 1000, 10, 0, &d);
 	assert_int_equal(d.cls, VIGIL_CLASS_RETRANSMITS);
 	/* A rate, not a count: 15 in 2 s is 7.5/s. */
-	vigil_detect_retransmits("api", 15, 2000, 10, &d);
+	vigil_detect_retransmits("api", 15, 2000, 10, 0, &d);
 	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
-	vigil_detect_retransmits("api", 15, 0, 10, &d);
+	vigil_detect_retransmits("api", 15, 0, 10, 0, &d);
 	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+
+	/* A workload that always retransmits ~50/s: its baseline learns it, 60/s is normal... */
+	for (int i = 0; i < 100; i++)
+		base = vigil_ewma(base, 50);
+	assert_true(base > 49 && base < 51);
+	vigil_detect_retransmits("api", 60, 1000, 10, base, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+	/* ... and a jump to four times that is not. */
+	vigil_detect_retransmits("api", 210, 1000, 10, base, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_RETRANSMITS);
 }
 
 static void test_p99_floor(void **state)
