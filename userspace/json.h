@@ -42,6 +42,18 @@ void vigil_json_raw(struct vigil_json *j, const char *key, const char *raw);
 /* Frees the buffer; accepts NULL. */
 void vigil_json_free(struct vigil_json *j);
 
+/* An array of objects built one at a time: add each finished object (vigil_json_end done),
+ * then put the array under a key of another object. Zero-initialise before use. */
+struct vigil_json_list {
+	char *buf;
+	size_t len, cap, n;
+	int err; /* first error; the put then fails the outer object */
+};
+
+void vigil_json_list_add(struct vigil_json_list *l, const struct vigil_json *item);
+/* Append "key":[...] to j and free the list's memory (the list is empty again after). */
+void vigil_json_put_list(struct vigil_json *j, const char *key, struct vigil_json_list *l);
+
 /* Escape n bytes of s as a JSON string body (no quotes) into out. Returns the length that
  * was needed, like snprintf; out is NUL-terminated when outlen > 0. */
 size_t vigil_json_escape(char *out, size_t outlen, const char *s, size_t n);

@@ -194,9 +194,36 @@ fail:
 }
 
 /*
- * Load and attach the sockets family, sharing the exits family's ring buffer and watched set.
- * Returns 0 or -errno with err set.
+ * Load and attach an optional family (its skeleton is open), sharing the exits family's ring
+ * buffer, watched set and drop counters, so that there is one ordered stream and one set.
+ * Returns 0 or -errno with err set; the caller destroys the skeleton on failure.
  */
+static int load_family(struct vigil_probes *p, struct bpf_object *obj,
+		       struct bpf_object_skeleton *skel, const char *name, char *err,
+		       size_t errlen)
+{
+	static const char *const shared[] = { "events", "watched", "watched_bits",
+					      "workload_drops" };
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct bpf_map *mine = bpf_object__find_map_by_name(obj, shared[i]);
+		struct bpf_map *theirs = bpf_object__find_map_by_name(p->exits->obj, shared[i]);
+
+		ret = mine && theirs ? bpf_map__reuse_fd(mine, bpf_map__fd(theirs)) : -ENOENT;
+		if (ret)
+			snprintf(err, errlen, "sharing map %s with the %s programs: %s", shared[i],
+				 name, strerror(-ret));
+	}
+	if (!ret)
+		ret = check_abi(obj, err, errlen);
+	if (!ret && (ret = bpf_object__load_skeleton(skel)))
+		snprintf(err, errlen, "loading the %s programs: %s", name, strerror(-ret));
+	if (!ret && (ret = bpf_object__attach_skeleton(skel)))
+		snprintf(err, errlen, "attaching the %s programs: %s", name, strerror(-ret));
+	return ret;
+}
+
 static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
 {
 	struct sockets_bpf *s = sockets_bpf__open();
@@ -204,30 +231,14 @@ static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
 
 	if (!s)
 		return -errno;
-	ret = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(p->exits->maps.events));
-	if (!ret)
-		ret = bpf_map__reuse_fd(s->maps.watched, bpf_map__fd(p->exits->maps.watched));
-	if (!ret)
-		ret = bpf_map__reuse_fd(s->maps.watched_bits,
-					bpf_map__fd(p->exits->maps.watched_bits));
-	if (!ret)
-		ret = bpf_map__reuse_fd(s->maps.workload_drops,
-					bpf_map__fd(p->exits->maps.workload_drops));
-	if (!ret)
-		ret = check_abi(s->obj, err, errlen);
-	if (!ret && (ret = sockets_bpf__load(s)))
-		snprintf(err, errlen, "loading the sockets programs: %s", strerror(-ret));
-	if (!ret && (ret = sockets_bpf__attach(s)))
-		snprintf(err, errlen, "attaching the sockets programs: %s", strerror(-ret));
-	if (ret) {
+	ret = load_family(p, s->obj, s->skeleton, "sockets", err, errlen);
+	if (ret)
 		sockets_bpf__destroy(s);
-		return ret;
-	}
-	p->sockets = s;
-	return 0;
+	else
+		p->sockets = s;
+	return ret;
 }
 
-/* The same for the latency family. */
 static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 {
 	struct latency_bpf *s = latency_bpf__open();
@@ -235,27 +246,12 @@ static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 
 	if (!s)
 		return -errno;
-	ret = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(p->exits->maps.events));
-	if (!ret)
-		ret = bpf_map__reuse_fd(s->maps.watched, bpf_map__fd(p->exits->maps.watched));
-	if (!ret)
-		ret = bpf_map__reuse_fd(s->maps.watched_bits,
-					bpf_map__fd(p->exits->maps.watched_bits));
-	if (!ret)
-		ret = bpf_map__reuse_fd(s->maps.workload_drops,
-					bpf_map__fd(p->exits->maps.workload_drops));
-	if (!ret)
-		ret = check_abi(s->obj, err, errlen);
-	if (!ret && (ret = latency_bpf__load(s)))
-		snprintf(err, errlen, "loading the latency programs: %s", strerror(-ret));
-	if (!ret && (ret = latency_bpf__attach(s)))
-		snprintf(err, errlen, "attaching the latency programs: %s", strerror(-ret));
-	if (ret) {
+	ret = load_family(p, s->obj, s->skeleton, "latency", err, errlen);
+	if (ret)
 		latency_bpf__destroy(s);
-		return ret;
-	}
-	p->latency = s;
-	return 0;
+	else
+		p->latency = s;
+	return ret;
 }
 
 int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,

@@ -131,14 +131,9 @@ int vigil_record_health(struct vigil_json *j, const char *node, uint64_t wall_ns
 /* "chain": the workload's events before the incident, each with its offset before it. */
 static void chain(struct vigil_json *j, const struct vigil_incident *i)
 {
+	struct vigil_json_list list = {};
 	struct vigil_json e = {};
-	char *arr = NULL;
-	size_t cap = 0;
-	FILE *f = open_memstream(&arr, &cap);
 
-	if (!f)
-		return;
-	fputc('[', f);
 	for (unsigned int k = 0; k < i->n_chain; k++) {
 		const struct vigil_chain_entry *c = &i->chain[k];
 
@@ -147,13 +142,10 @@ static void chain(struct vigil_json *j, const struct vigil_incident *i)
 		vigil_json_str(&e, "detail", c->detail);
 		vigil_json_u64(&e, "pid", c->pid);
 		vigil_json_u64(&e, "before_ms", (i->first_kernel_ns - c->kernel_ns) / 1000000);
-		if (!vigil_json_end(&e))
-			fprintf(f, "%s%s", k ? "," : "", e.buf);
+		vigil_json_end(&e);
+		vigil_json_list_add(&list, &e);
 	}
-	fputc(']', f);
-	if (!fclose(f))
-		vigil_json_raw(j, "chain", arr);
-	free(arr);
+	vigil_json_put_list(j, "chain", &list);
 	vigil_json_free(&e);
 }
 

@@ -25,14 +25,10 @@ int vigil_sock_counts(const struct daemon *d, unsigned int workload, struct vigi
 
 static void probes_json(const struct daemon *d, struct vigil_json *j)
 {
+	struct vigil_json_list list = {};
 	struct vigil_json item = {};
-	char progs[512], *arr = NULL;
-	size_t len = 0, cap = 0;
-	FILE *f = open_memstream(&arr, &cap);
+	char progs[512];
 
-	if (!f)
-		return;
-	fputc('[', f);
 	for (enum vigil_family fam = 0; fam < VIGIL_FAM_MAX; fam++) {
 		uint64_t st[VIGIL_STAT_MAX];
 		const char *why = vigil_probes_error(d->probes, fam);
@@ -55,26 +51,18 @@ static void probes_json(const struct daemon *d, struct vigil_json *j)
 		vigil_json_u64(&item, "no_owner", st[VIGIL_STAT_NO_OWNER]);
 		vigil_json_u64(&item, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
 		vigil_json_u64(&item, "map_full", st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
-		if (!vigil_json_end(&item))
-			fprintf(f, "%s%s", len++ ? "," : "", item.buf);
+		vigil_json_end(&item);
+		vigil_json_list_add(&list, &item);
 	}
-	fputc(']', f);
-	fclose(f);
-	vigil_json_raw(j, "probes", arr);
-	free(arr);
+	vigil_json_put_list(j, "probes", &list);
 	vigil_json_free(&item);
 }
 
 static void workloads_json(const struct daemon *d, struct vigil_json *j)
 {
+	struct vigil_json_list list = {};
 	struct vigil_json item = {};
-	char *arr = NULL;
-	size_t cap = 0;
-	FILE *f = open_memstream(&arr, &cap);
 
-	if (!f)
-		return;
-	fputc('[', f);
 	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
 		const struct vigil_workload *cw = &d->cfg->workloads[w - 1];
 		struct vigil_sock_counts c = {};
@@ -97,13 +85,10 @@ static void workloads_json(const struct daemon *d, struct vigil_json *j)
 		vigil_json_u64(&item, "resets_received", c.resets_rcvd);
 		vigil_json_str(&item, "latency_syscalls", lat);
 		vigil_json_u64(&item, "budget_ms", cw->latency_budget_ms);
-		if (!vigil_json_end(&item))
-			fprintf(f, "%s%s", w > 1 ? "," : "", item.buf);
+		vigil_json_end(&item);
+		vigil_json_list_add(&list, &item);
 	}
-	fputc(']', f);
-	fclose(f);
-	vigil_json_raw(j, "workloads", arr);
-	free(arr);
+	vigil_json_put_list(j, "workloads", &list);
 	vigil_json_free(&item);
 }
 

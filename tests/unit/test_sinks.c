@@ -92,8 +92,31 @@ static void test_incident_and_action_records(void **state)
 	i.first_kernel_ns = 1000000;
 	i.opened_mono_ns = 1250000;
 	i.resolved_mono_ns = 2001250000;
+	i.first_kernel_ns = 5000000000ull;
+	i.opened_mono_ns = i.first_kernel_ns + 250000;
+	i.resolved_mono_ns = i.opened_mono_ns + 2000000000ull;
+	i.n_chain = 2;
+	i.chain[0] = (struct vigil_chain_entry){ .kernel_ns = 2000000000ull, .pid = 9,
+						 .label = "conn_refused", .detail = "10.0.0.5:5432" };
+	i.chain[1] = (struct vigil_chain_entry){ .kernel_ns = 4900000000ull, .pid = 9,
+						 .label = "syscall_slow", .detail = "read" };
 	assert_int_equal(vigil_record_incident(&j, "n", WALL, &i), 0);
 	o = parse(&j);
+	{
+		json_t *c = json_object_get(o, "chain");
+
+		assert_int_equal(json_array_size(c), 2);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0),
+								      "class")),
+				    "conn_refused");
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 0),
+								    "before_ms")),
+				 3000);
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 1),
+								    "before_ms")),
+				 100);
+		assert_true(json_is_false(json_object_get(o, "lossy")));
+	}
 	assert_string_equal(json_string_value(json_object_get(o, "type")), "incident");
 	assert_string_equal(json_string_value(json_object_get(o, "id")), "0123456789abcdef");
 	assert_string_equal(json_string_value(json_object_get(o, "state")), "resolved");
