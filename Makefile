@@ -112,9 +112,27 @@ unit: $(UNIT_BINS)
 integration: $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS)
 	@tests/run-tests $(INTEG_BINS)
 
+# The fault scenario suite (tests/scenarios/README.md): one vigil, real faults, a report of
+# recall, false positives and detection time. Loads BPF programs: run as root.
+SCEN_BIN := $(OUT)/tests/scenarios/scenarios
+SCEN_OBJS := $(OUT)/tests/scenarios/scenarios.o $(OUT)/tests/scenarios/faults.o
+
+.PHONY: scenarios
+scenarios: $(OUT)/vigil $(HELPER_BINS) $(SCEN_BIN)
+	@tests/run-tests $(SCEN_BIN)
+
+$(OUT)/tests/scenarios/%.o: tests/scenarios/%.c | $(OUT)/tests/scenarios
+	$(CC) $(CFLAGS) -Itests/integration -c $< -o $@
+
+$(SCEN_BIN): $(SCEN_OBJS) $(OUT)/tests/integration/harness.o
+	$(CC) $(LDFLAGS) $^ -lcmocka -ljansson -o $@
+
+$(OUT)/tests/scenarios:
+	mkdir -p $@
+
 # The README's test command. Integration tests load real BPF programs: run as root.
-test: deps $(OUT)/vigil $(UNIT_BINS) $(INTEG_BINS) $(HELPER_BINS)
-	@tests/run-tests $(UNIT_BINS) $(INTEG_BINS)
+test: deps $(OUT)/vigil $(UNIT_BINS) $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN)
+	@tests/run-tests $(UNIT_BINS) $(INTEG_BINS) $(SCEN_BIN)
 
 # --- running -------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@
  *          | slow-read MS | getppid N | nanosleep N MS | connect-segv IP PORT
  *          | burst N CODE   (N children exit with CODE at the same moment)
  *          | slow-reads N MS  (N reads, each waiting MS ms for its byte)
+ *          | syn-timeout-clean | syn-burst N MS | connect-n IP PORT N
+ *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -97,6 +99,220 @@ static int syn_timeout(void)
 		return 14;
 	second = tcp_connect("127.0.0.1", 7777, 1);
 	return second == -ETIMEDOUT ? 0 : 15;
+}
+
+/* --- modes for the fault scenarios (tests/scenarios) ------------------------------------- */
+
+/* Bring lo up in a private network namespace: loopback traffic nobody else on the host sees.
+ * Returns 0 or -1. */
+static int private_lo(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s, rc;
+
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0)
+		return -1;
+	rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (!rc)
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	close(s);
+	return rc ? -1 : 0;
+}
+
+/*
+ * A listener on 127.0.0.1:7777 of a private netns whose accept queue is full: backlog 0 and one
+ * connection left unaccepted, so the kernel drops every later SYN to it (tcp_conn_request:
+ * sk_acceptq_is_full). Returns 0 with the listener and that connection, or -1.
+ */
+static int full_queue(int *l, int *first)
+{
+	if (private_lo())
+		return -1;
+	*l = tcp_listen("127.0.0.1", 7777, 0);
+	if (*l < 0)
+		return -1;
+	*first = tcp_connect("127.0.0.1", 7777, 0);
+	return *first < 0 ? -1 : 0;
+}
+
+/*
+ * Take full_queue down without a reset. Closing a listener resets the connections still in its
+ * queue (inet_csk_listen_stop -> tcp_disconnect), and the client rightly sees that as a
+ * conn_reset: so accept the queued one, close the client first and wait for its FIN to arrive
+ * before the server side closes. Returns 0 or -1.
+ */
+static int drain_queue(int l, int first)
+{
+	int a = accept(l, NULL, NULL);
+	char c;
+
+	if (a < 0)
+		return -1;
+	close(first);
+	if (read(a, &c, 1) != 0)
+		return -1;
+	close(a);
+	close(l);
+	return 0;
+}
+
+/* syn-timeout, then a clean teardown: only the timed-out connect is a fault. Exit 0 if so. */
+static int syn_timeout_clean(void)
+{
+	int l, first;
+
+	if (full_queue(&l, &first))
+		return 13;
+	if (tcp_connect("127.0.0.1", 7777, 1) != -ETIMEDOUT)
+		return 15;
+	return drain_queue(l, first) ? 16 : 0;
+}
+
+/*
+ * A burst of retransmits without netem: n non-blocking connects to the full queue. Every SYN
+ * is dropped, and the kernel retransmits each after the initial RTO of 1 s
+ * (tcp_retransmit_timer -> tcp_retransmit_skb), n at once. Stay ms milliseconds (2500 covers
+ * one round, the next comes at 3 s), then abandon the connects — a close in SYN_SENT with no
+ * error is the application's choice, not a fault. Exit 0 on success.
+ */
+static int syn_burst(int n, int ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7777) };
+	int l, first, fds[256];
+
+	if (n < 1 || n > 256)
+		return 17;
+	if (full_queue(&l, &first))
+		return 13;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	for (int i = 0; i < n; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fds[i] < 0 || !connect(fds[i], (struct sockaddr *)&a, sizeof(a)) ||
+		    errno != EINPROGRESS)
+			return 18;
+	}
+	usleep(ms * 1000);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	return drain_queue(l, first) ? 16 : 0;
+}
+
+/* n blocking connects to ip:port, each closed after. Returns how many ended with err. */
+static int connect_n(const char *ip, int port, int n, int err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int hits = 0;
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	for (int i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		char buf[64];
+		ssize_t r = -1;
+
+		if (fd < 0)
+			return hits;
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			hits += errno == err;
+		else if (err == ECONNRESET) {
+			/* Connected: read until the peer's abort ends it. */
+			while ((r = read(fd, buf, sizeof(buf))) > 0)
+				;
+			hits += r < 0 && errno == err;
+		}
+		close(fd);
+	}
+	return hits;
+}
+
+/*
+ * Background load nobody watches, until SIGTERM: short-lived children that exit 0 (exec'd
+ * under our own name), and loopback connections opened and closed cleanly (client first, the
+ * server side after the FIN, so no reset). Writes "PROCS CONNS FAILURES" to out at the end.
+ * SIGTERM is taken with sigtimedwait, so no call is ever interrupted half-way.
+ */
+static int noise(const char *self, const char *out)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct timespec pause_ts = { .tv_nsec = 10000000 };
+	long procs = 0, conns = 0, failures = 0;
+	socklen_t len = sizeof(a);
+	sigset_t term;
+	int l, status;
+	FILE *f;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	l = tcp_listen("127.0.0.1", 0, 64);
+	if (l < 0 || getsockname(l, (struct sockaddr *)&a, &len))
+		return 60;
+	while (sigtimedwait(&term, NULL, &pause_ts) < 0) {
+		for (int i = 0; i < 4; i++) {
+			pid_t p = fork();
+
+			if (p == 0) {
+				sigprocmask(SIG_UNBLOCK, &term, NULL);
+				execl(self, self, "exit", "0", (char *)NULL);
+				_exit(126);
+			}
+			procs += p > 0;
+		}
+		while (wait(&status) > 0)
+			failures += !WIFEXITED(status) || WEXITSTATUS(status);
+		for (int i = 0; i < 2; i++) {
+			int c = tcp_connect("127.0.0.1", ntohs(a.sin_port), 0), s;
+			char byte;
+
+			s = c < 0 ? -1 : accept(l, NULL, NULL);
+			if (c < 0 || s < 0) {
+				failures++;
+				continue;
+			}
+			close(c);
+			failures += read(s, &byte, 1) != 0;
+			close(s);
+			conns++;
+		}
+	}
+	f = fopen(out, "w");
+	if (!f)
+		return 62;
+	fprintf(f, "%ld %ld %ld\n", procs, conns, failures);
+	return fclose(f) ? 63 : 0;
+}
+
+/* connect-n and connect-reset-n: exit 0 when all N connects ended with err, else fail. */
+static int connects_ending(char **argv, int err, int fail)
+{
+	int n = atoi(argv[4]);
+
+	return connect_n(argv[2], atoi(argv[3]), n, err) == n ? 0 : fail;
+}
+
+/*
+ * The scenario modes. Returns the exit code of the one argv names, or -1 if it names none.
+ *   syn-timeout-clean | syn-burst N MS | connect-n IP PORT N (all refused: exit 0)
+ *   | connect-reset-n IP PORT N (each reset by the peer: exit 0) | noise OUTFILE
+ */
+static int scenario_mode(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "syn-timeout-clean"))
+		return syn_timeout_clean();
+	if (!strcmp(mode, "syn-burst") && argc > 3)
+		return syn_burst(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(mode, "connect-n") && argc > 4)
+		return connects_ending(argv, ECONNREFUSED, 50);
+	if (!strcmp(mode, "connect-reset-n") && argc > 4)
+		return connects_ending(argv, ECONNRESET, 51);
+	if (!strcmp(mode, "noise") && argc > 2)
+		return noise(argv[0], argv[2]);
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -245,6 +461,12 @@ int main(int argc, char **argv)
 		}
 		waitpid(pid, &status, 0);
 		return 0;
+	}
+	{
+		int rc = scenario_mode(argc, argv);
+
+		if (rc >= 0)
+			return rc;
 	}
 	fprintf(stderr, "usage: faulty segv|abort|exit N|serve [PIDFILE]|alloc MIB|fork-exec PATH...\n");
 	return 64;
