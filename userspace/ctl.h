@@ -40,5 +40,11 @@ int vigil_ctl_request(const char *path, const char *cmd, const char *arg, char *
  * is not such an answer (an {"error": ...} answer prints the error and returns -ENOENT). */
 int vigil_ctl_print_status(const char *json, FILE *out);
 int vigil_ctl_print_latency(const char *json, FILE *out);
+/* Render an "incidents" answer as a table (ID, STATE, COUNT, AGE, TITLE), and an "incident ID"
+ * answer (an incident record, from the daemon or a journal) as a block with its causal chain.
+ * Returns 0, -EINVAL for JSON that is not such an answer, -ENOENT for an error answer (after
+ * printing it), or -ENOMEM. */
+int vigil_ctl_print_incidents(const char *json, FILE *out);
+int vigil_ctl_print_incident(const char *json, FILE *out);
 
 #endif /* VIGIL_CTL_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ctl_render: the daemon's "status" and "latency" answers, for a person (see ctl.h).
+ * ctl_render: the daemon's "status", "latency", "incidents" and "incident ID" answers, for a
+ * person (see ctl.h).
  *
  * The answers come from a daemon that may be older or newer than this binary, so every field
  * is optional here: a missing or mistyped number prints as 0, a string as "-". Only text that
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -378,6 +380,185 @@ int vigil_ctl_print_latency(const char *json, FILE *out)
 	}
 	if (!printed)
 		fprintf(out, "no workload tracks syscall latency\n");
+out:
+	json_decref(root);
+	return err;
+}
+
+/* A copy of s into buf with the bytes that could move a terminal's cursor or forge a line
+ * replaced by '?': a journal, or a process name, may hold any. Returns buf. */
+static const char *clean(const char *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", s);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+/* "5s", "3m", "2h", "1d": the largest whole unit. */
+static void fmt_age(char *buf, size_t len, long long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm", s / 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh", s / 3600);
+	else
+		snprintf(buf, len, "%lldd", s / 86400);
+}
+
+/* Returns 0, -EINVAL for text that is not an incidents answer, -ENOENT for an error answer,
+ * or -ENOMEM. */
+int vigil_ctl_print_incidents(const char *json, FILE *out)
+{
+	static const char *const head[] = {"ID", "STATE", "COUNT", "AGE", "TITLE"};
+	const json_t *list;
+	struct table t;
+	json_t *root;
+	size_t n;
+	int err;
+
+	err = parse_answer(json, out, &root);
+	if (err)
+		return err;
+	list = json_object_get(root, "incidents");
+	n = json_array_size(list);
+	if (!json_is_array(list)) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (!n) {
+		fprintf(out, "no incidents\n");
+		goto out;
+	}
+	err = table_init(&t, head, 5, 0x0c, n);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *inc = json_array_get(list, i);
+		char title[CELL];
+
+		clean(get_str(inc, "id"), cell(&t, i, 0), CELL);
+		clean(get_str(inc, "state"), cell(&t, i, 1), CELL);
+		snprintf(cell(&t, i, 2), CELL, "%lld", get_int(inc, "count"));
+		fmt_age(cell(&t, i, 3), CELL, get_int(inc, "age_s"));
+		clean(get_str(inc, "title"), title, sizeof(title));
+		/* Kernel events of the workload were lost around it: its chain may miss some. */
+		snprintf(cell(&t, i, 4), CELL, "%.*s%s", CELL - 9, title,
+			 json_is_true(json_object_get(inc, "lossy")) ? " [lossy]" : "");
+	}
+	table_print(&t, out);
+out:
+	json_decref(root);
+	return err;
+}
+
+/* "opened": an id is the wall-clock ms of its opening in 12 hex digits, then a sequence
+ * number in 4 (incidents.h). Prints nothing for an id of another shape. */
+static void print_opened(const char *id, FILE *out)
+{
+	unsigned long long ms;
+	char ts[32];
+	struct tm tm;
+	time_t sec;
+
+	if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16 ||
+	    sscanf(id, "%12llx", &ms) != 1)
+		return;
+	sec = (time_t)(ms / 1000);
+	if (!gmtime_r(&sec, &tm) || !strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm))
+		return;
+	fprintf(out, "%-10s %s.%03lluZ\n", "opened", ts, ms % 1000);
+}
+
+/* The causal chain, oldest first: "  -1234 ms  conn_refused 10.0.0.5:5432 (pid 42)", the
+ * offsets aligned on the widest. */
+static void print_chain(const json_t *chain, FILE *out)
+{
+	size_t n = json_array_size(chain);
+	char label[64], detail[128], ms[32];
+	int width = 0;
+
+	if (!n) {
+		fprintf(out, "%-10s none\n", "chain");
+		return;
+	}
+	fprintf(out, "%-10s %zu earlier event%s of the workload, oldest first\n", "chain", n,
+		n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(ms, sizeof(ms), "-%lld",
+				 get_int(json_array_get(chain, i), "before_ms"));
+
+		width = w > width ? w : width;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *c = json_array_get(chain, i);
+		const char *d = clean(get_str(c, "detail"), detail, sizeof(detail));
+		long long pid = get_int(c, "pid");
+
+		snprintf(ms, sizeof(ms), "-%lld", get_int(c, "before_ms"));
+		fprintf(out, "  %*s ms  %s", width, ms,
+			clean(get_str(c, "class"), label, sizeof(label)));
+		if (d[0] && strcmp(d, "-"))
+			fprintf(out, " %s", d);
+		if (pid > 0)
+			fprintf(out, " (pid %lld)", pid);
+		fputc('\n', out);
+	}
+}
+
+/* Returns 0, -EINVAL for text that is not an incident record, or -ENOENT for an error
+ * answer. */
+int vigil_ctl_print_incident(const char *json, FILE *out)
+{
+	static const char *const first[] = {"id", "signature", "class", "state"};
+	const json_t *id;
+	json_t *root;
+	char buf[CELL];
+	const char *sig;
+	long long signal, code;
+	int err;
+
+	err = parse_answer(json, out, &root);
+	if (err)
+		return err;
+	id = json_object_get(root, "id");
+	if (!json_is_string(id)) {
+		err = -EINVAL;
+		goto out;
+	}
+	fprintf(out, "%s\n", clean(get_str(root, "title"), buf, sizeof(buf)));
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+		fprintf(out, "%-10s %s\n", first[i],
+			clean(get_str(root, first[i]), buf, sizeof(buf)));
+	fprintf(out, "%-10s %lld\n", "count", get_int(root, "count"));
+	fprintf(out, "%-10s %s\n", "workload", clean(get_str(root, "workload"), buf, sizeof(buf)));
+	if (get_int(root, "pid") > 0)
+		fprintf(out, "%-10s %lld (the last event's)\n", "pid", get_int(root, "pid"));
+	signal = get_int(root, "signal");
+	code = get_int(root, "exit_code");
+	sig = signal > 0 && signal < 65 ? sigabbrev_np((int)signal) : NULL;
+	if (signal > 0)
+		fprintf(out, "%-10s %s%s (%lld)\n", "signal", sig ? "SIG" : "", sig ? sig : "?",
+			signal);
+	else if (code)
+		fprintf(out, "%-10s %lld\n", "exit code", code);
+	fprintf(out, "%-10s in %lld us\n", "detected", get_int(root, "detect_us"));
+	if (json_object_get(root, "recovery_ms"))
+		fprintf(out, "%-10s in %lld ms\n", "recovered", get_int(root, "recovery_ms"));
+	if (json_is_true(json_object_get(root, "lossy")))
+		fprintf(out, "%-10s yes: %lld kernel events of the workload lost around it\n",
+			"lossy", get_int(root, "lost"));
+	else
+		fprintf(out, "%-10s no\n", "lossy");
+	fprintf(out, "%-10s %s\n", "node", clean(get_str(root, "node"), buf, sizeof(buf)));
+	print_opened(json_string_value(id), out);
+	fprintf(out, "%-10s %s\n", "as of", clean(get_str(root, "ts"), buf, sizeof(buf)));
+	print_chain(json_object_get(root, "chain"), out);
 out:
 	json_decref(root);
 	return err;

@@ -269,6 +269,15 @@ static void check_slo(struct daemon *d)
 	}
 }
 
+/* An incident leaves the live table: its last record says so (final), with its last count,
+ * so that a reader of the journal knows it will not change any more. */
+static void record_final(const struct vigil_incident *i, void *arg)
+{
+	struct daemon *d = arg;
+
+	vigil_sink_incident(d->sinks, i);
+}
+
 static void on_tick(struct vigil_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
@@ -277,7 +286,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	drops_tick(d);
 	check_retransmits(d);
 	check_slo(d);
-	vigil_incidents_expire(d->incidents, vigil_mono_ns());
+	vigil_incidents_expire(d->incidents, vigil_mono_ns(), record_final, d);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
 	vigil_loop_timer(loop, TICK_MS, on_tick, d);

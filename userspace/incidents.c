@@ -172,7 +172,8 @@ fill:
 	return i;
 }
 
-unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns)
+unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns,
+				    vigil_incident_fn fn, void *arg)
 {
 	struct vigil_incident **pp = &t->head, *i;
 	unsigned int n = 0;
@@ -180,6 +181,9 @@ unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono
 	while ((i = *pp)) {
 		/* Kernel timestamps are CLOCK_MONOTONIC too, so they compare with now. */
 		if (!i->busy && now_mono_ns - i->last_kernel_ns > t->window_ns) {
+			i->final = true;
+			if (fn)
+				fn(i, arg);
 			*pp = i->next;
 			free(i);
 			t->n--;

@@ -53,6 +53,7 @@ struct vigil_incident {
 	bool core_dumped;
 	bool busy; /* the healer holds a timer or a child for it: not to be expired */
 	bool lossy;	/* kernel events of this workload were dropped around it */
+	bool final;	/* its last record: vigil stops tracking it (window passed, nothing holds it) */
 	uint64_t lost;	/* ... how many */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;
@@ -87,8 +88,14 @@ const struct vigil_incident *vigil_incidents_first(const struct vigil_incidents 
 const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
 						  const char *id);
 
-/* Forget incidents idle for longer than the window that nothing holds. Returns how many. */
-unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns);
+/* Called with each incident about to be forgotten (its `final` set), so that its last state
+ * can be recorded. */
+typedef void (*vigil_incident_fn)(const struct vigil_incident *i, void *arg);
+
+/* Forget incidents idle for longer than the window that nothing holds, calling fn (may be
+ * NULL) for each first. Returns how many. */
+unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns,
+				    vigil_incident_fn fn, void *arg);
 
 unsigned int vigil_incidents_count(const struct vigil_incidents *t);
 const char *vigil_incident_state_name(enum vigil_incident_state s);

@@ -12,11 +12,14 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "doctor.h"
+#include "history.h"
+#include "loop.h"
 #include "vigil/events.h"
 
 #ifndef VIGIL_VERSION
@@ -46,6 +49,14 @@ static const char usage[] =
     "           --json          the daemon's answer as it is, one JSON object\n"
     "  latency  [WORKLOAD]: syscall latency histograms of every workload, or of one\n"
     "           --ctl PATH, --json: as for status\n"
+    "  incidents  the incidents of the running daemon, newest first\n"
+    "           --ctl PATH      the daemon's control socket (default: " VIGIL_CTL_PATH ")\n"
+    "           --journal FILE  read them from a journal instead (an incident's last\n"
+    "                           record is its state); with neither option and no daemon\n"
+    "                           at the default socket: " VIGIL_HISTORY_JOURNAL "\n"
+    "           --json          the answer as it is, one JSON object\n"
+    "  incident ID: one incident in full, with its causal chain (an id the daemon no\n"
+    "           longer holds is looked up in its journal); --ctl, --journal, --json as above\n"
     "  check    FILE: validate a config file and print what it defines\n"
     "  doctor   check the kernel features, mounts and capabilities vigil needs\n"
     "  version  print the version\n"
@@ -217,6 +228,169 @@ static int cmd_query(int argc, char **argv, const char *cmd)
 	return err ? 1 : 0;
 }
 
+/* The journal of the daemon at ctl, from its status answer, into buf. Returns 0, -ENOENT
+ * when it writes none (or did not say), or the -errno of the request. */
+static int daemon_journal(const char *ctl, char *buf, size_t len)
+{
+	char *answer = NULL;
+	const char *path;
+	json_t *root;
+	int err;
+
+	err = vigil_ctl_request(ctl, "status", NULL, &answer, CTL_TIMEOUT_MS);
+	if (err)
+		return err;
+	root = json_loads(answer, 0, NULL);
+	path = json_string_value(json_object_get(json_object_get(root, "journal"), "path"));
+	err = path && path[0] ? 0 : -ENOENT;
+	if (!err)
+		snprintf(buf, len, "%s", path);
+	json_decref(root);
+	free(answer);
+	return err;
+}
+
+/* Answer cmd from the journal at path, saying on stderr what could not be read, and why there
+ * is no answer. Returns 0 and *answer, or -errno (-ENOENT: the id is not in it). */
+static int journal_answer(const char *path, const char *cmd, const char *id, char **answer)
+{
+	struct vigil_journal_stats st;
+	FILE *f = fopen(path, "re");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		fprintf(stderr, "vigil: journal %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	err = vigil_history_journal(f, cmd, id, 0, vigil_wall_ns(), answer, &st);
+	fclose(f);
+	if (st.skipped)
+		fprintf(stderr, "vigil: journal %s: %llu line%s skipped: not JSON\n", path,
+			(unsigned long long)st.skipped, st.skipped == 1 ? "" : "s");
+	if (st.malformed)
+		fprintf(stderr, "vigil: journal %s: %llu incident record%s without an id ignored\n",
+			path, (unsigned long long)st.malformed, st.malformed == 1 ? "" : "s");
+	if (st.forgotten)
+		fprintf(stderr, "vigil: journal %s: only the %d newest incidents are listed\n",
+			path, VIGIL_HISTORY_MAX);
+	if (err == -ENOENT)
+		fprintf(stderr, "vigil: no incident %s in the journal %s\n", id, path);
+	else if (err)
+		fprintf(stderr, "vigil: journal %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+/*
+ * `vigil incidents` and `vigil incident ID`: from the daemon at --ctl (default VIGIL_CTL_PATH)
+ * or from a journal: --journal, or the default journal when no --ctl was given and no daemon
+ * answers at the default socket. An id the daemon no longer holds (an incident leaves its
+ * table a window after its last event) is looked up in the daemon's journal. Exit status: 0;
+ * 1 for an unknown id, no daemon or nothing to read; 2 for a usage error.
+ */
+static int cmd_history(int argc, char **argv, const char *cmd)
+{
+	static const struct option opts[] = {
+	    {"ctl", required_argument, NULL, 'C'},
+	    {"journal", required_argument, NULL, 'j'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	bool one = !strcmp(cmd, "incident"), json = false, ctl_given = false;
+	const char *path = VIGIL_CTL_PATH, *journal = NULL, *id = NULL;
+	char *answer = NULL, jbuf[4096];
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			path = optarg;
+			ctl_given = true;
+			break;
+		case 'j':
+			journal = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (one && optind < argc)
+		id = argv[optind++];
+	if (one && !id) {
+		fputs("usage: vigil incident ID [--ctl PATH | --journal FILE] [--json]\n", stderr);
+		return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigil %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return 2;
+	}
+	if (ctl_given && journal) {
+		fprintf(stderr, "vigil %s: --ctl PATH or --journal FILE, not both\n", cmd);
+		return 2;
+	}
+	if (journal && !journal[0]) {
+		fprintf(stderr, "vigil %s: --journal needs a FILE\n", cmd);
+		return 2;
+	}
+	if (!journal) {
+		err = vigil_ctl_request(path, cmd, id, &answer, CTL_TIMEOUT_MS);
+		if ((err == -ENOENT || err == -ECONNREFUSED) && !ctl_given) {
+			journal = VIGIL_HISTORY_JOURNAL;
+			fprintf(stderr, "vigil: no daemon at %s: reading the journal %s\n", path,
+				journal);
+		} else if (err == -ENOENT || err == -ECONNREFUSED) {
+			fprintf(stderr, "vigil: no daemon at %s (is vigil run going?)\n", path);
+			return 1;
+		} else if (err == -EINVAL && id) {
+			fprintf(stderr, "vigil %s: '%s' cannot be sent as an id\n", cmd, id);
+			return 2;
+		} else if (err) {
+			fprintf(stderr, "vigil: %s: %s\n", path, strerror(-err));
+			return 1;
+		} else if (one && error_answer(answer)) {
+			err = daemon_journal(path, jbuf, sizeof(jbuf));
+			if (err) {
+				fprintf(stderr, "vigil: no incident %s at the daemon at %s\n", id,
+					path);
+				free(answer);
+				return 1;
+			}
+			free(answer);
+			answer = NULL;
+			journal = jbuf;
+			fprintf(stderr,
+				"vigil: %s is not a live incident: reading the journal %s\n", id,
+				journal);
+		}
+	}
+	if (journal) {
+		if (journal_answer(journal, cmd, id, &answer))
+			return 1;
+	}
+	if (json) {
+		puts(answer);
+		err = error_answer(answer) ? -ENOENT : 0;
+	} else if (one) {
+		err = vigil_ctl_print_incident(answer, stdout);
+	} else {
+		err = vigil_ctl_print_incidents(answer, stdout);
+	}
+	if (err == -EINVAL)
+		fprintf(stderr, "vigil: the answer is not an %s answer\n", cmd);
+	else if (err && err != -ENOENT)
+		fprintf(stderr, "vigil %s: %s\n", cmd, strerror(-err));
+	free(answer);
+	return err ? 1 : 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct vigil_config *cfg;
@@ -251,6 +425,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "latency"))
 		return cmd_query(argc - 1, argv + 1, cmd);
+	if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident"))
+		return cmd_history(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vigil %s (event ABI %d)\n", VIGIL_VERSION, VIGIL_ABI_VERSION);
 		return 0;

@@ -169,6 +169,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	if (i->resolved_mono_ns)
 		vigil_json_u64(j, "recovery_ms", (i->resolved_mono_ns - i->opened_mono_ns) / 1000000);
 	vigil_json_bool(j, "lossy", i->lossy);
+	if (i->final)
+		vigil_json_bool(j, "final", true);
 	if (i->lossy)
 		vigil_json_u64(j, "lost", i->lost);
 	chain(j, i);
@@ -276,7 +278,7 @@ static void emit(struct vigil_sinks *s, int built)
 	if (!s->quiet && s->json_stdout)
 		fwrite(s->j.buf, 1, s->j.len + 1, stdout);
 	s->j.buf[s->j.len] = '\0';
-	if (!s->quiet)
+	if (!s->quiet && s->json_stdout)
 		fflush(stdout);
 }
 
@@ -298,6 +300,7 @@ static void human(struct vigil_sinks *s, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	printf("%s %s\n", ts + 11, line);
+	fflush(stdout);
 }
 
 void vigil_sink_event(struct vigil_sinks *s, const struct vigil_event_hdr *h, const char *workload,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon_int.h"
+#include "history.h"
 #include "syscalls.h"
 
 int vigil_sock_counts(const struct daemon *d, unsigned int workload, struct vigil_sock_counts *c)
@@ -206,5 +207,7 @@ int vigil_status_answer(const char *cmd, const char *arg, struct vigil_json *out
 		return status(d, out);
 	if (!strcmp(cmd, "latency"))
 		return latency(d, arg, out);
+	if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident"))
+		return vigil_history_answer(d->incidents, d->cfg->node, cmd, arg, out);
 	return -ENOENT;
 }

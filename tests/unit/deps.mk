@@ -26,3 +26,9 @@ $(addprefix $(OUT)/tests/unit/,test_detector test_incidents test_sinks test_heal
 $(OUT)/tests/unit/test_ctl: $(OUT)/userspace/ctl.o $(OUT)/userspace/ctl_render.o \
 	$(OUT)/userspace/json.o $(OUT)/userspace/loop.o
 $(OUT)/tests/unit/test_ctl: LDLIBS += -lpthread
+# history: the live table's answers, the journal reader, and their renderers.
+$(OUT)/tests/unit/test_history: $(OUT)/userspace/history.o $(OUT)/userspace/incidents.o \
+	$(OUT)/userspace/detector.o $(OUT)/userspace/syscalls.o $(OUT)/userspace/sinks.o \
+	$(OUT)/userspace/json.o $(OUT)/userspace/loop.o $(OUT)/userspace/ctl_render.o \
+	$(CONFIG_OBJS)
+$(OUT)/tests/unit/test_history: LDLIBS += -ljansson

@@ -88,6 +88,12 @@ static void test_resolved_is_over(void **state)
 	vigil_incidents_free(t);
 }
 
+static void count_final(const struct vigil_incident *i, void *arg)
+{
+	assert_true(i->final);
+	(*(int *)arg)++;
+}
+
 static void test_expire_keeps_busy(void **state)
 {
 	struct vigil_incidents *t;
@@ -95,17 +101,19 @@ static void test_expire_keeps_busy(void **state)
 	uint64_t now = vigil_mono_ns();
 	struct vigil_exit e1 = ev(1, now, 11), e2 = ev(2, now, 3 << 8);
 	bool opened;
+	int finals = 0;
 
 	(void)state;
 	assert_int_equal(vigil_incidents_new(1000, &t), 0);
 	a = rec(t, &e1, &opened);
 	a->busy = true;
 	rec(t, &e2, &opened);
-	assert_int_equal(vigil_incidents_expire(t, now + 500000000ull), 0);
-	assert_int_equal(vigil_incidents_expire(t, now + 1500000000ull), 1);
+	assert_int_equal(vigil_incidents_expire(t, now + 500000000ull, NULL, NULL), 0);
+	assert_int_equal(vigil_incidents_expire(t, now + 1500000000ull, count_final, &finals), 1);
+	assert_int_equal(finals, 1); /* its last record is written before it is forgotten */
 	assert_int_equal(vigil_incidents_count(t), 1);
 	a->busy = false;
-	assert_int_equal(vigil_incidents_expire(t, now + 1500000000ull), 1);
+	assert_int_equal(vigil_incidents_expire(t, now + 1500000000ull, NULL, NULL), 1);
 	assert_int_equal(vigil_incidents_count(t), 0);
 	vigil_incidents_free(t);
 }
