@@ -26,7 +26,7 @@ struct vigil_action {
 };
 
 struct vigil_heal_rule {
-	uint32_t on_mask;  /* bit (1u << enum vigil_class) per class named in `on:` */
+	uint32_t on_mask;   /* bit (1u << enum vigil_class) per class named in `on:` */
 	unsigned int level; /* 1 at once, 2 after delay_ms, 3 only with approval */
 	uint64_t delay_ms;  /* level 2 only; default 300000 (5m) */
 	struct vigil_action action;
@@ -40,7 +40,7 @@ struct vigil_match {
 };
 
 struct vigil_workload {
-	char *name; /* [A-Za-z0-9_.-]{1,63}, unique */
+	char *name;		  /* [A-Za-z0-9_.-]{1,63}, unique */
 	struct vigil_match match; /* at least one of the four set */
 	char **latency_syscalls;  /* names; parsed now, used by the latency probes */
 	unsigned int n_latency_syscalls;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for userspace/config.c: the embedded default, DESIGN.md's example with every
- * field and default checked, ${VAR} expansion, one refusal per kind of mistake with the exact
- * NAME:LINE:COL it must point at, the duration parser, class names, and loading from a file.
+ * Unit tests for userspace/config.c and its config_*.c pieces: the embedded default, DESIGN.md's
+ * example with every field and default checked, ${VAR} expansion, one refusal per kind of
+ * mistake with the exact NAME:LINE:COL it must point at, the duration parser, class names,
+ * allocation failures and loading from a file.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* RTLD_NEXT */
@@ -750,6 +751,15 @@ static void test_alloc_failure(void **state)
 	unsetenv("NODE_NAME");
 	alloc_sweep("workloads:\n  - name: a\n    matc: { comm: a }\n", -EINVAL);
 	alloc_sweep(RULE("[crash]", "1", "{ restart: { exec: [] } }"), -EINVAL);
+	/* Refused by the libyaml walk before libcyaml runs: with any allocation failing, each walk
+	 * must still end (not spin in yaml_parser_parse()) and free what it took. */
+	alloc_sweep("node: a\nredis: { url: x\n", -EINVAL);
+	alloc_sweep("workloads:\n  - &w { name: a, match: { comm: a } }\n  - *w\n", -EINVAL);
+	alloc_sweep("node: a\n---\nnode: b\n", -EINVAL);
+	alloc_sweep("node: [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]\n", -EINVAL);
+	/* libyaml 0.2.5 fails an allocation for a tag ("!a", "!<...>") without setting
+	 * parser.error: that is out of memory too, not "1:1: syntax error: " with no reason. */
+	alloc_sweep("node: !a n\njournal: !<tag:x> /j\n", 0);
 }
 
 static void test_free_null(void **state)

@@ -1,0 +1,64 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Robustness fuzzing of the config parser and the JSON writer. Builds into build/fuzz/ and runs
+# each target named (default: config json) for SECONDS (default 60):
+#
+#   tests/fuzz/run.sh [SECONDS] [config] [json] [oom]
+#
+#   config, json  libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang). -timeout=2
+#                 makes an input that takes longer (a parser that does not stop) a failure, as a
+#                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
+#                 seeded from tests/fuzz/corpus_<t>/ when it exists; a failing input is saved as
+#                 build/fuzz/artifacts/<t>-crash-... (or -leak-, -timeout-). Replay one with
+#                 build/fuzz/fuzz_<t> FILE.
+#   oom           every allocation of a parse failing in turn, over the config corpus (what
+#                 libFuzzer cannot do: ASan owns malloc): -ENOMEM, no leak, no hang.
+#
+# Exits non-zero if any target failed.
+set -eu
+
+cd "$(dirname "$0")/../.."
+secs=${1:-60}
+[ $# -gt 0 ] && shift
+targets=${*:-config json}
+out=${OUT:-build}/fuzz
+cc=${CLANG:-clang}
+warn="-std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers"
+inc="-Iinclude -Iuserspace -D_GNU_SOURCE"
+san="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+config_srcs="userspace/config.c $(ls userspace/config_*.c)"
+
+mkdir -p "$out/artifacts"
+status=0
+for t in $targets; do
+	echo "run.sh: $t for ${secs}s"
+	case $t in
+	config)
+		# shellcheck disable=SC2086 # flags and sources are lists of words
+		$cc $warn $san $inc tests/fuzz/fuzz_config.c $config_srcs -lcyaml -lyaml \
+			-o "$out/fuzz_config"
+		dict=-dict=tests/fuzz/config.dict ;;
+	json)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_json.c userspace/json.c -o "$out/fuzz_json"
+		dict= ;;
+	oom)
+		# shellcheck disable=SC2086
+		$cc $warn -O1 $inc tests/fuzz/oom_config.c $config_srcs -lcyaml -lyaml -ldl \
+			-o "$out/oom_config"
+		"$out/oom_config" "$secs" "$out"/corpus_config/* tests/fuzz/corpus_config/* ||
+			status=1
+		continue ;;
+	*)
+		echo "run.sh: unknown target '$t' (config, json, oom)" >&2
+		exit 2 ;;
+	esac
+	seeds=
+	[ -d "tests/fuzz/corpus_$t" ] && seeds=tests/fuzz/corpus_$t
+	mkdir -p "$out/corpus_$t"
+	# shellcheck disable=SC2086 # dict and seeds may be empty
+	"$out/fuzz_$t" -max_total_time="$secs" -timeout=2 -print_final_stats=1 \
+		-artifact_prefix="$out/artifacts/$t-" $dict "$out/corpus_$t" $seeds || status=1
+done
+exit $status

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config_schema: the shape of vigil's YAML file as libcyaml loads it (internal to config*.c).
+ *
+ * Everything is optional to libcyaml: a NULL pointer means "absent", so required keys and
+ * defaults are decided in config.c, with messages that name the key. Scalars are all strings:
+ * libcyaml reads "-3" as a huge unsigned number and any unknown word as true.
+ */
+#ifndef VIGIL_CONFIG_SCHEMA_H
+#define VIGIL_CONFIG_SCHEMA_H
+
+#include <cyaml/cyaml.h>
+
+struct raw_match {
+	char *comm, *exe, *cgroup, *pidfile;
+};
+
+struct raw_latency {
+	char **syscalls;
+	unsigned int syscalls_count;
+	char *budget_ms;
+};
+
+struct raw_restart {
+	char **exec;
+	unsigned int exec_count;
+};
+
+struct raw_action {
+	struct raw_restart *restart;
+};
+
+struct raw_rule {
+	char **on;
+	unsigned int on_count;
+	char *level;
+	char *delay;
+	struct raw_action *action;
+};
+
+struct raw_breaker {
+	char *failures;
+	char *window, *cooldown;
+};
+
+struct raw_quiet {
+	char *max_defer;
+};
+
+struct raw_workload {
+	char *name;
+	struct raw_match *match;
+	struct raw_latency *latency;
+	struct raw_rule *heal;
+	unsigned int heal_count;
+	struct raw_breaker *breaker;
+	struct raw_quiet *quiet;
+	char *verify;
+};
+
+struct raw_redis {
+	char *url, *prefix;
+};
+
+struct raw_config {
+	char *node, *journal, *window;
+	char *observe_all;
+	struct raw_redis *redis;
+	struct raw_workload *workloads;
+	unsigned int workloads_count;
+};
+
+/* The top level: loads a struct raw_config (NULL for a text of comments only). */
+extern const cyaml_schema_value_t cfg_schema;
+
+#endif /* VIGIL_CONFIG_SCHEMA_H */
