@@ -334,6 +334,31 @@ int BPF_PROG(oom_btf, struct task_struct *victim)
 		      mm_rss_pages(mm), NULL);
 }
 
+/*
+ * khungtaskd (check_hung_task) found @task in an uninterruptible, non-killable sleep for the
+ * whole hung_task_timeout_secs. Only where the kernel has CONFIG_DETECT_HUNG_TASK: the loader
+ * enables this program when the tracepoint exists.
+ */
+SEC("tp_btf/sched_process_hang")
+int BPF_PROG(hang_btf, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct vigil_watch *w = bpf_map_lookup_elem(&watched, &tgid);
+	struct vigil_hang *e;
+
+	if (!w && !observe_all)
+		return 0;
+	e = reserve(sizeof(*e), w ? w->workload : 0);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, VIGIL_EV_HANG, sizeof(*e), task, w ? w->workload : 0, w ? w->flags : 0);
+	e->switches = BPF_CORE_READ(task, nvcsw) + BPF_CORE_READ(task, nivcsw);
+	e->state = BPF_CORE_READ(task, __state);
+	e->__pad0 = 0;
+	submit(e);
+	return 0;
+}
+
 /* ---- classic tracepoints: the fallback, current task read through CO-RE ---- */
 
 SEC("tp/sched/sched_process_exit")

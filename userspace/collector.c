@@ -31,6 +31,8 @@ static size_t kind_size(unsigned int kind)
 		return sizeof(struct vigil_sock);
 	case VIGIL_EV_SLOW:
 		return sizeof(struct vigil_slow);
+	case VIGIL_EV_HANG:
+		return sizeof(struct vigil_hang);
 	default:
 		return 0;
 	}

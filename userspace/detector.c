@@ -263,6 +263,10 @@ int vigil_detect(const struct vigil_event_hdr *hdr, const char *workload,
 	case VIGIL_EV_SLOW:
 		classify_slow((const struct vigil_slow *)hdr, d);
 		break;
+	case VIGIL_EV_HANG:
+		/* Which thread of it hung is not what the fault is: no detail. */
+		d->cls = VIGIL_CLASS_HANG;
+		break;
 	default:
 		return -EINVAL;
 	}

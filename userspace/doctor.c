@@ -174,6 +174,11 @@ int vigil_doctor(FILE *out)
 		 "older kernel: the last thread is found from signal->live (a rare double "
 		 "report is filtered in userspace)");
 
+	ok = vigil_kernel_has_hang_tracepoint();
+	row(&r, false, ok, "sched_process_hang",
+	    ok ? "hung tasks of watched workloads are reported (class hang)" :
+		 "no hung-task detector in this kernel (CONFIG_DETECT_HUNG_TASK): no hang class");
+
 	ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 	row(&r, false, ok, "task storage maps",
 	    ok ? "for syscall latency tracking" : "syscall latency tracking unavailable");

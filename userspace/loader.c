@@ -91,6 +91,18 @@ int vigil_ensure_tracefs(void)
 	return 0;
 }
 
+bool vigil_kernel_has_hang_tracepoint(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ret;
+
+	if (!btf)
+		return false;
+	ret = btf__find_by_name_kind(btf, "btf_trace_sched_process_hang", BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return ret;
+}
+
 /* Pick which programs load: one exit program, and the tp_btf or the classic twins. */
 static void choose_programs(struct exits_bpf *s, bool btf)
 {
@@ -102,6 +114,7 @@ static void choose_programs(struct exits_bpf *s, bool btf)
 	bpf_program__set_autoload(s->progs.fork_btf, btf);
 	bpf_program__set_autoload(s->progs.signal_btf, btf);
 	bpf_program__set_autoload(s->progs.oom_btf, btf);
+	bpf_program__set_autoload(s->progs.hang_btf, btf && vigil_kernel_has_hang_tracepoint());
 	bpf_program__set_autoload(s->progs.exit_tp, !btf);
 	bpf_program__set_autoload(s->progs.exec_tp, !btf);
 	bpf_program__set_autoload(s->progs.signal_tp, !btf);
@@ -124,6 +137,7 @@ static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
 		{ "vigil_exec", sizeof(struct vigil_exec) },
 		{ "vigil_sock", sizeof(struct vigil_sock) },
 		{ "vigil_slow", sizeof(struct vigil_slow) },
+		{ "vigil_hang", sizeof(struct vigil_hang) },
 		{ "vigil_sock_counts", sizeof(struct vigil_sock_counts) },
 		{ "vigil_lat_hist", sizeof(struct vigil_lat_hist) },
 		{ "vigil_lat_cfg", sizeof(struct vigil_lat_cfg) },

@@ -83,6 +83,8 @@ int vigil_percpu_sum(int fd, const void *key, void *out, size_t value_size);
 
 /* Does this kernel's sched_process_exit carry group_dead (6.16+)? Used by doctor too. */
 bool vigil_kernel_exit_has_group_dead(void);
+/* Does this kernel have sched_process_hang (CONFIG_DETECT_HUNG_TASK)? */
+bool vigil_kernel_has_hang_tracepoint(void);
 /* Mount tracefs at /sys/kernel/tracing unless some tracefs is already reachable.
  * Returns 0 (mounted or already there) or -errno. */
 int vigil_ensure_tracefs(void);

@@ -99,6 +99,11 @@ int vigil_record_event(struct vigil_json *j, const char *node, uint64_t wall_ns,
 		vigil_json_u64(j, "latency_us", w->latency_ns / 1000);
 		vigil_json_u64(j, "budget_ms", w->budget_ms);
 		vigil_json_i64(j, "ret", w->ret);
+	} else if (h->kind == VIGIL_EV_HANG) {
+		const struct vigil_hang *g = (const void *)h;
+
+		vigil_json_u64(j, "task_state", g->state);
+		vigil_json_u64(j, "switches", g->switches);
 	}
 	if (h->kind != VIGIL_EV_EXIT && d->signature[0])
 		vigil_json_str(j, "signature", d->signature);

@@ -26,6 +26,7 @@ enum vigil_event_kind {
 	VIGIL_EV_EXEC = 3, /* a new process matched a workload by comm, exe or cgroup */
 	VIGIL_EV_SOCK = 4, /* a socket error of a watched process (failed connect, reset...) */
 	VIGIL_EV_SLOW = 5, /* a syscall of a watched process took longer than its budget */
+	VIGIL_EV_HANG = 6, /* the kernel's hung-task detector found a watched task stuck in D */
 	VIGIL_EV_KIND_MAX,
 };
 
@@ -114,6 +115,13 @@ struct vigil_slow {
 	__u32 budget_ms; /* the workload's budget it exceeded */
 };
 
+struct vigil_hang {
+	struct vigil_event_hdr hdr; /* about the hung task (current is khungtaskd) */
+	__u64 switches;		    /* its context switches: unchanged for the whole timeout */
+	__u32 state;		    /* its __state (TASK_UNINTERRUPTIBLE...) */
+	__u32 __pad0;
+};
+
 /*
  * Per-CPU counters of each probe family (one "stats" map per family), summed by userspace.
  * Not every family uses every counter.
@@ -195,6 +203,7 @@ VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_sock, laddr) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_slow) == 80);
 VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_slow, syscall) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_sock_counts) == 32);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_hang) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_hist) == 8 * (VIGIL_LAT_SLOTS + 2));
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_cfg) == 8 + VIGIL_MAX_SYSCALLS);
 VIGIL_ABI_ASSERT(VIGIL_LAT_HISTS <= 256); /* a slot fits the __u8 of vigil_lat_cfg.hist */

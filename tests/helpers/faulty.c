@@ -9,10 +9,14 @@
  *          | slow-read MS | getppid N | nanosleep N MS | connect-segv IP PORT
  *          | burst N CODE   (N children exit with CODE at the same moment)
  *          | slow-reads N MS  (N reads, each waiting MS ms for its byte)
+ *          | hang FILE  (a thread stuck in D state until SIGKILL)
  *          | syn-timeout-clean | syn-burst N MS | connect-n IP PORT N
  *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/mman.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -315,6 +319,54 @@ static int scenario_mode(int argc, char **argv)
 	return -1;
 }
 
+/* The hang mode's two threads share this: the file and a page nobody will ever fill. */
+struct hang {
+	int fd;
+	char *page;
+};
+
+static void *hang_writer(void *arg)
+{
+	struct hang *h = arg;
+
+	/* The copy from h->page faults into a userfaultfd nobody serves: this thread waits
+	 * (killably) while holding the file's position lock. */
+	if (write(h->fd, h->page, 4096) < 0)
+		return NULL;
+	return NULL;
+}
+
+/*
+ * A task stuck in an uninterruptible, non-killable sleep, as the hung-task detector wants:
+ * the main thread's write() waits for the file position lock (a mutex) held by a thread
+ * blocked in a userfaultfd fault. SIGKILL ends the process.
+ */
+static int hang(const char *path)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {};
+	struct hang h;
+	pthread_t t;
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+		return 60;
+	h.page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h.page == MAP_FAILED)
+		return 61;
+	reg.range.start = (unsigned long)h.page;
+	reg.range.len = 4096;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return 62;
+	h.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (h.fd < 0 || pthread_create(&t, NULL, hang_writer, &h))
+		return 63;
+	usleep(100000);
+	return write(h.fd, "x", 1) == 1 ? 0 : 64;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -390,6 +442,8 @@ int main(int argc, char **argv)
 		tcp_connect(argv[2], atoi(argv[3]), 0);
 		usleep(20000);
 		*p = 1;
+	} else if (!strcmp(mode, "hang") && argc > 2) {
+		return hang(argv[2]);
 	} else if (!strcmp(mode, "slow-reads") && argc > 3) {
 		int n = atoi(argv[2]), ms = atoi(argv[3]), p[2];
 		char c;

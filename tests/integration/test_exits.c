@@ -348,6 +348,68 @@ static void test_oom_kill(void **state)
 	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "oom_victim", "pid", pid, NULL));
 }
 
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", v);
+	return fclose(f);
+}
+
+/* A watched task stuck in D state: the kernel's hung-task detector (its timeout lowered to
+ * 2 s for the test, then restored) reports it, and vigil makes a hang incident of it. */
+static void test_hang(void **state)
+{
+	static const char *timeout_path = "/proc/sys/kernel/hung_task_timeout_secs";
+	static const char *warn_path = "/proc/sys/kernel/hung_task_warnings";
+	struct fixture *f = *state;
+	char file[128], pid[16];
+	long timeout, warnings;
+	json_t *inc;
+	pid_t p;
+
+	timeout = read_long(timeout_path);
+	warnings = read_long(warn_path);
+	if (timeout < 0) {
+		printf("    SKIPPED: no %s: the kernel has no hung-task detector "
+		       "(vigil doctor: sched_process_hang)\n", timeout_path);
+		skip();
+	}
+	snprintf(file, sizeof(file), "%s/hang.out", f->v.dir);
+	/* No stack traces in the kernel log for a test's hang. */
+	write_long(warn_path, 0);
+	write_long(timeout_path, 2);
+	{
+		const char *args[] = { "hang", file, NULL };
+
+		p = vt_run(&f->v, "vt-crasher", args);
+	}
+	snprintf(pid, sizeof(pid), "%d", p);
+	inc = vt_wait(&f->v, 15000, "incident", "class", "hang", "pid", pid, NULL);
+	write_long(timeout_path, timeout);
+	write_long(warn_path, warnings);
+	kill(p, SIGKILL);
+	reap(p);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "title"), "crasher hang");
+	assert_non_null(vt_wait(&f->v, 0, "event", "class", "hang", "pid", pid, NULL));
+}
+
 /* The restart rule brings a crashed service back with a new pid, and the journal says so. */
 static void test_restart_crashed_service(void **state)
 {
@@ -406,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_sigterm_is_not_a_crash),
 		cmocka_unit_test(test_child_inherits_workload),
 		cmocka_unit_test(test_oom_kill),
+		cmocka_unit_test(test_hang),
 		cmocka_unit_test(test_restart_crashed_service),
 	};
 	const struct CMUnitTest classic[] = {

@@ -92,6 +92,7 @@ static void test_every_kind_has_a_size(void **state)
 		struct vigil_exec exec;
 		struct vigil_sock sock;
 		struct vigil_slow slow;
+		struct vigil_hang hang;
 	} u;
 	const size_t sizes[] = {
 		[VIGIL_EV_EXIT] = sizeof(struct vigil_exit),
@@ -99,6 +100,7 @@ static void test_every_kind_has_a_size(void **state)
 		[VIGIL_EV_EXEC] = sizeof(struct vigil_exec),
 		[VIGIL_EV_SOCK] = sizeof(struct vigil_sock),
 		[VIGIL_EV_SLOW] = sizeof(struct vigil_slow),
+		[VIGIL_EV_HANG] = sizeof(struct vigil_hang),
 	};
 	const struct vigil_event_hdr *h;
 

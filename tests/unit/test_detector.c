@@ -307,6 +307,22 @@ static void test_retransmit_threshold(void **state)
 	assert_int_equal(d.cls, VIGIL_CLASS_RETRANSMITS);
 }
 
+static void test_hang_class(void **state)
+{
+	struct vigil_hang g;
+	struct vigil_detection d;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.hdr.kind = VIGIL_EV_HANG;
+	g.hdr.tgid = 5;
+	g.state = 2; /* TASK_UNINTERRUPTIBLE */
+	assert_int_equal(vigil_detect(&g.hdr, "db", &d), 0);
+	assert_int_equal(d.cls, VIGIL_CLASS_HANG);
+	assert_string_equal(d.title, "db hang");
+	assert_string_equal(d.label, "hang");
+}
+
 static void test_p99_floor(void **state)
 {
 	__u64 slots[VIGIL_LAT_SLOTS] = {};
@@ -361,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_slow_syscall),
 		cmocka_unit_test(test_retransmit_threshold),
 		cmocka_unit_test(test_p99_floor),
+		cmocka_unit_test(test_hang_class),
 		cmocka_unit_test(test_slo_and_crash_loop_titles),
 	};
 
