@@ -118,6 +118,9 @@ static void check_crash_loop(struct daemon *d, const struct vigil_event_hdr *h, 
 	record(d, h, &det, name);
 }
 
+static void check_conn_rate(struct daemon *d, const struct vigil_event_hdr *h,
+			    enum vigil_class cls, const char *name);
+
 static void on_event(const struct vigil_event_hdr *h, void *arg)
 {
 	struct daemon *d = arg;
@@ -141,6 +144,9 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 	if (det.cls == VIGIL_CLASS_CRASH || det.cls == VIGIL_CLASS_OOM_KILL ||
 	    det.cls == VIGIL_CLASS_EXIT_NONZERO)
 		check_crash_loop(d, h, name);
+	if (det.cls >= VIGIL_CLASS_CONN_REFUSED && det.cls <= VIGIL_CLASS_CONN_RESET &&
+	    h->workload && h->workload <= d->cfg->n_workloads)
+		check_conn_rate(d, h, det.cls, name);
 }
 
 static int watch_new_process(unsigned int workload, pid_t pid, void *arg)
@@ -185,43 +191,130 @@ static void check_drops(struct daemon *d)
 
 /* Retransmits of each workload over the last interval: a rate, and a fault over the
  * threshold. The kernel counters are monotonic: nothing is reset, nothing lost. */
-static void check_retransmits(struct daemon *d)
+/*
+ * One more connection error of a workload: its count over the last second (a sliding window
+ * of 100 ms buckets), against the floor and the class's moving baseline. An anomaly is
+ * recorded at once — at most once a tick — timed from the first error in the window.
+ */
+static void check_conn_rate(struct daemon *d, const struct vigil_event_hdr *h,
+			    enum vigil_class cls, const char *name)
 {
-	uint64_t now = vigil_mono_ns(), interval_ms = (now - d->sock_prev_ns) / 1000000;
-	struct vigil_event_hdr h = { .ts_ns = now };
-	struct vigil_sock_counts c;
+	struct conn_rate *r = &d->conn[h->workload][cls - VIGIL_CLASS_CONN_REFUSED];
+	uint64_t b = h->ts_ns / RATE_BUCKET_NS, first = h->ts_ns, sum = 0;
+	unsigned int slot = b % RATE_BUCKETS;
+	struct vigil_event_hdr rh = *h;
+	struct vigil_detection det;
 
-	if (vigil_probes_sock_counts_fd(d->probes) < 0)
+	if (r->bucket[slot] != b) {
+		r->bucket[slot] = b;
+		r->n[slot] = 0;
+		r->first_ns[slot] = h->ts_ns;
+	}
+	r->n[slot]++;
+	r->tick_n++;
+	if (r->fired)
+		return;
+	for (unsigned int i = 0; i < RATE_BUCKETS; i++) {
+		if (!r->n[i] || r->bucket[i] + RATE_BUCKETS <= b)
+			continue; /* empty, or older than a second */
+		sum += r->n[i];
+		if (r->first_ns[i] < first)
+			first = r->first_ns[i];
+	}
+	vigil_detect_conn_rate(name, cls, sum, 1000, VIGIL_CONN_ERRORS_PER_S, r->baseline, &det);
+	if (det.cls == VIGIL_CLASS_NONE)
+		return;
+	r->fired = true;
+	rh.ts_ns = first;
+	record(d, &rh, &det, name);
+}
+
+/* Each tick: fold the tick's connection errors into each baseline (quiet ticks too). */
+static void conn_rates_tick(struct daemon *d, uint64_t interval_ms)
+{
+	if (!interval_ms)
 		return;
 	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
+		for (unsigned int k = 0; k < CONN_CLASSES; k++) {
+			struct conn_rate *r = &d->conn[w][k];
+
+			r->baseline = vigil_ewma(r->baseline, r->tick_n * 1000.0 / interval_ms);
+			r->tick_n = 0;
+			r->fired = false;
+		}
+	}
+}
+
+/*
+ * Every RETRANS_SAMPLE_MS: each workload's retransmits since the last sample (the kernel counts
+ * are monotonic: differences, never resets), judged over the last second against the floor and
+ * the workload's moving baseline. The counts carry no times, so a fault is timed from the start
+ * of the earliest sample period in the window that had any: the earliest they can have been.
+ */
+static void sample_retransmits(struct vigil_loop *loop, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t now = vigil_mono_ns();
+	struct vigil_sock_counts c;
+
+	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
+		struct retrans_rate *r = &d->retrans[w];
+		struct vigil_event_hdr h = { .workload = w };
 		const char *name = d->cfg->workloads[w - 1].name;
 		struct vigil_detection det;
-		char detail[64];
-		uint64_t n;
-		double base;
+		uint64_t sum = 0;
 
 		if (vigil_sock_counts(d, w, &c))
 			continue;
-		n = c.retransmits - d->sock_prev[w].retransmits;
+		r->n[r->next] = c.retransmits - d->sock_prev[w].retransmits;
+		r->since_ns[r->next] = d->retrans_sample_ns;
+		r->next = (r->next + 1) % RETRANS_SAMPLES;
+		r->second_n += c.retransmits - d->sock_prev[w].retransmits;
 		d->sock_prev[w] = c;
-		if (!d->sock_prev_ns || !interval_ms)
+		h.ts_ns = now;
+		for (unsigned int i = 0; i < RETRANS_SAMPLES; i++) {
+			sum += r->n[i];
+			if (r->n[i] && r->since_ns[i] < h.ts_ns)
+				h.ts_ns = r->since_ns[i];
+		}
+		if (r->fired || !sum)
 			continue;
-		/* Judged against the baseline before this interval, then folded into it: quiet
-		 * intervals count too, or a single storm would become the norm. */
-		base = d->retrans_baseline[w];
-		d->retrans_baseline[w] = vigil_ewma(base, n * 1000.0 / interval_ms);
+		vigil_detect_retransmits(name, sum, 1000, VIGIL_RETRANSMITS_PER_S, r->baseline,
+					 &det);
+		if (det.cls == VIGIL_CLASS_NONE)
+			continue;
+		r->fired = true;
+		record(d, &h, &det, name);
+	}
+	d->retrans_sample_ns = now;
+	vigil_loop_timer(loop, RETRANS_SAMPLE_MS, sample_retransmits, d);
+}
+
+/* Each 1 s tick: the second's retransmits as a rate event, and into the moving baseline
+ * (quiet seconds too, or a single storm would become the norm). */
+static void retransmits_tick(struct daemon *d, uint64_t interval_ms)
+{
+	uint64_t now = vigil_mono_ns();
+
+	for (unsigned int w = 1; w <= d->cfg->n_workloads && interval_ms; w++) {
+		struct retrans_rate *r = &d->retrans[w];
+		const char *name = d->cfg->workloads[w - 1].name;
+		struct vigil_detection det;
+		char detail[64];
+		uint64_t n = r->second_n;
+
+		r->baseline = vigil_ewma(r->baseline, n * 1000.0 / interval_ms);
+		r->second_n = 0;
+		r->fired = false;
 		if (!n)
 			continue;
-		vigil_detect_retransmits(name, n, interval_ms, VIGIL_RETRANSMITS_PER_S, base, &det);
+		vigil_detect_retransmits(name, n, interval_ms, VIGIL_RETRANSMITS_PER_S, 0, &det);
+		det.cls = VIGIL_CLASS_NONE; /* the record: judged by the sampler, not here */
 		vigil_sink_rate(d->sinks, name, &det, n, interval_ms);
-		h.workload = w;
-		if (det.cls != VIGIL_CLASS_NONE)
-			record(d, &h, &det, name);
 		snprintf(detail, sizeof(detail), "%llu in %llu ms", (unsigned long long)n,
 			 (unsigned long long)interval_ms);
 		vigil_incidents_note(d->incidents, w, now, 0, "retransmits", detail);
 	}
-	d->sock_prev_ns = now;
 }
 
 /*
@@ -259,14 +352,19 @@ static void check_slo(struct daemon *d)
 				st->over = 0;
 				continue;
 			}
-			if (++st->over < VIGIL_SLO_INTERVALS)
+			if (!st->over++)
+				st->streak_ns = d->slo_prev_ns ? d->slo_prev_ns : h.ts_ns;
+			if (st->over < VIGIL_SLO_INTERVALS)
 				continue;
 			vigil_detect_slo(cw->name, cw->latency_syscalls[k], p99,
 					 cw->latency_budget_ms, &det);
+			/* Timed from the start of the streak: the SLO was breached from then on. */
+			h.ts_ns = st->streak_ns;
 			h.workload = w;
 			record(d, &h, &det, cw->name);
 		}
 	}
+	d->slo_prev_ns = vigil_mono_ns();
 }
 
 /* An incident leaves the live table: its last record says so (final), with its last count,
@@ -281,10 +379,14 @@ static void record_final(const struct vigil_incident *i, void *arg)
 static void on_tick(struct vigil_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
+	uint64_t interval_ms;
 
 	check_drops(d);
 	drops_tick(d);
-	check_retransmits(d);
+	interval_ms = (vigil_mono_ns() - d->sock_prev_ns) / 1000000;
+	d->sock_prev_ns = vigil_mono_ns();
+	conn_rates_tick(d, interval_ms);
+	retransmits_tick(d, interval_ms);
 	check_slo(d);
 	vigil_incidents_expire(d->incidents, vigil_mono_ns(), record_final, d);
 	if (++d->ticks % REFRESH_TICKS == 0)
@@ -328,6 +430,10 @@ static void teardown(struct daemon *d)
 int vigil_daemon_run(const struct vigil_run_opts *o)
 {
 	struct daemon d = { .sigfd = -1, .started_mono_ns = vigil_mono_ns() };
+
+	/* The kernel's counters start at zero with the maps: the first interval starts now. */
+	d.sock_prev_ns = d.started_mono_ns;
+	d.retrans_sample_ns = d.started_mono_ns;
 	struct vigil_probe_opts po = {};
 	struct vigil_sink_opts so = {};
 	const char *ctl_path = o->ctl ? o->ctl : VIGIL_CTL_PATH;
@@ -397,6 +503,9 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	d.sigfd = signals_fd();
 	ret = d.sigfd < 0 ? d.sigfd : vigil_loop_add_fd(d.loop, d.sigfd, EPOLLIN, on_signal, &d);
 	if (!ret && vigil_loop_timer(d.loop, TICK_MS, on_tick, &d) < 0)
+		ret = -ENOMEM;
+	if (!ret && po.sockets &&
+	    vigil_loop_timer(d.loop, RETRANS_SAMPLE_MS, sample_retransmits, &d) < 0)
 		ret = -ENOMEM;
 	if (ret) {
 		snprintf(err, sizeof(err), "signals: %s", strerror(-ret));

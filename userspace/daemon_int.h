@@ -7,6 +7,7 @@
 #ifndef VIGIL_DAEMON_INT_H
 #define VIGIL_DAEMON_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "collector.h"
@@ -27,6 +28,10 @@
 #define VIGIL_RETRANSMITS_PER_S 10
 /* This many failed exits (crash, oom_kill, exit_nonzero) of a workload within the window make
  * a crash_loop. Fixed for now. */
+/* Connection errors of one class and workload at this many a second, and at least
+ * VIGIL_ANOMALY_FACTOR times the workload's moving baseline for that class, are an anomaly. */
+#define VIGIL_CONN_ERRORS_PER_S 5
+#define CONN_CLASSES 4 /* conn_refused, conn_timeout, conn_unreachable, conn_reset */
 #define VIGIL_CRASH_LOOP_EXITS 3
 #define VIGIL_CRASH_LOOP_MS 60000ull
 /* Per-workload drop counts kept for this many ticks, to tell whether an incident's window
@@ -37,11 +42,45 @@
 #define VIGIL_SLO_INTERVALS 3
 #define VIGIL_SLO_MIN_CALLS 20
 
+/*
+ * A sliding one-second window of one workload's connection errors of one class, in 100 ms
+ * buckets, judged at each error; and the per-tick count that feeds its moving baseline.
+ */
+#define RATE_BUCKETS 10
+#define RATE_BUCKET_NS 100000000ull
+
+struct conn_rate {
+	uint64_t bucket[RATE_BUCKETS];	   /* bucket number (ts / RATE_BUCKET_NS) held in the slot */
+	uint64_t first_ns[RATE_BUCKETS];   /* kernel time of its first error */
+	uint32_t n[RATE_BUCKETS];
+	uint64_t tick_n;		   /* errors since the last tick */
+	double baseline;		   /* errors a second, moving */
+	bool fired;			   /* a rate incident was recorded since the last tick */
+};
+
+/*
+ * A workload's retransmits: the kernel's monotonic counter sampled every RETRANS_SAMPLE_MS
+ * (a few map lookups), the last second of samples judged at each sample, and the per-second
+ * count for the baseline. The sample period bounds the detection time of this class.
+ */
+#define RETRANS_SAMPLE_MS 25
+#define RETRANS_SAMPLES (1000 / RETRANS_SAMPLE_MS)
+
+struct retrans_rate {
+	uint64_t n[RETRANS_SAMPLES];	    /* retransmits in each of the last samples */
+	uint64_t since_ns[RETRANS_SAMPLES]; /* start of each sample's period */
+	unsigned int next;
+	uint64_t second_n; /* since the last 1 s tick */
+	double baseline;   /* per second, moving */
+	bool fired;
+};
+
 /* Per histogram slot: the counts at the last tick, and how many intervals in a row its p99
  * was over budget. */
 struct slo_state {
 	struct vigil_lat_hist prev;
 	unsigned int over;
+	uint64_t streak_ns; /* start of the first over-budget interval of the streak */
 };
 
 struct daemon {
@@ -76,7 +115,11 @@ struct daemon {
 		uint64_t drops[VIGIL_MAX_WORKLOADS + 1];
 	} drop_hist[DROP_TICKS];
 	unsigned int drop_next;
-	double retrans_baseline[VIGIL_MAX_WORKLOADS + 1]; /* per second, moving */
+	struct retrans_rate retrans[VIGIL_MAX_WORKLOADS + 1];
+	uint64_t retrans_sample_ns; /* when the counters were last sampled */
+	/* Connection errors per workload and class: judged as they arrive, over a sliding second. */
+	struct conn_rate conn[VIGIL_MAX_WORKLOADS + 1][CONN_CLASSES];
+	uint64_t slo_prev_ns; /* the last latency_slo check */
 	struct slo_state *slo; /* VIGIL_LAT_HISTS entries, when any workload times syscalls */
 };
 

@@ -236,6 +236,27 @@ void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t int
 	finish(workload, out);
 }
 
+void vigil_detect_conn_rate(const char *workload, enum vigil_class cls, uint64_t count,
+			    uint64_t interval_ms, uint64_t threshold_per_s, double baseline_per_s,
+			    struct vigil_detection *out)
+{
+	double rate;
+
+	memset(out, 0, sizeof(*out));
+	out->label = vigil_class_name(cls);
+	if (!interval_ms)
+		return;
+	rate = count * 1000.0 / interval_ms;
+	if (rate < threshold_per_s || rate < VIGIL_ANOMALY_FACTOR * baseline_per_s)
+		return;
+	out->cls = cls;
+	/* One signature per (workload, class): "rate", whatever the endpoints. */
+	snprintf(out->detail, sizeof(out->detail), "rate");
+	finish(workload, out);
+	snprintf(out->title, sizeof(out->title), "%s %s rate %.0f/s (baseline %.1f/s)", workload,
+		 vigil_class_name(cls), rate, baseline_per_s);
+}
+
 double vigil_ewma(double baseline, double sample)
 {
 	return baseline + VIGIL_EWMA_ALPHA * (sample - baseline);

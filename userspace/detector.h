@@ -67,6 +67,12 @@ void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t int
 			      uint64_t threshold_per_s, double baseline_per_s,
 			      struct vigil_detection *out);
 
+/* A workload's connection errors of class cls over one interval, judged like retransmits: a
+ * fault (detail "rate") when over the floor and over the baseline's factor. */
+void vigil_detect_conn_rate(const char *workload, enum vigil_class cls, uint64_t count,
+			    uint64_t interval_ms, uint64_t threshold_per_s, double baseline_per_s,
+			    struct vigil_detection *out);
+
 /* A rate is anomalous at this many times its moving baseline (and over the fixed floor). */
 #define VIGIL_ANOMALY_FACTOR 4.0
 /* Weight of one interval in the moving baseline (an exponentially weighted mean). */

@@ -41,6 +41,8 @@ static const char config[] =
 	"    match: { comm: vt-chain }\n"
 	"  - name: loop\n"
 	"    match: { comm: vt-loop }\n"
+	"  - name: storm\n"
+	"    match: { comm: vt-storm }\n"
 	"  - name: slo\n"
 	"    match: { comm: vt-slo }\n"
 	"    latency: { syscalls: [read], budget_ms: 10 }\n"
@@ -422,6 +424,27 @@ static void test_crash_loop(void **state)
 	assert_true(json_array_size(json_object_get(inc, "chain")) >= 2);
 }
 
+/* Forty refused connects at once, from a workload that never had any: besides the refused
+ * incident for the endpoint, a rate anomaly against its (zero) baseline. */
+static void test_conn_error_rate(void **state)
+{
+	struct vt *v = *state;
+	char port[16];
+	json_t *inc;
+
+	snprintf(port, sizeof(port), "%d", closed_port());
+	{
+		const char *args[] = { "connect-n", "127.0.0.1", port, "40", NULL };
+
+		assert_int_equal(WEXITSTATUS(reap(vt_run(v, "vt-storm", args))), 0);
+	}
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_refused", "workload", "storm",
+		      "detail", "rate", NULL);
+	assert_non_null(inc);
+	assert_non_null(strstr(vt_str(inc, "title"), "storm conn_refused rate "));
+	assert_non_null(strstr(vt_str(inc, "title"), "(baseline 0.0/s)"));
+}
+
 /* Reads that each take ~20 ms against a 10 ms budget, for 4 s: the p99 stays over budget for
  * three intervals in a row, a latency_slo. */
 static void test_latency_slo(void **state)
@@ -468,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_causal_chain),
 		cmocka_unit_test(test_crash_loop),
 		cmocka_unit_test(test_latency_slo),
+		cmocka_unit_test(test_conn_error_rate),
 		cmocka_unit_test(test_status_reports_families),
 	};
 

@@ -57,8 +57,12 @@ struct sc_scenario sc_scenarios[SC_N] = {
 	[SC_OOM]	= { "oom kill",		"sc-oom",	{ { "oom_kill", 1, 1 } } },
 	[SC_LOOP]	= { "crash loop",	"sc-loop",	{ { "crash_loop", 1, 1 },
 							  { "exit_nonzero", 3, 3 } } },
-	[SC_REFUSED]	= { "refused x20",	"sc-refused",	{ { "conn_refused", 20, 20 } } },
-	[SC_RESET]	= { "reset storm x20",	"sc-reset",	{ { "conn_reset", 20, 20 } } },
+	/* Twenty at once from a workload that never had one: also a rate anomaly (one or two
+	 * ticks), an incident of its own (detail "rate"). */
+	[SC_REFUSED]	= { "refused x20",	"sc-refused",	{ { "conn_refused", 20, 20 },
+							  { "conn_refused", 1, 2, "rate" } } },
+	[SC_RESET]	= { "reset storm x20",	"sc-reset",	{ { "conn_reset", 20, 20 },
+							  { "conn_reset", 1, 2, "rate" } } },
 	[SC_TIMEOUT]	= { "connect timeout",	"sc-timeout",	{ { "conn_timeout", 1, 1 } } },
 	[SC_SLOW]	= { "slow read",	"sc-slow",	{ { "syscall_slow", 1, 1 } } },
 	/* One incident, counted once per 1 s tick over the threshold: the SYN rounds at 1 s
@@ -117,8 +121,12 @@ json_t *sc_expect(struct vt *v, enum sc_id id)
 		json_t *inc;
 		long n;
 
-		inc = vt_wait(v, SC_WAIT_MS, "incident", "workload", s->workload, "class", e->cls,
-			      NULL);
+		if (e->detail)
+			inc = vt_wait(v, SC_WAIT_MS, "incident", "workload", s->workload, "class",
+				      e->cls, "detail", e->detail, NULL);
+		else
+			inc = vt_wait(v, SC_WAIT_MS, "incident", "workload", s->workload, "class",
+				      e->cls, NULL);
 		if (!inc)
 			fail_msg("%s: no %s incident of %s", s->name, e->cls, s->workload);
 		while ((n = sc_count(v, inc)) < e->min && vt_mono_ns() < deadline)
@@ -191,10 +199,12 @@ static void line(const char *name, const char *want, const char *got, const char
 /* "class xN", "class xN-M" */
 static void expect_text(const struct sc_expect *e, char *buf, size_t len)
 {
+	const char *d = e->detail ? " " : "", *dd = e->detail ? e->detail : "";
+
 	if (e->min == e->max)
-		snprintf(buf, len, "%s x%ld", e->cls, e->min);
+		snprintf(buf, len, "%s%s%s x%ld", e->cls, d, dd, e->min);
 	else
-		snprintf(buf, len, "%s x%ld-%ld", e->cls, e->min, e->max);
+		snprintf(buf, len, "%s%s%s x%ld-%ld", e->cls, d, dd, e->min, e->max);
 }
 
 /*
@@ -220,15 +230,16 @@ static void row(const struct sc_scenario *s, struct seen *inc, size_t n, struct 
 
 			if (inc[i].expected ||
 			    strcmp(vt_str(inc[i].open, "workload"), s->workload) ||
-			    strcmp(vt_str(inc[i].open, "class"), e->cls))
+			    strcmp(vt_str(inc[i].open, "class"), e->cls) ||
+			    (e->detail && strcmp(vt_str(inc[i].open, "detail"), e->detail)))
 				continue;
 			inc[i].expected = true;
 			within = inc[i].count >= e->min && inc[i].count <= e->max;
 			t->found += within;
 			t->incidents++;
 			t->detect_ms[t->n_detect++] = us / 1000.0;
-			snprintf(got, sizeof(got), "%s x%ld%s", e->cls, inc[i].count,
-				 within ? "" : " (count!)");
+			snprintf(got, sizeof(got), "%s%s%s x%ld%s", e->cls, e->detail ? " " : "",
+				 e->detail ? e->detail : "", inc[i].count, within ? "" : " (count!)");
 			snprintf(ms, sizeof(ms), "%.3f", us / 1000.0);
 			break;
 		}

@@ -32,10 +32,13 @@ enum sc_id {
 	SC_N,
 };
 
-/* An incident vigil must open for the scenario, and the bounds of its final count. */
+/* An incident vigil must open for the scenario, and the bounds of its final count. With a
+ * detail, only the incident of that detail matches; without, the first of its class does (the
+ * endpoint incident opens at the first event, before a rate anomaly's tick). */
 struct sc_expect {
 	const char *cls;
 	long min, max;
+	const char *detail;
 };
 
 struct sc_scenario {

@@ -307,6 +307,22 @@ static void test_retransmit_threshold(void **state)
 	assert_int_equal(d.cls, VIGIL_CLASS_RETRANSMITS);
 }
 
+static void test_conn_rate(void **state)
+{
+	struct vigil_detection d, e;
+
+	(void)state;
+	vigil_detect_conn_rate("api", VIGIL_CLASS_CONN_RESET, 4, 1000, 5, 0, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_NONE);
+	vigil_detect_conn_rate("api", VIGIL_CLASS_CONN_RESET, 40, 1000, 5, 2.0, &d);
+	assert_int_equal(d.cls, VIGIL_CLASS_CONN_RESET);
+	assert_string_equal(d.detail, "rate");
+	assert_string_equal(d.title, "api conn_reset rate 40/s (baseline 2.0/s)");
+	/* 40/s is usual for a workload whose baseline is 30/s. */
+	vigil_detect_conn_rate("api", VIGIL_CLASS_CONN_RESET, 40, 1000, 5, 30.0, &e);
+	assert_int_equal(e.cls, VIGIL_CLASS_NONE);
+}
+
 static void test_hang_class(void **state)
 {
 	struct vigil_hang g;
@@ -378,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_retransmit_threshold),
 		cmocka_unit_test(test_p99_floor),
 		cmocka_unit_test(test_hang_class),
+		cmocka_unit_test(test_conn_rate),
 		cmocka_unit_test(test_slo_and_crash_loop_titles),
 	};
 
