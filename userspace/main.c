@@ -159,6 +159,70 @@ static bool error_answer(const char *answer)
 	return !strncmp(answer, "{\"error\":", 9);
 }
 
+/* Options of the client commands (status, latency, incidents, incident). */
+struct client_opts {
+	const char *path;    /* control socket */
+	const char *journal; /* --journal, where the command takes it */
+	bool json;
+	bool ctl_given;
+	const char *arg; /* the one positional argument, where the command takes one */
+};
+
+/*
+ * Parse a client command's options. Returns 0, 1 after printing the usage for --help (exit 0),
+ * or -1 after saying what was wrong (exit 2). need_arg: the positional argument is required.
+ */
+static int parse_client(int argc, char **argv, const char *cmd, bool journal, bool take_arg,
+			bool need_arg, struct client_opts *o)
+{
+	static const struct option opts[] = {
+	    {"ctl", required_argument, NULL, 'C'},
+	    {"journal", required_argument, NULL, 'j'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->path = VIGIL_CTL_PATH;
+	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			o->path = optarg;
+			o->ctl_given = true;
+			break;
+		case 'j':
+			if (!journal) {
+				fprintf(stderr, "vigil %s: --journal is not an option here\n", cmd);
+				return -1;
+			}
+			o->journal = optarg;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	if (take_arg && optind < argc)
+		o->arg = argv[optind++];
+	if (need_arg && !o->arg) {
+		fprintf(stderr, "vigil %s: which one? (see vigil help)\n", cmd);
+		return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigil %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * `vigil status` and `vigil latency [WORKLOAD]`: one request to the running daemon, its answer
  * printed raw (--json) or rendered. Exit status: 0, 1 when there is no daemon or it answered
@@ -166,39 +230,18 @@ static bool error_answer(const char *answer)
  */
 static int cmd_query(int argc, char **argv, const char *cmd)
 {
-	static const struct option opts[] = {
-	    {"ctl", required_argument, NULL, 'C'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
-	bool latency = !strcmp(cmd, "latency"), json = false;
-	const char *path = VIGIL_CTL_PATH, *arg = NULL;
+	bool latency = !strcmp(cmd, "latency"), json;
+	const char *path, *arg;
+	struct client_opts o;
 	char *answer = NULL;
-	int c, err;
+	int err;
 
-	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C':
-			path = optarg;
-			break;
-		case 'J':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (latency && optind < argc)
-		arg = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "vigil %s: unexpected argument '%s'\n", cmd, argv[optind]);
-		return 2;
-	}
+	err = parse_client(argc, argv, cmd, false, latency, false, &o);
+	if (err)
+		return err > 0 ? 0 : 2;
+	path = o.path;
+	arg = o.arg;
+	json = o.json;
 	err = vigil_ctl_request(path, cmd, arg, &answer, CTL_TIMEOUT_MS);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		fprintf(stderr, "vigil: no daemon at %s (is vigil run going?)\n", path);
@@ -290,48 +333,24 @@ static int journal_answer(const char *path, const char *cmd, const char *id, cha
  */
 static int cmd_history(int argc, char **argv, const char *cmd)
 {
-	static const struct option opts[] = {
-	    {"ctl", required_argument, NULL, 'C'},
-	    {"journal", required_argument, NULL, 'j'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
-	bool one = !strcmp(cmd, "incident"), json = false, ctl_given = false;
-	const char *path = VIGIL_CTL_PATH, *journal = NULL, *id = NULL;
+	bool one = !strcmp(cmd, "incident"), json, ctl_given;
+	const char *path, *journal, *id;
 	char *answer = NULL, jbuf[4096];
-	int c, err;
+	struct client_opts o;
+	int err;
 
-	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C':
-			path = optarg;
-			ctl_given = true;
-			break;
-		case 'j':
-			journal = optarg;
-			break;
-		case 'J':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
+	err = parse_client(argc, argv, cmd, true, one, one, &o);
+	if (err) {
+		if (err < 0 && one && !o.arg)
+			fputs("usage: vigil incident ID [--ctl PATH | --journal FILE] [--json]\n",
+			      stderr);
+		return err > 0 ? 0 : 2;
 	}
-	if (one && optind < argc)
-		id = argv[optind++];
-	if (one && !id) {
-		fputs("usage: vigil incident ID [--ctl PATH | --journal FILE] [--json]\n", stderr);
-		return 2;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vigil %s: unexpected argument '%s'\n", cmd, argv[optind]);
-		return 2;
-	}
+	path = o.path;
+	journal = o.journal;
+	id = o.arg;
+	json = o.json;
+	ctl_given = o.ctl_given;
 	if (ctl_given && journal) {
 		fprintf(stderr, "vigil %s: --ctl PATH or --journal FILE, not both\n", cmd);
 		return 2;
