@@ -197,6 +197,14 @@ int vt_stop(struct vt *v)
 	return -1;
 }
 
+void vt_child_signals(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+}
+
 const char *vt_link(struct vt *v, const char *name)
 {
 	static char path[256];
@@ -221,6 +229,7 @@ pid_t vt_run(struct vt *v, const char *name, const char *const *args)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
+		vt_child_signals();
 		dup2(null, STDOUT_FILENO);
 		dup2(null, STDERR_FILENO);
 		execv(argv[0], (char **)argv);

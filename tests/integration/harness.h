@@ -38,6 +38,11 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra);
 /* SIGTERM vigil and wait. Returns its exit status (0 on a clean stop), -1 on a timeout. */
 int vt_stop(struct vt *v);
 
+/* In a child between fork and exec: restore the default action of the signals cmocka
+ * catches, so that a signal that arrives before the exec ends the child instead of running
+ * the test runner's handler in it. */
+void vt_child_signals(void);
+
 /* Path of a symlink to faulty named `name` (its comm when exec'd). */
 const char *vt_link(struct vt *v, const char *name);
 /* Start faulty under `name` with args (NULL-terminated). Returns the pid. */

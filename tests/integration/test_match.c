@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Integration: the other ways a workload matches its processes — by executable (its inode,
+ * whatever name it runs under), by cgroup v2 path glob, and by pidfile — for processes that
+ * start after vigil (kept current in the kernel at exec) and before it (found by the /proc
+ * scan at start).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define WAIT_MS 5000
+#define CGROOT "/sys/fs/cgroup/unified"
+
+struct fixture {
+	struct vt v;
+	char exe[192];	   /* a copy of faulty: an inode of its own */
+	char cgroup[128];  /* a cgroup v2 directory of this run */
+	char pidfile[192];
+	pid_t early_exe;   /* started before vigil: found by the /proc scan */
+	pid_t early_pidf;
+	bool have_cgroup;
+};
+
+static int reap(pid_t pid)
+{
+	int status = 0;
+
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+/* Copy faulty to path, executable. Returns 0 or -1. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ssize_t n;
+	int ret = 0;
+
+	if (in < 0 || out < 0)
+		ret = -1;
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			ret = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out))
+		ret = -1;
+	return ret;
+}
+
+/* Start a program (argv[0] a path) with the given args. */
+static pid_t start(const char *path, const char *const *args)
+{
+	const char *argv[8] = { path };
+	pid_t pid;
+	int n = 1;
+
+	for (int i = 0; args && args[i] && n < 7; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		vt_child_signals();
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		execv(path, (char **)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int setup(void **state)
+{
+	static const char *const serve[] = { "serve", NULL };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char config[1024], link[224], cg[160];
+
+	if (!f || vt_init(&f->v))
+		return -1;
+	snprintf(f->exe, sizeof(f->exe), "%s/vt-exe-copy", f->v.dir);
+	snprintf(f->pidfile, sizeof(f->pidfile), "%s/svc.pid", f->v.dir);
+	if (copy_file(f->v.faulty, f->exe))
+		return -1;
+	/* A cgroup v2 directory of ours, with a child to put processes in. */
+	snprintf(f->cgroup, sizeof(f->cgroup), "vigil-test-%d", getpid());
+	snprintf(cg, sizeof(cg), CGROOT "/%s/app", f->cgroup);
+	f->have_cgroup = !mkdir(CGROOT "/", 0755) || errno == EEXIST;
+	if (f->have_cgroup) {
+		char parent[160];
+
+		snprintf(parent, sizeof(parent), CGROOT "/%s", f->cgroup);
+		f->have_cgroup = !mkdir(parent, 0755) && !mkdir(cg, 0755);
+	}
+	/* Two processes that run before vigil does: one by exe, under a name no comm matches,
+	 * and one that only its pidfile names. */
+	snprintf(link, sizeof(link), "%s/vt-early", f->v.dir);
+	if (symlink(f->exe, link))
+		return -1;
+	f->early_exe = start(link, serve);
+	{
+		const char *args[] = { "serve", f->pidfile, NULL };
+
+		f->early_pidf = vt_run(&f->v, "vt-pidf", args);
+	}
+	for (int i = 0; i < 100 && access(f->pidfile, F_OK); i++)
+		usleep(10000);
+	usleep(50000); /* both have exec'd */
+	snprintf(config, sizeof(config),
+		 "workloads:\n"
+		 "  - name: byexe\n"
+		 "    match: { exe: \"%s\" }\n"
+		 "  - name: bycgroup\n"
+		 "    match: { cgroup: \"/%s/*\" }\n"
+		 "  - name: bypidfile\n"
+		 "    match: { pidfile: \"%s\" }\n"
+		 "  - name: sentinel\n"
+		 "    match: { comm: vt-sentinel }\n",
+		 f->exe, f->cgroup, f->pidfile);
+	if (vt_start(&f->v, config, NULL))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[192];
+	int rc = vt_stop(&f->v);
+
+	if (f->early_exe > 0)
+		kill(f->early_exe, SIGKILL);
+	if (f->early_pidf > 0)
+		kill(f->early_pidf, SIGKILL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	snprintf(path, sizeof(path), CGROOT "/%s/app", f->cgroup);
+	rmdir(path);
+	snprintf(path, sizeof(path), CGROOT "/%s", f->cgroup);
+	rmdir(path);
+	vt_fini(&f->v);
+	free(f);
+	return rc ? -1 : 0;
+}
+
+/* Crash pid (a child of ours) and return the crash incident's record, or NULL. */
+static json_t *crash(struct fixture *f, pid_t pid)
+{
+	char p[16];
+
+	assert_true(pid > 0);
+	kill(pid, SIGSEGV);
+	reap(pid);
+	snprintf(p, sizeof(p), "%d", pid);
+	return vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "pid", p, NULL);
+}
+
+/* By executable: a process started after vigil, through a symlink of another name. */
+static void test_exe_at_exec(void **state)
+{
+	static const char *const serve[] = { "serve", NULL };
+	struct fixture *f = *state;
+	char link[224], p[16];
+	json_t *inc;
+
+	pid_t pid;
+
+	snprintf(link, sizeof(link), "%s/vt-any-name", f->v.dir);
+	assert_int_equal(symlink(f->exe, link), 0);
+	pid = start(link, serve);
+	snprintf(p, sizeof(p), "%d", pid);
+	/* Matched at its exec: the kernel says so with an exec event (then it may crash). */
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", p, NULL));
+	inc = crash(f, pid);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "byexe");
+}
+
+/* By executable, found by the /proc scan when vigil started. */
+static void test_exe_found_at_start(void **state)
+{
+	struct fixture *f = *state;
+	json_t *inc = crash(f, f->early_exe);
+
+	f->early_exe = -1;
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "byexe");
+}
+
+/* By pidfile, found at start; its process has a comm no workload names. */
+static void test_pidfile_found_at_start(void **state)
+{
+	struct fixture *f = *state;
+	json_t *inc = crash(f, f->early_pidf);
+
+	f->early_pidf = -1;
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "bypidfile");
+}
+
+/* By cgroup: a process that enters the matched cgroup and then execs is watched from its
+ * exec on, whatever its name. */
+static void test_cgroup_at_exec(void **state)
+{
+	struct fixture *f = *state;
+	char procs[192], p[16];
+	json_t *inc;
+	pid_t pid;
+
+	if (!f->have_cgroup) {
+		printf("    SKIPPED: cannot create a cgroup under " CGROOT
+		       " (vigil doctor: cgroup v2)\n");
+		skip();
+	}
+	snprintf(procs, sizeof(procs), CGROOT "/%s/app/cgroup.procs", f->cgroup);
+	pid = fork();
+	if (pid == 0) {
+		FILE *cg = fopen(procs, "w");
+
+		vt_child_signals();
+		if (!cg || fprintf(cg, "%d\n", getpid()) < 0 || fclose(cg))
+			_exit(120);
+		execl(vt_link(&f->v, "vt-in-cgroup"), "vt-in-cgroup", "segv", (char *)NULL);
+		_exit(121);
+	}
+	assert_true(WIFSIGNALED(reap(pid)));
+	snprintf(p, sizeof(p), "%d", pid);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "pid", p, NULL);
+	assert_non_null(inc);
+	assert_string_equal(vt_str(inc, "workload"), "bycgroup");
+}
+
+/* The same name outside the cgroup, and a plain copy of faulty's name: nobody's. */
+static void test_no_false_match(void **state)
+{
+	static const char *const args[] = { "segv", NULL };
+	static const char *const sentinel[] = { "exit", "5", NULL };
+	struct fixture *f = *state;
+	char p[16];
+	pid_t pid;
+
+	pid = vt_run(&f->v, "vt-in-cgroup", args); /* not in the cgroup; the original binary */
+	reap(pid);
+	reap(vt_run(&f->v, "vt-sentinel", sentinel));
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "incident", "workload", "sentinel", NULL));
+	snprintf(p, sizeof(p), "%d", pid);
+	assert_int_equal(vt_count(&f->v, "event", "pid", p, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exe_at_exec),
+		cmocka_unit_test(test_exe_found_at_start),
+		cmocka_unit_test(test_pidfile_found_at_start),
+		cmocka_unit_test(test_cgroup_at_exec),
+		cmocka_unit_test(test_no_false_match),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_match: must run as root (loads BPF programs)\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return cmocka_run_group_tests_name("workload matching", tests, setup, teardown);
+}
