@@ -129,13 +129,18 @@ static struct esc_out escape(char *out, size_t room, const unsigned char *s, siz
 		}
 		if (c >= 0x80) {
 			len = utf8_len(s + i, n - i);
-			if (len) {
+			/* U+0080..U+009F are controls too (C1: some terminals take 0x9b for
+			 * CSI): escaped as their code point, so they decode to themselves. */
+			if (len == 2 && c == 0xc2 && s[i + 1] < 0xa0) {
+				c = s[++i];
+			} else if (len) {
 				emit(&e, s + i, len);
 				i += len;
 				continue;
 			}
 		}
-		/* Other controls, DEL, any byte outside well-formed UTF-8: its Latin-1 reading. */
+		/* Other controls (C0, DEL, C1), any byte outside well-formed UTF-8: its Latin-1
+		 * reading. */
 		memcpy(u, "\\u00", 4);
 		u[4] = hex_digits[c >> 4];
 		u[5] = hex_digits[c & 0xf];

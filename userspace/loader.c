@@ -56,16 +56,22 @@ static struct bpf_object *family_obj(const struct vigil_probes *p, enum vigil_fa
 	}
 }
 
-bool vigil_kernel_exit_has_group_dead(void)
+/* What this kernel's tracepoints offer, from its BTF (parsed once: it is megabytes). */
+struct kernel_features {
+	bool group_dead; /* sched_process_exit has (task, group_dead): 6.16+ */
+	bool hang;	 /* sched_process_hang exists: CONFIG_DETECT_HUNG_TASK */
+};
+
+static struct kernel_features kernel_features(void)
 {
+	struct kernel_features f = {};
 	const struct btf_type *t;
 	struct btf *btf;
-	bool ret = false;
 	int id;
 
 	btf = btf__load_vmlinux_btf();
 	if (!btf)
-		return false;
+		return f;
 	/* typedef void (*btf_trace_sched_process_exit)(void *, struct task_struct *, bool); */
 	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
 	if (id > 0) {
@@ -73,10 +79,21 @@ bool vigil_kernel_exit_has_group_dead(void)
 		t = btf__type_by_id(btf, t->type); /* pointer */
 		if (t && btf_is_ptr(t))
 			t = btf__type_by_id(btf, t->type);
-		ret = t && btf_is_func_proto(t) && btf_vlen(t) == 3;
+		f.group_dead = t && btf_is_func_proto(t) && btf_vlen(t) == 3;
 	}
+	f.hang = btf__find_by_name_kind(btf, "btf_trace_sched_process_hang", BTF_KIND_TYPEDEF) > 0;
 	btf__free(btf);
-	return ret;
+	return f;
+}
+
+bool vigil_kernel_exit_has_group_dead(void)
+{
+	return kernel_features().group_dead;
+}
+
+bool vigil_kernel_has_hang_tracepoint(void)
+{
+	return kernel_features().hang;
 }
 
 int vigil_ensure_tracefs(void)
@@ -91,22 +108,11 @@ int vigil_ensure_tracefs(void)
 	return 0;
 }
 
-bool vigil_kernel_has_hang_tracepoint(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool ret;
-
-	if (!btf)
-		return false;
-	ret = btf__find_by_name_kind(btf, "btf_trace_sched_process_hang", BTF_KIND_TYPEDEF) > 0;
-	btf__free(btf);
-	return ret;
-}
-
 /* Pick which programs load: one exit program, and the tp_btf or the classic twins. */
 static void choose_programs(struct exits_bpf *s, bool btf)
 {
-	bool gd = btf && vigil_kernel_exit_has_group_dead();
+	struct kernel_features f = btf ? kernel_features() : (struct kernel_features){};
+	bool gd = f.group_dead;
 
 	bpf_program__set_autoload(s->progs.exit_btf, gd);
 	bpf_program__set_autoload(s->progs.exit_btf_live, btf && !gd);
@@ -114,7 +120,7 @@ static void choose_programs(struct exits_bpf *s, bool btf)
 	bpf_program__set_autoload(s->progs.fork_btf, btf);
 	bpf_program__set_autoload(s->progs.signal_btf, btf);
 	bpf_program__set_autoload(s->progs.oom_btf, btf);
-	bpf_program__set_autoload(s->progs.hang_btf, btf && vigil_kernel_has_hang_tracepoint());
+	bpf_program__set_autoload(s->progs.hang_btf, f.hang);
 	bpf_program__set_autoload(s->progs.exit_tp, !btf);
 	bpf_program__set_autoload(s->progs.exec_tp, !btf);
 	bpf_program__set_autoload(s->progs.signal_tp, !btf);

@@ -300,9 +300,11 @@ static void human(struct vigil_sinks *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* A process name must not be able to move the cursor or forge a line. */
+	/* A process name must not be able to move the cursor or forge a line: only printable
+	 * ASCII reaches the terminal (8-bit and UTF-8 C1 controls included; the journal keeps
+	 * the exact bytes). */
 	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	printf("%s %s\n", ts + 11, line);
 	fflush(stdout);

@@ -2,8 +2,9 @@
 /*
  * libFuzzer harness for the JSON writer (userspace/json.c). The input is read as a list of
  * operations, each taking its bytes from the input: vigil_json_str/strn/strv/u64/i64/bool/null
- * with fuzzed keys and strings, a new object in the same buffer, and vigil_json_escape() into
- * a fuzzed buffer size. Built and run by tests/fuzz/run.sh with ASan, UBSan and LeakSanitizer.
+ * with fuzzed keys and strings, a list of objects (vigil_json_list_add/put_list), a new object
+ * in the same buffer, and vigil_json_escape() into a fuzzed buffer size. Built and run by
+ * tests/fuzz/run.sh with ASan, UBSan and LeakSanitizer.
  *
  * Each finished object must be NUL-terminated at its length, valid UTF-8 and free of raw
  * control bytes (C0 and DEL), and must decode to what was written: the harness keeps a model
@@ -380,6 +381,43 @@ static void check_escape(struct input *in)
 	free(quoted.p);
 }
 
+/* Writes "key":[...] into @j: a list of up to 3 objects, each of one or two string fields taken
+ * from @in, built with vigil_json_list_add() and put with vigil_json_put_list(). What the list
+ * must decode to goes into @lm. */
+static void write_list(struct input *in, uint8_t op, struct vigil_json *j, const char *key,
+		       struct buf *lm)
+{
+	struct vigil_json_list l = {0};
+	struct vigil_json item = {0};
+	size_t cnt = (op >> 4) % 4, fields = 1 + (op >> 6 & 1);
+	bool first;
+
+	put_byte(lm, '[');
+	for (size_t i = 0; i < cnt; i++) {
+		vigil_json_begin(&item);
+		if (i)
+			put_byte(lm, ',');
+		put_byte(lm, '{');
+		first = true;
+		for (size_t k = 0; k < fields; k++) {
+			char *name = take_cstr(in), *s = take_cstr(in);
+
+			vigil_json_str(&item, name, s);
+			expect_key(lm, &first, name);
+			expect_string(lm, (const uint8_t *)s, strlen(s));
+			free(name);
+			free(s);
+		}
+		CHECK(vigil_json_end(&item) == 0, "writer failed");
+		put_byte(lm, '}');
+		vigil_json_list_add(&l, &item);
+	}
+	put_byte(lm, ']');
+	vigil_json_put_list(j, key, &l);
+	CHECK(!l.buf && !l.n && !l.err, "list not emptied by vigil_json_put_list()");
+	vigil_json_free(&item);
+}
+
 /* Returns 0 (libFuzzer's convention); aborts on a broken contract. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -393,12 +431,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	put_byte(&model, '{');
 	while (in.n) {
 		uint8_t op = take_byte(&in);
-		char *key = op % 8 < 6 ? take_cstr(&in) : NULL;
+		char *key = op % 9 < 6 || op % 9 == 8 ? take_cstr(&in) : NULL;
 		size_t len, m;
 		uint8_t *p;
 		char *s;
 
-		switch (op % 8) {
+		switch (op % 9) {
 		case 0: /* a string, up to its first NUL */
 			s = take_cstr(&in);
 			vigil_json_str(&j, key, s);
@@ -479,6 +517,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			put_byte(&model, '{');
 			first = true;
 			break;
+		case 8: { /* a list of up to 3 objects of a string or two, under a key */
+			struct buf lm = {0};
+
+			write_list(&in, op, &j, key, &lm);
+			expect_key(&model, &first, key);
+			put(&model, lm.p, lm.len);
+			free(lm.p);
+			break;
+		}
 		}
 		free(key);
 	}
