@@ -12,6 +12,8 @@
  *          | hang FILE  (a thread stuck in D state until SIGKILL)
  *          | syn-timeout-clean | syn-burst N MS | connect-n IP PORT N
  *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
+ *          | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER
+ *          | veth-exec PROG ARGS...   (test_sockets_more's modes, below)
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -367,6 +369,166 @@ static int hang(const char *path)
 	return write(h.fd, "x", 1) == 1 ? 0 : 64;
 }
 
+/* --- modes for tests/integration/test_sockets_more.c ------------------------------------- */
+
+/* connect6 IP PORT: one blocking IPv6 connect; exit with its errno (0 if it connected). */
+static int connect6(const char *ip, int port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	if (fd < 0 || inet_pton(AF_INET6, ip, &a.sin6_addr) != 1)
+		return 70;
+	return connect(fd, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
+}
+
+/*
+ * listen-hold IP PORT BACKLOG: listen and never accept, so that the accept queue fills. Writes
+ * one byte on stdout once listening, then holds the listener until stdin reaches EOF, and exits
+ * 0. Meant to be the watched server of overflow-reset.
+ */
+static int listen_hold(const char *ip, int port, int backlog)
+{
+	int l = tcp_listen(ip, port, backlog);
+	char c;
+
+	if (l < 0 || write(STDOUT_FILENO, "r", 1) != 1)
+		return 71;
+	while (read(STDIN_FILENO, &c, 1) > 0)
+		;
+	return 0;
+}
+
+/* Write val to a sysctl file of the current network namespace. Returns 0 or -1. */
+static int set_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), rc = -1;
+
+	if (fd >= 0) {
+		rc = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+		close(fd);
+	}
+	return rc;
+}
+
+/*
+ * overflow-reset SERVER: the kernel resets a client on behalf of a listener whose accept queue
+ * overflowed. Run under a name nobody watches: this process is the client; SERVER (a link to
+ * faulty under a watched name) is exec'd as listen-hold in the same private network namespace.
+ *
+ * With net.ipv4.tcp_abort_on_overflow = 1 (a per-namespace sysctl), a handshake ACK that finds
+ * the accept queue full makes tcp_check_req answer with a RST (send_reset, i.e.
+ * tcp_v4_send_reset with the listener as sk), which fires tcp/tcp_send_reset for the watched
+ * listener. The queue must fill between the SYN and the ACK of one connection, since a SYN
+ * arriving at a full queue is dropped: the late client sets TCP_DEFER_ACCEPT, which makes the
+ * kernel delay its handshake ACK (tcp_rcv_synsent_state_process: TCP_DELACK_MAX, 200 ms); a
+ * second, ordinary client fills the queue (backlog 0) in that time. Exit 0 when the late
+ * client read ECONNRESET and the server exited 0.
+ */
+static int overflow_reset(const char *server)
+{
+	int to[2], from[2], late, filler, one = 1, status;
+	char c, buf[16];
+	ssize_t n;
+	pid_t pid;
+
+	if (private_lo() || set_sysctl("/proc/sys/net/ipv4/tcp_abort_on_overflow", "1") ||
+	    pipe(to) || pipe(from))
+		return 72;
+	pid = fork();
+	if (pid == 0) {
+		dup2(to[0], STDIN_FILENO);
+		dup2(from[1], STDOUT_FILENO);
+		close(to[1]);
+		close(from[0]);
+		execl(server, server, "listen-hold", "127.0.0.1", "7777", "0", (char *)NULL);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	if (pid < 0 || read(from[0], &c, 1) != 1)
+		return 73;
+	late = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(late, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7777) };
+
+		inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+		if (connect(late, (struct sockaddr *)&a, sizeof(a)))
+			return 74;
+	}
+	filler = tcp_connect("127.0.0.1", 7777, 0);
+	if (filler < 0)
+		return 75;
+	/* Blocks until the reset that answers the late client's ACK. */
+	n = read(late, buf, sizeof(buf));
+	if (n >= 0 || errno != ECONNRESET)
+		return 76;
+	close(filler);
+	close(to[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		return 77;
+	return 0;
+}
+
+/* Run argv[0] with args, wait; returns 0 if it exited 0. */
+static int run_cmd(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+}
+
+/*
+ * veth-exec PROG ARGS...: in a private network namespace, a veth pair vu0/vu1 with
+ * 10.77.0.1/24 on vu0 and both ends up, then exec PROG ARGS (so the exec'd program keeps this
+ * pid). Nothing answers for the rest of 10.77.0.0/24: ARP for it fails, and nothing can leave
+ * the namespace. Run under a name nobody watches so that the setup commands are silent.
+ */
+static int veth_exec(char **argv)
+{
+	static char ip[] = "/sbin/ip";
+	char *add[] = { ip, "link", "add", "vu0", "type", "veth", "peer", "name", "vu1", NULL };
+	char *addr[] = { ip, "addr", "add", "10.77.0.1/24", "dev", "vu0", NULL };
+	char *up0[] = { ip, "link", "set", "vu0", "up", NULL };
+	char *up1[] = { ip, "link", "set", "vu1", "up", NULL };
+
+	if (private_lo())
+		return 80;
+	if (run_cmd(add))
+		return 81;
+	if (run_cmd(addr) || run_cmd(up0) || run_cmd(up1))
+		return 82;
+	execv(argv[0], argv);
+	return 83;
+}
+
+/* The modes above. Returns the exit code of the one argv names, or -1 if it names none. */
+static int more_mode(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "connect6") && argc > 3)
+		return connect6(argv[2], atoi(argv[3]));
+	if (!strcmp(mode, "listen-hold") && argc > 4)
+		return listen_hold(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(mode, "overflow-reset") && argc > 2)
+		return overflow_reset(argv[2]);
+	if (!strcmp(mode, "veth-exec") && argc > 2)
+		return veth_exec(argv + 2);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -518,6 +680,12 @@ int main(int argc, char **argv)
 	}
 	{
 		int rc = scenario_mode(argc, argv);
+
+		if (rc >= 0)
+			return rc;
+	}
+	{
+		int rc = more_mode(argc, argv);
 
 		if (rc >= 0)
 			return rc;

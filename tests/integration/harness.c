@@ -215,13 +215,12 @@ const char *vt_link(struct vt *v, const char *name)
 	return path;
 }
 
-pid_t vt_run(struct vt *v, const char *name, const char *const *args)
+pid_t vt_exec_in(const char *cgroup_procs, const char *path, const char *const *args)
 {
-	const char *argv[16];
-	int n = 0;
+	const char *argv[16] = { path };
+	int n = 1;
 	pid_t pid;
 
-	argv[n++] = vt_link(v, name);
 	for (int i = 0; args && args[i] && n < 15; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -230,12 +229,40 @@ pid_t vt_run(struct vt *v, const char *name, const char *const *args)
 		int null = open("/dev/null", O_WRONLY);
 
 		vt_child_signals();
+		if (cgroup_procs) {
+			FILE *cg = fopen(cgroup_procs, "w");
+
+			if (!cg || fprintf(cg, "%d\n", getpid()) < 0 || fclose(cg))
+				_exit(120);
+		}
 		dup2(null, STDOUT_FILENO);
 		dup2(null, STDERR_FILENO);
 		execv(argv[0], (char **)argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t vt_run(struct vt *v, const char *name, const char *const *args)
+{
+	return vt_exec_in(NULL, vt_link(v, name), args);
+}
+
+int vt_memcg(char *dir, size_t len, const char *tag, long limit_bytes)
+{
+	char path[256];
+	FILE *f;
+
+	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK))
+		return -1;
+	snprintf(dir, len, "/sys/fs/cgroup/memory/%s-%d", tag, getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -1;
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", dir);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%ld\n", limit_bytes) < 0 || fclose(f))
+		return -1;
+	return 0;
 }
 
 /* Read what the journal gained since last time: every complete line becomes a record. Records

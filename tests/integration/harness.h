@@ -47,6 +47,14 @@ void vt_child_signals(void);
 const char *vt_link(struct vt *v, const char *name);
 /* Start faulty under `name` with args (NULL-terminated). Returns the pid. */
 pid_t vt_run(struct vt *v, const char *name, const char *const *args);
+/* Start path with args, first moving the child into the cgroup whose cgroup.procs file is
+ * given (NULL: stay). Output to /dev/null. Returns the pid; the child exits 120 if it could
+ * not join the cgroup, 127 if the exec failed. */
+pid_t vt_exec_in(const char *cgroup_procs, const char *path, const char *const *args);
+/* Make a v1 memory cgroup /sys/fs/cgroup/memory/TAG-PID with a memory limit; its path into
+ * dir. Returns 0, or -1 when there is no v1 memory controller (or it could not be made). The
+ * caller rmdir()s it. */
+int vt_memcg(char *dir, size_t len, const char *tag, long limit_bytes);
 
 /*
  * Wait up to timeout_ms for a journal record of `type` whose fields equal the given

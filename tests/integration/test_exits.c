@@ -308,34 +308,18 @@ static void test_oom_kill(void **state)
 {
 	static const char *const args[] = { "alloc", "2048", NULL };
 	struct fixture *f = *state;
-	char cg[128], path[192], pid[16];
+	char cg[128], procs[192], pid[16];
 	json_t *inc;
 	int status;
-	FILE *fp;
 	pid_t p;
 
-	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK)) {
+	if (vt_memcg(cg, sizeof(cg), "vigil-test", 32 << 20)) {
 		printf("    SKIPPED: no cgroup v1 memory controller at /sys/fs/cgroup/memory "
 		       "(vigil doctor: memory cgroup)\n");
 		skip();
 	}
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/vigil-test-%d", getpid());
-	assert_true(mkdir(cg, 0755) == 0 || errno == EEXIST);
-	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs("33554432\n", fp);
-	assert_int_equal(fclose(fp), 0);
-
-	p = fork();
-	if (p == 0) {
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-		fp = fopen(path, "w");
-		if (!fp || fprintf(fp, "%d\n", getpid()) < 0 || fclose(fp))
-			_exit(120);
-		execl(vt_link(&f->v, "vt-hog"), "vt-hog", args[0], args[1], (char *)NULL);
-		_exit(121);
-	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	p = vt_exec_in(procs, vt_link(&f->v, "vt-hog"), args);
 	status = reap(p);
 	rmdir(cg);
 	assert_true(WIFSIGNALED(status));

@@ -63,29 +63,6 @@ static int copy_file(const char *from, const char *to)
 	return ret;
 }
 
-/* Start a program (argv[0] a path) with the given args. */
-static pid_t start(const char *path, const char *const *args)
-{
-	const char *argv[8] = { path };
-	pid_t pid;
-	int n = 1;
-
-	for (int i = 0; args && args[i] && n < 7; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		vt_child_signals();
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		execv(path, (char **)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 static int setup(void **state)
 {
 	static const char *const serve[] = { "serve", NULL };
@@ -113,7 +90,7 @@ static int setup(void **state)
 	snprintf(link, sizeof(link), "%s/vt-early", f->v.dir);
 	if (symlink(f->exe, link))
 		return -1;
-	f->early_exe = start(link, serve);
+	f->early_exe = vt_exec_in(NULL, link, serve);
 	{
 		const char *args[] = { "serve", f->pidfile, NULL };
 
@@ -184,7 +161,7 @@ static void test_exe_at_exec(void **state)
 
 	snprintf(link, sizeof(link), "%s/vt-any-name", f->v.dir);
 	assert_int_equal(symlink(f->exe, link), 0);
-	pid = start(link, serve);
+	pid = vt_exec_in(NULL, link, serve);
 	snprintf(p, sizeof(p), "%d", pid);
 	/* Matched at its exec: the kernel says so with an exec event (then it may crash). */
 	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", p, NULL));
@@ -219,6 +196,7 @@ static void test_pidfile_found_at_start(void **state)
  * exec on, whatever its name. */
 static void test_cgroup_at_exec(void **state)
 {
+	static const char *const segv[] = { "segv", NULL };
 	struct fixture *f = *state;
 	char procs[192], p[16];
 	json_t *inc;
@@ -230,16 +208,7 @@ static void test_cgroup_at_exec(void **state)
 		skip();
 	}
 	snprintf(procs, sizeof(procs), CGROOT "/%s/app/cgroup.procs", f->cgroup);
-	pid = fork();
-	if (pid == 0) {
-		FILE *cg = fopen(procs, "w");
-
-		vt_child_signals();
-		if (!cg || fprintf(cg, "%d\n", getpid()) < 0 || fclose(cg))
-			_exit(120);
-		execl(vt_link(&f->v, "vt-in-cgroup"), "vt-in-cgroup", "segv", (char *)NULL);
-		_exit(121);
-	}
+	pid = vt_exec_in(procs, vt_link(&f->v, "vt-in-cgroup"), segv);
 	assert_true(WIFSIGNALED(reap(pid)));
 	snprintf(p, sizeof(p), "%d", pid);
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "pid", p, NULL);

@@ -111,33 +111,19 @@ void sc_test_exit_code(void **state)
 /* A real OOM kill: the hog alone in a v1 memory cgroup limited to 32 MiB. */
 void sc_test_oom_kill(void **state)
 {
+	static const char *const args[] = {"alloc", "2048", NULL};
 	struct vt *v = vigil(state);
-	char cg[128], path[192];
+	char cg[128], procs[192];
 	int status;
-	FILE *fp;
 	pid_t p;
 
-	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK)) {
+	if (vt_memcg(cg, sizeof(cg), "vigil-scenario", 32 << 20)) {
 		printf("    SKIPPED: no cgroup v1 memory controller at /sys/fs/cgroup/memory\n");
 		sc_scenarios[SC_OOM].skipped = true;
 		skip();
 	}
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/vigil-scenario-%d", getpid());
-	assert_true(mkdir(cg, 0755) == 0 || errno == EEXIST);
-	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs("33554432\n", fp);
-	assert_int_equal(fclose(fp), 0);
-	p = fork();
-	if (p == 0) {
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-		fp = fopen(path, "w");
-		if (!fp || fprintf(fp, "%d\n", getpid()) < 0 || fclose(fp))
-			_exit(120);
-		execl(vt_link(v, "sc-oom"), "sc-oom", "alloc", "2048", (char *)NULL);
-		_exit(121);
-	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	p = vt_exec_in(procs, vt_link(v, "sc-oom"), args);
 	status = sc_reap(p);
 	rmdir(cg);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
