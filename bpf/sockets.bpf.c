@@ -41,7 +41,8 @@ struct owner {
 	__u32 workload;
 	__u64 cgroup_id;
 	__u32 flags;
-	__u32 __pad;
+	__u16 lport; /* an accepted connection's listening port: unhashing at CLOSE zeroes it */
+	__u16 __pad;
 	char comm[VIGIL_COMM_LEN];
 };
 
@@ -58,6 +59,19 @@ struct {
 	__type(key, __u64);
 	__type(value, struct owner);
 } sock_owner SEC(".maps");
+
+/*
+ * Owners of sockets that reached CLOSE a moment ago. The kernel closes before it aborts:
+ * __tcp_close() (unread data) and tcp_disconnect() (SO_LINGER 0) set TCP_CLOSE and only then
+ * call tcp_send_active_reset(), so the reset is attributed through this map. LRU: entries
+ * are never needed for long, and the oldest go first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct owner);
+} closed_owner SEC(".maps");
 
 /* (netns, family, local port) of a watched listener -> its owner. */
 struct {
@@ -142,7 +156,7 @@ static __always_inline void report(const struct sock *sk, struct owner *o, __u32
 	e->err = err;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e->family = family;
-	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num) ?: o->lport;
 	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (family == AF_INET) {
@@ -189,6 +203,7 @@ static __always_inline void on_close(const struct sock *sk, struct owner *o, int
 
 		bpf_map_delete_elem(&listeners, &lk);
 	}
+	bpf_map_update_elem(&closed_owner, &key, o, BPF_ANY);
 	bpf_map_delete_elem(&sock_owner, &key);
 }
 
@@ -221,6 +236,7 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 			return 0;
 		child = *l;
 		child.flags = OWNER_PASSIVE;
+		child.lport = lk.port;
 		if (bpf_map_update_elem(&sock_owner, &key, &child, BPF_ANY)) {
 			stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
 			return 0;
@@ -275,6 +291,8 @@ int BPF_PROG(sock_rst_sent, const struct sock *sk, const struct sk_buff *skb)
 	if (!sk)
 		return 0;
 	o = bpf_map_lookup_elem(&sock_owner, &key);
+	if (!o)
+		o = bpf_map_lookup_elem(&closed_owner, &key); /* an abort after the close */
 	if (o)
 		report(sk, o, VIGIL_SOCK_RESET_SENT, 0);
 	return 0;

@@ -122,7 +122,8 @@ static void classify_sock(const struct vigil_sock *s, struct vigil_detection *d)
 {
 	char ep[56];
 
-	if (s->hdr.flags & VIGIL_F_PASSIVE)
+	/* 10 is TCP_LISTEN: a listener's reset has no remote end either. */
+	if ((s->hdr.flags & VIGIL_F_PASSIVE) || s->state == 10)
 		snprintf(ep, sizeof(ep), "on :%u", s->lport);
 	else
 		vigil_endpoint(s->family, s->raddr, s->rport, ep, sizeof(ep));

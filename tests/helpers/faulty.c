@@ -10,6 +10,7 @@
  *          | burst N CODE   (N children exit with CODE at the same moment)
  *          | slow-reads N MS  (N reads, each waiting MS ms for its byte)
  *          | hang FILE  (a thread stuck in D state until SIGKILL)
+ *          | accept-close PORT  (closes an accepted connection with its data unread)
  *          | syn-timeout-clean | syn-burst N MS | connect-n IP PORT N
  *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
  *          | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER
@@ -643,6 +644,17 @@ int main(int argc, char **argv)
 		close(gate[1]);
 		while (wait(NULL) > 0)
 			;
+		return 0;
+	} else if (!strcmp(mode, "accept-close") && argc > 2) {
+		/* Accept one connection, let its data arrive, close it unread: the kernel
+		 * aborts it with a RST (after the socket's CLOSE transition). */
+		int l = tcp_listen("127.0.0.1", atoi(argv[2]), 8), c;
+
+		if (l < 0)
+			return 70;
+		c = accept(l, NULL, NULL);
+		usleep(200000);
+		close(c);
 		return 0;
 	} else if (!strcmp(mode, "syn-timeout")) {
 		return syn_timeout();

@@ -37,6 +37,8 @@ static const char config[] =
 	"  - name: slow\n"
 	"    match: { comm: vt-slow }\n"
 	"    latency: { syscalls: [read], budget_ms: 100 }\n"
+	"  - name: closer\n"
+	"    match: { comm: vt-closer }\n"
 	"  - name: chain\n"
 	"    match: { comm: vt-chain }\n"
 	"  - name: loop\n"
@@ -231,6 +233,43 @@ static void test_reset_on_accepted_connection(void **state)
 	snprintf(detail, sizeof(detail), "on :%d", portnr);
 	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "workload", "srv",
 				"detail", detail, NULL));
+}
+
+/* A watched server closes an accepted connection with the client's data unread: the kernel
+ * sends a RST after the socket's CLOSE transition — attributed all the same. */
+static void test_reset_sent_on_close(void **state)
+{
+	struct vt *v = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char port[16], detail[32], buf[16];
+	int c = -1, portnr = closed_port();
+	json_t *inc;
+	pid_t p;
+
+	snprintf(port, sizeof(port), "%d", portnr);
+	{
+		const char *args[] = { "accept-close", port, NULL };
+
+		p = vt_run(v, "vt-closer", args);
+	}
+	a.sin_port = htons(portnr);
+	for (int i = 0; i < 200; i++) {
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		if (!connect(c, (struct sockaddr *)&a, sizeof(a)))
+			break;
+		close(c);
+		c = -1;
+		usleep(10000);
+	}
+	assert_true(c >= 0);
+	assert_int_equal(write(c, "unread", 6), 6);
+	assert_true(read(c, buf, sizeof(buf)) < 0 && errno == ECONNRESET);
+	close(c);
+	reap(p);
+	snprintf(detail, sizeof(detail), "sent on :%d", portnr);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "workload", "closer",
+		      "detail", detail, NULL);
+	assert_non_null(inc);
 }
 
 /* SYNs dropped (full accept queue in a private netns): conn_timeout after the retries. */
@@ -484,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_refused_names_the_port),
 		cmocka_unit_test(test_reset_from_peer),
 		cmocka_unit_test(test_reset_on_accepted_connection),
+		cmocka_unit_test(test_reset_sent_on_close),
 		cmocka_unit_test(test_syn_timeout),
 		cmocka_unit_test(test_slow_read),
 		cmocka_unit_test(test_histogram_counts),
