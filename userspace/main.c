@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "doctor.h"
+#include "export.h"
 #include "history.h"
 #include "loop.h"
 #include "vigil/events.h"
@@ -57,6 +58,9 @@ static const char usage[] =
     "           --json          the answer as it is, one JSON object\n"
     "  incident ID: one incident in full, with its causal chain (an id the daemon no\n"
     "           longer holds is looked up in its journal); --ctl, --journal, --json as above\n"
+    "  export   --sql: the journal as SQL for sql/*.sql (PostgreSQL / Supabase), one\n"
+    "           transaction on stdout: vigil export --sql | psql -v ON_ERROR_STOP=1 -f -\n"
+    "           --journal FILE  the journal to read (default: " VIGIL_HISTORY_JOURNAL ")\n"
     "  check    FILE: validate a config file and print what it defines\n"
     "  doctor   check the kernel features, mounts and capabilities vigil needs\n"
     "  version  print the version\n"
@@ -431,6 +435,66 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * `vigil export --sql [--journal FILE]`: the journal as SQL on stdout, a summary on stderr (so
+ * that stdout stays a clean script for psql). Exit status: 0; 1 when the journal cannot be
+ * read or stdout written; 2 for a usage error.
+ */
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"sql", no_argument, NULL, 's'},
+	    {"journal", required_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	static const char eusage[] = "usage: vigil export --sql [--journal FILE]\n";
+	const char *journal = VIGIL_HISTORY_JOURNAL;
+	struct vigil_export_stats st;
+	bool sql = false;
+	FILE *f;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sql = true;
+			break;
+		case 'j':
+			journal = optarg;
+			break;
+		case 'h':
+			fputs(eusage, stdout);
+			return 0;
+		default:
+			fputs(eusage, stderr);
+			return 2;
+		}
+	}
+	if (!sql || optind != argc || !journal[0]) {
+		fputs(eusage, stderr);
+		return 2;
+	}
+	f = fopen(journal, "r");
+	if (!f) {
+		fprintf(stderr, "vigil export: %s: %s\n", journal, strerror(errno));
+		return 1;
+	}
+	err = vigil_export_sql(f, stdout, &st);
+	fclose(f);
+	if (err) {
+		fprintf(stderr, "vigil export: %s\n", strerror(-err));
+		return 1;
+	}
+	fprintf(stderr,
+		"vigil export: %s: %lu lines, %lu incidents, %lu actions, %lu knowledge rows; "
+		"%lu lines not JSON and %lu records incomplete, skipped; %lu NUL and %lu invalid "
+		"UTF-8 written as U+FFFD\n",
+		journal, st.lines, st.incidents, st.actions, st.knowledge, st.bad_lines, st.skipped,
+		st.nul_replaced, st.bad_utf8);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -442,6 +506,8 @@ int main(int argc, char **argv)
 		return vigil_doctor(stdout) ? 1 : 0;
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "export"))
+		return cmd_export(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "latency"))
 		return cmd_query(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident"))

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Integration: sql/ and `vigil export --sql` against a real PostgreSQL server, started here on
+ * a unix socket in a scratch directory (no TCP): the migrations apply twice, an export loads
+ * twice without duplicating the audit trail, a hostile title round-trips byte for byte, the
+ * knowledge rate is right, the success_rate check refuses 1.5, and row-level security lets
+ * an authenticated user read but not write. The tests run in order on one server.
+ */
+#include <glob.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define ID_A "019ac0000000a001"
+#define ID_B "019ac0000000b002"
+#define ID_GONE "019abfffffff0003" /* an incident rotated out of the journal */
+
+/* A process name can hold anything; the journal decodes to valid UTF-8, NUL included. */
+static const char hostile[] = "svc 'crash' \\ \" $$ $x$ E'\\n' \n\t; drop table incidents; -- "
+			      "\x01 \xc3\xa9 \xc3\xbf \xe2\x82\xac end";
+#define HOSTILE_NUL_AT 16 /* a NUL is put here, after "svc 'crash' \\ \" " */
+
+static struct pg {
+	struct vt v;
+	char bin[256];	  /* /usr/lib/postgresql/N/bin */
+	char psql[1024];  /* psql command line up to the options of one call */
+	char sqldir[512]; /* the repository's sql/ */
+	char why[256];	  /* why the tests skip */
+	bool up;
+} pg;
+
+/* Run a shell command line built from our own paths. Returns its exit status, -1 if it did
+ * not exit. */
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Write sql to a file and run it with psql; the unaligned answer into out (may be NULL).
+ * A file, not -c: no shell quoting of SQL that contains quotes. Returns psql's status. */
+static int psql(const char *sql, char *out, size_t len)
+{
+	char path[256], opath[256];
+	FILE *f;
+	int rc;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/q.sql", pg.v.dir);
+	snprintf(opath, sizeof(opath), "%s/q.out", pg.v.dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(sql, f);
+	fclose(f);
+	rc = sh("%s -At -f %s >%s 2>&1", pg.psql, path, opath);
+	if (out && len) {
+		f = fopen(opath, "r");
+		if (f) {
+			n = fread(out, 1, len - 1, f);
+			fclose(f);
+		}
+		out[n] = '\0';
+		/* One answer line: without its newline, for assert_string_equal. */
+		if (n && out[n - 1] == '\n')
+			out[n - 1] = '\0';
+	}
+	return rc;
+}
+
+static int group_setup(void **state)
+{
+	struct passwd *pw;
+	glob_t g = {};
+	char *slash;
+	int rc;
+
+	(void)state;
+	if (vt_init(&pg.v))
+		return -1;
+	if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) || !g.gl_pathc) {
+		snprintf(pg.why, sizeof(pg.why),
+			 "no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)");
+		globfree(&g);
+		return 0;
+	}
+	/* The newest version: glob sorts, and 9 < 15 is not an issue on Debian 12 (only 15). */
+	snprintf(pg.bin, sizeof(pg.bin), "%s", g.gl_pathv[g.gl_pathc - 1]);
+	globfree(&g);
+	*strrchr(pg.bin, '/') = '\0';
+	pw = getpwnam("postgres");
+	if (!pw) {
+		snprintf(pg.why, sizeof(pg.why), "no postgres user to run initdb as");
+		return 0;
+	}
+	/* build/vigil -> the repository, whose sql/ holds the migrations. */
+	snprintf(pg.sqldir, sizeof(pg.sqldir), "%s", pg.v.vigil_bin);
+	for (int i = 0; i < 2 && (slash = strrchr(pg.sqldir, '/')); i++)
+		*slash = '\0';
+	strncat(pg.sqldir, "/sql", sizeof(pg.sqldir) - strlen(pg.sqldir) - 1);
+	/* initdb refuses root: the cluster and its socket belong to postgres. */
+	if (chown(pg.v.dir, pw->pw_uid, pw->pw_gid))
+		return -1;
+	rc = sh("runuser -u postgres -- %s/initdb -D %s/data -U postgres --auth=trust -E UTF8 "
+		"--no-locale >%s/initdb.log 2>&1",
+		pg.bin, pg.v.dir, pg.v.dir);
+	if (rc) {
+		fprintf(stderr, "test_sql: initdb failed (%d):\n", rc);
+		sh("cat %s/initdb.log >&2", pg.v.dir);
+		return -1;
+	}
+	rc = sh("runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/pg.log -w -t 60 "
+		"-o \"-k %s -c listen_addresses=''\" start >/dev/null",
+		pg.bin, pg.v.dir, pg.v.dir, pg.v.dir);
+	if (rc) {
+		fprintf(stderr, "test_sql: pg_ctl start failed (%d):\n", rc);
+		sh("cat %s/pg.log >&2", pg.v.dir);
+		return -1;
+	}
+	pg.up = true;
+	snprintf(pg.psql, sizeof(pg.psql),
+		 "%s/psql -X -q -h %s -U postgres -d postgres -v ON_ERROR_STOP=1", pg.bin,
+		 pg.v.dir);
+	/* What Supabase provides: auth.users, and auth.role() as Supabase defines it (the role
+	 * claim of the request's JWT). */
+	rc = psql(
+	    "create schema auth;\n"
+	    "create table auth.users (id uuid primary key);\n"
+	    "create function auth.role() returns text language sql stable as $$\n"
+	    "  select coalesce(nullif(current_setting('request.jwt.claim.role', true), ''),\n"
+	    "    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role'))\n"
+	    "$$;\n",
+	    NULL, 0);
+	return rc ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (pg.up && sh("runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop >/dev/null",
+			pg.bin, pg.v.dir))
+		fprintf(stderr, "test_sql: pg_ctl stop failed\n");
+	pg.up = false;
+	vt_fini(&pg.v);
+	return 0;
+}
+
+static void need_server(void)
+{
+	if (!pg.up) {
+		printf("test_sql: skipped: %s\n", pg.why[0] ? pg.why : "no server");
+		skip();
+	}
+}
+
+static void test_migrations_apply_twice(void **state)
+{
+	char out[4096];
+	glob_t g = {};
+	char pat[600];
+
+	(void)state;
+	need_server();
+	snprintf(pat, sizeof(pat), "%s/[0-9][0-9][0-9]_*.sql", pg.sqldir);
+	assert_int_equal(glob(pat, 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 3);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			int rc =
+			    sh("%s -f %s >%s/migrate.log 2>&1", pg.psql, g.gl_pathv[i], pg.v.dir);
+
+			if (rc)
+				sh("cat %s/migrate.log >&2", pg.v.dir);
+			assert_int_equal(rc, 0);
+		}
+	}
+	globfree(&g);
+	assert_int_equal(psql("select count(*) from pg_class where relrowsecurity and relname in "
+			      "('incident_knowledge', 'incidents', 'healing_actions');",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "3");
+	assert_int_equal(
+	    psql("select count(*) from pg_policies where schemaname = 'public';", out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "6");
+}
+
+/* One journal record, the fields README lists, as a line. */
+static void put(FILE *f, json_t *rec)
+{
+	char *s = json_dumps(rec, JSON_COMPACT);
+
+	assert_non_null(s);
+	fprintf(f, "%s\n", s);
+	free(s);
+	json_decref(rec);
+}
+
+static json_t *incident(const char *ts, const char *id, const char *sig, const char *state,
+			int count, json_t *title)
+{
+	return json_pack("{sssssssssssssssssisosssisisisIsisbs[{sssssisi}]}", "type", "incident",
+			 "ts", ts, "node", "node-1", "workload", "storyteller", "id", id,
+			 "signature", sig, "class", "crash", "state", state, "count", count,
+			 "title", title, "detail", "SIGSEGV in render", "pid", 4242, "signal", 11,
+			 "exit_code", -1, "first_kernel_ts_ns", (json_int_t)123456789, "detect_us",
+			 180, "lossy", 0, "chain", "class", "connect_error", "detail",
+			 "10.0.0.5:5432", "pid", 4242, "before_ms", 12);
+}
+
+static json_t *action(const char *ts, const char *id, const char *sig, const char *act,
+		      const char *outcome)
+{
+	return json_pack("{sssssssssssssssssssi}", "type", "action", "ts", ts, "node", "node-1",
+			 "workload", "storyteller", "incident", id, "signature", sig, "action", act,
+			 "outcome", outcome, "detail", "kill + exec", "pid", 4242);
+}
+
+static void write_journal(const char *path)
+{
+	char title[sizeof(hostile) + 1];
+	FILE *f = fopen(path, "w");
+	json_t *rec;
+
+	assert_non_null(f);
+	memcpy(title, hostile, HOSTILE_NUL_AT);
+	title[HOSTILE_NUL_AT] = '\0';
+	memcpy(title + HOSTILE_NUL_AT + 1, hostile + HOSTILE_NUL_AT,
+	       sizeof(hostile) - HOSTILE_NUL_AT);
+	put(f, incident("2026-11-29T10:00:00.000Z", ID_A, "sigA", "open", 1,
+			json_string("storyteller crash SIGSEGV")));
+	put(f, action("2026-11-29T10:00:00.100Z", ID_A, "sigA", "restart", "intent"));
+	put(f, action("2026-11-29T10:00:00.150Z", ID_A, "sigA", "restart", "started"));
+	fputs("{\"type\":\"action\", torn\n\n", f); /* not JSON: counted and skipped */
+	put(f, action("2026-11-29T10:00:01.000Z", ID_A, "sigA", "restart", "failed"));
+	put(f, incident("2026-11-29T10:00:02.000Z", ID_A, "sigA", "healing", 2,
+			json_string("storyteller crash SIGSEGV")));
+	put(f, action("2026-11-29T10:00:12.000Z", ID_A, "sigA", "restart", "intent"));
+	put(f, action("2026-11-29T10:00:12.050Z", ID_A, "sigA", "restart", "started"));
+	put(f, action("2026-11-29T10:00:13.000Z", ID_A, "sigA", "restart", "success"));
+	rec = incident("2026-11-29T10:00:14.000Z", ID_A, "sigA", "resolved", 3,
+		       json_stringn(title, sizeof(hostile)));
+	json_object_set_new(rec, "recovery_ms", json_integer(14000));
+	put(f, rec);
+	put(f, incident("2026-11-29T10:01:00.000Z", ID_B, "sigB", "open", 1,
+			json_string("storyteller exit 1")));
+	put(f, action("2026-11-29T10:01:00.500Z", ID_B, "sigB", "breaker", "open"));
+	put(f, action("2026-11-29T10:02:00.000Z", ID_GONE, "sigC", "restart", "intent"));
+	fclose(f);
+}
+
+static void test_export_loads_twice(void **state)
+{
+	char out[8192], journal[256], script[256], hex[1024] = "";
+	char title[sizeof(hostile) + 3];
+	size_t n = 0;
+
+	(void)state;
+	need_server();
+	snprintf(journal, sizeof(journal), "%s/journal.jsonl", pg.v.dir);
+	snprintf(script, sizeof(script), "%s/export.sql", pg.v.dir);
+	write_journal(journal);
+	assert_int_equal(sh("%s export --sql --journal %s >%s 2>%s/export.err", pg.v.vigil_bin,
+			    journal, script, pg.v.dir),
+			 0);
+	sh("cat %s/export.err", pg.v.dir);
+	assert_int_equal(sh("grep -q '1 lines not JSON' %s/export.err", pg.v.dir), 0);
+	assert_int_equal(sh("%s -f - <%s", pg.psql, script), 0);
+	/* The second load as the README tells it, through a pipe: nothing may double. */
+	assert_int_equal(sh("%s export --sql --journal %s 2>/dev/null | %s -f -", pg.v.vigil_bin,
+			    journal, pg.psql),
+			 0);
+
+	assert_int_equal(psql("select state || '|' || count || '|' || recovery_ms || '|' || "
+			      "to_char(opened_at at time zone 'UTC', 'HH24:MI:SS') || '|' || "
+			      "jsonb_array_length(chain) from incidents where id = '" ID_A "';",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "resolved|3|14000|10:00:00|1");
+	assert_int_equal(psql("select count(*) from incidents;", out, sizeof(out)), 0);
+	assert_string_equal(out, "3"); /* A, B and the stub of the rotated-out one */
+	assert_int_equal(psql("select count(*) || '|' || count(distinct (incident, action, "
+			      "outcome, at)) from healing_actions;",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "8|8"); /* 6 for A, 1 for B, 1 for the rotated-out one */
+	assert_int_equal(psql("select success_rate || '|' || attempts || '|' || successes || '|' "
+			      "|| incident_type || '|' || (error_pattern ->> 'workload') from "
+			      "incident_knowledge where error_pattern ->> 'signature' = 'sigA' and "
+			      "fix_action ->> 'action' = 'restart';",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "0.50|2|1|crash|storyteller");
+	assert_int_equal(psql("select count(*) from incident_knowledge;", out, sizeof(out)), 0);
+	assert_string_equal(out, "2"); /* sigA/restart, sigC/restart; breaker had no intent */
+
+	/* The hostile title, byte for byte, the NUL as U+FFFD (PostgreSQL text has no NUL). */
+	memcpy(title, hostile, HOSTILE_NUL_AT);
+	memcpy(title + HOSTILE_NUL_AT, "\xef\xbf\xbd", 3);
+	memcpy(title + HOSTILE_NUL_AT + 3, hostile + HOSTILE_NUL_AT,
+	       sizeof(hostile) - HOSTILE_NUL_AT);
+	for (const unsigned char *p = (const unsigned char *)title; *p; p++)
+		n += snprintf(hex + n, sizeof(hex) - n, "%02x", *p);
+	assert_int_equal(psql("select encode(convert_to(title, 'UTF8'), 'hex') from incidents "
+			      "where id = '" ID_A "';",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, hex);
+	assert_int_equal(
+	    psql("select count(*) from pg_tables where tablename = 'incidents';", out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "1");
+}
+
+static void test_success_rate_checked(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	need_server();
+	assert_int_not_equal(psql("insert into incident_knowledge (incident_type, error_pattern, "
+				  "fix_action, success_rate) values ('crash', "
+				  "'{\"signature\":\"x\"}', '{\"action\":\"restart\"}', 1.5);",
+				  out, sizeof(out)),
+			     0);
+	printf("refused as it should be: %s\n", out);
+	assert_non_null(strstr(out, "success_rate"));
+	assert_int_equal(psql("insert into incident_knowledge (incident_type, error_pattern, "
+			      "fix_action, success_rate) values ('crash', '{\"signature\":\"x\"}', "
+			      "'{\"action\":\"restart\"}', 1.0);",
+			      out, sizeof(out)),
+			 0);
+}
+
+/* As a role RLS applies to (not the superuser the loads ran as). */
+#define AS_ROLE(claim) "set role vigil_test_user;\nset request.jwt.claim.role = '" claim "';\n"
+
+static void test_rls_service_role_writes(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	need_server();
+	assert_int_equal(psql("create role vigil_test_user;\n"
+			      "grant usage on schema auth to vigil_test_user;\n"
+			      "grant select, insert on all tables in schema public to "
+			      "vigil_test_user;\n",
+			      out, sizeof(out)),
+			 0);
+	assert_int_equal(
+	    psql(AS_ROLE("authenticated") "select count(*) from incidents;", out, sizeof(out)), 0);
+	assert_string_equal(out, "3");
+	assert_int_equal(psql(AS_ROLE("anon") "select count(*) from incidents;", out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "0");
+	assert_int_not_equal(psql(AS_ROLE("authenticated") "insert into incidents (id, node) "
+							   "values ('x', 'n');",
+				  out, sizeof(out)),
+			     0);
+	assert_non_null(strstr(out, "row-level security"));
+	assert_int_equal(psql(AS_ROLE("service_role") "insert into incidents (id, node) values "
+						      "('y', 'n');",
+			      out, sizeof(out)),
+			 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_migrations_apply_twice),
+	    cmocka_unit_test(test_export_loads_twice),
+	    cmocka_unit_test(test_success_rate_checked),
+	    cmocka_unit_test(test_rls_service_role_writes),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

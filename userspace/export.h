@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export: the journal as SQL for the tables in sql/ (PostgreSQL / Supabase), so that the
+ * incident history, the audit trail and the knowledge they imply can be loaded into the
+ * seed's database with `vigil export --sql | psql -v ON_ERROR_STOP=1 -f -`.
+ */
+#ifndef VIGIL_EXPORT_H
+#define VIGIL_EXPORT_H
+
+#include <stdio.h>
+
+struct vigil_export_stats {
+	unsigned long lines;	    /* non-empty lines read */
+	unsigned long bad_lines;    /* not a JSON object: skipped (a torn tail, garbage) */
+	unsigned long skipped;	    /* incident/action records without the fields a row needs */
+	unsigned long incidents;    /* rows upserted into incidents */
+	unsigned long actions;	    /* rows inserted into healing_actions */
+	unsigned long knowledge;    /* rows upserted into incident_knowledge */
+	unsigned long nul_replaced; /* NUL characters (\u0000) written as U+FFFD */
+	unsigned long bad_utf8;	    /* invalid UTF-8 bytes written as U+FFFD (never from vigil) */
+};
+
+/*
+ * Read a journal of JSON lines and write one transaction of SQL to out: for each incident id
+ * its last record as an upsert into incidents, every action record as an insert into
+ * healing_actions (a re-load inserts nothing twice), and per (signature, action) the counts
+ * of intents and successes as an upsert into incident_knowledge. PostgreSQL text cannot
+ * hold NUL, so a \u0000 in any string is written as U+FFFD. st may be NULL.
+ * Returns 0, -EIO on a read or write error, -ENOMEM.
+ */
+int vigil_export_sql(FILE *journal, FILE *out, struct vigil_export_stats *st);
+
+#endif /* VIGIL_EXPORT_H */
