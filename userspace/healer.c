@@ -255,14 +255,16 @@ static const struct vigil_heal_rule *find_rule(const struct vigil_workload *w,
 	return NULL;
 }
 
+static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
+		      const struct vigil_heal_rule *rule, struct wl_heal *wh);
+
 void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened)
 {
 	const struct vigil_heal_rule *rule;
 	const struct vigil_workload *w;
-	uint64_t now = vigil_mono_ns(), delay_ms, since_ms;
+	uint64_t now = vigil_mono_ns();
 	struct wl_heal *wh;
 	char detail[160];
-	struct job *j;
 
 	if (!opened || !inc->workload || inc->workload > h->cfg->n_workloads)
 		return;
@@ -295,6 +297,17 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 		set_state(h, inc, VIGIL_INC_AWAITING_APPROVAL);
 		return;
 	}
+	start_job(h, inc, rule, wh);
+}
+
+/* Schedule or run the rule's action for inc now that policy allows it. */
+static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
+		      const struct vigil_heal_rule *rule, struct wl_heal *wh)
+{
+	uint64_t now = vigil_mono_ns(), delay_ms, since_ms;
+	char detail[160];
+	struct job *j;
+
 	if (wh->pending) {
 		vigil_sink_action(h->sinks, inc, "restart", "skipped",
 				  "a heal of this workload is already scheduled or running", 0);
@@ -329,6 +342,26 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 		 rule->level == 2 && rule->delay_ms >= delay_ms ? "level 2 delay" : "backoff");
 	vigil_sink_action(h->sinks, inc, "restart", "scheduled", detail, 0);
 	j->timer = vigil_loop_timer(h->loop, delay_ms, scheduled_due, j);
+}
+
+int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who)
+{
+	const struct vigil_heal_rule *rule;
+	char detail[160];
+
+	if (inc->state != VIGIL_INC_AWAITING_APPROVAL)
+		return -EINVAL;
+	rule = find_rule(&h->cfg->workloads[inc->workload - 1], inc->cls);
+	if (!rule)
+		return -ENOENT;
+	/* A person decided: that is the point of level 3, so neither the breaker nor the
+	 * backoff's first wait holds it back — only a heal already running does. */
+	snprintf(detail, sizeof(detail), "approved by %s", who && who[0] ? who : "an operator");
+	vigil_sink_action(h->sinks, inc, "restart", "approved", detail, 0);
+	inc->busy = false;
+	set_state(h, inc, VIGIL_INC_OPEN);
+	start_job(h, inc, rule, &h->w[inc->workload - 1]);
+	return 0;
 }
 
 void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus)

@@ -33,6 +33,13 @@ void vigil_healer_free(struct vigil_healer *h);
 /* An incident opened (opened=true) or repeated. Decides, acts or schedules. */
 void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened);
 
+/*
+ * A person approved an incident awaiting approval (level 3): run its rule's action now.
+ * who names them in the audit trail. Returns 0, -EINVAL if the incident is not awaiting
+ * approval, -ENOENT if no rule applies any more.
+ */
+int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who);
+
 /* A child of ours ended (the daemon reaps on SIGCHLD): ends a verify window early. */
 void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus);
 

@@ -68,13 +68,18 @@ const struct vigil_incident *vigil_incidents_first(const struct vigil_incidents 
 	return t->head;
 }
 
-const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
-						  const char *id)
+struct vigil_incident *vigil_incidents_lookup(struct vigil_incidents *t, const char *id)
 {
-	for (const struct vigil_incident *i = t->head; i; i = i->next)
+	for (struct vigil_incident *i = t->head; i; i = i->next)
 		if (!strcmp(i->id, id))
 			return i;
 	return NULL;
+}
+
+const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
+						  const char *id)
+{
+	return vigil_incidents_lookup((struct vigil_incidents *)t, id);
 }
 
 const char *vigil_incident_state_name(enum vigil_incident_state s)

@@ -84,7 +84,8 @@ void vigil_incidents_note(struct vigil_incidents *t, unsigned int workload, uint
 
 /* The live incidents, newest first (follow ->next). */
 const struct vigil_incident *vigil_incidents_first(const struct vigil_incidents *t);
-/* The live incident with this id, or NULL. */
+/* The live incident with this id, or NULL; the first form for those who change it. */
+struct vigil_incident *vigil_incidents_lookup(struct vigil_incidents *t, const char *id);
 const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
 						  const char *id);
 

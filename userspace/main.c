@@ -61,6 +61,8 @@ static const char usage[] =
     "  export   --sql: the journal as SQL for sql/*.sql (PostgreSQL / Supabase), one\n"
     "           transaction on stdout: vigil export --sql | psql -v ON_ERROR_STOP=1 -f -\n"
     "           --journal FILE  the journal to read (default: " VIGIL_HISTORY_JOURNAL ")\n"
+    "  approve  ID: run the action of a level-3 incident awaiting approval\n"
+    "           --ctl PATH, --json: as for status\n"
     "  check    FILE: validate a config file and print what it defines\n"
     "  doctor   check the kernel features, mounts and capabilities vigil needs\n"
     "  version  print the version\n"
@@ -414,6 +416,38 @@ static int cmd_history(int argc, char **argv, const char *cmd)
 	return err ? 1 : 0;
 }
 
+/*
+ * `vigil approve ID`: let a level-3 incident's action run. Exit status: 0 when it was
+ * approved, 1 when the daemon refused (unknown id, not awaiting approval) or is not there,
+ * 2 for a usage error.
+ */
+static int cmd_approve(int argc, char **argv)
+{
+	struct client_opts o;
+	char *answer = NULL;
+	int err;
+
+	err = parse_client(argc, argv, "approve", false, true, true, &o);
+	if (err)
+		return err > 0 ? 0 : 2;
+	err = vigil_ctl_request(o.path, "approve", o.arg, &answer, CTL_TIMEOUT_MS);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		fprintf(stderr, "vigil: no daemon at %s (is vigil run going?)\n", o.path);
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "vigil: %s: %s\n", o.path, strerror(-err));
+		return 1;
+	}
+	if (o.json)
+		puts(answer);
+	err = error_answer(answer) || !strstr(answer, "\"approved\":true");
+	if (!o.json)
+		printf("%s: %s\n", o.arg, err ? answer : "approved; its action runs now");
+	free(answer);
+	return err ? 1 : 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct vigil_config *cfg;
@@ -512,6 +546,8 @@ int main(int argc, char **argv)
 		return cmd_query(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident"))
 		return cmd_history(argc - 1, argv + 1, cmd);
+	if (!strcmp(cmd, "approve"))
+		return cmd_approve(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vigil %s (event ABI %d)\n", VIGIL_VERSION, VIGIL_ABI_VERSION);
 		return 0;

@@ -199,6 +199,26 @@ static int latency(const struct daemon *d, const char *arg, struct vigil_json *j
 	return vigil_json_end(j);
 }
 
+/* "approve ID": run the action of a level-3 incident awaiting approval. */
+static int approve(struct daemon *d, const char *id, struct vigil_json *j)
+{
+	struct vigil_incident *inc = id ? vigil_incidents_lookup(d->incidents, id) : NULL;
+	int ret;
+
+	if (!inc)
+		return -ENOENT;
+	ret = vigil_healer_approve(d->healer, inc, "vigil approve (control socket)");
+	vigil_json_begin(j);
+	vigil_json_str(j, "incident", inc->id);
+	vigil_json_str(j, "state", vigil_incident_state_name(inc->state));
+	if (ret)
+		vigil_json_str(j, "error", ret == -EINVAL ? "not awaiting approval" :
+						     "no heal rule applies to it");
+	else
+		vigil_json_bool(j, "approved", true);
+	return vigil_json_end(j);
+}
+
 int vigil_status_answer(const char *cmd, const char *arg, struct vigil_json *out, void *ctx)
 {
 	const struct daemon *d = ctx;
@@ -207,6 +227,8 @@ int vigil_status_answer(const char *cmd, const char *arg, struct vigil_json *out
 		return status(d, out);
 	if (!strcmp(cmd, "latency"))
 		return latency(d, arg, out);
+	if (!strcmp(cmd, "approve"))
+		return approve(ctx, arg, out);
 	if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident"))
 		return vigil_history_answer(d->incidents, d->cfg->node, cmd, arg, out);
 	return -ENOENT;

@@ -41,7 +41,14 @@ static const char config[] =
 	"    heal:\n"
 	"      - on: [crash]\n"
 	"        level: 1\n"
-	"        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n";
+	"        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n"
+	"  - name: gated\n"
+	"    match: { comm: vt-gated }\n"
+	"    verify: 300ms\n"
+	"    heal:\n"
+	"      - on: [crash]\n"
+	"        level: 3\n"
+	"        action: { restart: { exec: [\"@DIR@/vt-gated\", serve] } }\n";
 
 struct fixture {
 	struct vt v;
@@ -394,6 +401,46 @@ static void test_hang(void **state)
 	assert_non_null(vt_wait(&f->v, 0, "event", "class", "hang", "pid", pid, NULL));
 }
 
+/* Run `build/vigil approve ID` against the test's daemon; returns its exit status. */
+static int approve(struct vt *v, const char *id)
+{
+	const char *args[] = { "approve", id, "--ctl", v->ctl, NULL };
+	pid_t pid = vt_exec_in(NULL, v->vigil_bin, args);
+	int status = reap(pid);
+
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Level 3: a crash waits for a person; `vigil approve ID` lets the restart run. */
+static void test_level3_waits_for_approve(void **state)
+{
+	static const char *const serve[] = { "serve", NULL };
+	struct fixture *f = *state;
+	char pid[16], id[32];
+	json_t *inc, *ok;
+	pid_t p;
+
+	p = vt_run(&f->v, "vt-gated", serve);
+	snprintf(pid, sizeof(pid), "%d", p);
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
+	kill(p, SIGSEGV);
+	reap(p);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "gated", "state",
+		      "awaiting_approval", NULL);
+	assert_non_null(inc);
+	snprintf(id, sizeof(id), "%s", vt_str(inc, "id"));
+	/* Nothing runs before the approval. */
+	assert_int_equal(vt_count(&f->v, "action", "incident", id, "outcome", "intent", NULL), 0);
+	assert_int_equal(approve(&f->v, "0000000000000000"), 1); /* no such incident */
+	assert_int_equal(approve(&f->v, id), 0);
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "approved",
+				NULL));
+	ok = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "success", NULL);
+	assert_non_null(ok);
+	assert_int_equal(approve(&f->v, id), 1); /* not awaiting approval any more */
+	kill((pid_t)vt_int(ok, "pid"), SIGKILL);
+}
+
 /* The restart rule brings a crashed service back with a new pid, and the journal says so. */
 static void test_restart_crashed_service(void **state)
 {
@@ -453,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_child_inherits_workload),
 		cmocka_unit_test(test_oom_kill),
 		cmocka_unit_test(test_hang),
+		cmocka_unit_test(test_level3_waits_for_approve),
 		cmocka_unit_test(test_restart_crashed_service),
 	};
 	const struct CMUnitTest classic[] = {

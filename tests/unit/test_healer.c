@@ -4,6 +4,7 @@
  * levels, restart verification, exec failures, the circuit breaker, and the backoff table.
  * The audit trail it writes (a journal in a scratch file) is what the tests read back.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -202,6 +203,28 @@ static void test_level3_waits_for_approval(void **state)
 	env_fini(&e);
 }
 
+static void test_level3_runs_when_approved(void **state)
+{
+	struct vigil_incident *i;
+	struct env e;
+	char out[256];
+
+	(void)state;
+	env_init(&e, CFG("level: 3", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	assert_int_equal(i->state, VIGIL_INC_AWAITING_APPROVAL);
+	/* Only an incident awaiting approval can be approved, and only once. */
+	assert_int_equal(vigil_healer_approve(e.h, i, "test"), 0);
+	assert_int_equal(vigil_healer_approve(e.h, i, "test"), -EINVAL);
+	run_for(&e, 400);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	assert_int_equal(e.watched, 1);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "approved intent started success ");
+	env_fini(&e);
+	system("pkill -f '^/bin/sleep 5$'");
+}
+
 static void test_level2_waits_its_delay(void **state)
 {
 	struct vigil_incident *i;
@@ -262,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_level1_restart_verified),
 		cmocka_unit_test(test_exec_failure_opens_breaker),
 		cmocka_unit_test(test_level3_waits_for_approval),
+		cmocka_unit_test(test_level3_runs_when_approved),
 		cmocka_unit_test(test_level2_waits_its_delay),
 		cmocka_unit_test(test_second_fault_during_heal_is_not_stacked),
 		cmocka_unit_test(test_backoff_table),
