@@ -52,7 +52,15 @@ struct vigil_workload {
 	uint64_t breaker_cooldown_ms;  /* default 300000 (5m) */
 	uint64_t quiet_max_defer_ms;   /* default 60000 */
 	uint64_t verify_ms;	       /* how long a restarted process must live; default 2000 */
+	/* detect: the derived classes' thresholds (defaults in parentheses) */
+	unsigned int crash_loop_exits;	/* failed exits that make a crash_loop (3), 2..16 */
+	uint64_t crash_loop_window_ms;	/* ... within this window (60s) */
+	unsigned int retransmits_per_s; /* retransmits floor (10) */
+	unsigned int conn_errors_per_s; /* connection errors floor, per class (5) */
+	unsigned int slo_intervals;	/* intervals over budget for latency_slo (3), 1..60 */
 };
+
+#define VIGIL_CRASH_LOOP_MAX 16 /* the largest crash_loop_exits */
 
 struct vigil_config {
 	char *source;	    /* file name, or "<embedded>" */

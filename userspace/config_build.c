@@ -319,11 +319,39 @@ static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_r
 	return dup_strv(rs->exec, rs->exec_count, &h->action.argv);
 }
 
+/* detect: the thresholds of the derived classes. Returns 0, -EINVAL (message written). */
+static int build_detect(struct parse_ctx *pc, const char *base, const struct raw_detect *d,
+			struct vigil_workload *w)
+{
+	uint64_t v = 0;
+	int ret;
+
+	ret = get_uint(pc, base, "detect.crash_loop_exits", d->crash_loop_exits, 3, 2,
+		       VIGIL_CRASH_LOOP_MAX, &v);
+	w->crash_loop_exits = v;
+	if (!ret)
+		ret = get_duration(pc, base, "detect.crash_loop_window", d->crash_loop_window, 60000,
+				   true, &w->crash_loop_window_ms);
+	if (!ret)
+		ret = get_uint(pc, base, "detect.retransmits_per_s", d->retransmits_per_s, 10, 1,
+			       1000000, &v);
+	w->retransmits_per_s = v;
+	if (!ret)
+		ret = get_uint(pc, base, "detect.conn_errors_per_s", d->conn_errors_per_s, 5, 1,
+			       1000000, &v);
+	w->conn_errors_per_s = v;
+	if (!ret)
+		ret = get_uint(pc, base, "detect.slo_intervals", d->slo_intervals, 3, 1, 60, &v);
+	w->slo_intervals = v;
+	return ret;
+}
+
 static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, unsigned int i,
 			  const struct raw_workload *r)
 {
 	const struct raw_breaker *b = r->breaker ? r->breaker : &(struct raw_breaker){0};
 	const struct raw_quiet *q = r->quiet ? r->quiet : &(struct raw_quiet){0};
+	const struct raw_detect *dt = r->detect ? r->detect : &(struct raw_detect){0};
 	struct vigil_workload *w = &cfg->workloads[i];
 	char base[24], rule[48];
 	uint64_t v = 0;
@@ -369,6 +397,8 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 				   &w->quiet_max_defer_ms);
 	if (!ret)
 		ret = get_duration(pc, base, "verify", r->verify, 2000, true, &w->verify_ms);
+	if (!ret)
+		ret = build_detect(pc, base, dt, w);
 	return ret;
 }
 

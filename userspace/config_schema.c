@@ -63,6 +63,15 @@ static const cyaml_schema_field_t quiet_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t detect_fields[] = {
+    F_STR("crash_loop_exits", struct raw_detect, crash_loop_exits),
+    F_STR("crash_loop_window", struct raw_detect, crash_loop_window),
+    F_STR("retransmits_per_s", struct raw_detect, retransmits_per_s),
+    F_STR("conn_errors_per_s", struct raw_detect, conn_errors_per_s),
+    F_STR("slo_intervals", struct raw_detect, slo_intervals),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t workload_fields[] = {
     F_STR("name", struct raw_workload, name),
     F_MAP("match", struct raw_workload, match, match_fields),
@@ -70,6 +79,7 @@ static const cyaml_schema_field_t workload_fields[] = {
     CYAML_FIELD_SEQUENCE("heal", OPT, struct raw_workload, heal, &rule_entry, 0, CYAML_UNLIMITED),
     F_MAP("breaker", struct raw_workload, breaker, breaker_fields),
     F_MAP("quiet", struct raw_workload, quiet, quiet_fields),
+    F_MAP("detect", struct raw_workload, detect, detect_fields),
     F_STR("verify", struct raw_workload, verify),
     CYAML_FIELD_END,
 };

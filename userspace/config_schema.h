@@ -47,6 +47,12 @@ struct raw_quiet {
 	char *max_defer;
 };
 
+struct raw_detect {
+	char *crash_loop_exits, *crash_loop_window;
+	char *retransmits_per_s, *conn_errors_per_s;
+	char *slo_intervals;
+};
+
 struct raw_workload {
 	char *name;
 	struct raw_match *match;
@@ -55,6 +61,7 @@ struct raw_workload {
 	unsigned int heal_count;
 	struct raw_breaker *breaker;
 	struct raw_quiet *quiet;
+	struct raw_detect *detect;
 	char *verify;
 };
 

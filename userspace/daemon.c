@@ -104,17 +104,21 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 /* A failed exit of a configured workload: the last N within the window make a crash_loop. */
 static void check_crash_loop(struct daemon *d, const struct vigil_event_hdr *h, const char *name)
 {
-	uint64_t *f;
+	const struct vigil_workload *w;
 	struct vigil_detection det;
+	unsigned int n;
+	uint64_t *f;
 
 	if (!h->workload || h->workload > d->cfg->n_workloads)
 		return;
+	w = &d->cfg->workloads[h->workload - 1];
+	n = w->crash_loop_exits;
 	f = d->fails[h->workload];
-	memmove(f, f + 1, (VIGIL_CRASH_LOOP_EXITS - 1) * sizeof(*f));
-	f[VIGIL_CRASH_LOOP_EXITS - 1] = h->ts_ns;
-	if (!f[0] || h->ts_ns - f[0] > VIGIL_CRASH_LOOP_MS * 1000000ull)
+	memmove(f, f + 1, (n - 1) * sizeof(*f));
+	f[n - 1] = h->ts_ns;
+	if (!f[0] || h->ts_ns - f[0] > w->crash_loop_window_ms * 1000000ull)
 		return;
-	vigil_detect_crash_loop(name, VIGIL_CRASH_LOOP_EXITS, VIGIL_CRASH_LOOP_MS, &det);
+	vigil_detect_crash_loop(name, n, w->crash_loop_window_ms, &det);
 	record(d, h, &det, name);
 }
 
@@ -221,7 +225,8 @@ static void check_conn_rate(struct daemon *d, const struct vigil_event_hdr *h,
 		if (r->first_ns[i] < first)
 			first = r->first_ns[i];
 	}
-	vigil_detect_conn_rate(name, cls, sum, 1000, VIGIL_CONN_ERRORS_PER_S, r->baseline, &det);
+	vigil_detect_conn_rate(name, cls, sum, 1000,
+			       d->cfg->workloads[h->workload - 1].conn_errors_per_s, r->baseline, &det);
 	if (det.cls == VIGIL_CLASS_NONE)
 		return;
 	r->fired = true;
@@ -279,8 +284,8 @@ static void sample_retransmits(struct vigil_loop *loop, void *arg)
 		}
 		if (r->fired || !sum)
 			continue;
-		vigil_detect_retransmits(name, sum, 1000, VIGIL_RETRANSMITS_PER_S, r->baseline,
-					 &det);
+		vigil_detect_retransmits(name, sum, 1000, d->cfg->workloads[w - 1].retransmits_per_s,
+					 r->baseline, &det);
 		if (det.cls == VIGIL_CLASS_NONE)
 			continue;
 		r->fired = true;
@@ -308,7 +313,8 @@ static void retransmits_tick(struct daemon *d, uint64_t interval_ms)
 		r->fired = false;
 		if (!n)
 			continue;
-		vigil_detect_retransmits(name, n, interval_ms, VIGIL_RETRANSMITS_PER_S, 0, &det);
+		vigil_detect_retransmits(name, n, interval_ms, d->cfg->workloads[w - 1].retransmits_per_s,
+					 0, &det);
 		det.cls = VIGIL_CLASS_NONE; /* the record: judged by the sampler, not here */
 		vigil_sink_rate(d->sinks, name, &det, n, interval_ms);
 		snprintf(detail, sizeof(detail), "%llu in %llu ms", (unsigned long long)n,
@@ -319,7 +325,7 @@ static void retransmits_tick(struct daemon *d, uint64_t interval_ms)
 
 /*
  * latency_slo: for each timed (workload, syscall), the interval's histogram is the difference
- * of two reads of the kernel's monotonic counts; its p99 over budget for VIGIL_SLO_INTERVALS
+ * of two reads of the kernel's monotonic counts; its p99 over budget for slo_intervals
  * intervals in a row is a fault.
  */
 static void check_slo(struct daemon *d)
@@ -354,7 +360,7 @@ static void check_slo(struct daemon *d)
 			}
 			if (!st->over++)
 				st->streak_ns = d->slo_prev_ns ? d->slo_prev_ns : h.ts_ns;
-			if (st->over < VIGIL_SLO_INTERVALS)
+			if (st->over < cw->slo_intervals)
 				continue;
 			vigil_detect_slo(cw->name, cw->latency_syscalls[k], p99,
 					 cw->latency_budget_ms, &det);

@@ -23,23 +23,13 @@
 #define TICK_MS 1000
 #define REFRESH_TICKS 5
 #define DEDUP_SLOTS 64
-/* A workload retransmitting more segments a second than this has a retransmits fault.
- * Fixed for now; a per-workload moving baseline comes with the incident engine. */
-#define VIGIL_RETRANSMITS_PER_S 10
-/* This many failed exits (crash, oom_kill, exit_nonzero) of a workload within the window make
- * a crash_loop. Fixed for now. */
-/* Connection errors of one class and workload at this many a second, and at least
- * VIGIL_ANOMALY_FACTOR times the workload's moving baseline for that class, are an anomaly. */
-#define VIGIL_CONN_ERRORS_PER_S 5
+/* The derived classes' thresholds are per workload: `detect:` in the config (config.h). */
 #define CONN_CLASSES 4 /* conn_refused, conn_timeout, conn_unreachable, conn_reset */
-#define VIGIL_CRASH_LOOP_EXITS 3
-#define VIGIL_CRASH_LOOP_MS 60000ull
 /* Per-workload drop counts kept for this many ticks, to tell whether an incident's window
  * lost events. Must cover VIGIL_CHAIN_NS. */
 #define DROP_TICKS 16
-/* latency_slo: a timed syscall's p99 over the workload's budget for this many intervals in a
- * row, each with at least this many calls (fewer calls say nothing about a p99). */
-#define VIGIL_SLO_INTERVALS 3
+/* latency_slo: each over-budget interval needs at least this many calls (fewer say nothing
+ * about a p99). */
 #define VIGIL_SLO_MIN_CALLS 20
 
 /*
@@ -108,7 +98,7 @@ struct daemon {
 	struct vigil_sock_counts sock_prev[VIGIL_MAX_WORKLOADS + 1];
 	uint64_t sock_prev_ns;
 	/* Kernel times of each workload's last failed exits, for crash_loop. */
-	uint64_t fails[VIGIL_MAX_WORKLOADS + 1][VIGIL_CRASH_LOOP_EXITS];
+	uint64_t fails[VIGIL_MAX_WORKLOADS + 1][VIGIL_CRASH_LOOP_MAX];
 	/* A ring of per-workload drop counts, one per tick, oldest at drop_next. */
 	struct {
 		uint64_t mono_ns;

@@ -43,6 +43,9 @@ static const char config[] =
 	"    match: { comm: vt-chain }\n"
 	"  - name: loop\n"
 	"    match: { comm: vt-loop }\n"
+	"  - name: loop4\n"
+	"    match: { comm: vt-loop4 }\n"
+	"    detect: { crash_loop_exits: 4, crash_loop_window: 30s }\n"
 	"  - name: storm\n"
 	"    match: { comm: vt-storm }\n"
 	"  - name: slo\n"
@@ -499,6 +502,26 @@ static void test_latency_slo(void **state)
 	assert_non_null(strstr(vt_str(inc, "title"), "slo latency_slo read p99 >= 16 ms"));
 }
 
+/* The same with the workload's own threshold: four exits in 30 s (detect: in the config). */
+static void test_crash_loop_configured(void **state)
+{
+	static const char *const args[] = { "exit", "9", NULL };
+	struct vt *v = *state;
+	char pid[16];
+	pid_t p = 0;
+
+	for (int i = 0; i < 3; i++)
+		reap(p = vt_run(v, "vt-loop4", args));
+	/* The third exit is in the journal: had it made a crash_loop, that would be too. */
+	snprintf(pid, sizeof(pid), "%d", p);
+	assert_non_null(vt_wait(v, WAIT_MS, "event", "class", "exit_nonzero", "pid", pid, NULL));
+	assert_int_equal(vt_count(v, "incident", "class", "crash_loop", "workload", "loop4", NULL),
+			 0);
+	reap(vt_run(v, "vt-loop4", args));
+	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "crash_loop", "workload", "loop4",
+				"title", "loop4 crash_loop (4 failed exits in 30 s)", NULL));
+}
+
 static void test_status_reports_families(void **state)
 {
 	struct vt *v = *state;
@@ -530,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_unwatched_is_silent),
 		cmocka_unit_test(test_causal_chain),
 		cmocka_unit_test(test_crash_loop),
+		cmocka_unit_test(test_crash_loop_configured),
 		cmocka_unit_test(test_latency_slo),
 		cmocka_unit_test(test_conn_error_rate),
 		cmocka_unit_test(test_status_reports_families),

@@ -305,6 +305,9 @@ static void test_explicit_values_and_defaults(void **state)
 				   "    breaker: { failures: 7, window: 2h, cooldown: 0 }\n"
 				   "    quiet: { max_defer: 0s }\n"
 				   "    verify: 1500ms\n"
+				   "    detect: { crash_loop_exits: 5, crash_loop_window: 2m,\n"
+				   "              retransmits_per_s: 50, conn_errors_per_s: 20,\n"
+				   "              slo_intervals: 10 }\n"
 				   "  - name: bare\n"
 				   "    match: { comm: abcdefghijklmno }\n";
 	struct vigil_config *cfg = parse_ok(yaml);
@@ -344,6 +347,11 @@ static void test_explicit_values_and_defaults(void **state)
 	assert_int_equal(w->breaker_cooldown_ms, 0);
 	assert_int_equal(w->quiet_max_defer_ms, 0);
 	assert_int_equal(w->verify_ms, 1500);
+	assert_int_equal(w->crash_loop_exits, 5);
+	assert_int_equal(w->crash_loop_window_ms, 120000);
+	assert_int_equal(w->retransmits_per_s, 50);
+	assert_int_equal(w->conn_errors_per_s, 20);
+	assert_int_equal(w->slo_intervals, 10);
 
 	w = &cfg->workloads[1];
 	assert_string_equal(w->name, "bare");
@@ -355,6 +363,12 @@ static void test_explicit_values_and_defaults(void **state)
 	assert_int_equal(w->breaker_cooldown_ms, 300000);
 	assert_int_equal(w->quiet_max_defer_ms, 60000);
 	assert_int_equal(w->verify_ms, 2000);
+	/* detect: the defaults the README gives */
+	assert_int_equal(w->crash_loop_exits, 3);
+	assert_int_equal(w->crash_loop_window_ms, 60000);
+	assert_int_equal(w->retransmits_per_s, 10);
+	assert_int_equal(w->conn_errors_per_s, 5);
+	assert_int_equal(w->slo_intervals, 3);
 	vigil_config_free(cfg);
 }
 
@@ -401,6 +415,12 @@ static const struct bad bad_inputs[] = {
     {"node: x\nobserve: true\n", "t.yaml:2:1: ", "unexpected key 'observe'"},
     {W "    breaker: { failures: 3, windw: 1m }\n",
      "t.yaml:4:29: workloads[0].breaker: ", "unexpected key 'windw'"},
+    {W "    detect: { crash_loops: 3 }\n",
+     "t.yaml:4:15: workloads[0].detect: ", "unexpected key 'crash_loops'"},
+    {W "    detect: { crash_loop_exits: 1 }\n",
+     "t.yaml:4:33: workloads[0].detect.crash_loop_exits: ", "1 is out of range 2..16"},
+    {W "    detect: { slo_intervals: 61 }\n",
+     "t.yaml:4:30: workloads[0].detect.slo_intervals: ", "61 is out of range 1..60"},
     /* values out of range: the position of the value */
     {RULE("[crash]", "4", RESTART),
      "t.yaml:6:16: workloads[0].heal[0].level: ", "4 is out of range 1..3"},
