@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "collector.h"
 #include "config.h"
 #include "ctl.h"
@@ -151,6 +153,25 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 	if (det.cls >= VIGIL_CLASS_CONN_REFUSED && det.cls <= VIGIL_CLASS_CONN_RESET &&
 	    h->workload && h->workload <= d->cfg->n_workloads)
 		check_conn_rate(d, h, det.cls, name);
+}
+
+/* The healer's probe: the workload's live connections, from the kernel's counters. */
+static uint64_t established(unsigned int workload, void *arg)
+{
+	struct vigil_sock_counts c;
+
+	return vigil_sock_counts(arg, workload, &c) ? 0 : c.established - c.closed;
+}
+
+/* ... and whether pid is still one of the workload's processes (in the kernel's set). */
+static bool owns(unsigned int workload, pid_t pid, void *arg)
+{
+	struct daemon *d = arg;
+	struct vigil_watch w;
+	__u32 key = pid;
+
+	return !bpf_map_lookup_elem(vigil_probes_watched_fd(d->probes), &key, &w) &&
+	       w.workload == workload;
 }
 
 static int watch_new_process(unsigned int workload, pid_t pid, void *arg)
@@ -499,6 +520,11 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 		ret = vigil_incidents_new(d.cfg->window_ms, &d.incidents);
 	if (!ret)
 		ret = vigil_healer_new(d.cfg, d.loop, d.sinks, watch_new_process, &d, &d.healer);
+	if (!ret) {
+		const struct vigil_healer_probe probe = { established, owns, &d };
+
+		vigil_healer_set_probe(d.healer, &probe);
+	}
 	if (!ret)
 		ret = vigil_collector_new(d.loop, vigil_probes_ringbuf_fd(d.probes), on_event, &d,
 					  &d.coll);

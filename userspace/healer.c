@@ -38,6 +38,11 @@ struct job {
 	int status_fd;
 	int64_t timer;
 	uint64_t started_ns;
+	/* A restart of a process that still runs: wait for quiet, then stop it, then start. */
+	pid_t old;		  /* 0: not looked at yet; -1: nothing to stop */
+	uint64_t quiet_until_ns;  /* give up waiting for quiet then */
+	uint64_t kill_at_ns;	  /* SIGKILL if still alive then (0: SIGTERM not sent yet) */
+	bool deferred, killed;
 	struct job *next;
 };
 
@@ -47,6 +52,7 @@ struct vigil_healer {
 	struct vigil_sinks *sinks;
 	vigil_watch_fn watch;
 	void *watch_arg;
+	struct vigil_healer_probe probe;
 	struct wl_heal *w;
 	struct job *jobs;
 };
@@ -92,6 +98,30 @@ static void set_state(struct vigil_healer *h, struct vigil_incident *inc,
 	if (s == VIGIL_INC_RESOLVED)
 		inc->resolved_mono_ns = vigil_mono_ns();
 	vigil_sink_incident(h->sinks, inc);
+}
+
+void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_probe *p)
+{
+	h->probe = *p;
+}
+
+/* Is pid running (not gone, not a zombie waiting for its parent)? */
+static bool running(pid_t pid)
+{
+	char path[48], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')' (a comm may hold one). */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
 static void unlink_job(struct vigil_healer *h, struct job *j)
@@ -206,17 +236,14 @@ static int prespawn(pid_t pid, void *arg)
 	return j->h->watch ? j->h->watch(j->inc->workload, pid, j->h->watch_arg) : 0;
 }
 
-/* Run the restart now. */
-static void run(struct job *j)
+/* Start the new process and verify it. */
+static void spawn_new(struct job *j)
 {
 	struct vigil_healer *h = j->h;
 	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
 	char detail[512];
 	int err;
 
-	set_state(h, j->inc, VIGIL_INC_HEALING);
-	vigil_argv_join(j->rule->action.argv, detail, sizeof(detail));
-	vigil_sink_action(h->sinks, j->inc, "restart", "intent", detail, 0);
 	j->wh->restarts++;
 	j->wh->last_restart_ns = vigil_mono_ns();
 	err = vigil_spawn(j->rule->action.argv, prespawn, j, &j->pid, &j->status_fd);
@@ -235,6 +262,82 @@ static void run(struct job *j)
 		 (unsigned long long)w->verify_ms);
 	vigil_sink_action(h->sinks, j->inc, "restart", "started", detail, j->pid);
 	j->timer = vigil_loop_timer(h->loop, w->verify_ms, verify_due, j);
+}
+
+static void run_due(struct vigil_loop *loop, void *arg);
+
+/* Exit incidents have nothing left to stop; any other may be about a process that runs. */
+static bool exit_class(enum vigil_class c)
+{
+	return c == VIGIL_CLASS_CRASH || c == VIGIL_CLASS_OOM_KILL ||
+	       c == VIGIL_CLASS_EXIT_NONZERO || c == VIGIL_CLASS_CRASH_LOOP;
+}
+
+/*
+ * Run the restart, in steps driven by short timers: record the intent; if the incident's
+ * process still runs (and is still the workload's), wait until the workload holds no
+ * established connection (a live conversation is never cut) for at most quiet.max_defer,
+ * then SIGTERM it, SIGKILL after VIGIL_STOP_GRACE_MS; then start the new process.
+ */
+static void run(struct job *j)
+{
+	struct vigil_healer *h = j->h;
+	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
+	struct vigil_healer_probe *pr = &h->probe;
+	uint64_t now = vigil_mono_ns(), conns;
+	char detail[512];
+
+	j->timer = 0;
+	if (!j->old) {
+		set_state(h, j->inc, VIGIL_INC_HEALING);
+		vigil_argv_join(j->rule->action.argv, detail, sizeof(detail));
+		vigil_sink_action(h->sinks, j->inc, "restart", "intent", detail, 0);
+		j->old = -1;
+		if (!exit_class(j->inc->cls) && pr->owns && j->inc->tgid &&
+		    pr->owns(j->inc->workload, j->inc->tgid, pr->arg) && running(j->inc->tgid))
+			j->old = j->inc->tgid;
+		j->quiet_until_ns = now + w->quiet_max_defer_ms * 1000000ull;
+	}
+	if (j->old > 0 && !j->kill_at_ns) {
+		conns = pr->established ? pr->established(j->inc->workload, pr->arg) : 0;
+		if (conns && now < j->quiet_until_ns) {
+			if (!j->deferred) {
+				snprintf(detail, sizeof(detail),
+					 "%llu established connections: waiting up to %llu ms for "
+					 "them to close before stopping pid %d",
+					 (unsigned long long)conns,
+					 (unsigned long long)w->quiet_max_defer_ms, j->old);
+				vigil_sink_action(h->sinks, j->inc, "restart", "deferred", detail,
+						  j->old);
+				j->deferred = true;
+			}
+			j->timer = vigil_loop_timer(h->loop, 100, run_due, j);
+			return;
+		}
+		snprintf(detail, sizeof(detail), "SIGTERM to pid %d%s", j->old,
+			 conns ? " (the quiet window expired with connections open)" : "");
+		kill(j->old, SIGTERM);
+		vigil_sink_action(h->sinks, j->inc, "restart", "stop", detail, j->old);
+		j->kill_at_ns = now + VIGIL_STOP_GRACE_MS * 1000000ull;
+	}
+	if (j->old > 0 && running(j->old)) {
+		if (now >= j->kill_at_ns && !j->killed) {
+			kill(j->old, SIGKILL);
+			snprintf(detail, sizeof(detail), "SIGKILL to pid %d after %d ms", j->old,
+				 VIGIL_STOP_GRACE_MS);
+			vigil_sink_action(h->sinks, j->inc, "restart", "stop", detail, j->old);
+			j->killed = true;
+		}
+		j->timer = vigil_loop_timer(h->loop, 20, run_due, j);
+		return;
+	}
+	spawn_new(j);
+}
+
+static void run_due(struct vigil_loop *loop, void *arg)
+{
+	(void)loop;
+	run(arg);
 }
 
 static void scheduled_due(struct vigil_loop *loop, void *arg)

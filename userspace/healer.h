@@ -23,6 +23,25 @@ struct vigil_healer;
  * Returns 0 or -errno (the spawn is then abandoned). */
 typedef int (*vigil_watch_fn)(unsigned int workload, pid_t pid, void *arg);
 
+/* What the healer asks the rest of the daemon before restarting a process that still runs. */
+struct vigil_healer_probe {
+	/* Established connections the workload holds now (its live conversations). */
+	uint64_t (*established)(unsigned int workload, void *arg);
+	/* Is pid a live process of the workload (in the kernel's watched set for it)? */
+	bool (*owns)(unsigned int workload, pid_t pid, void *arg);
+	void *arg;
+};
+
+/*
+ * Let the healer restart live processes: before a restart of a process that still runs (an
+ * incident that is not an exit), wait for the workload's established connections to close
+ * (at most quiet.max_defer), then stop it (SIGTERM, SIGKILL after VIGIL_STOP_GRACE_MS).
+ * Without a probe, a live process is never stopped.
+ */
+void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_probe *p);
+
+#define VIGIL_STOP_GRACE_MS 10000
+
 /* Returns 0 and *out, or -ENOMEM. */
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 		     struct vigil_sinks *sinks, vigil_watch_fn watch, void *watch_arg,

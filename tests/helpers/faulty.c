@@ -11,6 +11,7 @@
  *          | slow-reads N MS  (N reads, each waiting MS ms for its byte)
  *          | hang FILE  (a thread stuck in D state until SIGKILL)
  *          | accept-close PORT  (closes an accepted connection with its data unread)
+ *          | listen-slow PORT MS  (holds an accepted connection, then one slow read, then stays)
  *          | syn-timeout-clean | syn-burst N MS | connect-n IP PORT N
  *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
  *          | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER
@@ -645,6 +646,24 @@ int main(int argc, char **argv)
 		while (wait(NULL) > 0)
 			;
 		return 0;
+	} else if (!strcmp(mode, "listen-slow") && argc > 3) {
+		/* Accept one connection and keep it; then one read that waits MS ms; then stay. */
+		int l = tcp_listen("127.0.0.1", atoi(argv[2]), 8), c, p[2];
+		char b;
+
+		if (l < 0 || pipe(p))
+			return 71;
+		c = accept(l, NULL, NULL);
+		if (c < 0)
+			return 72;
+		if (fork() == 0) {
+			usleep(atoi(argv[3]) * 1000);
+			_exit(write(p[1], "x", 1) == 1 ? 0 : 1);
+		}
+		if (read(p[0], &b, 1) != 1)
+			return 73;
+		for (;;)
+			pause();
 	} else if (!strcmp(mode, "accept-close") && argc > 2) {
 		/* Accept one connection, let its data arrive, close it unread: the kernel
 		 * aborts it with a RST (after the socket's CLOSE transition). */

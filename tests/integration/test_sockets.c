@@ -51,6 +51,15 @@ static const char config[] =
 	"  - name: slo\n"
 	"    match: { comm: vt-slo }\n"
 	"    latency: { syscalls: [read], budget_ms: 10 }\n"
+	"  - name: live\n"
+	"    match: { comm: vt-live }\n"
+	"    latency: { syscalls: [read], budget_ms: 100 }\n"
+	"    quiet: { max_defer: 10s }\n"
+	"    verify: 300ms\n"
+	"    heal:\n"
+	"      - on: [syscall_slow]\n"
+	"        level: 1\n"
+	"        action: { restart: { exec: [\"@DIR@/vt-live\", serve] } }\n"
 	"  - name: hist\n"
 	"    match: { comm: vt-hist }\n"
 	"    latency: { syscalls: [getppid, nanosleep], budget_ms: 1000 }\n";
@@ -522,6 +531,64 @@ static void test_crash_loop_configured(void **state)
 				"title", "loop4 crash_loop (4 failed exits in 30 s)", NULL));
 }
 
+/*
+ * A restart of a process that still runs (its incident is a slow read, not an exit) waits
+ * while the workload holds a live connection — never cuts a conversation — then stops it
+ * (SIGTERM) and starts the new one.
+ */
+static void test_restart_waits_for_quiet(void **state)
+{
+	struct vt *v = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char port[16], pid[16];
+	int c = -1, portnr = closed_port();
+	json_t *inc, *deferred, *stop, *ok;
+	uint64_t closed_ms;
+	pid_t p;
+
+	snprintf(port, sizeof(port), "%d", portnr);
+	{
+		const char *args[] = { "listen-slow", port, "300", NULL };
+
+		p = vt_run(v, "vt-live", args);
+	}
+	a.sin_port = htons(portnr);
+	for (int i = 0; i < 200; i++) {
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		if (!connect(c, (struct sockaddr *)&a, sizeof(a)))
+			break;
+		close(c);
+		c = -1;
+		usleep(10000);
+	}
+	assert_true(c >= 0);
+	snprintf(pid, sizeof(pid), "%d", p);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "syscall_slow", "workload", "live", NULL);
+	assert_non_null(inc);
+	deferred = vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
+			   "deferred", NULL);
+	assert_non_null(deferred);
+	assert_int_equal(vt_int(deferred, "pid"), p);
+	/* While the conversation lasts, nothing is stopped. */
+	usleep(500000);
+	assert_int_equal(kill(p, 0), 0);
+	assert_int_equal(vt_count(v, "action", "incident", vt_str(inc, "id"), "outcome", "stop",
+				  NULL),
+			 0);
+	closed_ms = vt_wall_ms();
+	close(c);
+	stop = vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "stop",
+		       NULL);
+	assert_non_null(stop);
+	assert_true(vt_ts_ms(vt_str(stop, "ts")) >= closed_ms);
+	assert_true(WIFSIGNALED(reap(p)));
+	ok = vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "success",
+		     NULL);
+	assert_non_null(ok);
+	assert_true(vt_int(ok, "pid") > 0 && vt_int(ok, "pid") != p);
+	kill((pid_t)vt_int(ok, "pid"), SIGKILL);
+}
+
 static void test_status_reports_families(void **state)
 {
 	struct vt *v = *state;
@@ -555,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_crash_loop),
 		cmocka_unit_test(test_crash_loop_configured),
 		cmocka_unit_test(test_latency_slo),
+		cmocka_unit_test(test_restart_waits_for_quiet),
 		cmocka_unit_test(test_conn_error_rate),
 		cmocka_unit_test(test_status_reports_families),
 	};
