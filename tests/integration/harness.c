@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* harness: vigil as a child process, faults on demand, journal records parsed with jansson. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -429,4 +431,98 @@ const char *vt_str(json_t *rec, const char *key)
 	json_t *f = json_object_get(rec, key);
 
 	return json_is_string(f) ? json_string_value(f) : NULL;
+}
+
+int vt_reap(pid_t pid)
+{
+	int status = 0;
+
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+int vt_group_setup(void **state, const char *yaml, const char *const *extra)
+{
+	struct vt *v = calloc(1, sizeof(*v));
+
+	if (!v || vt_init(v) || vt_start(v, yaml, extra)) {
+		free(v);
+		return -1;
+	}
+	*state = v;
+	return 0;
+}
+
+int vt_group_teardown(void **state)
+{
+	struct vt *v = *state;
+	int rc = vt_stop(v);
+
+	if (rc)
+		fprintf(stderr, "vigil exited with %d:\n%s\n", rc, v->errbuf);
+	vt_fini(v);
+	free(v);
+	return rc ? -1 : 0;
+}
+
+/* Bind a loopback TCP socket to an ephemeral port; returns the fd (port in *port) or -1. */
+static int bound(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+int vt_tcp_closed_port(void)
+{
+	int port = -1, fd = bound(&port);
+
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+int vt_tcp_listener(int *port)
+{
+	int fd = bound(port);
+
+	if (fd >= 0 && listen(fd, 8)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int vt_tcp_connect_retry(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	for (int i = 0; i < 200; i++) {
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (c >= 0 && !connect(c, (struct sockaddr *)&a, sizeof(a)))
+			return c;
+		if (c >= 0)
+			close(c);
+		usleep(10000);
+	}
+	return -1;
+}
+
+void vt_tcp_abort_close(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
 }

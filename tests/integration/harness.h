@@ -69,6 +69,23 @@ int vt_count(struct vt *v, const char *type, ...);
  * parsed answer (caller json_decref) or NULL. */
 json_t *vt_ctl(struct vt *v, const char *cmd, const char *arg);
 
+/* Wait for a child of the test; returns its wait status. */
+int vt_reap(pid_t pid);
+
+/* cmocka group setup/teardown for a test file with one vigil on one config: *state is a
+ * struct vt. vt_group_setup returns 0 or -1; vt_group_teardown fails if vigil did not stop
+ * cleanly. */
+int vt_group_setup(void **state, const char *yaml, const char *const *extra);
+int vt_group_teardown(void **state);
+
+/* Loopback TCP for the socket tests. A port nothing listens on (bound, then closed); a
+ * listener on an ephemeral port (*port set); a connect retried for up to 2 s while the peer
+ * comes up (the fd, or -1); a close that sends RST rather than FIN. */
+int vt_tcp_closed_port(void);
+int vt_tcp_listener(int *port);
+int vt_tcp_connect_retry(int port);
+void vt_tcp_abort_close(int fd);
+
 /* Integer field of a record, or -1. */
 long long vt_int(json_t *rec, const char *key);
 const char *vt_str(json_t *rec, const char *key);

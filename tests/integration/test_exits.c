@@ -55,15 +55,6 @@ struct fixture {
 	pid_t svc; /* started before vigil: found by the /proc scan */
 };
 
-/* Wait for a child of the test and return its wait status. */
-static int reap(pid_t pid)
-{
-	int status = 0;
-
-	waitpid(pid, &status, 0);
-	return status;
-}
-
 /* A watched fault after which every earlier fault is in the journal, or never will be. */
 static void sentinel(struct vt *v, int code)
 {
@@ -73,7 +64,7 @@ static void sentinel(struct vt *v, int code)
 
 	snprintf(want, sizeof(want), "%d", code);
 	pid = vt_run(v, "vt-crasher", args);
-	reap(pid);
+	vt_reap(pid);
 	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "exit_nonzero", "exit_code",
 				want, NULL));
 }
@@ -154,7 +145,7 @@ static void test_segv_is_crash(void **state)
 	pid_t p;
 
 	p = vt_run(&f->v, "vt-crasher", args);
-	status = reap(p);
+	status = vt_reap(p);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	snprintf(pid, sizeof(pid), "%d", p);
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "pid", pid, NULL);
@@ -187,7 +178,7 @@ static void test_signature_stable(void **state)
 	first = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "workload", "crasher", NULL);
 	assert_non_null(first);
 	snprintf(sig, sizeof(sig), "%s", vt_str(first, "signature"));
-	reap(vt_run(&f->v, "vt-crasher", args));
+	vt_reap(vt_run(&f->v, "vt-crasher", args));
 	/* Within the window: the same incident, counted twice. */
 	assert_non_null(vt_wait(&f->v, WAIT_MS, "incident", "signature", sig, "count", "2", NULL));
 }
@@ -201,7 +192,7 @@ static void test_exit_code_is_exit_nonzero(void **state)
 	pid_t p;
 
 	p = vt_run(&f->v, "vt-crasher", args);
-	assert_int_equal(WEXITSTATUS(reap(p)), 3);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), 3);
 	snprintf(pid, sizeof(pid), "%d", p);
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "exit_nonzero", "pid", pid, NULL);
 	assert_non_null(inc);
@@ -219,7 +210,7 @@ static void test_threads_one_exit(void **state)
 	pid_t p;
 
 	p = vt_run(&f->v, "vt-crasher", args);
-	assert_true(WIFSIGNALED(reap(p)));
+	assert_true(WIFSIGNALED(vt_reap(p)));
 	snprintf(pid, sizeof(pid), "%d", p);
 	sentinel(&f->v, 41);
 	assert_int_equal(vt_count(&f->v, "event", "class", "crash", "pid", pid, NULL), 1);
@@ -243,7 +234,7 @@ static void test_abort_core(void **state)
 	p = vt_run(&f->v, "vt-crasher", args);
 	assert_int_equal(chdir(cwd), 0);
 	setrlimit(RLIMIT_CORE, &old);
-	assert_true(WIFSIGNALED(reap(p)));
+	assert_true(WIFSIGNALED(vt_reap(p)));
 	snprintf(pid, sizeof(pid), "%d", p);
 	ev = vt_wait(&f->v, WAIT_MS, "event", "class", "crash", "pid", pid, NULL);
 	assert_non_null(ev);
@@ -260,7 +251,7 @@ static void test_unwatched_crash_ignored(void **state)
 	pid_t p;
 
 	p = vt_run(&f->v, "vt-bystander", args);
-	assert_true(WIFSIGNALED(reap(p)));
+	assert_true(WIFSIGNALED(vt_reap(p)));
 	snprintf(pid, sizeof(pid), "%d", p);
 	sentinel(&f->v, 42);
 	assert_int_equal(vt_count(&f->v, "event", "pid", pid, NULL), 0);
@@ -282,7 +273,7 @@ static void test_sigterm_is_not_a_crash(void **state)
 	/* Watched from its exec on: the kernel says so with an exec event. */
 	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
 	kill(p, SIGTERM);
-	reap(p);
+	vt_reap(p);
 	ev = vt_wait(&f->v, WAIT_MS, "event", "class", "killed", "pid", pid, NULL);
 	assert_non_null(ev);
 	assert_int_equal(vt_int(ev, "signal"), SIGTERM);
@@ -303,7 +294,7 @@ static void test_child_inherits_workload(void **state)
 	{
 		const char *const args[] = { "fork-exec", kidpath, "segv", NULL };
 
-		reap(vt_run(&f->v, "vt-crasher", args));
+		vt_reap(vt_run(&f->v, "vt-crasher", args));
 	}
 	inc = vt_wait(&f->v, WAIT_MS, "event", "class", "crash", "comm", "vt-kid", NULL);
 	assert_non_null(inc);
@@ -327,7 +318,7 @@ static void test_oom_kill(void **state)
 	}
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
 	p = vt_exec_in(procs, vt_link(&f->v, "vt-hog"), args);
-	status = reap(p);
+	status = vt_reap(p);
 	rmdir(cg);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
@@ -395,7 +386,7 @@ static void test_hang(void **state)
 	write_long(timeout_path, timeout);
 	write_long(warn_path, warnings);
 	kill(p, SIGKILL);
-	reap(p);
+	vt_reap(p);
 	assert_non_null(inc);
 	assert_string_equal(vt_str(inc, "title"), "crasher hang");
 	assert_non_null(vt_wait(&f->v, 0, "event", "class", "hang", "pid", pid, NULL));
@@ -406,7 +397,7 @@ static int approve(struct vt *v, const char *id)
 {
 	const char *args[] = { "approve", id, "--ctl", v->ctl, NULL };
 	pid_t pid = vt_exec_in(NULL, v->vigil_bin, args);
-	int status = reap(pid);
+	int status = vt_reap(pid);
 
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -424,7 +415,7 @@ static void test_level3_waits_for_approve(void **state)
 	snprintf(pid, sizeof(pid), "%d", p);
 	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
 	kill(p, SIGSEGV);
-	reap(p);
+	vt_reap(p);
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "gated", "state",
 		      "awaiting_approval", NULL);
 	assert_non_null(inc);
@@ -455,7 +446,7 @@ static void test_restart_crashed_service(void **state)
 	snprintf(pid, sizeof(pid), "%d", f->svc);
 	t0 = vt_wall_ms();
 	kill(f->svc, SIGSEGV);
-	reap(f->svc);
+	vt_reap(f->svc);
 	f->svc = -1;
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "workload", "svc", "pid", pid,
 		      NULL);

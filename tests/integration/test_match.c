@@ -35,14 +35,6 @@ struct fixture {
 	bool have_cgroup;
 };
 
-static int reap(pid_t pid)
-{
-	int status = 0;
-
-	waitpid(pid, &status, 0);
-	return status;
-}
-
 /* Copy faulty to path, executable. Returns 0 or -1. */
 static int copy_file(const char *from, const char *to)
 {
@@ -144,7 +136,7 @@ static json_t *crash(struct fixture *f, pid_t pid)
 
 	assert_true(pid > 0);
 	kill(pid, SIGSEGV);
-	reap(pid);
+	vt_reap(pid);
 	snprintf(p, sizeof(p), "%d", pid);
 	return vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "pid", p, NULL);
 }
@@ -209,7 +201,7 @@ static void test_cgroup_at_exec(void **state)
 	}
 	snprintf(procs, sizeof(procs), CGROOT "/%s/app/cgroup.procs", f->cgroup);
 	pid = vt_exec_in(procs, vt_link(&f->v, "vt-in-cgroup"), segv);
-	assert_true(WIFSIGNALED(reap(pid)));
+	assert_true(WIFSIGNALED(vt_reap(pid)));
 	snprintf(p, sizeof(p), "%d", pid);
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "pid", p, NULL);
 	assert_non_null(inc);
@@ -226,8 +218,8 @@ static void test_no_false_match(void **state)
 	pid_t pid;
 
 	pid = vt_run(&f->v, "vt-in-cgroup", args); /* not in the cgroup; the original binary */
-	reap(pid);
-	reap(vt_run(&f->v, "vt-sentinel", sentinel));
+	vt_reap(pid);
+	vt_reap(vt_run(&f->v, "vt-sentinel", sentinel));
 	assert_non_null(vt_wait(&f->v, WAIT_MS, "incident", "workload", "sentinel", NULL));
 	snprintf(p, sizeof(p), "%d", pid);
 	assert_int_equal(vt_count(&f->v, "event", "pid", p, NULL), 0);

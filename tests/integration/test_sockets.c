@@ -66,67 +66,12 @@ static const char config[] =
 
 static int setup(void **state)
 {
-	struct vt *v = calloc(1, sizeof(*v));
-
-	if (!v || vt_init(v) || vt_start(v, config, NULL))
-		return -1;
-	*state = v;
-	return 0;
+	return vt_group_setup(state, config, NULL);
 }
 
 static int teardown(void **state)
 {
-	struct vt *v = *state;
-	int rc = vt_stop(v);
-
-	if (rc)
-		fprintf(stderr, "vigil exited with %d:\n%s\n", rc, v->errbuf);
-	vt_fini(v);
-	free(v);
-	return rc ? -1 : 0;
-}
-
-/* A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
-static int closed_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static int listener(int *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-/* Close fd so that the peer receives a RST, not a FIN. */
-static void abort_close(int fd)
-{
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
-}
-
-static int reap(pid_t pid)
-{
-	int status = 0;
-
-	waitpid(pid, &status, 0);
-	return status;
+	return vt_group_teardown(state);
 }
 
 static long long established(struct vt *v, const char *workload)
@@ -149,13 +94,13 @@ static void test_refused_names_the_port(void **state)
 	json_t *inc, *ev;
 	pid_t p;
 
-	snprintf(port, sizeof(port), "%d", closed_port());
+	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
 		const char *args[] = { "connect", "127.0.0.1", port, NULL };
 
 		p = vt_run(v, "vt-net", args);
 	}
-	assert_int_equal(WEXITSTATUS(reap(p)), ECONNREFUSED);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), ECONNREFUSED);
 	snprintf(pid, sizeof(pid), "%d", p);
 	snprintf(remote, sizeof(remote), "127.0.0.1:%s", port);
 	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", pid, NULL);
@@ -179,7 +124,7 @@ static void test_reset_from_peer(void **state)
 	json_t *ev;
 	pid_t p;
 
-	l = listener(&portnr);
+	l = vt_tcp_listener(&portnr);
 	snprintf(port, sizeof(port), "%d", portnr);
 	{
 		const char *args[] = { "connect-read", "127.0.0.1", port, NULL };
@@ -192,9 +137,9 @@ static void test_reset_from_peer(void **state)
 	for (int i = 0; i < 100 && established(v, "net") < 1; i++)
 		usleep(10000);
 	assert_int_equal(established(v, "net"), 1);
-	abort_close(c);
+	vt_tcp_abort_close(c);
 	close(l);
-	assert_int_equal(WEXITSTATUS(reap(p)), ECONNRESET);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), ECONNRESET);
 	snprintf(pid, sizeof(pid), "%d", p);
 	snprintf(remote, sizeof(remote), "127.0.0.1:%s", port);
 	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_reset", "pid", pid, NULL);
@@ -211,9 +156,8 @@ static void test_reset_from_peer(void **state)
 static void test_reset_on_accepted_connection(void **state)
 {
 	struct vt *v = *state;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char port[16], pid[16], detail[32];
-	int c = -1, portnr = closed_port();
+	int c = -1, portnr = vt_tcp_closed_port();
 	json_t *ev;
 	pid_t p;
 
@@ -223,21 +167,13 @@ static void test_reset_on_accepted_connection(void **state)
 
 		p = vt_run(v, "vt-srv", args);
 	}
-	a.sin_port = htons(portnr);
-	for (int i = 0; i < 200; i++) {
-		c = socket(AF_INET, SOCK_STREAM, 0);
-		if (!connect(c, (struct sockaddr *)&a, sizeof(a)))
-			break;
-		close(c);
-		c = -1;
-		usleep(10000);
-	}
+	c = vt_tcp_connect_retry(portnr);
 	assert_true(c >= 0);
 	for (int i = 0; i < 100 && established(v, "srv") < 1; i++)
 		usleep(10000);
 	assert_int_equal(established(v, "srv"), 1);
-	abort_close(c);
-	reap(p);
+	vt_tcp_abort_close(c);
+	vt_reap(p);
 	snprintf(pid, sizeof(pid), "%d", p);
 	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_reset", "pid", pid, NULL);
 	assert_non_null(ev);
@@ -252,9 +188,8 @@ static void test_reset_on_accepted_connection(void **state)
 static void test_reset_sent_on_close(void **state)
 {
 	struct vt *v = *state;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char port[16], detail[32], buf[16];
-	int c = -1, portnr = closed_port();
+	int c = -1, portnr = vt_tcp_closed_port();
 	json_t *inc;
 	pid_t p;
 
@@ -264,20 +199,12 @@ static void test_reset_sent_on_close(void **state)
 
 		p = vt_run(v, "vt-closer", args);
 	}
-	a.sin_port = htons(portnr);
-	for (int i = 0; i < 200; i++) {
-		c = socket(AF_INET, SOCK_STREAM, 0);
-		if (!connect(c, (struct sockaddr *)&a, sizeof(a)))
-			break;
-		close(c);
-		c = -1;
-		usleep(10000);
-	}
+	c = vt_tcp_connect_retry(portnr);
 	assert_true(c >= 0);
 	assert_int_equal(write(c, "unread", 6), 6);
 	assert_true(read(c, buf, sizeof(buf)) < 0 && errno == ECONNRESET);
 	close(c);
-	reap(p);
+	vt_reap(p);
 	snprintf(detail, sizeof(detail), "sent on :%d", portnr);
 	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "workload", "closer",
 		      "detail", detail, NULL);
@@ -294,7 +221,7 @@ static void test_syn_timeout(void **state)
 	pid_t p;
 
 	p = vt_run(v, "vt-net", args);
-	assert_int_equal(WEXITSTATUS(reap(p)), 0);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), 0);
 	snprintf(pid, sizeof(pid), "%d", p);
 	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_timeout", "pid", pid, NULL);
 	assert_non_null(ev);
@@ -328,7 +255,7 @@ static void test_slow_read(void **state)
 	pid_t p;
 
 	p = vt_run(v, "vt-slow", args);
-	assert_int_equal(WEXITSTATUS(reap(p)), 0);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), 0);
 	snprintf(pid, sizeof(pid), "%d", p);
 	ev = vt_wait(v, WAIT_MS, "event", "class", "syscall_slow", "pid", pid, NULL);
 	assert_non_null(ev);
@@ -371,8 +298,8 @@ static void test_histogram_counts(void **state)
 	json_t *g, *n;
 	long long sum = 0;
 
-	reap(vt_run(v, "vt-hist", pp));
-	reap(vt_run(v, "vt-hist", ns));
+	vt_reap(vt_run(v, "vt-hist", pp));
+	vt_reap(vt_run(v, "vt-hist", ns));
 	g = histogram(v, "getppid");
 	n = histogram(v, "nanosleep");
 	assert_non_null(g);
@@ -396,7 +323,7 @@ static void test_unwatched_is_silent(void **state)
 	char port[16], pid[16], spid[16];
 	pid_t p, s;
 
-	snprintf(port, sizeof(port), "%d", closed_port());
+	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
 		const char *args[] = { "connect", "127.0.0.1", port, NULL };
 		const char *slow[] = { "slow-read", "150", NULL };
@@ -404,8 +331,8 @@ static void test_unwatched_is_silent(void **state)
 		p = vt_run(v, "vt-bystander", args);
 		s = vt_run(v, "vt-bystander", slow);
 	}
-	reap(p);
-	reap(s);
+	vt_reap(p);
+	vt_reap(s);
 	snprintf(pid, sizeof(pid), "%d", p);
 	snprintf(spid, sizeof(spid), "%d", s);
 	/* Sentinel: a watched refused connect after them; once it is in, they would be too. */
@@ -414,7 +341,7 @@ static void test_unwatched_is_silent(void **state)
 		char wpid[16];
 		pid_t w = vt_run(v, "vt-net", args);
 
-		reap(w);
+		vt_reap(w);
 		snprintf(wpid, sizeof(wpid), "%d", w);
 		assert_non_null(vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", wpid,
 					NULL));
@@ -432,13 +359,13 @@ static void test_causal_chain(void **state)
 	json_t *inc, *chain, *first;
 	pid_t p;
 
-	snprintf(port, sizeof(port), "%d", closed_port());
+	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
 		const char *args[] = { "connect-segv", "127.0.0.1", port, NULL };
 
 		p = vt_run(v, "vt-chain", args);
 	}
-	assert_true(WIFSIGNALED(reap(p)));
+	assert_true(WIFSIGNALED(vt_reap(p)));
 	snprintf(pid, sizeof(pid), "%d", p);
 	snprintf(remote, sizeof(remote), "127.0.0.1:%s", port);
 	inc = vt_wait(v, WAIT_MS, "incident", "class", "crash", "pid", pid, NULL);
@@ -461,13 +388,13 @@ static void test_crash_loop(void **state)
 	json_t *inc;
 
 	for (int i = 0; i < 2; i++)
-		reap(vt_run(v, "vt-loop", args));
+		vt_reap(vt_run(v, "vt-loop", args));
 	/* Two are not a loop. */
 	assert_non_null(vt_wait(v, WAIT_MS, "incident", "workload", "loop", "class",
 				"exit_nonzero", "count", "2", NULL));
 	assert_int_equal(vt_count(v, "incident", "class", "crash_loop", "workload", "loop", NULL),
 			 0);
-	reap(vt_run(v, "vt-loop", args));
+	vt_reap(vt_run(v, "vt-loop", args));
 	inc = vt_wait(v, WAIT_MS, "incident", "class", "crash_loop", "workload", "loop", NULL);
 	assert_non_null(inc);
 	assert_string_equal(vt_str(inc, "title"), "loop crash_loop (3 failed exits in 60 s)");
@@ -483,11 +410,11 @@ static void test_conn_error_rate(void **state)
 	char port[16];
 	json_t *inc;
 
-	snprintf(port, sizeof(port), "%d", closed_port());
+	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
 		const char *args[] = { "connect-n", "127.0.0.1", port, "40", NULL };
 
-		assert_int_equal(WEXITSTATUS(reap(vt_run(v, "vt-storm", args))), 0);
+		assert_int_equal(WEXITSTATUS(vt_reap(vt_run(v, "vt-storm", args))), 0);
 	}
 	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_refused", "workload", "storm",
 		      "detail", "rate", NULL);
@@ -504,7 +431,7 @@ static void test_latency_slo(void **state)
 	struct vt *v = *state;
 	json_t *inc;
 
-	reap(vt_run(v, "vt-slo", args));
+	vt_reap(vt_run(v, "vt-slo", args));
 	inc = vt_wait(v, WAIT_MS, "incident", "class", "latency_slo", "workload", "slo", NULL);
 	assert_non_null(inc);
 	assert_string_equal(vt_str(inc, "detail"), "read");
@@ -520,13 +447,13 @@ static void test_crash_loop_configured(void **state)
 	pid_t p = 0;
 
 	for (int i = 0; i < 3; i++)
-		reap(p = vt_run(v, "vt-loop4", args));
+		vt_reap(p = vt_run(v, "vt-loop4", args));
 	/* The third exit is in the journal: had it made a crash_loop, that would be too. */
 	snprintf(pid, sizeof(pid), "%d", p);
 	assert_non_null(vt_wait(v, WAIT_MS, "event", "class", "exit_nonzero", "pid", pid, NULL));
 	assert_int_equal(vt_count(v, "incident", "class", "crash_loop", "workload", "loop4", NULL),
 			 0);
-	reap(vt_run(v, "vt-loop4", args));
+	vt_reap(vt_run(v, "vt-loop4", args));
 	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "crash_loop", "workload", "loop4",
 				"title", "loop4 crash_loop (4 failed exits in 30 s)", NULL));
 }
@@ -539,9 +466,8 @@ static void test_crash_loop_configured(void **state)
 static void test_restart_waits_for_quiet(void **state)
 {
 	struct vt *v = *state;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char port[16], pid[16];
-	int c = -1, portnr = closed_port();
+	int c = -1, portnr = vt_tcp_closed_port();
 	json_t *inc, *deferred, *stop, *ok;
 	uint64_t closed_ms;
 	pid_t p;
@@ -552,15 +478,7 @@ static void test_restart_waits_for_quiet(void **state)
 
 		p = vt_run(v, "vt-live", args);
 	}
-	a.sin_port = htons(portnr);
-	for (int i = 0; i < 200; i++) {
-		c = socket(AF_INET, SOCK_STREAM, 0);
-		if (!connect(c, (struct sockaddr *)&a, sizeof(a)))
-			break;
-		close(c);
-		c = -1;
-		usleep(10000);
-	}
+	c = vt_tcp_connect_retry(portnr);
 	assert_true(c >= 0);
 	snprintf(pid, sizeof(pid), "%d", p);
 	inc = vt_wait(v, WAIT_MS, "incident", "class", "syscall_slow", "workload", "live", NULL);
@@ -581,7 +499,7 @@ static void test_restart_waits_for_quiet(void **state)
 		       NULL);
 	assert_non_null(stop);
 	assert_true(vt_ts_ms(vt_str(stop, "ts")) >= closed_ms);
-	assert_true(WIFSIGNALED(reap(p)));
+	assert_true(WIFSIGNALED(vt_reap(p)));
 	ok = vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "success",
 		     NULL);
 	assert_non_null(ok);

@@ -39,24 +39,12 @@ static const char config[] = "observe_all: false\n"
 
 static int setup(void **state)
 {
-	struct vt *v = calloc(1, sizeof(*v));
-
-	if (!v || vt_init(v) || vt_start(v, config, NULL))
-		return -1;
-	*state = v;
-	return 0;
+	return vt_group_setup(state, config, NULL);
 }
 
 static int teardown(void **state)
 {
-	struct vt *v = *state;
-	int rc = vt_stop(v);
-
-	if (rc)
-		fprintf(stderr, "vigil exited with %d:\n%s\n", rc, v->errbuf);
-	vt_fini(v);
-	free(v);
-	return rc ? -1 : 0;
+	return vt_group_teardown(state);
 }
 
 /* A TCP port on [::1] that nothing listens on (bound, then closed). */
@@ -71,14 +59,6 @@ static int closed_port6(void)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 	close(fd);
 	return ntohs(a.sin6_port);
-}
-
-static int reap(pid_t pid)
-{
-	int status = 0;
-
-	waitpid(pid, &status, 0);
-	return status;
 }
 
 /*
@@ -97,7 +77,7 @@ static void sentinel(struct vt *v)
 
 		p = vt_run(v, "vt-sentinel", args);
 	}
-	assert_int_equal(WEXITSTATUS(reap(p)), ECONNREFUSED);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), ECONNREFUSED);
 	snprintf(pid, sizeof(pid), "%d", p);
 	assert_non_null(vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", pid, NULL));
 }
@@ -118,10 +98,10 @@ static void test_refused_ipv6(void **state)
 		const char *args[] = { "connect6", "::1", port, NULL };
 
 		b = vt_run(v, "vt-bystander", args);
-		assert_int_equal(WEXITSTATUS(reap(b)), ECONNREFUSED);
+		assert_int_equal(WEXITSTATUS(vt_reap(b)), ECONNREFUSED);
 		p = vt_run(v, "vt-v6", args);
 	}
-	assert_int_equal(WEXITSTATUS(reap(p)), ECONNREFUSED);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), ECONNREFUSED);
 	snprintf(pid, sizeof(pid), "%d", p);
 	snprintf(bpid, sizeof(bpid), "%d", b);
 	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", pid, NULL);
@@ -164,7 +144,7 @@ static void test_reset_sent_by_listener(void **state)
 		p = vt_run(v, "vt-rst-client", args);
 	}
 	/* 0: the late client read ECONNRESET, so the kernel did send the reset. */
-	assert_int_equal(WEXITSTATUS(reap(p)), 0);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), 0);
 	snprintf(cpid, sizeof(cpid), "%d", p);
 	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "workload", "rst", NULL);
 	assert_non_null(inc);
@@ -221,7 +201,7 @@ static void test_unreachable_neighbour(void **state)
 		p = vt_run(v, "vt-unr-setup", args);
 	}
 	/* Exit codes 80-83 mean the namespace or the veth could not be made. */
-	assert_int_equal(WEXITSTATUS(reap(p)), EHOSTUNREACH);
+	assert_int_equal(WEXITSTATUS(vt_reap(p)), EHOSTUNREACH);
 	snprintf(pid, sizeof(pid), "%d", p);
 	ev = vt_wait(v, WAIT_MS, "event", "class", "conn_unreachable", "pid", pid, NULL);
 	assert_non_null(ev);
