@@ -20,13 +20,13 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # The packages `make deps` installs (Debian 12 names).
 DEB_PKGS := clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
-	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server \
+	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
 	iproute2 procps postgresql
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP
-LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson
+LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lpthread
 
 # -mcpu=v3: atomic and/or (watched_bits) and 32-bit jumps; kernels >= 5.12 have both.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
@@ -109,7 +109,10 @@ $(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integration/harness.o
-	$(CC) $(LDFLAGS) $^ -lcmocka -ljansson -o $@
+	$(CC) $(LDFLAGS) $^ -lcmocka -ljansson $(TEST_LIBS) -o $@
+
+# The Redis tests talk to their own redis-server.
+$(OUT)/tests/integration/test_redis: TEST_LIBS := -lhiredis
 
 $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/integration
 	$(CC) $(CFLAGS) -c $< -o $@

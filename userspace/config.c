@@ -201,8 +201,10 @@ void vigil_config_free(struct vigil_config *cfg)
 		free(w->match.cgroup);
 		free(w->match.pidfile);
 		free_strv(w->latency_syscalls);
-		for (unsigned int j = 0; j < w->n_heal; j++)
+		for (unsigned int j = 0; j < w->n_heal; j++) {
 			free_strv(w->heal[j].action.argv);
+			free(w->heal[j].name);
+		}
 		free(w->heal);
 	}
 	free(cfg->workloads);
@@ -211,5 +213,9 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->journal);
 	free(cfg->redis_url);
 	free(cfg->redis_prefix);
+	free(cfg->redis_username);
+	free(cfg->redis_password);
+	free(cfg->redis_spool);
+	free(cfg->knowledge);
 	free(cfg);
 }

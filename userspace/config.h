@@ -26,6 +26,8 @@ struct vigil_action {
 };
 
 struct vigil_heal_rule {
+	char *name;	    /* the action's name in the audit trail and the knowledge store;
+			     * default: the action kind ("restart") */
 	uint32_t on_mask;   /* bit (1u << enum vigil_class) per class named in `on:` */
 	unsigned int level; /* 1 at once, 2 after delay_ms, 3 only with approval */
 	uint64_t delay_ms;  /* level 2 only; default 300000 (5m) */
@@ -68,8 +70,14 @@ struct vigil_config {
 	char *journal;	    /* default /var/lib/vigil/journal.jsonl */
 	bool observe_all;   /* report failing exits of every process, not only workloads */
 	uint64_t window_ms; /* incident aggregation window; default 60000 */
+	char *knowledge;    /* the knowledge store's file; default /var/lib/vigil/knowledge.json */
 	char *redis_url;    /* may be NULL: no Redis sink */
 	char *redis_prefix; /* default "vigil" */
+	char *redis_username;	 /* NULL: from the URL, or none */
+	char *redis_password;	 /* NULL: from the URL, or none; ${VAR} expanded */
+	char *redis_spool;	 /* default /var/lib/vigil/redis.spool */
+	uint64_t redis_spool_max_mb; /* the spool's cap; default 256 */
+	uint64_t redis_maxlen;	 /* MAXLEN ~ of each stream; default 100000 */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -115,11 +115,11 @@ static bool is_word(const char *s, const char *chars)
 }
 
 /*
- * Expands each ${VAR} in the node name @s from the environment into *@out. Returns 0, -EINVAL
- * (message written) for an unset variable, a malformed reference or an empty or overlong
- * result, or -ENOMEM.
+ * Expands each ${VAR} in the string @s at @key from the environment into *@out. Returns 0,
+ * -EINVAL (message written) for an unset variable, a malformed reference or an empty or
+ * overlong result, or -ENOMEM.
  */
-static int expand_node(struct parse_ctx *pc, const char *s, char **out)
+static int expand_env(struct parse_ctx *pc, const char *key, const char *s, char **out)
 {
 	char buf[256], name[128];
 	const char *p = s, *end, *val;
@@ -132,26 +132,26 @@ static int expand_node(struct parse_ctx *pc, const char *s, char **out)
 			end = strchr(p + 2, '}');
 			len = end ? (size_t)(end - p - 2) : 0;
 			if (!len || len >= sizeof(name) || strspn(p + 2, WORD_CHARS) != len)
-				return cfg_fail(pc, "node", NULL,
+				return cfg_fail(pc, key, NULL,
 						"'${' must be followed by a variable name and '}'");
 			memcpy(name, p + 2, len);
 			name[len] = '\0';
 			val = getenv(name);
 			if (!val)
-				return cfg_fail(pc, "node", NULL,
+				return cfg_fail(pc, key, NULL,
 						"environment variable %s is not set", name);
 			len = strlen(val);
 			p = end;
 		}
 		p++;
 		if (n + len >= sizeof(buf))
-			return cfg_fail(pc, "node", NULL, "'%s' expands to more than %zu bytes", s,
+			return cfg_fail(pc, key, NULL, "'%s' expands to more than %zu bytes", s,
 					sizeof(buf) - 1);
 		memcpy(buf + n, val, len);
 		n += len;
 	}
 	if (!n)
-		return cfg_fail(pc, "node", NULL, "'%s' expands to an empty name", s);
+		return cfg_fail(pc, key, NULL, "'%s' expands to an empty name", s);
 	buf[n] = '\0';
 	return dup_str(buf, out);
 }
@@ -288,6 +288,9 @@ static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_r
 		}
 		h->on_mask |= 1u << c;
 	}
+	if (r->name && !is_word(r->name, WORD_CHARS ".-"))
+		return cfg_fail(pc, base, "name", "'%s' must be 1..%d of A-Za-z0-9_.-", r->name,
+				MAX_NAME_LEN);
 	if (!r->level)
 		return cfg_fail(pc, base, NULL, "missing required key 'level'");
 	if (get_uint(pc, base, "level", r->level, 0, 1, 3, &v))
@@ -316,6 +319,8 @@ static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_r
 		return ret;
 	h->action.kind = VIGIL_ACTION_RESTART;
 	h->action.argc = rs->exec_count;
+	if (dup_str(r->name ? r->name : "restart", &h->name))
+		return -ENOMEM;
 	return dup_strv(rs->exec, rs->exec_count, &h->action.argv);
 }
 
@@ -381,6 +386,13 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	for (unsigned int j = 0; !ret && j < r->heal_count; j++) {
 		snprintf(rule, sizeof(rule), "%s.heal[%u]", base, j);
 		ret = build_rule(pc, rule, &r->heal[j], &w->heal[j]);
+		/* The knowledge store tells two actions for one class apart by name alone. */
+		for (unsigned int k = 0; !ret && k < j; k++)
+			if ((w->heal[k].on_mask & w->heal[j].on_mask) &&
+			    !strcmp(w->heal[k].name, w->heal[j].name))
+				ret = cfg_fail(pc, rule, NULL,
+					       "name '%s' is also heal[%u]'s, for the same class: "
+					       "give each rule a name of its own", w->heal[j].name, k);
 	}
 	if (ret)
 		return ret;
@@ -402,6 +414,39 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	return ret;
 }
 
+/* redis: where the sink writes, and its spool. Returns 0, -EINVAL or -ENOMEM. */
+static int build_redis(struct parse_ctx *pc, const struct raw_redis *rd, struct vigil_config *cfg)
+{
+	int ret;
+
+	if (rd->url && *rd->url && strncmp(rd->url, "redis://", 8) && strncmp(rd->url, "unix://", 7))
+		return cfg_fail(pc, "redis", "url",
+				"'%s' must start with redis:// (host) or unix:// (socket path)",
+				rd->url);
+	ret = get_str(pc, "redis.url", rd->url, NULL, &cfg->redis_url);
+	if (!ret && rd->prefix && !is_word(rd->prefix, WORD_CHARS ":"))
+		ret = cfg_fail(pc, "redis", "prefix", "'%s' must be 1..%d of A-Za-z0-9_.-:",
+			       rd->prefix, MAX_NAME_LEN);
+	if (!ret)
+		ret = get_str(pc, "redis.prefix", rd->prefix, "vigil", &cfg->redis_prefix);
+	if (!ret)
+		ret = get_str(pc, "redis.username", rd->username, NULL, &cfg->redis_username);
+	if (!ret && rd->password)
+		ret = expand_env(pc, "redis.password", rd->password, &cfg->redis_password);
+	if (!ret)
+		ret = need_abs(pc, "redis", "spool", rd->spool);
+	if (!ret)
+		ret = get_str(pc, "redis.spool", rd->spool, "/var/lib/vigil/redis.spool",
+			      &cfg->redis_spool);
+	if (!ret)
+		ret = get_uint(pc, "redis", "spool_max_mb", rd->spool_max_mb, 256, 1, 1 << 20,
+			       &cfg->redis_spool_max_mb);
+	if (!ret)
+		ret = get_uint(pc, "redis", "maxlen", rd->maxlen, 100000, 100, 1ull << 32,
+			       &cfg->redis_maxlen);
+	return ret;
+}
+
 /* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
  * -ENOMEM. */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
@@ -413,7 +458,7 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 	if (dup_str(pc->name, &cfg->source))
 		return -ENOMEM;
 	if (r->node) {
-		ret = expand_node(pc, r->node, &cfg->node);
+		ret = expand_env(pc, "node", r->node, &cfg->node);
 	} else if (gethostname(host, sizeof(host))) {
 		ret = -errno;
 		cfg_report(pc, (struct yaml_pos){1, 1}, "node", "unset, and no hostname: %s",
@@ -430,9 +475,12 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 	if (!ret)
 		ret = get_duration(pc, "", "window", r->window, 60000, true, &cfg->window_ms);
 	if (!ret)
-		ret = get_str(pc, "redis.url", rd->url, NULL, &cfg->redis_url);
+		ret = need_abs(pc, "", "knowledge", r->knowledge);
 	if (!ret)
-		ret = get_str(pc, "redis.prefix", rd->prefix, "vigil", &cfg->redis_prefix);
+		ret = get_str(pc, "knowledge", r->knowledge, "/var/lib/vigil/knowledge.json",
+			      &cfg->knowledge);
+	if (!ret)
+		ret = build_redis(pc, rd, cfg);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)

@@ -40,6 +40,7 @@ static const cyaml_schema_field_t action_fields[] = {
 };
 
 static const cyaml_schema_field_t rule_fields[] = {
+    F_STR("name", struct raw_rule, name),
     F_STRV("on", struct raw_rule, on),
     F_STR("level", struct raw_rule, level),
     F_STR("delay", struct raw_rule, delay),
@@ -91,12 +92,18 @@ static const cyaml_schema_value_t workload_entry = {
 static const cyaml_schema_field_t redis_fields[] = {
     F_STR("url", struct raw_redis, url),
     F_STR("prefix", struct raw_redis, prefix),
+    F_STR("username", struct raw_redis, username),
+    F_STR("password", struct raw_redis, password),
+    F_STR("spool", struct raw_redis, spool),
+    F_STR("spool_max_mb", struct raw_redis, spool_max_mb),
+    F_STR("maxlen", struct raw_redis, maxlen),
     CYAML_FIELD_END,
 };
 
 static const cyaml_schema_field_t config_fields[] = {
     F_STR("node", struct raw_config, node),
     F_STR("journal", struct raw_config, journal),
+    F_STR("knowledge", struct raw_config, knowledge),
     F_STR("observe_all", struct raw_config, observe_all),
     F_STR("window", struct raw_config, window),
     F_MAP("redis", struct raw_config, redis, redis_fields),

@@ -31,6 +31,7 @@ struct raw_action {
 };
 
 struct raw_rule {
+	char *name;
 	char **on;
 	unsigned int on_count;
 	char *level;
@@ -66,11 +67,12 @@ struct raw_workload {
 };
 
 struct raw_redis {
-	char *url, *prefix;
+	char *url, *prefix, *username, *password;
+	char *spool, *spool_max_mb, *maxlen;
 };
 
 struct raw_config {
-	char *node, *journal, *window;
+	char *node, *journal, *window, *knowledge;
 	char *observe_all;
 	struct raw_redis *redis;
 	struct raw_workload *workloads;

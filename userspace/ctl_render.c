@@ -237,6 +237,42 @@ static int print_workloads(const json_t *wls, FILE *out)
 	return 0;
 }
 
+/* A copy of s into buf with the bytes that could move a terminal's cursor or forge a line
+ * replaced by '?': a journal, or a process name, may hold any. Returns buf. */
+static const char *clean(const char *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", s);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+/* The Redis sink's line(s): state, queue depth, spool size; "off" without redis.url. */
+static void print_redis(const json_t *r, FILE *out)
+{
+	char buf[256];
+
+	if (!json_is_object(r)) {
+		fprintf(out, "redis      off\n");
+		return;
+	}
+	fprintf(out,
+		"redis      %s %s: %lld written, queue %lld/%lld, spool %lld records (%lld bytes), "
+		"%lld duplicates skipped\n",
+		get_str(r, "state"), get_str(r, "url"), get_int(r, "written"), get_int(r, "queued"),
+		get_int(r, "queue_max"), get_int(r, "spool_pending"), get_int(r, "spool_bytes"),
+		get_int(r, "duplicates"));
+	fprintf(out,
+		"           lost: %lld queue full, %lld spool full, %lld rejected; %lld reordered, "
+		"%lld reconnects\n",
+		get_int(r, "queue_drops"), get_int(r, "spool_drops"), get_int(r, "rejected"),
+		get_int(r, "reordered"), get_int(r, "reconnects"));
+	if (get_str(r, "last_error")[0])
+		fprintf(out, "           last error: %s\n",
+			clean(get_str(r, "last_error"), buf, sizeof(buf)));
+}
+
 /* Returns 0, -EINVAL for text that is not a status answer, -ENOENT for an error answer, or
  * -ENOMEM. */
 int vigil_ctl_print_status(const char *json, FILE *out)
@@ -264,6 +300,7 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	journal = json_object_get(root, "journal");
 	fprintf(out, "journal    %s, %lld errors\n", get_str(journal, "path"),
 		get_int(journal, "errors"));
+	print_redis(json_object_get(root, "redis"), out);
 	fprintf(out, "incidents  %lld live\n\n",
 		get_int(json_object_get(root, "incidents"), "live"));
 	err = print_workloads(json_object_get(root, "workloads"), out);
@@ -383,17 +420,6 @@ int vigil_ctl_print_latency(const char *json, FILE *out)
 out:
 	json_decref(root);
 	return err;
-}
-
-/* A copy of s into buf with the bytes that could move a terminal's cursor or forge a line
- * replaced by '?': a journal, or a process name, may hold any. Returns buf. */
-static const char *clean(const char *s, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", s);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return buf;
 }
 
 /* "5s", "3m", "2h", "1d": the largest whole unit. */

@@ -31,6 +31,7 @@
 #include "incidents.h"
 #include "loader.h"
 #include "loop.h"
+#include "redis.h"
 #include "sinks.h"
 #include "workloads.h"
 
@@ -437,6 +438,33 @@ static int signals_fd(void)
 	return fd < 0 ? -errno : fd;
 }
 
+static int redis_push(void *arg, const char *json, size_t len)
+{
+	return vigil_redis_push(arg, json, len);
+}
+
+/* The Redis sink, on its own thread; Redis itself need not be up. Returns 0 or -errno. */
+static int open_redis(struct daemon *d, char *err, size_t errlen)
+{
+	const struct vigil_config *c = d->cfg;
+	const struct vigil_redis_opts ro = {
+		.url = c->redis_url,
+		.username = c->redis_username,
+		.password = c->redis_password,
+		.prefix = c->redis_prefix,
+		.node = c->node,
+		.spool = c->redis_spool,
+		.spool_max_bytes = c->redis_spool_max_mb << 20,
+		.spool_sync = true,
+		.maxlen = c->redis_maxlen,
+	};
+	int ret = vigil_redis_open(&ro, &d->redis, err, errlen);
+
+	if (!ret)
+		vigil_sinks_set_forward(d->sinks, redis_push, d->redis);
+	return ret;
+}
+
 static void teardown(struct daemon *d)
 {
 	vigil_ctl_close(d->ctl);
@@ -446,6 +474,10 @@ static void teardown(struct daemon *d)
 	vigil_workloads_free(d->wl);
 	vigil_probes_close(d->probes);
 	vigil_incidents_free(d->incidents);
+	/* Everything has been recorded: what Redis has not taken yet goes to the spool. */
+	if (d->sinks)
+		vigil_sinks_set_forward(d->sinks, NULL, NULL);
+	vigil_redis_close(d->redis);
 	vigil_sinks_close(d->sinks);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
@@ -486,6 +518,8 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	so.json_stdout = o->json;
 	so.quiet = o->quiet;
 	ret = vigil_sinks_open(&so, &d.sinks, err, sizeof(err));
+	if (!ret && d.cfg->redis_url)
+		ret = open_redis(&d, err, sizeof(err));
 	if (ret)
 		goto fail;
 

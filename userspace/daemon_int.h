@@ -82,6 +82,7 @@ struct daemon {
 	struct vigil_incidents *incidents;
 	struct vigil_healer *healer;
 	struct vigil_sinks *sinks;
+	struct vigil_redis *redis; /* NULL: no redis.url */
 	int sigfd;
 	unsigned int ticks;
 	/* Recent exits (tgid, start): the classic exit hook can see a group's end twice. */

@@ -20,6 +20,9 @@ struct vigil_sinks {
 	bool json_stdout;
 	bool quiet;
 	uint64_t errors;
+	struct vigil_rid rid;
+	vigil_forward_fn forward;
+	void *forward_arg;
 	struct vigil_json j; /* reused for every record: no allocation on the hot path */
 };
 
@@ -197,6 +200,89 @@ int vigil_record_action(struct vigil_json *j, const char *node, uint64_t wall_ns
 	return vigil_json_end(j);
 }
 
+int vigil_record_breaker(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			 const char *workload, const char *state, uint64_t failures,
+			 uint64_t opened_wall_ns)
+{
+	char ts[32];
+
+	common(j, "breaker", node, wall_ns, workload);
+	vigil_json_str(j, "state", state);
+	vigil_json_u64(j, "failures", failures);
+	if (opened_wall_ns) {
+		vigil_rfc3339(opened_wall_ns, ts, sizeof(ts));
+		vigil_json_str(j, "opened_at", ts);
+	} else {
+		vigil_json_null(j, "opened_at");
+	}
+	return vigil_json_end(j);
+}
+
+int vigil_record_knowledge(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			   const struct vigil_know_rec *k)
+{
+	char ts[32], rate[16];
+
+	common(j, "knowledge", node, wall_ns, k->workload);
+	vigil_json_str(j, "signature", k->signature);
+	vigil_json_str(j, "class", k->cls);
+	vigil_json_str(j, "action", k->action);
+	vigil_json_u64(j, "attempts", k->attempts);
+	vigil_json_u64(j, "successes", k->successes);
+	/* Two decimals, as the SQL column numeric(3,2) holds it; written as a number. */
+	snprintf(rate, sizeof(rate), "%.2f",
+		 k->attempts ? (double)k->successes / (double)k->attempts : 0.0);
+	vigil_json_raw(j, "success_rate", rate);
+	if (k->last_applied_wall_ns) {
+		vigil_rfc3339(k->last_applied_wall_ns, ts, sizeof(ts));
+		vigil_json_str(j, "last_applied", ts);
+	} else {
+		vigil_json_null(j, "last_applied");
+	}
+	return vigil_json_end(j);
+}
+
+void vigil_rid_next(struct vigil_rid *r, uint64_t wall_ns)
+{
+	uint64_t ms = wall_ns / 1000000ull;
+
+	if (ms > r->ms) {
+		r->ms = ms;
+		r->n = 0;
+	} else {
+		r->n++; /* the same millisecond, or the clock stepped back: stay increasing */
+	}
+}
+
+int vigil_rid_stamp(struct vigil_json *j, const struct vigil_rid *r)
+{
+	static const char mark[] = "{\"type\":\"";
+	char ins[64];
+	const char *q;
+	size_t at, n;
+
+	if (j->len < sizeof(mark) || memcmp(j->buf, mark, sizeof(mark) - 1))
+		return -EINVAL;
+	q = memchr(j->buf + sizeof(mark) - 1, '"', j->len - (sizeof(mark) - 1));
+	if (!q || q + 1 >= j->buf + j->len)
+		return -EINVAL;
+	at = (size_t)(q + 1 - j->buf); /* just after the type's closing quote */
+	n = (size_t)snprintf(ins, sizeof(ins), ",\"rid\":\"%llu-%llu\"", (unsigned long long)r->ms,
+			     (unsigned long long)r->n);
+	if (j->len + n + 2 > j->cap) {
+		char *b = realloc(j->buf, j->len + n + 2);
+
+		if (!b)
+			return -ENOMEM;
+		j->buf = b;
+		j->cap = j->len + n + 2;
+	}
+	memmove(j->buf + at + n, j->buf + at, j->len - at + 1);
+	memcpy(j->buf + at, ins, n);
+	j->len += n;
+	return 0;
+}
+
 /* mkdir -p of path's parent directory. Returns 0 or -errno. */
 static int make_parent(const char *path)
 {
@@ -269,13 +355,17 @@ void vigil_sinks_close(struct vigil_sinks *s)
 	free(s);
 }
 
-/* Write the record in s->j to the journal and, as JSON, to stdout. */
+/* Stamp the record in s->j with the next record id, then write it to the journal, to Redis
+ * and, as JSON, to stdout. */
 static void emit(struct vigil_sinks *s, int built)
 {
-	if (built) {
+	vigil_rid_next(&s->rid, vigil_wall_ns());
+	if (built || vigil_rid_stamp(&s->j, &s->rid)) {
 		s->errors++;
 		return;
 	}
+	if (s->forward)
+		s->forward(s->forward_arg, s->j.buf, s->j.len);
 	s->j.buf[s->j.len] = '\n';
 	/* One write() per record with O_APPEND: concurrent readers never see half a line. */
 	if (s->journal_fd >= 0 && write(s->journal_fd, s->j.buf, s->j.len + 1) != (ssize_t)(s->j.len + 1))
@@ -346,6 +436,26 @@ void vigil_sink_health(struct vigil_sinks *s, const char *family, uint64_t drops
 	emit(s, vigil_record_health(&s->j, s->node, vigil_wall_ns(), family, drops, drops_total));
 	human(s, "health   %s: %llu events dropped (ring buffer full), %llu in all", family,
 	      (unsigned long long)drops, (unsigned long long)drops_total);
+}
+
+void vigil_sink_breaker(struct vigil_sinks *s, const char *workload, const char *state,
+			uint64_t failures, uint64_t opened_wall_ns)
+{
+	emit(s, vigil_record_breaker(&s->j, s->node, vigil_wall_ns(), workload, state, failures,
+				     opened_wall_ns));
+	human(s, "breaker  %s %s (%llu failed heals)", workload, state,
+	      (unsigned long long)failures);
+}
+
+void vigil_sink_knowledge(struct vigil_sinks *s, const struct vigil_know_rec *k)
+{
+	emit(s, vigil_record_knowledge(&s->j, s->node, vigil_wall_ns(), k));
+}
+
+void vigil_sinks_set_forward(struct vigil_sinks *s, vigil_forward_fn fn, void *arg)
+{
+	s->forward = fn;
+	s->forward_arg = arg;
 }
 
 uint64_t vigil_sinks_errors(const struct vigil_sinks *s)

@@ -12,6 +12,7 @@
 
 #include "daemon_int.h"
 #include "history.h"
+#include "redis.h"
 #include "syscalls.h"
 
 int vigil_sock_counts(const struct daemon *d, unsigned int workload, struct vigil_sock_counts *c)
@@ -93,6 +94,41 @@ static void workloads_json(const struct daemon *d, struct vigil_json *j)
 	vigil_json_free(&item);
 }
 
+/* "redis": the sink's state, queue and spool (null when no redis.url). */
+static void redis_json(const struct daemon *d, struct vigil_json *j)
+{
+	struct vigil_redis_stats st;
+	struct vigil_json r = {};
+
+	if (!d->redis) {
+		vigil_json_null(j, "redis");
+		return;
+	}
+	vigil_redis_stats(d->redis, &st);
+	vigil_json_begin(&r);
+	vigil_json_str(&r, "url", d->cfg->redis_url);
+	vigil_json_str(&r, "state", vigil_redis_state_name(st.state));
+	vigil_json_u64(&r, "queued", st.queued);
+	vigil_json_u64(&r, "queue_max", st.queue_max);
+	vigil_json_u64(&r, "written", st.written);
+	vigil_json_u64(&r, "duplicates", st.duplicates);
+	vigil_json_u64(&r, "reordered", st.reordered);
+	vigil_json_u64(&r, "rejected", st.rejected);
+	vigil_json_u64(&r, "queue_drops", st.queue_drops);
+	vigil_json_str(&r, "spool", d->cfg->redis_spool);
+	vigil_json_u64(&r, "spool_pending", st.spool_pending);
+	vigil_json_u64(&r, "spool_bytes", st.spool_bytes);
+	vigil_json_u64(&r, "spooled", st.spooled);
+	vigil_json_u64(&r, "spool_drops", st.spool_drops);
+	vigil_json_u64(&r, "spool_torn_bytes", st.spool_torn_bytes);
+	vigil_json_u64(&r, "reconnects", st.reconnects);
+	vigil_json_u64(&r, "retry_in_ms", st.retry_in_ms);
+	vigil_json_str(&r, "last_error", st.last_error);
+	if (!vigil_json_end(&r))
+		vigil_json_raw(j, "redis", r.buf);
+	vigil_json_free(&r);
+}
+
 static int status(const struct daemon *d, struct vigil_json *j)
 {
 	const struct vigil_collector_stats *cs = vigil_collector_stats(d->coll);
@@ -128,6 +164,7 @@ static int status(const struct daemon *d, struct vigil_json *j)
 		vigil_json_free(&jj);
 	}
 	vigil_json_raw(j, "journal", journal);
+	redis_json(d, j);
 	vigil_json_raw(j, "incidents", incs);
 	workloads_json(d, j);
 	return vigil_json_end(j);

@@ -32,3 +32,5 @@ $(OUT)/tests/unit/test_history: $(OUT)/userspace/history.o $(OUT)/userspace/inci
 	$(OUT)/userspace/json.o $(OUT)/userspace/loop.o $(OUT)/userspace/ctl_render.o \
 	$(CONFIG_OBJS)
 $(OUT)/tests/unit/test_history: LDLIBS += -ljansson
+$(OUT)/tests/unit/test_spool: $(OUT)/userspace/spool.o
+$(OUT)/tests/unit/test_spool: LDLIBS += -lz

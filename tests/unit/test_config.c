@@ -153,6 +153,12 @@ static void test_default_config(void **state)
 	assert_int_equal(cfg->window_ms, 60000);
 	assert_null(cfg->redis_url);
 	assert_string_equal(cfg->redis_prefix, "vigil");
+	assert_null(cfg->redis_username);
+	assert_null(cfg->redis_password);
+	assert_string_equal(cfg->redis_spool, "/var/lib/vigil/redis.spool");
+	assert_int_equal(cfg->redis_spool_max_mb, 256);
+	assert_int_equal(cfg->redis_maxlen, 100000);
+	assert_string_equal(cfg->knowledge, "/var/lib/vigil/knowledge.json");
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
 	assert_string_equal(cfg->node, host);
 	vigil_config_free(cfg);
@@ -286,6 +292,12 @@ static void test_explicit_values_and_defaults(void **state)
 				   "redis:\n"
 				   "  url: unix:///run/redis.sock\n"
 				   "  prefix: vg\n"
+				   "  username: vigil-writer\n"
+				   "  password: pw-${VIGIL_TEST_PW}\n"
+				   "  spool: /tmp/s.spool\n"
+				   "  spool_max_mb: 9\n"
+				   "  maxlen: 500\n"
+				   "knowledge: /tmp/k.json\n"
 				   "workloads:\n"
 				   "  - name: Api.v2_x-1\n"
 				   "    match:\n"
@@ -294,6 +306,7 @@ static void test_explicit_values_and_defaults(void **state)
 				   "      pidfile: /run/api.pid\n"
 				   "    heal:\n"
 				   "      - on: [hang, syscall_slow, latency_slo, retransmits]\n"
+				   "        name: quick-restart\n"
 				   "        level: 2\n"
 				   "        delay: 90\n"
 				   "        action:\n"
@@ -310,11 +323,22 @@ static void test_explicit_values_and_defaults(void **state)
 				   "              slo_intervals: 10 }\n"
 				   "  - name: bare\n"
 				   "    match: { comm: abcdefghijklmno }\n";
-	struct vigil_config *cfg = parse_ok(yaml);
+	struct vigil_config *cfg;
 	struct vigil_workload *w;
 
+	setenv("VIGIL_TEST_PW", "s3cret", 1);
+	cfg = parse_ok(yaml);
+	unsetenv("VIGIL_TEST_PW");
 	(void)state;
 	assert_string_equal(cfg->node, "fixed-node");
+	assert_string_equal(cfg->redis_username, "vigil-writer");
+	assert_string_equal(cfg->redis_password, "pw-s3cret");
+	assert_string_equal(cfg->redis_spool, "/tmp/s.spool");
+	assert_int_equal(cfg->redis_spool_max_mb, 9);
+	assert_int_equal(cfg->redis_maxlen, 500);
+	assert_string_equal(cfg->knowledge, "/tmp/k.json");
+	assert_string_equal(cfg->workloads[0].heal[0].name, "quick-restart");
+	assert_string_equal(cfg->workloads[0].heal[1].name, "restart");
 	assert_string_equal(cfg->journal, "/tmp/j.jsonl");
 	assert_true(cfg->observe_all);
 	assert_int_equal(cfg->window_ms, 250);
@@ -538,6 +562,21 @@ static const struct bad bad_inputs[] = {
     /* empty strings */
     {"journal: ''\n", "t.yaml:1:10: journal: ", "must not be empty"},
     {"redis: { url: }\n", "t.yaml:1:15: redis.url: ", "must not be empty"},
+    /* redis and knowledge */
+    {"redis: { url: http://x }\n", "t.yaml:1:15: redis.url: ", "must start with redis://"},
+    {"redis: { prefix: 'a b' }\n", "t.yaml:1:18: redis.prefix: ", "must be 1..63 of"},
+    {"redis: { spool: var/s }\n", "t.yaml:1:17: redis.spool: ", "must be an absolute path"},
+    {"redis: { spool_max_mb: 0 }\n", "t.yaml:1:24: redis.spool_max_mb: ",
+     "0 is out of range 1..1048576"},
+    {"redis: { maxlen: 10 }\n", "t.yaml:1:18: redis.maxlen: ", "must be at least 100, not 10"},
+    {"redis: { password: '${VIGIL_NO_SUCH_VAR}' }\n", "t.yaml:1:20: redis.password: ",
+     "environment variable VIGIL_NO_SUCH_VAR is not set"},
+    {"knowledge: k.json\n", "t.yaml:1:12: knowledge: ", "must be an absolute path"},
+    {W "    heal:\n      - { on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n"
+       "      - { on: [oom_kill, crash], level: 1, action: { restart: { exec: [/b] } } }\n",
+     "t.yaml:6:9: workloads[0].heal[1]: ", "name 'restart' is also heal[0]'s"},
+    {W "    heal:\n      - { name: 'a b', on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n",
+     "t.yaml:5:17: workloads[0].heal[0].name: ", "must be 1..63 of"},
     /* duplicate keys: the position of the second one */
     {"node: a\njournal: /j\nnode: b\n", "t.yaml:3:1: node: ", "key given twice"},
     {W "    match: storyteller\n", "t.yaml:4:5: workloads[0].match: ", "key given twice"},

@@ -1,0 +1,862 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * redis: the Redis sink's thread, its queue, and its spool.
+ *
+ * The event loop only ever copies a record into the queue (vigil_redis_push); everything that
+ * can block — connecting, writing, waiting for replies, the spool's fdatasync — happens on
+ * this module's own thread. The thread, in a loop:
+ *
+ *   down:  move what is queued to the spool; reconnect when the backoff says (100 ms doubling
+ *          to 5 s);
+ *   up:    replay the spool first, one frame at a time (a frame is consumed only once every
+ *          record in it is acknowledged); then write the queue, up to BATCH records per round
+ *          trip, pipelined. If a write fails, what was not acknowledged goes to the spool, in
+ *          order, and the sink is down again.
+ *
+ * Order: every record leaves in the order the loop pushed it, because the spool always holds
+ * records older than anything still queued.
+ *
+ * Exactly once: stream entries are written with an explicit id, the record's rid, which only
+ * grows. A record replayed after a partial write meets "ID ... equal or smaller than the
+ * target stream top item"; it is then looked up (XRANGE rid rid): found, or older than the
+ * stream's first entry (trimmed by MAXLEN), it is a duplicate and skipped; otherwise it was
+ * never written and is added with an id Redis picks, counted in "reordered". Hashes are set
+ * with HSET of absolute values, so writing one again changes nothing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "redis.h"
+#include "spool.h"
+
+#define BATCH 512		/* records per round trip */
+#define FRAME_RECS 256		/* records per spool frame */
+#define MAX_FIELDS 64		/* fields of one record */
+#define MAX_ARGS (8 + 2 * MAX_FIELDS)
+#define BACKOFF_FIRST_MS 100u
+#define BACKOFF_MAX_MS 5000u
+#define KEY_MAX 640
+#define INCIDENT_TTL "604800"	/* an incident's hash lives a week after its last change */
+
+struct plan {
+	int ncmd;	 /* commands appended for the record (0: not sendable) */
+	bool xadd;	 /* the first command is its stream entry */
+	char stream[KEY_MAX]; /* for the duplicate check */
+	char rid[48];
+};
+
+struct vigil_redis {
+	/* set at open, read-only after */
+	struct vigil_redis_url url;
+	char user[128], pass[256];
+	char *base;		/* "{prefix}:{node}:" */
+	size_t base_len;
+	char maxlen[24];
+	unsigned int timeout_ms;
+
+	/* shared with the loop, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t work;	/* the thread waits for records or stop */
+	pthread_cond_t idle;	/* flush waits for the thread */
+	char **q;
+	size_t *qlen;
+	unsigned int qmax, qhead, qn;
+	bool stop, busy;
+	uint64_t next_try_ns;
+	struct vigil_redis_stats st;
+
+	/* the thread's own */
+	pthread_t thread;
+	bool started;
+	redisContext *c;
+	struct vigil_spool *spool;
+	unsigned int backoff_ms;
+	bool ever_up;
+	char *bufs[BATCH];
+	size_t lens[BATCH];
+	char *scratch;		/* unescaped fields of one record */
+	size_t scratch_cap;
+	struct plan *plans;	/* BATCH: what was sent for each record */
+	bool dupcheck[BATCH];
+};
+
+const char *vigil_redis_state_name(enum vigil_redis_state s)
+{
+	switch (s) {
+	case VIGIL_REDIS_CONNECTING: return "connecting";
+	case VIGIL_REDIS_UP: return "up";
+	case VIGIL_REDIS_DOWN: return "down";
+	}
+	return "?";
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Callers hold mu. */
+static void set_error(struct vigil_redis *r, const char *fmt, const char *what)
+{
+	snprintf(r->st.last_error, sizeof(r->st.last_error), fmt, what);
+}
+
+static void sync_spool_stats(struct vigil_redis *r)
+{
+	struct vigil_spool_stats ss;
+
+	vigil_spool_stats(r->spool, &ss);
+	pthread_mutex_lock(&r->mu);
+	r->st.spool_pending = ss.pending;
+	r->st.spool_bytes = ss.bytes;
+	r->st.spool_drops = ss.full_drops;
+	r->st.spooled = ss.appended;
+	r->st.spool_torn_bytes = ss.torn_bytes;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Append n records to the spool, FRAME_RECS to a frame. Failures are counted by the spool
+ * (its cap) or here (an I/O error: the records are lost, and said so). */
+static void spool_put(struct vigil_redis *r, char *const *bufs, const size_t *lens,
+		      unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i += FRAME_RECS) {
+		unsigned int k = n - i < FRAME_RECS ? n - i : FRAME_RECS;
+		int err = vigil_spool_append(r->spool, (const void *const *)(bufs + i), lens + i,
+					     k);
+
+		if (err && err != -ENOSPC) {
+			pthread_mutex_lock(&r->mu);
+			r->st.spool_drops += k;
+			set_error(r, "spool write: %s", strerror(-err));
+			pthread_mutex_unlock(&r->mu);
+		}
+	}
+	sync_spool_stats(r);
+}
+
+/* --- connection ---------------------------------------------------------------------------- */
+
+static void disconnect(struct vigil_redis *r, const char *why)
+{
+	if (r->c)
+		redisFree(r->c);
+	r->c = NULL;
+	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_FIRST_MS;
+	if (r->backoff_ms > BACKOFF_MAX_MS)
+		r->backoff_ms = BACKOFF_MAX_MS;
+	pthread_mutex_lock(&r->mu);
+	r->st.state = VIGIL_REDIS_DOWN;
+	r->next_try_ns = now_ns() + r->backoff_ms * 1000000ull;
+	if (why)
+		set_error(r, "%s", why);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* A command on a fresh connection, at setup. Returns 0, or -EIO with why written. */
+static int setup_cmd(struct vigil_redis *r, int argc, const char **argv, char *why, size_t len)
+{
+	redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+	int ret = 0;
+
+	if (!rep) {
+		snprintf(why, len, "%s: %s", argv[0], r->c->errstr);
+		return -EIO;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(why, len, "%s: %s", argv[0], rep->str);
+		ret = -EIO;
+	}
+	freeReplyObject(rep);
+	return ret;
+}
+
+/* Connect, authenticate, select the database. Returns 0 (up) or -EIO (down, retry later). */
+static int connect_redis(struct vigil_redis *r)
+{
+	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+	char why[160], db[16];
+	const char *argv[3];
+
+	if (r->url.is_unix)
+		r->c = redisConnectUnixWithTimeout(r->url.host, tv);
+	else
+		r->c = redisConnectWithTimeout(r->url.host, r->url.port, tv);
+	if (!r->c || r->c->err) {
+		snprintf(why, sizeof(why), "connect %.64s: %.80s", r->url.host,
+			 r->c ? r->c->errstr : "out of memory");
+		goto fail;
+	}
+	redisSetTimeout(r->c, tv);
+	if (!r->url.is_unix)
+		redisEnableKeepAlive(r->c);
+	if (r->pass[0]) {
+		argv[0] = "AUTH";
+		argv[1] = r->user[0] ? r->user : r->pass;
+		argv[2] = r->pass;
+		if (setup_cmd(r, r->user[0] ? 3 : 2, argv, why, sizeof(why)))
+			goto fail;
+	}
+	if (r->url.db) {
+		snprintf(db, sizeof(db), "%d", r->url.db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		if (setup_cmd(r, 2, argv, why, sizeof(why)))
+			goto fail;
+	}
+	r->backoff_ms = 0;
+	pthread_mutex_lock(&r->mu);
+	r->st.state = VIGIL_REDIS_UP;
+	r->st.reconnects += r->ever_up;
+	r->st.last_error[0] = '\0';
+	pthread_mutex_unlock(&r->mu);
+	r->ever_up = true;
+	return 0;
+fail:
+	disconnect(r, why);
+	return -EIO;
+}
+
+/* --- one record's commands ----------------------------------------------------------------- */
+
+struct fields {
+	int n;
+	const char *k[MAX_FIELDS], *v[MAX_FIELDS];
+	size_t kl[MAX_FIELDS], vl[MAX_FIELDS];
+};
+
+/* The value of field key, or NULL. */
+static const char *field(const struct fields *f, const char *key, size_t *len)
+{
+	size_t kl = strlen(key);
+
+	for (int i = 0; i < f->n; i++) {
+		if (f->kl[i] == kl && !memcmp(f->k[i], key, kl)) {
+			*len = f->vl[i];
+			return f->v[i];
+		}
+	}
+	return NULL;
+}
+
+/* base + suffix [+ tail of tl bytes] into out. Returns its length, 0 if it does not fit. */
+static size_t make_key(const struct vigil_redis *r, char *out, size_t outlen, const char *suffix,
+		       const char *tail, size_t tl)
+{
+	size_t sl = strlen(suffix);
+
+	if (r->base_len + sl + tl >= outlen)
+		return 0;
+	memcpy(out, r->base, r->base_len);
+	memcpy(out + r->base_len, suffix, sl);
+	if (tl)
+		memcpy(out + r->base_len + sl, tail, tl);
+	out[r->base_len + sl + tl] = '\0';
+	return r->base_len + sl + tl;
+}
+
+
+/* Append "HSET key f v ..." with the record's fields, or for knowledge, the per-action ones. */
+static void append_hset(struct vigil_redis *r, const char *key, size_t keylen,
+			const struct fields *f, const char *action, size_t al)
+{
+	static const char *const per_action[] = {"attempts", "successes", "success_rate",
+						 "last_applied"};
+	const char *argv[MAX_ARGS];
+	size_t argl[MAX_ARGS];
+	char names[4][128];
+	int argc = 0;
+
+	argv[argc] = "HSET";
+	argl[argc++] = 4;
+	argv[argc] = key;
+	argl[argc++] = keylen;
+	for (int i = 0; i < f->n; i++) {
+		const char *k = f->k[i];
+		size_t kl = f->kl[i];
+
+		for (unsigned int a = 0; action && a < 4; a++) {
+			if (kl == strlen(per_action[a]) && !memcmp(k, per_action[a], kl) &&
+			    al + 1 + kl < sizeof(names[a])) {
+				memcpy(names[a], action, al);
+				names[a][al] = '.';
+				memcpy(names[a] + al + 1, k, kl);
+				k = names[a];
+				kl += al + 1;
+			}
+		}
+		argv[argc] = k;
+		argl[argc++] = kl;
+		argv[argc] = f->v[i];
+		argl[argc++] = f->vl[i];
+	}
+	redisAppendCommandArgv(r->c, argc, argv, argl);
+}
+
+/* Parse one record and append its commands. Returns the plan (ncmd 0: unusable record). */
+static void append_record(struct vigil_redis *r, const char *json, size_t len, struct plan *p)
+{
+	const char *argv[MAX_ARGS], *type, *rid, *v;
+	size_t argl[MAX_ARGS], tl = 0, rl = 0, vl = 0;
+	char key[KEY_MAX];
+	struct fields f;
+	const char *stream = "events";
+	size_t kl;
+	int argc = 0;
+
+	memset(p, 0, offsetof(struct plan, stream));
+	if (len + 1 > r->scratch_cap) {
+		char *b = realloc(r->scratch, len + 1);
+
+		if (!b)
+			return;
+		r->scratch = b;
+		r->scratch_cap = len + 1;
+	}
+	f.n = vigil_redis_fields(json, len, r->scratch, f.k, f.kl, f.v, f.vl, MAX_FIELDS);
+	type = f.n > 0 ? field(&f, "type", &tl) : NULL;
+	rid = f.n > 0 ? field(&f, "rid", &rl) : NULL;
+	if (!type || !rid || !rl || rl >= sizeof(p->rid))
+		return;
+
+	if (tl == 7 && !memcmp(type, "breaker", 7)) {
+		v = field(&f, "workload", &vl);
+		kl = v ? make_key(r, key, sizeof(key), "breaker:", v, vl) : 0;
+		if (!kl)
+			return;
+		append_hset(r, key, kl, &f, NULL, 0);
+		p->ncmd = 1;
+		return;
+	}
+	if (tl == 9 && !memcmp(type, "knowledge", 9)) {
+		const char *a;
+		size_t al = 0;
+
+		v = field(&f, "signature", &vl);
+		a = field(&f, "action", &al);
+		kl = v && a ? make_key(r, key, sizeof(key), "knowledge:", v, vl) : 0;
+		if (!kl)
+			return;
+		append_hset(r, key, kl, &f, a, al);
+		p->ncmd = 1;
+		return;
+	}
+	if (tl == 8 && !memcmp(type, "incident", 8))
+		stream = "incidents";
+	else if (tl == 6 && !memcmp(type, "action", 6))
+		stream = "audit";
+	if (!make_key(r, p->stream, sizeof(p->stream), stream, NULL, 0))
+		return;
+	memcpy(p->rid, rid, rl);
+	p->rid[rl] = '\0';
+	argv[argc] = "XADD";
+	argl[argc++] = 4;
+	argv[argc] = p->stream;
+	argl[argc++] = strlen(p->stream);
+	argv[argc] = "MAXLEN";
+	argl[argc++] = 6;
+	argv[argc] = "~";
+	argl[argc++] = 1;
+	argv[argc] = r->maxlen;
+	argl[argc++] = strlen(r->maxlen);
+	argv[argc] = p->rid;
+	argl[argc++] = rl;
+	for (int i = 0; i < f.n; i++) {
+		argv[argc] = f.k[i];
+		argl[argc++] = f.kl[i];
+		argv[argc] = f.v[i];
+		argl[argc++] = f.vl[i];
+	}
+	redisAppendCommandArgv(r->c, argc, argv, argl);
+	p->xadd = true;
+	p->ncmd = 1;
+	if (stream[0] == 'i') { /* an incident: its hash too */
+		v = field(&f, "id", &vl);
+		kl = v ? make_key(r, key, sizeof(key), "incident:", v, vl) : 0;
+		if (!kl)
+			return;
+		append_hset(r, key, kl, &f, NULL, 0);
+		argv[0] = "EXPIRE";
+		argl[0] = 6;
+		argv[1] = key;
+		argl[1] = kl;
+		argv[2] = INCIDENT_TTL;
+		argl[2] = strlen(INCIDENT_TTL);
+		redisAppendCommandArgv(r->c, 3, argv, argl);
+		p->ncmd = 3;
+	}
+}
+
+/* An error that says Redis cannot take writes now (retry later), not that the record is bad. */
+static bool transient(const char *msg)
+{
+	static const char *const codes[] = {"OOM",	  "READONLY", "NOAUTH",	   "WRONGPASS",
+					    "NOPERM",	  "LOADING",  "MASTERDOWN", "BUSY",
+					    "TRYAGAIN",	  "CLUSTERDOWN", "MISCONF", "NOREPLICAS"};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!strncmp(msg, codes[i], strlen(codes[i])))
+			return true;
+	return false;
+}
+
+/* A synchronous command; NULL when the connection failed. */
+static redisReply *command(struct vigil_redis *r, int argc, const char **argv)
+{
+	return redisCommandArgv(r->c, argc, argv, NULL);
+}
+
+/* Whether stream id a ("MS-N") is below b. */
+static bool id_before(const char *a, const char *b)
+{
+	unsigned long long am = 0, an = 0, bm = 0, bn = 0;
+
+	sscanf(a, "%llu-%llu", &am, &an);
+	sscanf(b, "%llu-%llu", &bm, &bn);
+	return am < bm || (am == bm && an < bn);
+}
+
+/*
+ * The stream refused the record's id as not above its last: was the record written before?
+ * Returns 1 (yes: a duplicate), 0 (no: added now under a new id), -EIO (connection lost).
+ */
+static int settle_duplicate(struct vigil_redis *r, const struct plan *p, const char *json,
+			    size_t len)
+{
+	const char *argv[MAX_ARGS];
+	size_t argl[MAX_ARGS];
+	struct fields f;
+	redisReply *rep;
+	int found, argc = 0;
+
+	argv[0] = "XRANGE";
+	argv[1] = p->stream;
+	argv[2] = p->rid;
+	argv[3] = p->rid;
+	rep = command(r, 4, argv);
+	if (!rep)
+		return -EIO;
+	found = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0;
+	freeReplyObject(rep);
+	if (found)
+		return 1;
+	/* Not there: trimmed away by MAXLEN (older than the first entry), or never written. */
+	argv[2] = "-";
+	argv[3] = "+";
+	argv[4] = "COUNT";
+	argv[5] = "1";
+	rep = command(r, 6, argv);
+	if (!rep)
+		return -EIO;
+	found = rep->type != REDIS_REPLY_ARRAY || !rep->elements ||
+		(rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements &&
+		 rep->element[0]->element[0]->type == REDIS_REPLY_STRING &&
+		 id_before(p->rid, rep->element[0]->element[0]->str));
+	freeReplyObject(rep);
+	if (found)
+		return 1;
+	f.n = vigil_redis_fields(json, len, r->scratch, f.k, f.kl, f.v, f.vl, MAX_FIELDS);
+	argv[argc] = "XADD";
+	argl[argc++] = 4;
+	argv[argc] = p->stream;
+	argl[argc++] = strlen(p->stream);
+	argv[argc] = "MAXLEN";
+	argl[argc++] = 6;
+	argv[argc] = "~";
+	argl[argc++] = 1;
+	argv[argc] = r->maxlen;
+	argl[argc++] = strlen(r->maxlen);
+	argv[argc] = "*";
+	argl[argc++] = 1;
+	for (int i = 0; i < f.n; i++) {
+		argv[argc] = f.k[i];
+		argl[argc++] = f.kl[i];
+		argv[argc] = f.v[i];
+		argl[argc++] = f.vl[i];
+	}
+	rep = redisCommandArgv(r->c, argc, argv, argl);
+	if (!rep)
+		return -EIO;
+	freeReplyObject(rep);
+	pthread_mutex_lock(&r->mu);
+	r->st.reordered++;
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+/*
+ * Write n records, pipelined. Returns the number acknowledged from the start (all n on
+ * success); fewer means the rest must be written again later (connection lost, or Redis
+ * refusing writes), and the connection has been closed.
+ */
+static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const size_t *lens,
+				 unsigned int n)
+{
+	struct plan *plans = r->plans;
+	bool *dupcheck = r->dupcheck;
+	unsigned int first_fail = n, written = 0, dups = 0, rejected = 0;
+	bool lost = false;
+	char why[160] = "";
+
+	for (unsigned int i = 0; i < n; i++) {
+		dupcheck[i] = false;
+		append_record(r, bufs[i], lens[i], &plans[i]);
+	}
+	for (unsigned int i = 0; i < n && !lost; i++) {
+		if (!plans[i].ncmd) {
+			rejected++;
+			snprintf(why, sizeof(why), "a record that is not a vigil record was skipped");
+			continue;
+		}
+		for (int k = 0; k < plans[i].ncmd; k++) {
+			redisReply *rep;
+
+			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+				snprintf(why, sizeof(why), "write: %s", r->c->errstr);
+				lost = true;
+				if (i < first_fail)
+					first_fail = i;
+				break;
+			}
+			if (rep->type == REDIS_REPLY_ERROR) {
+				if (k == 0 && plans[i].xadd && strstr(rep->str, "equal or smaller")) {
+					dupcheck[i] = true;
+				} else if (transient(rep->str)) {
+					snprintf(why, sizeof(why), "refused: %s", rep->str);
+					if (i < first_fail)
+						first_fail = i;
+				} else {
+					snprintf(why, sizeof(why), "rejected: %s", rep->str);
+					rejected++;
+				}
+			}
+			freeReplyObject(rep);
+		}
+	}
+	for (unsigned int i = 0; i < first_fail; i++) {
+		int d;
+
+		if (!plans[i].ncmd)
+			continue;
+		if (!dupcheck[i]) {
+			written++;
+			continue;
+		}
+		d = settle_duplicate(r, &plans[i], bufs[i], lens[i]);
+		if (d < 0) {
+			snprintf(why, sizeof(why), "write: %s", r->c->errstr);
+			first_fail = i;
+			break;
+		}
+		dups += d;
+		written += !d;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->st.written += written;
+	r->st.duplicates += dups;
+	r->st.rejected += rejected;
+	if (why[0] && first_fail == n)
+		set_error(r, "%s", why);
+	pthread_mutex_unlock(&r->mu);
+	if (first_fail < n)
+		disconnect(r, why);
+	return first_fail;
+}
+
+/* --- the thread ---------------------------------------------------------------------------- */
+
+/* Take up to max queued records into r->bufs. Caller holds mu. */
+static unsigned int take(struct vigil_redis *r, unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (r->qn && n < max) {
+		r->bufs[n] = r->q[r->qhead];
+		r->lens[n++] = r->qlen[r->qhead];
+		r->qhead = (r->qhead + 1) % r->qmax;
+		r->qn--;
+	}
+	r->st.queued = r->qn;
+	return n;
+}
+
+static void release(struct vigil_redis *r, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		free(r->bufs[i]);
+}
+
+/* Move everything queued to the spool. Called with mu held; returns with it held. */
+static void queue_to_spool(struct vigil_redis *r)
+{
+	unsigned int n;
+
+	while ((n = take(r, BATCH))) {
+		pthread_mutex_unlock(&r->mu);
+		spool_put(r, r->bufs, r->lens, n);
+		release(r, n);
+		pthread_mutex_lock(&r->mu);
+	}
+}
+
+/* Replay the spool's next frame. Returns 0 (consumed), -EIO (connection lost: kept). */
+static int replay_frame(struct vigil_redis *r)
+{
+	const void *const *recs;
+	const size_t *lens;
+	unsigned int n, done;
+	int err;
+
+	err = vigil_spool_peek(r->spool, &recs, &lens, &n);
+	if (err == -EBADMSG || err == -ENOENT) {
+		sync_spool_stats(r);
+		return 0;
+	}
+	if (err)
+		return -EIO;
+	done = 0;
+	while (done < n) {
+		unsigned int k = n - done < BATCH ? n - done : BATCH;
+		unsigned int ok = send_records(r, (char *const *)(recs + done), lens + done, k);
+
+		done += ok;
+		if (ok < k)
+			return -EIO;
+	}
+	vigil_spool_consume(r->spool);
+	sync_spool_stats(r);
+	return 0;
+}
+
+static void wait_until(struct vigil_redis *r, uint64_t deadline_ns)
+{
+	struct timespec ts;
+	uint64_t wall;
+
+	/* mu is held; the conds use CLOCK_MONOTONIC */
+	wall = deadline_ns;
+	ts.tv_sec = (time_t)(wall / 1000000000ull);
+	ts.tv_nsec = (long)(wall % 1000000000ull);
+	pthread_cond_timedwait(&r->work, &r->mu, &ts);
+}
+
+static void *sink_thread(void *arg)
+{
+	struct vigil_redis *r = arg;
+	unsigned int n, ok;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		if (!r->c) {
+			r->busy = false;
+			if (now_ns() >= r->next_try_ns) {
+				pthread_mutex_unlock(&r->mu);
+				connect_redis(r);
+				pthread_mutex_lock(&r->mu);
+			}
+			if (!r->c) {
+				queue_to_spool(r);
+				pthread_cond_broadcast(&r->idle);
+				if (!r->stop && !r->qn)
+					wait_until(r, r->next_try_ns);
+				continue;
+			}
+		}
+		if (r->st.spool_pending) {
+			/* Records arriving during a long replay wait behind it, in the spool. */
+			if (r->qn > r->qmax / 2)
+				queue_to_spool(r);
+			r->busy = true;
+			pthread_mutex_unlock(&r->mu);
+			replay_frame(r);
+			pthread_mutex_lock(&r->mu);
+			continue;
+		}
+		if (!r->qn) {
+			r->busy = false;
+			pthread_cond_broadcast(&r->idle);
+			wait_until(r, now_ns() + 1000000000ull);
+			continue;
+		}
+		r->busy = true;
+		n = take(r, BATCH);
+		pthread_mutex_unlock(&r->mu);
+		ok = send_records(r, r->bufs, r->lens, n);
+		if (ok < n)
+			spool_put(r, r->bufs + ok, r->lens + ok, n - ok);
+		release(r, n);
+		pthread_mutex_lock(&r->mu);
+	}
+	/* Stopping: one try to write what is left, the rest to the spool. */
+	while ((n = take(r, BATCH))) {
+		pthread_mutex_unlock(&r->mu);
+		ok = r->c && !r->st.spool_pending ? send_records(r, r->bufs, r->lens, n) : 0;
+		if (ok < n)
+			spool_put(r, r->bufs + ok, r->lens + ok, n - ok);
+		release(r, n);
+		pthread_mutex_lock(&r->mu);
+	}
+	r->busy = false;
+	pthread_cond_broadcast(&r->idle);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* --- the loop's side ----------------------------------------------------------------------- */
+
+int vigil_redis_push(struct vigil_redis *r, const char *json, size_t len)
+{
+	char *copy;
+	int ret = 0;
+
+	copy = malloc(len);
+	pthread_mutex_lock(&r->mu);
+	if (!copy || r->qn == r->qmax) {
+		r->st.queue_drops++;
+		ret = -ENOBUFS;
+	} else {
+		unsigned int tail = (r->qhead + r->qn) % r->qmax;
+
+		memcpy(copy, json, len);
+		r->q[tail] = copy;
+		r->qlen[tail] = len;
+		r->qn++;
+		r->st.queued = r->qn;
+		copy = NULL;
+		pthread_cond_signal(&r->work);
+	}
+	pthread_mutex_unlock(&r->mu);
+	free(copy);
+	return ret;
+}
+
+int vigil_redis_flush(struct vigil_redis *r, unsigned int timeout_ms)
+{
+	uint64_t deadline = now_ns() + timeout_ms * 1000000ull;
+	struct timespec ts;
+	int ret = 0;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->qn || r->busy || (r->st.state == VIGIL_REDIS_UP && r->st.spool_pending)) {
+		if (now_ns() >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		ts.tv_sec = (time_t)(deadline / 1000000000ull);
+		ts.tv_nsec = (long)(deadline % 1000000000ull);
+		pthread_cond_signal(&r->work);
+		pthread_cond_timedwait(&r->idle, &r->mu, &ts);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return ret;
+}
+
+void vigil_redis_stats(struct vigil_redis *r, struct vigil_redis_stats *st)
+{
+	uint64_t now = now_ns();
+
+	pthread_mutex_lock(&r->mu);
+	*st = r->st;
+	st->retry_in_ms = st->state == VIGIL_REDIS_DOWN && r->next_try_ns > now
+				  ? (r->next_try_ns - now) / 1000000
+				  : 0;
+	pthread_mutex_unlock(&r->mu);
+}
+
+int vigil_redis_open(const struct vigil_redis_opts *o, struct vigil_redis **out, char *err,
+		     size_t errlen)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	struct vigil_redis *r;
+	size_t len;
+	int ret;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->work, &ca);
+	pthread_cond_init(&r->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	ret = vigil_redis_parse_url(o->url, &r->url, err, errlen);
+	if (ret)
+		goto fail;
+	snprintf(r->user, sizeof(r->user), "%s", o->username ? o->username : r->url.user);
+	snprintf(r->pass, sizeof(r->pass), "%s", o->password ? o->password : r->url.pass);
+	len = strlen(o->prefix) + strlen(o->node) + 3;
+	r->base = malloc(len);
+	r->qmax = o->queue_max ? o->queue_max : 65536;
+	r->q = calloc(r->qmax, sizeof(*r->q));
+	r->qlen = calloc(r->qmax, sizeof(*r->qlen));
+	r->plans = calloc(BATCH, sizeof(*r->plans));
+	if (!r->base || !r->q || !r->qlen || !r->plans) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	r->base_len = (size_t)snprintf(r->base, len, "%s:%s:", o->prefix, o->node);
+	snprintf(r->maxlen, sizeof(r->maxlen), "%llu", (unsigned long long)o->maxlen);
+	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;
+	r->st.queue_max = r->qmax;
+	ret = vigil_spool_open(o->spool, o->spool_max_bytes, o->spool_sync, &r->spool, err,
+			       errlen);
+	if (ret)
+		goto fail;
+	sync_spool_stats(r);
+	/* The thread takes no signal: the loop's signalfd must see SIGTERM and SIGCHLD. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&r->thread, NULL, sink_thread, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		snprintf(err, errlen, "redis sink thread: %s", strerror(-ret));
+		goto fail;
+	}
+	r->started = true;
+	*out = r;
+	return 0;
+fail:
+	vigil_redis_close(r);
+	return ret;
+}
+
+void vigil_redis_close(struct vigil_redis *r)
+{
+	if (!r)
+		return;
+	if (r->started) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = true;
+		pthread_cond_signal(&r->work);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+	}
+	for (unsigned int i = 0; i < r->qn; i++)
+		free(r->q[(r->qhead + i) % r->qmax]);
+	if (r->c)
+		redisFree(r->c);
+	vigil_spool_close(r->spool);
+	free(r->q);
+	free(r->qlen);
+	free(r->base);
+	free(r->scratch);
+	free(r->plans);
+	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->idle);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
