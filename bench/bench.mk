@@ -22,7 +22,7 @@ BENCH_LIBS := -lbpf -lelf -lz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/overhead $(B)/flood $(B)/rss
+all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink
 
 $(B):
 	mkdir -p $@
@@ -50,6 +50,11 @@ $(B)/rss: $(B)/rss.o $(B)/proc.o
 $(B)/flood: $(B)/flood.o $(OUT)/userspace/collector.o $(OUT)/userspace/loop.o
 	$(CC) $^ $(BENCH_LIBS) -lpthread -o $@
 
+# The daemon's own Redis sink and spool, against redis-benchmark.
+$(B)/redis_sink: $(B)/redis_sink.o $(B)/proc.o $(OUT)/userspace/redis.o \
+		$(OUT)/userspace/redis_wire.o $(OUT)/userspace/spool.o
+	$(CC) $^ $(BENCH_LIBS) -lhiredis -lpthread -o $@
+
 # The peer of (e): Debian's libbpf-tools. Missing and not installable, (e) says so and the
 # rest still runs.
 syscount:
@@ -68,6 +73,7 @@ run: all syscount
 		|| rc=1; \
 	echo; $(B)/flood || rc=1; \
 	echo; $(B)/rss $(OUT)/vigil $(B) || rc=1; \
+	echo; $(B)/redis_sink || rc=1; \
 	exit $$rc
 
 -include $(wildcard $(B)/*.d)

@@ -38,7 +38,8 @@
 #include "redis.h"
 #include "spool.h"
 
-#define BATCH 512		/* records per round trip */
+#define BATCH 2048		/* records per round trip */
+#define SEND_EVERY 16		/* records formatted between two writes */
 #define FRAME_RECS 256		/* records per spool frame */
 #define MAX_FIELDS 64		/* fields of one record */
 #define MAX_ARGS (8 + 2 * MAX_FIELDS)
@@ -496,6 +497,16 @@ static int settle_duplicate(struct vigil_redis *r, const struct plan *p, const c
 	return 0;
 }
 
+/* Write what hiredis holds of the commands appended so far. A failure shows again, and is
+ * handled, when the replies are read. */
+static void send_pending(struct vigil_redis *r)
+{
+	int done = 0;
+
+	while (!done && redisBufferWrite(r->c, &done) == REDIS_OK)
+		;
+}
+
 /*
  * Write n records, pipelined. Returns the number acknowledged from the start (all n on
  * success); fewer means the rest must be written again later (connection lost, or Redis
@@ -513,6 +524,9 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 	for (unsigned int i = 0; i < n; i++) {
 		dupcheck[i] = false;
 		append_record(r, bufs[i], lens[i], &plans[i]);
+		/* Send as we go: Redis works on the first commands while the rest are formatted. */
+		if (i % SEND_EVERY == SEND_EVERY - 1)
+			send_pending(r);
 	}
 	for (unsigned int i = 0; i < n && !lost; i++) {
 		if (!plans[i].ncmd) {
