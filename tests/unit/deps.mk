@@ -34,3 +34,4 @@ $(OUT)/tests/unit/test_history: $(OUT)/userspace/history.o $(OUT)/userspace/inci
 $(OUT)/tests/unit/test_history: LDLIBS += -ljansson
 $(OUT)/tests/unit/test_spool: $(OUT)/userspace/spool.o
 $(OUT)/tests/unit/test_spool: LDLIBS += -lz
+$(OUT)/tests/unit/test_redis_wire: $(OUT)/userspace/redis_wire.o

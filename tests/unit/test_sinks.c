@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit: every record is one valid JSON object with the contracted fields, whatever a process
  * put in its name. */
+#include <errno.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -138,10 +140,97 @@ static void test_incident_and_action_records(void **state)
 	vigil_json_free(&j);
 }
 
+/* Record ids only grow: within a millisecond, and when the clock steps back. */
+static void test_rid_next(void **state)
+{
+	struct vigil_rid r = {0};
+
+	(void)state;
+	vigil_rid_next(&r, WALL);
+	assert_int_equal(r.ms, WALL / 1000000);
+	assert_int_equal(r.n, 0);
+	vigil_rid_next(&r, WALL + 999);
+	assert_int_equal(r.ms, WALL / 1000000);
+	assert_int_equal(r.n, 1);
+	vigil_rid_next(&r, WALL - 5000000000ull); /* 5 s back */
+	assert_int_equal(r.ms, WALL / 1000000);
+	assert_int_equal(r.n, 2);
+	vigil_rid_next(&r, WALL + 1000000);
+	assert_int_equal(r.ms, WALL / 1000000 + 1);
+	assert_int_equal(r.n, 0);
+}
+
+/* The rid goes right after "type" (readers find the type first), and the record stays one
+ * valid JSON object with every field it had. */
+static void test_rid_stamp(void **state)
+{
+	struct vigil_rid r = {WALL / 1000000, 7};
+	struct vigil_json j = {};
+	char want[64];
+	json_t *o;
+
+	(void)state;
+	assert_int_equal(vigil_record_health(&j, "n1", WALL, "sockets", 3, 9), 0);
+	assert_int_equal(vigil_rid_stamp(&j, &r), 0);
+	snprintf(want, sizeof(want), "{\"type\":\"health\",\"rid\":\"%llu-7\",\"ts\"",
+		 (unsigned long long)(WALL / 1000000));
+	assert_memory_equal(j.buf, want, strlen(want));
+	assert_int_equal(strlen(j.buf), j.len);
+	o = parse(&j);
+	assert_int_equal(json_object_size(o), 8);
+	assert_int_equal(json_integer_value(json_object_get(o, "drops_total")), 9);
+	json_decref(o);
+	/* Not a record: refused, untouched. */
+	vigil_json_begin(&j);
+	vigil_json_str(&j, "other", "x");
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_int_equal(vigil_rid_stamp(&j, &r), -EINVAL);
+	assert_string_equal(j.buf, "{\"other\":\"x\"}");
+	vigil_json_free(&j);
+}
+
+/* The knowledge and breaker records carry what the Redis hashes and the SQL export need. */
+static void test_knowledge_and_breaker_records(void **state)
+{
+	const struct vigil_know_rec k = {"svc", "851ca451ff50881d", "crash", "restart", 3, 2,
+					 WALL};
+	struct vigil_json j = {};
+	json_t *o;
+
+	(void)state;
+	assert_int_equal(vigil_record_knowledge(&j, "n1", WALL, &k), 0);
+	o = parse(&j);
+	assert_string_equal(json_string_value(json_object_get(o, "type")), "knowledge");
+	assert_string_equal(json_string_value(json_object_get(o, "action")), "restart");
+	assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 3);
+	assert_int_equal(json_integer_value(json_object_get(o, "successes")), 2);
+	assert_true(json_is_real(json_object_get(o, "success_rate")));
+	assert_true(json_real_value(json_object_get(o, "success_rate")) > 0.665 &&
+		    json_real_value(json_object_get(o, "success_rate")) < 0.675);
+	assert_string_equal(json_string_value(json_object_get(o, "last_applied")),
+			    "2026-11-29T12:34:56.789Z");
+	json_decref(o);
+	assert_int_equal(vigil_record_breaker(&j, "n1", WALL, "svc", "open", 3, WALL), 0);
+	o = parse(&j);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "open");
+	assert_int_equal(json_integer_value(json_object_get(o, "failures")), 3);
+	assert_string_equal(json_string_value(json_object_get(o, "opened_at")),
+			    "2026-11-29T12:34:56.789Z");
+	json_decref(o);
+	assert_int_equal(vigil_record_breaker(&j, "n1", WALL, "svc", "closed", 0, 0), 0);
+	o = parse(&j);
+	assert_true(json_is_null(json_object_get(o, "opened_at")));
+	json_decref(o);
+	vigil_json_free(&j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_rid_next),
+		cmocka_unit_test(test_rid_stamp),
+		cmocka_unit_test(test_knowledge_and_breaker_records),
 		cmocka_unit_test(test_event_record_hostile_comm),
 		cmocka_unit_test(test_incident_and_action_records),
 	};

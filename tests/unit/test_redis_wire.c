@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit: the Redis sink's text — its URL, and a JSON record made field/value pairs as written
+ * to Redis — whatever a record or a URL holds. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "redis.h"
+
+#define MAXF 16
+
+struct flat {
+	int n;
+	char buf[1024];
+	const char *k[MAXF], *v[MAXF];
+	size_t kl[MAXF], vl[MAXF];
+};
+
+static int flatten(const char *json, struct flat *f)
+{
+	f->n = vigil_redis_fields(json, strlen(json), f->buf, f->k, f->kl, f->v, f->vl, MAXF);
+	return f->n;
+}
+
+static void assert_pair(const struct flat *f, int i, const char *k, const char *v, size_t vl)
+{
+	assert_int_equal(f->kl[i], strlen(k));
+	assert_memory_equal(f->k[i], k, strlen(k));
+	assert_int_equal(f->vl[i], vl);
+	assert_memory_equal(f->v[i], v, vl);
+}
+
+static void test_fields_values(void **state)
+{
+	struct flat f;
+
+	(void)state;
+	assert_int_equal(flatten("{\"type\":\"event\",\"rid\":\"17-3\",\"pid\":42,\"neg\":-7,"
+				 "\"rate\":0.50,\"ok\":true,\"no\":false,\"gone\":null,"
+				 "\"chain\":[{\"a\":\"x]}\"},{\"b\":[1,2]}],\"o\":{\"k\":1}}",
+				 &f),
+			 10);
+	assert_pair(&f, 0, "type", "event", 5);
+	assert_pair(&f, 1, "rid", "17-3", 4);
+	assert_pair(&f, 2, "pid", "42", 2);
+	assert_pair(&f, 3, "neg", "-7", 2);
+	assert_pair(&f, 4, "rate", "0.50", 4);
+	assert_pair(&f, 5, "ok", "true", 4);
+	assert_pair(&f, 6, "no", "false", 5);
+	assert_pair(&f, 7, "gone", "", 0); /* null: an empty value */
+	/* A list or object stays JSON, brackets inside strings not counted. */
+	assert_pair(&f, 8, "chain", "[{\"a\":\"x]}\"},{\"b\":[1,2]}]", 25);
+	assert_pair(&f, 9, "o", "{\"k\":1}", 7);
+	assert_int_equal(flatten("{}", &f), 0);
+	assert_int_equal(flatten(" { \"a\" : 1 } ", &f), 1);
+	assert_pair(&f, 0, "a", "1", 1);
+}
+
+/* What the journal writer escapes comes back as the bytes it stands for. */
+static void test_fields_unescape(void **state)
+{
+	struct flat f;
+
+	(void)state;
+	assert_int_equal(flatten("{\"comm\":\"a\\\"b\\\\c\\n\\t\\u0001\\u00e9\\u20ac"
+				 "\\ud83d\\ude00\\/\"}",
+				 &f),
+			 1);
+	assert_pair(&f, 0, "comm", "a\"b\\c\n\t\x01\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80/", 18);
+	/* A NUL is a byte like any other in a Redis value. */
+	assert_int_equal(flatten("{\"k\\u0000\":\"x\\u0000y\"}", &f), 1);
+	assert_int_equal(f.kl[0], 2);
+	assert_memory_equal(f.k[0], "k\0", 2);
+	assert_int_equal(f.vl[0], 3);
+	assert_memory_equal(f.v[0], "x\0y", 3);
+}
+
+static void test_fields_refused(void **state)
+{
+	static const char *const bad[] = {
+		"",	     "[]",	    "{",	  "{\"a\"}",	   "{\"a\":}",
+		"{\"a\":1,}", "{\"a\":1",	    "{a:1}",	  "{\"a\":\"x}", "{\"a\":[1,2}",
+		"{\"a\":1} x", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}", "{\"a\":1 \"b\":2}",
+	};
+	char many[512];
+	struct flat f;
+	size_t off = 1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (flatten(bad[i], &f) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+	/* More keys than room: refused, never written past the arrays. */
+	many[0] = '{';
+	for (int i = 0; i <= MAXF; i++)
+		off += (size_t)snprintf(many + off, sizeof(many) - off, "%s\"k%d\":%d",
+					i ? "," : "", i, i);
+	snprintf(many + off, sizeof(many) - off, "}");
+	assert_int_equal(flatten(many, &f), -E2BIG);
+}
+
+static void test_url(void **state)
+{
+	struct vigil_redis_url u;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(vigil_redis_parse_url("redis://127.0.0.1:6380/2", &u, err, sizeof(err)),
+			 0);
+	assert_false(u.is_unix);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_int_equal(u.port, 6380);
+	assert_int_equal(u.db, 2);
+	assert_string_equal(u.user, "");
+	assert_int_equal(vigil_redis_parse_url("redis://redis.cache.svc", &u, err, sizeof(err)),
+			 0);
+	assert_string_equal(u.host, "redis.cache.svc");
+	assert_int_equal(u.port, 6379);
+	assert_int_equal(u.db, 0);
+	assert_int_equal(vigil_redis_parse_url("redis://vigil:p%40ss%3Aw@[::1]:7000/0", &u, err,
+					       sizeof(err)),
+			 0);
+	assert_string_equal(u.user, "vigil");
+	assert_string_equal(u.pass, "p@ss:w");
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(u.port, 7000);
+	assert_int_equal(vigil_redis_parse_url("redis://:only@h", &u, err, sizeof(err)), 0);
+	assert_string_equal(u.user, "");
+	assert_string_equal(u.pass, "only");
+	assert_int_equal(vigil_redis_parse_url("unix:///run/redis.sock", &u, err, sizeof(err)), 0);
+	assert_true(u.is_unix);
+	assert_string_equal(u.host, "/run/redis.sock");
+}
+
+static void test_url_refused(void **state)
+{
+	static const char *const bad[] = {
+		"http://h",	   "redis://",	       "redis://h:0",	 "redis://h:65536",
+		"redis://h:x",	   "redis://h:/0",     "redis://h/db",	 "redis://[::1",
+		"redis://u:%zz@h", "redis://u:%00@h", "unix://rel.sock", "redis://:@",
+	};
+	struct vigil_redis_url u;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (vigil_redis_parse_url(bad[i], &u, err, sizeof(err)) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(err[0] != '\0');
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fields_values), cmocka_unit_test(test_fields_unescape),
+		cmocka_unit_test(test_fields_refused), cmocka_unit_test(test_url),
+		cmocka_unit_test(test_url_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
