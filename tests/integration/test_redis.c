@@ -27,7 +27,9 @@
 #include "harness.h"
 
 #define WAIT_MS 5000
-#define PASSWORD "vt-secret"
+#define PASSWORD "vt-secret"	/* the default user's, for the test itself */
+#define WRITER "vt-writer"	/* vigil's user: only the commands the sink needs */
+#define WRITER_PW "vt-writer-pw"
 
 struct server {
 	pid_t pid;
@@ -71,12 +73,25 @@ static int redis_start(struct server *s)
 		if (r)
 			freeReplyObject(r);
 		r = c && !c->err ? redisCommand(c, "PING") : NULL;
-		if (c)
-			redisFree(c);
 		if (r && r->type == REDIS_REPLY_STATUS) {
 			freeReplyObject(r);
+			/* ACL users are not in the append-only file: made at every start. */
+			r = redisCommand(c, "ACL SETUSER " WRITER " on >" WRITER_PW
+					    " ~vigil:* +xadd +xrange +hset +expire +select");
+			if (!r || r->type != REDIS_REPLY_STATUS) {
+				fprintf(stderr, "ACL SETUSER failed: %s\n",
+					r && r->str ? r->str : c->errstr);
+				if (r)
+					freeReplyObject(r);
+				redisFree(c);
+				return -1;
+			}
+			freeReplyObject(r);
+			redisFree(c);
 			return 0;
 		}
+		if (c)
+			redisFree(c);
 		if (r)
 			freeReplyObject(r);
 		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
@@ -140,7 +155,8 @@ static void config(char *buf, size_t len, const char *node, int port, const char
 		 "window: 2s\n"
 		 "redis:\n"
 		 "  url: redis://127.0.0.1:%d/0\n"
-		 "  password: " PASSWORD "\n"
+		 "  username: " WRITER "\n"
+		 "  password: " WRITER_PW "\n"
 		 "  spool: \"@DIR@/redis.spool\"\n"
 		 "%s"
 		 "workloads:\n"
@@ -440,6 +456,52 @@ static void test_outage_exactly_once_in_order(void **state)
 	vt_fini(&v);
 }
 
+/* Redis up but refusing writes (OOM under maxmemory): records wait in the spool, then arrive
+ * once it takes writes again. */
+static void test_refused_writes(void **state)
+{
+	struct vt v;
+	char yaml[1024];
+	struct compare c;
+	redisContext *rc;
+	redisReply *r;
+	json_t *st;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	config(yaml, sizeof(yaml), "t-oom", srv.port, NULL);
+	assert_int_equal(vt_start(&v, yaml, NULL), 0);
+	rc = rconn();
+	r = redisCommand(rc, "CONFIG SET maxmemory 1");
+	assert_true(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	crash_exit(&v, 5);
+	assert_non_null(vt_wait(&v, WAIT_MS, "incident", "exit_code", "5", NULL));
+	for (int waited = 0;; waited += 50) {
+		st = sink_status(&v);
+		if (vt_int(st, "spool_pending") > 0)
+			break;
+		assert_true(waited < WAIT_MS);
+		json_decref(st);
+		usleep(50000);
+	}
+	printf("refused: %s, %lld records spooled, last error \"%s\"\n", vt_str(st, "state"),
+	       vt_int(st, "spool_pending"), vt_str(st, "last_error"));
+	assert_non_null(strstr(vt_str(st, "last_error"), "OOM"));
+	json_decref(st);
+	r = redisCommand(rc, "CONFIG SET maxmemory 0");
+	assert_true(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	redisFree(rc);
+	json_decref(sink_settled(&v, 10000));
+	assert_int_equal(vt_stop(&v), 0);
+	compare_streams(&v, "t-oom", &c);
+	assert_int_equal(c.missing, 0);
+	assert_int_equal(c.duplicates, 0);
+	assert_int_equal(c.in_redis, c.produced);
+	vt_fini(&v);
+}
+
 /*
  * A torn spool: records spooled while Redis is unreachable, vigil stopped, the spool cut in the
  * middle of its last frame. The next vigil starts, says what it cut, and replays the rest.
@@ -581,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_records_and_fields),
 		cmocka_unit_test(test_stream_cap),
 		cmocka_unit_test(test_outage_exactly_once_in_order),
+		cmocka_unit_test(test_refused_writes),
 		cmocka_unit_test(test_torn_spool),
 		cmocka_unit_test(test_slow_redis),
 	};
