@@ -167,13 +167,13 @@ static void disconnect(struct vigil_redis *r, const char *why)
 }
 
 /* A command on a fresh connection, at setup. Returns 0, or -EIO with why written. */
-static int setup_cmd(struct vigil_redis *r, int argc, const char **argv, char *why, size_t len)
+static int setup_cmd(redisContext *c, int argc, const char **argv, char *why, size_t len)
 {
-	redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
 	int ret = 0;
 
 	if (!rep) {
-		snprintf(why, len, "%s: %s", argv[0], r->c->errstr);
+		snprintf(why, len, "%s: %s", argv[0], c->errstr);
 		return -EIO;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
@@ -184,38 +184,56 @@ static int setup_cmd(struct vigil_redis *r, int argc, const char **argv, char *w
 	return ret;
 }
 
-/* Connect, authenticate, select the database. Returns 0 (up) or -EIO (down, retry later). */
-static int connect_redis(struct vigil_redis *r)
+/* Connect, authenticate, select the database. Returns the connection, or NULL with why. */
+static redisContext *open_conn(const struct vigil_redis_url *u, const char *user,
+			       const char *pass, unsigned int timeout_ms, char *why, size_t len)
 {
-	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
-	char why[160], db[16];
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	const char *argv[3];
+	redisContext *c;
+	char db[16];
 
-	if (r->url.is_unix)
-		r->c = redisConnectUnixWithTimeout(r->url.host, tv);
+	if (u->is_unix)
+		c = redisConnectUnixWithTimeout(u->host, tv);
 	else
-		r->c = redisConnectWithTimeout(r->url.host, r->url.port, tv);
-	if (!r->c || r->c->err) {
-		snprintf(why, sizeof(why), "connect %.64s: %.80s", r->url.host,
-			 r->c ? r->c->errstr : "out of memory");
+		c = redisConnectWithTimeout(u->host, u->port, tv);
+	if (!c || c->err) {
+		snprintf(why, len, "connect %.64s: %.80s", u->host, c ? c->errstr : "out of memory");
 		goto fail;
 	}
-	redisSetTimeout(r->c, tv);
-	if (!r->url.is_unix)
-		redisEnableKeepAlive(r->c);
-	if (r->pass[0]) {
+	redisSetTimeout(c, tv);
+	if (!u->is_unix)
+		redisEnableKeepAlive(c);
+	if (pass[0]) {
 		argv[0] = "AUTH";
-		argv[1] = r->user[0] ? r->user : r->pass;
-		argv[2] = r->pass;
-		if (setup_cmd(r, r->user[0] ? 3 : 2, argv, why, sizeof(why)))
+		argv[1] = user[0] ? user : pass;
+		argv[2] = pass;
+		if (setup_cmd(c, user[0] ? 3 : 2, argv, why, len))
 			goto fail;
 	}
-	if (r->url.db) {
-		snprintf(db, sizeof(db), "%d", r->url.db);
+	if (u->db) {
+		snprintf(db, sizeof(db), "%d", u->db);
 		argv[0] = "SELECT";
 		argv[1] = db;
-		if (setup_cmd(r, 2, argv, why, sizeof(why)))
+		if (setup_cmd(c, 2, argv, why, len))
 			goto fail;
+	}
+	return c;
+fail:
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+/* Connect. Returns 0 (up) or -EIO (down, retry later). */
+static int connect_redis(struct vigil_redis *r)
+{
+	char why[160];
+
+	r->c = open_conn(&r->url, r->user, r->pass, r->timeout_ms, why, sizeof(why));
+	if (!r->c) {
+		disconnect(r, why);
+		return -EIO;
 	}
 	r->backoff_ms = 0;
 	pthread_mutex_lock(&r->mu);
@@ -225,9 +243,27 @@ static int connect_redis(struct vigil_redis *r)
 	pthread_mutex_unlock(&r->mu);
 	r->ever_up = true;
 	return 0;
-fail:
-	disconnect(r, why);
-	return -EIO;
+}
+
+int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
+{
+	struct vigil_redis_url u;
+	const char *argv[] = {"PING"};
+	redisContext *c;
+	int ret;
+
+	ret = vigil_redis_parse_url(o->url, &u, msg, len);
+	if (ret)
+		return ret;
+	c = open_conn(&u, o->username ? o->username : u.user, o->password ? o->password : u.pass,
+		      o->timeout_ms ? o->timeout_ms : 2000, msg, len);
+	if (!c)
+		return -EIO;
+	ret = setup_cmd(c, 1, argv, msg, len);
+	if (!ret)
+		snprintf(msg, len, "%s answers", o->url);
+	redisFree(c);
+	return ret;
 }
 
 /* --- one record's commands ----------------------------------------------------------------- */

@@ -84,6 +84,9 @@ int vigil_redis_push(struct vigil_redis *r, const char *json, size_t len);
 int vigil_redis_flush(struct vigil_redis *r, unsigned int timeout_ms);
 void vigil_redis_stats(struct vigil_redis *r, struct vigil_redis_stats *st);
 const char *vigil_redis_state_name(enum vigil_redis_state s);
+/* Connect, authenticate and PING once, synchronously (for `vigil doctor`). Returns 0 with msg
+ * "URL answers", or -errno with msg saying what failed. */
+int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len);
 
 /*
  * Split a JSON record into field/value pairs as written to Redis (top-level keys, strings
