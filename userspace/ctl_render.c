@@ -300,6 +300,13 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	journal = json_object_get(root, "journal");
 	fprintf(out, "journal    %s, %lld errors\n", get_str(journal, "path"),
 		get_int(journal, "errors"));
+	if (json_is_object(json_object_get(root, "knowledge"))) {
+		const json_t *k = json_object_get(root, "knowledge");
+
+		fprintf(out, "knowledge  %s, %lld entries, %lld evicted, %lld write errors\n",
+			get_str(k, "path"), get_int(k, "entries"), get_int(k, "evicted"),
+			get_int(k, "write_errors"));
+	}
 	print_redis(json_object_get(root, "redis"), out);
 	fprintf(out, "incidents  %lld live\n\n",
 		get_int(json_object_get(root, "incidents"), "live"));

@@ -31,6 +31,7 @@
 #include "incidents.h"
 #include "loader.h"
 #include "loop.h"
+#include "knowledge.h"
 #include "redis.h"
 #include "sinks.h"
 #include "workloads.h"
@@ -470,6 +471,7 @@ static void teardown(struct daemon *d)
 	vigil_ctl_close(d->ctl);
 	/* The healer records its pending work, so it goes before the sinks. */
 	vigil_healer_free(d->healer);
+	vigil_knowledge_close(d->know);
 	vigil_collector_free(d->coll);
 	vigil_workloads_free(d->wl);
 	vigil_probes_close(d->probes);
@@ -520,8 +522,17 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	ret = vigil_sinks_open(&so, &d.sinks, err, sizeof(err));
 	if (!ret && d.cfg->redis_url)
 		ret = open_redis(&d, err, sizeof(err));
+	/* The knowledge store: a malformed file is set aside (PATH.bad), said, and vigil starts
+	 * with an empty store rather than not at all. */
+	if (!ret)
+		ret = vigil_knowledge_open(d.cfg->knowledge, 0, VIGIL_KNOW_SET_ASIDE, &d.know, err,
+					   sizeof(err));
 	if (ret)
 		goto fail;
+	if (err[0]) {
+		fprintf(stderr, "vigil: warning: %s\n", err);
+		err[0] = '\0';
+	}
 
 	/* 3. Kernel programs: load and attach, tp_btf or classic tracepoints. */
 	po.observe_all = d.cfg->observe_all;
@@ -558,6 +569,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 		const struct vigil_healer_probe probe = { established, owns, &d };
 
 		vigil_healer_set_probe(d.healer, &probe);
+		vigil_healer_set_knowledge(d.healer, d.know);
 	}
 	if (!ret)
 		ret = vigil_collector_new(d.loop, vigil_probes_ringbuf_fd(d.probes), on_event, &d,

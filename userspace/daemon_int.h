@@ -83,6 +83,7 @@ struct daemon {
 	struct vigil_healer *healer;
 	struct vigil_sinks *sinks;
 	struct vigil_redis *redis; /* NULL: no redis.url */
+	struct vigil_knowledge *know; /* the knowledge store (cfg->knowledge) */
 	int sigfd;
 	unsigned int ticks;
 	/* Recent exits (tgid, start): the classic exit hook can see a group's end twice. */

@@ -13,8 +13,10 @@
 
 #include <bpf/libbpf.h>
 
+#include "config.h"
 #include "doctor.h"
 #include "loader.h"
+#include "redis.h"
 
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT 38
@@ -131,7 +133,57 @@ static void probe_mode(struct report *r, bool classic)
 	vigil_probes_close(p);
 }
 
-int vigil_doctor(FILE *out)
+/* The directory of path exists or can be made, and is writable. */
+static bool dir_writable(const char *path, char *buf, size_t len)
+{
+	char dir[512];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		snprintf(buf, len, "cannot create %.300s: %s", dir, strerror(errno));
+		return false;
+	}
+	if (access(dir, W_OK)) {
+		snprintf(buf, len, "%.300s is not writable: %s", dir, strerror(errno));
+		return false;
+	}
+	snprintf(buf, len, "%.300s writable", dir);
+	return true;
+}
+
+/* What the config names: its Redis (reachable now?), and where it keeps its files. */
+static void config_rows(struct report *r, const struct vigil_config *c)
+{
+	char buf[512];
+	bool ok;
+
+	ok = dir_writable(c->knowledge, buf, sizeof(buf));
+	row(r, false, ok, "knowledge store", buf);
+	if (!c->redis_url) {
+		row(r, false, true, "redis", "not configured (no redis.url): journal only");
+		return;
+	}
+	{
+		const struct vigil_redis_opts o = {
+			.url = c->redis_url, .username = c->redis_username,
+			.password = c->redis_password, .timeout_ms = 2000,
+		};
+		char msg[256];
+
+		ok = !vigil_redis_ping(&o, msg, sizeof(msg));
+		snprintf(buf, sizeof(buf), ok ? "%s" :
+			 "%s: vigil still runs, and spools records until Redis answers", msg);
+		row(r, false, ok, "redis", buf);
+	}
+	ok = dir_writable(c->redis_spool, buf, sizeof(buf));
+	row(r, false, ok, "redis spool", buf);
+}
+
+int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 {
 	struct report r = { .out = out };
 	unsigned long long caps = effective_caps();
@@ -213,6 +265,8 @@ int vigil_doctor(FILE *out)
 	row(&r, false, ok && access("/var/lib/vigil", W_OK) == 0, "journal directory",
 	    ok ? "/var/lib/vigil writable" : "cannot create /var/lib/vigil: use --journal");
 
+	if (cfg)
+		config_rows(&r, cfg);
 	row(&r, false, true, "kprobes / fentry", "not used: vigil attaches tracepoints only");
 	row(&r, false, true, "RLIMIT_MEMLOCK", "not needed: BPF memory is charged to the memory "
 					    "cgroup (5.11+)");

@@ -5,7 +5,11 @@
 
 #include <stdio.h>
 
-/* Print the table to out. Returns 0 when every required check passed, else -ENOTSUP. */
-int vigil_doctor(FILE *out);
+struct vigil_config;
+
+/* Print the table to out. With a config (NULL: none), also what it names: its Redis, its
+ * journal, knowledge and spool directories. Returns 0 when every required check passed, else
+ * -ENOTSUP. */
+int vigil_doctor(FILE *out, const struct vigil_config *cfg);
 
 #endif /* VIGIL_DOCTOR_H */

@@ -2,7 +2,8 @@
 /*
  * export: the journal as SQL for the tables in sql/. One pass over the journal collects, in
  * journal order, the last record of each incident, every action record and the (signature,
- * action) counts; then one transaction of SQL is written. Every string goes out as a standard
+ * action) counts, which the knowledge records of the journal and then the knowledge store
+ * override; then one transaction of SQL is written. Every string goes out as a standard
  * '...' literal (the script sets standard_conforming_strings, so a backslash is just a
  * backslash and only the quote needs doubling), which a process name cannot break out of.
  */
@@ -16,6 +17,8 @@
 #include <jansson.h>
 
 #include "export.h"
+#include "knowledge.h"
+#include "sinks.h"
 
 /* What one pass over the journal keeps. jansson objects iterate in insertion order, so rows
  * come out in the order the journal first named them. */
@@ -25,6 +28,14 @@ struct collect {
 	json_t *actions; /* every action record, in order */
 	json_t *know;	 /* "[signature, action]" -> {signature, action, attempts, ...} */
 };
+
+/*
+ * Where the numbers of a (signature, action) row come from, the best last: counted from the
+ * action records (intents, successes); the last knowledge record of the journal (the store's
+ * numbers when it was written: they survive a journal's rotation); the knowledge store
+ * itself. Each source's numbers sit under its own keys of the pair's object.
+ */
+static const char *const src_keys[] = {"", "rec_", "store_"};
 
 static const char *str_at(const json_t *rec, const char *key)
 {
@@ -189,35 +200,121 @@ static void put_cstr(FILE *out, const char *s, struct vigil_export_stats *st)
 		fputs("null", out);
 }
 
+/* The (signature, action) object of the pair (both JSON strings), made if new. Returns it
+ * (borrowed) or NULL when out of memory. */
+static json_t *know_pair(struct collect *c, json_t *sig, json_t *action)
+{
+	json_t *k = NULL, *key;
+	char *name;
+
+	/* The key is the pair as JSON: NUL-free and unambiguous whatever the strings hold. */
+	key = json_pack("[OO]", sig, action);
+	name = key ? json_dumps(key, JSON_COMPACT) : NULL;
+	if (!name)
+		goto cleanup;
+	k = json_object_get(c->know, name);
+	if (!k) {
+		k = json_pack("{sOsOsisi}", "signature", sig, "action", action, "attempts", 0,
+			      "successes", 0);
+		if (k && json_object_set_new(c->know, name, k))
+			k = NULL;
+	}
+cleanup:
+	free(name);
+	json_decref(key);
+	return k;
+}
+
+/* Put one source's numbers of a pair under its prefix. Returns 0 or -ENOMEM. */
+static int know_set(json_t *k, const char *prefix, json_int_t attempts, json_int_t successes,
+		    json_t *last, json_t *cls, json_t *workload)
+{
+	char key[32];
+	int err = 0;
+
+	snprintf(key, sizeof(key), "%sattempts", prefix);
+	err |= json_object_set_new(k, key, json_integer(attempts));
+	snprintf(key, sizeof(key), "%ssuccesses", prefix);
+	err |= json_object_set_new(k, key, json_integer(successes));
+	snprintf(key, sizeof(key), "%slast", prefix);
+	err |= json_object_set_new(k, key, last ? last : json_null());
+	snprintf(key, sizeof(key), "%sclass", prefix);
+	err |= json_object_set_new(k, key, cls ? cls : json_null());
+	if (workload)
+		err |= json_object_set_new(k, "workload", workload);
+	return err ? -ENOMEM : 0;
+}
+
+/* A knowledge record: the store's numbers for a pair when it was written; the last one wins.
+ * One without the fields a row needs, or with numbers no store holds (more successes than
+ * attempts, beyond a SQL integer), is skipped and counted. Returns 0 or -ENOMEM. */
+static int know_record(struct collect *c, json_t *rec, struct vigil_export_stats *st)
+{
+	json_t *sig = json_object_get(rec, "signature"), *action = json_object_get(rec, "action");
+	json_t *a = json_object_get(rec, "attempts"), *s = json_object_get(rec, "successes");
+	json_t *last = json_object_get(rec, "last_applied"), *k;
+
+	if (!json_is_string(sig) || !json_is_string(action) || !json_is_integer(a) ||
+	    !json_is_integer(s) || json_integer_value(s) < 0 ||
+	    json_integer_value(s) > json_integer_value(a) || json_integer_value(a) > INT32_MAX) {
+		st->skipped++;
+		return 0;
+	}
+	k = know_pair(c, sig, action);
+	if (!k)
+		return -ENOMEM;
+	st->knowledge_records++;
+	return know_set(k, "rec_", json_integer_value(a), json_integer_value(s),
+			json_is_string(last) ? json_incref(last) : NULL,
+			json_is_string(json_object_get(rec, "class"))
+			    ? json_incref(json_object_get(rec, "class"))
+			    : NULL,
+			json_is_string(json_object_get(rec, "workload"))
+			    ? json_incref(json_object_get(rec, "workload"))
+			    : NULL);
+}
+
+/* The store's entries: what it holds now beats whatever the journal says. */
+static int know_store(struct collect *c, const struct vigil_knowledge *store,
+		      struct vigil_export_stats *st)
+{
+	for (size_t i = 0; i < vigil_knowledge_count(store); i++) {
+		const struct vigil_know_entry *e = vigil_knowledge_at(store, i);
+		json_t *sig = json_string(e->signature), *action = json_string(e->action);
+		json_t *k = sig && action ? know_pair(c, sig, action) : NULL;
+		char ts[32];
+		int err;
+
+		json_decref(sig);
+		json_decref(action);
+		if (!k)
+			return -ENOMEM;
+		vigil_rfc3339(e->last_applied_ns, ts, sizeof(ts));
+		/* The SQL columns are integers: clamp rather than wrap (never reached in
+		 * practice, one attempt per heal). */
+		err = know_set(k, "store_",
+			       (json_int_t)(e->attempts < INT32_MAX ? e->attempts : INT32_MAX),
+			       (json_int_t)(e->successes < INT32_MAX ? e->successes : INT32_MAX),
+			       e->last_applied_ns ? json_string(ts) : NULL, json_string(e->cls),
+			       json_string(e->workload));
+		if (err)
+			return err;
+		st->store_entries++;
+	}
+	return 0;
+}
+
 /* Count an action record into the (signature, action) knowledge. */
 static int know_add(struct collect *c, json_t *rec)
 {
-	const char *sig = str_at(rec, "signature"), *action = str_at(rec, "action");
 	const char *outcome = str_at(rec, "outcome");
-	json_t *k, *key;
-	char *name;
-	int err = 0;
+	json_t *k;
 
-	if (!sig || !action || !outcome)
+	if (!str_at(rec, "signature") || !str_at(rec, "action") || !outcome)
 		return 0;
-	/* The key is the pair as JSON: NUL-free and unambiguous whatever the strings hold. */
-	key = json_pack("[s%s%]", sig, json_string_length(json_object_get(rec, "signature")),
-			action, json_string_length(json_object_get(rec, "action")));
-	name = key ? json_dumps(key, JSON_COMPACT) : NULL;
-	if (!name) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	k = json_object_get(c->know, name);
-	if (!k) {
-		k = json_pack("{sOsOsisi}", "signature", json_object_get(rec, "signature"),
-			      "action", json_object_get(rec, "action"), "attempts", 0, "successes",
-			      0);
-		if (!k || json_object_set_new(c->know, name, k)) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-	}
+	k = know_pair(c, json_object_get(rec, "signature"), json_object_get(rec, "action"));
+	if (!k)
+		return -ENOMEM;
 	if (!strcmp(outcome, "intent")) {
 		json_object_set_new(
 		    k, "attempts",
@@ -230,10 +327,7 @@ static int know_add(struct collect *c, json_t *rec)
 		    k, "successes",
 		    json_integer(json_integer_value(json_object_get(k, "successes")) + 1));
 	}
-cleanup:
-	free(name);
-	json_decref(key);
-	return err;
+	return 0;
 }
 
 /* One parsed line. Returns 0 or -ENOMEM. */
@@ -267,6 +361,10 @@ static int collect_record(struct collect *c, json_t *rec, struct vigil_export_st
 			return -ENOMEM;
 		return know_add(c, rec);
 	}
+	if (!strcmp(type, "knowledge"))
+		return know_record(c, rec, st);
+	/* event, health, breaker (the breaker's state is in Redis and the audit trail's
+	 * "breaker" actions), and types of newer versions: nothing to load. */
 	return 0;
 }
 
@@ -407,13 +505,28 @@ static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_sta
 
 	json_object_foreach(c->know, name, k)
 	{
-		json_int_t a = json_integer_value(json_object_get(k, "attempts"));
-		json_int_t s = json_integer_value(json_object_get(k, "successes"));
-		json_int_t h;
+		json_int_t a = 0, s = 0, h;
 		json_t *inc = json_object_get(c->last, str_at(k, "incident") ?: "");
+		json_t *cls = json_object_get(inc, "class"), *last = NULL;
 		json_t *pattern, *fix;
 		int err;
 
+		/* The best source that has the pair wins (src_keys). */
+		for (size_t i = 0; i < sizeof(src_keys) / sizeof(src_keys[0]); i++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%sattempts", src_keys[i]);
+			if (!json_object_get(k, key))
+				continue;
+			a = json_integer_value(json_object_get(k, key));
+			snprintf(key, sizeof(key), "%ssuccesses", src_keys[i]);
+			s = json_integer_value(json_object_get(k, key));
+			snprintf(key, sizeof(key), "%slast", src_keys[i]);
+			last = json_object_get(k, key);
+			snprintf(key, sizeof(key), "%sclass", src_keys[i]);
+			if (json_is_string(json_object_get(k, key)))
+				cls = json_object_get(k, key);
+		}
 		/* A success whose intent was rotated out rates nothing. */
 		if (a <= 0)
 			continue;
@@ -421,7 +534,7 @@ static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_sta
 			s = a;
 		pattern = json_pack("{sOsOsOsO}", "signature", json_object_get(k, "signature"),
 				    "workload", json_object_get(k, "workload") ?: json_null(),
-				    "class", json_object_get(inc, "class") ?: json_null(), "detail",
+				    "class", cls ?: json_null(), "detail",
 				    json_object_get(inc, "detail") ?: json_null());
 		fix = json_pack("{sO}", "action", json_object_get(k, "action"));
 		if (!pattern || !fix) {
@@ -432,7 +545,7 @@ static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_sta
 		fputs("insert into public.incident_knowledge (incident_type, error_pattern, "
 		      "fix_action, success_rate, last_applied, attempts, successes)\nvalues (",
 		      out);
-		put_str(out, json_object_get(inc, "class"), st);
+		put_str(out, cls, st);
 		fputs(", ", out);
 		err = put_jsonb(out, pattern, st);
 		fputs(", ", out);
@@ -444,7 +557,7 @@ static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_sta
 		/* successes/attempts rounded half up to 2 places, in integers: exact. */
 		h = (200 * s + a) / (2 * a);
 		fprintf(out, ", %lld.%02lld, ", (long long)(h / 100), (long long)(h % 100));
-		put_ts(out, str_at(k, "last"));
+		put_ts(out, json_string_value(last));
 		fprintf(out, ", %lld, %lld)\n", (long long)a, (long long)s);
 		/* The journal's counts replace the row's, unless the row is newer. */
 		fputs("on conflict ((error_pattern ->> 'signature'), (fix_action ->> 'action')) "
@@ -461,7 +574,8 @@ static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_sta
 	return 0;
 }
 
-int vigil_export_sql(FILE *journal, FILE *out, struct vigil_export_stats *st)
+int vigil_export_sql(FILE *journal, const struct vigil_knowledge *store, FILE *out,
+		     struct vigil_export_stats *st)
 {
 	struct vigil_export_stats local = {};
 	struct collect c = {
@@ -480,6 +594,8 @@ int vigil_export_sql(FILE *journal, FILE *out, struct vigil_export_stats *st)
 		goto cleanup;
 	}
 	err = collect_journal(&c, journal, st);
+	if (!err && store)
+		err = know_store(&c, store, st);
 	if (err)
 		goto cleanup;
 	/* set local: the settings the literals below rely on, for this transaction only, and

@@ -16,18 +16,26 @@ struct vigil_export_stats {
 	unsigned long incidents;    /* rows upserted into incidents */
 	unsigned long actions;	    /* rows inserted into healing_actions */
 	unsigned long knowledge;    /* rows upserted into incident_knowledge */
+	unsigned long knowledge_records; /* knowledge records read from the journal */
+	unsigned long store_entries;	 /* entries taken from the knowledge store */
 	unsigned long nul_replaced; /* NUL characters (\u0000) written as U+FFFD */
 	unsigned long bad_utf8;	    /* invalid UTF-8 bytes written as U+FFFD (never from vigil) */
 };
 
+struct vigil_knowledge;
+
 /*
  * Read a journal of JSON lines and write one transaction of SQL to out: for each incident id
  * its last record as an upsert into incidents, every action record as an insert into
- * healing_actions (a re-load inserts nothing twice), and per (signature, action) the counts
- * of intents and successes as an upsert into incident_knowledge. PostgreSQL text cannot
+ * healing_actions (a re-load inserts nothing twice), and per (signature, action) an upsert
+ * into incident_knowledge of its attempts, successes and last application, taken from the
+ * best source that has the pair: the knowledge store (store, may be NULL), else the last
+ * knowledge record of the journal, else the counts of intents and successes among its action
+ * records. Other record types (event, health, breaker) are not loaded. PostgreSQL text cannot
  * hold NUL, so a \u0000 in any string is written as U+FFFD. st may be NULL.
  * Returns 0, -EIO on a read or write error, -ENOMEM.
  */
-int vigil_export_sql(FILE *journal, FILE *out, struct vigil_export_stats *st);
+int vigil_export_sql(FILE *journal, const struct vigil_knowledge *store, FILE *out,
+		     struct vigil_export_stats *st);
 
 #endif /* VIGIL_EXPORT_H */

@@ -5,6 +5,8 @@
  * Graduated autonomy (level 1 at once, level 2 after its delay, level 3 waits for approval),
  * a circuit breaker per workload, and a restart backoff that doubles from 10 s to 5 min as
  * Kubernetes' CrashLoopBackOff does, so a broken service is never restarted in a tight loop.
+ * Among the rules that apply to an incident, the action that has worked best on its signature
+ * runs (the knowledge store), and every known outcome is learned.
  * Every step is written to the audit trail (action records) before and after it happens.
  */
 #ifndef VIGIL_HEALER_H
@@ -42,6 +44,18 @@ void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_pr
 
 #define VIGIL_STOP_GRACE_MS 10000
 
+struct vigil_knowledge;
+
+/*
+ * Let the healer learn and choose: each known outcome of an action (verified, died within the
+ * verify window, exec failed) is recorded in k for (incident signature, rule name) and written
+ * as a knowledge record; among the rules of a workload that apply to an incident, the one
+ * whose action scores best for its signature runs (knowledge.h), config order breaking ties,
+ * and the choice is in the audit trail (outcome "chosen"). NULL: no store, the first rule that
+ * applies, always. The healer does not own k.
+ */
+void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *k);
+
 /* Returns 0 and *out, or -ENOMEM. */
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 		     struct vigil_sinks *sinks, vigil_watch_fn watch, void *watch_arg,
@@ -53,7 +67,8 @@ void vigil_healer_free(struct vigil_healer *h);
 void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened);
 
 /*
- * A person approved an incident awaiting approval (level 3): run its rule's action now.
+ * A person approved an incident awaiting approval (level 3): run now the rule chosen when it
+ * went awaiting approval (not one chosen again from what the store learned since).
  * who names them in the audit trail. Returns 0, -EINVAL if the incident is not awaiting
  * approval, -ENOENT if no rule applies any more.
  */

@@ -12,6 +12,8 @@
 
 #include "detector.h"
 
+struct vigil_heal_rule; /* config.h */
+
 enum vigil_incident_state {
 	VIGIL_INC_OPEN = 0,
 	VIGIL_INC_HEALING,
@@ -57,6 +59,8 @@ struct vigil_incident {
 	uint64_t lost;	/* ... how many */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;
+	/* The heal rule the healer chose when it went awaiting approval: an approval runs it. */
+	const struct vigil_heal_rule *heal_rule;
 	struct vigil_incident *next;
 };
 

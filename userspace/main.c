@@ -20,7 +20,9 @@
 #include "doctor.h"
 #include "export.h"
 #include "history.h"
+#include "knowledge.h"
 #include "loop.h"
+#include "sinks.h"
 #include "vigil/events.h"
 
 #ifndef VIGIL_VERSION
@@ -60,11 +62,21 @@ static const char usage[] =
     "           longer holds is looked up in its journal); --ctl, --journal, --json as above\n"
     "  export   --sql: the journal as SQL for sql/*.sql (PostgreSQL / Supabase), one\n"
     "           transaction on stdout: vigil export --sql | psql -v ON_ERROR_STOP=1 -f -\n"
+    "           -c, --config FILE  take the journal and knowledge store it names\n"
+    "                           (default: the embedded config's)\n"
     "           --journal FILE  the journal to read (default: " VIGIL_HISTORY_JOURNAL ")\n"
+    "           --knowledge FILE  the knowledge store, whose numbers beat the journal's\n"
+    "                           (default: the config's, if it exists; '' for none)\n"
+    "  knowledge  what the healer learned: per (signature, action) attempts, successes,\n"
+    "           success rate and last use, from the store the config names\n"
+    "           -c, --config FILE  the config (default: the embedded one)\n"
+    "           --json          a JSON array\n"
     "  approve  ID: run the action of a level-3 incident awaiting approval\n"
     "           --ctl PATH, --json: as for status\n"
     "  check    FILE: validate a config file and print what it defines\n"
     "  doctor   check the kernel features, mounts and capabilities vigil needs\n"
+    "           -c, --config FILE  also check what it names: Redis (reachable now?), the\n"
+    "                           knowledge store's and spool's directories\n"
     "  version  print the version\n"
     "  help     this text\n";
 
@@ -448,6 +460,205 @@ static int cmd_approve(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+/* The config a client command reads (-c FILE, or the embedded default: the paths it names
+ * are the defaults). Returns 0 and *cfg, or -errno after saying why on stderr. */
+static int client_config(const char *cmd, const char *path, struct vigil_config **cfg)
+{
+	char err[512];
+	int ret;
+
+	if (path)
+		ret = vigil_config_load(path, cfg, err, sizeof(err));
+	else
+		ret = vigil_config_parse(vigil_default_config, strlen(vigil_default_config),
+					 "<embedded>", cfg, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "vigil %s: %s\n", cmd, err);
+	return ret;
+}
+
+/* vigil doctor [--config FILE]: the host, then what the config names (Redis, directories). */
+static int cmd_doctor(int argc, char **argv)
+{
+	struct vigil_config *cfg = NULL;
+	const char *path = NULL;
+	int ret;
+
+	if (argc == 3 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--config"))) {
+		path = argv[2];
+	} else if (argc != 1) {
+		fputs("usage: vigil doctor [--config FILE]\n", stderr);
+		return 2;
+	}
+	if (client_config("doctor", path, &cfg))
+		return 1;
+	ret = vigil_doctor(stdout, cfg);
+	vigil_config_free(cfg);
+	return ret ? 1 : 0;
+}
+
+/* Order of the knowledge table: by workload, signature, action. */
+static int know_cmp(const void *a, const void *b)
+{
+	const struct vigil_know_entry *x = *(const struct vigil_know_entry *const *)a;
+	const struct vigil_know_entry *y = *(const struct vigil_know_entry *const *)b;
+
+	return strcmp(x->workload, y->workload) ?: strcmp(x->signature, y->signature)
+						 ?: strcmp(x->action, y->action);
+}
+
+/* successes / attempts rounded half up to 2 places, in hundredths (as export and the SQL
+ * column numeric(3,2) have it). */
+static unsigned long long rate_pct(const struct vigil_know_entry *e)
+{
+	return e->attempts ? (200 * e->successes + e->attempts) / (2 * e->attempts) : 0;
+}
+
+/* The store's entries as a JSON array on out. Returns 0 or -ENOMEM. */
+static int print_knowledge_json(const struct vigil_know_entry *const *v, size_t n, FILE *out)
+{
+	json_t *arr = json_array();
+	char ts[32];
+
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct vigil_know_entry *e = v[i];
+
+		vigil_rfc3339(e->last_applied_ns, ts, sizeof(ts));
+		if (json_array_append_new(
+			arr,
+			json_pack("{sssssssssIsIsfsfso}", "signature", e->signature, "workload",
+				  e->workload, "class", e->cls, "action", e->action, "attempts",
+				  (json_int_t)e->attempts, "successes", (json_int_t)e->successes,
+				  "success_rate", rate_pct(e) / 100.0, "score",
+				  vigil_knowledge_score(e), "last_applied",
+				  e->last_applied_ns ? json_string(ts) : json_null()))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	/* Three significant digits: 0.83, 0.714, 1.0. */
+	if (!arr || json_dumpf(arr, out, JSON_REAL_PRECISION(3))) {
+		json_decref(arr);
+		return -ENOMEM;
+	}
+	fputc('\n', out);
+	json_decref(arr);
+	return 0;
+}
+
+/* The store's entries as a table on out. Every string of the store is printable ASCII
+ * (knowledge.h), so nothing here can drive a terminal. */
+static void print_knowledge_table(const struct vigil_know_entry *const *v, size_t n, FILE *out)
+{
+	static const char *const head[] = {"SIGNATURE",	   "WORKLOAD",	  "CLASS",
+					   "ACTION",	   "ATTEMPTS",	  "SUCCESSES",
+					   "SUCCESS_RATE", "LAST_APPLIED"};
+	int w[4];
+
+	for (int c = 0; c < 4; c++)
+		w[c] = (int)strlen(head[c]);
+	for (size_t i = 0; i < n; i++) {
+		const char *s[4] = {v[i]->signature, v[i]->workload, v[i]->cls, v[i]->action};
+
+		for (int c = 0; c < 4; c++)
+			if ((int)strlen(s[c]) > w[c])
+				w[c] = (int)strlen(s[c]);
+	}
+	fprintf(out, "%-*s  %-*s  %-*s  %-*s  %8s  %9s  %12s  %s\n", w[0], head[0], w[1], head[1],
+		w[2], head[2], w[3], head[3], head[4], head[5], head[6], head[7]);
+	for (size_t i = 0; i < n; i++) {
+		const struct vigil_know_entry *e = v[i];
+		unsigned long long pct = rate_pct(e);
+		char ts[32] = "-";
+
+		if (e->last_applied_ns)
+			vigil_rfc3339(e->last_applied_ns, ts, sizeof(ts));
+		fprintf(out, "%-*s  %-*s  %-*s  %-*s  %8llu  %9llu  %9llu.%02llu  %s\n", w[0],
+			e->signature, w[1], e->workload, w[2], e->cls, w[3], e->action,
+			(unsigned long long)e->attempts, (unsigned long long)e->successes,
+			pct / 100, pct % 100, ts);
+	}
+}
+
+/*
+ * `vigil knowledge [-c CONFIG] [--json]`: the knowledge store the config names (the embedded
+ * default's when no -c), read-only, as a table or a JSON array. Exit status: 0 (a missing or
+ * empty store prints "no knowledge yet", or [] with --json); 1 when the config or the store
+ * cannot be read or is malformed; 2 for a usage error.
+ */
+static int cmd_knowledge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	static const char kusage[] = "usage: vigil knowledge [-c CONFIG] [--json]\n";
+	const struct vigil_know_entry **v = NULL;
+	struct vigil_knowledge *k = NULL;
+	struct vigil_config *cfg = NULL;
+	const char *config = NULL;
+	bool json = false;
+	char msg[4608];
+	int c, ret = 1;
+	size_t n;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(kusage, stdout);
+			return 0;
+		default:
+			fputs(kusage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigil knowledge: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (client_config("knowledge", config, &cfg))
+		return 1;
+	if (vigil_knowledge_open(cfg->knowledge, 0, VIGIL_KNOW_READONLY, &k, msg, sizeof(msg))) {
+		fprintf(stderr, "vigil knowledge: %s\n", msg);
+		goto cleanup;
+	}
+	n = vigil_knowledge_count(k);
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		fprintf(stderr, "vigil knowledge: %s\n", strerror(ENOMEM));
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = vigil_knowledge_at(k, i);
+	qsort(v, n, sizeof(*v), know_cmp);
+	ret = 0;
+	if (json) {
+		if (print_knowledge_json(v, n, stdout)) {
+			fprintf(stderr, "vigil knowledge: %s\n", strerror(ENOMEM));
+			ret = 1;
+		}
+	} else if (!n) {
+		printf("no knowledge yet (%s)\n", cfg->knowledge);
+	} else {
+		print_knowledge_table(v, n, stdout);
+	}
+	if (fflush(stdout) || ferror(stdout))
+		ret = 1;
+cleanup:
+	free(v);
+	vigil_knowledge_close(k);
+	vigil_config_free(cfg);
+	return ret;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct vigil_config *cfg;
@@ -470,32 +681,46 @@ static int cmd_check(int argc, char **argv)
 }
 
 /*
- * `vigil export --sql [--journal FILE]`: the journal as SQL on stdout, a summary on stderr (so
- * that stdout stays a clean script for psql). Exit status: 0; 1 when the journal cannot be
- * read or stdout written; 2 for a usage error.
+ * `vigil export --sql [-c CONFIG] [--journal FILE] [--knowledge FILE]`: the journal as SQL on
+ * stdout, a summary on stderr (so that stdout stays a clean script for psql). The journal and
+ * the knowledge store default to the config's (the embedded one's without -c); the store is
+ * taken when it exists. Exit status: 0; 1 when the config, the journal or the store cannot be
+ * read (or the store is malformed) or stdout written; 2 for a usage error.
  */
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"sql", no_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"journal", required_argument, NULL, 'j'},
+	    {"knowledge", required_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	static const char eusage[] = "usage: vigil export --sql [--journal FILE]\n";
-	const char *journal = VIGIL_HISTORY_JOURNAL;
+	static const char eusage[] = "usage: vigil export --sql [-c CONFIG] [--journal FILE] "
+				     "[--knowledge FILE]\n";
+	const char *journal = NULL, *config = NULL, *knowledge = NULL;
+	struct vigil_knowledge *store = NULL;
+	struct vigil_config *cfg = NULL;
 	struct vigil_export_stats st;
+	char msg[4608];
 	bool sql = false;
 	FILE *f;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sql = true;
 			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'j':
 			journal = optarg;
+			break;
+		case 'k':
+			knowledge = optarg;
 			break;
 		case 'h':
 			fputs(eusage, stdout);
@@ -505,27 +730,54 @@ static int cmd_export(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!sql || optind != argc || !journal[0]) {
+	if (!sql || optind != argc || (journal && !journal[0])) {
 		fputs(eusage, stderr);
 		return 2;
+	}
+	if (client_config("export", config, &cfg))
+		return 1;
+	/* Without -c, the journal's default stays the one the other commands read. */
+	if (!journal)
+		journal = config ? cfg->journal : VIGIL_HISTORY_JOURNAL;
+	if (!knowledge)
+		knowledge = cfg->knowledge;
+	err = vigil_knowledge_open(knowledge, 0, VIGIL_KNOW_READONLY, &store, msg, sizeof(msg));
+	if ((err == -EACCES || err == -EPERM) && !config && knowledge == cfg->knowledge) {
+		/* The host's store, not asked for by name: a user exporting a copy of a journal
+		 * may not read it. Say so, and go on without it. */
+		fprintf(stderr, "vigil export: %s: going on without it (--knowledge '' for none)\n",
+			msg);
+		knowledge = "";
+		err = vigil_knowledge_open(NULL, 0, VIGIL_KNOW_READONLY, &store, msg, sizeof(msg));
+	}
+	if (err) {
+		fprintf(stderr, "vigil export: %s\n", msg);
+		vigil_config_free(cfg);
+		return 1;
 	}
 	f = fopen(journal, "r");
 	if (!f) {
 		fprintf(stderr, "vigil export: %s: %s\n", journal, strerror(errno));
+		vigil_knowledge_close(store);
+		vigil_config_free(cfg);
 		return 1;
 	}
-	err = vigil_export_sql(f, stdout, &st);
+	err = vigil_export_sql(f, store, stdout, &st);
 	fclose(f);
+	vigil_knowledge_close(store);
 	if (err) {
 		fprintf(stderr, "vigil export: %s\n", strerror(-err));
+		vigil_config_free(cfg);
 		return 1;
 	}
 	fprintf(stderr,
 		"vigil export: %s: %lu lines, %lu incidents, %lu actions, %lu knowledge rows; "
 		"%lu lines not JSON and %lu records incomplete, skipped; %lu NUL and %lu invalid "
-		"UTF-8 written as U+FFFD\n",
+		"UTF-8 written as U+FFFD; %lu knowledge records; knowledge store %s: %lu entries\n",
 		journal, st.lines, st.incidents, st.actions, st.knowledge, st.bad_lines, st.skipped,
-		st.nul_replaced, st.bad_utf8);
+		st.nul_replaced, st.bad_utf8, st.knowledge_records,
+		knowledge[0] ? knowledge : "(none)", st.store_entries);
+	vigil_config_free(cfg);
 	return 0;
 }
 
@@ -537,11 +789,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))
-		return vigil_doctor(stdout) ? 1 : 0;
+		return cmd_doctor(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "export"))
 		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(cmd, "knowledge"))
+		return cmd_knowledge(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "latency"))
 		return cmd_query(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident"))

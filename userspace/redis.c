@@ -36,23 +36,19 @@
 #include <hiredis/hiredis.h>
 
 #include "redis.h"
+#include "redis_cmd.h"
 #include "spool.h"
 
 #define BATCH 2048		/* records per round trip */
 #define SEND_EVERY 16		/* records formatted between two writes */
 #define FRAME_RECS 256		/* records per spool frame */
-#define MAX_FIELDS 64		/* fields of one record */
-#define MAX_ARGS (8 + 2 * MAX_FIELDS)
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 5000u
-#define KEY_MAX 640
-#define INCIDENT_TTL "604800"	/* an incident's hash lives a week after its last change */
 
-struct plan {
-	int ncmd;	 /* commands appended for the record (0: not sendable) */
-	bool xadd;	 /* the first command is its stream entry */
-	char stream[KEY_MAX]; /* for the duplicate check */
-	char rid[48];
+/* What was sent for one record of a batch. */
+struct sent {
+	unsigned int ncmd; /* commands (0: not a record; skipped) */
+	bool xadd;	   /* the first is its stream entry */
 };
 
 struct vigil_redis {
@@ -60,7 +56,6 @@ struct vigil_redis {
 	struct vigil_redis_url url;
 	char user[128], pass[256];
 	char *base;		/* "{prefix}:{node}:" */
-	size_t base_len;
 	char maxlen[24];
 	unsigned int timeout_ms;
 
@@ -86,7 +81,8 @@ struct vigil_redis {
 	size_t lens[BATCH];
 	char *scratch;		/* unescaped fields of one record */
 	size_t scratch_cap;
-	struct plan *plans;	/* BATCH: what was sent for each record */
+	struct sent *sent;	/* BATCH */
+	struct vigil_redis_plan *plan; /* the commands of the record at hand */
 	bool dupcheck[BATCH];
 };
 
@@ -268,172 +264,33 @@ int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
 
 /* --- one record's commands ----------------------------------------------------------------- */
 
-struct fields {
-	int n;
-	const char *k[MAX_FIELDS], *v[MAX_FIELDS];
-	size_t kl[MAX_FIELDS], vl[MAX_FIELDS];
-};
-
-/* The value of field key, or NULL. */
-static const char *field(const struct fields *f, const char *key, size_t *len)
+/* Plan one record into r->plan (auto_id: for a stream entry Redis numbers). Returns 0 or
+ * -errno (-EINVAL: not a record). */
+static int plan_record(struct vigil_redis *r, const char *json, size_t len, bool auto_id)
 {
-	size_t kl = strlen(key);
-
-	for (int i = 0; i < f->n; i++) {
-		if (f->kl[i] == kl && !memcmp(f->k[i], key, kl)) {
-			*len = f->vl[i];
-			return f->v[i];
-		}
-	}
-	return NULL;
-}
-
-/* base + suffix [+ tail of tl bytes] into out. Returns its length, 0 if it does not fit. */
-static size_t make_key(const struct vigil_redis *r, char *out, size_t outlen, const char *suffix,
-		       const char *tail, size_t tl)
-{
-	size_t sl = strlen(suffix);
-
-	if (r->base_len + sl + tl >= outlen)
-		return 0;
-	memcpy(out, r->base, r->base_len);
-	memcpy(out + r->base_len, suffix, sl);
-	if (tl)
-		memcpy(out + r->base_len + sl, tail, tl);
-	out[r->base_len + sl + tl] = '\0';
-	return r->base_len + sl + tl;
-}
-
-
-/* Append "HSET key f v ..." with the record's fields, or for knowledge, the per-action ones. */
-static void append_hset(struct vigil_redis *r, const char *key, size_t keylen,
-			const struct fields *f, const char *action, size_t al)
-{
-	static const char *const per_action[] = {"attempts", "successes", "success_rate",
-						 "last_applied"};
-	const char *argv[MAX_ARGS];
-	size_t argl[MAX_ARGS];
-	char names[4][128];
-	int argc = 0;
-
-	argv[argc] = "HSET";
-	argl[argc++] = 4;
-	argv[argc] = key;
-	argl[argc++] = keylen;
-	for (int i = 0; i < f->n; i++) {
-		const char *k = f->k[i];
-		size_t kl = f->kl[i];
-
-		for (unsigned int a = 0; action && a < 4; a++) {
-			if (kl == strlen(per_action[a]) && !memcmp(k, per_action[a], kl) &&
-			    al + 1 + kl < sizeof(names[a])) {
-				memcpy(names[a], action, al);
-				names[a][al] = '.';
-				memcpy(names[a] + al + 1, k, kl);
-				k = names[a];
-				kl += al + 1;
-			}
-		}
-		argv[argc] = k;
-		argl[argc++] = kl;
-		argv[argc] = f->v[i];
-		argl[argc++] = f->vl[i];
-	}
-	redisAppendCommandArgv(r->c, argc, argv, argl);
-}
-
-/* Parse one record and append its commands. Returns the plan (ncmd 0: unusable record). */
-static void append_record(struct vigil_redis *r, const char *json, size_t len, struct plan *p)
-{
-	const char *argv[MAX_ARGS], *type, *rid, *v;
-	size_t argl[MAX_ARGS], tl = 0, rl = 0, vl = 0;
-	char key[KEY_MAX];
-	struct fields f;
-	const char *stream = "events";
-	size_t kl;
-	int argc = 0;
-
-	memset(p, 0, offsetof(struct plan, stream));
 	if (len + 1 > r->scratch_cap) {
 		char *b = realloc(r->scratch, len + 1);
 
 		if (!b)
-			return;
+			return -ENOMEM;
 		r->scratch = b;
 		r->scratch_cap = len + 1;
 	}
-	f.n = vigil_redis_fields(json, len, r->scratch, f.k, f.kl, f.v, f.vl, MAX_FIELDS);
-	type = f.n > 0 ? field(&f, "type", &tl) : NULL;
-	rid = f.n > 0 ? field(&f, "rid", &rl) : NULL;
-	if (!type || !rid || !rl || rl >= sizeof(p->rid))
-		return;
+	return vigil_redis_plan(r->plan, r->base, r->maxlen, json, len, r->scratch, auto_id);
+}
 
-	if (tl == 7 && !memcmp(type, "breaker", 7)) {
-		v = field(&f, "workload", &vl);
-		kl = v ? make_key(r, key, sizeof(key), "breaker:", v, vl) : 0;
-		if (!kl)
-			return;
-		append_hset(r, key, kl, &f, NULL, 0);
-		p->ncmd = 1;
+/* Append one record's commands to the connection's output. */
+static void append_record(struct vigil_redis *r, const char *json, size_t len, struct sent *s)
+{
+	s->ncmd = 0;
+	s->xadd = false;
+	if (plan_record(r, json, len, false))
 		return;
-	}
-	if (tl == 9 && !memcmp(type, "knowledge", 9)) {
-		const char *a;
-		size_t al = 0;
-
-		v = field(&f, "signature", &vl);
-		a = field(&f, "action", &al);
-		kl = v && a ? make_key(r, key, sizeof(key), "knowledge:", v, vl) : 0;
-		if (!kl)
-			return;
-		append_hset(r, key, kl, &f, a, al);
-		p->ncmd = 1;
-		return;
-	}
-	if (tl == 8 && !memcmp(type, "incident", 8))
-		stream = "incidents";
-	else if (tl == 6 && !memcmp(type, "action", 6))
-		stream = "audit";
-	if (!make_key(r, p->stream, sizeof(p->stream), stream, NULL, 0))
-		return;
-	memcpy(p->rid, rid, rl);
-	p->rid[rl] = '\0';
-	argv[argc] = "XADD";
-	argl[argc++] = 4;
-	argv[argc] = p->stream;
-	argl[argc++] = strlen(p->stream);
-	argv[argc] = "MAXLEN";
-	argl[argc++] = 6;
-	argv[argc] = "~";
-	argl[argc++] = 1;
-	argv[argc] = r->maxlen;
-	argl[argc++] = strlen(r->maxlen);
-	argv[argc] = p->rid;
-	argl[argc++] = rl;
-	for (int i = 0; i < f.n; i++) {
-		argv[argc] = f.k[i];
-		argl[argc++] = f.kl[i];
-		argv[argc] = f.v[i];
-		argl[argc++] = f.vl[i];
-	}
-	redisAppendCommandArgv(r->c, argc, argv, argl);
-	p->xadd = true;
-	p->ncmd = 1;
-	if (stream[0] == 'i') { /* an incident: its hash too */
-		v = field(&f, "id", &vl);
-		kl = v ? make_key(r, key, sizeof(key), "incident:", v, vl) : 0;
-		if (!kl)
-			return;
-		append_hset(r, key, kl, &f, NULL, 0);
-		argv[0] = "EXPIRE";
-		argl[0] = 6;
-		argv[1] = key;
-		argl[1] = kl;
-		argv[2] = INCIDENT_TTL;
-		argl[2] = strlen(INCIDENT_TTL);
-		redisAppendCommandArgv(r->c, 3, argv, argl);
-		p->ncmd = 3;
-	}
+	for (unsigned int k = 0; k < r->plan->ncmd; k++)
+		redisAppendCommandArgv(r->c, r->plan->cmd[k].argc, r->plan->cmd[k].argv,
+				       r->plan->cmd[k].argl);
+	s->ncmd = r->plan->ncmd;
+	s->xadd = r->plan->xadd;
 }
 
 /* An error that says Redis cannot take writes now (retry later), not that the record is bad. */
@@ -469,15 +326,15 @@ static bool id_before(const char *a, const char *b)
  * The stream refused the record's id as not above its last: was the record written before?
  * Returns 1 (yes: a duplicate), 0 (no: added now under a new id), -EIO (connection lost).
  */
-static int settle_duplicate(struct vigil_redis *r, const struct plan *p, const char *json,
-			    size_t len)
+static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
 {
-	const char *argv[MAX_ARGS];
-	size_t argl[MAX_ARGS];
-	struct fields f;
+	struct vigil_redis_plan *p = r->plan;
+	const char *argv[6];
 	redisReply *rep;
-	int found, argc = 0;
+	int found;
 
+	if (plan_record(r, json, len, true))
+		return 1; /* cannot happen: it was planned before */
 	argv[0] = "XRANGE";
 	argv[1] = p->stream;
 	argv[2] = p->rid;
@@ -504,26 +361,7 @@ static int settle_duplicate(struct vigil_redis *r, const struct plan *p, const c
 	freeReplyObject(rep);
 	if (found)
 		return 1;
-	f.n = vigil_redis_fields(json, len, r->scratch, f.k, f.kl, f.v, f.vl, MAX_FIELDS);
-	argv[argc] = "XADD";
-	argl[argc++] = 4;
-	argv[argc] = p->stream;
-	argl[argc++] = strlen(p->stream);
-	argv[argc] = "MAXLEN";
-	argl[argc++] = 6;
-	argv[argc] = "~";
-	argl[argc++] = 1;
-	argv[argc] = r->maxlen;
-	argl[argc++] = strlen(r->maxlen);
-	argv[argc] = "*";
-	argl[argc++] = 1;
-	for (int i = 0; i < f.n; i++) {
-		argv[argc] = f.k[i];
-		argl[argc++] = f.kl[i];
-		argv[argc] = f.v[i];
-		argl[argc++] = f.vl[i];
-	}
-	rep = redisCommandArgv(r->c, argc, argv, argl);
+	rep = redisCommandArgv(r->c, p->cmd[0].argc, p->cmd[0].argv, p->cmd[0].argl);
 	if (!rep)
 		return -EIO;
 	freeReplyObject(rep);
@@ -551,7 +389,7 @@ static void send_pending(struct vigil_redis *r)
 static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const size_t *lens,
 				 unsigned int n)
 {
-	struct plan *plans = r->plans;
+	struct sent *sent = r->sent;
 	bool *dupcheck = r->dupcheck;
 	unsigned int first_fail = n, written = 0, dups = 0, rejected = 0;
 	bool lost = false;
@@ -559,18 +397,18 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 
 	for (unsigned int i = 0; i < n; i++) {
 		dupcheck[i] = false;
-		append_record(r, bufs[i], lens[i], &plans[i]);
+		append_record(r, bufs[i], lens[i], &sent[i]);
 		/* Send as we go: Redis works on the first commands while the rest are formatted. */
 		if (i % SEND_EVERY == SEND_EVERY - 1)
 			send_pending(r);
 	}
 	for (unsigned int i = 0; i < n && !lost; i++) {
-		if (!plans[i].ncmd) {
+		if (!sent[i].ncmd) {
 			rejected++;
 			snprintf(why, sizeof(why), "a record that is not a vigil record was skipped");
 			continue;
 		}
-		for (int k = 0; k < plans[i].ncmd; k++) {
+		for (unsigned int k = 0; k < sent[i].ncmd; k++) {
 			redisReply *rep;
 
 			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
@@ -581,7 +419,7 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 				break;
 			}
 			if (rep->type == REDIS_REPLY_ERROR) {
-				if (k == 0 && plans[i].xadd && strstr(rep->str, "equal or smaller")) {
+				if (k == 0 && sent[i].xadd && strstr(rep->str, "equal or smaller")) {
 					dupcheck[i] = true;
 				} else if (transient(rep->str)) {
 					snprintf(why, sizeof(why), "refused: %s", rep->str);
@@ -598,13 +436,13 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 	for (unsigned int i = 0; i < first_fail; i++) {
 		int d;
 
-		if (!plans[i].ncmd)
+		if (!sent[i].ncmd)
 			continue;
 		if (!dupcheck[i]) {
 			written++;
 			continue;
 		}
-		d = settle_duplicate(r, &plans[i], bufs[i], lens[i]);
+		d = settle_duplicate(r, bufs[i], lens[i]);
 		if (d < 0) {
 			snprintf(why, sizeof(why), "write: %s", r->c->errstr);
 			first_fail = i;
@@ -853,12 +691,13 @@ int vigil_redis_open(const struct vigil_redis_opts *o, struct vigil_redis **out,
 	r->qmax = o->queue_max ? o->queue_max : 65536;
 	r->q = calloc(r->qmax, sizeof(*r->q));
 	r->qlen = calloc(r->qmax, sizeof(*r->qlen));
-	r->plans = calloc(BATCH, sizeof(*r->plans));
-	if (!r->base || !r->q || !r->qlen || !r->plans) {
+	r->sent = calloc(BATCH, sizeof(*r->sent));
+	r->plan = malloc(sizeof(*r->plan));
+	if (!r->base || !r->q || !r->qlen || !r->sent || !r->plan) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	r->base_len = (size_t)snprintf(r->base, len, "%s:%s:", o->prefix, o->node);
+	snprintf(r->base, len, "%s:%s:", o->prefix, o->node);
 	snprintf(r->maxlen, sizeof(r->maxlen), "%llu", (unsigned long long)o->maxlen);
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;
 	r->st.queue_max = r->qmax;
@@ -904,7 +743,8 @@ void vigil_redis_close(struct vigil_redis *r)
 	free(r->qlen);
 	free(r->base);
 	free(r->scratch);
-	free(r->plans);
+	free(r->sent);
+	free(r->plan);
 	pthread_cond_destroy(&r->work);
 	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->mu);

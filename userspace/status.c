@@ -12,6 +12,7 @@
 
 #include "daemon_int.h"
 #include "history.h"
+#include "knowledge.h"
 #include "redis.h"
 #include "syscalls.h"
 
@@ -94,6 +95,27 @@ static void workloads_json(const struct daemon *d, struct vigil_json *j)
 	vigil_json_free(&item);
 }
 
+/* "knowledge": the store's file, size, evictions and failed writes. */
+static void knowledge_json(const struct daemon *d, struct vigil_json *j)
+{
+	struct vigil_know_stats st;
+	struct vigil_json k = {};
+
+	if (!d->know) {
+		vigil_json_null(j, "knowledge");
+		return;
+	}
+	vigil_knowledge_stats(d->know, &st);
+	vigil_json_begin(&k);
+	vigil_json_str(&k, "path", d->cfg->knowledge);
+	vigil_json_u64(&k, "entries", vigil_knowledge_count(d->know));
+	vigil_json_u64(&k, "evicted", st.evicted);
+	vigil_json_u64(&k, "write_errors", st.persist_errors);
+	if (!vigil_json_end(&k))
+		vigil_json_raw(j, "knowledge", k.buf);
+	vigil_json_free(&k);
+}
+
 /* "redis": the sink's state, queue and spool (null when no redis.url). */
 static void redis_json(const struct daemon *d, struct vigil_json *j)
 {
@@ -164,6 +186,7 @@ static int status(const struct daemon *d, struct vigil_json *j)
 		vigil_json_free(&jj);
 	}
 	vigil_json_raw(j, "journal", journal);
+	knowledge_json(d, j);
 	redis_json(d, j);
 	vigil_json_raw(j, "incidents", incs);
 	workloads_json(d, j);

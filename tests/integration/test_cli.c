@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Integration: the command line of the real binary — a bad config refused with file, line
- * and key; doctor; a hostile process name in the journal; a clean detach on SIGTERM.
+ * and key; doctor; a hostile process name in the journal; a clean detach on SIGTERM;
+ * `vigil knowledge` on a store written with the store's own API, and `vigil export --sql`
+ * taking the store's numbers over the journal's.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "knowledge.h"
 
 /* Run a shell-free command line of build/vigil; output (stdout+stderr) into out. */
 static int run_vigil(struct vt *v, const char *const *args, char *out, size_t len)
@@ -194,6 +197,190 @@ static void test_sigterm_detaches(void **state)
 	vt_fini(&v);
 }
 
+/* A config in the scratch dir naming a knowledge store (and a journal) there. */
+static void knowledge_config(struct vt *v, char *store, size_t len)
+{
+	FILE *f = fopen(v->config, "w");
+
+	snprintf(store, len, "%s/k/knowledge.json", v->dir);
+	assert_non_null(f);
+	fprintf(f, "knowledge: %s\njournal: %s\nobserve_all: true\n", store, v->journal);
+	fclose(f);
+}
+
+#define SIG_A "01a22736f8b60001"
+#define SIG_B "9f00aa11bb22cc33"
+#define QUOTED "re\"start\\;'x" /* an action name a terminal or JSON must not misread */
+
+static void test_knowledge_command(void **state)
+{
+	const char *table[] = { "knowledge", "-c", NULL, NULL },
+		   *json[] = { "knowledge", "-c", NULL, "--json", NULL };
+	struct vigil_knowledge *k;
+	char out[8192], store[256], msg[512], *line;
+	json_t *arr, *e;
+	struct vt v;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	knowledge_config(&v, store, sizeof(store));
+	table[2] = json[2] = v.config;
+
+	/* Nothing learned yet. */
+	assert_int_equal(run_vigil(&v, table, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "no knowledge yet"));
+	assert_int_equal(run_vigil(&v, json, out, sizeof(out)), 0);
+	assert_string_equal(out, "[]\n");
+
+	/* A store written as the daemon writes it. */
+	assert_int_equal(vigil_knowledge_open(store, 0, 0, &k, msg, sizeof(msg)), 0);
+	assert_int_equal(vigil_knowledge_record(k, "svc", SIG_A, "crash", "restart", true,
+						1764420000123000000ull, NULL),
+			 0);
+	assert_int_equal(vigil_knowledge_record(k, "svc", SIG_A, "crash", "restart", false,
+						1764420001000000000ull, NULL),
+			 0);
+	assert_int_equal(vigil_knowledge_record(k, "svc", SIG_A, "crash", "restart", true,
+						1764420002000000000ull, NULL),
+			 0);
+	assert_int_equal(vigil_knowledge_record(k, "db", SIG_B, "oom_kill", QUOTED, false,
+						1764420003000000000ull, NULL),
+			 0);
+	vigil_knowledge_close(k);
+
+	assert_int_equal(run_vigil(&v, table, out, sizeof(out)), 0);
+	printf("%s", out);
+	line = strtok(out, "\n");
+	assert_non_null(line);
+	assert_non_null(strstr(line, "SIGNATURE"));
+	assert_non_null(strstr(line, "WORKLOAD  CLASS     ACTION"));
+	assert_non_null(strstr(line, "ATTEMPTS  SUCCESSES  SUCCESS_RATE  LAST_APPLIED"));
+	/* By workload: db first. */
+	line = strtok(NULL, "\n");
+	assert_non_null(line);
+	assert_non_null(strstr(line, SIG_B "  db        oom_kill  " QUOTED));
+	assert_non_null(strstr(line, "0.00  2025-11-29T12:40:03.000Z"));
+	line = strtok(NULL, "\n");
+	assert_non_null(line);
+	assert_non_null(strstr(line, SIG_A "  svc       crash     restart"));
+	assert_non_null(strstr(line, " 3          2          0.67  2025-11-29T12:40:02.000Z"));
+	assert_null(strtok(NULL, "\n"));
+
+	assert_int_equal(run_vigil(&v, json, out, sizeof(out)), 0);
+	arr = json_loads(out, 0, NULL);
+	assert_true(json_is_array(arr));
+	assert_int_equal(json_array_size(arr), 2);
+	e = json_array_get(arr, 0);
+	assert_string_equal(vt_str(e, "action"), QUOTED);
+	assert_string_equal(vt_str(e, "workload"), "db");
+	e = json_array_get(arr, 1);
+	assert_string_equal(vt_str(e, "signature"), SIG_A);
+	assert_string_equal(vt_str(e, "class"), "crash");
+	assert_int_equal(vt_int(e, "attempts"), 3);
+	assert_int_equal(vt_int(e, "successes"), 2);
+	assert_true(json_real_value(json_object_get(e, "success_rate")) == 0.67);
+	assert_true(json_real_value(json_object_get(e, "score")) == 0.6);
+	assert_string_equal(vt_str(e, "last_applied"), "2025-11-29T12:40:02.000Z");
+	json_decref(arr);
+
+	/* A store someone wrote terminal escapes into: an error naming it, the bytes not
+	 * echoed, exit 1; the file left as it was for a person to look at. */
+	f = fopen(store, "w");
+	assert_non_null(f);
+	fputs("{\"version\":1,\"entries\":[{\"signature\":\"\x1b[2J\x1b]0;pwned\x07\"", f);
+	fclose(f);
+	assert_int_equal(run_vigil(&v, table, out, sizeof(out)), 1);
+	printf("%s", out);
+	assert_non_null(strstr(out, store));
+	assert_non_null(strstr(out, "malformed"));
+	assert_null(strchr(out, '\x1b'));
+	assert_null(strchr(out, '\x07'));
+	assert_int_equal(run_vigil(&v, json, out, sizeof(out)), 1);
+	assert_null(strchr(out, '\x1b'));
+	snprintf(msg, sizeof(msg), "%s.bad", store);
+	assert_int_not_equal(access(msg, F_OK), 0);
+	assert_int_equal(access(store, F_OK), 0);
+	vt_fini(&v);
+}
+
+/* One journal line. */
+static void jline(FILE *f, const char *sig, const char *outcome, const char *ts)
+{
+	fprintf(f,
+		"{\"type\":\"action\",\"rid\":\"1-0\",\"ts\":\"%s\",\"node\":\"n\","
+		"\"workload\":\"svc\",\"incident\":\"019ac0000000a001\",\"signature\":\"%s\","
+		"\"action\":\"restart\",\"outcome\":\"%s\",\"detail\":\"d\"}\n",
+		ts, sig, outcome);
+}
+
+/* export --sql: per (signature, action), the store beats the journal's knowledge records,
+ * which beat the counts of its action records; breaker records are not loaded. */
+static void test_export_takes_the_store(void **state)
+{
+	const char *with[] = { "export", "--sql", "-c", NULL, NULL },
+		   *without[] = { "export", "--sql", "-c", NULL, "--knowledge", "", NULL };
+	struct vigil_knowledge *k;
+	char out[16384], store[256], msg[512];
+	struct vt v;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	knowledge_config(&v, store, sizeof(store));
+	with[3] = without[3] = v.config;
+	f = fopen(v.journal, "w");
+	assert_non_null(f);
+	/* sigA: 2 intents, 1 success in the journal. */
+	jline(f, SIG_A, "intent", "2026-11-29T10:00:00.000Z");
+	jline(f, SIG_A, "success", "2026-11-29T10:00:01.000Z");
+	jline(f, SIG_A, "intent", "2026-11-29T10:00:02.000Z");
+	/* sigB: 1 intent, and a knowledge record holding 9 attempts, 3 successes. */
+	jline(f, SIG_B, "intent", "2026-11-29T10:01:00.000Z");
+	fputs("{\"type\":\"knowledge\",\"rid\":\"2-0\",\"ts\":\"2026-11-29T10:01:01.000Z\","
+	      "\"node\":\"n\",\"workload\":\"svc\",\"signature\":\"" SIG_B "\","
+	      "\"class\":\"exit_nonzero\",\"action\":\"restart\",\"attempts\":9,"
+	      "\"successes\":3,\"success_rate\":0.33,"
+	      "\"last_applied\":\"2026-11-29T10:01:01.000Z\"}\n"
+	      "{\"type\":\"breaker\",\"rid\":\"3-0\",\"ts\":\"2026-11-29T10:01:02.000Z\","
+	      "\"node\":\"n\",\"workload\":\"svc\",\"state\":\"open\",\"failures\":3,"
+	      "\"opened_at\":\"2026-11-29T10:01:02.000Z\"}\n",
+	      f);
+	fclose(f);
+
+	/* No store: sigA from its action records, sigB from its knowledge record. */
+	assert_int_equal(run_vigil(&v, without, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "values ('exit_nonzero', '{\"signature\":\"" SIG_B
+				    "\",\"workload\":\"svc\",\"class\":\"exit_nonzero\""));
+	assert_non_null(strstr(out, ", 0.50, '2026-11-29T10:00:02.000Z'::timestamptz, 2, 1)"));
+	assert_non_null(strstr(out, ", 0.33, '2026-11-29T10:01:01.000Z'::timestamptz, 9, 3)"));
+	assert_non_null(strstr(out, "knowledge store (none): 0 entries"));
+	assert_null(strstr(out, "'open'"));
+
+	/* The store holds sigA: 7 attempts, 5 successes; its numbers win. */
+	assert_int_equal(vigil_knowledge_open(store, 0, 0, &k, msg, sizeof(msg)), 0);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(vigil_knowledge_record(k, "svc", SIG_A, "crash", "restart", i < 5,
+							1764420000000000000ull + i, NULL),
+				 0);
+	vigil_knowledge_close(k);
+	assert_int_equal(run_vigil(&v, with, out, sizeof(out)), 0);
+	printf("%s", out);
+	assert_non_null(strstr(out, ", 0.71, '2025-11-29T12:40:00.000Z'::timestamptz, 7, 5)"));
+	assert_null(strstr(out, ", 2, 1)"));
+	assert_non_null(strstr(out, ", 0.33, '2026-11-29T10:01:01.000Z'::timestamptz, 9, 3)"));
+	assert_non_null(strstr(out, ": 1 entries"));
+
+	/* A malformed store stops the export rather than be silently left out. */
+	f = fopen(store, "w");
+	assert_non_null(f);
+	fputs("{", f);
+	fclose(f);
+	assert_int_equal(run_vigil(&v, with, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "malformed"));
+	vt_fini(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +390,8 @@ int main(void)
 		cmocka_unit_test(test_doctor),
 		cmocka_unit_test(test_hostile_comm_in_journal),
 		cmocka_unit_test(test_sigterm_detaches),
+		cmocka_unit_test(test_knowledge_command),
+		cmocka_unit_test(test_export_takes_the_store),
 	};
 
 	if (geteuid() != 0) {

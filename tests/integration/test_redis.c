@@ -456,6 +456,83 @@ static void test_outage_exactly_once_in_order(void **state)
 	vt_fini(&v);
 }
 
+/* A heal, seen from Redis: the audit stream has its intent and outcome, the knowledge hash
+ * what the store learned, per action, with the journal's numbers. */
+static void test_heal_reaches_redis(void **state)
+{
+	static const char *const serve[] = {"serve", NULL};
+	struct vt v;
+	char yaml[1536], key[256];
+	json_t *inc, *ok, *know;
+	redisContext *rc;
+	redisReply *r;
+	long long newpid;
+	pid_t svc;
+	int found = 0;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	config(yaml, sizeof(yaml), "t-heal", srv.port,
+	       NULL);
+	strncat(yaml,
+		"  - name: svc\n"
+		"    match: { comm: vt-svc }\n"
+		"    verify: 300ms\n"
+		"    heal:\n"
+		"      - on: [crash]\n"
+		"        level: 1\n"
+		"        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n",
+		sizeof(yaml) - strlen(yaml) - 1);
+	assert_int_equal(vt_start(&v, yaml, NULL), 0);
+	svc = vt_run(&v, "vt-svc", serve);
+	usleep(200000); /* exec'd under its name, in the watched set */
+	kill(svc, SIGSEGV);
+	vt_reap(svc);
+	inc = vt_wait(&v, WAIT_MS, "incident", "class", "crash", "workload", "svc", NULL);
+	assert_non_null(inc);
+	ok = vt_wait(&v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "success",
+		     NULL);
+	assert_non_null(ok);
+	newpid = vt_int(ok, "pid");
+	know = vt_wait(&v, WAIT_MS, "knowledge", "signature", vt_str(inc, "signature"), NULL);
+	assert_non_null(know);
+	json_decref(sink_settled(&v, WAIT_MS));
+
+	rc = rconn();
+	snprintf(key, sizeof(key), "vigil:t-heal:knowledge:%s", vt_str(inc, "signature"));
+	r = redisCommand(rc, "HGETALL %s", key);
+	assert_true(r && r->type == REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const char *k = r->element[i]->str, *val = r->element[i + 1]->str;
+
+		if (!strcmp(k, "restart.attempts"))
+			found += !strcmp(val, "1");
+		if (!strcmp(k, "restart.successes"))
+			found += !strcmp(val, "1");
+		if (!strcmp(k, "restart.success_rate"))
+			found += !strcmp(val, "1.00");
+		if (!strcmp(k, "workload"))
+			found += !strcmp(val, "svc");
+	}
+	printf("heal: knowledge hash %s has %zu fields, %d of 4 checked ones right\n", key,
+	       r->elements / 2, found);
+	assert_int_equal(found, 4);
+	freeReplyObject(r);
+	redisFree(rc);
+	if (newpid > 0)
+		kill((pid_t)newpid, SIGKILL);
+	assert_int_equal(vt_stop(&v), 0);
+	{
+		struct compare c;
+
+		compare_streams(&v, "t-heal", &c);
+		assert_int_equal(c.missing, 0);
+		assert_int_equal(c.duplicates, 0);
+		assert_true(vt_count(&v, "action", "outcome", "intent", NULL) >= 1);
+	}
+	vt_fini(&v);
+}
+
 /* Redis up but refusing writes (OOM under maxmemory): records wait in the spool, then arrive
  * once it takes writes again. */
 static void test_refused_writes(void **state)
@@ -643,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_records_and_fields),
 		cmocka_unit_test(test_stream_cap),
 		cmocka_unit_test(test_outage_exactly_once_in_order),
+		cmocka_unit_test(test_heal_reaches_redis),
 		cmocka_unit_test(test_refused_writes),
 		cmocka_unit_test(test_torn_spool),
 		cmocka_unit_test(test_slow_redis),

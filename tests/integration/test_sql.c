@@ -3,8 +3,9 @@
  * Integration: sql/ and `vigil export --sql` against a real PostgreSQL server, started here on
  * a unix socket in a scratch directory (no TCP): the migrations apply twice, an export loads
  * twice without duplicating the audit trail, a hostile title round-trips byte for byte, the
- * knowledge rate is right, the success_rate check refuses 1.5, and row-level security lets
- * an authenticated user read but not write. The tests run in order on one server.
+ * knowledge rate is right, the knowledge store's numbers beat the journal's, the
+ * success_rate check refuses 1.5, and row-level security lets an authenticated user read but
+ * not write. The tests run in order on one server.
  */
 #include <glob.h>
 #include <pwd.h>
@@ -279,15 +280,16 @@ static void test_export_loads_twice(void **state)
 	snprintf(journal, sizeof(journal), "%s/journal.jsonl", pg.v.dir);
 	snprintf(script, sizeof(script), "%s/export.sql", pg.v.dir);
 	write_journal(journal);
-	assert_int_equal(sh("%s export --sql --journal %s >%s 2>%s/export.err", pg.v.vigil_bin,
-			    journal, script, pg.v.dir),
+	/* --knowledge '': the journal alone, whatever store this host has. */
+	assert_int_equal(sh("%s export --sql --journal %s --knowledge '' >%s 2>%s/export.err",
+			    pg.v.vigil_bin, journal, script, pg.v.dir),
 			 0);
 	sh("cat %s/export.err", pg.v.dir);
 	assert_int_equal(sh("grep -q '1 lines not JSON' %s/export.err", pg.v.dir), 0);
 	assert_int_equal(sh("%s -f - <%s", pg.psql, script), 0);
 	/* The second load as the README tells it, through a pipe: nothing may double. */
-	assert_int_equal(sh("%s export --sql --journal %s 2>/dev/null | %s -f -", pg.v.vigil_bin,
-			    journal, pg.psql),
+	assert_int_equal(sh("%s export --sql --journal %s --knowledge '' 2>/dev/null | %s -f -",
+			    pg.v.vigil_bin, journal, pg.psql),
 			 0);
 
 	assert_int_equal(psql("select state || '|' || count || '|' || recovery_ms || '|' || "
@@ -329,6 +331,39 @@ static void test_export_loads_twice(void **state)
 	    psql("select count(*) from pg_tables where tablename = 'incidents';", out, sizeof(out)),
 	    0);
 	assert_string_equal(out, "1");
+}
+
+/* The knowledge store (the file vigil keeps, written here as it writes it) holds more than the
+ * journal: its numbers replace the row's. */
+static void test_export_store_wins(void **state)
+{
+	char out[4096], journal[256], store[256];
+	FILE *f;
+
+	(void)state;
+	need_server();
+	snprintf(journal, sizeof(journal), "%s/journal.jsonl", pg.v.dir);
+	snprintf(store, sizeof(store), "%s/knowledge.json", pg.v.dir);
+	f = fopen(store, "w");
+	assert_non_null(f);
+	/* 2026-11-30T11:00:00Z: later than the journal's last intent, as a store is. */
+	fputs("{\"version\": 1, \"entries\": [{\"signature\": \"sigA\", \"action\": \"restart\", "
+	      "\"workload\": \"storyteller\", \"class\": \"crash\", \"attempts\": 7, "
+	      "\"successes\": 5, \"last_applied_ns\": 1796036400000000000}]}\n",
+	      f);
+	fclose(f);
+	assert_int_equal(sh("%s export --sql --journal %s --knowledge %s 2>/dev/null | %s -f -",
+			    pg.v.vigil_bin, journal, store, pg.psql),
+			 0);
+	assert_int_equal(psql("select success_rate || '|' || attempts || '|' || successes || '|' "
+			      "|| to_char(last_applied at time zone 'UTC', 'HH24:MI') from "
+			      "incident_knowledge where error_pattern ->> 'signature' = 'sigA' and "
+			      "fix_action ->> 'action' = 'restart';",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "0.71|7|5|11:00");
+	assert_int_equal(psql("select count(*) from incident_knowledge;", out, sizeof(out)), 0);
+	assert_string_equal(out, "2");
 }
 
 static void test_success_rate_checked(void **state)
@@ -388,6 +423,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_migrations_apply_twice),
 	    cmocka_unit_test(test_export_loads_twice),
+	    cmocka_unit_test(test_export_store_wins),
 	    cmocka_unit_test(test_success_rate_checked),
 	    cmocka_unit_test(test_rls_service_role_writes),
 	};

@@ -34,4 +34,10 @@ $(OUT)/tests/unit/test_history: $(OUT)/userspace/history.o $(OUT)/userspace/inci
 $(OUT)/tests/unit/test_history: LDLIBS += -ljansson
 $(OUT)/tests/unit/test_spool: $(OUT)/userspace/spool.o
 $(OUT)/tests/unit/test_spool: LDLIBS += -lz
-$(OUT)/tests/unit/test_redis_wire: $(OUT)/userspace/redis_wire.o
+# knowledge: the (signature, action) store and its file; the healer learns from it and chooses
+# by it. The integration test of `vigil knowledge` writes its store through the same API.
+$(OUT)/tests/unit/test_knowledge: $(OUT)/userspace/knowledge.o
+$(OUT)/tests/unit/test_knowledge: LDLIBS += -ljansson
+$(OUT)/tests/unit/test_healer: $(OUT)/userspace/knowledge.o
+$(OUT)/tests/integration/test_cli: $(OUT)/userspace/knowledge.o
+$(OUT)/tests/unit/test_redis_wire: $(OUT)/userspace/redis_wire.o $(OUT)/userspace/redis_cmd.o

@@ -493,6 +493,12 @@ static const char status_sample[] =
     "\"events\":123456,\"drops\":7,\"rate_limited\":2,\"no_owner\":31}],"
     "\"collector\":{\"records\":10,\"short\":0,\"bad_version\":1,\"unknown\":0,\"bad_size\":0},"
     "\"journal\":{\"path\":\"/var/lib/vigil/journal.jsonl\",\"errors\":0},"
+    "\"knowledge\":{\"path\":\"/var/lib/vigil/knowledge.json\",\"entries\":3,\"evicted\":0,"
+    "\"write_errors\":1},"
+    "\"redis\":{\"url\":\"redis://r:6379/0\",\"state\":\"down\",\"queued\":5,"
+    "\"queue_max\":65536,\"written\":1200,\"duplicates\":2,\"reordered\":0,\"rejected\":1,"
+    "\"queue_drops\":0,\"spool_pending\":40,\"spool_bytes\":4096,\"spool_drops\":0,"
+    "\"reconnects\":3,\"last_error\":\"connect r: Connection refused\\u001b[2J\"},"
     "\"incidents\":{\"live\":2},"
     "\"workloads\":[{\"name\":\"svc\",\"pids\":[12,13],\"established\":3,\"retransmits\":0,"
     "\"latency_syscalls\":\"read,write\",\"budget_ms\":200},"
@@ -517,6 +523,11 @@ static void test_render_status(void **state)
 	    "\n"
 	    "collector  10 records, 0 short, 1 bad version, 0 unknown kind, 0 bad size\n"
 	    "journal    /var/lib/vigil/journal.jsonl, 0 errors\n"
+	    "knowledge  /var/lib/vigil/knowledge.json, 3 entries, 0 evicted, 1 write errors\n"
+	    "redis      down redis://r:6379/0: 1200 written, queue 5/65536, spool 40 records "
+	    "(4096 bytes), 2 duplicates skipped\n"
+	    "           lost: 0 queue full, 0 spool full, 1 rejected; 0 reordered, 3 reconnects\n"
+	    "           last error: connect r: Connection refused?[2J\n"
 	    "incidents  2 live\n"
 	    "\n"
 	    "workload  pids                established  retransmits  latency\n"
@@ -535,6 +546,7 @@ static void test_render_status(void **state)
 	s = render(vigil_ctl_print_status, "{}", &err);
 	assert_int_equal(err, 0);
 	assert_non_null(strstr(s, "probes: none attached\n"));
+	assert_non_null(strstr(s, "redis      off\n"));
 	assert_non_null(strstr(s, "workloads: none configured\n"));
 	free(s);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "redis.h"
+#include "redis_cmd.h"
 
 #define MAXF 16
 
@@ -157,12 +158,99 @@ static void test_url_refused(void **state)
 	}
 }
 
+/* The command's args joined with spaces (tests use printable values). */
+static const char *joined(const struct vigil_redis_cmd *c, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < c->argc && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%.*s", i ? " " : "",
+					(int)c->argl[i], c->argv[i]);
+	return buf;
+}
+
+/* Each record type goes to its keys, with its fields. */
+static void test_plan(void **state)
+{
+	static struct vigil_redis_plan p;
+	static const char inc[] = "{\"type\":\"incident\",\"rid\":\"5-1\",\"id\":\"ab\","
+				  "\"state\":\"open\"}";
+	static const char know[] = "{\"type\":\"knowledge\",\"rid\":\"5-2\",\"signature\":"
+				   "\"s1\",\"action\":\"restart\",\"attempts\":3,"
+				   "\"success_rate\":0.67}";
+	static const char brk[] = "{\"type\":\"breaker\",\"rid\":\"5-3\",\"workload\":\"w\","
+				  "\"state\":\"open\"}";
+	static const char act[] = "{\"type\":\"action\",\"rid\":\"5-4\",\"outcome\":\"intent\"}";
+	static const char hlt[] = "{\"type\":\"health\",\"rid\":\"5-5\",\"drops\":2}";
+	char scratch[512], buf[512];
+
+	(void)state;
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", inc, strlen(inc), scratch, false), 0);
+	assert_int_equal(p.ncmd, 3);
+	assert_true(p.xadd);
+	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
+			    "XADD v:n:incidents MAXLEN ~ 100 5-1 type incident rid 5-1 id ab "
+			    "state open");
+	assert_string_equal(joined(&p.cmd[1], buf, sizeof(buf)),
+			    "HSET v:n:incident:ab type incident rid 5-1 id ab state open");
+	assert_string_equal(joined(&p.cmd[2], buf, sizeof(buf)), "EXPIRE v:n:incident:ab 604800");
+	/* Replayed under an id Redis picks: the entry only, not the hash again. */
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", inc, strlen(inc), scratch, true), 0);
+	assert_int_equal(p.ncmd, 1);
+	assert_string_equal(p.rid, "5-1");
+	assert_string_equal(p.stream, "v:n:incidents");
+	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
+			    "XADD v:n:incidents MAXLEN ~ 100 * type incident rid 5-1 id ab "
+			    "state open");
+
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", know, strlen(know), scratch, false),
+			 0);
+	assert_int_equal(p.ncmd, 1);
+	assert_false(p.xadd);
+	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
+			    "HSET v:n:knowledge:s1 type knowledge rid 5-2 signature s1 action "
+			    "restart restart.attempts 3 restart.success_rate 0.67");
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", brk, strlen(brk), scratch, false), 0);
+	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
+			    "HSET v:n:breaker:w type breaker rid 5-3 workload w state open");
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", act, strlen(act), scratch, false), 0);
+	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
+			    "XADD v:n:audit MAXLEN ~ 100 5-4 type action rid 5-4 outcome intent");
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", hlt, strlen(hlt), scratch, false), 0);
+	assert_string_equal(p.stream, "v:n:events");
+}
+
+/* Not a record the sink can write: nothing to send. */
+static void test_plan_refused(void **state)
+{
+	static const char *const bad[] = {
+		"{\"rid\":\"1-0\"}",					/* no type */
+		"{\"type\":\"event\"}",					/* no rid */
+		"{\"type\":\"event\",\"rid\":\"\"}",		/* empty rid */
+		"{\"type\":\"breaker\",\"rid\":\"1-0\"}",		/* no workload */
+		"{\"type\":\"knowledge\",\"rid\":\"1-0\",\"signature\":\"s\"}", /* no action */
+		"not json",
+	};
+	static struct vigil_redis_plan p;
+	char scratch[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (vigil_redis_plan(&p, "v:n:", "100", bad[i], strlen(bad[i]), scratch, false) !=
+			-EINVAL ||
+		    p.ncmd)
+			fail_msg("planned: %s", bad[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields_values), cmocka_unit_test(test_fields_unescape),
 		cmocka_unit_test(test_fields_refused), cmocka_unit_test(test_url),
-		cmocka_unit_test(test_url_refused),
+		cmocka_unit_test(test_url_refused), cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_plan_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
