@@ -21,6 +21,7 @@
 #include "export.h"
 #include "history.h"
 #include "knowledge.h"
+#include "know_render.h"
 #include "loop.h"
 #include "sinks.h"
 #include "vigil/events.h"
@@ -497,89 +498,6 @@ static int cmd_doctor(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
-/* Order of the knowledge table: by workload, signature, action. */
-static int know_cmp(const void *a, const void *b)
-{
-	const struct vigil_know_entry *x = *(const struct vigil_know_entry *const *)a;
-	const struct vigil_know_entry *y = *(const struct vigil_know_entry *const *)b;
-
-	return strcmp(x->workload, y->workload) ?: strcmp(x->signature, y->signature)
-						 ?: strcmp(x->action, y->action);
-}
-
-/* successes / attempts rounded half up to 2 places, in hundredths (as export and the SQL
- * column numeric(3,2) have it). */
-static unsigned long long rate_pct(const struct vigil_know_entry *e)
-{
-	return e->attempts ? (200 * e->successes + e->attempts) / (2 * e->attempts) : 0;
-}
-
-/* The store's entries as a JSON array on out. Returns 0 or -ENOMEM. */
-static int print_knowledge_json(const struct vigil_know_entry *const *v, size_t n, FILE *out)
-{
-	json_t *arr = json_array();
-	char ts[32];
-
-	for (size_t i = 0; arr && i < n; i++) {
-		const struct vigil_know_entry *e = v[i];
-
-		vigil_rfc3339(e->last_applied_ns, ts, sizeof(ts));
-		if (json_array_append_new(
-			arr,
-			json_pack("{sssssssssIsIsfsfso}", "signature", e->signature, "workload",
-				  e->workload, "class", e->cls, "action", e->action, "attempts",
-				  (json_int_t)e->attempts, "successes", (json_int_t)e->successes,
-				  "success_rate", rate_pct(e) / 100.0, "score",
-				  vigil_knowledge_score(e), "last_applied",
-				  e->last_applied_ns ? json_string(ts) : json_null()))) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-	/* Three significant digits: 0.83, 0.714, 1.0. */
-	if (!arr || json_dumpf(arr, out, JSON_REAL_PRECISION(3))) {
-		json_decref(arr);
-		return -ENOMEM;
-	}
-	fputc('\n', out);
-	json_decref(arr);
-	return 0;
-}
-
-/* The store's entries as a table on out. Every string of the store is printable ASCII
- * (knowledge.h), so nothing here can drive a terminal. */
-static void print_knowledge_table(const struct vigil_know_entry *const *v, size_t n, FILE *out)
-{
-	static const char *const head[] = {"SIGNATURE",	   "WORKLOAD",	  "CLASS",
-					   "ACTION",	   "ATTEMPTS",	  "SUCCESSES",
-					   "SUCCESS_RATE", "LAST_APPLIED"};
-	int w[4];
-
-	for (int c = 0; c < 4; c++)
-		w[c] = (int)strlen(head[c]);
-	for (size_t i = 0; i < n; i++) {
-		const char *s[4] = {v[i]->signature, v[i]->workload, v[i]->cls, v[i]->action};
-
-		for (int c = 0; c < 4; c++)
-			if ((int)strlen(s[c]) > w[c])
-				w[c] = (int)strlen(s[c]);
-	}
-	fprintf(out, "%-*s  %-*s  %-*s  %-*s  %8s  %9s  %12s  %s\n", w[0], head[0], w[1], head[1],
-		w[2], head[2], w[3], head[3], head[4], head[5], head[6], head[7]);
-	for (size_t i = 0; i < n; i++) {
-		const struct vigil_know_entry *e = v[i];
-		unsigned long long pct = rate_pct(e);
-		char ts[32] = "-";
-
-		if (e->last_applied_ns)
-			vigil_rfc3339(e->last_applied_ns, ts, sizeof(ts));
-		fprintf(out, "%-*s  %-*s  %-*s  %-*s  %8llu  %9llu  %9llu.%02llu  %s\n", w[0],
-			e->signature, w[1], e->workload, w[2], e->cls, w[3], e->action,
-			(unsigned long long)e->attempts, (unsigned long long)e->successes,
-			pct / 100, pct % 100, ts);
-	}
-}
-
 /*
  * `vigil knowledge [-c CONFIG] [--json]`: the knowledge store the config names (the embedded
  * default's when no -c), read-only, as a table or a JSON array. Exit status: 0 (a missing or
@@ -595,14 +513,12 @@ static int cmd_knowledge(int argc, char **argv)
 	    {},
 	};
 	static const char kusage[] = "usage: vigil knowledge [-c CONFIG] [--json]\n";
-	const struct vigil_know_entry **v = NULL;
 	struct vigil_knowledge *k = NULL;
 	struct vigil_config *cfg = NULL;
 	const char *config = NULL;
 	bool json = false;
 	char msg[4608];
 	int c, ret = 1;
-	size_t n;
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -630,30 +546,16 @@ static int cmd_knowledge(int argc, char **argv)
 		fprintf(stderr, "vigil knowledge: %s\n", msg);
 		goto cleanup;
 	}
-	n = vigil_knowledge_count(k);
-	v = calloc(n ? n : 1, sizeof(*v));
-	if (!v) {
-		fprintf(stderr, "vigil knowledge: %s\n", strerror(ENOMEM));
-		goto cleanup;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = vigil_knowledge_at(k, i);
-	qsort(v, n, sizeof(*v), know_cmp);
 	ret = 0;
-	if (json) {
-		if (print_knowledge_json(v, n, stdout)) {
-			fprintf(stderr, "vigil knowledge: %s\n", strerror(ENOMEM));
-			ret = 1;
-		}
-	} else if (!n) {
+	if (!json && !vigil_knowledge_count(k))
 		printf("no knowledge yet (%s)\n", cfg->knowledge);
-	} else {
-		print_knowledge_table(v, n, stdout);
+	else if (vigil_knowledge_print(k, json, stdout)) {
+		fprintf(stderr, "vigil knowledge: %s\n", strerror(ENOMEM));
+		ret = 1;
 	}
 	if (fflush(stdout) || ferror(stdout))
 		ret = 1;
 cleanup:
-	free(v);
 	vigil_knowledge_close(k);
 	vigil_config_free(cfg);
 	return ret;
