@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "files.h"
 #include "knowledge.h"
 #include "sinks.h"
 
@@ -82,53 +83,6 @@ static ssize_t add(struct vigil_knowledge *k, const struct vigil_know_entry *e)
 	return (ssize_t)k->n++;
 }
 
-/* mkdir -p of path's parent directory. Returns 0 or -errno. */
-static int make_parent(const char *path)
-{
-	char dir[4096], *p;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1;; p++) {
-		bool end = !*p;
-
-		if (!end && *p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		if (end)
-			return 0;
-		*p = '/';
-	}
-}
-
-/* fsync the directory holding path, so that a rename in it survives a crash. */
-static int sync_parent(const char *path)
-{
-	char dir[4096], *p;
-	int fd, err = 0;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	p = strrchr(dir, '/');
-	if (!p)
-		strcpy(dir, ".");
-	else
-		p[p == dir] = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* A JSON integer is signed: clamp (record() never counts that far; a wall clock reaches it in
  * 2262). */
 static json_int_t as_int(uint64_t v)
@@ -178,7 +132,7 @@ static int persist(struct vigil_knowledge *k)
 	}
 	len = strlen(text);
 	text[len++] = '\n'; /* json_dumps's NUL: the file ends with a newline instead */
-	err = make_parent(k->path);
+	err = vigil_mkdir_parent(k->path);
 	if (err)
 		goto cleanup;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
@@ -206,7 +160,7 @@ static int persist(struct vigil_knowledge *k)
 	if (!err && rename(tmp, k->path))
 		err = -errno;
 	if (!err)
-		err = sync_parent(k->path);
+		err = vigil_sync_parent(k->path);
 cleanup:
 	if (fd >= 0)
 		close(fd);

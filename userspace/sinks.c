@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "files.h"
 #include "loop.h"
 #include "sinks.h"
 
@@ -283,31 +284,6 @@ int vigil_rid_stamp(struct vigil_json *j, const struct vigil_rid *r)
 	return 0;
 }
 
-/* mkdir -p of path's parent directory. Returns 0 or -errno. */
-static int make_parent(const char *path)
-{
-	char dir[4096];
-	char *p;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int vigil_sinks_open(const struct vigil_sink_opts *o, struct vigil_sinks **out, char *err,
 		     size_t errlen)
 {
@@ -326,7 +302,7 @@ int vigil_sinks_open(const struct vigil_sink_opts *o, struct vigil_sinks **out, 
 		goto fail;
 	}
 	if (o->journal && o->journal[0]) {
-		ret = make_parent(o->journal);
+		ret = vigil_mkdir_parent(o->journal);
 		if (!ret) {
 			s->journal_fd = open(o->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 					     0640);

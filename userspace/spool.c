@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "files.h"
 #include "spool.h"
 
 #define SPOOL_HDR 16u
@@ -363,53 +364,6 @@ static int recover(struct vigil_spool *s, uint64_t size, uint64_t saved)
 	return 0;
 }
 
-/* mkdir -p of path's parent directory. Returns 0 or -errno. */
-static int make_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	char *p;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* fsync of path's parent directory, so that a new name in it survives a crash. */
-static int sync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-	int fd, ret = 0;
-
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Creates the spool at path: the header is written under a temporary name (mode 0600) that is
  * then linked into place, so no crash leaves a spool without its header. If another process
  * creates it first, its file is kept. Returns 0 or -errno. */
@@ -433,7 +387,7 @@ static int create(const char *path, bool sync)
 		ret = -errno;
 	unlink(tmp);
 	if (!ret && sync)
-		ret = sync_parent(path);
+		ret = vigil_sync_parent(path);
 	return ret;
 }
 
@@ -468,7 +422,7 @@ int vigil_spool_open(const char *path, uint64_t max_bytes, bool sync, struct vig
 	s->sync = sync;
 	s->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0 && errno == ENOENT) {
-		ret = make_parent(path);
+		ret = vigil_mkdir_parent(path);
 		if (!ret)
 			ret = create(path, sync);
 		if (ret)

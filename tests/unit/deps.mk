@@ -41,3 +41,6 @@ $(OUT)/tests/unit/test_knowledge: LDLIBS += -ljansson
 $(OUT)/tests/unit/test_healer: $(OUT)/userspace/knowledge.o
 $(OUT)/tests/integration/test_cli: $(OUT)/userspace/knowledge.o
 $(OUT)/tests/unit/test_redis_wire: $(OUT)/userspace/redis_wire.o $(OUT)/userspace/redis_cmd.o
+# files.o: the parent directories of the journal, the spool and the knowledge store.
+$(addprefix $(OUT)/tests/unit/,test_sinks test_healer test_history test_spool test_knowledge) \
+	$(OUT)/tests/integration/test_cli: $(OUT)/userspace/files.o
