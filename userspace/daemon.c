@@ -405,6 +405,38 @@ static void record_final(const struct vigil_incident *i, void *arg)
 	vigil_sink_incident(d->sinks, i);
 }
 
+/* The Redis sink, once a second: records it lost (queue full, spool full, refused for good)
+ * become a health record (family "redis"); going down and coming back, a line on stderr. */
+static void redis_tick(struct daemon *d)
+{
+	struct vigil_redis_stats st;
+	uint64_t lost;
+
+	if (!d->redis)
+		return;
+	vigil_redis_stats(d->redis, &st);
+	lost = st.queue_drops + st.spool_drops + st.rejected;
+	if (lost > d->redis_lost) {
+		vigil_sink_health(d->sinks, "redis", lost - d->redis_lost, lost);
+		fprintf(stderr,
+			"vigil: redis: %llu records will not reach Redis (%llu queue full, %llu spool "
+			"full, %llu refused); the journal has them\n",
+			(unsigned long long)(lost - d->redis_lost),
+			(unsigned long long)st.queue_drops, (unsigned long long)st.spool_drops,
+			(unsigned long long)st.rejected);
+		d->redis_lost = lost;
+	}
+	if ((int)st.state == d->redis_state)
+		return;
+	if (st.state == VIGIL_REDIS_DOWN)
+		fprintf(stderr, "vigil: redis: down (%s); records wait in %s\n", st.last_error,
+			d->cfg->redis_spool);
+	else if (st.state == VIGIL_REDIS_UP && d->redis_state == VIGIL_REDIS_DOWN)
+		fprintf(stderr, "vigil: redis: up again; replaying %llu spooled records\n",
+			(unsigned long long)st.spool_pending);
+	d->redis_state = (int)st.state;
+}
+
 static void on_tick(struct vigil_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
@@ -417,6 +449,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	conn_rates_tick(d, interval_ms);
 	retransmits_tick(d, interval_ms);
 	check_slo(d);
+	redis_tick(d);
 	vigil_incidents_expire(d->incidents, vigil_mono_ns(), record_final, d);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);

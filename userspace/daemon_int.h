@@ -83,6 +83,8 @@ struct daemon {
 	struct vigil_healer *healer;
 	struct vigil_sinks *sinks;
 	struct vigil_redis *redis; /* NULL: no redis.url */
+	uint64_t redis_lost;	   /* records Redis will never get, as last reported */
+	int redis_state;	   /* enum vigil_redis_state, as last reported */
 	struct vigil_knowledge *know; /* the knowledge store (cfg->knowledge) */
 	int sigfd;
 	unsigned int ticks;

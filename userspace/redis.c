@@ -18,9 +18,10 @@
  *
  * Exactly once: stream entries are written with an explicit id, the record's rid, which only
  * grows. A record replayed after a partial write meets "ID ... equal or smaller than the
- * target stream top item"; it is then looked up (XRANGE rid rid): found, or older than the
- * stream's first entry (trimmed by MAXLEN), it is a duplicate and skipped; otherwise it was
- * never written and is added with an id Redis picks, counted in "reordered". Hashes are set
+ * target stream top item"; it is then looked up (XRANGE rid rid): found with the same fields,
+ * or older than the first entry of a stream at its cap (trimmed by MAXLEN), it is a duplicate
+ * and skipped; otherwise it was never written and is added with an id Redis picks, counted in
+ * "reordered". Hashes are set
  * with HSET of absolute values, so writing one again changes nothing.
  */
 #include <errno.h>
@@ -49,6 +50,8 @@
 struct sent {
 	unsigned int ncmd; /* commands (0: not a record; skipped) */
 	bool xadd;	   /* the first is its stream entry */
+	bool dup;	   /* its id was not above the stream's last: written before? */
+	bool bad;	   /* Redis refused one of its commands for good */
 };
 
 struct vigil_redis {
@@ -57,6 +60,7 @@ struct vigil_redis {
 	char user[128], pass[256];
 	char *base;		/* "{prefix}:{node}:" */
 	char maxlen[24];
+	uint64_t maxlen_n;
 	unsigned int timeout_ms;
 
 	/* shared with the loop, under mu */
@@ -83,7 +87,6 @@ struct vigil_redis {
 	size_t scratch_cap;
 	struct sent *sent;	/* BATCH */
 	struct vigil_redis_plan *plan; /* the commands of the record at hand */
-	bool dupcheck[BATCH];
 };
 
 const char *vigil_redis_state_name(enum vigil_redis_state s)
@@ -282,8 +285,7 @@ static int plan_record(struct vigil_redis *r, const char *json, size_t len, bool
 /* Append one record's commands to the connection's output. */
 static void append_record(struct vigil_redis *r, const char *json, size_t len, struct sent *s)
 {
-	s->ncmd = 0;
-	s->xadd = false;
+	*s = (struct sent){0};
 	if (plan_record(r, json, len, false))
 		return;
 	for (unsigned int k = 0; k < r->plan->ncmd; k++)
@@ -322,6 +324,27 @@ static bool id_before(const char *a, const char *b)
 	return am < bm || (am == bm && an < bn);
 }
 
+/* Whether a stream entry ([id, [k, v, ...]]) holds exactly the planned record's fields. */
+static bool same_entry(const struct vigil_redis_plan *p, const redisReply *e)
+{
+	const redisReply *kv;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		return false;
+	kv = e->element[1];
+	if (kv->type != REDIS_REPLY_ARRAY || kv->elements != 2 * (size_t)p->nf)
+		return false;
+	for (int i = 0; i < p->nf; i++) {
+		const redisReply *k = kv->element[2 * i], *v = kv->element[2 * i + 1];
+
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    (size_t)k->len != p->kl[i] || (size_t)v->len != p->vl[i] ||
+		    memcmp(k->str, p->k[i], p->kl[i]) || memcmp(v->str, p->v[i], p->vl[i]))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The stream refused the record's id as not above its last: was the record written before?
  * Returns 1 (yes: a duplicate), 0 (no: added now under a new id), -EIO (connection lost).
@@ -342,25 +365,39 @@ static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
 	rep = command(r, 4, argv);
 	if (!rep)
 		return -EIO;
-	found = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0;
+	/* There under its id, and the same record (a clock stepped back across a restart of
+	 * vigil could give another record the same id). */
+	found = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+		same_entry(p, rep->element[0]);
 	freeReplyObject(rep);
 	if (found)
 		return 1;
-	/* Not there: trimmed away by MAXLEN (older than the first entry), or never written. */
-	argv[2] = "-";
-	argv[3] = "+";
-	argv[4] = "COUNT";
-	argv[5] = "1";
-	rep = command(r, 6, argv);
+	/* Not there. Trimmed away by MAXLEN — then the stream is at its cap and its first entry is
+	 * newer — or never written (its id is below the stream's last, as after a clock stepped
+	 * back across a restart of vigil). */
+	argv[0] = "XLEN";
+	rep = command(r, 2, argv);
 	if (!rep)
 		return -EIO;
-	found = rep->type != REDIS_REPLY_ARRAY || !rep->elements ||
-		(rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements &&
-		 rep->element[0]->element[0]->type == REDIS_REPLY_STRING &&
-		 id_before(p->rid, rep->element[0]->element[0]->str));
+	found = rep->type == REDIS_REPLY_INTEGER && (uint64_t)rep->integer >= r->maxlen_n;
 	freeReplyObject(rep);
-	if (found)
-		return 1;
+	if (found) {
+		argv[0] = "XRANGE";
+		argv[2] = "-";
+		argv[3] = "+";
+		argv[4] = "COUNT";
+		argv[5] = "1";
+		rep = command(r, 6, argv);
+		if (!rep)
+			return -EIO;
+		found = rep->type == REDIS_REPLY_ARRAY && rep->elements &&
+			rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements &&
+			rep->element[0]->element[0]->type == REDIS_REPLY_STRING &&
+			id_before(p->rid, rep->element[0]->element[0]->str);
+		freeReplyObject(rep);
+		if (found)
+			return 1;
+	}
 	rep = redisCommandArgv(r->c, p->cmd[0].argc, p->cmd[0].argv, p->cmd[0].argl);
 	if (!rep)
 		return -EIO;
@@ -390,24 +427,19 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 				 unsigned int n)
 {
 	struct sent *sent = r->sent;
-	bool *dupcheck = r->dupcheck;
 	unsigned int first_fail = n, written = 0, dups = 0, rejected = 0;
 	bool lost = false;
 	char why[160] = "";
 
 	for (unsigned int i = 0; i < n; i++) {
-		dupcheck[i] = false;
 		append_record(r, bufs[i], lens[i], &sent[i]);
 		/* Send as we go: Redis works on the first commands while the rest are formatted. */
 		if (i % SEND_EVERY == SEND_EVERY - 1)
 			send_pending(r);
 	}
+	/* Every reply is read, to keep the connection in step; a record is done only if it is
+	 * before the first one Redis could not take now. */
 	for (unsigned int i = 0; i < n && !lost; i++) {
-		if (!sent[i].ncmd) {
-			rejected++;
-			snprintf(why, sizeof(why), "a record that is not a vigil record was skipped");
-			continue;
-		}
 		for (unsigned int k = 0; k < sent[i].ncmd; k++) {
 			redisReply *rep;
 
@@ -420,14 +452,14 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 			}
 			if (rep->type == REDIS_REPLY_ERROR) {
 				if (k == 0 && sent[i].xadd && strstr(rep->str, "equal or smaller")) {
-					dupcheck[i] = true;
+					sent[i].dup = true;
 				} else if (transient(rep->str)) {
 					snprintf(why, sizeof(why), "refused: %s", rep->str);
 					if (i < first_fail)
 						first_fail = i;
 				} else {
 					snprintf(why, sizeof(why), "rejected: %s", rep->str);
-					rejected++;
+					sent[i].bad = true;
 				}
 			}
 			freeReplyObject(rep);
@@ -436,9 +468,14 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 	for (unsigned int i = 0; i < first_fail; i++) {
 		int d;
 
-		if (!sent[i].ncmd)
+		if (!sent[i].ncmd || sent[i].bad) {
+			if (!sent[i].ncmd)
+				snprintf(why, sizeof(why), "rejected: a record that is not a vigil "
+							   "record was skipped");
+			rejected++;
 			continue;
-		if (!dupcheck[i]) {
+		}
+		if (!sent[i].dup) {
 			written++;
 			continue;
 		}
@@ -699,6 +736,7 @@ int vigil_redis_open(const struct vigil_redis_opts *o, struct vigil_redis **out,
 	}
 	snprintf(r->base, len, "%s:%s:", o->prefix, o->node);
 	snprintf(r->maxlen, sizeof(r->maxlen), "%llu", (unsigned long long)o->maxlen);
+	r->maxlen_n = o->maxlen;
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;
 	r->st.queue_max = r->qmax;
 	ret = vigil_spool_open(o->spool, o->spool_max_bytes, o->spool_sync, &r->spool, err,

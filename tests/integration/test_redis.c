@@ -533,6 +533,102 @@ static void test_heal_reaches_redis(void **state)
 	vt_fini(&v);
 }
 
+/* A stream whose last id is ahead of vigil's clock (another writer, or a clock stepped back
+ * across a restart): vigil's records cannot go under their rids, and are written under ids
+ * Redis picks, each once, their rid field still naming them. */
+static void test_ids_behind_the_stream(void **state)
+{
+	struct vt v;
+	char yaml[1024];
+	redisContext *rc;
+	redisReply *r;
+	json_t *st;
+	size_t n_journal = 0, n_found = 0;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	rc = rconn();
+	r = redisCommand(rc, "XADD vigil:t-skew:events 99999999999999-0 planted yes");
+	assert_true(r && r->type == REDIS_REPLY_STRING);
+	freeReplyObject(r);
+	config(yaml, sizeof(yaml), "t-skew", srv.port, NULL);
+	assert_int_equal(vt_start(&v, yaml, NULL), 0);
+	crash_exit(&v, 9);
+	assert_non_null(vt_wait(&v, WAIT_MS, "incident", "exit_code", "9", NULL));
+	st = sink_settled(&v, WAIT_MS);
+	printf("skew: %lld written, %lld reordered, %lld duplicates\n", vt_int(st, "written"),
+	       vt_int(st, "reordered"), vt_int(st, "duplicates"));
+	assert_true(vt_int(st, "reordered") >= 1);
+	assert_int_equal(vt_int(st, "duplicates"), 0);
+	json_decref(st);
+	assert_int_equal(vt_stop(&v), 0);
+	vt_count(&v, "none", NULL);
+	r = redisCommand(rc, "XRANGE vigil:t-skew:events - +");
+	assert_true(r && r->type == REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < json_array_size(v.records); i++) {
+		json_t *rec = json_array_get(v.records, i);
+		const char *rid = vt_str(rec, "rid");
+		int seen = 0;
+
+		if (strcmp(vt_str(rec, "type"), "event"))
+			continue;
+		n_journal++;
+		for (size_t e = 0; e < r->elements; e++) {
+			const redisReply *kv = r->element[e]->element[1];
+
+			for (size_t k = 0; k + 1 < kv->elements; k += 2)
+				seen += !strcmp(kv->element[k]->str, "rid") &&
+					!strcmp(kv->element[k + 1]->str, rid);
+		}
+		assert_int_equal(seen, 1);
+		n_found++;
+	}
+	assert_true(n_journal >= 1);
+	assert_int_equal(n_found, n_journal);
+	freeReplyObject(r);
+	redisFree(rc);
+	vt_fini(&v);
+}
+
+/* A record Redis refuses for good (its stream key is someone else's string: WRONGTYPE) is
+ * counted, said in a health record, and the sink goes on with the next. */
+static void test_rejected_is_counted(void **state)
+{
+	struct vt v;
+	char yaml[1024];
+	redisContext *rc;
+	redisReply *r;
+	json_t *st, *h;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	rc = rconn();
+	r = redisCommand(rc, "SET vigil:t-rej:incidents not-a-stream");
+	assert_true(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	config(yaml, sizeof(yaml), "t-rej", srv.port, NULL);
+	assert_int_equal(vt_start(&v, yaml, NULL), 0);
+	crash_exit(&v, 11);
+	assert_non_null(vt_wait(&v, WAIT_MS, "incident", "exit_code", "11", NULL));
+	h = vt_wait(&v, WAIT_MS, "health", "family", "redis", NULL);
+	assert_non_null(h);
+	st = sink_settled(&v, WAIT_MS);
+	printf("rejected: %lld rejected (\"%s\"), health record drops %lld, %lld written\n",
+	       vt_int(st, "rejected"), vt_str(st, "last_error"), vt_int(h, "drops"),
+	       vt_int(st, "written"));
+	assert_true(vt_int(st, "rejected") >= 1);
+	assert_true(vt_int(h, "drops") >= 1);
+	assert_non_null(strstr(vt_str(st, "last_error"), "WRONGTYPE"));
+	assert_true(vt_int(st, "written") >= 1); /* the event went on to its stream */
+	json_decref(st);
+	r = redisCommand(rc, "XLEN vigil:t-rej:events");
+	assert_true(r && r->type == REDIS_REPLY_INTEGER && r->integer >= 1);
+	freeReplyObject(r);
+	redisFree(rc);
+	assert_int_equal(vt_stop(&v), 0);
+	vt_fini(&v);
+}
+
 /* Redis up but refusing writes (OOM under maxmemory): records wait in the spool, then arrive
  * once it takes writes again. */
 static void test_refused_writes(void **state)
@@ -721,6 +817,8 @@ int main(void)
 		cmocka_unit_test(test_stream_cap),
 		cmocka_unit_test(test_outage_exactly_once_in_order),
 		cmocka_unit_test(test_heal_reaches_redis),
+		cmocka_unit_test(test_ids_behind_the_stream),
+		cmocka_unit_test(test_rejected_is_counted),
 		cmocka_unit_test(test_refused_writes),
 		cmocka_unit_test(test_torn_spool),
 		cmocka_unit_test(test_slow_redis),
