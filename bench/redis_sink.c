@@ -38,11 +38,11 @@
 #define MAXLEN "100000"
 
 static const char record_fmt[] =
-	"{\"type\":\"event\",\"rid\":\"%llu-%u\",\"ts\":\"2026-11-29T12:34:56.789Z\","
-	"\"node\":\"bench-node\",\"workload\":\"storyteller\",\"class\":\"crash\",\"pid\":41234,"
-	"\"tid\":41234,\"comm\":\"storyteller\",\"cgroup_id\":8412,"
-	"\"kernel_ts_ns\":1795955696789000000,\"exit_code\":0,\"signal\":11,"
-	"\"core_dumped\":false,\"ppid\":1,\"signature\":\"851ca451ff50881d\"}";
+    "{\"type\":\"event\",\"rid\":\"%llu-%u\",\"ts\":\"2026-11-29T12:34:56.789Z\","
+    "\"node\":\"bench-node\",\"workload\":\"storyteller\",\"class\":\"crash\",\"pid\":41234,"
+    "\"tid\":41234,\"comm\":\"storyteller\",\"cgroup_id\":8412,"
+    "\"kernel_ts_ns\":1795955696789000000,\"exit_code\":0,\"signal\":11,"
+    "\"core_dumped\":false,\"ppid\":1,\"signature\":\"851ca451ff50881d\"}";
 
 static int free_port(void)
 {
@@ -69,8 +69,9 @@ static double baseline(int port, const char *key, char **fields, int nf)
 	snprintf(ports, sizeof(ports), "%d", port);
 	snprintf(n, sizeof(n), "%d", N_RECORDS);
 	off = (size_t)snprintf(cmd, sizeof(cmd),
-			       "redis-benchmark -p %s -P 16 -n %s --csv XADD %s MAXLEN '~' "
-			       MAXLEN " '*'", ports, n, key);
+			       "redis-benchmark -p %s -P 16 -n %s --csv XADD %s MAXLEN '~' " MAXLEN
+			       " '*'",
+			       ports, n, key);
 	for (int i = 0; i < nf && off < sizeof(cmd); i++)
 		off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, " '%s'", fields[i]);
 	p = popen(cmd, "r");
@@ -92,8 +93,12 @@ static double sink(int port, const char *dir, int round, uint64_t *written)
 {
 	char url[64], spool[256], err[256], rec[1024];
 	struct vigil_redis_opts o = {
-		.url = url, .prefix = "vb", .spool = spool, .spool_max_bytes = 1ull << 30,
-		.maxlen = 100000, .queue_max = N_RECORDS,
+	    .url = url,
+	    .prefix = "vb",
+	    .spool = spool,
+	    .spool_max_bytes = 1ull << 30,
+	    .maxlen = 100000,
+	    .queue_max = N_RECORDS,
 	};
 	struct vigil_redis_stats st;
 	struct vigil_redis *r;
@@ -165,8 +170,9 @@ int main(void)
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	snprintf(srv.log, sizeof(srv.log), "%s/redis.log", dir);
 	{
-		char *argv[] = {"redis-server", "--port", portstr, "--bind", "127.0.0.1",
-				"--save", "", "--appendonly", "no", "--dir", dir, NULL};
+		char *argv[] = {"redis-server", "--port", portstr, "--bind",
+				"127.0.0.1",	"--save", "",	   "--appendonly",
+				"no",		"--dir",  dir,	   NULL};
 
 		if (child_start(argv, &srv, "Ready to accept connections", 10, line,
 				sizeof(line))) {
@@ -187,7 +193,8 @@ int main(void)
 	}
 
 	printf("Redis sink throughput: %d records a round, %d fields each, %d rounds, redis-server "
-	       "on 127.0.0.1:%d\n\n", N_RECORDS, nf, ROUNDS, port);
+	       "on 127.0.0.1:%d\n\n",
+	       N_RECORDS, nf, ROUNDS, port);
 	printf("round  redis-benchmark -P 16 XADD   vigil sink          ratio\n");
 	for (int i = 0; i < ROUNDS; i++) {
 		char key[32];
@@ -196,17 +203,19 @@ int main(void)
 		base[i] = baseline(port, key, fields, 2 * nf);
 		mine[i] = sink(port, dir, i, &written);
 		if (base[i] <= 0 || mine[i] <= 0) {
-			fprintf(stderr, "redis_sink: round %d could not run (redis-benchmark: %.0f)\n",
+			fprintf(stderr,
+				"redis_sink: round %d could not run (redis-benchmark: %.0f)\n",
 				i + 1, base[i]);
 			goto out;
 		}
 		ratio[i] = mine[i] / base[i];
-		printf("%5d  %15.0f rec/s          %9.0f rec/s     %.2f\n", i + 1, base[i],
-		       mine[i], ratio[i]);
+		printf("%5d  %15.0f rec/s          %9.0f rec/s     %.2f\n", i + 1, base[i], mine[i],
+		       ratio[i]);
 	}
 	qsort(ratio, ROUNDS, sizeof(ratio[0]), cmp);
 	printf("\nsink / redis-benchmark  %.2f (median of %d rounds, %.2f..%.2f)  target >= %.1f  "
-	       "%s\n", ratio[ROUNDS / 2], ROUNDS, ratio[0], ratio[ROUNDS - 1], TARGET,
+	       "%s\n",
+	       ratio[ROUNDS / 2], ROUNDS, ratio[0], ratio[ROUNDS - 1], TARGET,
 	       ratio[ROUNDS / 2] >= TARGET ? "PASS" : "MISS");
 	rc = 0;
 out:

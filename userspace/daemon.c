@@ -492,11 +492,16 @@ static int open_redis(struct daemon *d, char *err, size_t errlen)
 		.spool_sync = true,
 		.maxlen = c->redis_maxlen,
 	};
-	int ret = vigil_redis_open(&ro, &d->redis, err, errlen);
+	char why[400], safe[256];
+	int ret = vigil_redis_open(&ro, &d->redis, why, sizeof(why));
 
-	if (!ret)
-		vigil_sinks_set_forward(d->sinks, redis_push, d->redis);
-	return ret;
+	if (ret) {
+		snprintf(err, errlen, "redis sink (%s): %s",
+			 vigil_redis_url_safe(c->redis_url, safe, sizeof(safe)), why);
+		return ret;
+	}
+	vigil_sinks_set_forward(d->sinks, redis_push, d->redis);
+	return 0;
 }
 
 static void teardown(struct daemon *d)
@@ -531,7 +536,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	struct vigil_probe_opts po = {};
 	struct vigil_sink_opts so = {};
 	const char *ctl_path = o->ctl ? o->ctl : VIGIL_CTL_PATH;
-	char err[512] = "", progs[512];
+	char err[512] = "", progs[512], safe[256];
 	unsigned int nprogs;
 	int ret;
 
@@ -638,10 +643,12 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	nprogs = vigil_probes_attached(d.probes, VIGIL_FAM_MAX, progs, sizeof(progs));
 	fprintf(stderr,
 		"vigil: ready: node %s, config %s, %s probes (%u: %s), %u workloads, "
-		"observe_all %s, journal %s, control %s\n",
+		"observe_all %s, journal %s, redis %s, control %s\n",
 		d.cfg->node, d.cfg->source, vigil_probes_mode(d.probes), nprogs, progs,
 		d.cfg->n_workloads, d.cfg->observe_all ? "on" : "off",
-		so.journal && so.journal[0] ? so.journal : "off", ctl_path[0] ? ctl_path : "off");
+		so.journal && so.journal[0] ? so.journal : "off",
+		d.cfg->redis_url ? vigil_redis_url_safe(d.cfg->redis_url, safe, sizeof(safe)) : "off",
+		ctl_path[0] ? ctl_path : "off");
 
 	/* 6. Run until SIGINT/SIGTERM; then detach everything (teardown). */
 	ret = vigil_loop_run(d.loop);

@@ -40,9 +40,9 @@
 #include "redis_cmd.h"
 #include "spool.h"
 
-#define BATCH 2048		/* records per round trip */
-#define SEND_EVERY 16		/* records formatted between two writes */
-#define FRAME_RECS 256		/* records per spool frame */
+#define BATCH 2048     /* records per round trip */
+#define SEND_EVERY 16  /* records formatted between two writes */
+#define FRAME_RECS 256 /* records per spool frame */
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 5000u
 
@@ -58,15 +58,15 @@ struct vigil_redis {
 	/* set at open, read-only after */
 	struct vigil_redis_url url;
 	char user[128], pass[256];
-	char *base;		/* "{prefix}:{node}:" */
+	char *base; /* "{prefix}:{node}:" */
 	char maxlen[24];
 	uint64_t maxlen_n;
 	unsigned int timeout_ms;
 
 	/* shared with the loop, under mu */
 	pthread_mutex_t mu;
-	pthread_cond_t work;	/* the thread waits for records or stop */
-	pthread_cond_t idle;	/* flush waits for the thread */
+	pthread_cond_t work; /* the thread waits for records or stop */
+	pthread_cond_t idle; /* flush waits for the thread */
 	char **q;
 	size_t *qlen;
 	unsigned int qmax, qhead, qn;
@@ -83,18 +83,21 @@ struct vigil_redis {
 	bool ever_up;
 	char *bufs[BATCH];
 	size_t lens[BATCH];
-	char *scratch;		/* unescaped fields of one record */
+	char *scratch; /* unescaped fields of one record */
 	size_t scratch_cap;
-	struct sent *sent;	/* BATCH */
+	struct sent *sent;	       /* BATCH */
 	struct vigil_redis_plan *plan; /* the commands of the record at hand */
 };
 
 const char *vigil_redis_state_name(enum vigil_redis_state s)
 {
 	switch (s) {
-	case VIGIL_REDIS_CONNECTING: return "connecting";
-	case VIGIL_REDIS_UP: return "up";
-	case VIGIL_REDIS_DOWN: return "down";
+	case VIGIL_REDIS_CONNECTING:
+		return "connecting";
+	case VIGIL_REDIS_UP:
+		return "up";
+	case VIGIL_REDIS_DOWN:
+		return "down";
 	}
 	return "?";
 }
@@ -129,13 +132,12 @@ static void sync_spool_stats(struct vigil_redis *r)
 
 /* Append n records to the spool, FRAME_RECS to a frame. Failures are counted by the spool
  * (its cap) or here (an I/O error: the records are lost, and said so). */
-static void spool_put(struct vigil_redis *r, char *const *bufs, const size_t *lens,
-		      unsigned int n)
+static void spool_put(struct vigil_redis *r, char *const *bufs, const size_t *lens, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i += FRAME_RECS) {
 		unsigned int k = n - i < FRAME_RECS ? n - i : FRAME_RECS;
-		int err = vigil_spool_append(r->spool, (const void *const *)(bufs + i), lens + i,
-					     k);
+		int err =
+		    vigil_spool_append(r->spool, (const void *const *)(bufs + i), lens + i, k);
 
 		if (err && err != -ENOSPC) {
 			pthread_mutex_lock(&r->mu);
@@ -184,8 +186,8 @@ static int setup_cmd(redisContext *c, int argc, const char **argv, char *why, si
 }
 
 /* Connect, authenticate, select the database. Returns the connection, or NULL with why. */
-static redisContext *open_conn(const struct vigil_redis_url *u, const char *user,
-			       const char *pass, unsigned int timeout_ms, char *why, size_t len)
+static redisContext *open_conn(const struct vigil_redis_url *u, const char *user, const char *pass,
+			       unsigned int timeout_ms, char *why, size_t len)
 {
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	const char *argv[3];
@@ -197,7 +199,8 @@ static redisContext *open_conn(const struct vigil_redis_url *u, const char *user
 	else
 		c = redisConnectWithTimeout(u->host, u->port, tv);
 	if (!c || c->err) {
-		snprintf(why, len, "connect %.64s: %.80s", u->host, c ? c->errstr : "out of memory");
+		snprintf(why, len, "connect %.64s: %.80s", u->host,
+			 c ? c->errstr : "out of memory");
 		goto fail;
 	}
 	redisSetTimeout(c, tv);
@@ -259,8 +262,11 @@ int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
 	if (!c)
 		return -EIO;
 	ret = setup_cmd(c, 1, argv, msg, len);
-	if (!ret)
-		snprintf(msg, len, "%s answers", o->url);
+	if (!ret) {
+		char safe[256];
+
+		snprintf(msg, len, "%s answers", vigil_redis_url_safe(o->url, safe, sizeof(safe)));
+	}
 	redisFree(c);
 	return ret;
 }
@@ -298,9 +304,9 @@ static void append_record(struct vigil_redis *r, const char *json, size_t len, s
 /* An error that says Redis cannot take writes now (retry later), not that the record is bad. */
 static bool transient(const char *msg)
 {
-	static const char *const codes[] = {"OOM",	  "READONLY", "NOAUTH",	   "WRONGPASS",
-					    "NOPERM",	  "LOADING",  "MASTERDOWN", "BUSY",
-					    "TRYAGAIN",	  "CLUSTERDOWN", "MISCONF", "NOREPLICAS"};
+	static const char *const codes[] = {"OOM",	"READONLY",    "NOAUTH",     "WRONGPASS",
+					    "NOPERM",	"LOADING",     "MASTERDOWN", "BUSY",
+					    "TRYAGAIN", "CLUSTERDOWN", "MISCONF",    "NOREPLICAS"};
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 		if (!strncmp(msg, codes[i], strlen(codes[i])))
@@ -367,8 +373,8 @@ static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
 		return -EIO;
 	/* There under its id, and the same record (a clock stepped back across a restart of
 	 * vigil could give another record the same id). */
-	found = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
-		same_entry(p, rep->element[0]);
+	found =
+	    rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 && same_entry(p, rep->element[0]);
 	freeReplyObject(rep);
 	if (found)
 		return 1;
@@ -451,7 +457,8 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 				break;
 			}
 			if (rep->type == REDIS_REPLY_ERROR) {
-				if (k == 0 && sent[i].xadd && strstr(rep->str, "equal or smaller")) {
+				if (k == 0 && sent[i].xadd &&
+				    strstr(rep->str, "equal or smaller")) {
 					sent[i].dup = true;
 				} else if (transient(rep->str)) {
 					snprintf(why, sizeof(why), "refused: %s", rep->str);
@@ -470,8 +477,9 @@ static unsigned int send_records(struct vigil_redis *r, char *const *bufs, const
 
 		if (!sent[i].ncmd || sent[i].bad) {
 			if (!sent[i].ncmd)
-				snprintf(why, sizeof(why), "rejected: a record that is not a vigil "
-							   "record was skipped");
+				snprintf(why, sizeof(why),
+					 "rejected: a record that is not a vigil "
+					 "record was skipped");
 			rejected++;
 			continue;
 		}
@@ -695,8 +703,8 @@ void vigil_redis_stats(struct vigil_redis *r, struct vigil_redis_stats *st)
 	pthread_mutex_lock(&r->mu);
 	*st = r->st;
 	st->retry_in_ms = st->state == VIGIL_REDIS_DOWN && r->next_try_ns > now
-				  ? (r->next_try_ns - now) / 1000000
-				  : 0;
+			      ? (r->next_try_ns - now) / 1000000
+			      : 0;
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -739,8 +747,7 @@ int vigil_redis_open(const struct vigil_redis_opts *o, struct vigil_redis **out,
 	r->maxlen_n = o->maxlen;
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;
 	r->st.queue_max = r->qmax;
-	ret = vigil_spool_open(o->spool, o->spool_max_bytes, o->spool_sync, &r->spool, err,
-			       errlen);
+	ret = vigil_spool_open(o->spool, o->spool_max_bytes, o->spool_sync, &r->spool, err, errlen);
 	if (ret)
 		goto fail;
 	sync_spool_stats(r);

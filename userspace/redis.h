@@ -35,11 +35,11 @@ struct vigil_redis_opts {
 	const char *password; /* NULL: from the URL */
 	const char *prefix;   /* "vigil" */
 	const char *node;
-	const char *spool;	/* spool file */
+	const char *spool; /* spool file */
 	uint64_t spool_max_bytes;
-	bool spool_sync;	/* fdatasync each spool write (the daemon: true) */
-	uint64_t maxlen;	/* MAXLEN ~ of each stream */
-	unsigned int queue_max; /* records; 0: 65536 */
+	bool spool_sync;	 /* fdatasync each spool write (the daemon: true) */
+	uint64_t maxlen;	 /* MAXLEN ~ of each stream */
+	unsigned int queue_max;	 /* records; 0: 65536 */
 	unsigned int timeout_ms; /* connect and reply timeout; 0: 2000 */
 };
 
@@ -51,22 +51,22 @@ enum vigil_redis_state {
 
 struct vigil_redis_stats {
 	enum vigil_redis_state state;
-	uint64_t queued;	/* records in the queue now */
+	uint64_t queued; /* records in the queue now */
 	uint64_t queue_max;
-	uint64_t written;	/* records Redis acknowledged */
-	uint64_t duplicates;	/* replayed records Redis already held */
-	uint64_t rejected;	/* records Redis refused for good (the error is in last_error) */
-	uint64_t reordered;	/* replayed records that were missing behind newer ones: added
-				 * under an id Redis chose (their rid field still says theirs) */
-	uint64_t queue_drops;	/* records that found the queue full */
-	uint64_t spool_drops;	/* records the spool refused (its cap) */
-	uint64_t spooled;	/* records written to the spool since start */
-	uint64_t spool_pending; /* records in the spool now */
-	uint64_t spool_bytes;	/* its size */
+	uint64_t written;	   /* records Redis acknowledged */
+	uint64_t duplicates;	   /* replayed records Redis already held */
+	uint64_t rejected;	   /* records Redis refused for good (the error is in last_error) */
+	uint64_t reordered;	   /* replayed records that were missing behind newer ones: added
+				    * under an id Redis chose (their rid field still says theirs) */
+	uint64_t queue_drops;	   /* records that found the queue full */
+	uint64_t spool_drops;	   /* records the spool refused (its cap) */
+	uint64_t spooled;	   /* records written to the spool since start */
+	uint64_t spool_pending;	   /* records in the spool now */
+	uint64_t spool_bytes;	   /* its size */
 	uint64_t spool_torn_bytes; /* cut off a torn spool at start */
-	uint64_t reconnects;	/* connections made after the first */
-	uint64_t retry_in_ms;	/* DOWN: the next connection attempt, from now */
-	char last_error[160];	/* "" if none */
+	uint64_t reconnects;	   /* connections made after the first */
+	uint64_t retry_in_ms;	   /* DOWN: the next connection attempt, from now */
+	char last_error[160];	   /* "" if none */
 };
 
 /* Parse opts, open (and recover) the spool, start the thread. Redis need not be up.
@@ -94,16 +94,19 @@ int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len);
  * at most max pairs. Returns the number of pairs, or -EINVAL if json is not a flat object of
  * that shape, -E2BIG if it has more than max keys. Exposed for tests.
  */
-int vigil_redis_fields(const char *json, size_t len, char *buf, const char **keys,
-		       size_t *klens, const char **vals, size_t *vlens, unsigned int max);
+int vigil_redis_fields(const char *json, size_t len, char *buf, const char **keys, size_t *klens,
+		       const char **vals, size_t *vlens, unsigned int max);
 
 struct vigil_redis_url {
 	bool is_unix;
-	char host[256]; /* host name or address, or the socket path */
-	int port;	/* 6379 */
-	int db;		/* 0 */
+	char host[256];		   /* host name or address, or the socket path */
+	int port;		   /* 6379 */
+	int db;			   /* 0 */
 	char user[128], pass[256]; /* "" if not in the URL; %XX decoded */
 };
+
+/* url with the password in it, if any, replaced by "***", for logs and status. Returns buf. */
+const char *vigil_redis_url_safe(const char *url, char *buf, size_t len);
 
 /* Parse a redis:// or unix:// URL. Returns 0, or -EINVAL with err naming what was wrong. */
 int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err, size_t errlen);

@@ -21,8 +21,7 @@ static const char *field(const struct vigil_redis_plan *p, const char *key, size
 }
 
 /* base + suffix + tail (tl bytes) into out. Returns its length, 0 if it does not fit. */
-static size_t make_key(char *out, const char *base, const char *suffix, const char *tail,
-		       size_t tl)
+static size_t make_key(char *out, const char *base, const char *suffix, const char *tail, size_t tl)
 {
 	size_t bl = strlen(base), sl = strlen(suffix);
 
@@ -70,8 +69,8 @@ static void put_fields(struct vigil_redis_plan *p, struct vigil_redis_cmd *c, co
 }
 
 /* HSET base+suffix+(value of field name) with the fields. Returns 0 or -EINVAL. */
-static int hset(struct vigil_redis_plan *p, const char *base, const char *suffix,
-		const char *name, const char *action, size_t al)
+static int hset(struct vigil_redis_plan *p, const char *base, const char *suffix, const char *name,
+		const char *action, size_t al)
 {
 	struct vigil_redis_cmd *c = &p->cmd[p->ncmd];
 	size_t vl = 0, kl;

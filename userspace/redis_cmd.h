@@ -21,10 +21,10 @@ struct vigil_redis_cmd {
 };
 
 struct vigil_redis_plan {
-	unsigned int ncmd;		    /* commands in cmd[]; 0: nothing the sink can write */
-	bool xadd;			    /* cmd[0] is the record's stream entry */
-	char stream[VIGIL_REDIS_KEY_MAX];   /* its stream */
-	char rid[48];			    /* its id there */
+	unsigned int ncmd;		  /* commands in cmd[]; 0: nothing the sink can write */
+	bool xadd;			  /* cmd[0] is the record's stream entry */
+	char stream[VIGIL_REDIS_KEY_MAX]; /* its stream */
+	char rid[48];			  /* its id there */
 	struct vigil_redis_cmd cmd[3];
 	/* what the argv point into */
 	char key[VIGIL_REDIS_KEY_MAX];

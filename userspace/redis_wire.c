@@ -38,25 +38,39 @@ static int pct_copy(char *out, size_t outlen, const char *s, size_t n)
 	return 0;
 }
 
+const char *vigil_redis_url_safe(const char *url, char *buf, size_t len)
+{
+	const char *host = strncmp(url, "redis://", 8) ? NULL : url + 8;
+	const char *at = host ? memchr(host, '@', strcspn(host, "/")) : NULL;
+	const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+
+	if (!colon)
+		snprintf(buf, len, "%s", url);
+	else
+		snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - url), url, at);
+	return buf;
+}
+
 int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err, size_t errlen)
 {
 	const char *p, *at, *end, *colon, *slash;
-	char *e;
+	char *e, safe[256];
 
+	vigil_redis_url_safe(url, safe, sizeof(safe));
 	memset(u, 0, sizeof(*u));
 	u->port = 6379;
 	if (!strncmp(url, "unix://", 7)) {
 		u->is_unix = true;
 		if (url[7] != '/' || strlen(url + 7) >= sizeof(u->host)) {
-			snprintf(err, errlen, "redis url '%s': unix:// needs an absolute socket path",
-				 url);
+			snprintf(err, errlen,
+				 "redis url '%s': unix:// needs an absolute socket path", safe);
 			return -EINVAL;
 		}
 		strcpy(u->host, url + 7);
 		return 0;
 	}
 	if (strncmp(url, "redis://", 8)) {
-		snprintf(err, errlen, "redis url '%s': must start with redis:// or unix://", url);
+		snprintf(err, errlen, "redis url '%s': must start with redis:// or unix://", safe);
 		return -EINVAL;
 	}
 	p = url + 8;
@@ -65,8 +79,8 @@ int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err,
 	if (at) {
 		colon = memchr(p, ':', (size_t)(at - p));
 		if (pct_copy(u->user, sizeof(u->user), p, (size_t)((colon ? colon : at) - p)) ||
-		    (colon && pct_copy(u->pass, sizeof(u->pass), colon + 1,
-				       (size_t)(at - colon - 1)))) {
+		    (colon &&
+		     pct_copy(u->pass, sizeof(u->pass), colon + 1, (size_t)(at - colon - 1)))) {
 			snprintf(err, errlen, "redis url: bad or overlong user or password");
 			return -EINVAL;
 		}
@@ -77,7 +91,7 @@ int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err,
 		const char *rb = memchr(p, ']', (size_t)(end - p));
 
 		if (!rb) {
-			snprintf(err, errlen, "redis url '%s': unterminated [address]", url);
+			snprintf(err, errlen, "redis url '%s': unterminated [address]", safe);
 			return -EINVAL;
 		}
 		colon = rb[1] == ':' ? rb + 1 : NULL;
@@ -99,7 +113,7 @@ int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err,
 		errno = 0;
 		port = strtoul(colon + 1, &e, 10);
 		if (errno || e != end || e == colon + 1 || !port || port > 65535) {
-			snprintf(err, errlen, "redis url '%s': bad port", url);
+			snprintf(err, errlen, "redis url '%s': bad port", safe);
 			return -EINVAL;
 		}
 		u->port = (int)port;
@@ -111,14 +125,14 @@ int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err,
 		errno = 0;
 		db = strtoul(slash + 1, &e, 10);
 		if (errno || *e || db > 1000000) {
-			snprintf(err, errlen, "redis url '%s': bad database number", url);
+			snprintf(err, errlen, "redis url '%s': bad database number", safe);
 			return -EINVAL;
 		}
 		u->db = (int)db;
 	}
 	return 0;
 bad_host:
-	snprintf(err, errlen, "redis url '%s': bad host", url);
+	snprintf(err, errlen, "redis url '%s': bad host", safe);
 	return -EINVAL;
 }
 
@@ -176,7 +190,8 @@ static size_t put_utf8(char *o, unsigned int cp)
  */
 static int unescape(const char **pp, const char *end, char **op)
 {
-	const char *p = *pp + 1;
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *p = *pp + 1, *esc;
 	char *o = *op;
 	unsigned int cp, lo;
 
@@ -187,30 +202,25 @@ static int unescape(const char **pp, const char *end, char **op)
 		}
 		if (++p >= end)
 			return -EINVAL;
-		switch (*p++) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '/': *o++ = '/'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
-			if (hexval(p, end, &cp))
+		if (*p == 'u') {
+			if (hexval(++p, end, &cp))
 				return -EINVAL;
 			p += 4;
 			/* A surrogate pair is 12 input bytes for 4 output bytes. */
 			if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' &&
-			    p[1] == 'u' && !hexval(p + 2, end, &lo) && lo >= 0xdc00 && lo < 0xe000) {
+			    p[1] == 'u' && !hexval(p + 2, end, &lo) && lo >= 0xdc00 &&
+			    lo < 0xe000) {
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				p += 6;
 			}
 			o += put_utf8(o, cp);
-			break;
-		default:
-			return -EINVAL;
+			continue;
 		}
+		esc = *p ? strchr(from, *p) : NULL;
+		if (!esc)
+			return -EINVAL;
+		*o++ = to[esc - from];
+		p++;
 	}
 	if (p >= end)
 		return -EINVAL;
@@ -242,8 +252,8 @@ static const char *nested_end(const char *p, const char *end)
 	return NULL;
 }
 
-int vigil_redis_fields(const char *json, size_t len, char *buf, const char **keys,
-		       size_t *klens, const char **vals, size_t *vlens, unsigned int max)
+int vigil_redis_fields(const char *json, size_t len, char *buf, const char **keys, size_t *klens,
+		       const char **vals, size_t *vlens, unsigned int max)
 {
 	const char *p = json, *end = json + len, *v;
 	char *o = buf;

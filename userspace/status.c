@@ -121,6 +121,7 @@ static void redis_json(const struct daemon *d, struct vigil_json *j)
 {
 	struct vigil_redis_stats st;
 	struct vigil_json r = {};
+	char safe[256];
 
 	if (!d->redis) {
 		vigil_json_null(j, "redis");
@@ -128,7 +129,7 @@ static void redis_json(const struct daemon *d, struct vigil_json *j)
 	}
 	vigil_redis_stats(d->redis, &st);
 	vigil_json_begin(&r);
-	vigil_json_str(&r, "url", d->cfg->redis_url);
+	vigil_json_str(&r, "url", vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)));
 	vigil_json_str(&r, "state", vigil_redis_state_name(st.state));
 	vigil_json_u64(&r, "queued", st.queued);
 	vigil_json_u64(&r, "queue_max", st.queue_max);

@@ -27,8 +27,8 @@
 #include "harness.h"
 
 #define WAIT_MS 5000
-#define PASSWORD "vt-secret"	/* the default user's, for the test itself */
-#define WRITER "vt-writer"	/* vigil's user: only the commands the sink needs */
+#define PASSWORD "vt-secret" /* the default user's, for the test itself */
+#define WRITER "vt-writer"   /* vigil's user: only the commands the sink needs */
 #define WRITER_PW "vt-writer-pw"
 
 struct server {
@@ -51,11 +51,28 @@ static int redis_start(struct server *s)
 	if (s->pid < 0)
 		return -1;
 	if (!s->pid) {
-		const char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1",
-				      "--dir", s->dir, "--save", "", "--appendonly", "yes",
-				      "--appendfsync", "always", "--requirepass", PASSWORD,
-				      "--enable-debug-command", "yes",
-				      "--stream-node-max-entries", "10", "--logfile", logf, NULL};
+		const char *argv[] = {"redis-server",
+				      "--port",
+				      port,
+				      "--bind",
+				      "127.0.0.1",
+				      "--dir",
+				      s->dir,
+				      "--save",
+				      "",
+				      "--appendonly",
+				      "yes",
+				      "--appendfsync",
+				      "always",
+				      "--requirepass",
+				      PASSWORD,
+				      "--enable-debug-command",
+				      "yes",
+				      "--stream-node-max-entries",
+				      "10",
+				      "--logfile",
+				      logf,
+				      NULL};
 
 		vt_child_signals();
 		execvp(argv[0], (char **)argv);
@@ -97,8 +114,10 @@ static int redis_start(struct server *s)
 		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
 			break;
 	}
-	fprintf(stderr, "redis-server did not come up on port %d (is it installed? `make deps`); "
-			"see %s\n", s->port, logf);
+	fprintf(stderr,
+		"redis-server did not come up on port %d (is it installed? `make deps`); "
+		"see %s\n",
+		s->port, logf);
 	return -1;
 }
 
@@ -242,7 +261,8 @@ static void assert_fields(const redisReply *fv, json_t *rec)
 
 	assert_int_equal(fv->type, REDIS_REPLY_ARRAY);
 	assert_int_equal(fv->elements, 2 * json_object_size(rec));
-	json_object_foreach(rec, key, val) {
+	json_object_foreach(rec, key, val)
+	{
 		bool found = false;
 
 		for (size_t i = 0; i + 1 < fv->elements; i += 2) {
@@ -472,8 +492,7 @@ static void test_heal_reaches_redis(void **state)
 
 	(void)state;
 	assert_int_equal(vt_init(&v), 0);
-	config(yaml, sizeof(yaml), "t-heal", srv.port,
-	       NULL);
+	config(yaml, sizeof(yaml), "t-heal", srv.port, NULL);
 	strncat(yaml,
 		"  - name: svc\n"
 		"    match: { comm: vt-svc }\n"
@@ -794,8 +813,8 @@ static void test_slow_redis(void **state)
 	 * out. */
 	st = sink_settled(&v, 10000);
 	printf("slow redis: %lld written, %lld replays recognised as already written, %lld "
-	       "reconnects\n", vt_int(st, "written"), vt_int(st, "duplicates"),
-	       vt_int(st, "reconnects"));
+	       "reconnects\n",
+	       vt_int(st, "written"), vt_int(st, "duplicates"), vt_int(st, "reconnects"));
 	json_decref(st);
 	assert_int_equal(vt_stop(&v), 0);
 	{
@@ -813,15 +832,15 @@ static void test_slow_redis(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_records_and_fields),
-		cmocka_unit_test(test_stream_cap),
-		cmocka_unit_test(test_outage_exactly_once_in_order),
-		cmocka_unit_test(test_heal_reaches_redis),
-		cmocka_unit_test(test_ids_behind_the_stream),
-		cmocka_unit_test(test_rejected_is_counted),
-		cmocka_unit_test(test_refused_writes),
-		cmocka_unit_test(test_torn_spool),
-		cmocka_unit_test(test_slow_redis),
+	    cmocka_unit_test(test_records_and_fields),
+	    cmocka_unit_test(test_stream_cap),
+	    cmocka_unit_test(test_outage_exactly_once_in_order),
+	    cmocka_unit_test(test_heal_reaches_redis),
+	    cmocka_unit_test(test_ids_behind_the_stream),
+	    cmocka_unit_test(test_rejected_is_counted),
+	    cmocka_unit_test(test_refused_writes),
+	    cmocka_unit_test(test_torn_spool),
+	    cmocka_unit_test(test_slow_redis),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

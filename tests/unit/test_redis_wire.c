@@ -85,9 +85,20 @@ static void test_fields_unescape(void **state)
 static void test_fields_refused(void **state)
 {
 	static const char *const bad[] = {
-		"",	     "[]",	    "{",	  "{\"a\"}",	   "{\"a\":}",
-		"{\"a\":1,}", "{\"a\":1",	    "{a:1}",	  "{\"a\":\"x}", "{\"a\":[1,2}",
-		"{\"a\":1} x", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}", "{\"a\":1 \"b\":2}",
+	    "",
+	    "[]",
+	    "{",
+	    "{\"a\"}",
+	    "{\"a\":}",
+	    "{\"a\":1,}",
+	    "{\"a\":1",
+	    "{a:1}",
+	    "{\"a\":\"x}",
+	    "{\"a\":[1,2}",
+	    "{\"a\":1} x",
+	    "{\"a\":\"\\q\"}",
+	    "{\"a\":\"\\u12\"}",
+	    "{\"a\":1 \"b\":2}",
 	};
 	char many[512];
 	struct flat f;
@@ -119,14 +130,13 @@ static void test_url(void **state)
 	assert_int_equal(u.port, 6380);
 	assert_int_equal(u.db, 2);
 	assert_string_equal(u.user, "");
-	assert_int_equal(vigil_redis_parse_url("redis://redis.cache.svc", &u, err, sizeof(err)),
-			 0);
+	assert_int_equal(vigil_redis_parse_url("redis://redis.cache.svc", &u, err, sizeof(err)), 0);
 	assert_string_equal(u.host, "redis.cache.svc");
 	assert_int_equal(u.port, 6379);
 	assert_int_equal(u.db, 0);
-	assert_int_equal(vigil_redis_parse_url("redis://vigil:p%40ss%3Aw@[::1]:7000/0", &u, err,
-					       sizeof(err)),
-			 0);
+	assert_int_equal(
+	    vigil_redis_parse_url("redis://vigil:p%40ss%3Aw@[::1]:7000/0", &u, err, sizeof(err)),
+	    0);
 	assert_string_equal(u.user, "vigil");
 	assert_string_equal(u.pass, "p@ss:w");
 	assert_string_equal(u.host, "::1");
@@ -139,12 +149,30 @@ static void test_url(void **state)
 	assert_string_equal(u.host, "/run/redis.sock");
 }
 
+/* A password never reaches a log or status. */
+static void test_url_safe(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	assert_string_equal(vigil_redis_url_safe("redis://u:s3cret@h:1/0", buf, sizeof(buf)),
+			    "redis://u:***@h:1/0");
+	assert_string_equal(vigil_redis_url_safe("redis://:s3cret@h", buf, sizeof(buf)),
+			    "redis://:***@h");
+	assert_string_equal(vigil_redis_url_safe("redis://u@h/2", buf, sizeof(buf)),
+			    "redis://u@h/2");
+	assert_string_equal(vigil_redis_url_safe("redis://h:6379/0", buf, sizeof(buf)),
+			    "redis://h:6379/0");
+	assert_string_equal(vigil_redis_url_safe("unix:///run/r.sock", buf, sizeof(buf)),
+			    "unix:///run/r.sock");
+}
+
 static void test_url_refused(void **state)
 {
 	static const char *const bad[] = {
-		"http://h",	   "redis://",	       "redis://h:0",	 "redis://h:65536",
-		"redis://h:x",	   "redis://h:/0",     "redis://h/db",	 "redis://[::1",
-		"redis://u:%zz@h", "redis://u:%00@h", "unix://rel.sock", "redis://:@",
+	    "http://h",	       "redis://",	  "redis://h:0",     "redis://h:65536",
+	    "redis://h:x",     "redis://h:/0",	  "redis://h/db",    "redis://[::1",
+	    "redis://u:%zz@h", "redis://u:%00@h", "unix://rel.sock", "redis://:@",
 	};
 	struct vigil_redis_url u;
 	char err[256];
@@ -225,12 +253,12 @@ static void test_plan(void **state)
 static void test_plan_refused(void **state)
 {
 	static const char *const bad[] = {
-		"{\"rid\":\"1-0\"}",					/* no type */
-		"{\"type\":\"event\"}",					/* no rid */
-		"{\"type\":\"event\",\"rid\":\"\"}",		/* empty rid */
-		"{\"type\":\"breaker\",\"rid\":\"1-0\"}",		/* no workload */
-		"{\"type\":\"knowledge\",\"rid\":\"1-0\",\"signature\":\"s\"}", /* no action */
-		"not json",
+	    "{\"rid\":\"1-0\"}",					    /* no type */
+	    "{\"type\":\"event\"}",					    /* no rid */
+	    "{\"type\":\"event\",\"rid\":\"\"}",			    /* empty rid */
+	    "{\"type\":\"breaker\",\"rid\":\"1-0\"}",			    /* no workload */
+	    "{\"type\":\"knowledge\",\"rid\":\"1-0\",\"signature\":\"s\"}", /* no action */
+	    "not json",
 	};
 	static struct vigil_redis_plan p;
 	char scratch[256];
@@ -247,10 +275,10 @@ static void test_plan_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fields_values), cmocka_unit_test(test_fields_unescape),
-		cmocka_unit_test(test_fields_refused), cmocka_unit_test(test_url),
-		cmocka_unit_test(test_url_refused), cmocka_unit_test(test_plan),
-		cmocka_unit_test(test_plan_refused),
+	    cmocka_unit_test(test_fields_values),  cmocka_unit_test(test_fields_unescape),
+	    cmocka_unit_test(test_fields_refused), cmocka_unit_test(test_url),
+	    cmocka_unit_test(test_url_refused),	   cmocka_unit_test(test_url_safe),
+	    cmocka_unit_test(test_plan),	   cmocka_unit_test(test_plan_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
