@@ -52,7 +52,8 @@ $(B)/flood: $(B)/flood.o $(OUT)/userspace/collector.o $(OUT)/userspace/loop.o
 
 # The daemon's own Redis sink and spool, against redis-benchmark.
 $(B)/redis_sink: $(B)/redis_sink.o $(B)/proc.o $(OUT)/userspace/redis.o \
-		$(OUT)/userspace/redis_wire.o $(OUT)/userspace/redis_cmd.o $(OUT)/userspace/spool.o \
+		$(OUT)/userspace/redis_wire.o $(OUT)/userspace/redis_cmd.o $(OUT)/userspace/redis_send.o \
+		$(OUT)/userspace/spool.o \
 		$(OUT)/userspace/files.o
 	$(CC) $^ $(BENCH_LIBS) -lhiredis -lpthread -o $@
 
