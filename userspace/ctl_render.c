@@ -264,10 +264,10 @@ static void print_redis(const json_t *r, FILE *out)
 		get_int(r, "queue_max"), get_int(r, "spool_pending"), get_int(r, "spool_bytes"),
 		get_int(r, "duplicates"));
 	fprintf(out,
-		"           lost: %lld queue full, %lld spool full, %lld rejected; %lld reordered, "
-		"%lld reconnects\n",
+		"           lost: %lld queue full, %lld spool full, %lld rejected, %lld torn spool "
+		"frames; %lld reordered, %lld reconnects\n",
 		get_int(r, "queue_drops"), get_int(r, "spool_drops"), get_int(r, "rejected"),
-		get_int(r, "reordered"), get_int(r, "reconnects"));
+		get_int(r, "spool_torn_frames"), get_int(r, "reordered"), get_int(r, "reconnects"));
 	if (get_str(r, "last_error")[0])
 		fprintf(out, "           last error: %s\n",
 			clean(get_str(r, "last_error"), buf, sizeof(buf)));

@@ -76,6 +76,7 @@ static void sync_spool_stats(struct vigil_redis *r)
 	r->st.spool_drops = ss.full_drops;
 	r->st.spooled = ss.appended;
 	r->st.spool_torn_bytes = ss.torn_bytes;
+	r->st.spool_torn_frames = ss.torn_frames;
 	pthread_mutex_unlock(&r->mu);
 }
 

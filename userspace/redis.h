@@ -64,6 +64,7 @@ struct vigil_redis_stats {
 	uint64_t spool_pending;	   /* records in the spool now */
 	uint64_t spool_bytes;	   /* its size */
 	uint64_t spool_torn_bytes; /* cut off a torn spool at start */
+	uint64_t spool_torn_frames; /* frames cut off or found unreadable: their records are lost */
 	uint64_t reconnects;	   /* connections made after the first */
 	uint64_t retry_in_ms;	   /* DOWN: the next connection attempt, from now */
 	char last_error[160];	   /* "" if none */

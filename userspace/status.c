@@ -144,6 +144,7 @@ static void redis_json(const struct daemon *d, struct vigil_json *j)
 	vigil_json_u64(&r, "spooled", st.spooled);
 	vigil_json_u64(&r, "spool_drops", st.spool_drops);
 	vigil_json_u64(&r, "spool_torn_bytes", st.spool_torn_bytes);
+	vigil_json_u64(&r, "spool_torn_frames", st.spool_torn_frames);
 	vigil_json_u64(&r, "reconnects", st.reconnects);
 	vigil_json_u64(&r, "retry_in_ms", st.retry_in_ms);
 	vigil_json_str(&r, "last_error", st.last_error);

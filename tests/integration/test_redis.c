@@ -738,6 +738,7 @@ static void test_torn_spool(void **state)
 	printf("torn spool: %lld bytes cut off at start, %lld records replayed\n",
 	       vt_int(st, "spool_torn_bytes"), vt_int(st, "written"));
 	assert_true(vt_int(st, "spool_torn_bytes") > 0);
+	assert_int_equal(vt_int(st, "spool_torn_frames"), 1);
 	json_decref(st);
 	assert_int_equal(vt_stop(&v), 0);
 
