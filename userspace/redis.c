@@ -112,8 +112,16 @@ static unsigned int take(struct vigil_redis *r, unsigned int max)
 		r->qhead = (r->qhead + 1) % r->qmax;
 		r->qn--;
 	}
-	r->st.queued = r->qn;
+	r->in_flight = n;
+	r->st.queued = r->qn + n;
 	return n;
+}
+
+/* The batch taken is written or spooled. Caller holds mu. */
+static void settled(struct vigil_redis *r)
+{
+	r->in_flight = 0;
+	r->st.queued = r->qn;
 }
 
 static void release(struct vigil_redis *r, unsigned int n)
@@ -132,6 +140,7 @@ static void queue_to_spool(struct vigil_redis *r)
 		spool_put(r, r->bufs, r->lens, n);
 		release(r, n);
 		pthread_mutex_lock(&r->mu);
+		settled(r);
 	}
 }
 
@@ -222,6 +231,7 @@ static void *sink_thread(void *arg)
 			spool_put(r, r->bufs + ok, r->lens + ok, n - ok);
 		release(r, n);
 		pthread_mutex_lock(&r->mu);
+		settled(r);
 	}
 	/* Stopping: one try to write what is left, the rest to the spool. */
 	while ((n = take(r, BATCH))) {
@@ -231,6 +241,7 @@ static void *sink_thread(void *arg)
 			spool_put(r, r->bufs + ok, r->lens + ok, n - ok);
 		release(r, n);
 		pthread_mutex_lock(&r->mu);
+		settled(r);
 	}
 	r->busy = false;
 	pthread_cond_broadcast(&r->idle);
@@ -257,7 +268,7 @@ int vigil_redis_push(struct vigil_redis *r, const char *json, size_t len)
 		r->q[tail] = copy;
 		r->qlen[tail] = len;
 		r->qn++;
-		r->st.queued = r->qn;
+		r->st.queued = r->qn + r->in_flight;
 		copy = NULL;
 		pthread_cond_signal(&r->work);
 	}

@@ -51,7 +51,7 @@ enum vigil_redis_state {
 
 struct vigil_redis_stats {
 	enum vigil_redis_state state;
-	uint64_t queued; /* records in the queue now */
+	uint64_t queued; /* records in the queue now, or being written from it */
 	uint64_t queue_max;
 	uint64_t written;	   /* records Redis acknowledged */
 	uint64_t duplicates;	   /* replayed records Redis already held */

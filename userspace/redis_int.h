@@ -47,6 +47,7 @@ struct vigil_redis {
 	char **q;
 	size_t *qlen;
 	unsigned int qmax, qhead, qn;
+	unsigned int in_flight; /* taken by the thread, not yet written or spooled */
 	bool stop, busy;
 	uint64_t next_try_ns;
 	struct vigil_redis_stats st;
