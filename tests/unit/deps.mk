@@ -44,3 +44,8 @@ $(OUT)/tests/unit/test_redis_wire: $(OUT)/userspace/redis_wire.o $(OUT)/userspac
 # files.o: the parent directories of the journal, the spool and the knowledge store.
 $(addprefix $(OUT)/tests/unit/,test_sinks test_healer test_history test_spool test_knowledge) \
 	$(OUT)/tests/integration/test_cli: $(OUT)/userspace/files.o
+# The Redis sink itself, with no Redis: down, stalled, spool cap.
+$(OUT)/tests/unit/test_redis_sink: $(OUT)/userspace/redis.o $(OUT)/userspace/redis_send.o \
+	$(OUT)/userspace/redis_cmd.o $(OUT)/userspace/redis_wire.o $(OUT)/userspace/spool.o \
+	$(OUT)/userspace/files.o
+$(OUT)/tests/unit/test_redis_sink: LDLIBS += -lhiredis -lz -lpthread
