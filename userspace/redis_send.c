@@ -101,7 +101,8 @@ int vigil_redis_connect(struct vigil_redis *r)
 		disconnect(r, why);
 		return -EIO;
 	}
-	r->backoff_ms = 0;
+	/* The backoff is reset by a write that works, not by a connection: a Redis that accepts
+	 * and then refuses every write (OOM, READONLY) is retried ever more slowly too. */
 	pthread_mutex_lock(&r->mu);
 	r->st.state = VIGIL_REDIS_UP;
 	r->st.reconnects += r->ever_up;
@@ -369,5 +370,7 @@ unsigned int vigil_redis_send(struct vigil_redis *r, char *const *bufs, const si
 	pthread_mutex_unlock(&r->mu);
 	if (first_fail < n)
 		disconnect(r, why);
+	else
+		r->backoff_ms = 0;
 	return first_fail;
 }
