@@ -179,10 +179,24 @@ static bool transient(const char *msg)
 	return false;
 }
 
-/* A synchronous command; NULL when the connection failed. */
-static redisReply *command(struct vigil_redis *r, int argc, const char **argv)
+/* A synchronous command of the duplicate check. NULL when the connection failed or Redis
+ * answered with an error (the check cannot decide: the record is tried again later), with
+ * why written. */
+static redisReply *command(struct vigil_redis *r, int argc, const char **argv, char *why,
+			   size_t len)
 {
-	return redisCommandArgv(r->c, argc, argv, NULL);
+	redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+
+	if (!rep) {
+		snprintf(why, len, "write: %s", r->c->errstr);
+		return NULL;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(why, len, "refused: %s: %s", argv[0], rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
 }
 
 /* Whether stream id a ("MS-N") is below b. */
@@ -218,9 +232,11 @@ static bool same_entry(const struct vigil_redis_plan *p, const redisReply *e)
 
 /*
  * The stream refused the record's id as not above its last: was the record written before?
- * Returns 1 (yes: a duplicate), 0 (no: added now under a new id), -EIO (connection lost).
+ * Returns 1 (yes: a duplicate), 0 (no: added now under a new id), -EIO (connection lost, or
+ * Redis refused a command of the check: why says which; the record is tried again later).
  */
-static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
+static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len, char *why,
+			    size_t wlen)
 {
 	struct vigil_redis_plan *p = r->plan;
 	const char *argv[6];
@@ -233,7 +249,7 @@ static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
 	argv[1] = p->stream;
 	argv[2] = p->rid;
 	argv[3] = p->rid;
-	rep = command(r, 4, argv);
+	rep = command(r, 4, argv, why, wlen);
 	if (!rep)
 		return -EIO;
 	/* There under its id, and the same record (a clock stepped back across a restart of
@@ -247,7 +263,7 @@ static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
 	 * newer — or never written (its id is below the stream's last, as after a clock stepped
 	 * back across a restart of vigil). */
 	argv[0] = "XLEN";
-	rep = command(r, 2, argv);
+	rep = command(r, 2, argv, why, wlen);
 	if (!rep)
 		return -EIO;
 	found = rep->type == REDIS_REPLY_INTEGER && (uint64_t)rep->integer >= r->maxlen_n;
@@ -258,7 +274,7 @@ static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
 		argv[3] = "+";
 		argv[4] = "COUNT";
 		argv[5] = "1";
-		rep = command(r, 6, argv);
+		rep = command(r, 6, argv, why, wlen);
 		if (!rep)
 			return -EIO;
 		found = rep->type == REDIS_REPLY_ARRAY && rep->elements &&
@@ -270,9 +286,16 @@ static int settle_duplicate(struct vigil_redis *r, const char *json, size_t len)
 			return 1;
 	}
 	rep = redisCommandArgv(r->c, p->cmd[0].argc, p->cmd[0].argv, p->cmd[0].argl);
-	if (!rep)
+	if (!rep) {
+		snprintf(why, wlen, "write: %s", r->c->errstr);
 		return -EIO;
+	}
+	found = rep->type == REDIS_REPLY_ERROR;
+	if (found)
+		snprintf(why, wlen, "refused: %s", rep->str);
 	freeReplyObject(rep);
+	if (found)
+		return -EIO;
 	pthread_mutex_lock(&r->mu);
 	r->st.reordered++;
 	pthread_mutex_unlock(&r->mu);
@@ -352,9 +375,8 @@ unsigned int vigil_redis_send(struct vigil_redis *r, char *const *bufs, const si
 			written++;
 			continue;
 		}
-		d = settle_duplicate(r, bufs[i], lens[i]);
+		d = settle_duplicate(r, bufs[i], lens[i], why, sizeof(why));
 		if (d < 0) {
-			snprintf(why, sizeof(why), "write: %s", r->c->errstr);
 			first_fail = i;
 			break;
 		}

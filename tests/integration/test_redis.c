@@ -94,7 +94,7 @@ static int redis_start(struct server *s)
 			freeReplyObject(r);
 			/* ACL users are not in the append-only file: made at every start. */
 			r = redisCommand(c, "ACL SETUSER " WRITER " on >" WRITER_PW
-					    " ~vigil:* +xadd +xrange +hset +expire +select");
+					    " ~vigil:* +xadd +xrange +xlen +hset +expire +select");
 			if (!r || r->type != REDIS_REPLY_STATUS) {
 				fprintf(stderr, "ACL SETUSER failed: %s\n",
 					r && r->str ? r->str : c->errstr);
