@@ -18,6 +18,7 @@
 #include "history.h"
 #include "knowledge.h"
 #include "know_render.h"
+#include "redis.h"
 
 /* The config a client command reads (-c FILE, or the embedded default: the paths it names
  * are the defaults). Returns 0 and *cfg, or -errno after saying why on stderr. */
@@ -122,7 +123,7 @@ cleanup:
 int vigil_cmd_check(int argc, char **argv)
 {
 	struct vigil_config *cfg;
-	char err[512];
+	char err[512], safe[256];
 
 	if (argc != 2) {
 		fputs("usage: vigil check FILE\n", stderr);
@@ -134,8 +135,22 @@ int vigil_cmd_check(int argc, char **argv)
 	}
 	printf("%s: ok: node %s, %u workloads, observe_all %s, journal %s\n", cfg->source,
 	       cfg->node, cfg->n_workloads, cfg->observe_all ? "on" : "off", cfg->journal);
-	for (unsigned int i = 0; i < cfg->n_workloads; i++)
-		printf("  %s: %u heal rules\n", cfg->workloads[i].name, cfg->workloads[i].n_heal);
+	printf("  knowledge store %s\n", cfg->knowledge);
+	if (cfg->redis_url)
+		printf("  redis %s as %s:%s:*, spool %s (at most %llu MiB), streams capped at ~%llu\n",
+		       vigil_redis_url_safe(cfg->redis_url, safe, sizeof(safe)), cfg->redis_prefix,
+		       cfg->node, cfg->redis_spool, (unsigned long long)cfg->redis_spool_max_mb,
+		       (unsigned long long)cfg->redis_maxlen);
+	else
+		printf("  redis off\n");
+	for (unsigned int i = 0; i < cfg->n_workloads; i++) {
+		const struct vigil_workload *w = &cfg->workloads[i];
+
+		printf("  %s: %u heal rules", w->name, w->n_heal);
+		for (unsigned int k = 0; k < w->n_heal; k++)
+			printf("%s%s (level %u)", k ? ", " : ": ", w->heal[k].name, w->heal[k].level);
+		printf("\n");
+	}
 	vigil_config_free(cfg);
 	return 0;
 }

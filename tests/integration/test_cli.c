@@ -82,6 +82,53 @@ static void test_bad_config_names_file_line_key(void **state)
 	vt_fini(&v);
 }
 
+/* check says what the config defines, and never prints a password it holds; doctor with the
+ * config says that its Redis does not answer, as a warning. */
+static void test_check_and_doctor_name_redis(void **state)
+{
+	struct vt v;
+	char out[8192], path[256];
+	FILE *f;
+	int port = vt_tcp_closed_port();
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	snprintf(path, sizeof(path), "%s/r.yaml", v.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"node: n1\n"
+		"knowledge: %s/k.json\n"
+		"redis: { url: \"redis://vigil:hunter2@127.0.0.1:%d/0\", spool: %s/r.spool }\n"
+		"workloads:\n"
+		"  - name: svc\n"
+		"    match: { comm: svc }\n"
+		"    heal:\n"
+		"      - { name: quick, on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n"
+		"      - { name: slow, on: [crash], level: 3, action: { restart: { exec: [/b] } } }\n",
+		v.dir, port, v.dir);
+	fclose(f);
+	{
+		const char *args[] = {"check", path, NULL};
+
+		assert_int_equal(run_vigil(&v, args, out, sizeof(out)), 0);
+	}
+	assert_non_null(strstr(out, "redis redis://vigil:***@127.0.0.1:"));
+	assert_non_null(strstr(out, "as vigil:n1:*"));
+	assert_non_null(strstr(out, "svc: 2 heal rules: quick (level 1), slow (level 3)"));
+	assert_null(strstr(out, "hunter2"));
+	{
+		const char *args[] = {"doctor", "--config", path, NULL};
+
+		assert_int_equal(run_vigil(&v, args, out, sizeof(out)), 0);
+	}
+	assert_non_null(strstr(out, "WARN     optional  redis"));
+	assert_non_null(strstr(out, "spools records until Redis answers"));
+	assert_non_null(strstr(out, "OK       optional  redis spool"));
+	assert_null(strstr(out, "hunter2"));
+	vt_fini(&v);
+}
+
 static void test_missing_config_file(void **state)
 {
 	const char *args[] = { "run", "--config", "/nonexistent/vigil.yaml", NULL };
@@ -386,6 +433,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_config_names_file_line_key),
 		cmocka_unit_test(test_missing_config_file),
+		cmocka_unit_test(test_check_and_doctor_name_redis),
 		cmocka_unit_test(test_usage_and_version),
 		cmocka_unit_test(test_doctor),
 		cmocka_unit_test(test_hostile_comm_in_journal),
