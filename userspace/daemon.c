@@ -405,38 +405,6 @@ static void record_final(const struct vigil_incident *i, void *arg)
 	vigil_sink_incident(d->sinks, i);
 }
 
-/* The Redis sink, once a second: records it lost (queue full, spool full, refused for good)
- * become a health record (family "redis"); going down and coming back, a line on stderr. */
-static void redis_tick(struct daemon *d)
-{
-	struct vigil_redis_stats st;
-	uint64_t lost;
-
-	if (!d->redis)
-		return;
-	vigil_redis_stats(d->redis, &st);
-	lost = st.queue_drops + st.spool_drops + st.rejected;
-	if (lost > d->redis_lost) {
-		vigil_sink_health(d->sinks, "redis", lost - d->redis_lost, lost);
-		fprintf(stderr,
-			"vigil: redis: %llu records will not reach Redis (%llu queue full, %llu spool "
-			"full, %llu refused); the journal has them\n",
-			(unsigned long long)(lost - d->redis_lost),
-			(unsigned long long)st.queue_drops, (unsigned long long)st.spool_drops,
-			(unsigned long long)st.rejected);
-		d->redis_lost = lost;
-	}
-	if ((int)st.state == d->redis_state)
-		return;
-	if (st.state == VIGIL_REDIS_DOWN)
-		fprintf(stderr, "vigil: redis: down (%s); records wait in %s\n", st.last_error,
-			d->cfg->redis_spool);
-	else if (st.state == VIGIL_REDIS_UP && d->redis_state == VIGIL_REDIS_DOWN)
-		fprintf(stderr, "vigil: redis: up again; replaying %llu spooled records\n",
-			(unsigned long long)st.spool_pending);
-	d->redis_state = (int)st.state;
-}
-
 static void on_tick(struct vigil_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
@@ -449,7 +417,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	conn_rates_tick(d, interval_ms);
 	retransmits_tick(d, interval_ms);
 	check_slo(d);
-	redis_tick(d);
+	vigil_daemon_redis_tick(d);
 	vigil_incidents_expire(d->incidents, vigil_mono_ns(), record_final, d);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
@@ -470,38 +438,6 @@ static int signals_fd(void)
 		return -errno;
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
-}
-
-static int redis_push(void *arg, const char *json, size_t len)
-{
-	return vigil_redis_push(arg, json, len);
-}
-
-/* The Redis sink, on its own thread; Redis itself need not be up. Returns 0 or -errno. */
-static int open_redis(struct daemon *d, char *err, size_t errlen)
-{
-	const struct vigil_config *c = d->cfg;
-	const struct vigil_redis_opts ro = {
-		.url = c->redis_url,
-		.username = c->redis_username,
-		.password = c->redis_password,
-		.prefix = c->redis_prefix,
-		.node = c->node,
-		.spool = c->redis_spool,
-		.spool_max_bytes = c->redis_spool_max_mb << 20,
-		.spool_sync = true,
-		.maxlen = c->redis_maxlen,
-	};
-	char why[400], safe[256];
-	int ret = vigil_redis_open(&ro, &d->redis, why, sizeof(why));
-
-	if (ret) {
-		snprintf(err, errlen, "redis sink (%s): %s",
-			 vigil_redis_url_safe(c->redis_url, safe, sizeof(safe)), why);
-		return ret;
-	}
-	vigil_sinks_set_forward(d->sinks, redis_push, d->redis);
-	return 0;
 }
 
 static void teardown(struct daemon *d)
@@ -559,7 +495,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	so.quiet = o->quiet;
 	ret = vigil_sinks_open(&so, &d.sinks, err, sizeof(err));
 	if (!ret && d.cfg->redis_url)
-		ret = open_redis(&d, err, sizeof(err));
+		ret = vigil_daemon_redis_open(&d, err, sizeof(err));
 	/* The knowledge store: a malformed file is set aside (PATH.bad), said, and vigil starts
 	 * with an empty store rather than not at all. */
 	if (!ret)

@@ -122,6 +122,11 @@ int vigil_status_answer(const char *cmd, const char *arg, struct vigil_json *out
 /* Sum of the kernel's socket counters of a workload into c. Returns 0 or -errno. */
 int vigil_sock_counts(const struct daemon *d, unsigned int workload, struct vigil_sock_counts *c);
 
+/* daemon_redis.c: open the Redis sink and hand it every record (0 or -errno, err written);
+ * once a second, report its losses and state changes. */
+int vigil_daemon_redis_open(struct daemon *d, char *err, size_t errlen);
+void vigil_daemon_redis_tick(struct daemon *d);
+
 #endif /* VIGIL_DAEMON_INT_H */
 
 

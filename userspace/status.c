@@ -95,6 +95,30 @@ static void workloads_json(const struct daemon *d, struct vigil_json *j)
 	vigil_json_free(&item);
 }
 
+/* Close the object sub and put it under key in j (null if it could not be built); frees sub. */
+static void put_object(struct vigil_json *j, const char *key, struct vigil_json *sub)
+{
+	if (!vigil_json_end(sub))
+		vigil_json_raw(j, key, sub->buf);
+	else
+		vigil_json_null(j, key);
+	vigil_json_free(sub);
+}
+
+/* "journal": where it is, and the records it could not take. */
+static void journal_json(const struct daemon *d, struct vigil_json *j)
+{
+	struct vigil_json sub = {};
+
+	vigil_json_begin(&sub);
+	if (d->journal && d->journal[0])
+		vigil_json_str(&sub, "path", d->journal);
+	else
+		vigil_json_null(&sub, "path");
+	vigil_json_u64(&sub, "errors", vigil_sinks_errors(d->sinks));
+	put_object(j, "journal", &sub);
+}
+
 /* "knowledge": the store's file, size, evictions and failed writes. */
 static void knowledge_json(const struct daemon *d, struct vigil_json *j)
 {
@@ -111,9 +135,7 @@ static void knowledge_json(const struct daemon *d, struct vigil_json *j)
 	vigil_json_u64(&k, "entries", vigil_knowledge_count(d->know));
 	vigil_json_u64(&k, "evicted", st.evicted);
 	vigil_json_u64(&k, "write_errors", st.persist_errors);
-	if (!vigil_json_end(&k))
-		vigil_json_raw(j, "knowledge", k.buf);
-	vigil_json_free(&k);
+	put_object(j, "knowledge", &k);
 }
 
 /* "redis": the sink's state, queue and spool (null when no redis.url). */
@@ -148,15 +170,13 @@ static void redis_json(const struct daemon *d, struct vigil_json *j)
 	vigil_json_u64(&r, "reconnects", st.reconnects);
 	vigil_json_u64(&r, "retry_in_ms", st.retry_in_ms);
 	vigil_json_str(&r, "last_error", st.last_error);
-	if (!vigil_json_end(&r))
-		vigil_json_raw(j, "redis", r.buf);
-	vigil_json_free(&r);
+	put_object(j, "redis", &r);
 }
 
 static int status(const struct daemon *d, struct vigil_json *j)
 {
 	const struct vigil_collector_stats *cs = vigil_collector_stats(d->coll);
-	char coll[256], journal[1200], incs[64];
+	char coll[256], incs[64];
 
 	snprintf(coll, sizeof(coll),
 		 "{\"records\":%llu,\"short\":%llu,\"bad_version\":%llu,\"unknown\":%llu,"
@@ -172,22 +192,7 @@ static int status(const struct daemon *d, struct vigil_json *j)
 	vigil_json_str(j, "config", d->cfg->source);
 	probes_json(d, j);
 	vigil_json_raw(j, "collector", coll);
-	{
-		struct vigil_json jj = {};
-
-		vigil_json_begin(&jj);
-		if (d->journal && d->journal[0])
-			vigil_json_str(&jj, "path", d->journal);
-		else
-			vigil_json_null(&jj, "path");
-		vigil_json_u64(&jj, "errors", vigil_sinks_errors(d->sinks));
-		if (!vigil_json_end(&jj))
-			snprintf(journal, sizeof(journal), "%s", jj.buf);
-		else
-			snprintf(journal, sizeof(journal), "null");
-		vigil_json_free(&jj);
-	}
-	vigil_json_raw(j, "journal", journal);
+	journal_json(d, j);
 	knowledge_json(d, j);
 	redis_json(d, j);
 	vigil_json_raw(j, "incidents", incs);
