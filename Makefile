@@ -36,9 +36,12 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
-US_SRCS := $(wildcard userspace/*.c)
+# userspace/<stage>/*.c: every object but cli/main.o goes into one static library, which the
+# binary, the tests and the benchmarks link (the linker takes the objects each one needs).
+US_SRCS := $(wildcard userspace/*/*.c)
 US_OBJS := $(patsubst userspace/%.c,$(OUT)/userspace/%.o,$(US_SRCS))
-LIB_OBJS := $(filter-out $(OUT)/userspace/main.o,$(US_OBJS))
+LIB_OBJS := $(filter-out $(OUT)/userspace/cli/main.o,$(US_OBJS))
+LIB := $(OUT)/libvigil.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
@@ -81,38 +84,40 @@ bpf-other-arch: $(OTHER_BPF_OBJS)
 
 # Skeletons must exist before any userspace object is compiled; after the first build the
 # dependency files track which object includes which skeleton.
-$(OUT)/userspace/%.o: userspace/%.c | $(SKELS) $(OUT)/syscall_names.h $(OUT)/userspace
+$(OUT)/userspace/%.o: userspace/%.c | $(SKELS) $(OUT)/syscall_names.h
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # Syscall names of this architecture, from the C library's own SYS_* list.
-$(OUT)/syscall_names.h: | $(OUT)/userspace
+$(OUT)/syscall_names.h:
+	@mkdir -p $(@D)
 	echo '#include <sys/syscall.h>' | $(CC) -E -dM -x c - | \
 		sed -n 's/^#define SYS_\([a-z0-9_]*\) .*/VIGIL_SYSCALL(\1)/p' | sort > $@
 
 # The BPF objects are named here so that make treats them as real targets (not intermediate
 # files of the skeleton chain): deleted or stale, they are rebuilt, with their .d files.
-$(OUT)/vigil: $(US_OBJS) | $(BPF_OBJS) $(SKELS)
-	$(CC) $(LDFLAGS) $(US_OBJS) $(LDLIBS) -o $@
+$(LIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/vigil: $(OUT)/userspace/cli/main.o $(LIB) | $(BPF_OBJS) $(SKELS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # --- tests ---------------------------------------------------------------------------------
 
-# Each unit test links the modules it tests and nothing more (see tests/unit/deps.mk).
-include tests/unit/deps.mk
-
+# Each unit test links the library: the linker takes the modules it uses and nothing more.
 $(OUT)/tests/unit/%.o: tests/unit/%.c | $(SKELS) $(OUT)/tests/unit
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/tests/unit/%: $(OUT)/tests/unit/%.o
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -lcmocka -o $@
+$(OUT)/tests/unit/%: $(OUT)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -ldl -lcmocka -o $@
 
 $(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integration/harness.o
-	$(CC) $(LDFLAGS) $^ -lcmocka -ljansson $(TEST_LIBS) -o $@
-
-# The Redis tests talk to their own redis-server.
-$(OUT)/tests/integration/test_redis: TEST_LIBS := -lhiredis
+$(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integration/harness.o \
+		$(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/integration
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -169,10 +174,10 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(OUT)/bpf $(OUT)/userspace $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/helpers:
+$(OUT)/bpf $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/helpers:
 	mkdir -p $@
 
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/bpf-*/*.d $(OUT)/userspace/*.d $(OUT)/tests/*/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/bpf-*/*.d $(OUT)/userspace/*/*.d $(OUT)/tests/*/*.d)

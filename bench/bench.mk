@@ -16,7 +16,7 @@ BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initi
 	-D_GNU_SOURCE -Iinclude -Iuserspace -I$(B) -MMD -MP
 BENCH_BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -Ivmlinux/$(ARCH) -MMD -MP
-BENCH_LIBS := -lbpf -lelf -lz
+BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lpthread
 
 .PHONY: all run syscount
 .DELETE_ON_ERROR:
@@ -47,14 +47,11 @@ $(B)/rss: $(B)/rss.o $(B)/proc.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 # The daemon's own collector and loop, as built for $(OUT)/vigil.
-$(B)/flood: $(B)/flood.o $(OUT)/userspace/collector.o $(OUT)/userspace/loop.o
+$(B)/flood: $(B)/flood.o $(OUT)/libvigil.a
 	$(CC) $^ $(BENCH_LIBS) -lpthread -o $@
 
 # The daemon's own Redis sink and spool, against redis-benchmark.
-$(B)/redis_sink: $(B)/redis_sink.o $(B)/proc.o $(OUT)/userspace/redis.o \
-		$(OUT)/userspace/redis_wire.o $(OUT)/userspace/redis_cmd.o $(OUT)/userspace/redis_send.o \
-		$(OUT)/userspace/spool.o \
-		$(OUT)/userspace/files.o
+$(B)/redis_sink: $(B)/redis_sink.o $(B)/proc.o $(OUT)/libvigil.a
 	$(CC) $^ $(BENCH_LIBS) -lhiredis -lpthread -o $@
 
 # The peer of (e): Debian's libbpf-tools. Missing and not installable, (e) says so and the

@@ -29,8 +29,8 @@
 
 #include <bpf/libbpf.h>
 
-#include "collector.h"
-#include "loop.h"
+#include "kernel/collector.h"
+#include "core/loop.h"
 #include "flood.skel.h"
 
 #define TARGET_RATE 2e6	  /* records/s on one core, zero drops */

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "redis.h"
+#include "output/redis.h"
 
 #define N_RECORDS 200000
 #define ROUNDS 5

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "core/json.h"
 
 /* Aborts with @what when @cond is false: libFuzzer reports it as a crash and saves the input. */
 #define CHECK(cond, what)                                                                          \

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define MAX_INPUT (1 << 16)
 

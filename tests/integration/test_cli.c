@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "knowledge.h"
+#include "heal/knowledge.h"
 
 /* Run a shell-free command line of build/vigil; output (stdout+stderr) into out. */
 static int run_vigil(struct vt *v, const char *const *args, char *out, size_t len)

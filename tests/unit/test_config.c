@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "vigil/limits.h"
 
 /*

@@ -27,7 +27,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "ctl.h"
+#include "control/ctl.h"
 
 #define BIG (200 * 1024)   /* the answer that must arrive whole */
 #define HUGE (1024 * 1024) /* more than a socket buffer holds: the server must wait */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "collector.h"
+#include "kernel/collector.h"
 
 static struct vigil_exit valid_exit(void)
 {

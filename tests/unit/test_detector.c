@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "detector.h"
+#include "config/config.h"
+#include "detect/detector.h"
 
 static struct vigil_exit mk_exit(uint32_t tgid, uint32_t code)
 {

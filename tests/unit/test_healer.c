@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "healer.h"
-#include "knowledge.h"
+#include "heal/healer.h"
+#include "heal/knowledge.h"
 
 struct env {
 	struct vigil_config *cfg;

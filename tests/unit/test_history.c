@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "ctl.h"
-#include "history.h"
-#include "loop.h"
-#include "sinks.h"
+#include "control/ctl.h"
+#include "control/history.h"
+#include "core/loop.h"
+#include "output/output.h"
 
 /* 2026-11-29T12:34:56.789Z */
 #define WALL 1795955696789000000ull

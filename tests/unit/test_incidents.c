@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "incidents.h"
-#include "loop.h"
+#include "detect/incidents.h"
+#include "core/loop.h"
 
 static struct vigil_exit ev(uint32_t tgid, uint64_t ts, uint32_t code)
 {

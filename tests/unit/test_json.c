@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "json.h"
+#include "core/json.h"
 
 /*
  * Allocation failure: this realloc() takes the place of libc's for the whole test binary and

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "knowledge.h"
-#include "sinks.h"
+#include "heal/knowledge.h"
+#include "output/output.h"
 
 #define SIG_A "01a22736f8b60001"
 #define SIG_B "9f00aa11bb22cc33"

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "redis.h"
+#include "output/redis.h"
 
 struct fix {
 	char dir[64];

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "redis.h"
-#include "redis_cmd.h"
+#include "output/redis.h"
+#include "output/redis_cmd.h"
 
 #define MAXF 16
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "sinks.h"
+#include "output/output.h"
 
 /* 2026-11-29T12:34:56.789Z */
 #define WALL 1795955696789000000ull

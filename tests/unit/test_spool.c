@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "spool.h"
+#include "output/spool.h"
 
 struct fixture {
 	char dir[64];

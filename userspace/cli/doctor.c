@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * doctor: each check says OK, or what is missing and how to fix it. Required checks decide
+ * the exit status; optional ones name the feature that degrades without them.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "config/config.h"
+#include "cli/doctor.h"
+#include "kernel/loader.h"
+#include "output/redis.h"
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_PERFMON_BIT 38
+#define CAP_BPF_BIT 39
+
+struct report {
+	FILE *out;
+	int missing; /* required checks that failed */
+};
+
+static void row(struct report *r, bool required, bool ok, const char *what, const char *detail)
+{
+	const char *st = ok ? "OK" : required ? "MISSING" : "WARN";
+
+	if (!ok && required)
+		r->missing++;
+	fprintf(r->out, "%-8s %-9s %-30s %s\n", st, required ? "required" : "optional", what,
+		detail);
+}
+
+static unsigned long long effective_caps(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return caps;
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st);
+}
+
+static bool mounted(const char *fstype, char *where, size_t len)
+{
+	char line[1024], mnt[512], type[64];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *dash = strstr(line, " - ");
+
+		if (dash && sscanf(dash, " - %63s", type) == 1 && !strcmp(type, fstype) &&
+		    sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
+			snprintf(where, len, "%s", mnt);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Really load and attach the exits programs in one mode, then detach. */
+/* Rows for the optional families of an open probe set: attached, or why not. */
+static void family_rows(struct report *r, const struct vigil_probes *p)
+{
+	static const char *const what[VIGIL_FAM_MAX] = {
+		[VIGIL_FAM_SOCKETS] = "socket errors, resets, retransmits, connection counts",
+		[VIGIL_FAM_LATENCY] = "syscall latency histograms and slow-syscall events",
+	};
+	char progs[256], detail[640], check[64];
+
+	for (enum vigil_family f = VIGIL_FAM_SOCKETS; f < VIGIL_FAM_MAX; f++) {
+		bool ok = vigil_probes_has(p, f);
+
+		vigil_probes_attached(p, f, progs, sizeof(progs));
+		snprintf(check, sizeof(check), "tp_btf programs (%s)", vigil_family_name(f));
+		snprintf(detail, sizeof(detail), ok ? "%s: %s" : "%s unavailable: %s", what[f],
+			 ok ? progs : vigil_probes_error(p, f));
+		row(r, false, ok, check, detail);
+	}
+}
+
+/* Really load and attach the programs in one mode, then detach. */
+static void probe_mode(struct report *r, bool classic)
+{
+	struct vigil_probe_opts o = { .force_classic = classic, .ringbuf_bytes = 4096 * 16,
+				      .sockets = !classic, .latency = !classic };
+	struct vigil_probes *p = NULL;
+	char err[512] = "", detail[640], progs[256];
+	int ret;
+
+	ret = vigil_probes_open(&o, &p, err, sizeof(err));
+	if (!ret) {
+		unsigned int n = vigil_probes_attached(p, VIGIL_FAM_EXITS, progs, sizeof(progs));
+
+		snprintf(detail, sizeof(detail), "loaded and attached %u programs: %s", n, progs);
+		if (!classic && strcmp(vigil_probes_mode(p), "tp_btf"))
+			snprintf(detail, sizeof(detail),
+				 "tp_btf refused; the classic fallback attached instead");
+	} else {
+		snprintf(detail, sizeof(detail), "%s", err);
+	}
+	if (classic) {
+		row(r, false, !ret, "classic tracepoints", ret ? detail :
+		    "exits fallback works (vigil mounts tracefs when it needs it)");
+	} else {
+		row(r, true, !ret && !strcmp(vigil_probes_mode(p), "tp_btf"),
+		    "tp_btf programs (exits)", detail);
+		if (!ret)
+			family_rows(r, p);
+	}
+	vigil_probes_close(p);
+}
+
+/* The directory of path exists or can be made, and is writable. */
+static bool dir_writable(const char *path, char *buf, size_t len)
+{
+	char dir[512];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		snprintf(buf, len, "cannot create %.300s: %s", dir, strerror(errno));
+		return false;
+	}
+	if (access(dir, W_OK)) {
+		snprintf(buf, len, "%.300s is not writable: %s", dir, strerror(errno));
+		return false;
+	}
+	snprintf(buf, len, "%.300s writable", dir);
+	return true;
+}
+
+/* What the config names: its Redis (reachable now?), and where it keeps its files. */
+static void config_rows(struct report *r, const struct vigil_config *c)
+{
+	char buf[512];
+	bool ok;
+
+	ok = dir_writable(c->knowledge, buf, sizeof(buf));
+	row(r, false, ok, "knowledge store", buf);
+	if (!c->redis_url) {
+		row(r, false, true, "redis", "not configured (no redis.url): journal only");
+		return;
+	}
+	{
+		const struct vigil_redis_opts o = {
+			.url = c->redis_url, .username = c->redis_username,
+			.password = c->redis_password, .timeout_ms = 2000,
+		};
+		char msg[256];
+
+		ok = !vigil_redis_ping(&o, msg, sizeof(msg));
+		snprintf(buf, sizeof(buf), ok ? "%s" :
+			 "%s: vigil still runs, and spools records until Redis answers", msg);
+		row(r, false, ok, "redis", buf);
+	}
+	ok = dir_writable(c->redis_spool, buf, sizeof(buf));
+	row(r, false, ok, "redis spool", buf);
+}
+
+int vigil_doctor(FILE *out, const struct vigil_config *cfg)
+{
+	struct report r = { .out = out };
+	unsigned long long caps = effective_caps();
+	char buf[768], where[512], tracefs_at[512] = "";
+	struct utsname u;
+	bool ok, tracefs;
+
+	uname(&u);
+	fprintf(out, "vigil doctor: kernel %s %s\n\n", u.release, u.machine);
+	fprintf(out, "%-8s %-9s %-30s %s\n", "STATUS", "NEED", "CHECK", "DETAIL");
+
+	ok = (caps >> CAP_SYS_ADMIN_BIT & 1) ||
+	     ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));
+	snprintf(buf, sizeof(buf), ok ? "CapEff %llx" :
+		 "CapEff %llx: run as root (sudo), or grant CAP_BPF + CAP_PERFMON "
+		 "(privileged: true in the DaemonSet)", caps);
+	row(&r, true, ok, "capabilities", buf);
+
+	ok = path_exists("/sys/kernel/btf/vmlinux");
+	row(&r, true, ok, "kernel BTF",
+	    ok ? "/sys/kernel/btf/vmlinux" :
+		 "no /sys/kernel/btf/vmlinux: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+
+	ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	row(&r, true, ok, "BPF ring buffer",
+	    ok ? "BPF_MAP_TYPE_RINGBUF" : "no ring buffer maps: needs Linux 5.8 or later");
+
+	/* Before the probes: the classic one mounts tracefs when it is missing. */
+	tracefs = mounted("tracefs", tracefs_at, sizeof(tracefs_at));
+	if (r.missing == 0) {
+		probe_mode(&r, false);
+		probe_mode(&r, true);
+	} else {
+		row(&r, true, false, "tp_btf programs (exits)", "not tried: fix the rows above");
+	}
+
+	ok = vigil_kernel_exit_has_group_dead();
+	row(&r, false, ok, "sched_process_exit group_dead",
+	    ok ? "exact end-of-process detection (6.16+)" :
+		 "older kernel: the last thread is found from signal->live (a rare double "
+		 "report is filtered in userspace)");
+
+	ok = vigil_kernel_has_hang_tracepoint();
+	row(&r, false, ok, "sched_process_hang",
+	    ok ? "hung tasks of watched workloads are reported (class hang)" :
+		 "no hung-task detector in this kernel (CONFIG_DETECT_HUNG_TASK): no hang class");
+
+	ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
+	row(&r, false, ok, "task storage maps",
+	    ok ? "for syscall latency tracking" : "syscall latency tracking unavailable");
+
+	snprintf(buf, sizeof(buf), tracefs ? "mounted at %s" :
+		 "was not mounted: only the classic fallback needs it, and vigil mounts it at "
+		 "/sys/kernel/tracing then (or: mount -t tracefs tracefs /sys/kernel/tracing)",
+		 tracefs_at);
+	row(&r, false, tracefs, "tracefs", buf);
+
+	ok = mounted("bpf", where, sizeof(where));
+	snprintf(buf, sizeof(buf), ok ? "mounted at %s" :
+		 "not mounted: not needed (vigil pins nothing)", where);
+	row(&r, false, true, "bpffs", buf);
+
+	ok = mounted("cgroup2", where, sizeof(where));
+	snprintf(buf, sizeof(buf), ok ? "cgroup v2 at %s" :
+		 "no cgroup v2 mount: workloads cannot match by cgroup", where);
+	row(&r, false, ok, "cgroup v2", buf);
+
+	ok = path_exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") ||
+	     path_exists("/sys/fs/cgroup/memory.max") ||
+	     path_exists("/sys/fs/cgroup/unified/cgroup.controllers");
+	row(&r, false, ok, "memory cgroup",
+	    ok ? "memory limits can be set (OOM kill tests)" : "no memory controller found");
+
+	ok = access("/proc/1/comm", R_OK) == 0;
+	row(&r, true, ok, "/proc", ok ? "readable (run with hostPID in Kubernetes)" :
+					"cannot read /proc/1: mount the host's /proc");
+
+	ok = mkdir("/var/lib/vigil", 0755) == 0 || errno == EEXIST;
+	row(&r, false, ok && access("/var/lib/vigil", W_OK) == 0, "journal directory",
+	    ok ? "/var/lib/vigil writable" : "cannot create /var/lib/vigil: use --journal");
+
+	if (cfg)
+		config_rows(&r, cfg);
+	row(&r, false, true, "kprobes / fentry", "not used: vigil attaches tracepoints only");
+	row(&r, false, true, "RLIMIT_MEMLOCK", "not needed: BPF memory is charged to the memory "
+					    "cgroup (5.11+)");
+	fprintf(out, "\n%s\n", r.missing ? "vigil cannot run here: fix the MISSING rows." :
+					   "vigil can run here.");
+	return r.missing ? -ENOTSUP : 0;
+}

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config_build: the meaning of the config. Validates the raw structures libcyaml loaded
+ * (config_schema.h) against vigil's rules (ranges, durations, names, required keys, what goes
+ * with what) and copies them out into a struct vigil_config.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/build.h"
+#include "config/yaml.h"
+#include "vigil/limits.h"
+
+#define MAX_ARGV 32
+#define MAX_NAME_LEN 63
+#define SYSCALL_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
+#define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ" SYSCALL_CHARS /* and of variable names */
+
+/* --- values ------------------------------------------------------------------------------- */
+
+/* Reads the decimal digits that start @s. Returns a pointer past them, or NULL if there are
+ * none or they overflow. */
+static const char *parse_u64(const char *s, uint64_t *v)
+{
+	const char *p = s;
+
+	for (*v = 0; *p >= '0' && *p <= '9'; p++) {
+		if (*v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return NULL;
+		*v = *v * 10 + (uint64_t)(*p - '0');
+	}
+	return p == s ? NULL : p;
+}
+
+/* "250ms", "30s", "5m", "2h", or a bare number of seconds. Returns 0, or -EINVAL (*@ms
+ * untouched). */
+int vigil_parse_duration(const char *s, uint64_t *ms)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ms;
+	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	uint64_t v;
+	const char *p = s ? parse_u64(s, &v) : NULL;
+
+	if (!p)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].suffix))
+			continue;
+		if (v > UINT64_MAX / units[i].ms)
+			return -EINVAL;
+		*ms = v * units[i].ms;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Copies @s (may be NULL) into *@out. Returns 0 or -ENOMEM. */
+static int dup_str(const char *s, char **out)
+{
+	*out = s ? strdup(s) : NULL;
+	return s && !*out ? -ENOMEM : 0;
+}
+
+/* Copies @n strings into a NULL-terminated array. Returns 0 or -ENOMEM (nothing is kept). */
+static int dup_strv(char *const *v, unsigned int n, char ***out)
+{
+	char **r = calloc(n + 1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		r[i] = strdup(v[i]);
+		if (!r[i]) {
+			while (i-- > 0)
+				free(r[i]);
+			free(r);
+			return -ENOMEM;
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+/* Parses the duration at @base.@key, or takes @def when it is absent. Returns 0 or -EINVAL. */
+static int get_duration(struct parse_ctx *pc, const char *base, const char *key, const char *s,
+			uint64_t def, bool positive, uint64_t *ms)
+{
+	if (!s) {
+		*ms = def;
+		return 0;
+	}
+	if (vigil_parse_duration(s, ms))
+		return cfg_fail(pc, base, key, "'%s' is not a duration (like 250ms, 30s, 5m, 2h)",
+				s);
+	if (positive && !*ms)
+		return cfg_fail(pc, base, key, "must be longer than 0");
+	return 0;
+}
+
+/* True if @s is 1..MAX_NAME_LEN bytes, all from @chars. */
+static bool is_word(const char *s, const char *chars)
+{
+	size_t n = strlen(s);
+
+	return n && n <= MAX_NAME_LEN && strspn(s, chars) == n;
+}
+
+/*
+ * Expands each ${VAR} in the string @s at @key from the environment into *@out. Returns 0,
+ * -EINVAL (message written) for an unset variable, a malformed reference or an empty or
+ * overlong result, or -ENOMEM.
+ */
+static int expand_env(struct parse_ctx *pc, const char *key, const char *s, char **out)
+{
+	char buf[256], name[128];
+	const char *p = s, *end, *val;
+	size_t n = 0, len;
+
+	while (*p) {
+		val = p;
+		len = 1;
+		if (!strncmp(p, "${", 2)) {
+			end = strchr(p + 2, '}');
+			len = end ? (size_t)(end - p - 2) : 0;
+			if (!len || len >= sizeof(name) || strspn(p + 2, WORD_CHARS) != len)
+				return cfg_fail(pc, key, NULL,
+						"'${' must be followed by a variable name and '}'");
+			memcpy(name, p + 2, len);
+			name[len] = '\0';
+			val = getenv(name);
+			if (!val)
+				return cfg_fail(pc, key, NULL,
+						"environment variable %s is not set", name);
+			len = strlen(val);
+			p = end;
+		}
+		p++;
+		if (n + len >= sizeof(buf))
+			return cfg_fail(pc, key, NULL, "'%s' expands to more than %zu bytes", s,
+					sizeof(buf) - 1);
+		memcpy(buf + n, val, len);
+		n += len;
+	}
+	if (!n)
+		return cfg_fail(pc, key, NULL, "'%s' expands to an empty name", s);
+	buf[n] = '\0';
+	return dup_str(buf, out);
+}
+
+/* Reads the number at @base.@key into @min..@max, or takes @def when it is absent. Returns 0
+ * or -EINVAL. */
+static int get_uint(struct parse_ctx *pc, const char *base, const char *key, const char *s,
+		    uint64_t def, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *end = s ? parse_u64(s, out) : NULL;
+
+	if (!s)
+		*out = def;
+	else if (!end || *end)
+		return cfg_fail(pc, base, key, "'%s' is not a whole number", s);
+	else if ((*out < min || *out > max) && max >= UINT_MAX)
+		return cfg_fail(pc, base, key, "must be at least %" PRIu64 ", not %s", min, s);
+	else if (*out < min || *out > max)
+		return cfg_fail(pc, base, key, "%s is out of range %" PRIu64 "..%" PRIu64, s, min,
+				max);
+	return 0;
+}
+
+/* Reads the boolean at @key; absent is false. Returns 0 or -EINVAL. */
+static int get_bool(struct parse_ctx *pc, const char *key, const char *s, bool *out)
+{
+	*out = s && (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"));
+	if (s && !*out && strcmp(s, "false") && strcmp(s, "no") && strcmp(s, "off"))
+		return cfg_fail(pc, key, NULL, "'%s' is not a boolean (true or false)", s);
+	return 0;
+}
+
+/* libcyaml loads `key: []` and a missing key alike, as NULL: tell them apart. Returns -EINVAL. */
+static int no_list(struct parse_ctx *pc, const char *base, const char *key)
+{
+	char path[PATH_LEN];
+
+	cfg_join_path(path, sizeof(path), base, key);
+	if (cfg_has_node(pc, path))
+		return cfg_fail(pc, base, key, "must not be empty");
+	return cfg_fail(pc, base, NULL, "missing required key '%s'", key);
+}
+
+/* Refuses a relative path at @base.@key. Returns 0 or -EINVAL. */
+static int need_abs(struct parse_ctx *pc, const char *base, const char *key, const char *s)
+{
+	if (s && s[0] != '/')
+		return cfg_fail(pc, base, key, "'%s' must be an absolute path (start with /)", s);
+	return 0;
+}
+
+/* Copies the string at @key, or @def when absent; an empty one is refused. Returns 0, -EINVAL
+ * or -ENOMEM. */
+static int get_str(struct parse_ctx *pc, const char *key, const char *s, const char *def,
+		   char **out)
+{
+	if (s && !*s)
+		return cfg_fail(pc, key, NULL, "must not be empty");
+	return dup_str(s ? s : def, out);
+}
+
+/* --- building the config ------------------------------------------------------------------ */
+
+/* The build_* functions validate one raw section and copy it out. They return 0, -EINVAL (the
+ * message written) or -ENOMEM; what they copied before failing is freed with the config. */
+
+static int build_match(struct parse_ctx *pc, const char *base, const struct raw_match *r,
+		       struct vigil_match *m)
+{
+	int ret;
+
+	if (!r)
+		return cfg_fail(pc, base, NULL, "missing required key 'match'");
+	if (!r->comm && !r->exe && !r->cgroup && !r->pidfile)
+		return cfg_fail(pc, base, "match",
+				"needs at least one of comm, exe, cgroup, pidfile");
+	if (r->comm && (!*r->comm || strlen(r->comm) >= VIGIL_COMM_LEN))
+		return cfg_fail(pc, base, "match.comm",
+				"'%s' must be 1 to %d bytes long (the kernel's comm)", r->comm,
+				VIGIL_COMM_LEN - 1);
+	ret = need_abs(pc, base, "match.exe", r->exe);
+	if (!ret)
+		ret = need_abs(pc, base, "match.cgroup", r->cgroup);
+	if (!ret)
+		ret = need_abs(pc, base, "match.pidfile", r->pidfile);
+	if (ret)
+		return ret;
+	if (dup_str(r->comm, &m->comm) || dup_str(r->exe, &m->exe) ||
+	    dup_str(r->cgroup, &m->cgroup) || dup_str(r->pidfile, &m->pidfile))
+		return -ENOMEM;
+	return 0;
+}
+
+static int build_latency(struct parse_ctx *pc, const char *base, const struct raw_latency *r,
+			 struct vigil_workload *w)
+{
+	char lat[48], key[24];
+
+	snprintf(lat, sizeof(lat), "%s.latency", base);
+	if (!r->syscalls_count)
+		return no_list(pc, lat, "syscalls");
+	for (unsigned int i = 0; i < r->syscalls_count; i++) {
+		if (is_word(r->syscalls[i], SYSCALL_CHARS))
+			continue;
+		snprintf(key, sizeof(key), "syscalls[%u]", i);
+		return cfg_fail(pc, lat, key, "'%s' is not a syscall name", r->syscalls[i]);
+	}
+	if (!r->budget_ms)
+		return cfg_fail(pc, lat, NULL, "missing required key 'budget_ms'");
+	if (get_uint(pc, lat, "budget_ms", r->budget_ms, 0, 1, UINT64_MAX, &w->latency_budget_ms))
+		return -EINVAL;
+	if (dup_strv(r->syscalls, r->syscalls_count, &w->latency_syscalls))
+		return -ENOMEM;
+	w->n_latency_syscalls = r->syscalls_count;
+	return 0;
+}
+
+static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_rule *r,
+		      struct vigil_heal_rule *h)
+{
+	const struct raw_restart *rs;
+	enum vigil_class c;
+	char key[24], restart[80];
+	uint64_t v;
+	int ret;
+
+	if (!r->on_count)
+		return no_list(pc, base, "on");
+	for (unsigned int i = 0; i < r->on_count; i++) {
+		c = vigil_class_parse(r->on[i]);
+		if (c == VIGIL_CLASS_NONE) {
+			snprintf(key, sizeof(key), "on[%u]", i);
+			return cfg_fail(pc, base, key, "unknown class '%s'", r->on[i]);
+		}
+		h->on_mask |= 1u << c;
+	}
+	if (r->name && !is_word(r->name, WORD_CHARS ".-"))
+		return cfg_fail(pc, base, "name", "'%s' must be 1..%d of A-Za-z0-9_.-", r->name,
+				MAX_NAME_LEN);
+	if (!r->level)
+		return cfg_fail(pc, base, NULL, "missing required key 'level'");
+	if (get_uint(pc, base, "level", r->level, 0, 1, 3, &v))
+		return -EINVAL;
+	h->level = v;
+	/* A delay elsewhere would read as if it did something: refuse it rather than ignore it. */
+	if (r->delay && h->level != 2)
+		return cfg_fail(pc, base, "delay", "only applies to level 2 rules");
+	ret = get_duration(pc, base, "delay", r->delay, h->level == 2 ? 300000 : 0, false,
+			   &h->delay_ms);
+	if (ret)
+		return ret;
+	if (!r->action)
+		return cfg_fail(pc, base, NULL, "missing required key 'action'");
+	rs = r->action->restart;
+	if (!rs)
+		return cfg_fail(pc, base, "action", "names no action; a rule takes exactly one");
+	snprintf(restart, sizeof(restart), "%s.action.restart", base);
+	if (!rs->exec_count)
+		return no_list(pc, restart, "exec");
+	if (rs->exec_count > MAX_ARGV)
+		return cfg_fail(pc, restart, "exec", "has %u entries, at most %d are allowed",
+				rs->exec_count, MAX_ARGV);
+	ret = need_abs(pc, restart, "exec[0]", rs->exec[0]);
+	if (ret)
+		return ret;
+	h->action.kind = VIGIL_ACTION_RESTART;
+	h->action.argc = rs->exec_count;
+	if (dup_str(r->name ? r->name : "restart", &h->name))
+		return -ENOMEM;
+	return dup_strv(rs->exec, rs->exec_count, &h->action.argv);
+}
+
+/* detect: the thresholds of the derived classes. Returns 0, -EINVAL (message written). */
+static int build_detect(struct parse_ctx *pc, const char *base, const struct raw_detect *d,
+			struct vigil_workload *w)
+{
+	uint64_t v = 0;
+	int ret;
+
+	ret = get_uint(pc, base, "detect.crash_loop_exits", d->crash_loop_exits, 3, 2,
+		       VIGIL_CRASH_LOOP_MAX, &v);
+	w->crash_loop_exits = v;
+	if (!ret)
+		ret = get_duration(pc, base, "detect.crash_loop_window", d->crash_loop_window, 60000,
+				   true, &w->crash_loop_window_ms);
+	if (!ret)
+		ret = get_uint(pc, base, "detect.retransmits_per_s", d->retransmits_per_s, 10, 1,
+			       1000000, &v);
+	w->retransmits_per_s = v;
+	if (!ret)
+		ret = get_uint(pc, base, "detect.conn_errors_per_s", d->conn_errors_per_s, 5, 1,
+			       1000000, &v);
+	w->conn_errors_per_s = v;
+	if (!ret)
+		ret = get_uint(pc, base, "detect.slo_intervals", d->slo_intervals, 3, 1, 60, &v);
+	w->slo_intervals = v;
+	return ret;
+}
+
+static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, unsigned int i,
+			  const struct raw_workload *r)
+{
+	const struct raw_breaker *b = r->breaker ? r->breaker : &(struct raw_breaker){0};
+	const struct raw_quiet *q = r->quiet ? r->quiet : &(struct raw_quiet){0};
+	const struct raw_detect *dt = r->detect ? r->detect : &(struct raw_detect){0};
+	struct vigil_workload *w = &cfg->workloads[i];
+	char base[24], rule[48];
+	uint64_t v = 0;
+	int ret;
+
+	snprintf(base, sizeof(base), "workloads[%u]", i);
+	if (!r->name)
+		return cfg_fail(pc, base, NULL, "missing required key 'name'");
+	if (!is_word(r->name, WORD_CHARS ".-"))
+		return cfg_fail(pc, base, "name", "'%s' must be 1 to %d of A-Z a-z 0-9 _ . -",
+				r->name, MAX_NAME_LEN);
+	for (unsigned int j = 0; j < i; j++)
+		if (!strcmp(cfg->workloads[j].name, r->name))
+			return cfg_fail(pc, base, "name",
+					"'%s' is already the name of workloads[%u]", r->name, j);
+	if (dup_str(r->name, &w->name))
+		return -ENOMEM;
+	ret = build_match(pc, base, r->match, &w->match);
+	if (!ret && r->latency)
+		ret = build_latency(pc, base, r->latency, w);
+	if (!ret && r->heal_count) {
+		w->heal = calloc(r->heal_count, sizeof(*w->heal));
+		if (!w->heal)
+			return -ENOMEM;
+		w->n_heal = r->heal_count;
+	}
+	for (unsigned int j = 0; !ret && j < r->heal_count; j++) {
+		snprintf(rule, sizeof(rule), "%s.heal[%u]", base, j);
+		ret = build_rule(pc, rule, &r->heal[j], &w->heal[j]);
+		/* The knowledge store tells two actions for one class apart by name alone. */
+		for (unsigned int k = 0; !ret && k < j; k++)
+			if ((w->heal[k].on_mask & w->heal[j].on_mask) &&
+			    !strcmp(w->heal[k].name, w->heal[j].name))
+				ret = cfg_fail(pc, rule, NULL,
+					       "name '%s' is also heal[%u]'s, for the same class: "
+					       "give each rule a name of its own", w->heal[j].name, k);
+	}
+	if (ret)
+		return ret;
+	ret = get_uint(pc, base, "breaker.failures", b->failures, 3, 1, UINT_MAX, &v);
+	w->breaker_failures = v;
+	if (!ret)
+		ret = get_duration(pc, base, "breaker.window", b->window, 600000, true,
+				   &w->breaker_window_ms);
+	if (!ret)
+		ret = get_duration(pc, base, "breaker.cooldown", b->cooldown, 300000, false,
+				   &w->breaker_cooldown_ms);
+	if (!ret)
+		ret = get_duration(pc, base, "quiet.max_defer", q->max_defer, 60000, false,
+				   &w->quiet_max_defer_ms);
+	if (!ret)
+		ret = get_duration(pc, base, "verify", r->verify, 2000, true, &w->verify_ms);
+	if (!ret)
+		ret = build_detect(pc, base, dt, w);
+	return ret;
+}
+
+/* redis: where the sink writes, and its spool. Returns 0, -EINVAL or -ENOMEM. */
+static int build_redis(struct parse_ctx *pc, const struct raw_redis *rd, struct vigil_config *cfg)
+{
+	int ret;
+
+	if (rd->url && *rd->url && strncmp(rd->url, "redis://", 8) && strncmp(rd->url, "unix://", 7))
+		return cfg_fail(pc, "redis", "url",
+				"'%s' must start with redis:// (host) or unix:// (socket path)",
+				rd->url);
+	ret = get_str(pc, "redis.url", rd->url, NULL, &cfg->redis_url);
+	if (!ret && rd->prefix && !is_word(rd->prefix, WORD_CHARS ":"))
+		ret = cfg_fail(pc, "redis", "prefix", "'%s' must be 1..%d of A-Za-z0-9_.-:",
+			       rd->prefix, MAX_NAME_LEN);
+	if (!ret)
+		ret = get_str(pc, "redis.prefix", rd->prefix, "vigil", &cfg->redis_prefix);
+	if (!ret)
+		ret = get_str(pc, "redis.username", rd->username, NULL, &cfg->redis_username);
+	if (!ret && rd->password)
+		ret = expand_env(pc, "redis.password", rd->password, &cfg->redis_password);
+	if (!ret)
+		ret = need_abs(pc, "redis", "spool", rd->spool);
+	if (!ret)
+		ret = get_str(pc, "redis.spool", rd->spool, "/var/lib/vigil/redis.spool",
+			      &cfg->redis_spool);
+	if (!ret)
+		ret = get_uint(pc, "redis", "spool_max_mb", rd->spool_max_mb, 256, 1, 1 << 20,
+			       &cfg->redis_spool_max_mb);
+	if (!ret)
+		ret = get_uint(pc, "redis", "maxlen", rd->maxlen, 100000, 100, 1ull << 32,
+			       &cfg->redis_maxlen);
+	return ret;
+}
+
+/* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
+ * -ENOMEM. */
+int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
+{
+	const struct raw_redis *rd = r->redis ? r->redis : &(struct raw_redis){0};
+	char host[HOST_NAME_MAX + 1];
+	int ret;
+
+	if (dup_str(pc->name, &cfg->source))
+		return -ENOMEM;
+	if (r->node) {
+		ret = expand_env(pc, "node", r->node, &cfg->node);
+	} else if (gethostname(host, sizeof(host))) {
+		ret = -errno;
+		cfg_report(pc, (struct yaml_pos){1, 1}, "node", "unset, and no hostname: %s",
+			   strerror(-ret));
+	} else {
+		host[sizeof(host) - 1] = '\0';
+		ret = dup_str(host, &cfg->node);
+	}
+	if (!ret)
+		ret = get_str(pc, "journal", r->journal, "/var/lib/vigil/journal.jsonl",
+			      &cfg->journal);
+	if (!ret)
+		ret = get_bool(pc, "observe_all", r->observe_all, &cfg->observe_all);
+	if (!ret)
+		ret = get_duration(pc, "", "window", r->window, 60000, true, &cfg->window_ms);
+	if (!ret)
+		ret = need_abs(pc, "", "knowledge", r->knowledge);
+	if (!ret)
+		ret = get_str(pc, "knowledge", r->knowledge, "/var/lib/vigil/knowledge.json",
+			      &cfg->knowledge);
+	if (!ret)
+		ret = build_redis(pc, rd, cfg);
+	if (ret)
+		return ret;
+	if (r->workloads_count > VIGIL_MAX_WORKLOADS)
+		return cfg_fail(pc, "workloads", NULL, "%u workloads, at most %d are allowed",
+				r->workloads_count, VIGIL_MAX_WORKLOADS);
+	if (r->workloads_count) {
+		cfg->workloads = calloc(r->workloads_count, sizeof(*cfg->workloads));
+		if (!cfg->workloads)
+			return -ENOMEM;
+		cfg->n_workloads = r->workloads_count;
+	}
+	for (unsigned int i = 0; !ret && i < r->workloads_count; i++)
+		ret = build_workload(pc, cfg, i, &r->workloads[i]);
+	return ret;
+}

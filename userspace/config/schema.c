@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config_schema: libcyaml's schema tables for the raw structures in config_schema.h. Every key
+ * is optional and every scalar a string; config.c decides what is required and what it means.
+ */
+#include "config/schema.h"
+
+#define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
+#define F_STR(key, type, member) CYAML_FIELD_STRING_PTR(key, OPT, type, member, 0, CYAML_UNLIMITED)
+#define F_STRV(key, type, member)                                                                  \
+	CYAML_FIELD_SEQUENCE(key, OPT, type, member, &string_entry, 0, CYAML_UNLIMITED)
+#define F_MAP(key, type, member, fields) CYAML_FIELD_MAPPING_PTR(key, OPT, type, member, fields)
+
+static const cyaml_schema_value_t string_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
+
+static const cyaml_schema_field_t match_fields[] = {
+    F_STR("comm", struct raw_match, comm),
+    F_STR("exe", struct raw_match, exe),
+    F_STR("cgroup", struct raw_match, cgroup),
+    F_STR("pidfile", struct raw_match, pidfile),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t latency_fields[] = {
+    F_STRV("syscalls", struct raw_latency, syscalls),
+    F_STR("budget_ms", struct raw_latency, budget_ms),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t restart_fields[] = {
+    F_STRV("exec", struct raw_restart, exec),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t action_fields[] = {
+    F_MAP("restart", struct raw_action, restart, restart_fields),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t rule_fields[] = {
+    F_STR("name", struct raw_rule, name),
+    F_STRV("on", struct raw_rule, on),
+    F_STR("level", struct raw_rule, level),
+    F_STR("delay", struct raw_rule, delay),
+    F_MAP("action", struct raw_rule, action, action_fields),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t rule_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_rule, rule_fields),
+};
+
+static const cyaml_schema_field_t breaker_fields[] = {
+    F_STR("failures", struct raw_breaker, failures),
+    F_STR("window", struct raw_breaker, window),
+    F_STR("cooldown", struct raw_breaker, cooldown),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t quiet_fields[] = {
+    F_STR("max_defer", struct raw_quiet, max_defer),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t detect_fields[] = {
+    F_STR("crash_loop_exits", struct raw_detect, crash_loop_exits),
+    F_STR("crash_loop_window", struct raw_detect, crash_loop_window),
+    F_STR("retransmits_per_s", struct raw_detect, retransmits_per_s),
+    F_STR("conn_errors_per_s", struct raw_detect, conn_errors_per_s),
+    F_STR("slo_intervals", struct raw_detect, slo_intervals),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t workload_fields[] = {
+    F_STR("name", struct raw_workload, name),
+    F_MAP("match", struct raw_workload, match, match_fields),
+    F_MAP("latency", struct raw_workload, latency, latency_fields),
+    CYAML_FIELD_SEQUENCE("heal", OPT, struct raw_workload, heal, &rule_entry, 0, CYAML_UNLIMITED),
+    F_MAP("breaker", struct raw_workload, breaker, breaker_fields),
+    F_MAP("quiet", struct raw_workload, quiet, quiet_fields),
+    F_MAP("detect", struct raw_workload, detect, detect_fields),
+    F_STR("verify", struct raw_workload, verify),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t workload_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_workload, workload_fields),
+};
+
+static const cyaml_schema_field_t redis_fields[] = {
+    F_STR("url", struct raw_redis, url),
+    F_STR("prefix", struct raw_redis, prefix),
+    F_STR("username", struct raw_redis, username),
+    F_STR("password", struct raw_redis, password),
+    F_STR("spool", struct raw_redis, spool),
+    F_STR("spool_max_mb", struct raw_redis, spool_max_mb),
+    F_STR("maxlen", struct raw_redis, maxlen),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t config_fields[] = {
+    F_STR("node", struct raw_config, node),
+    F_STR("journal", struct raw_config, journal),
+    F_STR("knowledge", struct raw_config, knowledge),
+    F_STR("observe_all", struct raw_config, observe_all),
+    F_STR("window", struct raw_config, window),
+    F_MAP("redis", struct raw_config, redis, redis_fields),
+    CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
+			 CYAML_UNLIMITED),
+    CYAML_FIELD_END,
+};
+
+const cyaml_schema_value_t cfg_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct raw_config, config_fields),
+};

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * history: "incidents" and "incident ID", from the daemon's live table or from a journal
+ * (see history.h). Both build the same JSON, so that one renderer serves both.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "control/history.h"
+#include "core/loop.h"
+#include "output/output.h"
+
+/* A record is a few KiB (a chain of 16 entries at most): a longer line is not one. */
+#define LINE_MAX_BYTES (1u << 20)
+/* Every record starts so (sinks.c): where the next record begins after a torn one. */
+#define RECORD_MARK "{\"type\":\""
+
+/* One line of the "incidents" answer, before its age is known. */
+struct summary {
+	char id[17];
+	char state[24];
+	char cls[24];
+	char workload[64];
+	char title[128];
+	uint64_t count;
+	bool lossy;
+};
+
+/* An incident read from a journal: its latest state, and when its first record was written. */
+struct jentry {
+	struct summary s;
+	uint64_t opened_wall_ns; /* 0: unknown */
+	unsigned int next;	 /* index + 1 of the next entry of its hash bucket; 0 ends */
+};
+
+/* The incidents of a journal: a ring of at most max in the order first seen (the oldest at
+ * first, dropped to make room), found by id through a chained hash. */
+struct jtable {
+	struct jentry *e;
+	unsigned int *bucket; /* index + 1 of each bucket's first entry; 0: empty */
+	unsigned int nbuckets, max, first, n;
+};
+
+static void copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "-");
+}
+
+/* Append one summary as a JSON object to the array being written to f. Returns 0 or
+ * -ENOMEM. */
+static int put_item(FILE *f, struct vigil_json *e, bool first, const struct summary *s,
+		    uint64_t age_s)
+{
+	vigil_json_begin(e);
+	vigil_json_str(e, "id", s->id);
+	vigil_json_str(e, "state", s->state);
+	vigil_json_str(e, "class", s->cls);
+	vigil_json_str(e, "workload", s->workload);
+	vigil_json_u64(e, "count", s->count);
+	vigil_json_u64(e, "age_s", age_s);
+	vigil_json_str(e, "title", s->title);
+	vigil_json_bool(e, "lossy", s->lossy);
+	if (vigil_json_end(e))
+		return -ENOMEM;
+	fprintf(f, "%s%s", first ? "" : ",", e->buf);
+	return 0;
+}
+
+/* Close the array in f (opened on *arr) and wrap it as {"incidents": [...]} in out. Returns
+ * 0 or -ENOMEM; frees *arr in every case. */
+static int put_answer(FILE *f, char **arr, struct vigil_json *out)
+{
+	int err;
+
+	fputc(']', f);
+	err = fclose(f) ? -ENOMEM : 0;
+	if (!err) {
+		vigil_json_begin(out);
+		vigil_json_raw(out, "incidents", *arr);
+		err = vigil_json_end(out);
+	}
+	free(*arr);
+	*arr = NULL;
+	return err;
+}
+
+/* "incidents": the live table, newest first. Returns 0 or -ENOMEM. */
+static int live_list(const struct vigil_incidents *t, struct vigil_json *out)
+{
+	uint64_t now = vigil_mono_ns();
+	struct vigil_json e = {};
+	char *arr = NULL;
+	size_t cap = 0;
+	bool first = true;
+	int err = 0;
+	FILE *f;
+
+	f = open_memstream(&arr, &cap);
+	if (!f)
+		return -ENOMEM;
+	fputc('[', f);
+	for (const struct vigil_incident *i = vigil_incidents_first(t); i && !err; i = i->next) {
+		struct summary s = {.count = i->count, .lossy = i->lossy};
+
+		copy(s.id, sizeof(s.id), i->id);
+		copy(s.state, sizeof(s.state), vigil_incident_state_name(i->state));
+		copy(s.cls, sizeof(s.cls), vigil_class_name(i->cls));
+		copy(s.workload, sizeof(s.workload), i->workload_name);
+		copy(s.title, sizeof(s.title), i->title);
+		err = put_item(f, &e, first, &s,
+			       now > i->opened_mono_ns ? (now - i->opened_mono_ns) / 1000000000ull
+						       : 0);
+		first = false;
+	}
+	vigil_json_free(&e);
+	if (err) {
+		fclose(f);
+		free(arr);
+		return err;
+	}
+	return put_answer(f, &arr, out);
+}
+
+int vigil_history_answer(const struct vigil_incidents *t, const char *node, const char *cmd,
+			 const char *arg, struct vigil_json *out)
+{
+	const struct vigil_incident *i;
+
+	if (!strcmp(cmd, "incidents") && !arg)
+		return live_list(t, out);
+	if (strcmp(cmd, "incident") || !arg)
+		return -ENOENT;
+	i = vigil_incidents_find(t, arg);
+	if (!i)
+		return -ENOENT;
+	return vigil_record_incident(out, node, vigil_wall_ns(), i);
+}
+
+/* "2026-11-29T12:34:56.789Z" (vigil_rfc3339) to ns since the epoch; 0 for anything else. */
+static uint64_t parse_ts(const char *s)
+{
+	struct tm tm = {};
+	unsigned int ms;
+	int used = -1;
+	time_t sec;
+
+	if (!s ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3uZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &used) != 7 ||
+	    used != (int)strlen(s) || ms > 999)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	sec = timegm(&tm);
+	if (sec <= 0)
+		return 0;
+	return (uint64_t)sec * 1000000000ull + ms * 1000000ull;
+}
+
+/* FNV-1a 32 of a string: the bucket of an id. */
+static unsigned int hash(const char *s)
+{
+	unsigned int h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Returns 0 or -ENOMEM. */
+static int jt_init(struct jtable *t, unsigned int max)
+{
+	t->max = max;
+	t->nbuckets = 16;
+	while (t->nbuckets < max && t->nbuckets < (1u << 30))
+		t->nbuckets <<= 1;
+	t->e = calloc(max, sizeof(*t->e));
+	t->bucket = calloc(t->nbuckets, sizeof(*t->bucket));
+	return t->e && t->bucket ? 0 : -ENOMEM;
+}
+
+static void jt_free(struct jtable *t)
+{
+	free(t->e);
+	free(t->bucket);
+}
+
+/* The entry of id, or NULL. */
+static struct jentry *jt_find(const struct jtable *t, const char *id)
+{
+	for (unsigned int k = t->bucket[hash(id) & (t->nbuckets - 1)]; k; k = t->e[k - 1].next)
+		if (!strcmp(t->e[k - 1].s.id, id))
+			return &t->e[k - 1];
+	return NULL;
+}
+
+/* A new entry for id (shorter than 17 bytes), the oldest dropped when the ring is full.
+ * Never fails: the ring is allocated once. Returns the entry, zeroed but for its id. */
+static struct jentry *jt_add(struct jtable *t, const char *id, struct vigil_journal_stats *st)
+{
+	unsigned int slot, *pp;
+	struct jentry *e;
+
+	if (t->n == t->max) {
+		slot = t->first;
+		pp = &t->bucket[hash(t->e[slot].s.id) & (t->nbuckets - 1)];
+		while (*pp != slot + 1)
+			pp = &t->e[*pp - 1].next;
+		*pp = t->e[slot].next;
+		t->first = (t->first + 1) % t->max;
+		t->n--;
+		st->forgotten++;
+	}
+	slot = (t->first + t->n) % t->max;
+	e = &t->e[slot];
+	memset(e, 0, sizeof(*e));
+	copy(e->s.id, sizeof(e->s.id), id);
+	pp = &t->bucket[hash(id) & (t->nbuckets - 1)];
+	e->next = *pp;
+	*pp = slot + 1;
+	t->n++;
+	return e;
+}
+
+/* The string at key, or NULL. */
+static const char *str_at(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* An incident record's id, or NULL when it has none that an incident could have. */
+static const char *record_id(const json_t *rec)
+{
+	const char *id = str_at(rec, "id");
+
+	return id && id[0] && strlen(id) < sizeof(((struct summary *)0)->id) ? id : NULL;
+}
+
+/* Fold one incident record into the table: the last record of an id is its state. */
+static void jt_record(struct jtable *t, const json_t *rec, struct vigil_journal_stats *st)
+{
+	const char *id = record_id(rec);
+	json_int_t count = json_integer_value(json_object_get(rec, "count"));
+	struct jentry *e;
+
+	if (!id) {
+		st->malformed++;
+		return;
+	}
+	e = jt_find(t, id);
+	if (!e) {
+		e = jt_add(t, id, st);
+		e->opened_wall_ns = parse_ts(str_at(rec, "ts"));
+	}
+	copy(e->s.state, sizeof(e->s.state), str_at(rec, "state"));
+	copy(e->s.cls, sizeof(e->s.cls), str_at(rec, "class"));
+	copy(e->s.workload, sizeof(e->s.workload), str_at(rec, "workload"));
+	copy(e->s.title, sizeof(e->s.title), str_at(rec, "title"));
+	e->s.count = count > 0 ? (uint64_t)count : 0;
+	e->s.lossy = json_is_true(json_object_get(rec, "lossy"));
+}
+
+/* The table as an "incidents" answer, newest first, into *answer. Returns 0 or -ENOMEM. */
+static int jt_answer(const struct jtable *t, uint64_t now_wall_ns, char **answer)
+{
+	struct vigil_json e = {}, out = {};
+	char *arr = NULL;
+	size_t cap = 0;
+	int err = 0;
+	FILE *f;
+
+	f = open_memstream(&arr, &cap);
+	if (!f)
+		return -ENOMEM;
+	fputc('[', f);
+	for (unsigned int k = t->n; k > 0 && !err; k--) {
+		const struct jentry *j = &t->e[(t->first + k - 1) % t->max];
+		uint64_t age = j->opened_wall_ns && now_wall_ns > j->opened_wall_ns
+				   ? (now_wall_ns - j->opened_wall_ns) / 1000000000ull
+				   : 0;
+
+		err = put_item(f, &e, k == t->n, &j->s, age);
+	}
+	vigil_json_free(&e);
+	if (err) {
+		fclose(f);
+		free(arr);
+		return err;
+	}
+	err = put_answer(f, &arr, &out);
+	if (err) {
+		vigil_json_free(&out);
+		return err;
+	}
+	*answer = out.buf; /* NUL-terminated by the writer; ownership passes to the caller */
+	return 0;
+}
+
+static const char *ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* The end of the string starting at p (a quote), or NULL. */
+static const char *string_end(const char *p, const char *end)
+{
+	if (p >= end || *p++ != '"')
+		return NULL;
+	while (p < end) {
+		unsigned char c = (unsigned char)*p++;
+
+		if (c == '"')
+			return p;
+		if (c < 0x20)
+			return NULL;
+		if (c != '\\')
+			continue;
+		if (p >= end)
+			return NULL;
+		c = (unsigned char)*p++;
+		if (c == 'u') {
+			for (int k = 0; k < 4; k++, p++)
+				if (p >= end || !isxdigit((unsigned char)*p))
+					return NULL;
+		} else if (!c || !strchr("\"\\/bfnrt", c)) {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* The end of one or more digits at p, or NULL. */
+static const char *digits_end(const char *p, const char *end)
+{
+	const char *start = p;
+
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p > start ? p : NULL;
+}
+
+static const char *number_end(const char *p, const char *end)
+{
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (!(p = digits_end(p, end)))
+		return NULL;
+	if (p < end && *p == '.' && !(p = digits_end(p + 1, end)))
+		return NULL;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		p = digits_end(p, end);
+	}
+	return p;
+}
+
+/* The end of the JSON value at p (blanks before it skipped), or NULL. Deeper than any record
+ * is refused here (and left to jansson). */
+static const char *value_end(const char *p, const char *end, int depth)
+{
+	char close;
+
+	p = ws(p, end);
+	if (p >= end || depth > 16)
+		return NULL;
+	if (*p == '"')
+		return string_end(p, end);
+	if (*p == 't' || *p == 'n')
+		return end - p >= 4 && (!memcmp(p, "true", 4) || !memcmp(p, "null", 4)) ? p + 4
+											: NULL;
+	if (*p == 'f')
+		return end - p >= 5 && !memcmp(p, "false", 5) ? p + 5 : NULL;
+	if (*p != '{' && *p != '[')
+		return number_end(p, end);
+	close = *p == '{' ? '}' : ']';
+	p = ws(p + 1, end);
+	if (p < end && *p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			p = string_end(ws(p, end), end);
+			p = p ? ws(p, end) : NULL;
+			if (!p || p >= end || *p++ != ':')
+				return NULL;
+		}
+		p = value_end(p, end, depth + 1);
+		p = p ? ws(p, end) : NULL;
+		if (!p || p >= end)
+			return NULL;
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+/*
+ * Whether a line is one whole JSON object, by its syntax alone: nothing is built, as most
+ * lines of a journal are events that only need to be counted right. UTF-8 and the range of
+ * numbers are not checked, and false is not final (the caller then asks jansson): this only
+ * spares decoding good lines.
+ */
+static bool object_line(const char *line, size_t len)
+{
+	const char *end = line + len, *p = ws(line, end);
+
+	if (p >= end || *p != '{')
+		return false;
+	p = value_end(p, end, 0);
+	return p && ws(p, end) == end;
+}
+
+/* Whether a line needs decoding: the daemon writes "type" first, so only an incident record
+ * (of id, when given) or a line of another shape can matter. */
+static bool worth_decoding(const char *line, size_t len, const char *id)
+{
+	static const char inc[] = RECORD_MARK "incident\"";
+
+	if (len < sizeof(RECORD_MARK) - 1 || memcmp(line, RECORD_MARK, sizeof(RECORD_MARK) - 1))
+		return true;
+	if (len < sizeof(inc) - 1 || memcmp(line, inc, sizeof(inc) - 1))
+		return false;
+	return !id || memmem(line, len, id, strlen(id));
+}
+
+/*
+ * The record on a line of len bytes, or NULL when the line is not a JSON object. A line torn
+ * by a crash mid-write is followed, on the same line, by the first record written after the
+ * restart: that record is still read from its own start (*at), the line still counted as
+ * skipped.
+ */
+static json_t *parse_line(const char *line, size_t len, size_t *at, struct vigil_journal_stats *st)
+{
+	const char *p = line, *last = NULL;
+	json_t *r = json_loadb(line, len, 0, NULL);
+
+	*at = 0;
+	if (json_is_object(r))
+		return r;
+	json_decref(r);
+	st->skipped++;
+	while (len > 1 && (p = memmem(p + 1, len - (size_t)(p + 1 - line), RECORD_MARK,
+				      sizeof(RECORD_MARK) - 1)))
+		last = p;
+	if (!last)
+		return NULL;
+	r = json_loadb(last, len - (size_t)(last - line), 0, NULL);
+	if (json_is_object(r)) {
+		*at = (size_t)(last - line);
+		return r;
+	}
+	json_decref(r);
+	return NULL;
+}
+
+int vigil_history_journal(FILE *f, const char *cmd, const char *arg, unsigned int max,
+			  uint64_t now_wall_ns, char **answer, struct vigil_journal_stats *st)
+{
+	struct jtable t = {};
+	char *line = NULL, *found = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	bool one;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!strcmp(cmd, "incident") && arg)
+		one = true;
+	else if (!strcmp(cmd, "incidents") && !arg)
+		one = false;
+	else
+		return -ENOENT;
+	/* One id keeps one line; the list keeps a summary per incident, at most max of them. */
+	if (!one) {
+		err = jt_init(&t, max ? max : VIGIL_HISTORY_MAX);
+		if (err)
+			goto cleanup;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		size_t n = (size_t)len, at;
+		const char *type, *id;
+		json_t *rec;
+
+		st->lines++;
+		if (n && line[n - 1] == '\n')
+			n--;
+		if (n > LINE_MAX_BYTES) {
+			st->skipped++;
+			/* Give back what the long line took: the next ones are short again. */
+			free(line);
+			line = NULL;
+			cap = 0;
+			continue;
+		}
+		/* A whole record of no interest is only counted. */
+		if (!worth_decoding(line, n, one ? arg : NULL) && object_line(line, n))
+			continue;
+		rec = parse_line(line, n, &at, st);
+		type = str_at(rec, "type");
+		if (!type || strcmp(type, "incident")) {
+			json_decref(rec);
+			continue;
+		}
+		id = record_id(rec);
+		if (!one) {
+			jt_record(&t, rec, st);
+		} else if (id && !strcmp(id, arg)) {
+			free(found);
+			found = strndup(line + at, n - at);
+			if (!found)
+				err = -ENOMEM;
+		}
+		json_decref(rec);
+		if (err)
+			goto cleanup;
+	}
+	/* getline() returns -1 at the end, on a read error and when out of memory. */
+	if (ferror(f)) {
+		err = -EIO;
+		goto cleanup;
+	}
+	if (!feof(f)) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (!one) {
+		err = jt_answer(&t, now_wall_ns, answer);
+	} else if (found) {
+		*answer = found;
+		found = NULL;
+	} else {
+		err = -ENOENT;
+	}
+cleanup:
+	free(found);
+	free(line);
+	jt_free(&t);
+	return err;
+}

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * ctl_render: the daemon's "status", "latency", "incidents" and "incident ID" answers, for a
+ * person (see ctl.h).
+ *
+ * The answers come from a daemon that may be older or newer than this binary, so every field
+ * is optional here: a missing or mistyped number prints as 0, a string as "-". Only text that
+ * is not JSON at all, or not the shape of the answer, is refused (-EINVAL).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "control/ctl.h"
+
+#define CELL 128	 /* bytes of a table cell; longer text is cut */
+#define MAX_PIDS_SHOWN 8 /* a workload with more shows "+N" for the rest */
+#define BAR_WIDTH 40	 /* as bcc's print_log2_hist */
+#define MAX_SLOTS 64	 /* slot i starts at 2^i ns: 64 covers any u64 */
+#define MAX_COLS 8
+
+/* A table printed with columns as wide as their widest cell, two spaces apart. */
+struct table {
+	unsigned int ncols;
+	const char *const *head;
+	unsigned int right; /* bit c set: column c holds numbers, aligned right */
+	size_t rows;
+	char (*cell)[CELL]; /* rows * ncols */
+};
+
+/* The string at key, or "-" when it is missing or not a string. */
+static const char *get_str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+/* The number at key (a real is truncated), or 0 when it is missing or not a number. */
+static long long get_int(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return (long long)json_integer_value(v);
+	if (json_is_real(v))
+		return (long long)json_real_value(v);
+	return 0;
+}
+
+/*
+ * Parse an answer. Returns 0 and *root (an object; json_decref it), -EINVAL for text that is
+ * not a JSON object, or -ENOENT for an {"error": ...} answer, after printing the error.
+ */
+static int parse_answer(const char *text, FILE *out, json_t **root)
+{
+	json_t *r = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	const json_t *e;
+
+	if (!json_is_object(r)) {
+		json_decref(r);
+		return -EINVAL;
+	}
+	e = json_object_get(r, "error");
+	if (e) {
+		fprintf(out, "error: %s\n", json_is_string(e) ? json_string_value(e) : "(no text)");
+		json_decref(r);
+		return -ENOENT;
+	}
+	*root = r;
+	return 0;
+}
+
+/* Returns 0, -EINVAL for too many columns, or -ENOMEM. */
+static int table_init(struct table *t, const char *const *head, unsigned int ncols,
+		      unsigned int right, size_t rows)
+{
+	if (ncols > MAX_COLS)
+		return -EINVAL;
+	t->ncols = ncols;
+	t->head = head;
+	t->right = right;
+	t->rows = rows;
+	t->cell = calloc(rows ? rows * ncols : 1, CELL);
+	return t->cell ? 0 : -ENOMEM;
+}
+
+/* The cell at row, col: CELL bytes to snprintf into. */
+static char *cell(struct table *t, size_t row, unsigned int col)
+{
+	return t->cell[row * t->ncols + col];
+}
+
+/* One line of a table: text[c] padded to width[c], two spaces between columns. */
+static void print_row(const struct table *t, FILE *out, const size_t *width,
+		      const char *const *text)
+{
+	for (unsigned int c = 0; c < t->ncols; c++) {
+		const char *sep = c ? "  " : "";
+		int w = (int)width[c];
+
+		if (t->right & (1u << c))
+			fprintf(out, "%s%*s", sep, w, text[c]);
+		else if (c == t->ncols - 1) /* no trailing blanks */
+			fprintf(out, "%s%s", sep, text[c]);
+		else
+			fprintf(out, "%s%-*s", sep, w, text[c]);
+	}
+	fputc('\n', out);
+}
+
+/* Print the table and free its cells. */
+static void table_print(struct table *t, FILE *out)
+{
+	size_t width[MAX_COLS];
+	const char *text[MAX_COLS];
+	unsigned int c;
+	size_t r;
+
+	for (c = 0; c < t->ncols; c++) {
+		width[c] = strlen(t->head[c]);
+		for (r = 0; r < t->rows; r++)
+			if (strlen(cell(t, r, c)) > width[c])
+				width[c] = strlen(cell(t, r, c));
+	}
+	print_row(t, out, width, t->head);
+	for (r = 0; r < t->rows; r++) {
+		for (c = 0; c < t->ncols; c++)
+			text[c] = cell(t, r, c);
+		print_row(t, out, width, text);
+	}
+	free(t->cell);
+	t->cell = NULL;
+}
+
+/* "12s", "4m05s", "3h07m", "2d04h". */
+static void fmt_uptime(char *buf, size_t len, long long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+/* "12,13,14", at most MAX_PIDS_SHOWN of them then "+N"; "-" for none. */
+static void fmt_pids(char *buf, size_t len, const json_t *pids)
+{
+	size_t n = json_array_size(pids), i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && i < MAX_PIDS_SHOWN && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%lld", i ? "," : "",
+					(long long)json_integer_value(json_array_get(pids, i)));
+	if (i < n && off < len)
+		snprintf(buf + off, len - off, ",+%zu", n - i);
+	if (!n)
+		snprintf(buf, len, "-");
+}
+
+/* The probe families as a table. Returns 0 or -ENOMEM. */
+static int print_probes(const json_t *probes, FILE *out)
+{
+	static const char *const head[] = {
+	    "family", "mode", "events", "drops", "rate-limited", "no-owner", "programs",
+	};
+	size_t n = json_array_size(probes);
+	struct table t;
+	int err;
+
+	if (!n) {
+		fprintf(out, "probes: none attached\n");
+		return 0;
+	}
+	err = table_init(&t, head, 7, 0x3c, n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *p = json_array_get(probes, i);
+
+		snprintf(cell(&t, i, 0), CELL, "%s", get_str(p, "family"));
+		snprintf(cell(&t, i, 1), CELL, "%s", get_str(p, "mode"));
+		snprintf(cell(&t, i, 2), CELL, "%lld", get_int(p, "events"));
+		snprintf(cell(&t, i, 3), CELL, "%lld", get_int(p, "drops"));
+		snprintf(cell(&t, i, 4), CELL, "%lld", get_int(p, "rate_limited"));
+		snprintf(cell(&t, i, 5), CELL, "%lld", get_int(p, "no_owner"));
+		snprintf(cell(&t, i, 6), CELL, "%s", get_str(p, "programs"));
+	}
+	table_print(&t, out);
+	return 0;
+}
+
+/* The workloads as a table. Returns 0 or -ENOMEM. */
+static int print_workloads(const json_t *wls, FILE *out)
+{
+	static const char *const head[] = {"workload", "pids", "established", "retransmits",
+					   "latency"};
+	size_t n = json_array_size(wls);
+	struct table t;
+	int err;
+
+	if (!n) {
+		fprintf(out, "workloads: none configured\n");
+		return 0;
+	}
+	err = table_init(&t, head, 5, 0x0c, n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *w = json_array_get(wls, i);
+		const char *sys = get_str(w, "latency_syscalls");
+		long long budget = get_int(w, "budget_ms");
+		char *lat = cell(&t, i, 4);
+
+		snprintf(cell(&t, i, 0), CELL, "%s", get_str(w, "name"));
+		fmt_pids(cell(&t, i, 1), CELL, json_object_get(w, "pids"));
+		snprintf(cell(&t, i, 2), CELL, "%lld", get_int(w, "established"));
+		snprintf(cell(&t, i, 3), CELL, "%lld", get_int(w, "retransmits"));
+		if (!*sys || !strcmp(sys, "-"))
+			snprintf(lat, CELL, "-");
+		else if (budget > 0)
+			snprintf(lat, CELL, "%s (budget %lld ms)", sys, budget);
+		else
+			snprintf(lat, CELL, "%s", sys);
+	}
+	table_print(&t, out);
+	return 0;
+}
+
+/* A copy of s into buf with the bytes that could move a terminal's cursor or forge a line
+ * replaced by '?': a journal, or a process name, may hold any. Returns buf. */
+static const char *clean(const char *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", s);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+/* The Redis sink's line(s): state, queue depth, spool size; "off" without redis.url. */
+static void print_redis(const json_t *r, FILE *out)
+{
+	char buf[256];
+
+	if (!json_is_object(r)) {
+		fprintf(out, "redis      off\n");
+		return;
+	}
+	fprintf(out,
+		"redis      %s %s: %lld written, queue %lld/%lld, spool %lld records (%lld bytes), "
+		"%lld duplicates skipped\n",
+		get_str(r, "state"), get_str(r, "url"), get_int(r, "written"), get_int(r, "queued"),
+		get_int(r, "queue_max"), get_int(r, "spool_pending"), get_int(r, "spool_bytes"),
+		get_int(r, "duplicates"));
+	fprintf(out,
+		"           lost: %lld queue full, %lld spool full, %lld rejected, %lld torn spool "
+		"frames; %lld reordered, %lld reconnects\n",
+		get_int(r, "queue_drops"), get_int(r, "spool_drops"), get_int(r, "rejected"),
+		get_int(r, "spool_torn_frames"), get_int(r, "reordered"), get_int(r, "reconnects"));
+	if (get_str(r, "last_error")[0])
+		fprintf(out, "           last error: %s\n",
+			clean(get_str(r, "last_error"), buf, sizeof(buf)));
+}
+
+/* Returns 0, -EINVAL for text that is not a status answer, -ENOENT for an error answer, or
+ * -ENOMEM. */
+int vigil_ctl_print_status(const char *json, FILE *out)
+{
+	const json_t *coll, *journal;
+	json_t *root;
+	char up[32];
+	int err;
+
+	err = parse_answer(json, out, &root);
+	if (err)
+		return err;
+	fmt_uptime(up, sizeof(up), get_int(root, "uptime_s"));
+	fprintf(out, "vigil %s on %s, up %s, config %s\n\n", get_str(root, "version"),
+		get_str(root, "node"), up, get_str(root, "config"));
+	err = print_probes(json_object_get(root, "probes"), out);
+	if (err)
+		goto out;
+	coll = json_object_get(root, "collector");
+	fprintf(out,
+		"\ncollector  %lld records, %lld short, %lld bad version, %lld unknown kind, "
+		"%lld bad size\n",
+		get_int(coll, "records"), get_int(coll, "short"), get_int(coll, "bad_version"),
+		get_int(coll, "unknown"), get_int(coll, "bad_size"));
+	journal = json_object_get(root, "journal");
+	fprintf(out, "journal    %s, %lld errors\n", get_str(journal, "path"),
+		get_int(journal, "errors"));
+	if (json_is_object(json_object_get(root, "knowledge"))) {
+		const json_t *k = json_object_get(root, "knowledge");
+
+		fprintf(out, "knowledge  %s, %lld entries, %lld evicted, %lld write errors\n",
+			get_str(k, "path"), get_int(k, "entries"), get_int(k, "evicted"),
+			get_int(k, "write_errors"));
+	}
+	print_redis(json_object_get(root, "redis"), out);
+	fprintf(out, "incidents  %lld live\n\n",
+		get_int(json_object_get(root, "incidents"), "live"));
+	err = print_workloads(json_object_get(root, "workloads"), out);
+out:
+	json_decref(root);
+	return err;
+}
+
+/* A duration in ns, in the unit that gives it 1 to 3 integer digits. */
+static void fmt_ns(char *buf, size_t len, double ns)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.1f us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.1f ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2f s", ns / 1e9);
+}
+
+/*
+ * One histogram, as bcc's print_log2_hist. Slot i counts [2^i, 2^(i+1)) ns (slot 0 also 0 ns,
+ * the last slot everything above). The unit is chosen by the lowest populated slot: nsecs
+ * below 1024 ns, usecs below 2^20 ns, else msecs; bounds in us or ms are the ns bounds
+ * divided and truncated, so each row is exactly the set of truncated values it counts (two
+ * rows can share a bound: 1024..2047 ns is "1 -> 2" usecs, 2048..4095 ns "2 -> 4").
+ * Returns 0, or -EINVAL for a histogram without a slots array.
+ */
+static int print_hist(const char *wl, long long budget, const json_t *h, FILE *out)
+{
+	const json_t *js = json_object_get(h, "slots");
+	size_t n = json_array_size(js), first = 0, last = 0, i;
+	unsigned long long slot[MAX_SLOTS] = {}, total = 0, max = 0, count, scale;
+	const char *unit, *sys = get_str(h, "syscall");
+	char avg[32];
+
+	if (!json_is_array(js) || n > MAX_SLOTS)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		long long v = (long long)json_integer_value(json_array_get(js, i));
+
+		slot[i] = v > 0 ? (unsigned long long)v : 0;
+		if (!slot[i])
+			continue;
+		if (!total)
+			first = i;
+		last = i;
+		total += slot[i];
+		if (slot[i] > max)
+			max = slot[i];
+	}
+	count = get_int(h, "count") > 0 ? (unsigned long long)get_int(h, "count") : total;
+	if (!count) {
+		fprintf(out, "%s %s: no calls\n", wl, sys);
+		return 0;
+	}
+	fmt_ns(avg, sizeof(avg), (double)get_int(h, "sum_ns") / (double)count);
+	fprintf(out, "%s %s: %llu calls, avg %s", wl, sys, count, avg);
+	if (budget > 0)
+		fprintf(out, ", budget %lld ms", budget);
+	fputc('\n', out);
+	if (!total)
+		return 0;
+	scale = first >= 20 ? 1000000 : first >= 10 ? 1000 : 1;
+	unit = first >= 20 ? "msecs" : first >= 10 ? "usecs" : "nsecs";
+	fprintf(out, "%*s%-*s : count    distribution\n", 5, "", 19, unit);
+	for (i = first; i <= last; i++) {
+		unsigned long long lo = i ? (1ull << i) / scale : 0;
+		int stars = (int)(slot[i] * BAR_WIDTH / max);
+		char hi[24];
+
+		if (i == n - 1)
+			snprintf(hi, sizeof(hi), "inf");
+		else
+			snprintf(hi, sizeof(hi), "%llu", ((2ull << i) - 1) / scale);
+		fprintf(out, "%10llu -> %-10s : %-8llu |%.*s%*s|\n", lo, hi, slot[i], stars,
+			"****************************************", BAR_WIDTH - stars, "");
+	}
+	return 0;
+}
+
+/* Returns 0, -EINVAL for text that is not a latency answer, or -ENOENT for an error answer. */
+int vigil_ctl_print_latency(const char *json, FILE *out)
+{
+	const json_t *wls;
+	json_t *root;
+	size_t printed = 0;
+	int err;
+
+	err = parse_answer(json, out, &root);
+	if (err)
+		return err;
+	wls = json_object_get(root, "workloads");
+	if (!json_is_array(wls)) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(wls) && !err; i++) {
+		const json_t *w = json_array_get(wls, i);
+		const json_t *hs = json_object_get(w, "histograms");
+		const char *name = get_str(w, "name");
+
+		if (!json_array_size(hs)) {
+			fprintf(out, "%s%s: no syscall latency tracked\n", printed++ ? "\n" : "",
+				name);
+			continue;
+		}
+		for (size_t k = 0; k < json_array_size(hs) && !err; k++) {
+			if (printed++)
+				fputc('\n', out);
+			err = print_hist(name, get_int(w, "budget_ms"), json_array_get(hs, k), out);
+		}
+	}
+	if (!printed)
+		fprintf(out, "no workload tracks syscall latency\n");
+out:
+	json_decref(root);
+	return err;
+}
+
+/* "5s", "3m", "2h", "1d": the largest whole unit. */
+static void fmt_age(char *buf, size_t len, long long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm", s / 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh", s / 3600);
+	else
+		snprintf(buf, len, "%lldd", s / 86400);
+}
+
+/* Returns 0, -EINVAL for text that is not an incidents answer, -ENOENT for an error answer,
+ * or -ENOMEM. */
+int vigil_ctl_print_incidents(const char *json, FILE *out)
+{
+	static const char *const head[] = {"ID", "STATE", "COUNT", "AGE", "TITLE"};
+	const json_t *list;
+	struct table t;
+	json_t *root;
+	size_t n;
+	int err;
+
+	err = parse_answer(json, out, &root);
+	if (err)
+		return err;
+	list = json_object_get(root, "incidents");
+	n = json_array_size(list);
+	if (!json_is_array(list)) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (!n) {
+		fprintf(out, "no incidents\n");
+		goto out;
+	}
+	err = table_init(&t, head, 5, 0x0c, n);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *inc = json_array_get(list, i);
+		char title[CELL];
+
+		clean(get_str(inc, "id"), cell(&t, i, 0), CELL);
+		clean(get_str(inc, "state"), cell(&t, i, 1), CELL);
+		snprintf(cell(&t, i, 2), CELL, "%lld", get_int(inc, "count"));
+		fmt_age(cell(&t, i, 3), CELL, get_int(inc, "age_s"));
+		clean(get_str(inc, "title"), title, sizeof(title));
+		/* Kernel events of the workload were lost around it: its chain may miss some. */
+		snprintf(cell(&t, i, 4), CELL, "%.*s%s", CELL - 9, title,
+			 json_is_true(json_object_get(inc, "lossy")) ? " [lossy]" : "");
+	}
+	table_print(&t, out);
+out:
+	json_decref(root);
+	return err;
+}
+
+/* "opened": an id is the wall-clock ms of its opening in 12 hex digits, then a sequence
+ * number in 4 (incidents.h). Prints nothing for an id of another shape. */
+static void print_opened(const char *id, FILE *out)
+{
+	unsigned long long ms;
+	char ts[32];
+	struct tm tm;
+	time_t sec;
+
+	if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16 ||
+	    sscanf(id, "%12llx", &ms) != 1)
+		return;
+	sec = (time_t)(ms / 1000);
+	if (!gmtime_r(&sec, &tm) || !strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm))
+		return;
+	fprintf(out, "%-10s %s.%03lluZ\n", "opened", ts, ms % 1000);
+}
+
+/* The causal chain, oldest first: "  -1234 ms  conn_refused 10.0.0.5:5432 (pid 42)", the
+ * offsets aligned on the widest. */
+static void print_chain(const json_t *chain, FILE *out)
+{
+	size_t n = json_array_size(chain);
+	char label[64], detail[128], ms[32];
+	int width = 0;
+
+	if (!n) {
+		fprintf(out, "%-10s none\n", "chain");
+		return;
+	}
+	fprintf(out, "%-10s %zu earlier event%s of the workload, oldest first\n", "chain", n,
+		n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(ms, sizeof(ms), "-%lld",
+				 get_int(json_array_get(chain, i), "before_ms"));
+
+		width = w > width ? w : width;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *c = json_array_get(chain, i);
+		const char *d = clean(get_str(c, "detail"), detail, sizeof(detail));
+		long long pid = get_int(c, "pid");
+
+		snprintf(ms, sizeof(ms), "-%lld", get_int(c, "before_ms"));
+		fprintf(out, "  %*s ms  %s", width, ms,
+			clean(get_str(c, "class"), label, sizeof(label)));
+		if (d[0] && strcmp(d, "-"))
+			fprintf(out, " %s", d);
+		if (pid > 0)
+			fprintf(out, " (pid %lld)", pid);
+		fputc('\n', out);
+	}
+}
+
+/* Returns 0, -EINVAL for text that is not an incident record, or -ENOENT for an error
+ * answer. */
+int vigil_ctl_print_incident(const char *json, FILE *out)
+{
+	static const char *const first[] = {"id", "signature", "class", "state"};
+	const json_t *id;
+	json_t *root;
+	char buf[CELL];
+	const char *sig;
+	long long signal, code;
+	int err;
+
+	err = parse_answer(json, out, &root);
+	if (err)
+		return err;
+	id = json_object_get(root, "id");
+	if (!json_is_string(id)) {
+		err = -EINVAL;
+		goto out;
+	}
+	fprintf(out, "%s\n", clean(get_str(root, "title"), buf, sizeof(buf)));
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+		fprintf(out, "%-10s %s\n", first[i],
+			clean(get_str(root, first[i]), buf, sizeof(buf)));
+	fprintf(out, "%-10s %lld\n", "count", get_int(root, "count"));
+	fprintf(out, "%-10s %s\n", "workload", clean(get_str(root, "workload"), buf, sizeof(buf)));
+	if (get_int(root, "pid") > 0)
+		fprintf(out, "%-10s %lld (the last event's)\n", "pid", get_int(root, "pid"));
+	signal = get_int(root, "signal");
+	code = get_int(root, "exit_code");
+	sig = signal > 0 && signal < 65 ? sigabbrev_np((int)signal) : NULL;
+	if (signal > 0)
+		fprintf(out, "%-10s %s%s (%lld)\n", "signal", sig ? "SIG" : "", sig ? sig : "?",
+			signal);
+	else if (code)
+		fprintf(out, "%-10s %lld\n", "exit code", code);
+	fprintf(out, "%-10s in %lld us\n", "detected", get_int(root, "detect_us"));
+	if (json_object_get(root, "recovery_ms"))
+		fprintf(out, "%-10s in %lld ms\n", "recovered", get_int(root, "recovery_ms"));
+	if (json_is_true(json_object_get(root, "lossy")))
+		fprintf(out, "%-10s yes: %lld kernel events of the workload lost around it\n",
+			"lossy", get_int(root, "lost"));
+	else
+		fprintf(out, "%-10s no\n", "lossy");
+	fprintf(out, "%-10s %s\n", "node", clean(get_str(root, "node"), buf, sizeof(buf)));
+	print_opened(json_string_value(id), out);
+	fprintf(out, "%-10s %s\n", "as of", clean(get_str(root, "ts"), buf, sizeof(buf)));
+	print_chain(json_object_get(root, "chain"), out);
+out:
+	json_decref(root);
+	return err;
+}

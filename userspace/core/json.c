@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * json: the append-only JSON object writer behind the sinks (see json.h).
+ *
+ * The hot path writes one object per event into a buffer reused from record to record, so
+ * after the first few records nothing is allocated. Strings are escaped straight into the
+ * free space of that buffer; only when they do not fit is the buffer grown to the exact size
+ * and the string escaped again, which geometric growth makes rare.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+
+#define JSON_MIN_CAP 256
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* The two-character escapes JSON has; every other control character becomes \u00XX. */
+static const char short_escape[128] = {
+    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',  ['\f'] = 'f',
+    ['\r'] = 'r', ['"'] = '"',	['\\'] = '\\',
+};
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0 when s[0] does not
+ * start one. The second-byte ranges are those of Unicode table 3-7: they are what exclude
+ * overlong forms (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points above
+ * U+10FFFF (F4 90..BF, F5..FF).
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	return len;
+}
+
+/*
+ * Where escaped text goes. Only whole units (a character or a whole escape) are written, so
+ * a truncated result is still a valid JSON string body; need keeps counting past the end.
+ */
+struct esc_out {
+	char *out;
+	size_t room;  /* bytes that may be written, terminating NUL excluded */
+	size_t need;  /* bytes the whole escaped text takes */
+	size_t wrote; /* bytes written: need until the first unit that did not fit */
+	bool full;
+};
+
+static inline void emit(struct esc_out *e, const void *p, size_t len)
+{
+	if (!e->full && len <= e->room - e->need) {
+		memcpy(e->out + e->need, p, len);
+		e->wrote = e->need + len;
+	} else {
+		e->full = true;
+	}
+	e->need += len;
+}
+
+/* A run of bytes that are each a unit of their own (plain ASCII): as much as fits. */
+static inline void emit_run(struct esc_out *e, const unsigned char *p, size_t len)
+{
+	if (!e->full) {
+		size_t fit = e->room - e->need;
+
+		if (len > fit)
+			e->full = true;
+		else
+			fit = len;
+		memcpy(e->out + e->need, p, fit);
+		e->wrote = e->need + fit;
+	}
+	e->need += len;
+}
+
+/* Escape n bytes of s into out (room bytes, NUL excluded). Returns what was written and needed. */
+static struct esc_out escape(char *out, size_t room, const unsigned char *s, size_t n)
+{
+	struct esc_out e = {.out = out, .room = room, .full = !out || !room};
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i, len;
+		unsigned char c;
+		char u[6];
+
+		while (i < n && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
+			i++;
+		if (i > start)
+			emit_run(&e, s + start, i - start);
+		if (i == n)
+			break;
+
+		c = s[i];
+		if (c < 0x80 && short_escape[c]) {
+			u[0] = '\\';
+			u[1] = short_escape[c];
+			emit(&e, u, 2);
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			len = utf8_len(s + i, n - i);
+			/* U+0080..U+009F are controls too (C1: some terminals take 0x9b for
+			 * CSI): escaped as their code point, so they decode to themselves. */
+			if (len == 2 && c == 0xc2 && s[i + 1] < 0xa0) {
+				c = s[++i];
+			} else if (len) {
+				emit(&e, s + i, len);
+				i += len;
+				continue;
+			}
+		}
+		/* Other controls (C0, DEL, C1), any byte outside well-formed UTF-8: its Latin-1
+		 * reading. */
+		memcpy(u, "\\u00", 4);
+		u[4] = hex_digits[c >> 4];
+		u[5] = hex_digits[c & 0xf];
+		emit(&e, u, 6);
+		i++;
+	}
+	return e;
+}
+
+/*
+ * Returns the length needed to escape all n bytes (NUL bytes included, as \u0000), excluding
+ * the terminating NUL. When outlen > 0, out holds the longest prefix of whole characters and
+ * escapes that fits in outlen - 1 bytes, NUL-terminated, so even a cut result is valid JSON.
+ */
+size_t vigil_json_escape(char *out, size_t outlen, const char *s, size_t n)
+{
+	struct esc_out e =
+	    escape(out, outlen ? outlen - 1 : 0, (const unsigned char *)s, s ? n : 0);
+
+	if (out && outlen)
+		out[e.wrote] = '\0';
+	return e.need;
+}
+
+/* Record the first error; the buffer stays NUL-terminated at len for whoever looks at it. */
+static void json_fail(struct vigil_json *j, int err)
+{
+	if (!j->err)
+		j->err = err;
+	if (j->buf)
+		j->buf[j->len] = '\0';
+}
+
+/*
+ * Make room for extra more bytes plus the terminating NUL, growing by doubling. Returns 0, or
+ * the writer's error (-ENOMEM) when it already had one or the allocation failed.
+ */
+static int json_reserve(struct vigil_json *j, size_t extra)
+{
+	size_t want, cap;
+	char *buf;
+
+	if (j->err)
+		return j->err;
+	if (extra > SIZE_MAX - 1 - j->len) {
+		json_fail(j, -ENOMEM);
+		return j->err;
+	}
+	want = j->len + extra + 1;
+	if (want <= j->cap)
+		return 0;
+	cap = j->cap ? j->cap : JSON_MIN_CAP;
+	while (cap < want)
+		cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+	buf = realloc(j->buf, cap);
+	if (!buf) {
+		json_fail(j, -ENOMEM);
+		return j->err;
+	}
+	j->buf = buf;
+	j->cap = cap;
+	return 0;
+}
+
+static void json_put(struct vigil_json *j, const char *p, size_t n)
+{
+	if (json_reserve(j, n))
+		return;
+	memcpy(j->buf + j->len, p, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+}
+
+/* Append s as a quoted, escaped JSON string. */
+static void json_put_string(struct vigil_json *j, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct esc_out e;
+
+	/* The two quotes first, so the room left below is what the body may use. */
+	if (json_reserve(j, 2))
+		return;
+	e = escape(j->buf + j->len + 1, j->cap - j->len - 3, u, n);
+	if (e.full) {
+		if (json_reserve(j, e.need + 2))
+			return;
+		e = escape(j->buf + j->len + 1, j->cap - j->len - 3, u, n);
+	}
+	j->buf[j->len] = '"';
+	j->len += 1 + e.need;
+	j->buf[j->len++] = '"';
+	j->buf[j->len] = '\0';
+}
+
+/* Append the separator and "key":. Returns false when the writer is in error. */
+static bool json_key(struct vigil_json *j, const char *key)
+{
+	if (j->need_comma)
+		json_put(j, ",", 1);
+	json_put_string(j, key, strlen(key));
+	json_put(j, ":", 1);
+	j->need_comma = true;
+	return !j->err;
+}
+
+void vigil_json_begin(struct vigil_json *j)
+{
+	j->len = 0;
+	j->need_comma = false;
+	j->err = 0;
+	json_put(j, "{", 1);
+}
+
+/* Returns 0, or the first error met since vigil_json_begin() (the object is then incomplete). */
+int vigil_json_end(struct vigil_json *j)
+{
+	json_put(j, "}", 1);
+	return j->err;
+}
+
+/* A NULL s is written as null rather than crashing the sink on a missing field. */
+void vigil_json_str(struct vigil_json *j, const char *key, const char *s)
+{
+	if (!json_key(j, key))
+		return;
+	if (s)
+		json_put_string(j, s, strlen(s));
+	else
+		json_put(j, "null", 4);
+}
+
+void vigil_json_strn(struct vigil_json *j, const char *key, const char *s, size_t n)
+{
+	if (!json_key(j, key))
+		return;
+	if (s)
+		json_put_string(j, s, strnlen(s, n));
+	else
+		json_put(j, "null", 4);
+}
+
+/* Writes the decimal digits of v backwards from end; returns where they start. */
+static char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+void vigil_json_u64(struct vigil_json *j, const char *key, uint64_t v)
+{
+	char tmp[20];
+	char *p;
+
+	if (!json_key(j, key))
+		return;
+	p = u64_digits(tmp + sizeof(tmp), v);
+	json_put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void vigil_json_i64(struct vigil_json *j, const char *key, int64_t v)
+{
+	char tmp[21];
+	char *p;
+
+	if (!json_key(j, key))
+		return;
+	/* Negate in unsigned arithmetic: -INT64_MIN does not fit an int64_t. */
+	p = u64_digits(tmp + sizeof(tmp), v < 0 ? -(uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	json_put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void vigil_json_bool(struct vigil_json *j, const char *key, bool v)
+{
+	if (!json_key(j, key))
+		return;
+	if (v)
+		json_put(j, "true", 4);
+	else
+		json_put(j, "false", 5);
+}
+
+void vigil_json_null(struct vigil_json *j, const char *key)
+{
+	if (json_key(j, key))
+		json_put(j, "null", 4);
+}
+
+void vigil_json_strv(struct vigil_json *j, const char *key, char *const *v, size_t n)
+{
+	size_t i;
+
+	if (!json_key(j, key))
+		return;
+	json_put(j, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			json_put(j, ",", 1);
+		if (v[i])
+			json_put_string(j, v[i], strlen(v[i]));
+		else
+			json_put(j, "null", 4);
+	}
+	json_put(j, "]", 1);
+}
+
+/* raw is trusted to be one encoded JSON value; a NULL raw is written as null. */
+void vigil_json_raw(struct vigil_json *j, const char *key, const char *raw)
+{
+	if (!json_key(j, key))
+		return;
+	if (raw)
+		json_put(j, raw, strlen(raw));
+	else
+		json_put(j, "null", 4);
+}
+
+void vigil_json_list_add(struct vigil_json_list *l, const struct vigil_json *item)
+{
+	size_t need;
+
+	if (l->err)
+		return;
+	if (item->err || !item->buf) {
+		l->err = item->err ? item->err : -EINVAL;
+		return;
+	}
+	need = l->len + item->len + 3; /* ',' or '[', the item, ']' and NUL later */
+	if (need > l->cap) {
+		size_t cap = l->cap ? l->cap : 256;
+		char *nb;
+
+		while (cap < need)
+			cap *= 2;
+		nb = realloc(l->buf, cap);
+		if (!nb) {
+			l->err = -ENOMEM;
+			return;
+		}
+		l->buf = nb;
+		l->cap = cap;
+	}
+	l->buf[l->len++] = l->n++ ? ',' : '[';
+	memcpy(l->buf + l->len, item->buf, item->len);
+	l->len += item->len;
+	l->buf[l->len] = '\0';
+}
+
+void vigil_json_put_list(struct vigil_json *j, const char *key, struct vigil_json_list *l)
+{
+	if (l->err) {
+		j->err = j->err ? j->err : l->err;
+	} else if (!l->n) {
+		vigil_json_raw(j, key, "[]");
+	} else {
+		l->buf[l->len] = ']';
+		l->buf[l->len + 1] = '\0';
+		vigil_json_raw(j, key, l->buf);
+	}
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
+}
+
+void vigil_json_free(struct vigil_json *j)
+{
+	if (!j)
+		return;
+	free(j->buf);
+	j->buf = NULL;
+	j->len = 0;
+	j->cap = 0;
+	j->need_comma = false;
+	j->err = 0;
+}

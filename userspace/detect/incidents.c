@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+/* incidents: aggregation by signature inside a window, and lifecycle state. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/incidents.h"
+#include "core/loop.h"
+
+#define NOTES 256 /* recent events of configured workloads, for causal chains */
+
+struct note {
+	unsigned int workload;
+	struct vigil_chain_entry e;
+};
+
+struct vigil_incidents {
+	uint64_t window_ns;
+	uint32_t seq;
+	unsigned int n;
+	struct vigil_incident *head; /* newest first */
+	struct note notes[NOTES];    /* a ring: notes[next] is the oldest */
+	unsigned int next_note;
+};
+
+void vigil_incidents_note(struct vigil_incidents *t, unsigned int workload, uint64_t kernel_ns,
+			  uint32_t pid, const char *label, const char *detail)
+{
+	struct note *n = &t->notes[t->next_note];
+
+	if (!workload)
+		return; /* observe-all: unrelated processes share workload 0 */
+	n->workload = workload;
+	n->e.kernel_ns = kernel_ns;
+	n->e.pid = pid;
+	snprintf(n->e.label, sizeof(n->e.label), "%s", label ? label : "");
+	snprintf(n->e.detail, sizeof(n->e.detail), "%s", detail ? detail : "");
+	t->next_note = (t->next_note + 1) % NOTES;
+}
+
+/*
+ * The causal chain: the workload's notes from the VIGIL_CHAIN_NS before first_ns, not
+ * counting the event that opened the incident, at most VIGIL_CHAIN_MAX, the latest kept.
+ */
+static void fill_chain(const struct vigil_incidents *t, struct vigil_incident *i)
+{
+	unsigned int k = t->next_note;
+
+	for (unsigned int n = 0; n < NOTES; n++, k = (k + 1) % NOTES) {
+		const struct note *e = &t->notes[k];
+
+		if (e->workload != i->workload || !e->e.kernel_ns ||
+		    e->e.kernel_ns >= i->first_kernel_ns ||
+		    i->first_kernel_ns - e->e.kernel_ns > VIGIL_CHAIN_NS)
+			continue;
+		if (i->n_chain == VIGIL_CHAIN_MAX) {
+			memmove(&i->chain[0], &i->chain[1],
+				(VIGIL_CHAIN_MAX - 1) * sizeof(i->chain[0]));
+			i->n_chain--;
+		}
+		i->chain[i->n_chain++] = e->e;
+	}
+}
+
+const struct vigil_incident *vigil_incidents_first(const struct vigil_incidents *t)
+{
+	return t->head;
+}
+
+struct vigil_incident *vigil_incidents_lookup(struct vigil_incidents *t, const char *id)
+{
+	for (struct vigil_incident *i = t->head; i; i = i->next)
+		if (!strcmp(i->id, id))
+			return i;
+	return NULL;
+}
+
+const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
+						  const char *id)
+{
+	return vigil_incidents_lookup((struct vigil_incidents *)t, id);
+}
+
+const char *vigil_incident_state_name(enum vigil_incident_state s)
+{
+	static const char *const names[] = {
+		[VIGIL_INC_OPEN] = "open",
+		[VIGIL_INC_HEALING] = "healing",
+		[VIGIL_INC_VERIFYING] = "verifying",
+		[VIGIL_INC_RESOLVED] = "resolved",
+		[VIGIL_INC_AWAITING_APPROVAL] = "awaiting_approval",
+		[VIGIL_INC_ESCALATED] = "escalated",
+		[VIGIL_INC_FAILED] = "failed",
+	};
+
+	if ((unsigned int)s < sizeof(names) / sizeof(names[0]))
+		return names[s];
+	return "unknown";
+}
+
+int vigil_incidents_new(uint64_t window_ms, struct vigil_incidents **out)
+{
+	struct vigil_incidents *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->window_ns = window_ms * 1000000ull;
+	*out = t;
+	return 0;
+}
+
+void vigil_incidents_free(struct vigil_incidents *t)
+{
+	struct vigil_incident *i, *next;
+
+	if (!t)
+		return;
+	for (i = t->head; i; i = next) {
+		next = i->next;
+		free(i);
+	}
+	free(t);
+}
+
+static bool over(const struct vigil_incident *i)
+{
+	return i->state == VIGIL_INC_RESOLVED || i->state == VIGIL_INC_FAILED;
+}
+
+struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
+					      const struct vigil_event_hdr *hdr,
+					      const struct vigil_detection *d, const char *workload,
+					      bool *opened)
+{
+	struct vigil_incident *i;
+
+	for (i = t->head; i; i = i->next) {
+		if (over(i) || strcmp(i->signature, d->signature))
+			continue;
+		if (hdr->ts_ns - i->last_kernel_ns > t->window_ns)
+			continue;
+		i->count++;
+		goto update;
+	}
+	i = calloc(1, sizeof(*i));
+	if (!i)
+		return NULL;
+	i->opened_mono_ns = vigil_mono_ns();
+	i->opened_wall_ns = vigil_wall_ns();
+	snprintf(i->id, sizeof(i->id), "%012llx%04x",
+		 (unsigned long long)(i->opened_wall_ns / 1000000ull) & 0xffffffffffffull,
+		 ++t->seq & 0xffff);
+	memcpy(i->signature, d->signature, sizeof(i->signature));
+	i->cls = d->cls;
+	i->state = VIGIL_INC_OPEN;
+	i->workload = hdr->workload;
+	snprintf(i->workload_name, sizeof(i->workload_name), "%s", workload);
+	snprintf(i->title, sizeof(i->title), "%s", d->title);
+	snprintf(i->detail, sizeof(i->detail), "%s", d->detail);
+	i->count = 1;
+	i->first_kernel_ns = hdr->ts_ns;
+	fill_chain(t, i);
+	i->next = t->head;
+	t->head = i;
+	t->n++;
+	*opened = true;
+	goto fill;
+update:
+	*opened = false;
+fill:
+	i->last_kernel_ns = hdr->ts_ns;
+	i->tgid = hdr->tgid;
+	i->signal = d->signal;
+	i->status = d->status;
+	i->core_dumped = d->core_dumped;
+	return i;
+}
+
+unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns,
+				    vigil_incident_fn fn, void *arg)
+{
+	struct vigil_incident **pp = &t->head, *i;
+	unsigned int n = 0;
+
+	while ((i = *pp)) {
+		/* Kernel timestamps are CLOCK_MONOTONIC too, so they compare with now. */
+		if (!i->busy && now_mono_ns - i->last_kernel_ns > t->window_ns) {
+			i->final = true;
+			if (fn)
+				fn(i, arg);
+			*pp = i->next;
+			free(i);
+			t->n--;
+			n++;
+			continue;
+		}
+		pp = &i->next;
+	}
+	return n;
+}
+
+unsigned int vigil_incidents_count(const struct vigil_incidents *t)
+{
+	return t->n;
+}

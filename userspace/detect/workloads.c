@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: Apache-2.0
+/* workloads: match keys in the kernel, /proc scan, pidfiles, cgroup globs, pid lists. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "kernel/syscalls.h"
+#include "detect/workloads.h"
+
+struct wl_state {
+	const struct vigil_workload *cfg;
+	pid_t *pids; /* live main processes */
+	size_t n_pids, cap_pids;
+	struct vigil_exe_key exe; /* last key put in the kernel, ino 0 if none */
+	uint8_t *hist;		  /* histogram slot of each latency syscall, config order */
+};
+
+struct vigil_workloads {
+	const struct vigil_config *cfg;
+	struct vigil_probes *probes;
+	struct wl_state *w; /* cfg->n_workloads */
+	char cgroot[512];   /* cgroup v2 mount point */
+	unsigned int hists; /* latency histogram slots handed out (slot 0 is "none") */
+};
+
+unsigned int vigil_kernel_dev(dev_t dev)
+{
+	return (major(dev) << 20) | minor(dev);
+}
+
+/* Where cgroup v2 is mounted (hybrid hosts: /sys/fs/cgroup/unified). Returns 0 or -ENOENT. */
+static int find_cgroup2(char *buf, size_t len)
+{
+	char line[1024], mnt[512], fstype[64];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* "36 25 0:30 / /sys/fs/cgroup/unified rw,... - cgroup2 cgroup2 rw" */
+		char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(dash, " - %63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
+			snprintf(buf, len, "%s", mnt);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static bool has_pid(const struct wl_state *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->n_pids; i++)
+		if (s->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static int add_pid(struct wl_state *s, pid_t pid)
+{
+	if (has_pid(s, pid))
+		return 0;
+	if (s->n_pids == s->cap_pids) {
+		size_t cap = s->cap_pids ? 2 * s->cap_pids : 8;
+		pid_t *np = realloc(s->pids, cap * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		s->pids = np;
+		s->cap_pids = cap;
+	}
+	s->pids[s->n_pids++] = pid;
+	return 1;
+}
+
+int vigil_workloads_watch(struct vigil_workloads *wl, unsigned int workload, pid_t pid)
+{
+	int ret;
+
+	if (!workload || workload > wl->cfg->n_workloads)
+		return -EINVAL;
+	ret = vigil_probes_watch(wl->probes, pid, workload);
+	if (ret)
+		return ret;
+	return add_pid(&wl->w[workload - 1], pid) < 0 ? -ENOMEM : 0;
+}
+
+void vigil_workloads_seen(struct vigil_workloads *wl, unsigned int workload, pid_t pid)
+{
+	if (workload && workload <= wl->cfg->n_workloads)
+		add_pid(&wl->w[workload - 1], pid);
+}
+
+void vigil_workloads_gone(struct vigil_workloads *wl, unsigned int workload, pid_t pid)
+{
+	struct wl_state *s;
+
+	if (!workload || workload > wl->cfg->n_workloads)
+		return;
+	s = &wl->w[workload - 1];
+	for (size_t i = 0; i < s->n_pids; i++) {
+		if (s->pids[i] == pid) {
+			s->pids[i] = s->pids[--s->n_pids];
+			return;
+		}
+	}
+}
+
+size_t vigil_workloads_pids(const struct vigil_workloads *wl, unsigned int workload, pid_t *out,
+			    size_t max)
+{
+	const struct wl_state *s;
+
+	if (!workload || workload > wl->cfg->n_workloads)
+		return 0;
+	s = &wl->w[workload - 1];
+	for (size_t i = 0; i < s->n_pids && i < max; i++)
+		out[i] = s->pids[i];
+	return s->n_pids;
+}
+
+const char *vigil_workloads_name(const struct vigil_workloads *wl, unsigned int workload,
+				 const char *comm, char *buf, size_t len)
+{
+	size_t i;
+
+	if (workload && workload <= wl->cfg->n_workloads)
+		return wl->cfg->workloads[workload - 1].name;
+	/* Observe-all: the comm is the name. Bytes stay as they are (the JSON writer escapes
+	 * them); only the length is bounded, since a comm need not be NUL-terminated. */
+	for (i = 0; i + 1 < len && i < VIGIL_COMM_LEN && comm[i]; i++)
+		buf[i] = comm[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Read a whole small file into buf (NUL-terminated, trailing newline dropped). */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+/* pid from a pidfile, or 0 if it holds none or that process is gone. */
+static pid_t read_pidfile(const char *path)
+{
+	char buf[32], *end;
+	long v;
+
+	if (read_small(path, buf, sizeof(buf)))
+		return 0;
+	v = strtol(buf, &end, 10);
+	if (end == buf || v <= 0 || v > 4194304 || (*end && !isspace((unsigned char)*end)))
+		return 0;
+	if (kill((pid_t)v, 0) && errno == ESRCH)
+		return 0;
+	return (pid_t)v;
+}
+
+/* Does process pid match workload w? Reads comm, exe and cgroup from /proc. */
+static bool proc_matches(const struct vigil_workloads *wl, const struct wl_state *s, pid_t pid)
+{
+	const struct vigil_match *m = &s->cfg->match;
+	char path[64], buf[512];
+	struct stat st;
+
+	if (m->comm) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if (!read_small(path, buf, sizeof(buf)) && !strcmp(buf, m->comm))
+			return true;
+	}
+	if (m->exe && s->exe.ino) {
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		if (!stat(path, &st) && st.st_ino == s->exe.ino &&
+		    vigil_kernel_dev(st.st_dev) == s->exe.dev)
+			return true;
+	}
+	if (m->cgroup && wl->cgroot[0]) {
+		char *line, *save = NULL;
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+		if (read_small(path, buf, sizeof(buf)))
+			return false;
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (!strncmp(line, "0::", 3) && !fnmatch(m->cgroup, line + 3, 0))
+				return true;
+	}
+	if (m->pidfile && read_pidfile(m->pidfile) == pid)
+		return true;
+	return false;
+}
+
+/* Put a 4-byte workload value under key in the map fd. */
+static int put_key(int fd, const void *key, unsigned int workload)
+{
+	__u32 v = workload;
+
+	return bpf_map_update_elem(fd, key, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* Executable inode of workload i into the kernel (again when the file was replaced). */
+static void refresh_exe(struct vigil_workloads *wl, unsigned int i)
+{
+	struct wl_state *s = &wl->w[i];
+	struct vigil_exe_key key = {};
+	struct stat st;
+
+	if (!s->cfg->match.exe || stat(s->cfg->match.exe, &st))
+		return;
+	key.ino = st.st_ino;
+	key.dev = vigil_kernel_dev(st.st_dev);
+	if (key.ino == s->exe.ino && key.dev == s->exe.dev)
+		return;
+	/* The old inode may still run (an upgrade in place): keep its key too. */
+	if (!put_key(vigil_probes_match_exe_fd(wl->probes), &key, i + 1))
+		s->exe = key;
+}
+
+/*
+ * Walk the cgroup v2 tree below dir (path relative to the mount: rel) and put the id of each
+ * cgroup whose path matches pattern into the kernel. Depth-bounded; returns nothing: a cgroup
+ * that vanishes mid-walk is simply not there.
+ */
+static void walk_cgroups(int fd, const char *rel, const char *pattern, unsigned int workload,
+			 int depth, struct vigil_workloads *wl)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (fstat(fd, &st)) {
+		close(fd);
+		return;
+	}
+	if (!fnmatch(pattern, rel, 0)) {
+		__u64 id = st.st_ino; /* cgroup v2 id == kernfs inode number */
+
+		put_key(vigil_probes_match_cgroup_fd(wl->probes), &id, workload);
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while (depth < 32 && (de = readdir(d))) {
+		char sub[4096];
+		int cfd;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[1] ? "/" : "", de->d_name) >=
+		    (int)sizeof(sub))
+			continue;
+		cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfd >= 0)
+			walk_cgroups(cfd, sub, pattern, workload, depth + 1, wl);
+	}
+	closedir(d);
+}
+
+static void refresh_cgroups(struct vigil_workloads *wl, unsigned int i)
+{
+	int fd;
+
+	if (!wl->w[i].cfg->match.cgroup || !wl->cgroot[0])
+		return;
+	fd = open(wl->cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		walk_cgroups(fd, "/", wl->w[i].cfg->match.cgroup, i + 1, 0, wl);
+}
+
+/* Scan /proc for processes of any workload. Returns how many were added. */
+static int scan_proc(struct vigil_workloads *wl)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int added = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		for (unsigned int i = 0; i < wl->cfg->n_workloads; i++) {
+			if (has_pid(&wl->w[i], pid) || !proc_matches(wl, &wl->w[i], pid))
+				continue;
+			if (!vigil_workloads_watch(wl, i + 1, pid))
+				added++;
+			break;
+		}
+	}
+	closedir(d);
+	return added;
+}
+
+int vigil_workloads_refresh(struct vigil_workloads *wl)
+{
+	int added = 0;
+
+	for (unsigned int i = 0; i < wl->cfg->n_workloads; i++) {
+		struct wl_state *s = &wl->w[i];
+		pid_t pid;
+
+		refresh_exe(wl, i);
+		refresh_cgroups(wl, i);
+		if (s->cfg->match.pidfile && (pid = read_pidfile(s->cfg->match.pidfile)) &&
+		    !has_pid(s, pid) && !vigil_workloads_watch(wl, i + 1, pid))
+			added++;
+	}
+	return added;
+}
+
+/*
+ * Put workload i's latency settings in the kernel: its budget and a bit per syscall to time.
+ * Returns 0, or -ENOENT with err naming a syscall this architecture does not have.
+ */
+static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, size_t errlen)
+{
+	const struct vigil_workload *w = &wl->cfg->workloads[i];
+	int fd = vigil_probes_lat_cfg_fd(wl->probes);
+	struct vigil_lat_cfg lc = {};
+	__u32 key = i + 1;
+
+	if (!w->n_latency_syscalls)
+		return 0;
+	wl->w[i].hist = calloc(w->n_latency_syscalls, 1);
+	if (!wl->w[i].hist)
+		return -ENOMEM;
+	for (unsigned int k = 0; k < w->n_latency_syscalls; k++) {
+		int nr = vigil_syscall_nr(w->latency_syscalls[k]);
+
+		if (nr < 0 || nr >= VIGIL_MAX_SYSCALLS) {
+			snprintf(err, errlen, "workload %s: latency.syscalls: '%s' is not a syscall "
+				 "on this architecture", w->name, w->latency_syscalls[k]);
+			return -ENOENT;
+		}
+		if (lc.hist[nr]) {
+			wl->w[i].hist[k] = lc.hist[nr]; /* named twice: one histogram */
+			continue;
+		}
+		if (wl->hists + 1 >= VIGIL_LAT_HISTS) {
+			snprintf(err, errlen, "workload %s: latency.syscalls: more than %d timed "
+				 "(workload, syscall) pairs in all", w->name, VIGIL_LAT_HISTS - 1);
+			return -E2BIG;
+		}
+		lc.hist[nr] = wl->w[i].hist[k] = ++wl->hists;
+	}
+	lc.budget_ns = w->latency_budget_ms * 1000000ull;
+	/* No latency family (refused by the kernel): status says why; nothing to fill. */
+	if (fd < 0)
+		return 0;
+	if (bpf_map_update_elem(fd, &key, &lc, BPF_ANY)) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "workload %s: kernel map lat_cfg: %s", w->name,
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+unsigned int vigil_workloads_lat_hist(const struct vigil_workloads *wl, unsigned int workload,
+				      unsigned int k)
+{
+	const struct wl_state *s;
+
+	if (!workload || workload > wl->cfg->n_workloads)
+		return 0;
+	s = &wl->w[workload - 1];
+	return s->hist && k < s->cfg->n_latency_syscalls ? s->hist[k] : 0;
+}
+
+int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *probes,
+			struct vigil_workloads **out, char *err, size_t errlen)
+{
+	struct vigil_workloads *wl;
+	int ret;
+
+	wl = calloc(1, sizeof(*wl));
+	if (!wl)
+		return -ENOMEM;
+	wl->cfg = cfg;
+	wl->probes = probes;
+	wl->w = calloc(cfg->n_workloads ? cfg->n_workloads : 1, sizeof(*wl->w));
+	if (!wl->w) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (find_cgroup2(wl->cgroot, sizeof(wl->cgroot)))
+		wl->cgroot[0] = '\0';
+	for (unsigned int i = 0; i < cfg->n_workloads; i++) {
+		const struct vigil_workload *w = &cfg->workloads[i];
+		char comm[VIGIL_COMM_LEN] = {};
+
+		wl->w[i].cfg = w;
+		ret = put_latency(wl, i, err, errlen);
+		if (ret)
+			goto fail;
+		if (w->match.cgroup && !wl->cgroot[0]) {
+			snprintf(err, errlen, "workload %s: match.cgroup needs cgroup v2, not mounted",
+				 w->name);
+			ret = -ENOENT;
+			goto fail;
+		}
+		if (!w->match.comm)
+			continue;
+		strncpy(comm, w->match.comm, sizeof(comm) - 1);
+		ret = put_key(vigil_probes_match_comm_fd(probes), comm, i + 1);
+		if (ret) {
+			snprintf(err, errlen, "workload %s: kernel map match_comm: %s", w->name,
+				 strerror(-ret));
+			goto fail;
+		}
+	}
+	/* Keys first, then the scan: a process exec'd in between is caught by the kernel. */
+	vigil_workloads_refresh(wl);
+	ret = scan_proc(wl);
+	if (ret < 0) {
+		snprintf(err, errlen, "scanning /proc: %s", strerror(-ret));
+		goto fail;
+	}
+	*out = wl;
+	return 0;
+fail:
+	vigil_workloads_free(wl);
+	return ret;
+}
+
+void vigil_workloads_free(struct vigil_workloads *wl)
+{
+	if (!wl)
+		return;
+	for (unsigned int i = 0; wl->w && i < wl->cfg->n_workloads; i++) {
+		free(wl->w[i].pids);
+		free(wl->w[i].hist);
+	}
+	free(wl->w);
+	free(wl);
+}

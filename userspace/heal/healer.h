@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * healer: decides whether and when to act on an incident, runs the action, and verifies it.
+ *
+ * Graduated autonomy (level 1 at once, level 2 after its delay, level 3 waits for approval),
+ * a circuit breaker per workload, and a restart backoff that doubles from 10 s to 5 min as
+ * Kubernetes' CrashLoopBackOff does, so a broken service is never restarted in a tight loop.
+ * Among the rules that apply to an incident, the action that has worked best on its signature
+ * runs (the knowledge store), and every known outcome is learned.
+ * Every step is written to the audit trail (action records) before and after it happens.
+ */
+#ifndef VIGIL_HEALER_H
+#define VIGIL_HEALER_H
+
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "detect/incidents.h"
+#include "core/loop.h"
+#include "output/output.h"
+
+struct vigil_healer;
+
+/* Put a process the healer just forked into a workload's watched set, before it may run.
+ * Returns 0 or -errno (the spawn is then abandoned). */
+typedef int (*vigil_watch_fn)(unsigned int workload, pid_t pid, void *arg);
+
+/* What the healer asks the rest of the daemon before restarting a process that still runs. */
+struct vigil_healer_probe {
+	/* Established connections the workload holds now (its live conversations). */
+	uint64_t (*established)(unsigned int workload, void *arg);
+	/* Is pid a live process of the workload (in the kernel's watched set for it)? */
+	bool (*owns)(unsigned int workload, pid_t pid, void *arg);
+	void *arg;
+};
+
+/*
+ * Let the healer restart live processes: before a restart of a process that still runs (an
+ * incident that is not an exit), wait for the workload's established connections to close
+ * (at most quiet.max_defer), then stop it (SIGTERM, SIGKILL after VIGIL_STOP_GRACE_MS).
+ * Without a probe, a live process is never stopped.
+ */
+void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_probe *p);
+
+#define VIGIL_STOP_GRACE_MS 10000
+
+struct vigil_knowledge;
+
+/*
+ * Let the healer learn and choose: each known outcome of an action (verified, died within the
+ * verify window, exec failed) is recorded in k for (incident signature, rule name) and written
+ * as a knowledge record; among the rules of a workload that apply to an incident, the one
+ * whose action scores best for its signature runs (knowledge.h), config order breaking ties,
+ * and the choice is in the audit trail (outcome "chosen"). NULL: no store, the first rule that
+ * applies, always. The healer does not own k.
+ */
+void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *k);
+
+/* Returns 0 and *out, or -ENOMEM. */
+int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
+		     struct vigil_sinks *sinks, vigil_watch_fn watch, void *watch_arg,
+		     struct vigil_healer **out);
+/* Cancels pending heals (recorded as such) and frees; accepts NULL. */
+void vigil_healer_free(struct vigil_healer *h);
+
+/* An incident opened (opened=true) or repeated. Decides, acts or schedules. */
+void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened);
+
+/*
+ * A person approved an incident awaiting approval (level 3): run now the rule chosen when it
+ * went awaiting approval (not one chosen again from what the store learned since).
+ * who names them in the audit trail. Returns 0, -EINVAL if the incident is not awaiting
+ * approval, -ENOENT if no rule applies any more.
+ */
+int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who);
+
+/* A child of ours ended (the daemon reaps on SIGCHLD): ends a verify window early. */
+void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus);
+
+/* Restart backoff before the next restart of a workload that restarted `restarts` times,
+ * the last one `since_ms` ago. Exposed for tests. */
+uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms);
+
+#endif /* VIGIL_HEALER_H */

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+/* collector: ring buffer -> validated records. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+
+#include <bpf/libbpf.h>
+
+#include "kernel/collector.h"
+
+struct vigil_collector {
+	struct vigil_loop *loop;
+	struct ring_buffer *rb;
+	int epfd;
+	vigil_event_fn fn;
+	void *arg;
+	struct vigil_collector_stats st;
+};
+
+/* Expected record size of each kind, or 0 for a kind this build does not know. */
+static size_t kind_size(unsigned int kind)
+{
+	switch (kind) {
+	case VIGIL_EV_EXIT:
+		return sizeof(struct vigil_exit);
+	case VIGIL_EV_OOM:
+		return sizeof(struct vigil_oom);
+	case VIGIL_EV_EXEC:
+		return sizeof(struct vigil_exec);
+	case VIGIL_EV_SOCK:
+		return sizeof(struct vigil_sock);
+	case VIGIL_EV_SLOW:
+		return sizeof(struct vigil_slow);
+	case VIGIL_EV_HANG:
+		return sizeof(struct vigil_hang);
+	default:
+		return 0;
+	}
+}
+
+int vigil_decode(const void *data, size_t len, const struct vigil_event_hdr **out)
+{
+	const struct vigil_event_hdr *h = data;
+	size_t want;
+
+	if (!data || len < sizeof(*h))
+		return -EBADMSG;
+	if (h->version != VIGIL_ABI_VERSION)
+		return -EPROTO;
+	want = kind_size(h->kind);
+	if (!want)
+		return -ENOMSG;
+	if (h->size > len)
+		return -EBADMSG;
+	if (h->size != want)
+		return -EMSGSIZE;
+	*out = h;
+	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct vigil_collector *c = ctx;
+	const struct vigil_event_hdr *h;
+
+	switch (vigil_decode(data, len, &h)) {
+	case 0:
+		c->st.records++;
+		c->fn(h, c->arg);
+		break;
+	case -EBADMSG:
+		c->st.short_recs++;
+		break;
+	case -EPROTO:
+		c->st.bad_version++;
+		break;
+	case -ENOMSG:
+		c->st.unknown++;
+		break;
+	default:
+		c->st.bad_size++;
+		break;
+	}
+	/* Never stop the drain for one bad record. */
+	return 0;
+}
+
+static void on_readable(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	vigil_collector_drain(arg);
+}
+
+int vigil_collector_drain(struct vigil_collector *c)
+{
+	return ring_buffer__consume(c->rb);
+}
+
+int vigil_collector_new(struct vigil_loop *loop, int ringbuf_fd, vigil_event_fn fn, void *arg,
+			struct vigil_collector **out)
+{
+	struct vigil_collector *c;
+	int err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->fn = fn;
+	c->arg = arg;
+	c->epfd = -1;
+	c->rb = ring_buffer__new(ringbuf_fd, on_record, c, NULL);
+	if (!c->rb) {
+		err = -errno;
+		goto fail;
+	}
+	c->epfd = ring_buffer__epoll_fd(c->rb);
+	err = vigil_loop_add_fd(loop, c->epfd, EPOLLIN, on_readable, c);
+	if (err) {
+		c->epfd = -1;
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	vigil_collector_free(c);
+	return err;
+}
+
+void vigil_collector_free(struct vigil_collector *c)
+{
+	if (!c)
+		return;
+	if (c->epfd >= 0)
+		vigil_loop_del_fd(c->loop, c->epfd);
+	ring_buffer__free(c->rb);
+	free(c);
+}
+
+const struct vigil_collector_stats *vigil_collector_stats(const struct vigil_collector *c)
+{
+	return &c->st;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * collector: drains the kernel's ring buffer on the event loop, checks every record against
+ * the event ABI, and hands valid ones on. A short, unknown or foreign-version record is
+ * counted and dropped, never trusted and never a crash.
+ */
+#ifndef VIGIL_COLLECTOR_H
+#define VIGIL_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "vigil/events.h"
+
+struct vigil_collector;
+
+struct vigil_collector_stats {
+	uint64_t records;     /* valid records delivered */
+	uint64_t short_recs;  /* shorter than the header, or than hdr.size */
+	uint64_t bad_version; /* hdr.version != VIGIL_ABI_VERSION */
+	uint64_t unknown;     /* hdr.kind this build does not know */
+	uint64_t bad_size;    /* hdr.size differs from the kind's struct */
+};
+
+/* A valid record: hdr->kind tells which struct it starts (struct vigil_exit, ...). */
+typedef void (*vigil_event_fn)(const struct vigil_event_hdr *hdr, void *arg);
+
+/*
+ * Check one record of len bytes. Returns 0 (and *out), -EBADMSG (too short), -EPROTO (other
+ * ABI version), -ENOMSG (unknown kind) or -EMSGSIZE (size does not match the kind).
+ */
+int vigil_decode(const void *data, size_t len, const struct vigil_event_hdr **out);
+
+/* Watch ringbuf_fd on loop, calling fn for each valid record. Returns 0 or -errno. */
+int vigil_collector_new(struct vigil_loop *loop, int ringbuf_fd, vigil_event_fn fn, void *arg,
+			struct vigil_collector **out);
+/* Removes it from the loop and frees it; accepts NULL. */
+void vigil_collector_free(struct vigil_collector *c);
+/* Drain whatever is in the ring buffer now. Returns records consumed or -errno. */
+int vigil_collector_drain(struct vigil_collector *c);
+const struct vigil_collector_stats *vigil_collector_stats(const struct vigil_collector *c);
+
+#endif /* VIGIL_COLLECTOR_H */

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * loader: the exits skeleton, with a runtime choice of program family.
+ *
+ * tp_btf programs get typed tracepoint arguments and need neither tracefs nor bpffs; classic
+ * tracepoints are the fallback for kernels without tp_btf (or where it is refused), and
+ * attach through perf events, which needs tracefs for the tracepoint ids.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel/loader.h" /* first: the skeletons use the event ABI's types */
+
+#include "exits.skel.h"
+#include "latency.skel.h"
+#include "sockets.skel.h"
+
+struct vigil_probes {
+	struct exits_bpf *exits;
+	struct sockets_bpf *sockets;
+	struct latency_bpf *latency;
+	const char *mode;
+	uint64_t *watched_bits; /* mmap of the map of the same name */
+	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
+};
+
+const char *vigil_family_name(enum vigil_family f)
+{
+	static const char *const names[] = { "exits", "sockets", "latency" };
+
+	return (unsigned int)f < VIGIL_FAM_MAX ? names[f] : "?";
+}
+
+/* The bpf_object of family f, or NULL when it is not loaded. */
+static struct bpf_object *family_obj(const struct vigil_probes *p, enum vigil_family f)
+{
+	switch (f) {
+	case VIGIL_FAM_EXITS:
+		return p->exits ? p->exits->obj : NULL;
+	case VIGIL_FAM_SOCKETS:
+		return p->sockets ? p->sockets->obj : NULL;
+	case VIGIL_FAM_LATENCY:
+		return p->latency ? p->latency->obj : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* What this kernel's tracepoints offer, from its BTF (parsed once: it is megabytes). */
+struct kernel_features {
+	bool group_dead; /* sched_process_exit has (task, group_dead): 6.16+ */
+	bool hang;	 /* sched_process_hang exists: CONFIG_DETECT_HUNG_TASK */
+};
+
+static struct kernel_features kernel_features(void)
+{
+	struct kernel_features f = {};
+	const struct btf_type *t;
+	struct btf *btf;
+	int id;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return f;
+	/* typedef void (*btf_trace_sched_process_exit)(void *, struct task_struct *, bool); */
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, id);
+		t = btf__type_by_id(btf, t->type); /* pointer */
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		f.group_dead = t && btf_is_func_proto(t) && btf_vlen(t) == 3;
+	}
+	f.hang = btf__find_by_name_kind(btf, "btf_trace_sched_process_hang", BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return f;
+}
+
+bool vigil_kernel_exit_has_group_dead(void)
+{
+	return kernel_features().group_dead;
+}
+
+bool vigil_kernel_has_hang_tracepoint(void)
+{
+	return kernel_features().hang;
+}
+
+int vigil_ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (!stat("/sys/kernel/tracing/events", &st) ||
+	    !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
+		return -errno;
+	return 0;
+}
+
+/* Pick which programs load: one exit program, and the tp_btf or the classic twins. */
+static void choose_programs(struct exits_bpf *s, bool btf)
+{
+	struct kernel_features f = btf ? kernel_features() : (struct kernel_features){};
+	bool gd = f.group_dead;
+
+	bpf_program__set_autoload(s->progs.exit_btf, gd);
+	bpf_program__set_autoload(s->progs.exit_btf_live, btf && !gd);
+	bpf_program__set_autoload(s->progs.exec_btf, btf);
+	bpf_program__set_autoload(s->progs.fork_btf, btf);
+	bpf_program__set_autoload(s->progs.signal_btf, btf);
+	bpf_program__set_autoload(s->progs.oom_btf, btf);
+	bpf_program__set_autoload(s->progs.hang_btf, f.hang);
+	bpf_program__set_autoload(s->progs.exit_tp, !btf);
+	bpf_program__set_autoload(s->progs.exec_tp, !btf);
+	bpf_program__set_autoload(s->progs.signal_tp, !btf);
+	bpf_program__set_autoload(s->progs.oom_tp, !btf);
+}
+
+/*
+ * The layout the kernel object was compiled with must be the one this binary uses: both are
+ * built from include/vigil/events.h, and this catches a stale object all the same.
+ */
+static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		size_t size;
+	} types[] = {
+		{ "vigil_event_hdr", sizeof(struct vigil_event_hdr) },
+		{ "vigil_exit", sizeof(struct vigil_exit) },
+		{ "vigil_oom", sizeof(struct vigil_oom) },
+		{ "vigil_exec", sizeof(struct vigil_exec) },
+		{ "vigil_sock", sizeof(struct vigil_sock) },
+		{ "vigil_slow", sizeof(struct vigil_slow) },
+		{ "vigil_hang", sizeof(struct vigil_hang) },
+		{ "vigil_sock_counts", sizeof(struct vigil_sock_counts) },
+		{ "vigil_lat_hist", sizeof(struct vigil_lat_hist) },
+		{ "vigil_lat_cfg", sizeof(struct vigil_lat_cfg) },
+	};
+	struct btf *btf = bpf_object__btf(obj);
+	size_t i;
+
+	for (i = 0; btf && i < sizeof(types) / sizeof(types[0]); i++) {
+		int id = btf__find_by_name_kind(btf, types[i].name, BTF_KIND_STRUCT);
+
+		if (id > 0 && (size_t)btf__resolve_size(btf, id) != types[i].size) {
+			snprintf(err, errlen, "ABI mismatch: struct %s is %lld bytes in BPF, %zu here",
+				 types[i].name, (long long)btf__resolve_size(btf, id), types[i].size);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/* One attempt with one program family. Returns 0 or -errno (err set). */
+static int try_open(struct vigil_probes *p, const struct vigil_probe_opts *o, bool btf, char *err,
+		    size_t errlen)
+{
+	struct exits_bpf *s;
+	int ret;
+
+	if (!btf) {
+		ret = vigil_ensure_tracefs();
+		if (ret) {
+			snprintf(err, errlen, "tracefs is not mounted and mounting it failed: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	s = exits_bpf__open();
+	if (!s) {
+		ret = -errno;
+		snprintf(err, errlen, "opening the exits BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	s->rodata->observe_all = o->observe_all;
+	s->rodata->inherit_at_exit = !btf;
+	choose_programs(s, btf);
+	ret = bpf_map__set_max_entries(s->maps.events,
+				       o->ringbuf_bytes ? o->ringbuf_bytes : VIGIL_RINGBUF_BYTES);
+	if (!ret)
+		ret = check_abi(s->obj, err, errlen);
+	if (ret)
+		goto fail;
+	ret = exits_bpf__load(s);
+	if (ret) {
+		snprintf(err, errlen, "loading the exits programs (%s): %s",
+			 btf ? "tp_btf" : "tracepoint", strerror(-ret));
+		goto fail;
+	}
+	ret = exits_bpf__attach(s);
+	if (ret) {
+		snprintf(err, errlen, "attaching the exits programs (%s): %s",
+			 btf ? "tp_btf" : "tracepoint", strerror(-ret));
+		goto fail;
+	}
+	p->exits = s;
+	p->mode = btf ? "tp_btf" : "tracepoint";
+	return 0;
+fail:
+	exits_bpf__destroy(s);
+	return ret;
+}
+
+/*
+ * Load and attach an optional family (its skeleton is open), sharing the exits family's ring
+ * buffer, watched set and drop counters, so that there is one ordered stream and one set.
+ * Returns 0 or -errno with err set; the caller destroys the skeleton on failure.
+ */
+static int load_family(struct vigil_probes *p, struct bpf_object *obj,
+		       struct bpf_object_skeleton *skel, const char *name, char *err,
+		       size_t errlen)
+{
+	static const char *const shared[] = { "events", "watched", "watched_bits",
+					      "workload_drops" };
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct bpf_map *mine = bpf_object__find_map_by_name(obj, shared[i]);
+		struct bpf_map *theirs = bpf_object__find_map_by_name(p->exits->obj, shared[i]);
+
+		ret = mine && theirs ? bpf_map__reuse_fd(mine, bpf_map__fd(theirs)) : -ENOENT;
+		if (ret)
+			snprintf(err, errlen, "sharing map %s with the %s programs: %s", shared[i],
+				 name, strerror(-ret));
+	}
+	if (!ret)
+		ret = check_abi(obj, err, errlen);
+	if (!ret && (ret = bpf_object__load_skeleton(skel)))
+		snprintf(err, errlen, "loading the %s programs: %s", name, strerror(-ret));
+	if (!ret && (ret = bpf_object__attach_skeleton(skel)))
+		snprintf(err, errlen, "attaching the %s programs: %s", name, strerror(-ret));
+	return ret;
+}
+
+static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
+{
+	struct sockets_bpf *s = sockets_bpf__open();
+	int ret;
+
+	if (!s)
+		return -errno;
+	ret = load_family(p, s->obj, s->skeleton, "sockets", err, errlen);
+	if (ret)
+		sockets_bpf__destroy(s);
+	else
+		p->sockets = s;
+	return ret;
+}
+
+static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
+{
+	struct latency_bpf *s = latency_bpf__open();
+	int ret;
+
+	if (!s)
+		return -errno;
+	ret = load_family(p, s->obj, s->skeleton, "latency", err, errlen);
+	if (ret)
+		latency_bpf__destroy(s);
+	else
+		p->latency = s;
+	return ret;
+}
+
+int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,
+		      size_t errlen)
+{
+	char first[256] = "";
+	struct vigil_probes *p;
+	int ret = -EOPNOTSUPP;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (!opts->force_classic) {
+		ret = try_open(p, opts, true, first, sizeof(first));
+		if (!ret)
+			goto others;
+	}
+	ret = try_open(p, opts, false, err, errlen);
+	if (ret) {
+		if (first[0]) {
+			char second[256];
+
+			snprintf(second, sizeof(second), "%s", err);
+			snprintf(err, errlen, "%s; fallback: %s", first, second);
+		}
+		free(p);
+		return ret;
+	}
+others:
+	p->watched_bits = mmap(NULL, VIGIL_PID_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_SHARED, bpf_map__fd(p->exits->maps.watched_bits), 0);
+	if (p->watched_bits == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "mapping watched_bits: %s", strerror(-ret));
+		p->watched_bits = NULL;
+		vigil_probes_close(p);
+		return ret;
+	}
+	/* Optional families: vigil runs without them, and says why. */
+	if (opts->sockets && open_sockets(p, p->errors[VIGIL_FAM_SOCKETS], 256) &&
+	    !p->errors[VIGIL_FAM_SOCKETS][0])
+		snprintf(p->errors[VIGIL_FAM_SOCKETS], 256, "opening the sockets object failed");
+	if (opts->latency && open_latency(p, p->errors[VIGIL_FAM_LATENCY], 256) &&
+	    !p->errors[VIGIL_FAM_LATENCY][0])
+		snprintf(p->errors[VIGIL_FAM_LATENCY], 256, "opening the latency object failed");
+	*out = p;
+	return 0;
+}
+
+void vigil_probes_close(struct vigil_probes *p)
+{
+	if (!p)
+		return;
+	if (p->watched_bits)
+		munmap(p->watched_bits, VIGIL_PID_WORDS * sizeof(uint64_t));
+	latency_bpf__destroy(p->latency);
+	sockets_bpf__destroy(p->sockets);
+	exits_bpf__destroy(p->exits);
+	free(p);
+}
+
+const char *vigil_probes_mode(const struct vigil_probes *p)
+{
+	return p->mode;
+}
+
+bool vigil_probes_has(const struct vigil_probes *p, enum vigil_family f)
+{
+	return family_obj(p, f) != NULL;
+}
+
+const char *vigil_probes_error(const struct vigil_probes *p, enum vigil_family f)
+{
+	return (unsigned int)f < VIGIL_FAM_MAX && p->errors[f][0] ? p->errors[f] : NULL;
+}
+
+unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_family f, char *buf,
+				   size_t len)
+{
+	unsigned int n = 0;
+	size_t off = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (enum vigil_family i = 0; i < VIGIL_FAM_MAX; i++) {
+		struct bpf_object *obj = family_obj(p, i);
+		struct bpf_program *prog;
+
+		if (!obj || (f != VIGIL_FAM_MAX && f != i))
+			continue;
+		bpf_object__for_each_program(prog, obj)
+		{
+			int w;
+
+			if (!bpf_program__autoload(prog))
+				continue;
+			n++;
+			if (off >= len)
+				continue;
+			w = snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+				     bpf_program__name(prog));
+			off += w > 0 ? (size_t)w : 0;
+		}
+	}
+	return n;
+}
+
+int vigil_probes_ringbuf_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.events);
+}
+
+int vigil_probes_watched_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.watched);
+}
+
+int vigil_probes_match_comm_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.match_comm);
+}
+
+int vigil_probes_match_exe_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.match_exe);
+}
+
+int vigil_probes_match_cgroup_fd(const struct vigil_probes *p)
+{
+	return bpf_map__fd(p->exits->maps.match_cgroup);
+}
+
+int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload)
+{
+	struct vigil_watch v = { .workload = workload, .flags = VIGIL_F_WATCHED };
+
+	if (tgid >= VIGIL_PID_MAX)
+		return -ERANGE;
+	if (bpf_map_update_elem(bpf_map__fd(p->exits->maps.watched), &tgid, &v, BPF_ANY))
+		return -errno;
+	/* After the hash entry: a set bit always has its entry. */
+	__atomic_fetch_or(&p->watched_bits[tgid / 64], 1ull << (tgid % 64), __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workload,
+				uint64_t *drops)
+{
+	__u32 key = workload;
+
+	return vigil_percpu_sum(bpf_map__fd(p->exits->maps.workload_drops), &key, drops,
+				sizeof(*drops));
+}
+
+int vigil_probes_sock_counts_fd(const struct vigil_probes *p)
+{
+	return p->sockets ? bpf_map__fd(p->sockets->maps.sock_counts) : -1;
+}
+
+int vigil_probes_lat_cfg_fd(const struct vigil_probes *p)
+{
+	return p->latency ? bpf_map__fd(p->latency->maps.lat_cfg) : -1;
+}
+
+int vigil_probes_lat_hist_fd(const struct vigil_probes *p)
+{
+	return p->latency ? bpf_map__fd(p->latency->maps.lat_hist) : -1;
+}
+
+int vigil_percpu_sum(int fd, const void *key, void *out, size_t value_size)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t words = value_size / sizeof(uint64_t);
+	uint64_t *vals, *sum = out;
+
+	if (ncpu < 0)
+		return ncpu;
+	/* Per-CPU values are laid out at 8-byte-rounded strides. */
+	vals = calloc((size_t)ncpu, (value_size + 7) & ~7ul);
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	memset(out, 0, value_size);
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			sum[w] += vals[c * (((value_size + 7) & ~7ul) / 8) + w];
+	free(vals);
+	return 0;
+}
+
+int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
+		       uint64_t out[VIGIL_STAT_MAX])
+{
+	struct bpf_object *obj = family_obj(p, f);
+	struct bpf_map *map;
+	int fd;
+
+	memset(out, 0, VIGIL_STAT_MAX * sizeof(out[0]));
+	if (!obj)
+		return 0;
+	map = bpf_object__find_map_by_name(obj, "stats");
+	fd = map ? bpf_map__fd(map) : -1;
+	if (fd < 0)
+		return -ENOENT;
+	for (__u32 k = 0; k < VIGIL_STAT_MAX; k++) {
+		int ret = vigil_percpu_sum(fd, &k, &out[k], sizeof(out[k]));
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
