@@ -26,7 +26,7 @@
 struct env {
 	struct vigil_config *cfg;
 	struct vigil_loop *loop;
-	struct vigil_sinks *sinks;
+	struct vigil_output *sinks;
 	struct vigil_healer *h;
 	struct vigil_incidents *incs;
 	struct vigil_knowledge *know; /* NULL unless the test gives the healer a store */
@@ -60,7 +60,7 @@ static void run_for(struct env *e, uint64_t ms)
 
 static void env_init(struct env *e, const char *yaml)
 {
-	struct vigil_sink_opts so = { .node = "t", .quiet = true };
+	struct vigil_output_opts so = { .node = "t", .quiet = true };
 	char err[512];
 	int fd;
 
@@ -73,7 +73,7 @@ static void env_init(struct env *e, const char *yaml)
 	if (vigil_config_parse(yaml, strlen(yaml), "test.yaml", &e->cfg, err, sizeof(err)))
 		fail_msg("config: %s", err);
 	assert_int_equal(vigil_loop_new(&e->loop), 0);
-	assert_int_equal(vigil_sinks_open(&so, &e->sinks, err, sizeof(err)), 0);
+	assert_int_equal(vigil_output_open(&so, &e->sinks, err, sizeof(err)), 0);
 	assert_int_equal(vigil_healer_new(e->cfg, e->loop, e->sinks, count_watch, e, &e->h), 0);
 	assert_int_equal(vigil_incidents_new(60000, &e->incs), 0);
 }
@@ -100,7 +100,7 @@ static void env_fini(struct env *e)
 	if (e->know_path[0])
 		unlink(e->know_path);
 	vigil_incidents_free(e->incs);
-	vigil_sinks_close(e->sinks);
+	vigil_output_close(e->sinks);
 	vigil_loop_free(e->loop);
 	vigil_config_free(e->cfg);
 	unlink(e->journal);

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vigil/classes.h"
+#include "core/classes.h"
 
 enum vigil_action_kind {
 	VIGIL_ACTION_NONE = 0,
@@ -99,11 +99,6 @@ int vigil_config_load(const char *path, struct vigil_config **out, char *err, si
 
 /* Frees everything; accepts NULL. */
 void vigil_config_free(struct vigil_config *cfg);
-
-/* Class name <-> enum ("crash", "oom_kill", ...). Name: NULL for an unknown value.
- * Parse: VIGIL_CLASS_NONE for an unknown name. */
-const char *vigil_class_name(enum vigil_class c);
-enum vigil_class vigil_class_parse(const char *name);
 
 /* "250ms", "30s", "5m", "2h" -> milliseconds. Returns 0 or -EINVAL. A bare number is seconds. */
 int vigil_parse_duration(const char *s, uint64_t *ms);

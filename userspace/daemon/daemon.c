@@ -101,7 +101,7 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 		inc->lossy = inc->lost > 0;
 	}
 	if (opened || pow2(inc->count))
-		vigil_sink_incident(d->sinks, inc);
+		vigil_out_incident(d->out, inc);
 	vigil_healer_incident(d->healer, inc, opened);
 }
 
@@ -145,7 +145,7 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 		vigil_workloads_seen(d->wl, h->workload, h->tgid);
 	else if (h->kind == VIGIL_EV_EXIT)
 		vigil_workloads_gone(d->wl, h->workload, h->tgid);
-	vigil_sink_event(d->sinks, h, name, &det);
+	vigil_out_event(d->out, h, name, &det);
 	if (det.cls != VIGIL_CLASS_NONE)
 		record(d, h, &det, name);
 	vigil_incidents_note(d->incidents, h->workload, h->ts_ns, h->tgid, det.label, det.detail);
@@ -210,7 +210,7 @@ static void check_drops(struct daemon *d)
 	for (enum vigil_family f = 0; f < VIGIL_FAM_MAX; f++) {
 		if (vigil_probes_stats(d->probes, f, st) || st[VIGIL_STAT_DROPS] == d->drops_seen[f])
 			continue;
-		vigil_sink_health(d->sinks, vigil_family_name(f),
+		vigil_out_health(d->out, vigil_family_name(f),
 				  st[VIGIL_STAT_DROPS] - d->drops_seen[f], st[VIGIL_STAT_DROPS]);
 		d->drops_seen[f] = st[VIGIL_STAT_DROPS];
 	}
@@ -339,7 +339,7 @@ static void retransmits_tick(struct daemon *d, uint64_t interval_ms)
 		vigil_detect_retransmits(name, n, interval_ms, d->cfg->workloads[w - 1].retransmits_per_s,
 					 0, &det);
 		det.cls = VIGIL_CLASS_NONE; /* the record: judged by the sampler, not here */
-		vigil_sink_rate(d->sinks, name, &det, n, interval_ms);
+		vigil_out_rate(d->out, name, &det, n, interval_ms);
 		snprintf(detail, sizeof(detail), "%llu in %llu ms", (unsigned long long)n,
 			 (unsigned long long)interval_ms);
 		vigil_incidents_note(d->incidents, w, now, 0, "retransmits", detail);
@@ -402,7 +402,7 @@ static void record_final(const struct vigil_incident *i, void *arg)
 {
 	struct daemon *d = arg;
 
-	vigil_sink_incident(d->sinks, i);
+	vigil_out_incident(d->out, i);
 }
 
 static void on_tick(struct vigil_loop *loop, void *arg)
@@ -451,10 +451,10 @@ static void teardown(struct daemon *d)
 	vigil_probes_close(d->probes);
 	vigil_incidents_free(d->incidents);
 	/* Everything has been recorded: what Redis has not taken yet goes to the spool. */
-	if (d->sinks)
-		vigil_sinks_set_forward(d->sinks, NULL, NULL);
+	if (d->out)
+		vigil_output_set_forward(d->out, NULL, NULL);
 	vigil_redis_close(d->redis);
-	vigil_sinks_close(d->sinks);
+	vigil_output_close(d->out);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	vigil_loop_free(d->loop);
@@ -470,7 +470,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	d.sock_prev_ns = d.started_mono_ns;
 	d.retrans_sample_ns = d.started_mono_ns;
 	struct vigil_probe_opts po = {};
-	struct vigil_sink_opts so = {};
+	struct vigil_output_opts so = {};
 	const char *ctl_path = o->ctl ? o->ctl : VIGIL_CTL_PATH;
 	char err[512] = "", progs[512], safe[256];
 	unsigned int nprogs;
@@ -493,7 +493,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	d.journal = so.journal;
 	so.json_stdout = o->json;
 	so.quiet = o->quiet;
-	ret = vigil_sinks_open(&so, &d.sinks, err, sizeof(err));
+	ret = vigil_output_open(&so, &d.out, err, sizeof(err));
 	if (!ret && d.cfg->redis_url)
 		ret = vigil_daemon_redis_open(&d, err, sizeof(err));
 	/* The knowledge store: a malformed file is set aside (PATH.bad), said, and vigil starts
@@ -538,7 +538,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	if (!ret)
 		ret = vigil_incidents_new(d.cfg->window_ms, &d.incidents);
 	if (!ret)
-		ret = vigil_healer_new(d.cfg, d.loop, d.sinks, watch_new_process, &d, &d.healer);
+		ret = vigil_healer_new(d.cfg, d.loop, d.out, watch_new_process, &d, &d.healer);
 	if (!ret) {
 		const struct vigil_healer_probe probe = { established, owns, &d };
 

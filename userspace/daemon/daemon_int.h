@@ -81,7 +81,7 @@ struct daemon {
 	struct vigil_workloads *wl;
 	struct vigil_incidents *incidents;
 	struct vigil_healer *healer;
-	struct vigil_sinks *sinks;
+	struct vigil_output *out;
 	struct vigil_redis *redis; /* NULL: no redis.url */
 	uint64_t redis_lost;	   /* records Redis will never get, as last reported */
 	int redis_state;	   /* enum vigil_redis_state, as last reported */

@@ -34,7 +34,7 @@ int vigil_daemon_redis_open(struct daemon *d, char *err, size_t errlen)
 			 vigil_redis_url_safe(c->redis_url, safe, sizeof(safe)), why);
 		return ret;
 	}
-	vigil_sinks_set_forward(d->sinks, redis_push, d->redis);
+	vigil_output_set_forward(d->out, redis_push, d->redis);
 	return 0;
 }
 
@@ -50,7 +50,7 @@ void vigil_daemon_redis_tick(struct daemon *d)
 	vigil_redis_stats(d->redis, &st);
 	lost = st.queue_drops + st.spool_drops + st.rejected;
 	if (lost > d->redis_lost) {
-		vigil_sink_health(d->sinks, "redis", lost - d->redis_lost, lost);
+		vigil_out_health(d->out, "redis", lost - d->redis_lost, lost);
 		fprintf(stderr,
 			"vigil: redis: %llu records will not reach Redis (%llu queue full, %llu spool "
 			"full, %llu refused); the journal has them\n",

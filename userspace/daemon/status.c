@@ -115,7 +115,7 @@ static void journal_json(const struct daemon *d, struct vigil_json *j)
 		vigil_json_str(&sub, "path", d->journal);
 	else
 		vigil_json_null(&sub, "path");
-	vigil_json_u64(&sub, "errors", vigil_sinks_errors(d->sinks));
+	vigil_json_u64(&sub, "errors", vigil_output_errors(d->out));
 	put_object(j, "journal", &sub);
 }
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "core/classes.h"
 #include "detect/detector.h"
 #include "kernel/syscalls.h"
 

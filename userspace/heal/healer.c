@@ -51,7 +51,7 @@ struct job {
 struct vigil_healer {
 	const struct vigil_config *cfg;
 	struct vigil_loop *loop;
-	struct vigil_sinks *sinks;
+	struct vigil_output *out;
 	vigil_watch_fn watch;
 	void *watch_arg;
 	struct vigil_healer_probe probe;
@@ -73,7 +73,7 @@ uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
 }
 
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
-		     struct vigil_sinks *sinks, vigil_watch_fn watch, void *watch_arg,
+		     struct vigil_output *o, vigil_watch_fn watch, void *watch_arg,
 		     struct vigil_healer **out)
 {
 	struct vigil_healer *h = calloc(1, sizeof(*h));
@@ -87,7 +87,7 @@ int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 	}
 	h->cfg = cfg;
 	h->loop = loop;
-	h->sinks = sinks;
+	h->out = o;
 	h->watch = watch;
 	h->watch_arg = watch_arg;
 	*out = h;
@@ -100,7 +100,7 @@ static void set_state(struct vigil_healer *h, struct vigil_incident *inc,
 	inc->state = s;
 	if (s == VIGIL_INC_RESOLVED)
 		inc->resolved_mono_ns = vigil_mono_ns();
-	vigil_sink_incident(h->sinks, inc);
+	vigil_out_incident(h->out, inc);
 }
 
 void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_probe *p)
@@ -177,8 +177,8 @@ static void breaker_fail(struct vigil_healer *h, struct job *j)
 		snprintf(detail, sizeof(detail), "%llu failed heals in %llu s: no action for %llu s",
 			 (unsigned long long)n, (unsigned long long)w->breaker_window_ms / 1000,
 			 (unsigned long long)w->breaker_cooldown_ms / 1000);
-		vigil_sink_action(h->sinks, j->inc, "breaker", "open", detail, 0);
-		vigil_sink_breaker(h->sinks, w->name, "open", n, wh->opened_wall_ns);
+		vigil_out_action(h->out, j->inc, "breaker", "open", detail, 0);
+		vigil_out_breaker(h->out, w->name, "open", n, wh->opened_wall_ns);
 	}
 }
 
@@ -196,7 +196,7 @@ static void learn(struct vigil_healer *h, struct job *j, bool ok)
 			       vigil_class_name(j->inc->cls) ?: "unknown", j->rule->name, ok,
 			       vigil_wall_ns(), &rec);
 	if (rec.signature)
-		vigil_sink_knowledge(h->sinks, &rec);
+		vigil_out_knowledge(h->out, &rec);
 }
 
 /*
@@ -214,7 +214,7 @@ static void finish(struct job *j, bool ok, bool known, const char *detail)
 		vigil_loop_del_fd(h->loop, j->status_fd);
 		close(j->status_fd);
 	}
-	vigil_sink_action(h->sinks, j->inc, j->rule->name, ok ? "success" : "failed", detail,
+	vigil_out_action(h->out, j->inc, j->rule->name, ok ? "success" : "failed", detail,
 			  j->pid);
 	if (known)
 		learn(h, j, ok);
@@ -222,7 +222,7 @@ static void finish(struct job *j, bool ok, bool known, const char *detail)
 		if (j->wh->breaker == BREAKER_HALF_OPEN) {
 			j->wh->breaker = BREAKER_CLOSED;
 			j->wh->n_fails = 0;
-			vigil_sink_breaker(h->sinks, j->inc->workload_name, "closed", 0,
+			vigil_out_breaker(h->out, j->inc->workload_name, "closed", 0,
 					   j->wh->opened_wall_ns);
 		}
 	} else {
@@ -306,7 +306,7 @@ static void spawn_new(struct job *j)
 	set_state(h, j->inc, VIGIL_INC_VERIFYING);
 	snprintf(detail, sizeof(detail), "started pid %d; verifying for %llu ms", j->pid,
 		 (unsigned long long)w->verify_ms);
-	vigil_sink_action(h->sinks, j->inc, j->rule->name, "started", detail, j->pid);
+	vigil_out_action(h->out, j->inc, j->rule->name, "started", detail, j->pid);
 	j->timer = vigil_loop_timer(h->loop, w->verify_ms, verify_due, j);
 }
 
@@ -337,7 +337,7 @@ static void run(struct job *j)
 	if (!j->old) {
 		set_state(h, j->inc, VIGIL_INC_HEALING);
 		vigil_argv_join(j->rule->action.argv, detail, sizeof(detail));
-		vigil_sink_action(h->sinks, j->inc, j->rule->name, "intent", detail, 0);
+		vigil_out_action(h->out, j->inc, j->rule->name, "intent", detail, 0);
 		j->old = -1;
 		if (!exit_class(j->inc->cls) && pr->owns && j->inc->tgid &&
 		    pr->owns(j->inc->workload, j->inc->tgid, pr->arg) && running(j->inc->tgid))
@@ -353,7 +353,7 @@ static void run(struct job *j)
 					 "them to close before stopping pid %d",
 					 (unsigned long long)conns,
 					 (unsigned long long)w->quiet_max_defer_ms, j->old);
-				vigil_sink_action(h->sinks, j->inc, j->rule->name, "deferred",
+				vigil_out_action(h->out, j->inc, j->rule->name, "deferred",
 						  detail, j->old);
 				j->deferred = true;
 			}
@@ -363,7 +363,7 @@ static void run(struct job *j)
 		snprintf(detail, sizeof(detail), "SIGTERM to pid %d%s", j->old,
 			 conns ? " (the quiet window expired with connections open)" : "");
 		kill(j->old, SIGTERM);
-		vigil_sink_action(h->sinks, j->inc, j->rule->name, "stop", detail, j->old);
+		vigil_out_action(h->out, j->inc, j->rule->name, "stop", detail, j->old);
 		j->kill_at_ns = now + VIGIL_STOP_GRACE_MS * 1000000ull;
 	}
 	if (j->old > 0 && running(j->old)) {
@@ -371,7 +371,7 @@ static void run(struct job *j)
 			kill(j->old, SIGKILL);
 			snprintf(detail, sizeof(detail), "SIGKILL to pid %d after %d ms", j->old,
 				 VIGIL_STOP_GRACE_MS);
-			vigil_sink_action(h->sinks, j->inc, j->rule->name, "stop", detail, j->old);
+			vigil_out_action(h->out, j->inc, j->rule->name, "stop", detail, j->old);
 			j->killed = true;
 		}
 		j->timer = vigil_loop_timer(h->loop, 20, run_due, j);
@@ -486,12 +486,12 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 	if (wh->breaker == BREAKER_OPEN) {
 		if (now - wh->opened_ns < w->breaker_cooldown_ms * 1000000ull) {
 			set_state(h, inc, VIGIL_INC_ESCALATED);
-			vigil_sink_action(h->sinks, inc, rule->name, "skipped",
+			vigil_out_action(h->out, inc, rule->name, "skipped",
 					  "circuit breaker open: a human must look", 0);
 			return;
 		}
 		wh->breaker = BREAKER_HALF_OPEN; /* one try after the cooldown */
-		vigil_sink_breaker(h->sinks, w->name, "half_open", fails_in_window(wh, w, now),
+		vigil_out_breaker(h->out, w->name, "half_open", fails_in_window(wh, w, now),
 				   wh->opened_wall_ns);
 	}
 	/* An incident built on incomplete telemetry may be wrong: only level 1 acts on it. */
@@ -500,12 +500,12 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 			 "%llu kernel events of this workload were dropped around it: a level-%u "
 			 "action needs complete telemetry", (unsigned long long)inc->lost, rule->level);
 		set_state(h, inc, VIGIL_INC_ESCALATED);
-		vigil_sink_action(h->sinks, inc, rule->name, "skipped", detail, 0);
+		vigil_out_action(h->out, inc, rule->name, "skipped", detail, 0);
 		return;
 	}
 	/* The choice between actions, before anything is done about it. */
 	if (why[0])
-		vigil_sink_action(h->sinks, inc, rule->name, "chosen", why, 0);
+		vigil_out_action(h->out, inc, rule->name, "chosen", why, 0);
 	if (rule->level >= 3) {
 		/* An approval runs the rule chosen now, whatever the store learns meanwhile. */
 		inc->heal_rule = rule;
@@ -525,13 +525,13 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	struct job *j;
 
 	if (wh->pending) {
-		vigil_sink_action(h->sinks, inc, rule->name, "skipped",
+		vigil_out_action(h->out, inc, rule->name, "skipped",
 				  "a heal of this workload is already scheduled or running", 0);
 		return;
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		vigil_sink_action(h->sinks, inc, rule->name, "failed", "out of memory", 0);
+		vigil_out_action(h->out, inc, rule->name, "failed", "out of memory", 0);
 		return;
 	}
 	j->h = h;
@@ -556,7 +556,7 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	}
 	snprintf(detail, sizeof(detail), "restart in %llu ms (%s)", (unsigned long long)delay_ms,
 		 rule->level == 2 && rule->delay_ms >= delay_ms ? "level 2 delay" : "backoff");
-	vigil_sink_action(h->sinks, inc, rule->name, "scheduled", detail, 0);
+	vigil_out_action(h->out, inc, rule->name, "scheduled", detail, 0);
 	j->timer = vigil_loop_timer(h->loop, delay_ms, scheduled_due, j);
 }
 
@@ -576,7 +576,7 @@ int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, con
 	/* A person decided: that is the point of level 3, so neither the breaker nor the
 	 * backoff's first wait holds it back — only a heal already running does. */
 	snprintf(detail, sizeof(detail), "approved by %s", who && who[0] ? who : "an operator");
-	vigil_sink_action(h->sinks, inc, rule->name, "approved", detail, 0);
+	vigil_out_action(h->out, inc, rule->name, "approved", detail, 0);
 	inc->busy = false;
 	set_state(h, inc, VIGIL_INC_OPEN);
 	start_job(h, inc, rule, &h->w[inc->workload - 1]);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* sinks: journal (JSON lines) and stdout. */
+/* output: the journal (JSON lines) and stdout, and the hand-off of every record to the queued sinks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 #include "core/loop.h"
 #include "output/output.h"
 
-struct vigil_sinks {
+struct vigil_output {
 	char *node;
 	int journal_fd;
 	bool json_stdout;
@@ -284,10 +284,10 @@ int vigil_rid_stamp(struct vigil_json *j, const struct vigil_rid *r)
 	return 0;
 }
 
-int vigil_sinks_open(const struct vigil_sink_opts *o, struct vigil_sinks **out, char *err,
+int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **out, char *err,
 		     size_t errlen)
 {
-	struct vigil_sinks *s;
+	struct vigil_output *s;
 	int ret;
 
 	s = calloc(1, sizeof(*s));
@@ -316,11 +316,11 @@ int vigil_sinks_open(const struct vigil_sink_opts *o, struct vigil_sinks **out, 
 	*out = s;
 	return 0;
 fail:
-	vigil_sinks_close(s);
+	vigil_output_close(s);
 	return ret;
 }
 
-void vigil_sinks_close(struct vigil_sinks *s)
+void vigil_output_close(struct vigil_output *s)
 {
 	if (!s)
 		return;
@@ -333,7 +333,7 @@ void vigil_sinks_close(struct vigil_sinks *s)
 
 /* Stamp the record in s->j with the next record id, then write it to the journal, to Redis
  * and, as JSON, to stdout. */
-static void emit(struct vigil_sinks *s, int built)
+static void emit(struct vigil_output *s, int built)
 {
 	vigil_rid_next(&s->rid, vigil_wall_ns());
 	if (built || vigil_rid_stamp(&s->j, &s->rid)) {
@@ -354,8 +354,8 @@ static void emit(struct vigil_sinks *s, int built)
 }
 
 /* Human line on stdout: "12:34:56.789 <what>" with control bytes replaced. */
-static void human(struct vigil_sinks *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void human(struct vigil_sinks *s, const char *fmt, ...)
+static void human(struct vigil_output *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void human(struct vigil_output *s, const char *fmt, ...)
 {
 	char ts[32], line[512];
 	va_list ap;
@@ -376,14 +376,14 @@ static void human(struct vigil_sinks *s, const char *fmt, ...)
 	fflush(stdout);
 }
 
-void vigil_sink_event(struct vigil_sinks *s, const struct vigil_event_hdr *h, const char *workload,
+void vigil_out_event(struct vigil_output *s, const struct vigil_event_hdr *h, const char *workload,
 		      const struct vigil_detection *d)
 {
 	emit(s, vigil_record_event(&s->j, s->node, vigil_wall_ns(), h, workload, d));
 	human(s, "event    %-10s %s pid %u %s", d->label, workload, h->tgid, d->detail);
 }
 
-void vigil_sink_incident(struct vigil_sinks *s, const struct vigil_incident *i)
+void vigil_out_incident(struct vigil_output *s, const struct vigil_incident *i)
 {
 	emit(s, vigil_record_incident(&s->j, s->node, vigil_wall_ns(), i));
 	human(s, "incident %s %-9s %s (count %llu, detected in %llu us)", i->id,
@@ -391,14 +391,14 @@ void vigil_sink_incident(struct vigil_sinks *s, const struct vigil_incident *i)
 	      (unsigned long long)((i->opened_mono_ns - i->first_kernel_ns) / 1000));
 }
 
-void vigil_sink_action(struct vigil_sinks *s, const struct vigil_incident *i, const char *action,
+void vigil_out_action(struct vigil_output *s, const struct vigil_incident *i, const char *action,
 		       const char *outcome, const char *detail, pid_t pid)
 {
 	emit(s, vigil_record_action(&s->j, s->node, vigil_wall_ns(), i, action, outcome, detail, pid));
 	human(s, "action   %s %s %s: %s", i->id, action, outcome, detail);
 }
 
-void vigil_sink_rate(struct vigil_sinks *s, const char *workload, const struct vigil_detection *d,
+void vigil_out_rate(struct vigil_output *s, const char *workload, const struct vigil_detection *d,
 		     uint64_t count, uint64_t interval_ms)
 {
 	emit(s, vigil_record_rate(&s->j, s->node, vigil_wall_ns(), workload, d, count, interval_ms));
@@ -406,7 +406,7 @@ void vigil_sink_rate(struct vigil_sinks *s, const char *workload, const struct v
 	      (unsigned long long)interval_ms);
 }
 
-void vigil_sink_health(struct vigil_sinks *s, const char *family, uint64_t drops,
+void vigil_out_health(struct vigil_output *s, const char *family, uint64_t drops,
 		       uint64_t drops_total)
 {
 	emit(s, vigil_record_health(&s->j, s->node, vigil_wall_ns(), family, drops, drops_total));
@@ -414,7 +414,7 @@ void vigil_sink_health(struct vigil_sinks *s, const char *family, uint64_t drops
 	      (unsigned long long)drops, (unsigned long long)drops_total);
 }
 
-void vigil_sink_breaker(struct vigil_sinks *s, const char *workload, const char *state,
+void vigil_out_breaker(struct vigil_output *s, const char *workload, const char *state,
 			uint64_t failures, uint64_t opened_wall_ns)
 {
 	emit(s, vigil_record_breaker(&s->j, s->node, vigil_wall_ns(), workload, state, failures,
@@ -423,18 +423,18 @@ void vigil_sink_breaker(struct vigil_sinks *s, const char *workload, const char 
 	      (unsigned long long)failures);
 }
 
-void vigil_sink_knowledge(struct vigil_sinks *s, const struct vigil_know_rec *k)
+void vigil_out_knowledge(struct vigil_output *s, const struct vigil_know_rec *k)
 {
 	emit(s, vigil_record_knowledge(&s->j, s->node, vigil_wall_ns(), k));
 }
 
-void vigil_sinks_set_forward(struct vigil_sinks *s, vigil_forward_fn fn, void *arg)
+void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void *arg)
 {
 	s->forward = fn;
 	s->forward_arg = arg;
 }
 
-uint64_t vigil_sinks_errors(const struct vigil_sinks *s)
+uint64_t vigil_output_errors(const struct vigil_output *s)
 {
 	return s->errors;
 }

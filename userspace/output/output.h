@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sinks: where records go. The journal (JSON lines, append-only) and stdout (short human
+ * output: where records go. The journal (JSON lines, append-only) and stdout (short human
  * lines, or JSON lines with --json). Every record has type (event|incident|action|health), ts
  * (RFC 3339 UTC, ms), node and workload; see README.md "What vigil writes".
  */
-#ifndef VIGIL_SINKS_H
-#define VIGIL_SINKS_H
+#ifndef VIGIL_OUTPUT_H
+#define VIGIL_OUTPUT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,9 +15,9 @@
 #include "detect/incidents.h"
 #include "core/json.h"
 
-struct vigil_sinks;
+struct vigil_output;
 
-struct vigil_sink_opts {
+struct vigil_output_opts {
 	const char *node;
 	const char *journal; /* NULL or "": no journal */
 	bool json_stdout;    /* JSON lines on stdout instead of human lines */
@@ -25,25 +25,25 @@ struct vigil_sink_opts {
 };
 
 /* Returns 0 and *out, or -errno with err naming the journal path and the reason. */
-int vigil_sinks_open(const struct vigil_sink_opts *o, struct vigil_sinks **out, char *err,
+int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **out, char *err,
 		     size_t errlen);
 /* Closes the journal and frees; accepts NULL. */
-void vigil_sinks_close(struct vigil_sinks *s);
+void vigil_output_close(struct vigil_output *s);
 
-void vigil_sink_event(struct vigil_sinks *s, const struct vigil_event_hdr *h, const char *workload,
+void vigil_out_event(struct vigil_output *s, const struct vigil_event_hdr *h, const char *workload,
 		      const struct vigil_detection *d);
-void vigil_sink_incident(struct vigil_sinks *s, const struct vigil_incident *i);
-void vigil_sink_action(struct vigil_sinks *s, const struct vigil_incident *i, const char *action,
+void vigil_out_incident(struct vigil_output *s, const struct vigil_incident *i);
+void vigil_out_action(struct vigil_output *s, const struct vigil_incident *i, const char *action,
 		       const char *outcome, const char *detail, pid_t pid);
 /* A rate over one interval (retransmits): an event record with count, interval_ms, per_s. */
-void vigil_sink_rate(struct vigil_sinks *s, const char *workload, const struct vigil_detection *d,
+void vigil_out_rate(struct vigil_output *s, const char *workload, const struct vigil_detection *d,
 		     uint64_t count, uint64_t interval_ms);
 /* Kernel events a probe family dropped since the last record (type "health"). */
-void vigil_sink_health(struct vigil_sinks *s, const char *family, uint64_t drops,
+void vigil_out_health(struct vigil_output *s, const char *family, uint64_t drops,
 		       uint64_t drops_total);
 /* A circuit breaker changed state ("open", "half_open", "closed"): type "breaker". failures:
  * failed heals in the window; opened_wall_ns: when it last opened (0: never). */
-void vigil_sink_breaker(struct vigil_sinks *s, const char *workload, const char *state,
+void vigil_out_breaker(struct vigil_output *s, const char *workload, const char *state,
 			uint64_t failures, uint64_t opened_wall_ns);
 /* What the knowledge store now holds for (signature, action): type "knowledge". */
 struct vigil_know_rec {
@@ -51,13 +51,13 @@ struct vigil_know_rec {
 	uint64_t attempts, successes;
 	uint64_t last_applied_wall_ns; /* 0: never */
 };
-void vigil_sink_knowledge(struct vigil_sinks *s, const struct vigil_know_rec *k);
+void vigil_out_knowledge(struct vigil_output *s, const struct vigil_know_rec *k);
 /* Also hand every finished record (JSON with its rid, no newline) to fn, e.g. the Redis
  * sink's push; fn NULL: stop. fn must not block. */
 typedef int (*vigil_forward_fn)(void *arg, const char *json, size_t len);
-void vigil_sinks_set_forward(struct vigil_sinks *s, vigil_forward_fn fn, void *arg);
+void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void *arg);
 /* Records that could not be written (journal write errors), for status. */
-uint64_t vigil_sinks_errors(const struct vigil_sinks *s);
+uint64_t vigil_output_errors(const struct vigil_output *s);
 
 /* The record builders, exposed for tests. Each writes one complete JSON object into j.
  * Returns 0 or -ENOMEM. */
@@ -98,4 +98,4 @@ int vigil_rid_stamp(struct vigil_json *j, const struct vigil_rid *r);
 /* RFC 3339 UTC with milliseconds: "2026-11-29T12:34:56.789Z". buf needs 25 bytes. */
 void vigil_rfc3339(uint64_t wall_ns, char *buf, size_t len);
 
-#endif /* VIGIL_SINKS_H */
+#endif /* VIGIL_OUTPUT_H */
