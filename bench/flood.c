@@ -60,6 +60,7 @@ struct trial {
 struct flood {
 	struct flood_bpf *skel;
 	struct vigil_loop *loop;
+	struct vigil_timer tick;
 	struct vigil_collector *coll;
 	int cpu_prod, cpu_cons;
 	atomic_bool rt; /* SCHED_FIFO for both threads */
@@ -149,7 +150,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 		finish(fl);
 		return;
 	}
-	vigil_loop_timer(loop, TICK_MS, on_tick, fl);
+	vigil_timer_arm(loop, &fl->tick, TICK_MS);
 }
 
 /* The producer: for each trial, getppid() t->records / batch times, paced or flat out. */
@@ -211,8 +212,8 @@ static int run_trial(struct flood *fl, struct trial *t)
 	fl->max_age_ns = 0;
 	fl->rejected0 = rejected(fl->coll);
 	atomic_store(&fl->done, false);
-	if (vigil_loop_timer(fl->loop, TICK_MS, on_tick, fl) < 0)
-		return -ENOMEM;
+	vigil_timer_init(&fl->tick, on_tick, fl);
+	vigil_timer_arm(fl->loop, &fl->tick, TICK_MS);
 	cpu0 = cpu_ns();
 	fl->t0_ns = vigil_mono_ns();
 	atomic_store(&fl->go, true);
@@ -379,7 +380,7 @@ int main(void)
 	/* 2. The daemon's loop and collector, on this thread and CPU 0. */
 	err = pin_cpu(fl.cpu_cons);
 	if (!err)
-		err = vigil_loop_new(&fl.loop);
+		err = vigil_loop_new(NULL, &fl.loop);
 	if (!err)
 		err = vigil_collector_new(fl.loop, bpf_map__fd(fl.skel->maps.events), on_event, &fl,
 					  &fl.coll);

@@ -42,6 +42,7 @@ struct fixture {
 	char last_arg[64]; /* written by the handler, on the loop's thread */
 	int done;	   /* set by the client thread, read with __atomic */
 	uint64_t give_up_ns;
+	struct vigil_timer watch;
 };
 
 /* What a client thread saw; the main thread asserts on it after the join. */
@@ -154,7 +155,7 @@ static void watch_done(struct vigil_loop *loop, void *arg)
 	if (__atomic_load_n(&f->done, __ATOMIC_ACQUIRE) || vigil_mono_ns() > f->give_up_ns)
 		vigil_loop_stop(loop);
 	else
-		vigil_loop_timer(loop, 10, watch_done, f);
+		vigil_timer_arm(loop, &f->watch, 10);
 }
 
 /* Run c->fn in a thread while this thread runs the server's loop, until the client ends. */
@@ -169,7 +170,8 @@ static void run_client(struct fixture *f, struct client *c, void (*fn)(struct cl
 	f->done = 0;
 	f->give_up_ns = vigil_mono_ns() + 20000000000ull;
 	assert_int_equal(pthread_create(&t, NULL, client_main, c), 0);
-	assert_true(vigil_loop_timer(f->loop, 10, watch_done, f) > 0);
+	vigil_timer_init(&f->watch, watch_done, f);
+	vigil_timer_arm(f->loop, &f->watch, 10);
 	assert_int_equal(vigil_loop_run(f->loop), 0);
 	pthread_join(t, NULL);
 	assert_true(__atomic_load_n(&f->done, __ATOMIC_ACQUIRE));
@@ -191,7 +193,7 @@ static int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/run/ctl.sock", f->dir);
-	if (vigil_loop_new(&f->loop))
+	if (vigil_loop_new(NULL, &f->loop))
 		return -1;
 	if (vigil_ctl_listen(f->loop, f->path, handler, f, &f->ctl))
 		return -1;

@@ -54,8 +54,12 @@ static void stop_loop(struct vigil_loop *loop, void *arg)
 /* Run the loop for ms milliseconds. */
 static void run_for(struct env *e, uint64_t ms)
 {
-	vigil_loop_timer(e->loop, ms, stop_loop, NULL);
+	struct vigil_timer t;
+
+	vigil_timer_init(&t, stop_loop, NULL);
+	vigil_timer_arm(e->loop, &t, ms);
 	vigil_loop_run(e->loop);
+	vigil_timer_cancel(e->loop, &t);
 }
 
 static void env_init(struct env *e, const char *yaml)
@@ -72,7 +76,7 @@ static void env_init(struct env *e, const char *yaml)
 	so.journal = e->journal;
 	if (vigil_config_parse(yaml, strlen(yaml), "test.yaml", &e->cfg, err, sizeof(err)))
 		fail_msg("config: %s", err);
-	assert_int_equal(vigil_loop_new(&e->loop), 0);
+	assert_int_equal(vigil_loop_new(NULL, &e->loop), 0);
 	assert_int_equal(vigil_output_open(&so, &e->sinks, err, sizeof(err)), 0);
 	assert_int_equal(vigil_healer_new(e->cfg, e->loop, e->sinks, count_watch, e, &e->h), 0);
 	assert_int_equal(vigil_incidents_new(60000, &e->incs), 0);

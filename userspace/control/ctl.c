@@ -36,7 +36,7 @@ struct ctl_conn {
 	struct vigil_ctl *ctl;
 	struct ctl_conn *next;
 	int fd;
-	int64_t timer;
+	struct vigil_timer timer;
 	uint64_t deadline_ns;
 	bool writing; /* the request is read; the fd is watched for EPOLLOUT, if at all */
 	bool want_out;
@@ -55,7 +55,7 @@ struct vigil_ctl {
 	int fd;
 	bool watched; /* fd is registered with the loop */
 	bool bound;   /* the socket file is ours to unlink */
-	int64_t resume_timer;
+	struct vigil_timer resume_timer;
 	unsigned int n_conns;
 	struct ctl_conn *conns;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -76,22 +76,20 @@ static void conn_free(struct ctl_conn *c)
 	ctl->n_conns--;
 	vigil_loop_del_fd(ctl->loop, c->fd);
 	close(c->fd);
-	if (c->timer > 0)
-		vigil_loop_cancel(ctl->loop, c->timer);
+	vigil_timer_cancel(ctl->loop, &c->timer);
 	vigil_json_free(&c->answer);
 	free(c);
 }
 
 static void on_conn_timer(struct vigil_loop *loop, void *arg);
 
-/* Arm the connection's timer for its deadline. Returns 0 or -errno. */
-static int conn_arm(struct ctl_conn *c)
+/* Arm the connection's timer for its deadline. */
+static void conn_arm(struct ctl_conn *c)
 {
-	uint64_t now = vigil_mono_ns();
+	uint64_t now = vigil_loop_now(c->ctl->loop);
 	uint64_t ms = c->deadline_ns > now ? (c->deadline_ns - now + 999999) / 1000000 : 0;
 
-	c->timer = vigil_loop_timer(c->ctl->loop, ms, on_conn_timer, c);
-	return c->timer < 0 ? (int)c->timer : 0;
+	vigil_timer_arm(c->ctl->loop, &c->timer, ms);
 }
 
 /* One timer per connection, pushed back lazily: progress only moves deadline_ns, and the
@@ -100,10 +98,10 @@ static void on_conn_timer(struct vigil_loop *loop, void *arg)
 {
 	struct ctl_conn *c = arg;
 
-	(void)loop;
-	c->timer = 0;
-	if (vigil_mono_ns() >= c->deadline_ns || conn_arm(c))
+	if (vigil_loop_now(loop) >= c->deadline_ns)
 		conn_free(c);
+	else
+		conn_arm(c);
 }
 
 /* Build the answer to the request line in c->req. Returns 0 or -ENOMEM. */
@@ -171,7 +169,7 @@ static void conn_write(struct ctl_conn *c)
 		if (n < 0)
 			goto drop;
 		c->sent += (size_t)n;
-		c->deadline_ns = vigil_mono_ns() + CTL_IDLE_MS * 1000000ull;
+		c->deadline_ns = vigil_loop_now(c->ctl->loop) + CTL_IDLE_MS * 1000000ull;
 	}
 	if (c->sent == total)
 		goto drop;
@@ -211,7 +209,7 @@ static void conn_read(struct ctl_conn *c)
 		goto drop;
 	c->answer.buf[c->answer.len] = '\n';
 	c->writing = true;
-	c->deadline_ns = vigil_mono_ns() + CTL_IDLE_MS * 1000000ull;
+	c->deadline_ns = vigil_loop_now(c->ctl->loop) + CTL_IDLE_MS * 1000000ull;
 	conn_write(c);
 	return;
 drop:
@@ -239,22 +237,17 @@ static void resume_accept(struct vigil_loop *loop, void *arg)
 {
 	struct vigil_ctl *ctl = arg;
 
-	ctl->resume_timer = 0;
 	if (!vigil_loop_add_fd(loop, ctl->fd, EPOLLIN, on_listen, ctl))
 		ctl->watched = true;
 	else
-		ctl->resume_timer = vigil_loop_timer(loop, CTL_ACCEPT_RETRY_MS, resume_accept, ctl);
+		vigil_timer_arm(loop, &ctl->resume_timer, CTL_ACCEPT_RETRY_MS);
 }
 
 /* Out of fds or memory: the listener would stay readable and the loop spin on it. Stop
  * watching it for a while; the pending clients wait in the backlog. */
 static void pause_accept(struct vigil_ctl *ctl)
 {
-	int64_t id = vigil_loop_timer(ctl->loop, CTL_ACCEPT_RETRY_MS, resume_accept, ctl);
-
-	if (id < 0)
-		return; /* no timer, no way back: better spin than go deaf */
-	ctl->resume_timer = id;
+	vigil_timer_arm(ctl->loop, &ctl->resume_timer, CTL_ACCEPT_RETRY_MS);
 	vigil_loop_del_fd(ctl->loop, ctl->fd);
 	ctl->watched = false;
 }
@@ -270,15 +263,12 @@ static int conn_new(struct vigil_ctl *ctl, int cfd)
 		return -ENOMEM;
 	c->ctl = ctl;
 	c->fd = cfd;
-	c->deadline_ns = vigil_mono_ns() + CTL_IDLE_MS * 1000000ull;
-	err = conn_arm(c);
+	vigil_timer_init(&c->timer, on_conn_timer, c);
+	c->deadline_ns = vigil_loop_now(ctl->loop) + CTL_IDLE_MS * 1000000ull;
+	err = vigil_loop_add_fd(ctl->loop, cfd, EPOLLIN, on_conn, c);
 	if (err)
 		goto fail;
-	err = vigil_loop_add_fd(ctl->loop, cfd, EPOLLIN, on_conn, c);
-	if (err) {
-		vigil_loop_cancel(ctl->loop, c->timer);
-		goto fail;
-	}
+	conn_arm(c);
 	c->next = ctl->conns;
 	ctl->conns = c;
 	ctl->n_conns++;
@@ -381,6 +371,7 @@ int vigil_ctl_listen(struct vigil_loop *loop, const char *path, vigil_ctl_fn fn,
 	ctl->fn = fn;
 	ctl->ctx = ctx;
 	ctl->fd = -1;
+	vigil_timer_init(&ctl->resume_timer, resume_accept, ctl);
 	memcpy(ctl->path, sa.sun_path, sizeof(ctl->path));
 
 	err = make_parent(path);
@@ -421,8 +412,7 @@ void vigil_ctl_close(struct vigil_ctl *ctl)
 		return;
 	while (ctl->conns)
 		conn_free(ctl->conns);
-	if (ctl->resume_timer > 0)
-		vigil_loop_cancel(ctl->loop, ctl->resume_timer);
+	vigil_timer_cancel(ctl->loop, &ctl->resume_timer);
 	if (ctl->watched)
 		vigil_loop_del_fd(ctl->loop, ctl->fd);
 	if (ctl->fd >= 0)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * loop: epoll + one timerfd. Timers are few (pending heals, verify windows, the periodic
- * tick), so they are kept in an array sorted by deadline and the timerfd is armed for the
- * earliest one.
+ * loop: epoll, and one timerfd armed for the earliest of the armed timers. Timers are few
+ * (pending heals, verify windows, control connections, the periodic ticks), so they are kept
+ * in a list sorted by due time; a new one is placed from the tail, where most land.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -24,48 +24,48 @@ struct fd_watch {
 	struct fd_watch *next;
 };
 
-struct timer {
-	int64_t id;
-	uint64_t due_ns;
-	vigil_timer_fn fn;
-	void *arg;
-};
-
 struct vigil_loop {
+	const struct vigil_clock *clock;
+	bool host_clock; /* the timerfd runs on the host's monotonic clock: only then is it armed */
 	int epfd;
 	int tfd;
 	bool stop;
+	bool tfd_failed; /* the last arm failed: epoll_wait's timeout stands in */
 	struct fd_watch *watches;
-	struct timer *timers; /* sorted by due_ns */
-	size_t n_timers, cap_timers;
-	int64_t next_id;
+	struct vigil_timer *head, *tail; /* armed timers, earliest first */
+	struct vigil_loop_stats st;
 };
 
-static uint64_t clock_ns(clockid_t id)
+const struct vigil_clock *vigil_loop_clock(const struct vigil_loop *loop)
 {
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return loop->clock;
 }
 
-uint64_t vigil_mono_ns(void)
+uint64_t vigil_loop_now(const struct vigil_loop *loop)
 {
-	return clock_ns(CLOCK_MONOTONIC);
+	return vigil_clock_mono(loop->clock);
 }
 
-uint64_t vigil_wall_ns(void)
+uint64_t vigil_loop_wall(const struct vigil_loop *loop)
 {
-	return clock_ns(CLOCK_REALTIME);
+	return vigil_clock_wall(loop->clock);
 }
 
-/* Arm the timerfd for the earliest timer, or disarm it. Returns 0 or -errno. */
-static int arm(struct vigil_loop *loop)
+void vigil_loop_stats(const struct vigil_loop *loop, struct vigil_loop_stats *st)
+{
+	*st = loop->st;
+}
+
+/* Arm the timerfd for the earliest timer, or disarm it. A failure is counted; the loop's
+ * epoll timeout then stands in for the timerfd until an arm works again. */
+static void arm(struct vigil_loop *loop)
 {
 	struct itimerspec its = {};
 
-	if (loop->n_timers) {
-		uint64_t due = loop->timers[0].due_ns;
+	if (!loop->host_clock)
+		return;
+	if (loop->head) {
+		uint64_t due = loop->head->due_ns;
 
 		its.it_value.tv_sec = due / 1000000000ull;
 		its.it_value.tv_nsec = due % 1000000000ull;
@@ -73,32 +73,98 @@ static int arm(struct vigil_loop *loop)
 		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 			its.it_value.tv_nsec = 1;
 	}
-	if (timerfd_settime(loop->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return -errno;
-	return 0;
+	if (timerfd_settime(loop->tfd, TFD_TIMER_ABSTIME, &its, NULL)) {
+		loop->st.timerfd_errors++;
+		loop->tfd_failed = true;
+		return;
+	}
+	loop->tfd_failed = false;
 }
 
-static void fire_timers(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+static void unlink_timer(struct vigil_loop *loop, struct vigil_timer *t)
 {
-	uint64_t expirations, now = vigil_mono_ns();
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		loop->head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		loop->tail = t->prev;
+	t->prev = t->next = NULL;
+	t->armed = false;
+}
+
+void vigil_timer_init(struct vigil_timer *t, vigil_timer_fn fn, void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->fn = fn;
+	t->arg = arg;
+}
+
+void vigil_timer_cancel(struct vigil_loop *loop, struct vigil_timer *t)
+{
+	bool first;
+
+	if (!t->armed)
+		return;
+	first = loop->head == t;
+	unlink_timer(loop, t);
+	if (first)
+		arm(loop);
+}
+
+void vigil_timer_arm(struct vigil_loop *loop, struct vigil_timer *t, uint64_t delay_ms)
+{
+	struct vigil_timer *at;
+
+	vigil_timer_cancel(loop, t);
+	t->due_ns = vigil_loop_now(loop) + delay_ms * 1000000ull;
+	/* After every timer due at the same time or earlier: equal deadlines fire in order. */
+	for (at = loop->tail; at && at->due_ns > t->due_ns; at = at->prev)
+		;
+	t->prev = at;
+	t->next = at ? at->next : loop->head;
+	if (t->next)
+		t->next->prev = t;
+	else
+		loop->tail = t;
+	if (at)
+		at->next = t;
+	else
+		loop->head = t;
+	t->armed = true;
+	if (loop->head == t)
+		arm(loop);
+}
+
+/* Run every timer due by the loop's clock. A callback may arm or cancel timers (itself
+ * included): the head is taken afresh each time. */
+static void fire_due(struct vigil_loop *loop)
+{
+	uint64_t now = vigil_loop_now(loop);
+	struct vigil_timer *t;
+
+	while ((t = loop->head) && t->due_ns <= now && !loop->stop) {
+		unlink_timer(loop, t);
+		loop->st.timers_fired++;
+		t->fn(loop, t->arg);
+	}
+	arm(loop);
+}
+
+static void on_timerfd(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+{
+	uint64_t expirations;
 
 	(void)events;
 	(void)arg;
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return;
-	/* A callback may add or cancel timers: take the head each time. */
-	while (loop->n_timers && loop->timers[0].due_ns <= now) {
-		struct timer t = loop->timers[0];
-
-		memmove(&loop->timers[0], &loop->timers[1],
-			(loop->n_timers - 1) * sizeof(struct timer));
-		loop->n_timers--;
-		t.fn(loop, t.arg);
-	}
-	arm(loop);
+	fire_due(loop);
 }
 
-int vigil_loop_new(struct vigil_loop **out)
+int vigil_loop_new(const struct vigil_clock *clock, struct vigil_loop **out)
 {
 	struct vigil_loop *loop;
 	int err;
@@ -106,6 +172,8 @@ int vigil_loop_new(struct vigil_loop **out)
 	loop = calloc(1, sizeof(*loop));
 	if (!loop)
 		return -ENOMEM;
+	loop->clock = clock ? clock : &vigil_clock_host;
+	loop->host_clock = loop->clock == &vigil_clock_host;
 	loop->tfd = -1;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0) {
@@ -117,7 +185,7 @@ int vigil_loop_new(struct vigil_loop **out)
 		err = -errno;
 		goto fail;
 	}
-	err = vigil_loop_add_fd(loop, loop->tfd, EPOLLIN, fire_timers, NULL);
+	err = vigil_loop_add_fd(loop, loop->tfd, EPOLLIN, on_timerfd, NULL);
 	if (err)
 		goto fail;
 	*out = loop;
@@ -137,17 +205,19 @@ void vigil_loop_free(struct vigil_loop *loop)
 		next = w->next;
 		free(w);
 	}
+	/* Timers belong to their owners: only forget them. */
+	while (loop->head)
+		unlink_timer(loop, loop->head);
 	if (loop->tfd >= 0)
 		close(loop->tfd);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
-	free(loop->timers);
 	free(loop);
 }
 
 int vigil_loop_add_fd(struct vigil_loop *loop, int fd, uint32_t events, vigil_fd_fn fn, void *arg)
 {
-	struct epoll_event ev = { .events = events };
+	struct epoll_event ev = {.events = events};
 	struct fd_watch *w;
 
 	w = calloc(1, sizeof(*w));
@@ -177,58 +247,12 @@ int vigil_loop_del_fd(struct vigil_loop *loop, int fd)
 			continue;
 		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 		*pp = w->next;
-		/* Never freed while its callback may still be on the stack of this iteration:
-		 * mark it dead and let vigil_loop_run() skip it. Simple and bounded: free now,
-		 * because run() re-validates each pointer against the list before calling. */
+		/* Freed now: run_once() checks each ready watch against the list before calling
+		 * it, so one removed earlier in the same batch is skipped. */
 		free(w);
 		return 0;
 	}
 	return -ENOENT;
-}
-
-int64_t vigil_loop_timer(struct vigil_loop *loop, uint64_t delay_ms, vigil_timer_fn fn, void *arg)
-{
-	struct timer t = { .fn = fn, .arg = arg };
-	size_t i;
-	int err;
-
-	if (loop->n_timers == loop->cap_timers) {
-		size_t cap = loop->cap_timers ? loop->cap_timers * 2 : 16;
-		struct timer *nt = realloc(loop->timers, cap * sizeof(*nt));
-
-		if (!nt)
-			return -ENOMEM;
-		loop->timers = nt;
-		loop->cap_timers = cap;
-	}
-	t.id = ++loop->next_id;
-	t.due_ns = vigil_mono_ns() + delay_ms * 1000000ull;
-	for (i = loop->n_timers; i > 0 && loop->timers[i - 1].due_ns > t.due_ns; i--)
-		loop->timers[i] = loop->timers[i - 1];
-	loop->timers[i] = t;
-	loop->n_timers++;
-	if (i == 0) {
-		err = arm(loop);
-		if (err)
-			return err;
-	}
-	return t.id;
-}
-
-void vigil_loop_cancel(struct vigil_loop *loop, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < loop->n_timers; i++) {
-		if (loop->timers[i].id != id)
-			continue;
-		memmove(&loop->timers[i], &loop->timers[i + 1],
-			(loop->n_timers - i - 1) * sizeof(struct timer));
-		loop->n_timers--;
-		if (i == 0)
-			arm(loop);
-		return;
-	}
 }
 
 /* Is w still registered? A callback earlier in the same batch may have removed it. */
@@ -242,27 +266,54 @@ static bool registered(struct vigil_loop *loop, struct fd_watch *w)
 	return false;
 }
 
-int vigil_loop_run(struct vigil_loop *loop)
+/* How long epoll may wait: what the caller allows, but not past what is due. With the host's
+ * clock the timerfd wakes the loop, unless arming it failed: then the first due time bounds
+ * the wait. A manual clock does not move while the loop waits: only what is already due
+ * shortens the wait (to nothing). */
+static int wait_ms(const struct vigil_loop *loop, int timeout_ms)
+{
+	uint64_t now, left;
+
+	if (!loop->head || (loop->host_clock && !loop->tfd_failed))
+		return timeout_ms;
+	now = vigil_loop_now(loop);
+	left = loop->head->due_ns > now ? (loop->head->due_ns - now + 999999) / 1000000 : 0;
+	if (!loop->host_clock && left)
+		return timeout_ms;
+	if (timeout_ms >= 0 && (uint64_t)timeout_ms < left)
+		return timeout_ms;
+	return left > 60000 ? 60000 : (int)left;
+}
+
+int vigil_loop_run_once(struct vigil_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	int i, n;
 
-	loop->stop = false;
-	while (!loop->stop) {
-		n = epoll_wait(loop->epfd, evs, MAX_EVENTS, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (i = 0; i < n && !loop->stop; i++) {
-			struct fd_watch *w = evs[i].data.ptr;
+	n = epoll_wait(loop->epfd, evs, MAX_EVENTS, wait_ms(loop, timeout_ms));
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < n && !loop->stop; i++) {
+		struct fd_watch *w = evs[i].data.ptr;
 
-			if (registered(loop, w))
-				w->fn(loop, w->fd, evs[i].events, w->arg);
-		}
+		if (registered(loop, w))
+			w->fn(loop, w->fd, evs[i].events, w->arg);
 	}
+	/* The timerfd's own callback fires what is due; this catches the rest (a manual clock,
+	 * a failed timerfd) and costs one comparison otherwise. */
+	if (loop->head && loop->head->due_ns <= vigil_loop_now(loop))
+		fire_due(loop);
 	return 0;
+}
+
+int vigil_loop_run(struct vigil_loop *loop)
+{
+	int err = 0;
+
+	loop->stop = false;
+	while (!loop->stop && !err)
+		err = vigil_loop_run_once(loop, -1);
+	return err;
 }
 
 void vigil_loop_stop(struct vigil_loop *loop)

@@ -315,7 +315,7 @@ static void sample_retransmits(struct vigil_loop *loop, void *arg)
 		record(d, &h, &det, name);
 	}
 	d->retrans_sample_ns = now;
-	vigil_loop_timer(loop, RETRANS_SAMPLE_MS, sample_retransmits, d);
+	vigil_timer_arm(loop, &d->retrans_timer, RETRANS_SAMPLE_MS);
 }
 
 /* Each 1 s tick: the second's retransmits as a rate event, and into the moving baseline
@@ -421,7 +421,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	vigil_incidents_expire(d->incidents, vigil_mono_ns(), record_final, d);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
-	vigil_loop_timer(loop, TICK_MS, on_tick, d);
+	vigil_timer_arm(loop, &d->tick, TICK_MS);
 }
 
 /* Block the signals the loop reads through a signalfd. Returns the fd or -errno. */
@@ -534,7 +534,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	}
 
 	/* 5. The loop, and the stages it drives. */
-	ret = vigil_loop_new(&d.loop);
+	ret = vigil_loop_new(NULL, &d.loop);
 	if (!ret)
 		ret = vigil_incidents_new(d.cfg->window_ms, &d.incidents);
 	if (!ret)
@@ -554,11 +554,13 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	}
 	d.sigfd = signals_fd();
 	ret = d.sigfd < 0 ? d.sigfd : vigil_loop_add_fd(d.loop, d.sigfd, EPOLLIN, on_signal, &d);
-	if (!ret && vigil_loop_timer(d.loop, TICK_MS, on_tick, &d) < 0)
-		ret = -ENOMEM;
-	if (!ret && po.sockets &&
-	    vigil_loop_timer(d.loop, RETRANS_SAMPLE_MS, sample_retransmits, &d) < 0)
-		ret = -ENOMEM;
+	vigil_timer_init(&d.tick, on_tick, &d);
+	vigil_timer_init(&d.retrans_timer, sample_retransmits, &d);
+	if (!ret) {
+		vigil_timer_arm(d.loop, &d.tick, TICK_MS);
+		if (po.sockets)
+			vigil_timer_arm(d.loop, &d.retrans_timer, RETRANS_SAMPLE_MS);
+	}
 	if (ret) {
 		snprintf(err, sizeof(err), "signals: %s", strerror(-ret));
 		goto fail;

@@ -87,6 +87,7 @@ struct daemon {
 	int redis_state;	   /* enum vigil_redis_state, as last reported */
 	struct vigil_knowledge *know; /* the knowledge store (cfg->knowledge) */
 	int sigfd;
+	struct vigil_timer tick, retrans_timer;
 	unsigned int ticks;
 	/* Recent exits (tgid, start): the classic exit hook can see a group's end twice. */
 	struct {

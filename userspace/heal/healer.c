@@ -38,7 +38,7 @@ struct job {
 	struct wl_heal *wh;
 	pid_t pid;
 	int status_fd;
-	int64_t timer;
+	struct vigil_timer timer;
 	uint64_t started_ns;
 	/* A restart of a process that still runs: wait for quiet, then stop it, then start. */
 	pid_t old;		  /* 0: not looked at yet; -1: nothing to stop */
@@ -99,7 +99,7 @@ static void set_state(struct vigil_healer *h, struct vigil_incident *inc,
 {
 	inc->state = s;
 	if (s == VIGIL_INC_RESOLVED)
-		inc->resolved_mono_ns = vigil_mono_ns();
+		inc->resolved_mono_ns = vigil_loop_now(h->loop);
 	vigil_out_incident(h->out, inc);
 }
 
@@ -144,6 +144,14 @@ static void unlink_job(struct vigil_healer *h, struct job *j)
 	}
 }
 
+/* Call fn(j) in ms milliseconds (the job's one timer: never two at once). */
+static void job_after(struct job *j, uint64_t ms, vigil_timer_fn fn)
+{
+	vigil_timer_cancel(j->h->loop, &j->timer);
+	vigil_timer_init(&j->timer, fn, j);
+	vigil_timer_arm(j->h->loop, &j->timer, ms);
+}
+
 /* Failed heals of the workload within its breaker window, as of now. */
 static uint64_t fails_in_window(const struct wl_heal *wh, const struct vigil_workload *w,
 				uint64_t now)
@@ -160,7 +168,7 @@ static void breaker_fail(struct vigil_healer *h, struct job *j)
 {
 	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
 	struct wl_heal *wh = j->wh;
-	uint64_t now = vigil_mono_ns(), n;
+	uint64_t now = vigil_loop_now(h->loop), n;
 
 	if (wh->n_fails == MAX_FAILS) {
 		memmove(wh->fails, wh->fails + 1, (MAX_FAILS - 1) * sizeof(wh->fails[0]));
@@ -173,7 +181,7 @@ static void breaker_fail(struct vigil_healer *h, struct job *j)
 
 		wh->breaker = BREAKER_OPEN;
 		wh->opened_ns = now;
-		wh->opened_wall_ns = vigil_wall_ns();
+		wh->opened_wall_ns = vigil_loop_wall(h->loop);
 		snprintf(detail, sizeof(detail), "%llu failed heals in %llu s: no action for %llu s",
 			 (unsigned long long)n, (unsigned long long)w->breaker_window_ms / 1000,
 			 (unsigned long long)w->breaker_cooldown_ms / 1000);
@@ -194,7 +202,7 @@ static void learn(struct vigil_healer *h, struct job *j, bool ok)
 	 * for status); rec is filled whenever the table was. */
 	vigil_knowledge_record(h->know, j->inc->workload_name, j->inc->signature,
 			       vigil_class_name(j->inc->cls) ?: "unknown", j->rule->name, ok,
-			       vigil_wall_ns(), &rec);
+			       vigil_loop_wall(h->loop), &rec);
 	if (rec.signature)
 		vigil_out_knowledge(h->out, &rec);
 }
@@ -208,8 +216,7 @@ static void finish(struct job *j, bool ok, bool known, const char *detail)
 {
 	struct vigil_healer *h = j->h;
 
-	if (j->timer > 0)
-		vigil_loop_cancel(h->loop, j->timer);
+	vigil_timer_cancel(h->loop, &j->timer);
 	if (j->status_fd >= 0) {
 		vigil_loop_del_fd(h->loop, j->status_fd);
 		close(j->status_fd);
@@ -241,10 +248,9 @@ static void verify_due(struct vigil_loop *loop, void *arg)
 	char detail[128];
 
 	(void)loop;
-	j->timer = 0;
 	if (kill(j->pid, 0) == 0) {
 		snprintf(detail, sizeof(detail), "running again as pid %d, up for %llu ms", j->pid,
-			 (unsigned long long)(vigil_mono_ns() - j->started_ns) / 1000000);
+			 (unsigned long long)(vigil_loop_now(j->h->loop) - j->started_ns) / 1000000);
 		finish(j, true, true, detail);
 	} else {
 		snprintf(detail, sizeof(detail), "pid %d is gone before the verify window ended",
@@ -291,14 +297,14 @@ static void spawn_new(struct job *j)
 	int err;
 
 	j->wh->restarts++;
-	j->wh->last_restart_ns = vigil_mono_ns();
+	j->wh->last_restart_ns = vigil_loop_now(h->loop);
 	err = vigil_spawn(j->rule->action.argv, prespawn, j, &j->pid, &j->status_fd);
 	if (err) {
 		snprintf(detail, sizeof(detail), "spawn: %s", strerror(-err));
 		finish(j, false, false, detail); /* vigil's failure, not the action's */
 		return;
 	}
-	j->started_ns = vigil_mono_ns();
+	j->started_ns = vigil_loop_now(h->loop);
 	if (vigil_loop_add_fd(h->loop, j->status_fd, EPOLLIN, status_readable, j)) {
 		close(j->status_fd);
 		j->status_fd = -1;
@@ -307,7 +313,7 @@ static void spawn_new(struct job *j)
 	snprintf(detail, sizeof(detail), "started pid %d; verifying for %llu ms", j->pid,
 		 (unsigned long long)w->verify_ms);
 	vigil_out_action(h->out, j->inc, j->rule->name, "started", detail, j->pid);
-	j->timer = vigil_loop_timer(h->loop, w->verify_ms, verify_due, j);
+	job_after(j, w->verify_ms, verify_due);
 }
 
 static void run_due(struct vigil_loop *loop, void *arg);
@@ -330,10 +336,9 @@ static void run(struct job *j)
 	struct vigil_healer *h = j->h;
 	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
 	struct vigil_healer_probe *pr = &h->probe;
-	uint64_t now = vigil_mono_ns(), conns;
+	uint64_t now = vigil_loop_now(h->loop), conns;
 	char detail[512];
 
-	j->timer = 0;
 	if (!j->old) {
 		set_state(h, j->inc, VIGIL_INC_HEALING);
 		vigil_argv_join(j->rule->action.argv, detail, sizeof(detail));
@@ -357,7 +362,7 @@ static void run(struct job *j)
 						  detail, j->old);
 				j->deferred = true;
 			}
-			j->timer = vigil_loop_timer(h->loop, 100, run_due, j);
+			job_after(j, 100, run_due);
 			return;
 		}
 		snprintf(detail, sizeof(detail), "SIGTERM to pid %d%s", j->old,
@@ -374,7 +379,7 @@ static void run(struct job *j)
 			vigil_out_action(h->out, j->inc, j->rule->name, "stop", detail, j->old);
 			j->killed = true;
 		}
-		j->timer = vigil_loop_timer(h->loop, 20, run_due, j);
+		job_after(j, 20, run_due);
 		return;
 	}
 	spawn_new(j);
@@ -391,7 +396,6 @@ static void scheduled_due(struct vigil_loop *loop, void *arg)
 	struct job *j = arg;
 
 	(void)loop;
-	j->timer = 0;
 	run(j);
 }
 
@@ -471,7 +475,7 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 {
 	const struct vigil_heal_rule *rule;
 	const struct vigil_workload *w;
-	uint64_t now = vigil_mono_ns();
+	uint64_t now = vigil_loop_now(h->loop);
 	struct wl_heal *wh;
 	char detail[160], why[512];
 
@@ -520,7 +524,7 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 		      const struct vigil_heal_rule *rule, struct wl_heal *wh)
 {
-	uint64_t now = vigil_mono_ns(), delay_ms, since_ms;
+	uint64_t now = vigil_loop_now(h->loop), delay_ms, since_ms;
 	char detail[160];
 	struct job *j;
 
@@ -557,7 +561,7 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	snprintf(detail, sizeof(detail), "restart in %llu ms (%s)", (unsigned long long)delay_ms,
 		 rule->level == 2 && rule->delay_ms >= delay_ms ? "level 2 delay" : "backoff");
 	vigil_out_action(h->out, inc, rule->name, "scheduled", detail, 0);
-	j->timer = vigil_loop_timer(h->loop, delay_ms, scheduled_due, j);
+	job_after(j, delay_ms, scheduled_due);
 }
 
 int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who)
