@@ -62,6 +62,14 @@ static void run_for(struct env *e, uint64_t ms)
 	vigil_timer_cancel(e->loop, &t);
 }
 
+/* Incident records go to the journal, as the daemon wires them. */
+static void record_incident(const struct vigil_incident *i, void *arg)
+{
+	struct env *e = arg;
+
+	vigil_out_incident(e->sinks, i);
+}
+
 static void env_init(struct env *e, const char *yaml)
 {
 	struct vigil_output_opts so = { .node = "t", .quiet = true };
@@ -78,8 +86,17 @@ static void env_init(struct env *e, const char *yaml)
 		fail_msg("config: %s", err);
 	assert_int_equal(vigil_loop_new(NULL, &e->loop), 0);
 	assert_int_equal(vigil_output_open(&so, &e->sinks, err, sizeof(err)), 0);
-	assert_int_equal(vigil_healer_new(e->cfg, e->loop, e->sinks, count_watch, e, &e->h), 0);
-	assert_int_equal(vigil_incidents_new(60000, &e->incs), 0);
+	{
+		const struct vigil_incidents_opts io = {
+			.window_ms = 60000,
+			.notify = record_incident,
+			.notify_arg = e,
+		};
+
+		assert_int_equal(vigil_incidents_new(&io, &e->incs), 0);
+	}
+	assert_int_equal(
+	    vigil_healer_new(e->cfg, e->loop, e->sinks, e->incs, count_watch, e, &e->h), 0);
 }
 
 /* Give the healer a knowledge store in a scratch file. */

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit: aggregation by signature inside the window, and expiry. */
+/*
+ * Unit: aggregation by signature inside the window, the lifecycle (every transition DESIGN.md
+ * has, and every other refused and counted), what is recorded (opened, counts 2, 4, 8…,
+ * transitions, finals), lossy incidents, expiry on a manual clock, and the final records of
+ * vigil's stop with their true counts.
+ */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +15,7 @@
 #include <cmocka.h>
 
 #include "detect/incidents.h"
-#include "core/loop.h"
+#include "core/clock.h"
 
 static struct vigil_exit ev(uint32_t tgid, uint64_t ts, uint32_t code)
 {
@@ -24,6 +30,41 @@ static struct vigil_exit ev(uint32_t tgid, uint64_t ts, uint32_t code)
 	e.hdr.workload = 1;
 	e.exit_code = code;
 	return e;
+}
+
+/* What the notify callback saw: each record's state and count, in order. */
+struct seen {
+	unsigned int n;
+	enum vigil_incident_state state[64];
+	uint64_t count[64];
+	bool final[64];
+};
+
+static void saw(const struct vigil_incident *i, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 64) {
+		s->state[s->n] = i->state;
+		s->count[s->n] = i->count;
+		s->final[s->n] = i->final;
+	}
+	s->n++;
+}
+
+static struct vigil_incidents *table(uint64_t window_ms, const struct vigil_clock *clock,
+				     struct seen *s)
+{
+	const struct vigil_incidents_opts o = {
+		.window_ms = window_ms,
+		.clock = clock,
+		.notify = s ? saw : NULL,
+		.notify_arg = s,
+	};
+	struct vigil_incidents *t;
+
+	assert_int_equal(vigil_incidents_new(&o, &t), 0);
+	return t;
 }
 
 static struct vigil_incident *rec(struct vigil_incidents *t, struct vigil_exit *e, bool *opened)
@@ -44,7 +85,7 @@ static void test_window_aggregates(void **state)
 	bool opened;
 
 	(void)state;
-	assert_int_equal(vigil_incidents_new(2000, &t), 0);
+	t = table(2000, NULL, NULL);
 	a = rec(t, &e1, &opened);
 	assert_true(opened);
 	assert_int_equal(a->count, 1);
@@ -79,42 +120,151 @@ static void test_resolved_is_over(void **state)
 	bool opened;
 
 	(void)state;
-	assert_int_equal(vigil_incidents_new(60000, &t), 0);
+	t = table(60000, NULL, NULL);
 	a = rec(t, &e1, &opened);
-	a->state = VIGIL_INC_RESOLVED;
+	assert_int_equal(vigil_incident_set_state(t, a, VIGIL_INC_HEALING), 0);
+	assert_int_equal(vigil_incident_set_state(t, a, VIGIL_INC_RESOLVED), 0);
 	b = rec(t, &e2, &opened);
 	assert_true(opened);
 	assert_ptr_not_equal(a, b);
 	vigil_incidents_free(t);
 }
 
-static void count_final(const struct vigil_incident *i, void *arg)
+static void test_expire_keeps_held(void **state)
 {
-	assert_true(i->final);
-	(*(int *)arg)++;
-}
-
-static void test_expire_keeps_busy(void **state)
-{
+	struct vigil_manual_clock mc;
 	struct vigil_incidents *t;
 	struct vigil_incident *a;
-	uint64_t now = vigil_mono_ns();
-	struct vigil_exit e1 = ev(1, now, 11), e2 = ev(2, now, 3 << 8);
+	struct vigil_exit e1, e2;
+	struct seen s = {};
 	bool opened;
-	int finals = 0;
 
 	(void)state;
-	assert_int_equal(vigil_incidents_new(1000, &t), 0);
+	vigil_manual_clock_init(&mc);
+	e1 = ev(1, mc.mono, 11);
+	e2 = ev(2, mc.mono, 3 << 8);
+	t = table(1000, &mc.clock, &s);
 	a = rec(t, &e1, &opened);
-	a->busy = true;
+	vigil_incident_hold(a, true);
 	rec(t, &e2, &opened);
-	assert_int_equal(vigil_incidents_expire(t, now + 500000000ull, NULL, NULL), 0);
-	assert_int_equal(vigil_incidents_expire(t, now + 1500000000ull, count_final, &finals), 1);
-	assert_int_equal(finals, 1); /* its last record is written before it is forgotten */
+	assert_int_equal(s.n, 2); /* two opened */
+	vigil_manual_clock_advance(&mc, 500);
+	assert_int_equal(vigil_incidents_expire(t), 0);
+	vigil_manual_clock_advance(&mc, 1000);
+	assert_int_equal(vigil_incidents_expire(t), 1);
+	assert_int_equal(s.n, 3); /* its last record is written before it is forgotten */
+	assert_true(s.final[2]);
 	assert_int_equal(vigil_incidents_count(t), 1);
-	a->busy = false;
-	assert_int_equal(vigil_incidents_expire(t, now + 1500000000ull, NULL, NULL), 1);
+	vigil_incident_hold(a, false);
+	assert_int_equal(vigil_incidents_expire(t), 1);
 	assert_int_equal(vigil_incidents_count(t), 0);
+	vigil_incidents_free(t);
+}
+
+/* Every edge of the lifecycle is taken, every other refused: state kept, bug counted. */
+static void test_lifecycle(void **state)
+{
+	static const enum vigil_incident_state all[] = {
+		VIGIL_INC_OPEN,	    VIGIL_INC_HEALING,		 VIGIL_INC_VERIFYING,
+		VIGIL_INC_RESOLVED, VIGIL_INC_AWAITING_APPROVAL, VIGIL_INC_ESCALATED,
+		VIGIL_INC_FAILED,
+	};
+	/* allowed[from][to], in the order of all[] */
+	static const bool allowed[7][7] = {
+		[0] = {[1] = true, [4] = true, [5] = true, [6] = true},
+		[1] = {[2] = true, [3] = true, [6] = true},
+		[2] = {[3] = true, [6] = true},
+		[4] = {[0] = true},
+	};
+	struct vigil_incidents_stats st;
+	struct vigil_incidents *t;
+	struct vigil_incident *a;
+	uint64_t now = vigil_mono_ns(), bad = 0;
+	struct vigil_exit e = ev(1, now, 11);
+	struct seen s = {};
+	bool opened;
+
+	(void)state;
+	t = table(60000, NULL, &s);
+	a = rec(t, &e, &opened);
+	for (unsigned int f = 0; f < 7; f++) {
+		for (unsigned int to = 0; to < 7; to++) {
+			unsigned int before = s.n;
+			int ret;
+
+			a->state = all[f]; /* the test puts it there; only set_state moves it */
+			ret = vigil_incident_set_state(t, a, all[to]);
+			if (allowed[f][to]) {
+				assert_int_equal(ret, 0);
+				assert_int_equal(a->state, all[to]);
+				assert_int_equal(s.n, before + 1); /* recorded */
+			} else {
+				assert_int_equal(ret, -EINVAL);
+				assert_int_equal(a->state, all[f]);
+				assert_int_equal(s.n, before); /* nothing recorded */
+				bad++;
+			}
+		}
+	}
+	vigil_incidents_stats(t, &st);
+	assert_int_equal(st.bad_transitions, bad);
+	assert_int_equal(bad, 49 - 10);
+	vigil_incidents_free(t);
+}
+
+/* Counts are recorded at 1, 2, 4, 8; vigil's stop records every live incident with its true
+ * count (6 crashes are "count 6", not the 4 recorded last), marked final. */
+static void test_finish_records_true_counts(void **state)
+{
+	struct vigil_incidents *t;
+	uint64_t now = vigil_mono_ns();
+	struct seen s = {};
+	bool opened;
+
+	(void)state;
+	t = table(60000, NULL, &s);
+	for (unsigned int k = 0; k < 6; k++) {
+		struct vigil_exit e = ev(100 + k, now + k, 11);
+
+		rec(t, &e, &opened);
+	}
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.count[0], 1);
+	assert_int_equal(s.count[1], 2);
+	assert_int_equal(s.count[2], 4);
+	vigil_incidents_finish(t);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.count[3], 6);
+	assert_true(s.final[3]);
+	assert_int_equal(vigil_incidents_count(t), 0);
+	vigil_incidents_free(t);
+}
+
+static uint64_t lost5(void *arg, unsigned int workload, uint64_t since_ns)
+{
+	uint64_t *asked = arg;
+
+	assert_int_equal(workload, 1);
+	*asked = since_ns;
+	return 5;
+}
+
+/* A new incident of a workload that lost kernel events in its chain's window is lossy. */
+static void test_lossy_at_open(void **state)
+{
+	uint64_t now = vigil_mono_ns(), asked = 0;
+	const struct vigil_incidents_opts o = {.window_ms = 60000, .lost = lost5, .lost_arg = &asked};
+	struct vigil_exit e = ev(1, now, 11);
+	struct vigil_incidents *t;
+	struct vigil_incident *a;
+	bool opened;
+
+	(void)state;
+	assert_int_equal(vigil_incidents_new(&o, &t), 0);
+	a = rec(t, &e, &opened);
+	assert_true(a->lossy);
+	assert_int_equal(a->lost, 5);
+	assert_int_equal(asked, now - VIGIL_CHAIN_NS);
 	vigil_incidents_free(t);
 }
 
@@ -133,7 +283,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_aggregates),
 		cmocka_unit_test(test_resolved_is_over),
-		cmocka_unit_test(test_expire_keeps_busy),
+		cmocka_unit_test(test_expire_keeps_held),
+		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_finish_records_true_counts),
+		cmocka_unit_test(test_lossy_at_open),
 		cmocka_unit_test(test_state_names),
 	};
 

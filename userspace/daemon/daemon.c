@@ -48,18 +48,13 @@ static bool seen_exit(struct daemon *d, const struct vigil_exit *e)
 	return false;
 }
 
-/* Power of two: an incident's count is re-recorded at 2, 4, 8... so a storm costs log(n). */
-static bool pow2(uint64_t n)
-{
-	return n && !(n & (n - 1));
-}
-
 /*
  * Did the workload lose kernel events since `since` (monotonic ns)? Compares its drop count
  * now with the one at the last tick before `since` (or at start). Returns how many were lost.
  */
-static uint64_t lost_since(const struct daemon *d, unsigned int workload, uint64_t since)
+static uint64_t lost_since(void *arg, unsigned int workload, uint64_t since)
 {
+	const struct daemon *d = arg;
 	uint64_t now = 0, then = 0;
 
 	if (vigil_probes_workload_drops(d->probes, workload, &now) || !now)
@@ -95,13 +90,6 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 		fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
 		return;
 	}
-	/* Telemetry confidence: lost events in the chain's window make the incident lossy. */
-	if (opened && h->workload) {
-		inc->lost = lost_since(d, h->workload, inc->first_kernel_ns - VIGIL_CHAIN_NS);
-		inc->lossy = inc->lost > 0;
-	}
-	if (opened || pow2(inc->count))
-		vigil_out_incident(d->out, inc);
 	vigil_healer_incident(d->healer, inc, opened);
 }
 
@@ -396,9 +384,8 @@ static void check_slo(struct daemon *d)
 	d->slo_prev_ns = vigil_mono_ns();
 }
 
-/* An incident leaves the live table: its last record says so (final), with its last count,
- * so that a reader of the journal knows it will not change any more. */
-static void record_final(const struct vigil_incident *i, void *arg)
+/* Every change of an incident worth a record: opened, counted again, moved, final. */
+static void record_incident(const struct vigil_incident *i, void *arg)
 {
 	struct daemon *d = arg;
 
@@ -418,7 +405,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	retransmits_tick(d, interval_ms);
 	check_slo(d);
 	vigil_daemon_redis_tick(d);
-	vigil_incidents_expire(d->incidents, vigil_mono_ns(), record_final, d);
+	vigil_incidents_expire(d->incidents);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
 	vigil_timer_arm(loop, &d->tick, TICK_MS);
@@ -449,6 +436,9 @@ static void teardown(struct daemon *d)
 	vigil_collector_free(d->coll);
 	vigil_workloads_free(d->wl);
 	vigil_probes_close(d->probes);
+	/* Every live incident's last record, with its true count, while the output is open. */
+	if (d->incidents)
+		vigil_incidents_finish(d->incidents);
 	vigil_incidents_free(d->incidents);
 	/* Everything has been recorded: what Redis has not taken yet goes to the spool. */
 	if (d->out)
@@ -535,10 +525,20 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 
 	/* 5. The loop, and the stages it drives. */
 	ret = vigil_loop_new(NULL, &d.loop);
+	if (!ret) {
+		const struct vigil_incidents_opts io = {
+			.window_ms = d.cfg->window_ms,
+			.notify = record_incident,
+			.notify_arg = &d,
+			.lost = lost_since,
+			.lost_arg = &d,
+		};
+
+		ret = vigil_incidents_new(&io, &d.incidents);
+	}
 	if (!ret)
-		ret = vigil_incidents_new(d.cfg->window_ms, &d.incidents);
-	if (!ret)
-		ret = vigil_healer_new(d.cfg, d.loop, d.out, watch_new_process, &d, &d.healer);
+		ret = vigil_healer_new(d.cfg, d.loop, d.out, d.incidents, watch_new_process, &d,
+				       &d.healer);
 	if (!ret) {
 		const struct vigil_healer_probe probe = { established, owns, &d };
 

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/* incidents: aggregation by signature inside a window, and lifecycle state. */
+/* incidents: aggregation by signature inside a window, and the lifecycle. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detect/incidents.h"
-#include "core/loop.h"
 
 #define NOTES 256 /* recent events of configured workloads, for causal chains */
 
@@ -16,6 +15,8 @@ struct note {
 };
 
 struct vigil_incidents {
+	struct vigil_incidents_opts o;
+	struct vigil_incidents_stats st;
 	uint64_t window_ns;
 	uint32_t seq;
 	unsigned int n;
@@ -99,15 +100,76 @@ const char *vigil_incident_state_name(enum vigil_incident_state s)
 	return "unknown";
 }
 
-int vigil_incidents_new(uint64_t window_ms, struct vigil_incidents **out)
+int vigil_incidents_new(const struct vigil_incidents_opts *o, struct vigil_incidents **out)
 {
 	struct vigil_incidents *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
-	t->window_ns = window_ms * 1000000ull;
+	t->o = *o;
+	if (!t->o.clock)
+		t->o.clock = &vigil_clock_host;
+	t->window_ns = o->window_ms * 1000000ull;
 	*out = t;
 	return 0;
+}
+
+static void notify(struct vigil_incidents *t, const struct vigil_incident *i)
+{
+	if (t->o.notify)
+		t->o.notify(i, t->o.notify_arg);
+}
+
+/* Power of two: an incident's count is re-recorded at 2, 4, 8... so a storm costs log(n). */
+static bool pow2(uint64_t n)
+{
+	return n && !(n & (n - 1));
+}
+
+/* The lifecycle's edges (incidents.h): from each state, the states it may move to. */
+static bool allowed(enum vigil_incident_state from, enum vigil_incident_state to)
+{
+	switch (from) {
+	case VIGIL_INC_OPEN:
+		return to == VIGIL_INC_HEALING || to == VIGIL_INC_AWAITING_APPROVAL ||
+		       to == VIGIL_INC_ESCALATED || to == VIGIL_INC_FAILED;
+	case VIGIL_INC_HEALING:
+		return to == VIGIL_INC_VERIFYING || to == VIGIL_INC_RESOLVED ||
+		       to == VIGIL_INC_FAILED;
+	case VIGIL_INC_VERIFYING:
+		return to == VIGIL_INC_RESOLVED || to == VIGIL_INC_FAILED;
+	case VIGIL_INC_AWAITING_APPROVAL:
+		return to == VIGIL_INC_OPEN;
+	default:
+		return false; /* resolved, failed, escalated: nothing follows */
+	}
+}
+
+int vigil_incident_set_state(struct vigil_incidents *t, struct vigil_incident *i,
+			     enum vigil_incident_state s)
+{
+	if (!allowed(i->state, s)) {
+		t->st.bad_transitions++;
+		/* A bug in vigil, not in what it watches: said where an operator looks. */
+		fprintf(stderr, "vigil: bug: incident %s: no transition %s -> %s; state kept\n",
+			i->id, vigil_incident_state_name(i->state), vigil_incident_state_name(s));
+		return -EINVAL;
+	}
+	i->state = s;
+	if (s == VIGIL_INC_RESOLVED)
+		i->resolved_mono_ns = vigil_clock_mono(t->o.clock);
+	notify(t, i);
+	return 0;
+}
+
+void vigil_incident_hold(struct vigil_incident *i, bool held)
+{
+	i->busy = held;
+}
+
+void vigil_incidents_stats(const struct vigil_incidents *t, struct vigil_incidents_stats *st)
+{
+	*st = t->st;
 }
 
 void vigil_incidents_free(struct vigil_incidents *t)
@@ -146,8 +208,8 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 	i = calloc(1, sizeof(*i));
 	if (!i)
 		return NULL;
-	i->opened_mono_ns = vigil_mono_ns();
-	i->opened_wall_ns = vigil_wall_ns();
+	i->opened_mono_ns = vigil_clock_mono(t->o.clock);
+	i->opened_wall_ns = vigil_clock_wall(t->o.clock);
 	snprintf(i->id, sizeof(i->id), "%012llx%04x",
 		 (unsigned long long)(i->opened_wall_ns / 1000000ull) & 0xffffffffffffull,
 		 ++t->seq & 0xffff);
@@ -161,9 +223,15 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 	i->count = 1;
 	i->first_kernel_ns = hdr->ts_ns;
 	fill_chain(t, i);
+	/* Telemetry confidence: kernel events lost in the chain's window make it lossy. */
+	if (t->o.lost && i->workload) {
+		i->lost = t->o.lost(t->o.lost_arg, i->workload, i->first_kernel_ns - VIGIL_CHAIN_NS);
+		i->lossy = i->lost > 0;
+	}
 	i->next = t->head;
 	t->head = i;
 	t->n++;
+	t->st.opened++;
 	*opened = true;
 	goto fill;
 update:
@@ -174,21 +242,22 @@ fill:
 	i->signal = d->signal;
 	i->status = d->status;
 	i->core_dumped = d->core_dumped;
+	if (*opened || pow2(i->count))
+		notify(t, i);
 	return i;
 }
 
-unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns,
-				    vigil_incident_fn fn, void *arg)
+unsigned int vigil_incidents_expire(struct vigil_incidents *t)
 {
+	uint64_t now = vigil_clock_mono(t->o.clock);
 	struct vigil_incident **pp = &t->head, *i;
 	unsigned int n = 0;
 
 	while ((i = *pp)) {
 		/* Kernel timestamps are CLOCK_MONOTONIC too, so they compare with now. */
-		if (!i->busy && now_mono_ns - i->last_kernel_ns > t->window_ns) {
+		if (!i->busy && now - i->last_kernel_ns > t->window_ns) {
 			i->final = true;
-			if (fn)
-				fn(i, arg);
+			notify(t, i);
 			*pp = i->next;
 			free(i);
 			t->n--;
@@ -198,6 +267,19 @@ unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono
 		pp = &i->next;
 	}
 	return n;
+}
+
+void vigil_incidents_finish(struct vigil_incidents *t)
+{
+	struct vigil_incident *i;
+
+	while ((i = t->head)) {
+		i->final = true;
+		notify(t, i);
+		t->head = i->next;
+		free(i);
+		t->n--;
+	}
 }
 
 unsigned int vigil_incidents_count(const struct vigil_incidents *t)

@@ -1,7 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * incidents: faults with one signature inside the aggregation window are one incident with a
- * count. Holds the lifecycle state; the healer moves it, the sinks record every move.
+ * count, and the incident's lifecycle.
+ *
+ * This module is the only writer of an incident: the healer asks for a transition with
+ * vigil_incident_set_state(), which enforces DESIGN.md's lifecycle
+ *
+ *   open -> healing -> verifying -> resolved | failed
+ *   open -> awaiting_approval -> open (approved)       open -> escalated (breaker, lossy)
+ *   open | healing -> failed                            healing -> resolved
+ *
+ * and refuses anything else as a bug (counted, and said on stderr). Every change worth a record
+ * — an incident opened, its count reaching 2, 4, 8…, a transition, its final record when it
+ * leaves the table — is handed to the notify callback, which the daemon wires to the output.
  */
 #ifndef VIGIL_INCIDENTS_H
 #define VIGIL_INCIDENTS_H
@@ -10,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/clock.h"
 #include "detect/detector.h"
 
 struct vigil_heal_rule; /* config.h */
@@ -35,6 +47,7 @@ struct vigil_chain_entry {
 	char detail[64];
 };
 
+/* Read-only outside incidents.c, but for heal_rule, which is the healer's. */
 struct vigil_incident {
 	char id[17];	/* 16 hex digits: wall-clock ms and a sequence number */
 	char signature[VIGIL_SIG_LEN];
@@ -53,7 +66,7 @@ struct vigil_incident {
 	uint32_t tgid;		   /* of the last event */
 	int signal, status;
 	bool core_dumped;
-	bool busy; /* the healer holds a timer or a child for it: not to be expired */
+	bool busy; /* the healer holds it (vigil_incident_hold): not to be expired */
 	bool lossy;	/* kernel events of this workload were dropped around it */
 	bool final;	/* its last record: vigil stops tracking it (window passed, nothing holds it) */
 	uint64_t lost;	/* ... how many */
@@ -66,15 +79,35 @@ struct vigil_incident {
 
 struct vigil_incidents;
 
+/* Called with an incident whose state is worth a record (see above). */
+typedef void (*vigil_incident_fn)(const struct vigil_incident *i, void *arg);
+
+struct vigil_incidents_opts {
+	uint64_t window_ms;
+	const struct vigil_clock *clock; /* NULL: the host's */
+	vigil_incident_fn notify;	 /* may be NULL */
+	void *notify_arg;
+	/* Kernel events of the workload lost since since_ns (monotonic): a new incident with any
+	 * in its chain's window is lossy. May be NULL (never lossy). */
+	uint64_t (*lost)(void *arg, unsigned int workload, uint64_t since_ns);
+	void *lost_arg;
+};
+
+struct vigil_incidents_stats {
+	uint64_t opened;
+	uint64_t bad_transitions; /* refused set_state calls: each one is a bug */
+};
+
 /* Returns 0 and *out, or -ENOMEM. */
-int vigil_incidents_new(uint64_t window_ms, struct vigil_incidents **out);
-/* Frees every incident; accepts NULL. */
+int vigil_incidents_new(const struct vigil_incidents_opts *o, struct vigil_incidents **out);
+/* Frees every incident, recording nothing; accepts NULL. */
 void vigil_incidents_free(struct vigil_incidents *t);
 
 /*
  * Count one fault. Joins the live incident with the same signature whose last event is inside
- * the window (resolved and failed ones are over: a new one opens), or opens one.
- * *opened says which. Returns the incident, or NULL on -ENOMEM.
+ * the window (resolved and failed ones are over: a new one opens), or opens one (lossy when
+ * the lost hook says so). *opened says which. Notifies when it opened or its count reached a
+ * power of two. Returns the incident, or NULL on -ENOMEM.
  */
 struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 					      const struct vigil_event_hdr *hdr,
@@ -93,16 +126,25 @@ struct vigil_incident *vigil_incidents_lookup(struct vigil_incidents *t, const c
 const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
 						  const char *id);
 
-/* Called with each incident about to be forgotten (its `final` set), so that its last state
- * can be recorded. */
-typedef void (*vigil_incident_fn)(const struct vigil_incident *i, void *arg);
+/*
+ * Move an incident to state s (and record it). Returns 0, or -EINVAL for a transition the
+ * lifecycle does not have: nothing changes, the bug is counted and said on stderr.
+ */
+int vigil_incident_set_state(struct vigil_incidents *t, struct vigil_incident *i,
+			     enum vigil_incident_state s);
+/* The healer holds an incident (a timer, a child, an approval it waits for) or lets it go:
+ * a held incident is never expired. */
+void vigil_incident_hold(struct vigil_incident *i, bool held);
 
-/* Forget incidents idle for longer than the window that nothing holds, calling fn (may be
- * NULL) for each first. Returns how many. */
-unsigned int vigil_incidents_expire(struct vigil_incidents *t, uint64_t now_mono_ns,
-				    vigil_incident_fn fn, void *arg);
+/* Forget incidents idle for longer than the window that nothing holds, each after its final
+ * record. Returns how many. */
+unsigned int vigil_incidents_expire(struct vigil_incidents *t);
+/* vigil stops: every live incident's final record, with its true count. The table is empty
+ * after. */
+void vigil_incidents_finish(struct vigil_incidents *t);
 
 unsigned int vigil_incidents_count(const struct vigil_incidents *t);
+void vigil_incidents_stats(const struct vigil_incidents *t, struct vigil_incidents_stats *st);
 const char *vigil_incident_state_name(enum vigil_incident_state s);
 
 #endif /* VIGIL_INCIDENTS_H */

@@ -52,6 +52,7 @@ struct vigil_healer {
 	const struct vigil_config *cfg;
 	struct vigil_loop *loop;
 	struct vigil_output *out;
+	struct vigil_incidents *incs;
 	vigil_watch_fn watch;
 	void *watch_arg;
 	struct vigil_healer_probe probe;
@@ -73,7 +74,7 @@ uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
 }
 
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
-		     struct vigil_output *o, vigil_watch_fn watch, void *watch_arg,
+		     struct vigil_output *o, struct vigil_incidents *incs, vigil_watch_fn watch, void *watch_arg,
 		     struct vigil_healer **out)
 {
 	struct vigil_healer *h = calloc(1, sizeof(*h));
@@ -88,6 +89,7 @@ int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 	h->cfg = cfg;
 	h->loop = loop;
 	h->out = o;
+	h->incs = incs;
 	h->watch = watch;
 	h->watch_arg = watch_arg;
 	*out = h;
@@ -97,10 +99,7 @@ int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 static void set_state(struct vigil_healer *h, struct vigil_incident *inc,
 		      enum vigil_incident_state s)
 {
-	inc->state = s;
-	if (s == VIGIL_INC_RESOLVED)
-		inc->resolved_mono_ns = vigil_loop_now(h->loop);
-	vigil_out_incident(h->out, inc);
+	vigil_incident_set_state(h->incs, inc, s);
 }
 
 void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_probe *p)
@@ -236,7 +235,7 @@ static void finish(struct job *j, bool ok, bool known, const char *detail)
 		breaker_fail(h, j);
 	}
 	set_state(h, j->inc, ok ? VIGIL_INC_RESOLVED : VIGIL_INC_FAILED);
-	j->inc->busy = false;
+	vigil_incident_hold(j->inc, false);
 	j->wh->pending = false;
 	unlink_job(h, j);
 	free(j);
@@ -513,7 +512,7 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 	if (rule->level >= 3) {
 		/* An approval runs the rule chosen now, whatever the store learns meanwhile. */
 		inc->heal_rule = rule;
-		inc->busy = true;
+		vigil_incident_hold(inc, true);
 		set_state(h, inc, VIGIL_INC_AWAITING_APPROVAL);
 		return;
 	}
@@ -545,7 +544,7 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	j->status_fd = -1;
 	j->next = h->jobs;
 	h->jobs = j;
-	inc->busy = true;
+	vigil_incident_hold(inc, true);
 	wh->pending = true;
 
 	since_ms = wh->restarts ? (now - wh->last_restart_ns) / 1000000 : UINT64_MAX;
@@ -581,7 +580,7 @@ int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, con
 	 * backoff's first wait holds it back — only a heal already running does. */
 	snprintf(detail, sizeof(detail), "approved by %s", who && who[0] ? who : "an operator");
 	vigil_out_action(h->out, inc, rule->name, "approved", detail, 0);
-	inc->busy = false;
+	vigil_incident_hold(inc, false);
 	set_state(h, inc, VIGIL_INC_OPEN);
 	start_job(h, inc, rule, &h->w[inc->workload - 1]);
 	return 0;

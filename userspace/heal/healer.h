@@ -58,7 +58,7 @@ void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *
 
 /* Returns 0 and *out, or -ENOMEM. */
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
-		     struct vigil_output *o, vigil_watch_fn watch, void *watch_arg,
+		     struct vigil_output *o, struct vigil_incidents *incs, vigil_watch_fn watch, void *watch_arg,
 		     struct vigil_healer **out);
 /* Cancels pending heals (recorded as such) and frees; accepts NULL. */
 void vigil_healer_free(struct vigil_healer *h);
