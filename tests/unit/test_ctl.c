@@ -40,6 +40,7 @@ struct fixture {
 	struct vigil_loop *loop;
 	struct vigil_ctl *ctl;
 	char last_arg[64]; /* written by the handler, on the loop's thread */
+	struct vigil_ctl_peer last_peer;
 	int done;	   /* set by the client thread, read with __atomic */
 	uint64_t give_up_ns;
 	struct vigil_timer watch;
@@ -57,35 +58,76 @@ struct client {
 	int still_open;
 };
 
-static int handler(const char *cmd, const char *arg, struct vigil_json *out, void *ctx)
+/* The handlers note their argument in the fixture: a command's context is not const. */
+static int status_cmd(const char *arg, const struct vigil_ctl_peer *peer, struct vigil_json *out,
+		      void *ctx)
 {
 	struct fixture *f = ctx;
+
+	snprintf(f->last_arg, sizeof(f->last_arg), "%s", arg ? arg : "(none)");
+	f->last_peer = *peer;
+	vigil_json_begin(out);
+	vigil_json_str(out, "version", "test");
+	vigil_json_str(out, "node", "n1");
+	vigil_json_u64(out, "uptime_s", 12);
+	return vigil_json_end(out);
+}
+
+static int big(struct fixture *f, const char *arg, struct vigil_json *out, size_t n)
+{
 	char *s;
 
 	snprintf(f->last_arg, sizeof(f->last_arg), "%s", arg ? arg : "(none)");
-	if (!strcmp(cmd, "status")) {
-		vigil_json_begin(out);
-		vigil_json_str(out, "version", "test");
-		vigil_json_str(out, "node", "n1");
-		vigil_json_u64(out, "uptime_s", 12);
-		return vigil_json_end(out);
-	}
-	if (!strcmp(cmd, "big") || !strcmp(cmd, "huge")) {
-		size_t n = !strcmp(cmd, "big") ? BIG : HUGE;
+	s = malloc(n + 1);
+	if (!s)
+		return -ENOMEM;
+	memset(s, 'x', n);
+	s[n] = '\0';
+	vigil_json_begin(out);
+	vigil_json_str(out, "big", s);
+	free(s);
+	return vigil_json_end(out);
+}
 
-		s = malloc(n + 1);
-		if (!s)
-			return -ENOMEM;
-		memset(s, 'x', n);
-		s[n] = '\0';
-		vigil_json_begin(out);
-		vigil_json_str(out, "big", s);
-		free(s);
-		return vigil_json_end(out);
+static int big_cmd(const char *arg, const struct vigil_ctl_peer *peer, struct vigil_json *out,
+		   void *ctx)
+{
+	(void)peer;
+	return big(ctx, arg, out, BIG);
+}
+
+static int huge_cmd(const char *arg, const struct vigil_ctl_peer *peer, struct vigil_json *out,
+		    void *ctx)
+{
+	(void)peer;
+	return big(ctx, arg, out, HUGE);
+}
+
+/* A query: its context is const, it cannot note anything. */
+static int fail_query(const char *arg, struct vigil_json *out, const void *ctx)
+{
+	(void)arg;
+	(void)out;
+	(void)ctx;
+	return -EIO;
+}
+
+/* Listen on path with the test's handlers. */
+static int listen_with_handlers(struct fixture *f, const char *path, struct vigil_ctl **ctl)
+{
+	int err = vigil_ctl_listen(f->loop, path, ctl);
+
+	if (err)
+		return err;
+	if (vigil_ctl_command(*ctl, "status", status_cmd, f) ||
+	    vigil_ctl_command(*ctl, "big", big_cmd, f) ||
+	    vigil_ctl_command(*ctl, "huge", huge_cmd, f) ||
+	    vigil_ctl_query(*ctl, "fail", fail_query, f) ||
+	    vigil_ctl_query(*ctl, "fail", fail_query, f) != -EEXIST) {
+		vigil_ctl_close(*ctl);
+		return -EINVAL;
 	}
-	if (!strcmp(cmd, "fail"))
-		return -EIO;
-	return -ENOENT;
+	return 0;
 }
 
 static uint64_t ms_since(uint64_t t0)
@@ -195,7 +237,7 @@ static int setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/run/ctl.sock", f->dir);
 	if (vigil_loop_new(NULL, &f->loop))
 		return -1;
-	if (vigil_ctl_listen(f->loop, f->path, handler, f, &f->ctl))
+	if (listen_with_handlers(f, f->path, &f->ctl))
 		return -1;
 	*state = f;
 	return 0;
@@ -234,6 +276,9 @@ static void test_status_request(void **state)
 	assert_int_equal(c.err[1], 0);
 	assert_string_equal(c.answer[1], STATUS_ANSWER);
 	assert_string_equal(f->last_arg, "svc");
+	/* A command is told who asked: this process, as the kernel says (SO_PEERCRED). */
+	assert_int_equal(f->last_peer.pid, getpid());
+	assert_int_equal(f->last_peer.uid, getuid());
 	client_free(&c);
 }
 
@@ -421,14 +466,14 @@ static void test_stale_live_and_modes(void **state)
 	snprintf(path, sizeof(path), "%s/stale.sock", f->dir);
 	make_stale(path);
 	old = umask(077);
-	assert_int_equal(vigil_ctl_listen(f->loop, path, handler, f, &ctl), 0);
+	assert_int_equal(listen_with_handlers(f, path, &ctl), 0);
 	umask(old);
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0660);
 
 	/* A second daemon on the same path: refused, and the first keeps its socket. */
-	assert_int_equal(vigil_ctl_listen(f->loop, path, handler, f, &other), -EADDRINUSE);
+	assert_int_equal(listen_with_handlers(f, path, &other), -EADDRINUSE);
 	assert_null(other);
 	c.path = path;
 	run_client(f, &c, one_status);
@@ -441,7 +486,7 @@ static void test_stale_live_and_modes(void **state)
 	snprintf(dir, sizeof(dir), "%s/new/dir", f->dir);
 	snprintf(path, sizeof(path), "%s/new/dir/ctl.sock", f->dir);
 	old = umask(077);
-	assert_int_equal(vigil_ctl_listen(f->loop, path, handler, f, &ctl), 0);
+	assert_int_equal(listen_with_handlers(f, path, &ctl), 0);
 	umask(old);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
@@ -453,7 +498,7 @@ static void test_stale_live_and_modes(void **state)
 	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(vigil_ctl_listen(f->loop, path, handler, f, &ctl), -EEXIST);
+	assert_int_equal(listen_with_handlers(f, path, &ctl), -EEXIST);
 	assert_int_equal(access(path, F_OK), 0);
 	client_free(&c);
 }

@@ -40,6 +40,7 @@ struct ctl_conn {
 	uint64_t deadline_ns;
 	bool writing; /* the request is read; the fd is watched for EPOLLOUT, if at all */
 	bool want_out;
+	struct vigil_ctl_peer peer;
 	size_t req_len;
 	char req[CTL_MAX_REQUEST + 1];
 	/* The answer is answer.buf[0..len]: the writer keeps buf NUL-terminated at len, and
@@ -48,10 +49,19 @@ struct ctl_conn {
 	size_t sent;
 };
 
+/* A command's handler: a query (const context) or a command (told who asked). */
+struct handler {
+	const char *cmd;
+	vigil_ctl_query_fn query;
+	vigil_ctl_command_fn command;
+	const void *qctx;
+	void *cctx;
+};
+
 struct vigil_ctl {
 	struct vigil_loop *loop;
-	vigil_ctl_fn fn;
-	void *ctx;
+	struct handler handlers[VIGIL_CTL_MAX_HANDLERS];
+	unsigned int n_handlers;
 	int fd;
 	bool watched; /* fd is registered with the loop */
 	bool bound;   /* the socket file is ours to unlink */
@@ -131,7 +141,16 @@ static int conn_answer(struct ctl_conn *c, size_t line_len)
 		snprintf(msg, sizeof(msg), "empty request");
 		goto error;
 	}
-	err = ctl->fn(cmd, arg, &c->answer, ctl->ctx);
+	err = -ENOENT;
+	for (unsigned int i = 0; i < ctl->n_handlers; i++) {
+		const struct handler *h = &ctl->handlers[i];
+
+		if (strcmp(h->cmd, cmd))
+			continue;
+		err = h->query ? h->query(arg, &c->answer, h->qctx)
+			       : h->command(arg, &c->peer, &c->answer, h->cctx);
+		break;
+	}
 	if (!err && c->answer.err)
 		err = c->answer.err;
 	if (!err && !c->answer.len)
@@ -252,6 +271,21 @@ static void pause_accept(struct vigil_ctl *ctl)
 	ctl->watched = false;
 }
 
+/* Who is at the other end of a connection; -1s when the kernel does not say. */
+static struct vigil_ctl_peer get_peer(int fd)
+{
+	struct vigil_ctl_peer p = {-1, (uid_t)-1, (gid_t)-1};
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) && len == sizeof(cr)) {
+		p.pid = cr.pid;
+		p.uid = cr.uid;
+		p.gid = cr.gid;
+	}
+	return p;
+}
+
 /* Take a new connection: watch it, arm its timer. Returns 0 or -errno (cfd left open). */
 static int conn_new(struct vigil_ctl *ctl, int cfd)
 {
@@ -263,6 +297,7 @@ static int conn_new(struct vigil_ctl *ctl, int cfd)
 		return -ENOMEM;
 	c->ctl = ctl;
 	c->fd = cfd;
+	c->peer = get_peer(cfd);
 	vigil_timer_init(&c->timer, on_conn_timer, c);
 	c->deadline_ns = vigil_loop_now(ctl->loop) + CTL_IDLE_MS * 1000000ull;
 	err = vigil_loop_add_fd(ctl->loop, cfd, EPOLLIN, on_conn, c);
@@ -352,14 +387,34 @@ static int clear_stale(const struct sockaddr_un *sa)
 
 /* Returns 0 and *out; -EADDRINUSE when a daemon answers on path, -EEXIST when path is not a
  * socket, or another -errno. */
-int vigil_ctl_listen(struct vigil_loop *loop, const char *path, vigil_ctl_fn fn, void *ctx,
-		     struct vigil_ctl **out)
+static int add_handler(struct vigil_ctl *c, const struct handler *h)
+{
+	for (unsigned int i = 0; i < c->n_handlers; i++)
+		if (!strcmp(c->handlers[i].cmd, h->cmd))
+			return -EEXIST;
+	if (c->n_handlers == VIGIL_CTL_MAX_HANDLERS)
+		return -E2BIG;
+	c->handlers[c->n_handlers++] = *h;
+	return 0;
+}
+
+int vigil_ctl_query(struct vigil_ctl *c, const char *cmd, vigil_ctl_query_fn fn, const void *ctx)
+{
+	return add_handler(c, &(struct handler){.cmd = cmd, .query = fn, .qctx = ctx});
+}
+
+int vigil_ctl_command(struct vigil_ctl *c, const char *cmd, vigil_ctl_command_fn fn, void *ctx)
+{
+	return add_handler(c, &(struct handler){.cmd = cmd, .command = fn, .cctx = ctx});
+}
+
+int vigil_ctl_listen(struct vigil_loop *loop, const char *path, struct vigil_ctl **out)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vigil_ctl *ctl;
 	int err;
 
-	if (!path || !*path || !fn)
+	if (!path || !*path)
 		return -EINVAL;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -368,8 +423,6 @@ int vigil_ctl_listen(struct vigil_loop *loop, const char *path, vigil_ctl_fn fn,
 	if (!ctl)
 		return -ENOMEM;
 	ctl->loop = loop;
-	ctl->fn = fn;
-	ctl->ctx = ctx;
 	ctl->fd = -1;
 	vigil_timer_init(&ctl->resume_timer, resume_accept, ctl);
 	memcpy(ctl->path, sa.sun_path, sizeof(ctl->path));

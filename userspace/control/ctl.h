@@ -8,25 +8,42 @@
 #define VIGIL_CTL_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "core/json.h"
 #include "core/loop.h"
 
 #define VIGIL_CTL_PATH "/run/vigil/vigil.sock"
 
+/* Who sent a request: SO_PEERCRED of its connection (-1s when the kernel does not say). */
+struct vigil_ctl_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
 /*
  * Answer one request: fill out with one JSON object (vigil_json_begin ... vigil_json_end).
- * Returns 0, -ENOENT for an unknown command or argument (the server then answers
- * {"error": "..."}), or another -errno.
+ * arg is NULL when the request has none. Returns 0, -ENOENT for an unknown argument (the
+ * server then answers {"error": "..."}), or another -errno.
+ *
+ * A query only reads what it answers from (its context is const); a command may change the
+ * daemon's state, and is told who asked.
  */
-typedef int (*vigil_ctl_fn)(const char *cmd, const char *arg, struct vigil_json *out, void *ctx);
+typedef int (*vigil_ctl_query_fn)(const char *arg, struct vigil_json *out, const void *ctx);
+typedef int (*vigil_ctl_command_fn)(const char *arg, const struct vigil_ctl_peer *peer,
+				    struct vigil_json *out, void *ctx);
 
 struct vigil_ctl;
 
 /* Listen on path (its directory is created, a stale socket replaced, mode 0660).
  * Returns 0 and *out, or -errno. */
-int vigil_ctl_listen(struct vigil_loop *loop, const char *path, vigil_ctl_fn fn, void *ctx,
-		     struct vigil_ctl **out);
+int vigil_ctl_listen(struct vigil_loop *loop, const char *path, struct vigil_ctl **out);
+/* Answer requests named cmd with fn, each by the module that owns what it answers from.
+ * Returns 0, -EEXIST when cmd already has a handler, -E2BIG past VIGIL_CTL_MAX_HANDLERS. */
+#define VIGIL_CTL_MAX_HANDLERS 16
+int vigil_ctl_query(struct vigil_ctl *c, const char *cmd, vigil_ctl_query_fn fn, const void *ctx);
+int vigil_ctl_command(struct vigil_ctl *c, const char *cmd, vigil_ctl_command_fn fn, void *ctx);
 /* Stop listening, drop open connections, unlink the socket; accepts NULL. */
 void vigil_ctl_close(struct vigil_ctl *c);
 

@@ -3,7 +3,7 @@
  * status: what a running daemon answers on its control socket. "status": probes per family
  * (events, drops, ...), the collector's counters, the journal, live incidents and each
  * workload's pids, connections and retransmits. "latency [WORKLOAD]": the kernel's log2
- * histograms per syscall. Read-only: answering never changes the daemon's state.
+ * histograms per syscall. Queries only read; "approve", a command, lets a level-3 action run.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,16 +15,6 @@
 #include "heal/knowledge.h"
 #include "output/redis.h"
 #include "kernel/syscalls.h"
-
-int vigil_sock_counts(const struct daemon *d, unsigned int workload, struct vigil_sock_counts *c)
-{
-	int fd = vigil_probes_sock_counts_fd(d->probes);
-	__u32 key = workload;
-
-	if (fd < 0)
-		return -ENOENT;
-	return vigil_percpu_sum(fd, &key, c, sizeof(*c));
-}
 
 static void probes_json(const struct daemon *d, struct vigil_json *j)
 {
@@ -79,7 +69,7 @@ static void workloads_json(const struct daemon *d, struct vigil_json *j)
 		for (unsigned int k = 0, o = 0; k < cw->n_latency_syscalls && o < sizeof(lat); k++)
 			o += snprintf(lat + o, sizeof(lat) - o, "%s%s", k ? "," : "",
 				      cw->latency_syscalls[k]);
-		vigil_sock_counts(d, w, &c);
+		vigil_probes_sock_counts(d->probes, w, &c);
 		vigil_json_begin(&item);
 		vigil_json_str(&item, "name", cw->name);
 		vigil_json_raw(&item, "pids", pids);
@@ -204,21 +194,15 @@ static int status(const struct daemon *d, struct vigil_json *j)
 static void latency_of(const struct daemon *d, unsigned int w, FILE *f)
 {
 	const struct vigil_workload *cw = &d->cfg->workloads[w - 1];
-	int fd = vigil_probes_lat_hist_fd(d->probes);
 	struct vigil_lat_hist h;
 	bool first = true;
 
 	fprintf(f, "{\"name\":\"%s\",\"budget_ms\":%llu,\"histograms\":[", cw->name,
 		(unsigned long long)cw->latency_budget_ms);
 	/* The counts are monotonic and never reset: a read loses nothing. */
-	for (unsigned int k = 0; fd >= 0 && k < cw->n_latency_syscalls; k++) {
-		__u32 slot = vigil_workloads_lat_hist(d->wl, w, k);
-		bool dup = false;
-
-		for (unsigned int j = 0; j < k; j++)
-			dup |= vigil_workloads_lat_hist(d->wl, w, j) == slot;
-		if (!slot || dup || vigil_percpu_sum(fd, &slot, &h, sizeof(h)))
-			continue;
+	for (unsigned int k = 0; k < cw->n_latency_syscalls; k++) {
+		if (vigil_workloads_latency(d->wl, w, k, &h))
+			continue; /* not timed, or named twice: shown once */
 		fprintf(f, "%s{\"syscall\":\"%s\",\"nr\":%d,\"count\":%llu,\"sum_ns\":%llu,"
 			"\"slots\":[",
 			first ? "" : ",", cw->latency_syscalls[k],
@@ -267,11 +251,14 @@ static int latency(const struct daemon *d, const char *arg, struct vigil_json *j
 }
 
 /* "approve ID": run the action of a level-3 incident awaiting approval. */
-static int approve(struct daemon *d, const char *id, struct vigil_json *j)
+static int approve(const char *id, const struct vigil_ctl_peer *peer, struct vigil_json *j,
+		   void *ctx)
 {
+	struct daemon *d = ctx;
 	struct vigil_incident *inc = id ? vigil_incidents_lookup(d->incidents, id) : NULL;
 	int ret;
 
+	(void)peer; /* the audit names the control socket; who by uid comes with issue 10 */
 	if (!inc)
 		return -ENOENT;
 	ret = vigil_healer_approve(d->healer, inc, "vigil approve (control socket)");
@@ -286,17 +273,64 @@ static int approve(struct daemon *d, const char *id, struct vigil_json *j)
 	return vigil_json_end(j);
 }
 
-int vigil_status_answer(const char *cmd, const char *arg, struct vigil_json *out, void *ctx)
+/* "status": takes no argument. */
+static int status_query(const char *arg, struct vigil_json *out, const void *ctx)
+{
+	return arg ? -ENOENT : status(ctx, out);
+}
+
+static int latency_query(const char *arg, struct vigil_json *out, const void *ctx)
+{
+	return latency(ctx, arg, out);
+}
+
+static int incidents_query(const char *arg, struct vigil_json *out, const void *ctx)
 {
 	const struct daemon *d = ctx;
 
-	if (!strcmp(cmd, "status"))
-		return status(d, out);
-	if (!strcmp(cmd, "latency"))
-		return latency(d, arg, out);
-	if (!strcmp(cmd, "approve"))
-		return approve(ctx, arg, out);
-	if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident"))
-		return vigil_history_answer(d->incidents, d->cfg->node, cmd, arg, out);
-	return -ENOENT;
+	return vigil_history_answer(d->incidents, d->cfg->node, "incidents", arg, out);
+}
+
+static int incident_query(const char *arg, struct vigil_json *out, const void *ctx)
+{
+	const struct daemon *d = ctx;
+
+	return vigil_history_answer(d->incidents, d->cfg->node, "incident", arg, out);
+}
+
+int vigil_daemon_handlers(struct daemon *d)
+{
+	int err = vigil_ctl_query(d->ctl, "status", status_query, d);
+
+	if (!err)
+		err = vigil_ctl_query(d->ctl, "latency", latency_query, d);
+	if (!err)
+		err = vigil_ctl_query(d->ctl, "incidents", incidents_query, d);
+	if (!err)
+		err = vigil_ctl_query(d->ctl, "incident", incident_query, d);
+	if (!err)
+		err = vigil_ctl_command(d->ctl, "approve", approve, d);
+	return err;
+}
+
+/* The one line on stderr that says vigil runs, and how: "vigil: ready: ...". */
+void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path)
+{
+	char progs[512], safe[256];
+	unsigned int nprogs;
+
+	for (enum vigil_family f = VIGIL_FAM_SOCKETS; f < VIGIL_FAM_MAX; f++)
+		if (vigil_probes_error(d->probes, f))
+			fprintf(stderr, "vigil: %s probes not attached, running without them: %s\n",
+				vigil_family_name(f), vigil_probes_error(d->probes, f));
+	nprogs = vigil_probes_attached(d->probes, VIGIL_FAM_MAX, progs, sizeof(progs));
+	fprintf(stderr,
+		"vigil: ready: node %s, config %s, %s probes (%u: %s), %u workloads, "
+		"observe_all %s, journal %s, redis %s, control %s\n",
+		d->cfg->node, d->cfg->source, vigil_probes_mode(d->probes), nprogs, progs,
+		d->cfg->n_workloads, d->cfg->observe_all ? "on" : "off",
+		d->journal && d->journal[0] ? d->journal : "off",
+		d->cfg->redis_url ? vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe))
+				  : "off",
+		ctl_path[0] ? ctl_path : "off");
 }

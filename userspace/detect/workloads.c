@@ -14,8 +14,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-
 #include "kernel/syscalls.h"
 #include "detect/workloads.h"
 
@@ -216,14 +214,6 @@ static bool proc_matches(const struct vigil_workloads *wl, const struct wl_state
 	return false;
 }
 
-/* Put a 4-byte workload value under key in the map fd. */
-static int put_key(int fd, const void *key, unsigned int workload)
-{
-	__u32 v = workload;
-
-	return bpf_map_update_elem(fd, key, &v, BPF_ANY) ? -errno : 0;
-}
-
 /* Executable inode of workload i into the kernel (again when the file was replaced). */
 static void refresh_exe(struct vigil_workloads *wl, unsigned int i)
 {
@@ -238,7 +228,7 @@ static void refresh_exe(struct vigil_workloads *wl, unsigned int i)
 	if (key.ino == s->exe.ino && key.dev == s->exe.dev)
 		return;
 	/* The old inode may still run (an upgrade in place): keep its key too. */
-	if (!put_key(vigil_probes_match_exe_fd(wl->probes), &key, i + 1))
+	if (!vigil_probes_match_exe(wl->probes, &key, i + 1))
 		s->exe = key;
 }
 
@@ -259,9 +249,8 @@ static void walk_cgroups(int fd, const char *rel, const char *pattern, unsigned 
 		return;
 	}
 	if (!fnmatch(pattern, rel, 0)) {
-		__u64 id = st.st_ino; /* cgroup v2 id == kernfs inode number */
-
-		put_key(vigil_probes_match_cgroup_fd(wl->probes), &id, workload);
+		/* cgroup v2 id == kernfs inode number */
+		vigil_probes_match_cgroup(wl->probes, st.st_ino, workload);
 	}
 	d = fdopendir(fd);
 	if (!d) {
@@ -346,9 +335,8 @@ int vigil_workloads_refresh(struct vigil_workloads *wl)
 static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, size_t errlen)
 {
 	const struct vigil_workload *w = &wl->cfg->workloads[i];
-	int fd = vigil_probes_lat_cfg_fd(wl->probes);
 	struct vigil_lat_cfg lc = {};
-	__u32 key = i + 1;
+	int ret;
 
 	if (!w->n_latency_syscalls)
 		return 0;
@@ -375,12 +363,9 @@ static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, si
 		lc.hist[nr] = wl->w[i].hist[k] = ++wl->hists;
 	}
 	lc.budget_ns = w->latency_budget_ms * 1000000ull;
+	ret = vigil_probes_set_latency(wl->probes, i + 1, &lc);
 	/* No latency family (refused by the kernel): status says why; nothing to fill. */
-	if (fd < 0)
-		return 0;
-	if (bpf_map_update_elem(fd, &key, &lc, BPF_ANY)) {
-		int ret = -errno;
-
+	if (ret && ret != -ENOENT) {
 		snprintf(err, errlen, "workload %s: kernel map lat_cfg: %s", w->name,
 			 strerror(-ret));
 		return ret;
@@ -397,6 +382,26 @@ unsigned int vigil_workloads_lat_hist(const struct vigil_workloads *wl, unsigned
 		return 0;
 	s = &wl->w[workload - 1];
 	return s->hist && k < s->cfg->n_latency_syscalls ? s->hist[k] : 0;
+}
+
+int vigil_workloads_latency(const struct vigil_workloads *wl, unsigned int workload,
+			    unsigned int k, struct vigil_lat_hist *h)
+{
+	unsigned int slot = vigil_workloads_lat_hist(wl, workload, k);
+
+	if (!slot)
+		return -ENOENT;
+	for (unsigned int j = 0; j < k; j++)
+		if (vigil_workloads_lat_hist(wl, workload, j) == slot)
+			return -EEXIST; /* named twice: the first k holds it */
+	return vigil_probes_lat_hist(wl->probes, slot, h);
+}
+
+bool vigil_workloads_owns(const struct vigil_workloads *wl, unsigned int workload, pid_t pid)
+{
+	uint32_t w;
+
+	return !vigil_probes_watched(wl->probes, (uint32_t)pid, &w) && w == workload;
 }
 
 int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *probes,
@@ -434,7 +439,7 @@ int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *pro
 		if (!w->match.comm)
 			continue;
 		strncpy(comm, w->match.comm, sizeof(comm) - 1);
-		ret = put_key(vigil_probes_match_comm_fd(probes), comm, i + 1);
+		ret = vigil_probes_match_comm(probes, comm, i + 1);
 		if (ret) {
 			snprintf(err, errlen, "workload %s: kernel map match_comm: %s", w->name,
 				 strerror(-ret));

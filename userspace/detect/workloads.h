@@ -11,6 +11,7 @@
 #ifndef VIGIL_WORKLOADS_H
 #define VIGIL_WORKLOADS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -44,6 +45,13 @@ size_t vigil_workloads_pids(const struct vigil_workloads *wl, unsigned int workl
 /* Histogram slot (1..) of the k-th of workload's latency.syscalls, 0 if it has none. */
 unsigned int vigil_workloads_lat_hist(const struct vigil_workloads *wl, unsigned int workload,
 				      unsigned int k);
+/* The kernel's histogram of the k-th of workload's latency.syscalls. Returns 0, -ENOENT (no
+ * such syscall, or no latency family), -EEXIST when the workload names that syscall twice and
+ * k is not the first (one histogram), or -errno. */
+int vigil_workloads_latency(const struct vigil_workloads *wl, unsigned int workload,
+			    unsigned int k, struct vigil_lat_hist *h);
+/* Is pid a live process of workload, in the kernel's watched set? */
+bool vigil_workloads_owns(const struct vigil_workloads *wl, unsigned int workload, pid_t pid);
 
 /* Kernel dev_t encoding ((major << 20) | minor) of a userspace st_dev. */
 unsigned int vigil_kernel_dev(dev_t dev);

@@ -8,8 +8,15 @@
 
 #include "kernel/collector.h"
 
+#define DEDUP_SLOTS 64 /* recent exits remembered: a repeat arrives right after the first */
+
 struct vigil_collector {
 	struct vigil_loop *loop;
+	struct {
+		uint32_t tgid;
+		uint64_t start_ns;
+	} dedup[DEDUP_SLOTS];
+	unsigned int dedup_next;
 	struct ring_buffer *rb;
 	int epfd;
 	vigil_event_fn fn;
@@ -58,6 +65,18 @@ int vigil_decode(const void *data, size_t len, const struct vigil_event_hdr **ou
 	return 0;
 }
 
+/* Has this exit been delivered already? Remembers it if not. */
+static bool seen_exit(struct vigil_collector *c, const struct vigil_exit *e)
+{
+	for (unsigned int i = 0; i < DEDUP_SLOTS; i++)
+		if (c->dedup[i].tgid == e->hdr.tgid && c->dedup[i].start_ns == e->start_ns)
+			return true;
+	c->dedup[c->dedup_next].tgid = e->hdr.tgid;
+	c->dedup[c->dedup_next].start_ns = e->start_ns;
+	c->dedup_next = (c->dedup_next + 1) % DEDUP_SLOTS;
+	return false;
+}
+
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct vigil_collector *c = ctx;
@@ -65,6 +84,10 @@ static int on_record(void *ctx, void *data, size_t len)
 
 	switch (vigil_decode(data, len, &h)) {
 	case 0:
+		if (h->kind == VIGIL_EV_EXIT && seen_exit(c, (const struct vigil_exit *)h)) {
+			c->st.dup_exits++;
+			break;
+		}
 		c->st.records++;
 		c->fn(h, c->arg);
 		break;

@@ -2,7 +2,9 @@
 /*
  * collector: drains the kernel's ring buffer on the event loop, checks every record against
  * the event ABI, and hands valid ones on. A short, unknown or foreign-version record is
- * counted and dropped, never trusted and never a crash.
+ * counted and dropped, never trusted and never a crash; an exit already delivered (the same
+ * tgid and start time) is counted and dropped too, so that every later stage sees each end of
+ * a process once.
  */
 #ifndef VIGIL_COLLECTOR_H
 #define VIGIL_COLLECTOR_H
@@ -21,6 +23,8 @@ struct vigil_collector_stats {
 	uint64_t bad_version; /* hdr.version != VIGIL_ABI_VERSION */
 	uint64_t unknown;     /* hdr.kind this build does not know */
 	uint64_t bad_size;    /* hdr.size differs from the kind's struct */
+	uint64_t dup_exits;   /* the end of a process seen a second time (classic hooks
+			       * before 6.16 can report one twice): dropped */
 };
 
 /* A valid record: hdr->kind tells which struct it starts (struct vigil_exit, ...). */

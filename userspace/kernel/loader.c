@@ -384,24 +384,41 @@ int vigil_probes_ringbuf_fd(const struct vigil_probes *p)
 	return bpf_map__fd(p->exits->maps.events);
 }
 
-int vigil_probes_watched_fd(const struct vigil_probes *p)
+int vigil_probes_watched(const struct vigil_probes *p, uint32_t tgid, uint32_t *workload)
 {
-	return bpf_map__fd(p->exits->maps.watched);
+	struct vigil_watch w;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(p->exits->maps.watched), &tgid, &w))
+		return -errno;
+	*workload = w.workload;
+	return 0;
 }
 
-int vigil_probes_match_comm_fd(const struct vigil_probes *p)
+/* Put a 4-byte workload value under key in map. */
+static int put_key(struct bpf_map *map, const void *key, uint32_t workload)
 {
-	return bpf_map__fd(p->exits->maps.match_comm);
+	__u32 v = workload;
+
+	return bpf_map_update_elem(bpf_map__fd(map), key, &v, BPF_ANY) ? -errno : 0;
 }
 
-int vigil_probes_match_exe_fd(const struct vigil_probes *p)
+int vigil_probes_match_comm(const struct vigil_probes *p, const char *comm, uint32_t workload)
 {
-	return bpf_map__fd(p->exits->maps.match_exe);
+	return put_key(p->exits->maps.match_comm, comm, workload);
 }
 
-int vigil_probes_match_cgroup_fd(const struct vigil_probes *p)
+int vigil_probes_match_exe(const struct vigil_probes *p, const struct vigil_exe_key *key,
+			   uint32_t workload)
 {
-	return bpf_map__fd(p->exits->maps.match_cgroup);
+	return put_key(p->exits->maps.match_exe, key, workload);
+}
+
+int vigil_probes_match_cgroup(const struct vigil_probes *p, uint64_t cgroup_id,
+			      uint32_t workload)
+{
+	__u64 id = cgroup_id;
+
+	return put_key(p->exits->maps.match_cgroup, &id, workload);
 }
 
 int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload)
@@ -417,31 +434,9 @@ int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t wor
 	return 0;
 }
 
-int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workload,
-				uint64_t *drops)
-{
-	__u32 key = workload;
-
-	return vigil_percpu_sum(bpf_map__fd(p->exits->maps.workload_drops), &key, drops,
-				sizeof(*drops));
-}
-
-int vigil_probes_sock_counts_fd(const struct vigil_probes *p)
-{
-	return p->sockets ? bpf_map__fd(p->sockets->maps.sock_counts) : -1;
-}
-
-int vigil_probes_lat_cfg_fd(const struct vigil_probes *p)
-{
-	return p->latency ? bpf_map__fd(p->latency->maps.lat_cfg) : -1;
-}
-
-int vigil_probes_lat_hist_fd(const struct vigil_probes *p)
-{
-	return p->latency ? bpf_map__fd(p->latency->maps.lat_hist) : -1;
-}
-
-int vigil_percpu_sum(int fd, const void *key, void *out, size_t value_size)
+/* Sum a per-CPU map's value at key over all CPUs into out (value_size bytes of __u64s).
+ * Returns 0, -ENOENT, or -errno. */
+static int percpu_sum(int fd, const void *key, void *out, size_t value_size)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	size_t words = value_size / sizeof(uint64_t);
@@ -467,6 +462,47 @@ int vigil_percpu_sum(int fd, const void *key, void *out, size_t value_size)
 	return 0;
 }
 
+int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workload,
+				uint64_t *drops)
+{
+	__u32 key = workload;
+
+	return percpu_sum(bpf_map__fd(p->exits->maps.workload_drops), &key, drops,
+			  sizeof(*drops));
+}
+
+int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload,
+			     struct vigil_sock_counts *c)
+{
+	__u32 key = workload;
+
+	if (!p->sockets)
+		return -ENOENT;
+	return percpu_sum(bpf_map__fd(p->sockets->maps.sock_counts), &key, c, sizeof(*c));
+}
+
+int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload,
+			     const struct vigil_lat_cfg *lc)
+{
+	__u32 key = workload;
+
+	if (!p->latency)
+		return -ENOENT;
+	if (bpf_map_update_elem(bpf_map__fd(p->latency->maps.lat_cfg), &key, lc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot,
+			  struct vigil_lat_hist *h)
+{
+	__u32 key = slot;
+
+	if (!p->latency)
+		return -ENOENT;
+	return percpu_sum(bpf_map__fd(p->latency->maps.lat_hist), &key, h, sizeof(*h));
+}
+
 int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
 		       uint64_t out[VIGIL_STAT_MAX])
 {
@@ -482,7 +518,7 @@ int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
 	if (fd < 0)
 		return -ENOENT;
 	for (__u32 k = 0; k < VIGIL_STAT_MAX; k++) {
-		int ret = vigil_percpu_sum(fd, &k, &out[k], sizeof(out[k]));
+		int ret = percpu_sum(fd, &k, &out[k], sizeof(out[k]));
 
 		if (ret)
 			return ret;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loader: opens, loads and attaches the kernel programs, choosing at runtime between tp_btf
- * programs (preferred) and their classic-tracepoint twins, and exposes the maps the other
- * stages need.
+ * programs (preferred) and their classic-tracepoint twins. It owns their maps: the other
+ * stages read and write them through the typed queries below, never through a map fd (the
+ * ring buffer's fd alone goes to the collector, which drains it).
  */
 #ifndef VIGIL_LOADER_H
 #define VIGIL_LOADER_H
@@ -55,31 +56,44 @@ const char *vigil_probes_error(const struct vigil_probes *p, enum vigil_family f
 unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_family f, char *buf,
 				   size_t len);
 
+/* The ring buffer every family writes to, for the collector. */
+int vigil_probes_ringbuf_fd(const struct vigil_probes *p);
+
+/* --- the watched set and how processes join it (exits family) --- */
+
 /* Put tgid in the kernel's watched set (the hash and its bit). Returns 0 or -errno. */
 int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload);
+/* The workload (index + 1) tgid is watched for: 0 and *workload, or -ENOENT (not watched). */
+int vigil_probes_watched(const struct vigil_probes *p, uint32_t tgid, uint32_t *workload);
+/* Match keys: a process that execs with this comm (VIGIL_COMM_LEN bytes, NUL-padded), this
+ * executable inode or in this cgroup v2 id joins workload. Each returns 0 or -errno. */
+int vigil_probes_match_comm(const struct vigil_probes *p, const char *comm, uint32_t workload);
+int vigil_probes_match_exe(const struct vigil_probes *p, const struct vigil_exe_key *key,
+			   uint32_t workload);
+int vigil_probes_match_cgroup(const struct vigil_probes *p, uint64_t cgroup_id,
+			      uint32_t workload);
+
+/* --- counters and histograms (monotonic: read and take differences) --- */
 
 /* Kernel records about workload lost to a full ring buffer, all families, since start. */
 int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workload,
 				uint64_t *drops);
-
-/* Map fds for the other stages. */
-int vigil_probes_ringbuf_fd(const struct vigil_probes *p);
-int vigil_probes_watched_fd(const struct vigil_probes *p);
-int vigil_probes_match_comm_fd(const struct vigil_probes *p);
-int vigil_probes_match_exe_fd(const struct vigil_probes *p);
-int vigil_probes_match_cgroup_fd(const struct vigil_probes *p);
-/* -1 when the family is not loaded. */
-int vigil_probes_sock_counts_fd(const struct vigil_probes *p);
-int vigil_probes_lat_cfg_fd(const struct vigil_probes *p);
-int vigil_probes_lat_hist_fd(const struct vigil_probes *p);
-
 /* Sum family f's per-CPU counters into out[VIGIL_STAT_MAX] (zeros for an absent family).
  * Returns 0 or -errno. */
 int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
 		       uint64_t out[VIGIL_STAT_MAX]);
-/* Sum a per-CPU map's value at key over all CPUs into out (value_size bytes of __u64s).
- * Returns 0, -ENOENT, or -errno. */
-int vigil_percpu_sum(int fd, const void *key, void *out, size_t value_size);
+/* A workload's socket counters, summed over CPUs. Returns 0, -ENOENT without the sockets
+ * family, or -errno. */
+int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload,
+			     struct vigil_sock_counts *c);
+/* What a workload times and its budget (latency family). Returns 0, -ENOENT without the
+ * latency family (nothing to do), or -errno. */
+int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload,
+			     const struct vigil_lat_cfg *lc);
+/* Histogram slot (1..VIGIL_LAT_HISTS-1), summed over CPUs. Returns 0, -ENOENT without the
+ * latency family, or -errno. */
+int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot,
+			  struct vigil_lat_hist *h);
 
 /* Does this kernel's sched_process_exit carry group_dead (6.16+)? Used by doctor too. */
 bool vigil_kernel_exit_has_group_dead(void);

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * adapters: the kernel's maps and the workloads, as the stages that read them expect — the
+ * derived stage's counters, the incidents' lost hook, the healer's probe and its watch
+ * callback. The stages take these as callbacks, so that their tests give them fakes.
+ */
+#include "daemon/daemon_int.h"
+
+static int src_retransmits(void *arg, unsigned int workload, uint64_t *total)
+{
+	struct vigil_sock_counts c = {};
+	int err = vigil_probes_sock_counts(((struct daemon *)arg)->probes, workload, &c);
+
+	*total = c.retransmits;
+	return err;
+}
+
+static int src_workload_drops(void *arg, unsigned int workload, uint64_t *total)
+{
+	return vigil_probes_workload_drops(((struct daemon *)arg)->probes, workload, total);
+}
+
+static int src_family_drops(void *arg, unsigned int f, uint64_t *total, const char **name)
+{
+	uint64_t st[VIGIL_STAT_MAX];
+	int err = vigil_probes_stats(((struct daemon *)arg)->probes, f, st);
+
+	*total = st[VIGIL_STAT_DROPS];
+	*name = vigil_family_name(f);
+	return err;
+}
+
+static int src_latency(void *arg, unsigned int workload, unsigned int k, struct vigil_lat_hist *h)
+{
+	return vigil_workloads_latency(((struct daemon *)arg)->wl, workload, k, h);
+}
+
+static uint64_t lost_since(void *arg, unsigned int workload, uint64_t since_ns)
+{
+	return vigil_derived_lost_since(((struct daemon *)arg)->derived, workload, since_ns);
+}
+
+/* The healer's probe: the workload's live connections, from the kernel's counters... */
+static uint64_t established(unsigned int workload, void *arg)
+{
+	struct vigil_sock_counts c;
+
+	return vigil_probes_sock_counts(((struct daemon *)arg)->probes, workload, &c)
+		   ? 0
+		   : c.established - c.closed;
+}
+
+/* ... and whether pid is still one of the workload's processes (the kernel's set). */
+static bool owns(unsigned int workload, pid_t pid, void *arg)
+{
+	return vigil_workloads_owns(((struct daemon *)arg)->wl, workload, pid);
+}
+
+int vigil_daemon_watch_new(unsigned int workload, pid_t pid, void *arg)
+{
+	return vigil_workloads_watch(((struct daemon *)arg)->wl, workload, pid);
+}
+
+void vigil_daemon_adapters(struct daemon *d, struct vigil_derived_source *src,
+			   struct vigil_incidents_opts *io, struct vigil_healer_probe *probe)
+{
+	*src = (struct vigil_derived_source){
+	    .retransmits = src_retransmits,
+	    .workload_drops = src_workload_drops,
+	    .family_drops = src_family_drops,
+	    .n_families = VIGIL_FAM_MAX,
+	    .latency = src_latency,
+	    .arg = d,
+	};
+	io->lost = lost_since;
+	io->lost_arg = d;
+	*probe = (struct vigil_healer_probe){established, owns, d};
+}
