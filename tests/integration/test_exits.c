@@ -477,6 +477,51 @@ static void test_restart_crashed_service(void **state)
 	kill((pid_t)newpid, SIGKILL);
 }
 
+/*
+ * SIGTERM: every live incident's final record carries its true count. Six identical failed
+ * exits are recorded at counts 1, 2 and 4; the record vigil writes as it stops says 6.
+ */
+static void test_stop_records_true_counts(void **state)
+{
+	static const char *const args[] = { "exit", "5", NULL };
+	static const char cfg[] = "observe_all: false\n"
+				  "window: 1h\n"
+				  "workloads:\n"
+				  "  - name: crasher\n"
+				  "    match: { comm: vt-crasher }\n";
+	struct vt v;
+	json_t *inc, *last = NULL;
+	const char *id;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	assert_int_equal(vt_start(&v, cfg, NULL), 0);
+	for (int k = 0; k < 6; k++)
+		vt_reap(vt_run(&v, "vt-crasher", args));
+	inc = vt_wait(&v, WAIT_MS, "incident", "class", "exit_nonzero", "count", "4", NULL);
+	assert_non_null(inc);
+	id = vt_str(inc, "id");
+	/* All six exits are in the journal (as events) before vigil is stopped. */
+	for (uint64_t end = vt_mono_ns() + WAIT_MS * 1000000ull;
+	     vt_count(&v, "event", "class", "exit_nonzero", NULL) < 6 && vt_mono_ns() < end;)
+		usleep(2000);
+	assert_int_equal(vt_count(&v, "event", "class", "exit_nonzero", NULL), 6);
+	assert_int_equal(vt_stop(&v), 0);
+	assert_non_null(vt_wait(&v, WAIT_MS, "incident", "id", id, "final", "true", NULL));
+	json_array_foreach(v.records, i, inc)
+	{
+		if (!strcmp(vt_str(inc, "type"), "incident") && !strcmp(vt_str(inc, "id"), id))
+			last = inc;
+	}
+	assert_non_null(last);
+	assert_true(json_is_true(json_object_get(last, "final")));
+	assert_int_equal(vt_int(last, "count"), 6);
+	printf("    stop: the incident's last record says count %lld, final\n",
+	       vt_int(last, "count"));
+	vt_fini(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest btf[] = {
@@ -504,6 +549,9 @@ int main(void)
 		cmocka_unit_test(test_oom_kill),
 		cmocka_unit_test(test_restart_crashed_service),
 	};
+	const struct CMUnitTest stop[] = {
+		cmocka_unit_test(test_stop_records_true_counts),
+	};
 	int failed;
 
 	if (geteuid() != 0) {
@@ -514,5 +562,6 @@ int main(void)
 	failed = cmocka_run_group_tests_name("exits (tp_btf)", btf, setup_btf, teardown_group);
 	failed += cmocka_run_group_tests_name("exits (classic tracepoints)", classic, setup_classic,
 					      teardown_group);
+	failed += cmocka_run_group_tests_name("exits (vigil stops)", stop, NULL, NULL);
 	return failed ? 1 : 0;
 }
