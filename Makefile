@@ -105,22 +105,41 @@ $(OUT)/vigil: $(OUT)/userspace/cli/main.o $(LIB) | $(BPF_OBJS) $(SKELS)
 
 # --- tests ---------------------------------------------------------------------------------
 
-# Each unit test links the library: the linker takes the modules it uses and nothing more.
-$(OUT)/tests/unit/%.o: tests/unit/%.c | $(SKELS) $(OUT)/tests/unit
-	$(CC) $(CFLAGS) -c $< -o $@
+# Each unit test links the library (the linker takes the modules it uses and nothing more) and
+# the shared test helpers of tests/lib/ (an archive too). The allocator that fails on demand
+# replaces malloc for a whole binary, so only the tests that ask for it link it.
+TESTLIB := $(OUT)/tests/libvigiltest.a
+TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(OUT)/tests/lib/%.o,\
+	$(filter-out tests/lib/failalloc.c,$(wildcard tests/lib/*.c)))
+FAILALLOC := $(OUT)/tests/lib/failalloc.o
+FAILALLOC_TESTS := test_config
+TEST_CFLAGS := $(CFLAGS) -Itests/lib
 
-$(OUT)/tests/unit/%: $(OUT)/tests/unit/%.o $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -ldl -lcmocka -o $@
+$(OUT)/tests/lib/%.o: tests/lib/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(TESTLIB): $(TESTLIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/tests/unit/%.o: tests/unit/%.c | $(SKELS) $(OUT)/tests/unit
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(addprefix $(OUT)/tests/unit/,$(FAILALLOC_TESTS)): $(FAILALLOC)
+
+$(OUT)/tests/unit/%: $(OUT)/tests/unit/%.o $(TESTLIB) $(LIB)
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(TESTLIB) $(LIB) $(LDLIBS) -ldl -lcmocka -o $@
 
 $(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integration/harness.o \
-		$(LIB)
+		$(TESTLIB) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/integration
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(OUT)/tests/helpers/%: tests/helpers/%.c | $(OUT)/tests/helpers
 	$(CC) $(CFLAGS) $< -o $@

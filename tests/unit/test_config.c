@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for userspace/config.c and its config_*.c pieces: the embedded default, DESIGN.md's
+ * Unit tests for userspace/config/ (load, build, schema, yaml): the embedded default, DESIGN.md's
  * example with every field and default checked, ${VAR} expansion, one refusal per kind of
  * mistake with the exact NAME:LINE:COL it must point at, the duration parser, class names,
  * allocation failures and loading from a file.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* RTLD_NEXT */
-#endif
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -25,76 +21,7 @@
 
 #include "config/config.h"
 #include "vigil/limits.h"
-
-/*
- * Allocation failure: these take the place of libc's allocator for the whole test binary (libc,
- * libyaml and libcyaml included). While fail_at >= 0, the allocation of that index (counted
- * from 0) fails once; otherwise they hand over to the real ones. They also count the blocks
- * live, so a test can see a leak without valgrind (which puts its own allocator in their place).
- */
-static long fail_at = -1;
-static bool failed_once;
-static long live_blocks;
-
-static bool alloc_fails(void)
-{
-	if (fail_at < 0 || failed_once)
-		return false;
-	if (fail_at-- > 0)
-		return false;
-	failed_once = true;
-	return true;
-}
-
-void *malloc(size_t n)
-{
-	static void *(*real)(size_t);
-	void *p;
-
-	if (!real)
-		real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
-	p = alloc_fails() ? NULL : real(n);
-	live_blocks += p != NULL;
-	return p;
-}
-
-void *calloc(size_t k, size_t n)
-{
-	static void *(*real)(size_t, size_t);
-	void *p;
-
-	if (!real)
-		real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-	p = alloc_fails() ? NULL : real(k, n);
-	live_blocks += p != NULL;
-	return p;
-}
-
-void *realloc(void *p, size_t n)
-{
-	static void *(*real)(void *, size_t);
-	void *r;
-
-	if (!real)
-		real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-	if (p && !n) { /* glibc frees */
-		live_blocks--;
-		return real(p, n);
-	}
-	r = alloc_fails() ? NULL : real(p, n);
-	live_blocks += !p && r;
-	return r;
-}
-
-void free(void *p)
-{
-	static void (*real)(void *);
-
-	if (!real)
-		real = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-	live_blocks -= p != NULL;
-	real(p);
-}
+#include "failalloc.h"
 
 /* Parses @yaml as "t.yaml" and fails the test, showing the message, if it is refused. */
 static struct vigil_config *parse_ok(const char *yaml)
@@ -768,7 +695,7 @@ static void test_class_names(void **state)
  * Makes each allocation of a parse fail in turn, until a parse meets no failure. Each parse must
  * then give -ENOMEM and no config (or, for a text that is refused anyway, -EINVAL), and leave
  * the heap as it found it. Under valgrind its own allocator takes the place of the functions
- * above, so nothing can be made to fail: the sweep says so and stops.
+ * above, so nothing can be made to fail: the sweep says so and stops (tests/lib/failalloc.c).
  */
 static void alloc_sweep(const char *yaml, int refused)
 {
@@ -779,21 +706,20 @@ static void alloc_sweep(const char *yaml, int refused)
 	int ret;
 
 	for (n = 0;; n++) {
-		in_use = live_blocks;
-		failed_once = false;
-		fail_at = n;
+		in_use = failalloc_live();
+		failalloc_at(n);
 		ret = vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, err, sizeof(err));
-		fail_at = -1;
-		if (!failed_once)
+		failalloc_at(-1);
+		if (!failalloc_failed())
 			break;
 		if (ret != -ENOMEM && ret != refused)
 			fail_msg("allocation %ld failing: %d \"%s\"", n, ret, err);
 		assert_null(cfg);
 		if (ret == -ENOMEM)
 			assert_string_equal(err, "t.yaml: out of memory");
-		if (live_blocks != in_use)
+		if (failalloc_live() != in_use)
 			fail_msg("allocation %ld failing: %ld blocks leaked", n,
-				 live_blocks - in_use);
+				 failalloc_live() - in_use);
 	}
 	assert_int_equal(ret, refused);
 	vigil_config_free(cfg);

@@ -10,18 +10,11 @@
 #include <cmocka.h>
 
 #include "kernel/collector.h"
+#include "records.h"
 
 static struct vigil_exit valid_exit(void)
 {
-	struct vigil_exit e;
-
-	memset(&e, 0, sizeof(e));
-	e.hdr.kind = VIGIL_EV_EXIT;
-	e.hdr.version = VIGIL_ABI_VERSION;
-	e.hdr.size = sizeof(e);
-	e.hdr.tgid = 42;
-	e.exit_code = 11;
-	return e;
+	return tr_exit(42, 0, 0, 11);
 }
 
 static void test_valid(void **state)

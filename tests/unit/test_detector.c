@@ -11,21 +11,13 @@
 
 #include <cmocka.h>
 
-#include "config/config.h"
+#include "core/classes.h"
 #include "detect/detector.h"
+#include "records.h"
 
 static struct vigil_exit mk_exit(uint32_t tgid, uint32_t code)
 {
-	struct vigil_exit e;
-
-	memset(&e, 0, sizeof(e));
-	e.hdr.kind = VIGIL_EV_EXIT;
-	e.hdr.version = VIGIL_ABI_VERSION;
-	e.hdr.size = sizeof(e);
-	e.hdr.tgid = tgid;
-	e.hdr.ts_ns = 1000 + tgid;
-	e.exit_code = code;
-	return e;
+	return tr_exit(tgid, 1000 + tgid, 0, code);
 }
 
 static void test_segv_is_crash(void **state)
@@ -183,22 +175,7 @@ static void test_other_kinds(void **state)
 
 static struct vigil_sock mk_sock(uint32_t what, int err, uint16_t rport, uint32_t flags)
 {
-	struct vigil_sock k;
-
-	memset(&k, 0, sizeof(k));
-	k.hdr.kind = VIGIL_EV_SOCK;
-	k.hdr.version = VIGIL_ABI_VERSION;
-	k.hdr.size = sizeof(k);
-	k.hdr.tgid = 77;
-	k.hdr.flags = flags;
-	k.what = what;
-	k.err = err;
-	k.family = AF_INET;
-	k.lport = 8080;
-	k.rport = rport;
-	k.raddr[0] = 10;
-	k.raddr[3] = 5;
-	return k;
+	return tr_sock(77, 0, what, err, rport, flags);
 }
 
 static void test_socket_classes(void **state)
@@ -262,14 +239,10 @@ static void test_endpoint_v6(void **state)
 
 static void test_slow_syscall(void **state)
 {
-	struct vigil_slow w;
+	struct vigil_slow w = tr_slow(9, 0, SYS_read, 300000000);
 	struct vigil_detection d;
 
 	(void)state;
-	memset(&w, 0, sizeof(w));
-	w.hdr.kind = VIGIL_EV_SLOW;
-	w.syscall = SYS_read;
-	w.latency_ns = 300000000;
 	vigil_detect(&w.hdr, "db", &d);
 	assert_int_equal(d.cls, VIGIL_CLASS_SYSCALL_SLOW);
 	assert_string_equal(d.detail, "read");
@@ -325,14 +298,10 @@ static void test_conn_rate(void **state)
 
 static void test_hang_class(void **state)
 {
-	struct vigil_hang g;
+	struct vigil_hang g = tr_hang(5, 0);
 	struct vigil_detection d;
 
 	(void)state;
-	memset(&g, 0, sizeof(g));
-	g.hdr.kind = VIGIL_EV_HANG;
-	g.hdr.tgid = 5;
-	g.state = 2; /* TASK_UNINTERRUPTIBLE */
 	assert_int_equal(vigil_detect(&g.hdr, "db", &d), 0);
 	assert_int_equal(d.cls, VIGIL_CLASS_HANG);
 	assert_string_equal(d.title, "db hang");

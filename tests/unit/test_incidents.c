@@ -16,20 +16,11 @@
 
 #include "detect/incidents.h"
 #include "core/clock.h"
+#include "records.h"
 
 static struct vigil_exit ev(uint32_t tgid, uint64_t ts, uint32_t code)
 {
-	struct vigil_exit e;
-
-	memset(&e, 0, sizeof(e));
-	e.hdr.kind = VIGIL_EV_EXIT;
-	e.hdr.version = VIGIL_ABI_VERSION;
-	e.hdr.size = sizeof(e);
-	e.hdr.tgid = tgid;
-	e.hdr.ts_ns = ts;
-	e.hdr.workload = 1;
-	e.exit_code = code;
-	return e;
+	return tr_exit(tgid, ts, 1, code);
 }
 
 /* What the notify callback saw: each record's state and count, in order. */
