@@ -417,7 +417,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	conn_rates_tick(d, interval_ms);
 	retransmits_tick(d, interval_ms);
 	check_slo(d);
-	vigil_daemon_redis_tick(d);
+	vigil_daemon_sinks_tick(d);
 	vigil_incidents_expire(d->incidents, vigil_mono_ns(), record_final, d);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
@@ -450,10 +450,9 @@ static void teardown(struct daemon *d)
 	vigil_workloads_free(d->wl);
 	vigil_probes_close(d->probes);
 	vigil_incidents_free(d->incidents);
-	/* Everything has been recorded: what Redis has not taken yet goes to the spool. */
-	if (d->out)
-		vigil_output_set_forward(d->out, NULL, NULL);
-	vigil_redis_close(d->redis);
+	/* Everything has been recorded: what the sinks have not written yet goes to their
+	 * spools. */
+	vigil_daemon_sinks_close(d);
 	vigil_output_close(d->out);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
@@ -494,8 +493,8 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	so.json_stdout = o->json;
 	so.quiet = o->quiet;
 	ret = vigil_output_open(&so, &d.out, err, sizeof(err));
-	if (!ret && d.cfg->redis_url)
-		ret = vigil_daemon_redis_open(&d, err, sizeof(err));
+	if (!ret)
+		ret = vigil_daemon_sinks_open(&d, err, sizeof(err));
 	/* The knowledge store: a malformed file is set aside (PATH.bad), said, and vigil starts
 	 * with an empty store rather than not at all. */
 	if (!ret)

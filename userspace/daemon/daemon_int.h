@@ -18,6 +18,7 @@
 #include "kernel/loader.h"
 #include "core/loop.h"
 #include "output/output.h"
+#include "output/sink.h"
 #include "detect/workloads.h"
 
 #define TICK_MS 1000
@@ -65,6 +66,15 @@ struct retrans_rate {
 	bool fired;
 };
 
+/* The queued sinks (output/sink.h) the daemon can run, and what it last said of each. */
+enum { DAEMON_SINK_REDIS, DAEMON_SINKS };
+
+struct daemon_sink {
+	struct vigil_sink *sink; /* NULL: not configured */
+	uint64_t lost;		 /* records it will never deliver, as last reported */
+	int state;		 /* enum vigil_sink_state, as last reported */
+};
+
 /* Per histogram slot: the counts at the last tick, and how many intervals in a row its p99
  * was over budget. */
 struct slo_state {
@@ -82,9 +92,7 @@ struct daemon {
 	struct vigil_incidents *incidents;
 	struct vigil_healer *healer;
 	struct vigil_output *out;
-	struct vigil_redis *redis; /* NULL: no redis.url */
-	uint64_t redis_lost;	   /* records Redis will never get, as last reported */
-	int redis_state;	   /* enum vigil_redis_state, as last reported */
+	struct daemon_sink sinks[DAEMON_SINKS]; /* [DAEMON_SINK_REDIS]: redis.url */
 	struct vigil_knowledge *know; /* the knowledge store (cfg->knowledge) */
 	int sigfd;
 	unsigned int ticks;
@@ -122,10 +130,12 @@ int vigil_status_answer(const char *cmd, const char *arg, struct vigil_json *out
 /* Sum of the kernel's socket counters of a workload into c. Returns 0 or -errno. */
 int vigil_sock_counts(const struct daemon *d, unsigned int workload, struct vigil_sock_counts *c);
 
-/* daemon_redis.c: open the Redis sink and hand it every record (0 or -errno, err written);
- * once a second, report its losses and state changes. */
-int vigil_daemon_redis_open(struct daemon *d, char *err, size_t errlen);
-void vigil_daemon_redis_tick(struct daemon *d);
+/* daemon_sinks.c: open the configured sinks (Redis) and hand them every record (0 or -errno,
+ * err written); once a second, report their losses and state changes; at the end, stop
+ * forwarding and close them (what they hold is written or spooled). */
+int vigil_daemon_sinks_open(struct daemon *d, char *err, size_t errlen);
+void vigil_daemon_sinks_tick(struct daemon *d);
+void vigil_daemon_sinks_close(struct daemon *d);
 
 #endif /* VIGIL_DAEMON_INT_H */
 
