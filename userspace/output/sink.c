@@ -439,7 +439,8 @@ int vigil_sink_flush(struct vigil_sink *s, unsigned int timeout_ms)
 	int ret = 0;
 
 	pthread_mutex_lock(&s->mu);
-	while (s->qn || s->busy || (s->st.state == VIGIL_SINK_UP && s->st.spool_pending)) {
+	while (s->qn || s->in_flight || s->busy ||
+	       (s->st.state == VIGIL_SINK_UP && s->st.spool_pending)) {
 		if (now_ns() >= deadline) {
 			ret = -ETIMEDOUT;
 			break;
