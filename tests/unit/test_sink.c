@@ -4,9 +4,8 @@
  * The fake keeps what it was written, in order; it can be down, hold the sink's thread in
  * connect or in a write (gates, so a test knows exactly what is queued), and break a given
  * write call off after acknowledging some records (and holding a few more whose reply was
- * "lost"). It says
- * DUPLICATE for a record it holds already, byte for byte, so replays are checked for
- * exactly-once, not just counted. Every count below is exact.
+ * "lost"). It says DUPLICATE for a record it holds already, byte for byte, so replays are
+ * checked for exactly-once, not just counted. Every count below is exact.
  */
 #include <errno.h>
 #include <pthread.h>
