@@ -313,9 +313,7 @@ static int settle_duplicate(struct redis_be *r, const char *json, size_t len, ch
 	if (found)
 		snprintf(why, wlen, "refused: %s", rep->str);
 	freeReplyObject(rep);
-	if (found)
-		return -EIO;
-	return 0;
+	return found ? -EIO : 0;
 }
 
 /* Write what hiredis holds of the commands appended so far. A failure shows again, and is
