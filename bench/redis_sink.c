@@ -11,9 +11,9 @@
  *
  *   baseline  redis-benchmark -P 16 -n N XADD KEY MAXLEN ~ 100000 * f1 v1 ... (50 clients,
  *             its default: the most the server takes)
- *   sink      one thread pushes N records (each with its own rid) into vigil_redis_push as
+ *   sink      one thread pushes N records (each with its own rid) into vigil_sink_push as
  *             fast as it can; the sink's thread writes them (one connection, pipelined); the
- *             time is from the first push to the last record acknowledged (vigil_redis_flush)
+ *             time is from the first push to the last record acknowledged (vigil_sink_flush)
  *
  * Rounds alternate the two; the ratio is the median of the per-round ratios (target >= 0.8).
  * Not a timed test: it prints PASS or MISS and exits 0 whenever it could run.
@@ -100,8 +100,8 @@ static double sink(int port, const char *dir, int round, uint64_t *written)
 	    .maxlen = 100000,
 	    .queue_max = N_RECORDS,
 	};
-	struct vigil_redis_stats st;
-	struct vigil_redis *r;
+	struct vigil_sink_stats st;
+	struct vigil_sink *r;
 	char node[32];
 	double t0, t;
 	int len;
@@ -110,27 +110,27 @@ static double sink(int port, const char *dir, int round, uint64_t *written)
 	snprintf(spool, sizeof(spool), "%s/spool-%d", dir, round);
 	snprintf(node, sizeof(node), "sink%d", round);
 	o.node = node;
-	if (vigil_redis_open(&o, &r, err, sizeof(err))) {
+	if (vigil_redis_sink_open(&o, &r, err, sizeof(err))) {
 		fprintf(stderr, "redis_sink: %s\n", err);
 		return -1;
 	}
 	/* Connected before the clock starts: a round measures writing, not connecting. */
 	len = snprintf(rec, sizeof(rec), record_fmt, 1ull, 0u);
-	vigil_redis_push(r, rec, (size_t)len);
-	vigil_redis_flush(r, 5000);
+	vigil_sink_push(r, rec, (size_t)len);
+	vigil_sink_flush(r, 5000);
 	t0 = clock_s(CLOCK_MONOTONIC);
 	for (unsigned int i = 0; i < N_RECORDS; i++) {
 		len = snprintf(rec, sizeof(rec), record_fmt, 2ull + i / 1000, i % 1000);
-		vigil_redis_push(r, rec, (size_t)len);
+		vigil_sink_push(r, rec, (size_t)len);
 	}
-	if (vigil_redis_flush(r, 60000)) {
+	if (vigil_sink_flush(r, 60000)) {
 		fprintf(stderr, "redis_sink: the sink did not finish in 60 s\n");
-		vigil_redis_close(r);
+		vigil_sink_close(r);
 		return -1;
 	}
 	t = clock_s(CLOCK_MONOTONIC) - t0;
-	vigil_redis_stats(r, &st);
-	vigil_redis_close(r);
+	vigil_sink_stats(r, &st);
+	vigil_sink_close(r);
 	*written = st.written - 1;
 	if (st.queue_drops || st.spooled || st.rejected || *written != N_RECORDS) {
 		fprintf(stderr,

@@ -72,7 +72,7 @@ static int port_on_lo(bool listen_too, int *port)
 	return -1;
 }
 
-static void push_n(struct vigil_redis *r, unsigned int from, unsigned int n, unsigned int *refused)
+static void push_n(struct vigil_sink *r, unsigned int from, unsigned int n, unsigned int *refused)
 {
 	char rec[256];
 
@@ -83,7 +83,7 @@ static void push_n(struct vigil_redis *r, unsigned int from, unsigned int n, uns
 			     "{\"type\":\"event\",\"rid\":\"1000-%u\",\"noise\":\"%08x%08x%08x\"}",
 			     i, (unsigned int)rand(), (unsigned int)rand(), (unsigned int)rand());
 
-		if (vigil_redis_push(r, rec, (size_t)len) == -ENOBUFS)
+		if (vigil_sink_push(r, rec, (size_t)len) == -ENOBUFS)
 			(*refused)++;
 	}
 }
@@ -92,16 +92,16 @@ static void push_n(struct vigil_redis *r, unsigned int from, unsigned int n, uns
 #define WAIT_FOR(r, st, cond)                                                                      \
 	do {                                                                                       \
 		for (int _i = 0; _i < 500; _i++) {                                                 \
-			vigil_redis_stats(r, &st);                                                 \
+			vigil_sink_stats(r, &st);                                                  \
 			if (cond)                                                                  \
 				break;                                                             \
 			usleep(10000);                                                             \
 		}                                                                                  \
-		vigil_redis_stats(r, &st);                                                         \
+		vigil_sink_stats(r, &st);                                                          \
 		assert_true(cond);                                                                 \
 	} while (0)
 
-static struct vigil_redis *open_sink(struct fix *f, uint64_t cap, unsigned int qmax)
+static struct vigil_sink *open_sink(struct fix *f, uint64_t cap, unsigned int qmax)
 {
 	struct vigil_redis_opts o = {.url = f->url,
 				     .prefix = "vigil",
@@ -111,10 +111,10 @@ static struct vigil_redis *open_sink(struct fix *f, uint64_t cap, unsigned int q
 				     .maxlen = 1000,
 				     .queue_max = qmax,
 				     .timeout_ms = 1000};
-	struct vigil_redis *r = NULL;
+	struct vigil_sink *r = NULL;
 	char err[256];
 
-	assert_int_equal(vigil_redis_open(&o, &r, err, sizeof(err)), 0);
+	assert_int_equal(vigil_redis_sink_open(&o, &r, err, sizeof(err)), 0);
 	return r;
 }
 
@@ -122,8 +122,8 @@ static struct vigil_redis *open_sink(struct fix *f, uint64_t cap, unsigned int q
 static void test_down_spools_everything(void **state)
 {
 	struct fix *f = *state;
-	struct vigil_redis_stats st;
-	struct vigil_redis *r;
+	struct vigil_sink_stats st;
+	struct vigil_sink *r;
 	unsigned int refused = 0;
 	int port;
 
@@ -133,19 +133,19 @@ static void test_down_spools_everything(void **state)
 	push_n(r, 0, 50, &refused);
 	WAIT_FOR(r, st, st.spool_pending == 50);
 	assert_int_equal(refused, 0);
-	assert_int_equal(st.state, VIGIL_REDIS_DOWN);
+	assert_int_equal(st.state, VIGIL_SINK_DOWN);
 	assert_int_equal(st.queued, 0);
 	assert_int_equal(st.written, 0);
 	assert_int_equal(st.spooled, 50);
 	assert_non_null(strstr(st.last_error, "connect"));
 	assert_true(st.retry_in_ms <= 5000);
-	vigil_redis_close(r);
+	vigil_sink_close(r);
 
 	r = open_sink(f, 0, 0);
-	vigil_redis_stats(r, &st);
+	vigil_sink_stats(r, &st);
 	assert_int_equal(st.spool_pending, 50);
 	assert_int_equal(st.spool_torn_bytes, 0);
-	vigil_redis_close(r);
+	vigil_sink_close(r);
 }
 
 /* A Redis that takes the connection and never answers: the thread waits for its reply (up to
@@ -154,8 +154,8 @@ static void test_down_spools_everything(void **state)
 static void test_stalled_queue_full_is_counted(void **state)
 {
 	struct fix *f = *state;
-	struct vigil_redis_stats st;
-	struct vigil_redis *r;
+	struct vigil_sink_stats st;
+	struct vigil_sink *r;
 	unsigned int refused = 0;
 	struct timespec t0, t1;
 	int port, lfd = port_on_lo(true, &port);
@@ -168,7 +168,7 @@ static void test_stalled_queue_full_is_counted(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	push_n(r, 1, 40, &refused);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	vigil_redis_stats(r, &st);
+	vigil_sink_stats(r, &st);
 	printf("stalled: 41 pushed in %ld us, %u refused (queue of 8 full), %llu counted\n",
 	       (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000),
 	       refused, (unsigned long long)st.queue_drops);
@@ -177,10 +177,9 @@ static void test_stalled_queue_full_is_counted(void **state)
 	assert_true(refused >= 40 - 8);
 	assert_int_equal(st.queue_drops, refused);
 	WAIT_FOR(r, st,
-		 st.state == VIGIL_REDIS_DOWN && st.queued == 0 &&
-		     st.spool_pending == 41 - refused);
+		 st.state == VIGIL_SINK_DOWN && st.queued == 0 && st.spool_pending == 41 - refused);
 	assert_int_equal(st.written, 0);
-	vigil_redis_close(r);
+	vigil_sink_close(r);
 	close(lfd);
 }
 
@@ -188,8 +187,8 @@ static void test_stalled_queue_full_is_counted(void **state)
 static void test_spool_cap_is_counted(void **state)
 {
 	struct fix *f = *state;
-	struct vigil_redis_stats st;
-	struct vigil_redis *r;
+	struct vigil_sink_stats st;
+	struct vigil_sink *r;
 	unsigned int refused = 0;
 	int port;
 
@@ -210,7 +209,7 @@ static void test_spool_cap_is_counted(void **state)
 	assert_true(st.spool_drops > 0);
 	assert_true(st.spool_pending > 0);
 	assert_true(st.spool_bytes <= 4096);
-	vigil_redis_close(r);
+	vigil_sink_close(r);
 }
 
 int main(void)

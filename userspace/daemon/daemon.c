@@ -26,7 +26,6 @@
 #include "daemon/daemon.h"
 #include "daemon/daemon_int.h"
 #include "heal/knowledge.h"
-#include "output/redis.h"
 
 /* --- one fault, from wherever it was found ------------------------------------------------ */
 
@@ -132,7 +131,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	struct daemon *d = arg;
 
 	vigil_derived_tick(d->derived, vigil_loop_now(loop));
-	vigil_daemon_redis_tick(d);
+	vigil_daemon_sinks_tick(d);
 	vigil_incidents_expire(d->incidents);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
@@ -171,10 +170,9 @@ static void teardown(struct daemon *d)
 	vigil_derived_free(d->derived);
 	vigil_workloads_free(d->wl);
 	vigil_probes_close(d->probes);
-	/* Everything has been recorded: what Redis has not taken yet goes to the spool. */
-	if (d->out)
-		vigil_output_set_forward(d->out, NULL, NULL);
-	vigil_redis_close(d->redis);
+	/* Everything has been recorded: what the sinks have not written yet goes to their
+	 * spools. */
+	vigil_daemon_sinks_close(d);
 	vigil_output_close(d->out);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
@@ -201,8 +199,8 @@ static int open_config_and_output(struct daemon *d, const struct vigil_run_opts 
 	so.node = d->cfg->node;
 	so.journal = d->journal = o->journal ? o->journal : d->cfg->journal;
 	ret = vigil_output_open(&so, &d->out, err, errlen);
-	if (!ret && d->cfg->redis_url)
-		ret = vigil_daemon_redis_open(d, err, errlen);
+	if (!ret)
+		ret = vigil_daemon_sinks_open(d, err, errlen);
 	/* A malformed knowledge store is set aside (PATH.bad), said, and vigil starts with an
 	 * empty store rather than not at all. */
 	if (!ret)

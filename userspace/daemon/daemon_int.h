@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon_int: the running daemon — the stages it built and the few things it keeps itself.
- * Shared by daemon.c (the wiring and the loop's callbacks), status.c (the control socket's
- * answers) and daemon_redis.c (the Redis sink's glue). Private to those files. Allocated on the
+ * Shared by daemon.c (the wiring and the loop's callbacks), adapters.c (the kernel as the
+ * stages read it), status.c (the control socket's answers) and daemon_sinks.c (the queued
+ * sinks' glue). Private to those files. Allocated on the
  * heap by vigil_daemon_run(): every table of state belongs to the stage that keeps it.
  */
 #ifndef VIGIL_DAEMON_INT_H
@@ -21,9 +22,19 @@
 #include "kernel/collector.h"
 #include "kernel/loader.h"
 #include "output/output.h"
+#include "output/sink.h"
 
 #define TICK_MS VIGIL_DERIVED_TICK_MS
 #define REFRESH_TICKS 5 /* pidfiles, executables and cgroup globs: every 5 ticks */
+
+/* The queued sinks (output/sink.h) the daemon can run, and what it last said of each. */
+enum { DAEMON_SINK_REDIS, DAEMON_SINKS };
+
+struct daemon_sink {
+	struct vigil_sink *sink; /* NULL: not configured */
+	uint64_t lost;		 /* records it will never deliver, as last reported */
+	int state;		 /* enum vigil_sink_state, as last reported */
+};
 
 struct daemon {
 	struct vigil_config *cfg;
@@ -37,9 +48,7 @@ struct daemon {
 	struct vigil_healer *healer;
 	struct vigil_knowledge *know; /* the knowledge store (cfg->knowledge) */
 	struct vigil_output *out;
-	struct vigil_redis *redis; /* NULL: no redis.url */
-	uint64_t redis_lost;	   /* records Redis will never get, as last reported */
-	int redis_state;	   /* enum vigil_redis_state, as last reported */
+	struct daemon_sink sinks[DAEMON_SINKS]; /* [DAEMON_SINK_REDIS]: redis.url */
 	struct vigil_ctl *ctl;
 	int sigfd;
 	struct vigil_timer tick, sample;
@@ -60,9 +69,11 @@ void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path);
  * approve). Returns 0 or -errno. */
 int vigil_daemon_handlers(struct daemon *d);
 
-/* daemon_redis.c: open the Redis sink and hand it every record (0 or -errno, err written);
- * once a second, report its losses and state changes. */
-int vigil_daemon_redis_open(struct daemon *d, char *err, size_t errlen);
-void vigil_daemon_redis_tick(struct daemon *d);
+/* daemon_sinks.c: open the configured sinks (Redis) and hand them every record (0 or -errno,
+ * err written); once a second, report their losses and state changes; at the end, stop
+ * forwarding and close them (what they hold is written or spooled). */
+int vigil_daemon_sinks_open(struct daemon *d, char *err, size_t errlen);
+void vigil_daemon_sinks_tick(struct daemon *d);
+void vigil_daemon_sinks_close(struct daemon *d);
 
 #endif /* VIGIL_DAEMON_INT_H */

@@ -131,35 +131,17 @@ static void knowledge_json(const struct daemon *d, struct vigil_json *j)
 /* "redis": the sink's state, queue and spool (null when no redis.url). */
 static void redis_json(const struct daemon *d, struct vigil_json *j)
 {
-	struct vigil_redis_stats st;
+	struct vigil_sink *sink = d->sinks[DAEMON_SINK_REDIS].sink;
 	struct vigil_json r = {};
 	char safe[256];
 
-	if (!d->redis) {
+	if (!sink) {
 		vigil_json_null(j, "redis");
 		return;
 	}
-	vigil_redis_stats(d->redis, &st);
 	vigil_json_begin(&r);
-	vigil_json_str(&r, "url", vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)));
-	vigil_json_str(&r, "state", vigil_redis_state_name(st.state));
-	vigil_json_u64(&r, "queued", st.queued);
-	vigil_json_u64(&r, "queue_max", st.queue_max);
-	vigil_json_u64(&r, "written", st.written);
-	vigil_json_u64(&r, "duplicates", st.duplicates);
-	vigil_json_u64(&r, "reordered", st.reordered);
-	vigil_json_u64(&r, "rejected", st.rejected);
-	vigil_json_u64(&r, "queue_drops", st.queue_drops);
-	vigil_json_str(&r, "spool", d->cfg->redis_spool);
-	vigil_json_u64(&r, "spool_pending", st.spool_pending);
-	vigil_json_u64(&r, "spool_bytes", st.spool_bytes);
-	vigil_json_u64(&r, "spooled", st.spooled);
-	vigil_json_u64(&r, "spool_drops", st.spool_drops);
-	vigil_json_u64(&r, "spool_torn_bytes", st.spool_torn_bytes);
-	vigil_json_u64(&r, "spool_torn_frames", st.spool_torn_frames);
-	vigil_json_u64(&r, "reconnects", st.reconnects);
-	vigil_json_u64(&r, "retry_in_ms", st.retry_in_ms);
-	vigil_json_str(&r, "last_error", st.last_error);
+	vigil_sink_status_json(sink, vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)),
+			       &r);
 	put_object(j, "redis", &r);
 }
 

@@ -1,20 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * redis: the Redis sink's thread, its queue, and its spool.
- *
- * The event loop only ever copies a record into the queue (vigil_redis_push); everything that
- * can block — connecting, writing, waiting for replies, the spool's fdatasync — happens on
- * this module's own thread. The thread, in a loop:
- *
- *   down:  move what is queued to the spool; reconnect when the backoff says (100 ms doubling
- *          to 5 s);
- *   up:    replay the spool first, one frame at a time (a frame is consumed only once every
- *          record in it is acknowledged); then write the queue, up to BATCH records per round
- *          trip, pipelined. If a write fails, what was not acknowledged goes to the spool, in
- *          order, and the sink is down again.
- *
- * Order: every record leaves in the order the loop pushed it, because the spool always holds
- * records older than anything still queued.
+ * redis: the Redis backend of the queued sink (sink.h): the connection — connect,
+ * authenticate, select — and the writing of records on it: pipelined, each record's commands
+ * from redis_cmd.c, every reply read, and a record whose stream id Redis refuses as not new
+ * settled as a duplicate or written anew. The queue, the spool and replay are sink.c's.
  *
  * Exactly once: stream entries are written with an explicit id, the record's rid, which only
  * grows. A record replayed after a partial write meets "ID ... equal or smaller than the
@@ -22,312 +11,436 @@
  * or older than the first entry of a stream at its cap (trimmed by MAXLEN), it is a duplicate
  * and skipped; otherwise it was never written and is added with an id Redis picks, counted in
  * "reordered". Hashes are set with HSET of absolute values, so writing one again changes
- * nothing. The connection and the writing are in redis_send.c.
+ * nothing.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
-#include "output/redis_int.h"
+#include "output/redis.h"
+#include "output/redis_cmd.h"
+#include "output/sink.h"
 
-const char *vigil_redis_state_name(enum vigil_redis_state s)
+#define SEND_EVERY 16 /* records formatted between two writes */
+
+/* What was sent for one record of a batch. */
+struct sent {
+	unsigned int ncmd; /* commands (0: not a record; skipped) */
+	bool xadd;	   /* the first is its stream entry */
+	bool dup;	   /* its id was not above the stream's last: written before? */
+	bool bad;	   /* Redis refused one of its commands for good */
+};
+
+/* The backend: set at open, then the sink thread's alone. */
+struct redis_be {
+	struct vigil_redis_url url;
+	char user[128], pass[256];
+	char *base; /* "{prefix}:{node}:" */
+	char maxlen[24];
+	uint64_t maxlen_n;
+	unsigned int timeout_ms;
+	redisContext *c;
+	char *scratch; /* unescaped fields of one record */
+	size_t scratch_cap;
+	struct sent *sent;	       /* VIGIL_SINK_BATCH */
+	struct vigil_redis_plan *plan; /* the commands of the record at hand */
+};
+
+/* --- connection ---------------------------------------------------------------------------- */
+
+/* A command on a fresh connection, at setup. Returns 0, or -EIO with why written. */
+static int setup_cmd(redisContext *c, int argc, const char **argv, char *why, size_t len)
 {
-	switch (s) {
-	case VIGIL_REDIS_CONNECTING:
-		return "connecting";
-	case VIGIL_REDIS_UP:
-		return "up";
-	case VIGIL_REDIS_DOWN:
-		return "down";
-	}
-	return "?";
-}
+	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+	int ret = 0;
 
-uint64_t vigil_redis_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Callers hold mu. */
-void vigil_redis_set_error(struct vigil_redis *r, const char *fmt, const char *what)
-{
-	snprintf(r->st.last_error, sizeof(r->st.last_error), fmt, what);
-}
-
-static void sync_spool_stats(struct vigil_redis *r)
-{
-	struct vigil_spool_stats ss;
-
-	vigil_spool_stats(r->spool, &ss);
-	pthread_mutex_lock(&r->mu);
-	r->st.spool_pending = ss.pending;
-	r->st.spool_bytes = ss.bytes;
-	r->st.spool_drops = ss.full_drops;
-	r->st.spooled = ss.appended;
-	r->st.spool_torn_bytes = ss.torn_bytes;
-	r->st.spool_torn_frames = ss.torn_frames;
-	pthread_mutex_unlock(&r->mu);
-}
-
-/* Append n records to the spool, FRAME_RECS to a frame. Failures are counted by the spool
- * (its cap) or here (an I/O error: the records are lost, and said so). */
-static void spool_put(struct vigil_redis *r, char *const *bufs, const size_t *lens, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i += FRAME_RECS) {
-		unsigned int k = n - i < FRAME_RECS ? n - i : FRAME_RECS;
-		int err =
-		    vigil_spool_append(r->spool, (const void *const *)(bufs + i), lens + i, k);
-
-		if (err && err != -ENOSPC) {
-			pthread_mutex_lock(&r->mu);
-			r->st.spool_drops += k;
-			vigil_redis_set_error(r, "spool write: %s", strerror(-err));
-			pthread_mutex_unlock(&r->mu);
-		}
-	}
-	sync_spool_stats(r);
-}
-
-/* --- the thread ---------------------------------------------------------------------------- */
-
-/* Take up to max queued records into r->bufs. Caller holds mu. */
-static unsigned int take(struct vigil_redis *r, unsigned int max)
-{
-	unsigned int n = 0;
-
-	while (r->qn && n < max) {
-		r->bufs[n] = r->q[r->qhead];
-		r->lens[n++] = r->qlen[r->qhead];
-		r->qhead = (r->qhead + 1) % r->qmax;
-		r->qn--;
-	}
-	r->in_flight = n;
-	r->st.queued = r->qn + n;
-	return n;
-}
-
-/* The batch taken is written or spooled. Caller holds mu. */
-static void settled(struct vigil_redis *r)
-{
-	r->in_flight = 0;
-	r->st.queued = r->qn;
-}
-
-static void release(struct vigil_redis *r, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		free(r->bufs[i]);
-}
-
-/* Move everything queued to the spool. Called with mu held; returns with it held. */
-static void queue_to_spool(struct vigil_redis *r)
-{
-	unsigned int n;
-
-	while ((n = take(r, BATCH))) {
-		pthread_mutex_unlock(&r->mu);
-		spool_put(r, r->bufs, r->lens, n);
-		release(r, n);
-		pthread_mutex_lock(&r->mu);
-		settled(r);
-	}
-}
-
-/* Replay the spool's next frame. Returns 0 (consumed), -EIO (connection lost: kept). */
-static int replay_frame(struct vigil_redis *r)
-{
-	const void *const *recs;
-	const size_t *lens;
-	unsigned int n, done;
-	int err;
-
-	err = vigil_spool_peek(r->spool, &recs, &lens, &n);
-	if (err == -EBADMSG || err == -ENOENT) {
-		sync_spool_stats(r);
-		return 0;
-	}
-	if (err)
+	if (!rep) {
+		snprintf(why, len, "%s: %s", argv[0], c->errstr);
 		return -EIO;
-	done = 0;
-	while (done < n) {
-		unsigned int k = n - done < BATCH ? n - done : BATCH;
-		unsigned int ok = vigil_redis_send(r, (char *const *)(recs + done), lens + done, k);
-
-		done += ok;
-		if (ok < k)
-			return -EIO;
 	}
-	vigil_spool_consume(r->spool);
-	sync_spool_stats(r);
-	return 0;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(why, len, "%s: %s", argv[0], rep->str);
+		ret = -EIO;
+	}
+	freeReplyObject(rep);
+	return ret;
 }
 
-static void wait_until(struct vigil_redis *r, uint64_t deadline_ns)
+/* Connect, authenticate, select the database. Returns the connection, or NULL with why. */
+static redisContext *open_conn(const struct vigil_redis_url *u, const char *user, const char *pass,
+			       unsigned int timeout_ms, char *why, size_t len)
 {
-	struct timespec ts;
-	uint64_t wall;
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	const char *argv[3];
+	redisContext *c;
+	char db[16];
 
-	/* mu is held; the conds use CLOCK_MONOTONIC */
-	wall = deadline_ns;
-	ts.tv_sec = (time_t)(wall / 1000000000ull);
-	ts.tv_nsec = (long)(wall % 1000000000ull);
-	pthread_cond_timedwait(&r->work, &r->mu, &ts);
-}
-
-static void *sink_thread(void *arg)
-{
-	struct vigil_redis *r = arg;
-	unsigned int n, ok;
-
-	pthread_mutex_lock(&r->mu);
-	while (!r->stop) {
-		if (!r->c) {
-			r->busy = false;
-			if (vigil_redis_now_ns() >= r->next_try_ns) {
-				pthread_mutex_unlock(&r->mu);
-				vigil_redis_connect(r);
-				pthread_mutex_lock(&r->mu);
-			}
-			if (!r->c) {
-				queue_to_spool(r);
-				pthread_cond_broadcast(&r->idle);
-				if (!r->stop && !r->qn)
-					wait_until(r, r->next_try_ns);
-				continue;
-			}
-		}
-		if (r->st.spool_pending) {
-			/* Records arriving during a long replay wait behind it, in the spool. */
-			if (r->qn > r->qmax / 2)
-				queue_to_spool(r);
-			r->busy = true;
-			pthread_mutex_unlock(&r->mu);
-			replay_frame(r);
-			pthread_mutex_lock(&r->mu);
-			continue;
-		}
-		if (!r->qn) {
-			r->busy = false;
-			pthread_cond_broadcast(&r->idle);
-			wait_until(r, vigil_redis_now_ns() + 1000000000ull);
-			continue;
-		}
-		r->busy = true;
-		n = take(r, BATCH);
-		pthread_mutex_unlock(&r->mu);
-		ok = vigil_redis_send(r, r->bufs, r->lens, n);
-		if (ok < n)
-			spool_put(r, r->bufs + ok, r->lens + ok, n - ok);
-		release(r, n);
-		pthread_mutex_lock(&r->mu);
-		settled(r);
+	if (u->is_unix)
+		c = redisConnectUnixWithTimeout(u->host, tv);
+	else
+		c = redisConnectWithTimeout(u->host, u->port, tv);
+	if (!c || c->err) {
+		snprintf(why, len, "connect %.64s: %.80s", u->host,
+			 c ? c->errstr : "out of memory");
+		goto fail;
 	}
-	/* Stopping: one try to write what is left, the rest to the spool. */
-	while ((n = take(r, BATCH))) {
-		pthread_mutex_unlock(&r->mu);
-		ok = r->c && !r->st.spool_pending ? vigil_redis_send(r, r->bufs, r->lens, n) : 0;
-		if (ok < n)
-			spool_put(r, r->bufs + ok, r->lens + ok, n - ok);
-		release(r, n);
-		pthread_mutex_lock(&r->mu);
-		settled(r);
+	redisSetTimeout(c, tv);
+	if (!u->is_unix)
+		redisEnableKeepAlive(c);
+	if (pass[0]) {
+		argv[0] = "AUTH";
+		argv[1] = user[0] ? user : pass;
+		argv[2] = pass;
+		if (setup_cmd(c, user[0] ? 3 : 2, argv, why, len))
+			goto fail;
 	}
-	r->busy = false;
-	pthread_cond_broadcast(&r->idle);
-	pthread_mutex_unlock(&r->mu);
+	if (u->db) {
+		snprintf(db, sizeof(db), "%d", u->db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		if (setup_cmd(c, 2, argv, why, len))
+			goto fail;
+	}
+	return c;
+fail:
+	if (c)
+		redisFree(c);
 	return NULL;
 }
 
-/* --- the loop's side ----------------------------------------------------------------------- */
-
-int vigil_redis_push(struct vigil_redis *r, const char *json, size_t len)
+/* ops->connect: connect, authenticate, select. Returns 0 (up) or -EIO with why (down). */
+static int redis_connect(void *be, char *why, size_t len)
 {
-	char *copy;
-	int ret = 0;
+	struct redis_be *r = be;
 
-	copy = malloc(len);
-	pthread_mutex_lock(&r->mu);
-	if (!copy || r->qn == r->qmax) {
-		r->st.queue_drops++;
-		ret = -ENOBUFS;
-	} else {
-		unsigned int tail = (r->qhead + r->qn) % r->qmax;
+	r->c = open_conn(&r->url, r->user, r->pass, r->timeout_ms, why, len);
+	return r->c ? 0 : -EIO;
+}
 
-		memcpy(copy, json, len);
-		r->q[tail] = copy;
-		r->qlen[tail] = len;
-		r->qn++;
-		r->st.queued = r->qn + r->in_flight;
-		copy = NULL;
-		pthread_cond_signal(&r->work);
+/* ops->disconnect */
+static void redis_disconnect(void *be)
+{
+	struct redis_be *r = be;
+
+	if (r->c)
+		redisFree(r->c);
+	r->c = NULL;
+}
+
+int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
+{
+	struct vigil_redis_url u;
+	const char *argv[] = {"PING"};
+	redisContext *c;
+	int ret;
+
+	ret = vigil_redis_parse_url(o->url, &u, msg, len);
+	if (ret)
+		return ret;
+	c = open_conn(&u, o->username ? o->username : u.user, o->password ? o->password : u.pass,
+		      o->timeout_ms ? o->timeout_ms : 2000, msg, len);
+	if (!c)
+		return -EIO;
+	ret = setup_cmd(c, 1, argv, msg, len);
+	if (!ret) {
+		char safe[256];
+
+		snprintf(msg, len, "%s answers", vigil_redis_url_safe(o->url, safe, sizeof(safe)));
 	}
-	pthread_mutex_unlock(&r->mu);
-	free(copy);
+	redisFree(c);
 	return ret;
 }
 
-int vigil_redis_flush(struct vigil_redis *r, unsigned int timeout_ms)
-{
-	uint64_t deadline = vigil_redis_now_ns() + timeout_ms * 1000000ull;
-	struct timespec ts;
-	int ret = 0;
+/* --- one record's commands ----------------------------------------------------------------- */
 
-	pthread_mutex_lock(&r->mu);
-	while (r->qn || r->busy || (r->st.state == VIGIL_REDIS_UP && r->st.spool_pending)) {
-		if (vigil_redis_now_ns() >= deadline) {
-			ret = -ETIMEDOUT;
+/* Plan one record into r->plan (auto_id: for a stream entry Redis numbers). Returns 0 or
+ * -errno (-EINVAL: not a record). */
+static int plan_record(struct redis_be *r, const char *json, size_t len, bool auto_id)
+{
+	if (len + 1 > r->scratch_cap) {
+		char *b = realloc(r->scratch, len + 1);
+
+		if (!b)
+			return -ENOMEM;
+		r->scratch = b;
+		r->scratch_cap = len + 1;
+	}
+	return vigil_redis_plan(r->plan, r->base, r->maxlen, json, len, r->scratch, auto_id);
+}
+
+/* Append one record's commands to the connection's output. */
+static void append_record(struct redis_be *r, const char *json, size_t len, struct sent *s)
+{
+	*s = (struct sent){0};
+	if (plan_record(r, json, len, false))
+		return;
+	for (unsigned int k = 0; k < r->plan->ncmd; k++)
+		redisAppendCommandArgv(r->c, r->plan->cmd[k].argc, r->plan->cmd[k].argv,
+				       r->plan->cmd[k].argl);
+	s->ncmd = r->plan->ncmd;
+	s->xadd = r->plan->xadd;
+}
+
+/* An error that says Redis cannot take writes now (retry later), not that the record is bad. */
+static bool transient(const char *msg)
+{
+	static const char *const codes[] = {"OOM",	"READONLY",    "NOAUTH",     "WRONGPASS",
+					    "NOPERM",	"LOADING",     "MASTERDOWN", "BUSY",
+					    "TRYAGAIN", "CLUSTERDOWN", "MISCONF",    "NOREPLICAS"};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!strncmp(msg, codes[i], strlen(codes[i])))
+			return true;
+	return false;
+}
+
+/* A synchronous command of the duplicate check. NULL when the connection failed or Redis
+ * answered with an error (the check cannot decide: the record is tried again later), with
+ * why written. */
+static redisReply *command(struct redis_be *r, int argc, const char **argv, char *why, size_t len)
+{
+	redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+
+	if (!rep) {
+		snprintf(why, len, "write: %s", r->c->errstr);
+		return NULL;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(why, len, "refused: %s: %s", argv[0], rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+/* Whether stream id a ("MS-N") is below b. */
+static bool id_before(const char *a, const char *b)
+{
+	unsigned long long am = 0, an = 0, bm = 0, bn = 0;
+
+	sscanf(a, "%llu-%llu", &am, &an);
+	sscanf(b, "%llu-%llu", &bm, &bn);
+	return am < bm || (am == bm && an < bn);
+}
+
+/* Whether a stream entry ([id, [k, v, ...]]) holds exactly the planned record's fields. */
+static bool same_entry(const struct vigil_redis_plan *p, const redisReply *e)
+{
+	const redisReply *kv;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		return false;
+	kv = e->element[1];
+	if (kv->type != REDIS_REPLY_ARRAY || kv->elements != 2 * (size_t)p->nf)
+		return false;
+	for (int i = 0; i < p->nf; i++) {
+		const redisReply *k = kv->element[2 * i], *v = kv->element[2 * i + 1];
+
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    (size_t)k->len != p->kl[i] || (size_t)v->len != p->vl[i] ||
+		    memcmp(k->str, p->k[i], p->kl[i]) || memcmp(v->str, p->v[i], p->vl[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The stream refused the record's id as not above its last: was the record written before?
+ * Returns 1 (yes: a duplicate), 0 (no: added now under a new id), -EIO (connection lost, or
+ * Redis refused a command of the check: why says which; the record is tried again later).
+ */
+static int settle_duplicate(struct redis_be *r, const char *json, size_t len, char *why,
+			    size_t wlen)
+{
+	struct vigil_redis_plan *p = r->plan;
+	const char *argv[6];
+	redisReply *rep;
+	int found;
+
+	if (plan_record(r, json, len, true))
+		return 1; /* cannot happen: it was planned before */
+	argv[0] = "XRANGE";
+	argv[1] = p->stream;
+	argv[2] = p->rid;
+	argv[3] = p->rid;
+	rep = command(r, 4, argv, why, wlen);
+	if (!rep)
+		return -EIO;
+	/* There under its id, and the same record (a clock stepped back across a restart of
+	 * vigil could give another record the same id). */
+	found =
+	    rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 && same_entry(p, rep->element[0]);
+	freeReplyObject(rep);
+	if (found)
+		return 1;
+	/* Not there. Trimmed away by MAXLEN — then the stream is at its cap and its first entry is
+	 * newer — or never written (its id is below the stream's last, as after a clock stepped
+	 * back across a restart of vigil). */
+	argv[0] = "XLEN";
+	rep = command(r, 2, argv, why, wlen);
+	if (!rep)
+		return -EIO;
+	found = rep->type == REDIS_REPLY_INTEGER && (uint64_t)rep->integer >= r->maxlen_n;
+	freeReplyObject(rep);
+	if (found) {
+		argv[0] = "XRANGE";
+		argv[2] = "-";
+		argv[3] = "+";
+		argv[4] = "COUNT";
+		argv[5] = "1";
+		rep = command(r, 6, argv, why, wlen);
+		if (!rep)
+			return -EIO;
+		found = rep->type == REDIS_REPLY_ARRAY && rep->elements &&
+			rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements &&
+			rep->element[0]->element[0]->type == REDIS_REPLY_STRING &&
+			id_before(p->rid, rep->element[0]->element[0]->str);
+		freeReplyObject(rep);
+		if (found)
+			return 1;
+	}
+	rep = redisCommandArgv(r->c, p->cmd[0].argc, p->cmd[0].argv, p->cmd[0].argl);
+	if (!rep) {
+		snprintf(why, wlen, "write: %s", r->c->errstr);
+		return -EIO;
+	}
+	found = rep->type == REDIS_REPLY_ERROR;
+	if (found)
+		snprintf(why, wlen, "refused: %s", rep->str);
+	freeReplyObject(rep);
+	return found ? -EIO : 0;
+}
+
+/* Write what hiredis holds of the commands appended so far. A failure shows again, and is
+ * handled, when the replies are read. */
+static void send_pending(struct redis_be *r)
+{
+	int done = 0;
+
+	while (!done && redisBufferWrite(r->c, &done) == REDIS_OK)
+		;
+}
+
+/*
+ * ops->write: n records, pipelined. Returns the number done from the start (all n on success),
+ * res[i] saying what became of each; fewer means the rest must be written again later
+ * (connection lost, or Redis refusing writes), why saying why.
+ */
+static unsigned int redis_write(void *be, const char *const *recs, const size_t *lens,
+				unsigned int n, enum vigil_sink_result *res, char *why, size_t wlen)
+{
+	struct redis_be *r = be;
+	struct sent *sent = r->sent;
+	unsigned int first_fail = n;
+	bool lost = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		append_record(r, recs[i], lens[i], &sent[i]);
+		/* Send as we go: Redis works on the first commands while the rest are formatted. */
+		if (i % SEND_EVERY == SEND_EVERY - 1)
+			send_pending(r);
+	}
+	/* Every reply is read, to keep the connection in step; a record is done only if it is
+	 * before the first one Redis could not take now. */
+	for (unsigned int i = 0; i < n && !lost; i++) {
+		for (unsigned int k = 0; k < sent[i].ncmd; k++) {
+			redisReply *rep;
+
+			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+				snprintf(why, wlen, "write: %s", r->c->errstr);
+				lost = true;
+				if (i < first_fail)
+					first_fail = i;
+				break;
+			}
+			if (rep->type == REDIS_REPLY_ERROR) {
+				if (k == 0 && sent[i].xadd &&
+				    strstr(rep->str, "equal or smaller")) {
+					sent[i].dup = true;
+				} else if (transient(rep->str)) {
+					snprintf(why, wlen, "refused: %s", rep->str);
+					if (i < first_fail)
+						first_fail = i;
+				} else {
+					snprintf(why, wlen, "rejected: %s", rep->str);
+					sent[i].bad = true;
+				}
+			}
+			freeReplyObject(rep);
+		}
+	}
+	for (unsigned int i = 0; i < first_fail; i++) {
+		int d;
+
+		if (!sent[i].ncmd || sent[i].bad) {
+			if (!sent[i].ncmd)
+				snprintf(why, wlen,
+					 "rejected: a record that is not a vigil "
+					 "record was skipped");
+			res[i] = VIGIL_SINK_REJECTED;
+			continue;
+		}
+		if (!sent[i].dup) {
+			res[i] = VIGIL_SINK_WRITTEN;
+			continue;
+		}
+		d = settle_duplicate(r, recs[i], lens[i], why, wlen);
+		if (d < 0) {
+			first_fail = i;
 			break;
 		}
-		ts.tv_sec = (time_t)(deadline / 1000000000ull);
-		ts.tv_nsec = (long)(deadline % 1000000000ull);
-		pthread_cond_signal(&r->work);
-		pthread_cond_timedwait(&r->idle, &r->mu, &ts);
+		res[i] = d ? VIGIL_SINK_DUPLICATE : VIGIL_SINK_REORDERED;
 	}
-	pthread_mutex_unlock(&r->mu);
-	return ret;
+	return first_fail;
 }
 
-void vigil_redis_stats(struct vigil_redis *r, struct vigil_redis_stats *st)
+/* ops->free */
+static void redis_free(void *be)
 {
-	uint64_t now = vigil_redis_now_ns();
+	struct redis_be *r = be;
 
-	pthread_mutex_lock(&r->mu);
-	*st = r->st;
-	st->retry_in_ms = st->state == VIGIL_REDIS_DOWN && r->next_try_ns > now
-			      ? (r->next_try_ns - now) / 1000000
-			      : 0;
-	pthread_mutex_unlock(&r->mu);
+	if (!r)
+		return;
+	redis_disconnect(r);
+	free(r->base);
+	free(r->scratch);
+	free(r->sent);
+	free(r->plan);
+	free(r);
 }
 
-int vigil_redis_open(const struct vigil_redis_opts *o, struct vigil_redis **out, char *err,
-		     size_t errlen)
+static const struct vigil_sink_backend_ops redis_ops = {
+    .name = "redis",
+    .title = "Redis",
+    .connect = redis_connect,
+    .disconnect = redis_disconnect,
+    .write = redis_write,
+    .free = redis_free,
+};
+
+int vigil_redis_sink_open(const struct vigil_redis_opts *o, struct vigil_sink **out, char *err,
+			  size_t errlen)
 {
-	pthread_condattr_t ca;
-	sigset_t all, old;
-	struct vigil_redis *r;
+	const struct vigil_sink_opts so = {
+	    .spool = o->spool,
+	    .spool_max_bytes = o->spool_max_bytes,
+	    .spool_sync = o->spool_sync,
+	    .queue_max = o->queue_max,
+	};
+	struct redis_be *r;
 	size_t len;
 	int ret;
 
 	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!r) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->work, &ca);
-	pthread_cond_init(&r->idle, &ca);
-	pthread_condattr_destroy(&ca);
+	}
 	ret = vigil_redis_parse_url(o->url, &r->url, err, errlen);
 	if (ret)
 		goto fail;
@@ -335,12 +448,10 @@ int vigil_redis_open(const struct vigil_redis_opts *o, struct vigil_redis **out,
 	snprintf(r->pass, sizeof(r->pass), "%s", o->password ? o->password : r->url.pass);
 	len = strlen(o->prefix) + strlen(o->node) + 3;
 	r->base = malloc(len);
-	r->qmax = o->queue_max ? o->queue_max : 65536;
-	r->q = calloc(r->qmax, sizeof(*r->q));
-	r->qlen = calloc(r->qmax, sizeof(*r->qlen));
-	r->sent = calloc(BATCH, sizeof(*r->sent));
+	r->sent = calloc(VIGIL_SINK_BATCH, sizeof(*r->sent));
 	r->plan = malloc(sizeof(*r->plan));
-	if (!r->base || !r->q || !r->qlen || !r->sent || !r->plan) {
+	if (!r->base || !r->sent || !r->plan) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -348,52 +459,9 @@ int vigil_redis_open(const struct vigil_redis_opts *o, struct vigil_redis **out,
 	snprintf(r->maxlen, sizeof(r->maxlen), "%llu", (unsigned long long)o->maxlen);
 	r->maxlen_n = o->maxlen;
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;
-	r->st.queue_max = r->qmax;
-	ret = vigil_spool_open(o->spool, o->spool_max_bytes, o->spool_sync, &r->spool, err, errlen);
-	if (ret)
-		goto fail;
-	sync_spool_stats(r);
-	/* The thread takes no signal: the loop's signalfd must see SIGTERM and SIGCHLD. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&r->thread, NULL, sink_thread, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (ret) {
-		snprintf(err, errlen, "redis sink thread: %s", strerror(-ret));
-		goto fail;
-	}
-	r->started = true;
-	*out = r;
-	return 0;
+	/* From here the backend is the sink's, whatever it returns. */
+	return vigil_sink_open(&so, &redis_ops, r, out, err, errlen);
 fail:
-	vigil_redis_close(r);
+	redis_free(r);
 	return ret;
-}
-
-void vigil_redis_close(struct vigil_redis *r)
-{
-	if (!r)
-		return;
-	if (r->started) {
-		pthread_mutex_lock(&r->mu);
-		r->stop = true;
-		pthread_cond_signal(&r->work);
-		pthread_mutex_unlock(&r->mu);
-		pthread_join(r->thread, NULL);
-	}
-	for (unsigned int i = 0; i < r->qn; i++)
-		free(r->q[(r->qhead + i) % r->qmax]);
-	if (r->c)
-		redisFree(r->c);
-	vigil_spool_close(r->spool);
-	free(r->q);
-	free(r->qlen);
-	free(r->base);
-	free(r->scratch);
-	free(r->sent);
-	free(r->plan);
-	pthread_cond_destroy(&r->work);
-	pthread_cond_destroy(&r->idle);
-	pthread_mutex_destroy(&r->mu);
-	free(r);
 }

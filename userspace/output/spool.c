@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * spool: records waiting for Redis, in a local file.
+ * spool: records waiting for a queued sink's backend (Redis), in a local file.
  *
  * File format (integers little-endian):
  *

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * spool: a local, append-only, zlib-compressed file of records waiting to be sent. The Redis
- * sink writes here while Redis is unreachable and replays the frames in order when it is back.
+ * spool: a local, append-only, zlib-compressed file of records waiting to be sent. A queued
+ * sink (sink.h) writes here while its backend (Redis) is unreachable and replays the frames in
+ * order when it is back.
  * Records are opaque byte strings (any bytes, NUL and '\n' included) of at most 16 MiB; one
  * append of n records is one frame, and replay goes frame by frame (peek, send, consume).
  * Replay is at least once: a crash between send and consume replays the frame again.
