@@ -1,6 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * json: a small append-only JSON object writer for the sinks.
+ * json: the one JSON writer of vigil: an append-only object writer, with nested objects and
+ * arrays, for the records, the control-socket answers and the files vigil writes.
+ *
+ * A writer holds one top-level object at a time: vigil_json_begin() opens it, each call adds a
+ * member ("key":value), vigil_json_object_begin()/vigil_json_array_begin() open a nested
+ * container under a key (in an array: key NULL, as for every value written into an array), and
+ * vigil_json_end() closes the top-level object. Commas are the writer's business.
+ *
+ * Errors stick: the first one (-ENOMEM, or -EINVAL for a misuse: a key missing in an object or
+ * given in an array, a container closed that is not the innermost open one, nesting deeper than
+ * VIGIL_JSON_DEPTH, a value after the end) makes every later call a no-op, and
+ * vigil_json_end() returns it. The buffer is NUL-terminated at len after every call.
  *
  * Output is always valid JSON and valid UTF-8 whatever bytes the input holds: a process may
  * put anything in its comm or argv, so strings are escaped (", \, control characters as
@@ -14,19 +25,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Containers open at once, the top-level object included. */
+#define VIGIL_JSON_DEPTH 32
+
+/* Zero-initialise; the buffer is kept from object to object (no allocation once grown). */
 struct vigil_json {
 	char *buf;
 	size_t len;
 	size_t cap;
-	bool need_comma;
-	int err; /* first error (-ENOMEM); later calls do nothing once set */
+	uint32_t depth;	   /* containers open; 0 before begin and after end */
+	uint32_t has_item; /* bit d: the container at depth d + 1 has a member already */
+	uint32_t is_array; /* bit d: the container at depth d + 1 is an array */
+	int err;	   /* first error; later calls do nothing once set */
 };
 
-/* Start an object: "{". Resets the writer, keeps its buffer. */
+/* Start an object: "{". Resets the writer (its error too), keeps its buffer. */
 void vigil_json_begin(struct vigil_json *j);
-/* Close the object: "}". Returns 0 or the first error met while writing. */
+/* Close the top-level object: "}". Returns 0 or the first error met since vigil_json_begin()
+ * (-EINVAL too when a nested container is still open). */
 int vigil_json_end(struct vigil_json *j);
-/* Append "key":value. vigil_json_strn takes the bytes of s up to n or up to the first NUL,
+
+/* Open an object or an array as the value of key (NULL inside an array), and close it. */
+void vigil_json_object_begin(struct vigil_json *j, const char *key);
+void vigil_json_object_end(struct vigil_json *j);
+void vigil_json_array_begin(struct vigil_json *j, const char *key);
+void vigil_json_array_end(struct vigil_json *j);
+
+/* Append "key":value, or the value alone inside an array (key NULL). vigil_json_strn takes the bytes of s up to n or up to the first NUL,
  * whichever comes first, as a kernel buffer means: s need not be NUL-terminated (a comm of 16
  * bytes is not). A NULL string is written as null. */
 void vigil_json_str(struct vigil_json *j, const char *key, const char *s);
@@ -35,6 +60,9 @@ void vigil_json_u64(struct vigil_json *j, const char *key, uint64_t v);
 void vigil_json_i64(struct vigil_json *j, const char *key, int64_t v);
 void vigil_json_bool(struct vigil_json *j, const char *key, bool v);
 void vigil_json_null(struct vigil_json *j, const char *key);
+/* A number with exactly decimals digits after the point ("%.*f", at most 9): 0.50, not 0.5.
+ * A value that is not finite has no JSON number and is written as null. */
+void vigil_json_fixed(struct vigil_json *j, const char *key, double v, unsigned int decimals);
 /* A JSON array of strings. */
 void vigil_json_strv(struct vigil_json *j, const char *key, char *const *v, size_t n);
 /* Append an already-encoded JSON value (object/array) verbatim under key. */
