@@ -17,7 +17,7 @@
 #include "config/config.h"
 #include "control/history.h"
 #include "core/loop.h"
-#include "output/output.h"
+#include "output/records.h"
 
 /* A record is a few KiB (a chain of 16 entries at most): a longer line is not one. */
 #define LINE_MAX_BYTES (1u << 20)
@@ -142,7 +142,7 @@ int vigil_history_answer(const struct vigil_incidents *t, const char *node, cons
 	i = vigil_incidents_find(t, arg);
 	if (!i)
 		return -ENOENT;
-	return vigil_record_incident(out, node, vigil_wall_ns(), i);
+	return vigil_record_incident(out, node, vigil_wall_ns(), NULL, i);
 }
 
 /* "2026-11-29T12:34:56.789Z" (vigil_rfc3339) to ns since the epoch; 0 for anything else. */

@@ -8,7 +8,7 @@
 
 #include "heal/knowledge.h"
 #include "control/know_render.h"
-#include "output/output.h"
+#include "output/records.h"
 
 /* Order of the knowledge table: by workload, signature, action. */
 static int know_cmp(const void *a, const void *b)

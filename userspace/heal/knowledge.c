@@ -19,7 +19,7 @@
 
 #include "core/files.h"
 #include "heal/knowledge.h"
-#include "output/output.h"
+#include "output/records.h"
 
 struct vigil_knowledge {
 	char *path; /* NULL: in memory only */
