@@ -55,60 +55,29 @@ static void copy(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "-");
 }
 
-/* Append one summary as a JSON object to the array being written to f. Returns 0 or
- * -ENOMEM. */
-static int put_item(FILE *f, struct vigil_json *e, bool first, const struct summary *s,
-		    uint64_t age_s)
+/* One summary, an element of the "incidents" array open in j. */
+static void put_item(struct vigil_json *j, const struct summary *s, uint64_t age_s)
 {
-	vigil_json_begin(e);
-	vigil_json_str(e, "id", s->id);
-	vigil_json_str(e, "state", s->state);
-	vigil_json_str(e, "class", s->cls);
-	vigil_json_str(e, "workload", s->workload);
-	vigil_json_u64(e, "count", s->count);
-	vigil_json_u64(e, "age_s", age_s);
-	vigil_json_str(e, "title", s->title);
-	vigil_json_bool(e, "lossy", s->lossy);
-	if (vigil_json_end(e))
-		return -ENOMEM;
-	fprintf(f, "%s%s", first ? "" : ",", e->buf);
-	return 0;
-}
-
-/* Close the array in f (opened on *arr) and wrap it as {"incidents": [...]} in out. Returns
- * 0 or -ENOMEM; frees *arr in every case. */
-static int put_answer(FILE *f, char **arr, struct vigil_json *out)
-{
-	int err;
-
-	fputc(']', f);
-	err = fclose(f) ? -ENOMEM : 0;
-	if (!err) {
-		vigil_json_begin(out);
-		vigil_json_raw(out, "incidents", *arr);
-		err = vigil_json_end(out);
-	}
-	free(*arr);
-	*arr = NULL;
-	return err;
+	vigil_json_object_begin(j, NULL);
+	vigil_json_str(j, "id", s->id);
+	vigil_json_str(j, "state", s->state);
+	vigil_json_str(j, "class", s->cls);
+	vigil_json_str(j, "workload", s->workload);
+	vigil_json_u64(j, "count", s->count);
+	vigil_json_u64(j, "age_s", age_s);
+	vigil_json_str(j, "title", s->title);
+	vigil_json_bool(j, "lossy", s->lossy);
+	vigil_json_object_end(j);
 }
 
 /* "incidents": the live table, newest first. Returns 0 or -ENOMEM. */
 static int live_list(const struct vigil_incidents *t, struct vigil_json *out)
 {
 	uint64_t now = vigil_mono_ns();
-	struct vigil_json e = {};
-	char *arr = NULL;
-	size_t cap = 0;
-	bool first = true;
-	int err = 0;
-	FILE *f;
 
-	f = open_memstream(&arr, &cap);
-	if (!f)
-		return -ENOMEM;
-	fputc('[', f);
-	for (const struct vigil_incident *i = vigil_incidents_first(t); i && !err; i = i->next) {
+	vigil_json_begin(out);
+	vigil_json_array_begin(out, "incidents");
+	for (const struct vigil_incident *i = vigil_incidents_first(t); i; i = i->next) {
 		struct summary s = {.count = i->count, .lossy = i->lossy};
 
 		copy(s.id, sizeof(s.id), i->id);
@@ -116,18 +85,11 @@ static int live_list(const struct vigil_incidents *t, struct vigil_json *out)
 		copy(s.cls, sizeof(s.cls), vigil_class_name(i->cls));
 		copy(s.workload, sizeof(s.workload), i->workload_name);
 		copy(s.title, sizeof(s.title), i->title);
-		err = put_item(f, &e, first, &s,
-			       now > i->opened_mono_ns ? (now - i->opened_mono_ns) / 1000000000ull
-						       : 0);
-		first = false;
+		put_item(out, &s,
+			 now > i->opened_mono_ns ? (now - i->opened_mono_ns) / 1000000000ull : 0);
 	}
-	vigil_json_free(&e);
-	if (err) {
-		fclose(f);
-		free(arr);
-		return err;
-	}
-	return put_answer(f, &arr, out);
+	vigil_json_array_end(out);
+	return vigil_json_end(out);
 }
 
 int vigil_history_answer(const struct vigil_incidents *t, const char *node, const char *cmd,
@@ -272,31 +234,21 @@ static void jt_record(struct jtable *t, const json_t *rec, struct vigil_journal_
 /* The table as an "incidents" answer, newest first, into *answer. Returns 0 or -ENOMEM. */
 static int jt_answer(const struct jtable *t, uint64_t now_wall_ns, char **answer)
 {
-	struct vigil_json e = {}, out = {};
-	char *arr = NULL;
-	size_t cap = 0;
-	int err = 0;
-	FILE *f;
+	struct vigil_json out = {};
+	int err;
 
-	f = open_memstream(&arr, &cap);
-	if (!f)
-		return -ENOMEM;
-	fputc('[', f);
-	for (unsigned int k = t->n; k > 0 && !err; k--) {
+	vigil_json_begin(&out);
+	vigil_json_array_begin(&out, "incidents");
+	for (unsigned int k = t->n; k > 0; k--) {
 		const struct jentry *j = &t->e[(t->first + k - 1) % t->max];
 		uint64_t age = j->opened_wall_ns && now_wall_ns > j->opened_wall_ns
 				   ? (now_wall_ns - j->opened_wall_ns) / 1000000000ull
 				   : 0;
 
-		err = put_item(f, &e, k == t->n, &j->s, age);
+		put_item(&out, &j->s, age);
 	}
-	vigil_json_free(&e);
-	if (err) {
-		fclose(f);
-		free(arr);
-		return err;
-	}
-	err = put_answer(f, &arr, &out);
+	vigil_json_array_end(&out);
+	err = vigil_json_end(&out);
 	if (err) {
 		vigil_json_free(&out);
 		return err;
