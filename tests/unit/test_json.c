@@ -691,6 +691,43 @@ static void test_nested(void **state)
 	vigil_json_free(&j);
 }
 
+/* A top-level array: values without keys, closed by vigil_json_end(); the next begin() makes
+ * an object again. */
+static void test_top_level_array(void **state)
+{
+	struct vigil_json j = {0};
+	json_t *root;
+
+	(void)state;
+	vigil_json_begin_array(&j);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "[]");
+
+	vigil_json_begin_array(&j);
+	vigil_json_object_begin(&j, NULL);
+	vigil_json_str(&j, "k", "v");
+	vigil_json_object_end(&j);
+	vigil_json_u64(&j, NULL, 2);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "[{\"k\":\"v\"},2]");
+	root = json_loads(j.buf, 0, NULL);
+	assert_true(json_is_array(root));
+	json_decref(root);
+
+	vigil_json_begin_array(&j);
+	vigil_json_u64(&j, "k", 1);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+	vigil_json_begin_array(&j);
+	vigil_json_array_end(&j);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+
+	vigil_json_begin(&j);
+	vigil_json_u64(&j, "k", 1);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "{\"k\":1}");
+	vigil_json_free(&j);
+}
+
 /* Fixed decimals: as printf's %.*f, at most 9 of them; no JSON number for NaN or infinity. */
 static void test_fixed(void **state)
 {
@@ -888,6 +925,7 @@ int main(void)
 	    cmocka_unit_test(test_enomem),
 	    cmocka_unit_test(test_escape_truncation),
 	    cmocka_unit_test(test_nested),
+	    cmocka_unit_test(test_top_level_array),
 	    cmocka_unit_test(test_fixed),
 	    cmocka_unit_test(test_misuse),
 	    cmocka_unit_test(test_enomem_nested),

@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "core/json.h"
 #include "heal/knowledge.h"
 #include "control/know_render.h"
 #include "output/records.h"
@@ -27,36 +26,40 @@ static unsigned long long rate_pct(const struct vigil_know_entry *e)
 	return e->attempts ? (200 * e->successes + e->attempts) / (2 * e->attempts) : 0;
 }
 
-/* The store's entries as a JSON array on out. Returns 0 or -ENOMEM. */
+/* The store's entries as a JSON array on out, one line. Returns 0 or -ENOMEM. */
 static int print_knowledge_json(const struct vigil_know_entry *const *v, size_t n, FILE *out)
 {
-	json_t *arr = json_array();
+	struct vigil_json j = {};
 	char ts[32];
+	int err;
 
-	for (size_t i = 0; arr && i < n; i++) {
+	vigil_json_begin_array(&j);
+	for (size_t i = 0; i < n; i++) {
 		const struct vigil_know_entry *e = v[i];
 
-		vigil_rfc3339(e->last_applied_ns, ts, sizeof(ts));
-		if (json_array_append_new(
-			arr,
-			json_pack("{sssssssssIsIsfsfso}", "signature", e->signature, "workload",
-				  e->workload, "class", e->cls, "action", e->action, "attempts",
-				  (json_int_t)e->attempts, "successes", (json_int_t)e->successes,
-				  "success_rate", rate_pct(e) / 100.0, "score",
-				  vigil_knowledge_score(e), "last_applied",
-				  e->last_applied_ns ? json_string(ts) : json_null()))) {
-			json_decref(arr);
-			arr = NULL;
+		vigil_json_object_begin(&j, NULL);
+		vigil_json_str(&j, "signature", e->signature);
+		vigil_json_str(&j, "workload", e->workload);
+		vigil_json_str(&j, "class", e->cls);
+		vigil_json_str(&j, "action", e->action);
+		vigil_json_u64(&j, "attempts", e->attempts);
+		vigil_json_u64(&j, "successes", e->successes);
+		/* As the table and the knowledge records have them: 0.67, 1.00. */
+		vigil_json_fixed(&j, "success_rate", (double)rate_pct(e) / 100.0, 2);
+		vigil_json_fixed(&j, "score", vigil_knowledge_score(e), 3);
+		if (e->last_applied_ns) {
+			vigil_rfc3339(e->last_applied_ns, ts, sizeof(ts));
+			vigil_json_str(&j, "last_applied", ts);
+		} else {
+			vigil_json_null(&j, "last_applied");
 		}
+		vigil_json_object_end(&j);
 	}
-	/* Three significant digits: 0.83, 0.714, 1.0. */
-	if (!arr || json_dumpf(arr, out, JSON_REAL_PRECISION(3))) {
-		json_decref(arr);
-		return -ENOMEM;
-	}
-	fputc('\n', out);
-	json_decref(arr);
-	return 0;
+	err = vigil_json_end(&j);
+	if (!err)
+		fprintf(out, "%s\n", j.buf);
+	vigil_json_free(&j);
+	return err;
 }
 
 /* The store's entries as a table on out. Every string of the store is printable ASCII

@@ -310,19 +310,30 @@ static void json_close(struct vigil_json *j, char close)
 		j->depth--;
 }
 
-void vigil_json_begin(struct vigil_json *j)
+/* Reset the writer (its error too, not its buffer) and open the top-level container. */
+static void json_start(struct vigil_json *j, char open)
 {
 	j->len = 0;
 	j->depth = 0;
 	j->has_item = 0;
-	j->is_array = 0;
+	j->is_array = open == '[';
 	j->err = 0;
-	json_put(j, "{", 1);
+	json_put(j, &open, 1);
 	if (!j->err)
 		j->depth = 1;
 }
 
-/* Returns 0, or the first error met since vigil_json_begin() (the object is then incomplete). */
+void vigil_json_begin(struct vigil_json *j)
+{
+	json_start(j, '{');
+}
+
+void vigil_json_begin_array(struct vigil_json *j)
+{
+	json_start(j, '[');
+}
+
+/* Returns 0, or the first error met since the begin (the text is then incomplete). */
 int vigil_json_end(struct vigil_json *j)
 {
 	if (j->err)
@@ -331,7 +342,7 @@ int vigil_json_end(struct vigil_json *j)
 		json_fail(j, -EINVAL);
 		return j->err;
 	}
-	json_put(j, "}", 1);
+	json_put(j, j->is_array & 1 ? "]" : "}", 1);
 	if (!j->err)
 		j->depth = 0;
 	return j->err;

@@ -6,7 +6,8 @@
  * A writer holds one top-level object at a time: vigil_json_begin() opens it, each call adds a
  * member ("key":value), vigil_json_object_begin()/vigil_json_array_begin() open a nested
  * container under a key (in an array: key NULL, as for every value written into an array), and
- * vigil_json_end() closes the top-level object. Commas are the writer's business.
+ * vigil_json_end() closes the top-level object. vigil_json_begin_array() starts a top-level
+ * array instead. Commas are the writer's business.
  *
  * Errors stick: the first one (-ENOMEM, or -EINVAL for a misuse: a key missing in an object or
  * given in an array, a container closed that is not the innermost open one, nesting deeper than
@@ -41,8 +42,10 @@ struct vigil_json {
 
 /* Start an object: "{". Resets the writer (its error too), keeps its buffer. */
 void vigil_json_begin(struct vigil_json *j);
-/* Close the top-level object: "}". Returns 0 or the first error met since vigil_json_begin()
- * (-EINVAL too when a nested container is still open). */
+/* The same for a top-level array: "[", whose values take no key. */
+void vigil_json_begin_array(struct vigil_json *j);
+/* Close the top-level object ("}") or array ("]"). Returns 0 or the first error met since the
+ * begin (-EINVAL too when a nested container is still open). */
 int vigil_json_end(struct vigil_json *j);
 
 /* Open an object or an array as the value of key (NULL inside an array), and close it. */
