@@ -27,12 +27,11 @@ static const char short_escape[128] = {
 };
 
 /*
- * Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0 when s[0] does not
- * start one. The second-byte ranges are those of Unicode table 3-7: they are what exclude
- * overlong forms (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points above
- * U+10FFFF (F4 90..BF, F5..FF).
+ * The second-byte ranges are those of Unicode table 3-7: they are what exclude overlong forms
+ * (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF
+ * (F4 90..BF, F5..FF).
  */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t vigil_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	unsigned char lo = 0x80, hi = 0xbf;
@@ -130,7 +129,7 @@ static struct esc_out escape(char *out, size_t room, const unsigned char *s, siz
 			continue;
 		}
 		if (c >= 0x80) {
-			len = utf8_len(s + i, n - i);
+			len = vigil_utf8_len(s + i, n - i);
 			/* U+0080..U+009F are controls too (C1: some terminals take 0x9b for
 			 * CSI): escaped as their code point, so they decode to themselves. */
 			if (len == 2 && c == 0xc2 && s[i + 1] < 0xa0) {

@@ -89,4 +89,8 @@ void vigil_json_put_list(struct vigil_json *j, const char *key, struct vigil_jso
  * was needed, like snprintf; out is NUL-terminated when outlen > 0. */
 size_t vigil_json_escape(char *out, size_t outlen, const char *s, size_t n);
 
+/* Length of the well-formed UTF-8 sequence at s (n bytes there, n > 0), or 0 when s[0] does not
+ * start one: no overlong form, no surrogate, nothing above U+10FFFF. */
+size_t vigil_utf8_len(const unsigned char *s, size_t n);
+
 #endif /* VIGIL_JSON_H */
