@@ -122,7 +122,12 @@ static void test_full_object(void **state)
 	vigil_json_null(&j, "parent");
 	vigil_json_strv(&j, "argv", argv, 3);
 	vigil_json_strv(&j, "none", NULL, 0);
-	vigil_json_raw(&j, "extra", "{\"a\":[1,2]}");
+	vigil_json_object_begin(&j, "extra");
+	vigil_json_array_begin(&j, "a");
+	vigil_json_u64(&j, NULL, 1);
+	vigil_json_u64(&j, NULL, 2);
+	vigil_json_array_end(&j);
+	vigil_json_object_end(&j);
 	vigil_json_str(&j, "msg", "caf\xc3\xa9 \"q\"\n");
 	assert_int_equal(vigil_json_end(&j), 0);
 	assert_string_equal(j.buf, want);
@@ -155,7 +160,7 @@ static void test_keys_and_empty(void **state)
 	vigil_json_u64(&j, "k\"e\\y\n", 1);
 	vigil_json_str(&j, "s", NULL);
 	vigil_json_strn(&j, "n", NULL, 4);
-	vigil_json_raw(&j, "r", NULL);
+	vigil_json_null(&j, "r");
 	vigil_json_str(&j, "e", "");
 	assert_int_equal(vigil_json_end(&j), 0);
 	assert_string_equal(j.buf,

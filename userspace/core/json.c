@@ -480,63 +480,6 @@ void vigil_json_fixed(struct vigil_json *j, const char *key, double v, unsigned 
 	j->len += (size_t)n;
 }
 
-/* raw is trusted to be one encoded JSON value; a NULL raw is written as null. */
-void vigil_json_raw(struct vigil_json *j, const char *key, const char *raw)
-{
-	if (!json_key(j, key))
-		return;
-	if (raw)
-		json_put(j, raw, strlen(raw));
-	else
-		json_put(j, "null", 4);
-}
-
-void vigil_json_list_add(struct vigil_json_list *l, const struct vigil_json *item)
-{
-	size_t need;
-
-	if (l->err)
-		return;
-	if (item->err || !item->buf) {
-		l->err = item->err ? item->err : -EINVAL;
-		return;
-	}
-	need = l->len + item->len + 3; /* ',' or '[', the item, ']' and NUL later */
-	if (need > l->cap) {
-		size_t cap = l->cap ? l->cap : 256;
-		char *nb;
-
-		while (cap < need)
-			cap *= 2;
-		nb = realloc(l->buf, cap);
-		if (!nb) {
-			l->err = -ENOMEM;
-			return;
-		}
-		l->buf = nb;
-		l->cap = cap;
-	}
-	l->buf[l->len++] = l->n++ ? ',' : '[';
-	memcpy(l->buf + l->len, item->buf, item->len);
-	l->len += item->len;
-	l->buf[l->len] = '\0';
-}
-
-void vigil_json_put_list(struct vigil_json *j, const char *key, struct vigil_json_list *l)
-{
-	if (l->err) {
-		j->err = j->err ? j->err : l->err;
-	} else if (!l->n) {
-		vigil_json_raw(j, key, "[]");
-	} else {
-		l->buf[l->len] = ']';
-		l->buf[l->len + 1] = '\0';
-		vigil_json_raw(j, key, l->buf);
-	}
-	free(l->buf);
-	memset(l, 0, sizeof(*l));
-}
-
 void vigil_json_free(struct vigil_json *j)
 {
 	if (!j)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * json: the one JSON writer of vigil: an append-only object writer, with nested objects and
- * arrays, for the records, the control-socket answers and the files vigil writes.
+ * json: the one JSON writer of vigil: an append-only writer of objects with nested objects and
+ * arrays, for the records, the control-socket answers and the files vigil writes. Nothing else
+ * in vigil writes JSON text (no printf'd braces, no text spliced into a finished object).
  *
  * A writer holds one top-level object at a time: vigil_json_begin() opens it, each call adds a
  * member ("key":value), vigil_json_object_begin()/vigil_json_array_begin() open a nested
@@ -54,9 +55,10 @@ void vigil_json_object_end(struct vigil_json *j);
 void vigil_json_array_begin(struct vigil_json *j, const char *key);
 void vigil_json_array_end(struct vigil_json *j);
 
-/* Append "key":value, or the value alone inside an array (key NULL). vigil_json_strn takes the bytes of s up to n or up to the first NUL,
- * whichever comes first, as a kernel buffer means: s need not be NUL-terminated (a comm of 16
- * bytes is not). A NULL string is written as null. */
+/* Append "key":value, or the value alone inside an array (key NULL). vigil_json_strn takes
+ * the bytes of s up to n or up to the first NUL, whichever comes first, as a kernel buffer
+ * means: s need not be NUL-terminated (a comm of 16 bytes is not). A NULL string is written
+ * as null. */
 void vigil_json_str(struct vigil_json *j, const char *key, const char *s);
 void vigil_json_strn(struct vigil_json *j, const char *key, const char *s, size_t n);
 void vigil_json_u64(struct vigil_json *j, const char *key, uint64_t v);
@@ -68,22 +70,8 @@ void vigil_json_null(struct vigil_json *j, const char *key);
 void vigil_json_fixed(struct vigil_json *j, const char *key, double v, unsigned int decimals);
 /* A JSON array of strings. */
 void vigil_json_strv(struct vigil_json *j, const char *key, char *const *v, size_t n);
-/* Append an already-encoded JSON value (object/array) verbatim under key. */
-void vigil_json_raw(struct vigil_json *j, const char *key, const char *raw);
 /* Frees the buffer; accepts NULL. */
 void vigil_json_free(struct vigil_json *j);
-
-/* An array of objects built one at a time: add each finished object (vigil_json_end done),
- * then put the array under a key of another object. Zero-initialise before use. */
-struct vigil_json_list {
-	char *buf;
-	size_t len, cap, n;
-	int err; /* first error; the put then fails the outer object */
-};
-
-void vigil_json_list_add(struct vigil_json_list *l, const struct vigil_json *item);
-/* Append "key":[...] to j and free the list's memory (the list is empty again after). */
-void vigil_json_put_list(struct vigil_json *j, const char *key, struct vigil_json_list *l);
 
 /* Escape n bytes of s as a JSON string body (no quotes) into out. Returns the length that
  * was needed, like snprintf; out is NUL-terminated when outlen > 0. */
