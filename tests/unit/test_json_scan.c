@@ -301,8 +301,7 @@ static void test_reads_what_json_writes(void **state)
 			assert_memory_equal(s.m[k].key, key, s.m[k].klen);
 			if (json_is_string(v)) {
 				assert_int_equal(s.m[k].vlen, json_string_length(v));
-				assert_memory_equal(s.m[k].val, json_string_value(v),
-						    s.m[k].vlen);
+				assert_memory_equal(s.m[k].val, json_string_value(v), s.m[k].vlen);
 			}
 			k++;
 		}

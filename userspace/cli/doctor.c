@@ -35,8 +35,8 @@ static const size_t width[] = {8, 9, 30, 0};
 
 static void row(struct report *r, bool required, bool ok, const char *what, const char *detail)
 {
-	const char *text[NCOLS] = {ok ? "OK" : required ? "MISSING" : "WARN",
-				   required ? "required" : "optional", what, detail};
+	const char *st = ok ? "OK" : required ? "MISSING" : "WARN";
+	const char *text[NCOLS] = {st, required ? "required" : "optional", what, detail};
 
 	if (!ok && required)
 		r->missing++;

@@ -182,8 +182,8 @@ static bool error_answer(const char *answer)
 static bool approved(const char *answer)
 {
 	json_t *root = json_loads(answer, 0, NULL);
-	bool ok = json_is_true(json_object_get(root, "approved")) &&
-		  !json_object_get(root, "error");
+	bool ok =
+	    json_is_true(json_object_get(root, "approved")) && !json_object_get(root, "error");
 
 	json_decref(root);
 	return ok;

@@ -20,9 +20,9 @@
 #include "control/table.h"
 
 #define CELL VIGIL_TABLE_CELL /* bytes of a table cell; longer text is cut */
-#define MAX_PIDS_SHOWN 8	  /* a workload with more shows "+N" for the rest */
-#define BAR_WIDTH 40		  /* as bcc's print_log2_hist */
-#define MAX_SLOTS 64		  /* slot i starts at 2^i ns: 64 covers any u64 */
+#define MAX_PIDS_SHOWN 8      /* a workload with more shows "+N" for the rest */
+#define BAR_WIDTH 40	      /* as bcc's print_log2_hist */
+#define MAX_SLOTS 64	      /* slot i starts at 2^i ns: 64 covers any u64 */
 
 /* The string at key, or "-" when it is missing or not a string. */
 static const char *get_str(const json_t *o, const char *key)

@@ -157,7 +157,8 @@ static int scan_string(const char **pp, const char *end, char **out, const char 
 		if (hex4((const char *)p + 2, end, &cp))
 			return -EINVAL;
 		p += 6;
-		/* A surrogate escape is only ever the high half of a pair followed by its low half. */
+		/* A surrogate escape is only ever the high half of a pair followed by its low half.
+		 */
 		if (cp >= 0xdc00 && cp < 0xe000)
 			return -EINVAL;
 		if (cp >= 0xd800 && cp < 0xdc00) {
@@ -330,8 +331,8 @@ int vigil_json_scan_next(struct vigil_json_scan *s, struct vigil_json_member *m)
 		p = ws(p, end);
 	}
 	s->first = false;
-	if (p >= end || *p != '"' || scan_string(&p, end, s->out ? &s->out : NULL, &m->key,
-						 &m->klen))
+	if (p >= end || *p != '"' ||
+	    scan_string(&p, end, s->out ? &s->out : NULL, &m->key, &m->klen))
 		goto bad;
 	p = ws(p, end);
 	if (p >= end || *p++ != ':')

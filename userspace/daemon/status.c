@@ -53,7 +53,8 @@ static void probes_json(const struct daemon *d, struct vigil_json *j)
 		vigil_json_u64(j, "rate_limited", st[VIGIL_STAT_RATE_LIMITED]);
 		vigil_json_u64(j, "no_owner", st[VIGIL_STAT_NO_OWNER]);
 		vigil_json_u64(j, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
-		vigil_json_u64(j, "map_full", st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
+		vigil_json_u64(j, "map_full",
+			       st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
 		vigil_json_object_end(j);
 	}
 	vigil_json_array_end(j);

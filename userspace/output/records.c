@@ -167,7 +167,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	/* Detection: kernel timestamp of the first event -> incident opened in userspace. */
 	vigil_json_u64(j, "detect_us", (i->opened_mono_ns - i->first_kernel_ns) / 1000);
 	if (i->resolved_mono_ns)
-		vigil_json_u64(j, "recovery_ms", (i->resolved_mono_ns - i->opened_mono_ns) / 1000000);
+		vigil_json_u64(j, "recovery_ms",
+			       (i->resolved_mono_ns - i->opened_mono_ns) / 1000000);
 	vigil_json_bool(j, "lossy", i->lossy);
 	if (i->final)
 		vigil_json_bool(j, "final", true);
