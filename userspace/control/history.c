@@ -21,7 +21,7 @@
 
 /* A record is a few KiB (a chain of 16 entries at most): a longer line is not one. */
 #define LINE_MAX_BYTES (1u << 20)
-/* Every record starts so (sinks.c): where the next record begins after a torn one. */
+/* Every record starts so (records.c): where the next record begins after a torn one. */
 #define RECORD_MARK "{\"type\":\""
 
 /* One line of the "incidents" answer, before its age is known. */

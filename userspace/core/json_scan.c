@@ -157,8 +157,7 @@ static int scan_string(const char **pp, const char *end, char **out, const char 
 		if (hex4((const char *)p + 2, end, &cp))
 			return -EINVAL;
 		p += 6;
-		/* A surrogate escape is only ever the high half of a pair followed by its low half.
-		 */
+		/* A surrogate escape is only the high half of a pair followed by its low half. */
 		if (cp >= 0xdc00 && cp < 0xe000)
 			return -EINVAL;
 		if (cp >= 0xd800 && cp < 0xdc00) {
