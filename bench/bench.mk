@@ -22,7 +22,7 @@ BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lpthread
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink
+all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read
 
 $(B):
 	mkdir -p $@
@@ -54,6 +54,10 @@ $(B)/flood: $(B)/flood.o $(OUT)/libvigil.a
 $(B)/redis_sink: $(B)/redis_sink.o $(B)/proc.o $(OUT)/libvigil.a
 	$(CC) $^ $(BENCH_LIBS) -lhiredis -lpthread -o $@
 
+# vigil's JSON scanner against jansson, on records built by vigil's own builders.
+$(B)/json_read: $(B)/json_read.o $(OUT)/libvigil.a
+	$(CC) $^ $(BENCH_LIBS) -o $@
+
 # The peer of (e): Debian's libbpf-tools. Missing and not installable, (e) says so and the
 # rest still runs.
 syscount:
@@ -73,6 +77,7 @@ run: all syscount
 	echo; $(B)/flood || rc=1; \
 	echo; $(B)/rss $(OUT)/vigil $(B) || rc=1; \
 	echo; $(B)/redis_sink || rc=1; \
+	echo; $(B)/json_read || rc=1; \
 	exit $$rc
 
 -include $(wildcard $(B)/*.d)

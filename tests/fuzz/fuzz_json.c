@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer harness for the JSON writer (userspace/json.c). The input is read as a list of
+ * libFuzzer harness for the JSON writer (userspace/core/json.c). The input is read as a list of
  * operations, each taking its bytes from the input: vigil_json_str/strn/strv/u64/i64/bool/null
- * with fuzzed keys and strings, a list of objects (vigil_json_list_add/put_list), a new object
- * in the same buffer, and vigil_json_escape() into a fuzzed buffer size. Built and run by
+ * with fuzzed keys and strings, an array of objects nested in the same writer
+ * (vigil_json_array_begin/object_begin), a new object in the same buffer, and
+ * vigil_json_escape() into a fuzzed buffer size. Built and run by
  * tests/fuzz/run.sh with ASan, UBSan and LeakSanitizer.
  *
  * Each finished object must be NUL-terminated at its length, valid UTF-8 and free of raw
@@ -381,20 +382,18 @@ static void check_escape(struct input *in)
 	free(quoted.p);
 }
 
-/* Writes "key":[...] into @j: a list of up to 3 objects, each of one or two string fields taken
- * from @in, built with vigil_json_list_add() and put with vigil_json_put_list(). What the list
- * must decode to goes into @lm. */
+/* Writes "key":[...] into @j: an array of up to 3 objects, each of one or two string fields
+ * taken from @in, nested in @j itself. What the array must decode to goes into @lm. */
 static void write_list(struct input *in, uint8_t op, struct vigil_json *j, const char *key,
 		       struct buf *lm)
 {
-	struct vigil_json_list l = {0};
-	struct vigil_json item = {0};
 	size_t cnt = (op >> 4) % 4, fields = 1 + (op >> 6 & 1);
 	bool first;
 
+	vigil_json_array_begin(j, key);
 	put_byte(lm, '[');
 	for (size_t i = 0; i < cnt; i++) {
-		vigil_json_begin(&item);
+		vigil_json_object_begin(j, NULL);
 		if (i)
 			put_byte(lm, ',');
 		put_byte(lm, '{');
@@ -402,20 +401,18 @@ static void write_list(struct input *in, uint8_t op, struct vigil_json *j, const
 		for (size_t k = 0; k < fields; k++) {
 			char *name = take_cstr(in), *s = take_cstr(in);
 
-			vigil_json_str(&item, name, s);
+			vigil_json_str(j, name, s);
 			expect_key(lm, &first, name);
 			expect_string(lm, (const uint8_t *)s, strlen(s));
 			free(name);
 			free(s);
 		}
-		CHECK(vigil_json_end(&item) == 0, "writer failed");
+		vigil_json_object_end(j);
 		put_byte(lm, '}');
-		vigil_json_list_add(&l, &item);
 	}
+	vigil_json_array_end(j);
 	put_byte(lm, ']');
-	vigil_json_put_list(j, key, &l);
-	CHECK(!l.buf && !l.n && !l.err, "list not emptied by vigil_json_put_list()");
-	vigil_json_free(&item);
+	CHECK(j->err == 0, "writer failed");
 }
 
 /* Returns 0 (libFuzzer's convention); aborts on a broken contract. */

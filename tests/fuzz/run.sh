@@ -1,12 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# Robustness fuzzing of the config parser and the JSON writer. Builds into build/fuzz/ and runs
-# each target named (default: config json) for SECONDS (default 60):
+# Robustness fuzzing of the config parser, the JSON writer and the JSON scanner. Builds into
+# build/fuzz/ and runs each target named (default: config json json_scan) for SECONDS (default
+# 60):
 #
-#   tests/fuzz/run.sh [SECONDS] [config] [json] [oom]
+#   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [oom]
 #
-#   config, json  libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang). -timeout=2
+#   config, json, json_scan
+#                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
+#                 cross-checks the scanner against jansson. -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
 #                 seeded from tests/fuzz/corpus_<t>/ when it exists; a failing input is saved as
@@ -21,13 +24,13 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-config json}
+targets=${*:-config json json_scan}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
 warn="-std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers"
 inc="-Iinclude -Iuserspace -D_GNU_SOURCE"
 san="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-config_srcs="userspace/config.c $(ls userspace/config_*.c)"
+config_srcs="$(ls userspace/config/*.c) userspace/core/classes.c"
 
 mkdir -p "$out/artifacts"
 status=0
@@ -41,8 +44,13 @@ for t in $targets; do
 		dict=-dict=tests/fuzz/config.dict ;;
 	json)
 		# shellcheck disable=SC2086
-		$cc $warn $san $inc tests/fuzz/fuzz_json.c userspace/json.c -o "$out/fuzz_json"
+		$cc $warn $san $inc tests/fuzz/fuzz_json.c userspace/core/json.c -o "$out/fuzz_json"
 		dict= ;;
+	json_scan)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_json_scan.c userspace/core/json_scan.c \
+			userspace/core/json.c -ljansson -o "$out/fuzz_json_scan"
+		dict=-dict=tests/fuzz/json.dict ;;
 	oom)
 		# shellcheck disable=SC2086
 		$cc $warn -O1 $inc tests/fuzz/oom_config.c $config_srcs -lcyaml -lyaml -ldl \
@@ -51,7 +59,7 @@ for t in $targets; do
 			status=1
 		continue ;;
 	*)
-		echo "run.sh: unknown target '$t' (config, json, oom)" >&2
+		echo "run.sh: unknown target '$t' (config, json, json_scan, oom)" >&2
 		exit 2 ;;
 	esac
 	seeds=

@@ -189,26 +189,26 @@ static FILE *journal(struct vigil_incident *a, struct vigil_incident *b)
 	FILE *f = tmpfile();
 
 	assert_non_null(f);
-	assert_int_equal(vigil_record_incident(&j, "n", WALL, a), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL, NULL, a), 0);
 	put(f, &j);
 	vigil_detect(&e.hdr, "svc", &d);
-	assert_int_equal(vigil_record_event(&j, "n", WALL, &e.hdr, "svc", &d), 0);
+	assert_int_equal(vigil_record_event(&j, "n", WALL, NULL, &e.hdr, "svc", &d), 0);
 	put(f, &j);
-	assert_int_equal(vigil_record_incident(&j, "n", WALL + SEC, b), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL + SEC, NULL, b), 0);
 	put(f, &j);
 	fputs("vigil: this is not JSON\n", f);
 	a->count = 2;
-	assert_int_equal(vigil_record_incident(&j, "n", WALL + 2 * SEC, a), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL + 2 * SEC, NULL, a), 0);
 	put(f, &j);
 	a->state = VIGIL_INC_HEALING;
-	assert_int_equal(vigil_record_incident(&j, "n", WALL + 3 * SEC, a), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL + 3 * SEC, NULL, a), 0);
 	put(f, &j);
 	a->state = VIGIL_INC_RESOLVED;
 	a->resolved_mono_ns = a->opened_mono_ns + 1500000000ull;
-	assert_int_equal(vigil_record_incident(&j, "n", WALL + 4 * SEC, a), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL + 4 * SEC, NULL, a), 0);
 	put(f, &j);
 	b->state = VIGIL_INC_RESOLVED;
-	assert_int_equal(vigil_record_incident(&j, "n", WALL + 5 * SEC, b), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL + 5 * SEC, NULL, b), 0);
 	assert_int_equal(fwrite(j.buf, 1, j.len / 2, f), j.len / 2);
 	vigil_json_free(&j);
 	rewind(f);
@@ -285,10 +285,10 @@ static void test_journal_torn_then_appended(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	assert_int_equal(vigil_record_incident(&j, "n", WALL, a), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL, NULL, a), 0);
 	assert_int_equal(fwrite(j.buf, 1, 40, f), 40);
 	a->state = VIGIL_INC_ESCALATED;
-	assert_int_equal(vigil_record_incident(&j, "n", WALL + SEC, a), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL + SEC, NULL, a), 0);
 	put(f, &j);
 	fputs("{\"type\":\"incident\",\"state\":\"open\"}\n\n", f);
 	/* Lines of no interest are checked without decoding them: good ones are not skipped... */
@@ -337,17 +337,17 @@ static void test_journal_cap(void **state)
 	for (unsigned int k = 1; k <= 5; k++) {
 		snprintf(i.id, sizeof(i.id), "%016x", k);
 		i.count = 1;
-		assert_int_equal(vigil_record_incident(&j, "n", WALL, &i), 0);
+		assert_int_equal(vigil_record_incident(&j, "n", WALL, NULL, &i), 0);
 		put(f, &j);
 	}
 	/* Incident 4, still held, counts again; incident 1, dropped, comes back as new. */
 	strcpy(i.id, "0000000000000004");
 	i.count = 9;
-	assert_int_equal(vigil_record_incident(&j, "n", WALL, &i), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL, NULL, &i), 0);
 	put(f, &j);
 	strcpy(i.id, "0000000000000001");
 	i.count = 7;
-	assert_int_equal(vigil_record_incident(&j, "n", WALL, &i), 0);
+	assert_int_equal(vigil_record_incident(&j, "n", WALL, NULL, &i), 0);
 	put(f, &j);
 	rewind(f);
 	assert_int_equal(vigil_history_journal(f, "incidents", NULL, 3, WALL, &ans, &st), 0);
@@ -444,7 +444,7 @@ static void test_render_incident(void **state)
 						.detail = "10.0.0.5:5432"};
 	i.chain[1] = (struct vigil_chain_entry){
 	    .kernel_ns = 4900000000ull, .pid = 0, .label = "retransmits", .detail = ""};
-	assert_int_equal(vigil_record_incident(&j, "node-1", WALL + 60 * SEC, &i), 0);
+	assert_int_equal(vigil_record_incident(&j, "node-1", WALL + 60 * SEC, NULL, &i), 0);
 	s = render(vigil_ctl_print_incident, j.buf, 0);
 	assert_string_equal(s, "storyteller crash SIGSEGV\n"
 			       "id         01a2274d24950001\n"
@@ -473,7 +473,7 @@ static void test_render_incident(void **state)
 	i.resolved_mono_ns = 0;
 	i.lossy = false;
 	i.n_chain = 0;
-	assert_int_equal(vigil_record_incident(&j, "node-1", WALL, &i), 0);
+	assert_int_equal(vigil_record_incident(&j, "node-1", WALL, NULL, &i), 0);
 	s = render(vigil_ctl_print_incident, j.buf, 0);
 	assert_non_null(strstr(s, "\nexit code  3\ndetected   in 198 us\nlossy      no\n"));
 	assert_non_null(strstr(s, "\nchain      none\n"));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for userspace/json.c: exact output for every value type, the escaping rules,
- * hostile and unterminated input, growth, truncation and allocation failure. Every object
+ * Unit tests for userspace/core/json.c: exact output for every value type, nested containers
+ * and their misuse, the escaping rules, hostile and unterminated input, growth, truncation and
+ * allocation failure. Every object
  * written is parsed back with jansson, an independent strict parser that rejects invalid
  * UTF-8, to check it is valid JSON and that its strings decode to what was meant.
  */
@@ -10,6 +11,7 @@
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,7 +122,12 @@ static void test_full_object(void **state)
 	vigil_json_null(&j, "parent");
 	vigil_json_strv(&j, "argv", argv, 3);
 	vigil_json_strv(&j, "none", NULL, 0);
-	vigil_json_raw(&j, "extra", "{\"a\":[1,2]}");
+	vigil_json_object_begin(&j, "extra");
+	vigil_json_array_begin(&j, "a");
+	vigil_json_u64(&j, NULL, 1);
+	vigil_json_u64(&j, NULL, 2);
+	vigil_json_array_end(&j);
+	vigil_json_object_end(&j);
 	vigil_json_str(&j, "msg", "caf\xc3\xa9 \"q\"\n");
 	assert_int_equal(vigil_json_end(&j), 0);
 	assert_string_equal(j.buf, want);
@@ -153,7 +160,7 @@ static void test_keys_and_empty(void **state)
 	vigil_json_u64(&j, "k\"e\\y\n", 1);
 	vigil_json_str(&j, "s", NULL);
 	vigil_json_strn(&j, "n", NULL, 4);
-	vigil_json_raw(&j, "r", NULL);
+	vigil_json_null(&j, "r");
 	vigil_json_str(&j, "e", "");
 	assert_int_equal(vigil_json_end(&j), 0);
 	assert_string_equal(j.buf,
@@ -616,6 +623,262 @@ static void test_enomem(void **state)
 	vigil_json_free(&j);
 }
 
+/* Containers nest in one writer, under a key in an object and as bare values in an array;
+ * the commas are the writer's. Once grown, building the same shape again allocates nothing. */
+static void test_nested(void **state)
+{
+	char *argv[] = {"a", NULL};
+	struct vigil_json j = {0};
+	json_t *root, *list;
+	const char *want =
+	    "{\"type\":\"status\",\"collector\":{\"records\":1,\"short\":0},\"empty\":{},"
+	    "\"none\":[],\"mixed\":[1,-2,\"x\",null,true,0.50,[\"a\",null],[],{\"k\":\"v\"}],"
+	    "\"list\":[{\"i\":0},{\"i\":1},{\"i\":2}],\"deep\":[[[{\"d\":[3]}]]],\"after\":7}";
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		vigil_json_begin(&j);
+		vigil_json_str(&j, "type", "status");
+		vigil_json_object_begin(&j, "collector");
+		vigil_json_u64(&j, "records", 1);
+		vigil_json_u64(&j, "short", 0);
+		vigil_json_object_end(&j);
+		vigil_json_object_begin(&j, "empty");
+		vigil_json_object_end(&j);
+		vigil_json_array_begin(&j, "none");
+		vigil_json_array_end(&j);
+		vigil_json_array_begin(&j, "mixed");
+		vigil_json_u64(&j, NULL, 1);
+		vigil_json_i64(&j, NULL, -2);
+		vigil_json_str(&j, NULL, "x");
+		vigil_json_null(&j, NULL);
+		vigil_json_bool(&j, NULL, true);
+		vigil_json_fixed(&j, NULL, 0.5, 2);
+		vigil_json_strv(&j, NULL, argv, 2);
+		vigil_json_array_begin(&j, NULL);
+		vigil_json_array_end(&j);
+		vigil_json_object_begin(&j, NULL);
+		vigil_json_str(&j, "k", "v");
+		vigil_json_object_end(&j);
+		vigil_json_array_end(&j);
+		vigil_json_array_begin(&j, "list");
+		for (int i = 0; i < 3; i++) {
+			vigil_json_object_begin(&j, NULL);
+			vigil_json_u64(&j, "i", (uint64_t)i);
+			vigil_json_object_end(&j);
+		}
+		vigil_json_array_end(&j);
+		vigil_json_array_begin(&j, "deep");
+		vigil_json_array_begin(&j, NULL);
+		vigil_json_array_begin(&j, NULL);
+		vigil_json_object_begin(&j, NULL);
+		vigil_json_array_begin(&j, "d");
+		vigil_json_u64(&j, NULL, 3);
+		vigil_json_array_end(&j);
+		vigil_json_object_end(&j);
+		vigil_json_array_end(&j);
+		vigil_json_array_end(&j);
+		vigil_json_array_end(&j);
+		vigil_json_u64(&j, "after", 7);
+		assert_int_equal(vigil_json_end(&j), 0);
+		assert_string_equal(j.buf, want);
+		assert_int_equal(j.depth, 0);
+		/* The second round must not allocate. */
+		fail_realloc = realloc_can_fail();
+	}
+	fail_realloc = false;
+	root = parse(&j);
+	list = json_object_get(root, "list");
+	assert_int_equal(json_array_size(list), 3);
+	assert_true(json_real_value(json_object_get(json_array_get(list, 2), "i")) == 2.0);
+	assert_true(json_real_value(json_array_get(json_object_get(root, "mixed"), 5)) == 0.5);
+	json_decref(root);
+	vigil_json_free(&j);
+}
+
+/* A top-level array: values without keys, closed by vigil_json_end(); the next begin() makes
+ * an object again. */
+static void test_top_level_array(void **state)
+{
+	struct vigil_json j = {0};
+	json_t *root;
+
+	(void)state;
+	vigil_json_begin_array(&j);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "[]");
+
+	vigil_json_begin_array(&j);
+	vigil_json_object_begin(&j, NULL);
+	vigil_json_str(&j, "k", "v");
+	vigil_json_object_end(&j);
+	vigil_json_u64(&j, NULL, 2);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "[{\"k\":\"v\"},2]");
+	root = json_loads(j.buf, 0, NULL);
+	assert_true(json_is_array(root));
+	json_decref(root);
+
+	vigil_json_begin_array(&j);
+	vigil_json_u64(&j, "k", 1);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+	vigil_json_begin_array(&j);
+	vigil_json_array_end(&j);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+
+	vigil_json_begin(&j);
+	vigil_json_u64(&j, "k", 1);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "{\"k\":1}");
+	vigil_json_free(&j);
+}
+
+/* Fixed decimals: as printf's %.*f, at most 9 of them; no JSON number for NaN or infinity. */
+static void test_fixed(void **state)
+{
+	struct vigil_json j = {0};
+	json_t *root;
+
+	(void)state;
+	vigil_json_begin(&j);
+	vigil_json_fixed(&j, "half", 0.5, 2);
+	vigil_json_fixed(&j, "third", 2.0 / 3.0, 2);
+	vigil_json_fixed(&j, "one", 1.0, 2);
+	vigil_json_fixed(&j, "zero", 0.0, 2);
+	vigil_json_fixed(&j, "neg", -1.25, 1);
+	vigil_json_fixed(&j, "int", 3.7, 0);
+	vigil_json_fixed(&j, "cap", 0.1, 42);
+	vigil_json_fixed(&j, "nan", NAN, 2);
+	vigil_json_fixed(&j, "inf", -INFINITY, 2);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "{\"half\":0.50,\"third\":0.67,\"one\":1.00,\"zero\":0.00,"
+				   "\"neg\":-1.2,\"int\":4,\"cap\":0.100000000,\"nan\":null,"
+				   "\"inf\":null}");
+	json_decref(parse(&j));
+
+	/* A long number grows the buffer like a long string. */
+	vigil_json_begin(&j);
+	vigil_json_fixed(&j, "big", 1e300, 2);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_int_equal(j.len, strlen("{\"big\":}") + 301 + 3);
+	root = parse(&j);
+	assert_true(json_real_value(json_object_get(root, "big")) == 1e300);
+	json_decref(root);
+	vigil_json_free(&j);
+}
+
+/* Each misuse is -EINVAL, sticks like any error, and begin() starts over. */
+static void test_misuse(void **state)
+{
+	struct vigil_json j = {0};
+	int k;
+
+	(void)state;
+	/* No key in an object. */
+	vigil_json_begin(&j);
+	vigil_json_u64(&j, NULL, 1);
+	assert_int_equal(j.err, -EINVAL);
+	vigil_json_u64(&j, "k", 1);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+	assert_string_equal(j.buf, "{");
+
+	/* A key in an array. */
+	vigil_json_begin(&j);
+	vigil_json_array_begin(&j, "a");
+	vigil_json_str(&j, "k", "v");
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+	assert_string_equal(j.buf, "{\"a\":[");
+
+	/* Closing the top-level object as a nested one, or an object as an array. */
+	vigil_json_begin(&j);
+	vigil_json_object_end(&j);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+	vigil_json_begin(&j);
+	vigil_json_object_begin(&j, "o");
+	vigil_json_array_end(&j);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+	vigil_json_begin(&j);
+	vigil_json_array_begin(&j, "a");
+	vigil_json_object_end(&j);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+
+	/* Ending with a container still open. */
+	vigil_json_begin(&j);
+	vigil_json_object_begin(&j, "o");
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+	assert_string_equal(j.buf, "{\"o\":{");
+
+	/* A value after the end; a second end. */
+	vigil_json_begin(&j);
+	assert_int_equal(vigil_json_end(&j), 0);
+	vigil_json_u64(&j, "late", 1);
+	assert_int_equal(j.err, -EINVAL);
+	assert_string_equal(j.buf, "{}");
+	vigil_json_begin(&j);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_int_equal(vigil_json_end(&j), -EINVAL);
+
+	/* VIGIL_JSON_DEPTH containers, the top-level one included, and no more. */
+	vigil_json_begin(&j);
+	for (k = 1; k < VIGIL_JSON_DEPTH; k++)
+		vigil_json_array_begin(&j, k == 1 ? "d" : NULL);
+	assert_int_equal(j.err, 0);
+	vigil_json_array_begin(&j, NULL);
+	assert_int_equal(j.err, -EINVAL);
+	vigil_json_begin(&j);
+	for (k = 1; k < VIGIL_JSON_DEPTH; k++)
+		vigil_json_array_begin(&j, k == 1 ? "d" : NULL);
+	for (k = 1; k < VIGIL_JSON_DEPTH; k++)
+		vigil_json_array_end(&j);
+	assert_int_equal(vigil_json_end(&j), 0);
+	json_decref(parse(&j));
+
+	/* The error is gone after begin(). */
+	vigil_json_begin(&j);
+	vigil_json_bool(&j, "ok", true);
+	assert_int_equal(vigil_json_end(&j), 0);
+	assert_string_equal(j.buf, "{\"ok\":true}");
+	vigil_json_free(&j);
+}
+
+/* Out of memory inside a nested container: the closes that follow do nothing, end() says
+ * -ENOMEM (not a misuse), and what was written stays NUL-terminated. */
+static void test_enomem_nested(void **state)
+{
+	struct vigil_json j = {0};
+	char big[4096];
+
+	(void)state;
+	if (!realloc_can_fail()) {
+		print_message("realloc() cannot be made to fail here (valgrind?): skipped\n");
+		skip();
+	}
+	memset(big, 'x', sizeof(big));
+	vigil_json_begin(&j);
+	vigil_json_array_begin(&j, "list");
+	vigil_json_object_begin(&j, NULL);
+	fail_realloc = true;
+	vigil_json_strn(&j, "big", big, sizeof(big));
+	vigil_json_object_end(&j);
+	vigil_json_array_end(&j);
+	vigil_json_fixed(&j, "f", 1.0, 2);
+	assert_int_equal(vigil_json_end(&j), -ENOMEM);
+	fail_realloc = false;
+	assert_terminated(&j);
+	assert_int_equal(strncmp(j.buf, "{\"list\":[{", 10), 0);
+
+	/* A fixed number that does not fit fails the same way. */
+	vigil_json_free(&j);
+	vigil_json_begin(&j);
+	fail_realloc = true;
+	vigil_json_fixed(&j, "big", 1e300, 2);
+	assert_int_equal(vigil_json_end(&j), -ENOMEM);
+	fail_realloc = false;
+	assert_terminated(&j);
+	assert_string_equal(j.buf, "{\"big\":");
+	vigil_json_free(&j);
+}
+
 /* snprintf-like: returns the full length, writes whole units only, always NUL-terminates. */
 static void test_escape_truncation(void **state)
 {
@@ -666,6 +929,11 @@ int main(void)
 	    cmocka_unit_test(test_reuse),
 	    cmocka_unit_test(test_enomem),
 	    cmocka_unit_test(test_escape_truncation),
+	    cmocka_unit_test(test_nested),
+	    cmocka_unit_test(test_top_level_array),
+	    cmocka_unit_test(test_fixed),
+	    cmocka_unit_test(test_misuse),
+	    cmocka_unit_test(test_enomem_nested),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,7 +179,7 @@ static void test_stale_tmp_replaced(void **state)
 			 0);
 	assert_false(exists("%s.tmp", s.path));
 	read_file(s.path, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "\"version\": 1"));
+	assert_non_null(strstr(buf, "{\"version\":1,\"entries\":[{\"signature\":\"" SIG_A "\""));
 	assert_non_null(strstr(buf, SIG_A));
 	vigil_knowledge_close(k);
 	scratch_fini(&s);

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "cli/doctor.h"
+#include "control/table.h"
 #include "kernel/loader.h"
 #include "output/redis.h"
 
@@ -27,14 +28,19 @@ struct report {
 	int missing; /* required checks that failed */
 };
 
+/* The report is a table printed a row at a time, as each check finishes (loading the probes
+ * takes a while): its widths are fixed, wide enough for every status, need and check name. */
+static const size_t width[] = {8, 9, 30, 0};
+#define NCOLS (sizeof(width) / sizeof(width[0]))
+
 static void row(struct report *r, bool required, bool ok, const char *what, const char *detail)
 {
 	const char *st = ok ? "OK" : required ? "MISSING" : "WARN";
+	const char *text[NCOLS] = {st, required ? "required" : "optional", what, detail};
 
 	if (!ok && required)
 		r->missing++;
-	fprintf(r->out, "%-8s %-9s %-30s %s\n", st, required ? "required" : "optional", what,
-		detail);
+	vigil_table_line(r->out, width, NCOLS, 0, 1, text);
 }
 
 static unsigned long long effective_caps(void)
@@ -193,7 +199,8 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 
 	uname(&u);
 	fprintf(out, "vigil doctor: kernel %s %s\n\n", u.release, u.machine);
-	fprintf(out, "%-8s %-9s %-30s %s\n", "STATUS", "NEED", "CHECK", "DETAIL");
+	vigil_table_line(out, width, NCOLS, 0, 1,
+			 (const char *const[NCOLS]){"STATUS", "NEED", "CHECK", "DETAIL"});
 
 	ok = (caps >> CAP_SYS_ADMIN_BIT & 1) ||
 	     ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));

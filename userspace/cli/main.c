@@ -166,11 +166,27 @@ static int cmd_run(int argc, char **argv)
 	return vigil_daemon_run(&o) ? 1 : 0;
 }
 
-/* The server puts an error in an object whose first key is "error" (ctl.c), so this needs
- * no JSON parser: with --json the answer is printed as it is, and still decides the exit. */
+/* Whether the daemon's answer is an error: an object with an "error" member (ctl.c), or text
+ * that is not a JSON object at all. With --json the answer is printed as it is, and still
+ * decides the exit. */
 static bool error_answer(const char *answer)
 {
-	return !strncmp(answer, "{\"error\":", 9);
+	json_t *root = json_loads(answer, 0, NULL);
+	bool err = !json_is_object(root) || json_object_get(root, "error");
+
+	json_decref(root);
+	return err;
+}
+
+/* Whether an "approve" answer says the action was let run: {"approved": true}. */
+static bool approved(const char *answer)
+{
+	json_t *root = json_loads(answer, 0, NULL);
+	bool ok =
+	    json_is_true(json_object_get(root, "approved")) && !json_object_get(root, "error");
+
+	json_decref(root);
+	return ok;
 }
 
 /* Options of the client commands (status, latency, incidents, incident). */
@@ -449,7 +465,7 @@ static int cmd_approve(int argc, char **argv)
 	}
 	if (o.json)
 		puts(answer);
-	err = error_answer(answer) || !strstr(answer, "\"approved\":true");
+	err = !approved(answer);
 	if (!o.json)
 		printf("%s: %s\n", o.arg, err ? answer : "approved; its action runs now");
 	free(answer);

@@ -7,7 +7,7 @@
  *
  * "incidents"   -> {"incidents":[{"id","state","class","workload","count","age_s","title",
  *                   "lossy"}, ...]}, newest first; age_s is the time since the incident opened.
- * "incident ID" -> the incident's full record, as the journal writes it (sinks.h).
+ * "incident ID" -> the incident's full record, as the journal writes it (records.h).
  */
 #ifndef VIGIL_HISTORY_H
 #define VIGIL_HISTORY_H

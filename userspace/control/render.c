@@ -17,21 +17,12 @@
 #include <jansson.h>
 
 #include "control/ctl.h"
+#include "control/table.h"
 
-#define CELL 128	 /* bytes of a table cell; longer text is cut */
-#define MAX_PIDS_SHOWN 8 /* a workload with more shows "+N" for the rest */
-#define BAR_WIDTH 40	 /* as bcc's print_log2_hist */
-#define MAX_SLOTS 64	 /* slot i starts at 2^i ns: 64 covers any u64 */
-#define MAX_COLS 8
-
-/* A table printed with columns as wide as their widest cell, two spaces apart. */
-struct table {
-	unsigned int ncols;
-	const char *const *head;
-	unsigned int right; /* bit c set: column c holds numbers, aligned right */
-	size_t rows;
-	char (*cell)[CELL]; /* rows * ncols */
-};
+#define CELL VIGIL_TABLE_CELL /* bytes of a table cell; longer text is cut */
+#define MAX_PIDS_SHOWN 8      /* a workload with more shows "+N" for the rest */
+#define BAR_WIDTH 40	      /* as bcc's print_log2_hist */
+#define MAX_SLOTS 64	      /* slot i starts at 2^i ns: 64 covers any u64 */
 
 /* The string at key, or "-" when it is missing or not a string. */
 static const char *get_str(const json_t *o, const char *key)
@@ -76,68 +67,6 @@ static int parse_answer(const char *text, FILE *out, json_t **root)
 	return 0;
 }
 
-/* Returns 0, -EINVAL for too many columns, or -ENOMEM. */
-static int table_init(struct table *t, const char *const *head, unsigned int ncols,
-		      unsigned int right, size_t rows)
-{
-	if (ncols > MAX_COLS)
-		return -EINVAL;
-	t->ncols = ncols;
-	t->head = head;
-	t->right = right;
-	t->rows = rows;
-	t->cell = calloc(rows ? rows * ncols : 1, CELL);
-	return t->cell ? 0 : -ENOMEM;
-}
-
-/* The cell at row, col: CELL bytes to snprintf into. */
-static char *cell(struct table *t, size_t row, unsigned int col)
-{
-	return t->cell[row * t->ncols + col];
-}
-
-/* One line of a table: text[c] padded to width[c], two spaces between columns. */
-static void print_row(const struct table *t, FILE *out, const size_t *width,
-		      const char *const *text)
-{
-	for (unsigned int c = 0; c < t->ncols; c++) {
-		const char *sep = c ? "  " : "";
-		int w = (int)width[c];
-
-		if (t->right & (1u << c))
-			fprintf(out, "%s%*s", sep, w, text[c]);
-		else if (c == t->ncols - 1) /* no trailing blanks */
-			fprintf(out, "%s%s", sep, text[c]);
-		else
-			fprintf(out, "%s%-*s", sep, w, text[c]);
-	}
-	fputc('\n', out);
-}
-
-/* Print the table and free its cells. */
-static void table_print(struct table *t, FILE *out)
-{
-	size_t width[MAX_COLS];
-	const char *text[MAX_COLS];
-	unsigned int c;
-	size_t r;
-
-	for (c = 0; c < t->ncols; c++) {
-		width[c] = strlen(t->head[c]);
-		for (r = 0; r < t->rows; r++)
-			if (strlen(cell(t, r, c)) > width[c])
-				width[c] = strlen(cell(t, r, c));
-	}
-	print_row(t, out, width, t->head);
-	for (r = 0; r < t->rows; r++) {
-		for (c = 0; c < t->ncols; c++)
-			text[c] = cell(t, r, c);
-		print_row(t, out, width, text);
-	}
-	free(t->cell);
-	t->cell = NULL;
-}
-
 /* "12s", "4m05s", "3h07m", "2d04h". */
 static void fmt_uptime(char *buf, size_t len, long long s)
 {
@@ -175,28 +104,28 @@ static int print_probes(const json_t *probes, FILE *out)
 	    "family", "mode", "events", "drops", "rate-limited", "no-owner", "programs",
 	};
 	size_t n = json_array_size(probes);
-	struct table t;
+	struct vigil_table t;
 	int err;
 
 	if (!n) {
 		fprintf(out, "probes: none attached\n");
 		return 0;
 	}
-	err = table_init(&t, head, 7, 0x3c, n);
+	err = vigil_table_init(&t, head, 7, 0x3c, n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *p = json_array_get(probes, i);
 
-		snprintf(cell(&t, i, 0), CELL, "%s", get_str(p, "family"));
-		snprintf(cell(&t, i, 1), CELL, "%s", get_str(p, "mode"));
-		snprintf(cell(&t, i, 2), CELL, "%lld", get_int(p, "events"));
-		snprintf(cell(&t, i, 3), CELL, "%lld", get_int(p, "drops"));
-		snprintf(cell(&t, i, 4), CELL, "%lld", get_int(p, "rate_limited"));
-		snprintf(cell(&t, i, 5), CELL, "%lld", get_int(p, "no_owner"));
-		snprintf(cell(&t, i, 6), CELL, "%s", get_str(p, "programs"));
+		snprintf(vigil_table_cell(&t, i, 0), CELL, "%s", get_str(p, "family"));
+		snprintf(vigil_table_cell(&t, i, 1), CELL, "%s", get_str(p, "mode"));
+		snprintf(vigil_table_cell(&t, i, 2), CELL, "%lld", get_int(p, "events"));
+		snprintf(vigil_table_cell(&t, i, 3), CELL, "%lld", get_int(p, "drops"));
+		snprintf(vigil_table_cell(&t, i, 4), CELL, "%lld", get_int(p, "rate_limited"));
+		snprintf(vigil_table_cell(&t, i, 5), CELL, "%lld", get_int(p, "no_owner"));
+		snprintf(vigil_table_cell(&t, i, 6), CELL, "%s", get_str(p, "programs"));
 	}
-	table_print(&t, out);
+	vigil_table_print(&t, out);
 	return 0;
 }
 
@@ -206,26 +135,26 @@ static int print_workloads(const json_t *wls, FILE *out)
 	static const char *const head[] = {"workload", "pids", "established", "retransmits",
 					   "latency"};
 	size_t n = json_array_size(wls);
-	struct table t;
+	struct vigil_table t;
 	int err;
 
 	if (!n) {
 		fprintf(out, "workloads: none configured\n");
 		return 0;
 	}
-	err = table_init(&t, head, 5, 0x0c, n);
+	err = vigil_table_init(&t, head, 5, 0x0c, n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *w = json_array_get(wls, i);
 		const char *sys = get_str(w, "latency_syscalls");
 		long long budget = get_int(w, "budget_ms");
-		char *lat = cell(&t, i, 4);
+		char *lat = vigil_table_cell(&t, i, 4);
 
-		snprintf(cell(&t, i, 0), CELL, "%s", get_str(w, "name"));
-		fmt_pids(cell(&t, i, 1), CELL, json_object_get(w, "pids"));
-		snprintf(cell(&t, i, 2), CELL, "%lld", get_int(w, "established"));
-		snprintf(cell(&t, i, 3), CELL, "%lld", get_int(w, "retransmits"));
+		snprintf(vigil_table_cell(&t, i, 0), CELL, "%s", get_str(w, "name"));
+		fmt_pids(vigil_table_cell(&t, i, 1), CELL, json_object_get(w, "pids"));
+		snprintf(vigil_table_cell(&t, i, 2), CELL, "%lld", get_int(w, "established"));
+		snprintf(vigil_table_cell(&t, i, 3), CELL, "%lld", get_int(w, "retransmits"));
 		if (!*sys || !strcmp(sys, "-"))
 			snprintf(lat, CELL, "-");
 		else if (budget > 0)
@@ -233,7 +162,7 @@ static int print_workloads(const json_t *wls, FILE *out)
 		else
 			snprintf(lat, CELL, "%s", sys);
 	}
-	table_print(&t, out);
+	vigil_table_print(&t, out);
 	return 0;
 }
 
@@ -450,7 +379,7 @@ int vigil_ctl_print_incidents(const char *json, FILE *out)
 {
 	static const char *const head[] = {"ID", "STATE", "COUNT", "AGE", "TITLE"};
 	const json_t *list;
-	struct table t;
+	struct vigil_table t;
 	json_t *root;
 	size_t n;
 	int err;
@@ -468,23 +397,23 @@ int vigil_ctl_print_incidents(const char *json, FILE *out)
 		fprintf(out, "no incidents\n");
 		goto out;
 	}
-	err = table_init(&t, head, 5, 0x0c, n);
+	err = vigil_table_init(&t, head, 5, 0x0c, n);
 	if (err)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *inc = json_array_get(list, i);
 		char title[CELL];
 
-		clean(get_str(inc, "id"), cell(&t, i, 0), CELL);
-		clean(get_str(inc, "state"), cell(&t, i, 1), CELL);
-		snprintf(cell(&t, i, 2), CELL, "%lld", get_int(inc, "count"));
-		fmt_age(cell(&t, i, 3), CELL, get_int(inc, "age_s"));
+		clean(get_str(inc, "id"), vigil_table_cell(&t, i, 0), CELL);
+		clean(get_str(inc, "state"), vigil_table_cell(&t, i, 1), CELL);
+		snprintf(vigil_table_cell(&t, i, 2), CELL, "%lld", get_int(inc, "count"));
+		fmt_age(vigil_table_cell(&t, i, 3), CELL, get_int(inc, "age_s"));
 		clean(get_str(inc, "title"), title, sizeof(title));
 		/* Kernel events of the workload were lost around it: its chain may miss some. */
-		snprintf(cell(&t, i, 4), CELL, "%.*s%s", CELL - 9, title,
+		snprintf(vigil_table_cell(&t, i, 4), CELL, "%.*s%s", CELL - 9, title,
 			 json_is_true(json_object_get(inc, "lossy")) ? " [lossy]" : "");
 	}
-	table_print(&t, out);
+	vigil_table_print(&t, out);
 out:
 	json_decref(root);
 	return err;

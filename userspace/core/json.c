@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * json: the append-only JSON object writer behind the sinks (see json.h).
+ * json: the append-only JSON writer (see json.h).
  *
  * The hot path writes one object per event into a buffer reused from record to record, so
  * after the first few records nothing is allocated. Strings are escaped straight into the
@@ -8,7 +8,9 @@
  * and the string escaped again, which geometric growth makes rare.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +27,11 @@ static const char short_escape[128] = {
 };
 
 /*
- * Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0 when s[0] does not
- * start one. The second-byte ranges are those of Unicode table 3-7: they are what exclude
- * overlong forms (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points above
- * U+10FFFF (F4 90..BF, F5..FF).
+ * The second-byte ranges are those of Unicode table 3-7: they are what exclude overlong forms
+ * (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF
+ * (F4 90..BF, F5..FF).
  */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t vigil_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	unsigned char lo = 0x80, hi = 0xbf;
@@ -128,7 +129,7 @@ static struct esc_out escape(char *out, size_t room, const unsigned char *s, siz
 			continue;
 		}
 		if (c >= 0x80) {
-			len = utf8_len(s + i, n - i);
+			len = vigil_utf8_len(s + i, n - i);
 			/* U+0080..U+009F are controls too (C1: some terminals take 0x9b for
 			 * CSI): escaped as their code point, so they decode to themselves. */
 			if (len == 2 && c == 0xc2 && s[i + 1] < 0xa0) {
@@ -235,30 +236,135 @@ static void json_put_string(struct vigil_json *j, const char *s, size_t n)
 	j->buf[j->len] = '\0';
 }
 
-/* Append the separator and "key":. Returns false when the writer is in error. */
+/* The bit of the innermost open container in has_item and is_array. */
+static inline uint32_t level_bit(const struct vigil_json *j)
+{
+	return 1u << (j->depth - 1);
+}
+
+/*
+ * Start a value: the separator, then "key": in an object, nothing more in an array. A key
+ * where none belongs, none where one must be, or no open container is a misuse (-EINVAL).
+ * Returns false when the writer is in error, and the value must not be written.
+ */
 static bool json_key(struct vigil_json *j, const char *key)
 {
-	if (j->need_comma)
+	uint32_t bit;
+
+	if (j->err)
+		return false;
+	if (!j->depth) {
+		json_fail(j, -EINVAL);
+		return false;
+	}
+	bit = level_bit(j);
+	if (!key != !!(j->is_array & bit)) {
+		json_fail(j, -EINVAL);
+		return false;
+	}
+	if (j->has_item & bit)
 		json_put(j, ",", 1);
-	json_put_string(j, key, strlen(key));
-	json_put(j, ":", 1);
-	j->need_comma = true;
+	j->has_item |= bit;
+	if (key) {
+		json_put_string(j, key, strlen(key));
+		json_put(j, ":", 1);
+	}
 	return !j->err;
+}
+
+/* Open a container ('{' or '[') as the value of key. */
+static void json_open(struct vigil_json *j, const char *key, char open)
+{
+	uint32_t bit;
+
+	if (!json_key(j, key))
+		return;
+	if (j->depth == VIGIL_JSON_DEPTH) {
+		json_fail(j, -EINVAL);
+		return;
+	}
+	json_put(j, &open, 1);
+	if (j->err)
+		return;
+	j->depth++;
+	bit = level_bit(j);
+	j->has_item &= ~bit;
+	if (open == '[')
+		j->is_array |= bit;
+	else
+		j->is_array &= ~bit;
+}
+
+/* Close the innermost container, which must be a nested one of the kind close ends. */
+static void json_close(struct vigil_json *j, char close)
+{
+	if (j->err)
+		return;
+	if (j->depth < 2 || !(j->is_array & level_bit(j)) != (close == '}')) {
+		json_fail(j, -EINVAL);
+		return;
+	}
+	json_put(j, &close, 1);
+	if (!j->err)
+		j->depth--;
+}
+
+/* Reset the writer (its error too, not its buffer) and open the top-level container. */
+static void json_start(struct vigil_json *j, char open)
+{
+	j->len = 0;
+	j->depth = 0;
+	j->has_item = 0;
+	j->is_array = open == '[';
+	j->err = 0;
+	json_put(j, &open, 1);
+	if (!j->err)
+		j->depth = 1;
 }
 
 void vigil_json_begin(struct vigil_json *j)
 {
-	j->len = 0;
-	j->need_comma = false;
-	j->err = 0;
-	json_put(j, "{", 1);
+	json_start(j, '{');
 }
 
-/* Returns 0, or the first error met since vigil_json_begin() (the object is then incomplete). */
+void vigil_json_begin_array(struct vigil_json *j)
+{
+	json_start(j, '[');
+}
+
+/* Returns 0, or the first error met since the begin (the text is then incomplete). */
 int vigil_json_end(struct vigil_json *j)
 {
-	json_put(j, "}", 1);
+	if (j->err)
+		return j->err;
+	if (j->depth != 1) {
+		json_fail(j, -EINVAL);
+		return j->err;
+	}
+	json_put(j, j->is_array & 1 ? "]" : "}", 1);
+	if (!j->err)
+		j->depth = 0;
 	return j->err;
+}
+
+void vigil_json_object_begin(struct vigil_json *j, const char *key)
+{
+	json_open(j, key, '{');
+}
+
+void vigil_json_object_end(struct vigil_json *j)
+{
+	json_close(j, '}');
+}
+
+void vigil_json_array_begin(struct vigil_json *j, const char *key)
+{
+	json_open(j, key, '[');
+}
+
+void vigil_json_array_end(struct vigil_json *j)
+{
+	json_close(j, ']');
 }
 
 /* A NULL s is written as null rather than crashing the sink on a missing field. */
@@ -333,6 +439,7 @@ void vigil_json_null(struct vigil_json *j, const char *key)
 		json_put(j, "null", 4);
 }
 
+/* Written through json_put_string directly: one array of n strings, NULL ones as null. */
 void vigil_json_strv(struct vigil_json *j, const char *key, char *const *v, size_t n)
 {
 	size_t i;
@@ -351,61 +458,26 @@ void vigil_json_strv(struct vigil_json *j, const char *key, char *const *v, size
 	json_put(j, "]", 1);
 }
 
-/* raw is trusted to be one encoded JSON value; a NULL raw is written as null. */
-void vigil_json_raw(struct vigil_json *j, const char *key, const char *raw)
+void vigil_json_fixed(struct vigil_json *j, const char *key, double v, unsigned int decimals)
 {
+	int n;
+
 	if (!json_key(j, key))
 		return;
-	if (raw)
-		json_put(j, raw, strlen(raw));
-	else
+	if (!isfinite(v)) {
 		json_put(j, "null", 4);
-}
-
-void vigil_json_list_add(struct vigil_json_list *l, const struct vigil_json *item)
-{
-	size_t need;
-
-	if (l->err)
-		return;
-	if (item->err || !item->buf) {
-		l->err = item->err ? item->err : -EINVAL;
 		return;
 	}
-	need = l->len + item->len + 3; /* ',' or '[', the item, ']' and NUL later */
-	if (need > l->cap) {
-		size_t cap = l->cap ? l->cap : 256;
-		char *nb;
-
-		while (cap < need)
-			cap *= 2;
-		nb = realloc(l->buf, cap);
-		if (!nb) {
-			l->err = -ENOMEM;
-			return;
-		}
-		l->buf = nb;
-		l->cap = cap;
+	if (decimals > 9)
+		decimals = 9;
+	/* vigil never calls setlocale(): printf's decimal point is the C locale's '.'. */
+	n = snprintf(NULL, 0, "%.*f", (int)decimals, v);
+	if (n < 0 || json_reserve(j, (size_t)n)) {
+		json_fail(j, n < 0 ? -EINVAL : j->err);
+		return;
 	}
-	l->buf[l->len++] = l->n++ ? ',' : '[';
-	memcpy(l->buf + l->len, item->buf, item->len);
-	l->len += item->len;
-	l->buf[l->len] = '\0';
-}
-
-void vigil_json_put_list(struct vigil_json *j, const char *key, struct vigil_json_list *l)
-{
-	if (l->err) {
-		j->err = j->err ? j->err : l->err;
-	} else if (!l->n) {
-		vigil_json_raw(j, key, "[]");
-	} else {
-		l->buf[l->len] = ']';
-		l->buf[l->len + 1] = '\0';
-		vigil_json_raw(j, key, l->buf);
-	}
-	free(l->buf);
-	memset(l, 0, sizeof(*l));
+	snprintf(j->buf + j->len, (size_t)n + 1, "%.*f", (int)decimals, v);
+	j->len += (size_t)n;
 }
 
 void vigil_json_free(struct vigil_json *j)
@@ -416,6 +488,8 @@ void vigil_json_free(struct vigil_json *j)
 	j->buf = NULL;
 	j->len = 0;
 	j->cap = 0;
-	j->need_comma = false;
+	j->depth = 0;
+	j->has_item = 0;
+	j->is_array = 0;
 	j->err = 0;
 }

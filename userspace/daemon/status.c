@@ -18,9 +18,9 @@
 
 static void probes_json(const struct daemon *d, struct vigil_json *j)
 {
-	struct vigil_json_list list = {};
-	struct vigil_json item = {};
 	char progs[512];
+
+	vigil_json_array_begin(j, "probes");
 
 	for (enum vigil_family fam = 0; fam < VIGIL_FAM_MAX; fam++) {
 		uint64_t st[VIGIL_STAT_MAX];
@@ -30,205 +30,177 @@ static void probes_json(const struct daemon *d, struct vigil_json *j)
 			continue;
 		vigil_probes_stats(d->probes, fam, st);
 		vigil_probes_attached(d->probes, fam, progs, sizeof(progs));
-		vigil_json_begin(&item);
-		vigil_json_str(&item, "family", vigil_family_name(fam));
-		vigil_json_str(&item, "mode", !vigil_probes_has(d->probes, fam) ? "not attached" :
-					      fam == VIGIL_FAM_EXITS ? vigil_probes_mode(d->probes) :
-								      "tp_btf");
+		vigil_json_object_begin(j, NULL);
+		vigil_json_str(j, "family", vigil_family_name(fam));
+		vigil_json_str(j, "mode", !vigil_probes_has(d->probes, fam) ? "not attached" :
+					  fam == VIGIL_FAM_EXITS ? vigil_probes_mode(d->probes) :
+								  "tp_btf");
 		if (why)
-			vigil_json_str(&item, "error", why);
-		vigil_json_str(&item, "programs", progs);
-		vigil_json_u64(&item, "events", st[VIGIL_STAT_EVENTS]);
-		vigil_json_u64(&item, "drops", st[VIGIL_STAT_DROPS]);
-		vigil_json_u64(&item, "rate_limited", st[VIGIL_STAT_RATE_LIMITED]);
-		vigil_json_u64(&item, "no_owner", st[VIGIL_STAT_NO_OWNER]);
-		vigil_json_u64(&item, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
-		vigil_json_u64(&item, "map_full", st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
-		vigil_json_end(&item);
-		vigil_json_list_add(&list, &item);
+			vigil_json_str(j, "error", why);
+		vigil_json_str(j, "programs", progs);
+		vigil_json_u64(j, "events", st[VIGIL_STAT_EVENTS]);
+		vigil_json_u64(j, "drops", st[VIGIL_STAT_DROPS]);
+		vigil_json_u64(j, "rate_limited", st[VIGIL_STAT_RATE_LIMITED]);
+		vigil_json_u64(j, "no_owner", st[VIGIL_STAT_NO_OWNER]);
+		vigil_json_u64(j, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
+		vigil_json_u64(j, "map_full",
+			       st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
+		vigil_json_object_end(j);
 	}
-	vigil_json_put_list(j, "probes", &list);
-	vigil_json_free(&item);
+	vigil_json_array_end(j);
 }
 
 static void workloads_json(const struct daemon *d, struct vigil_json *j)
 {
-	struct vigil_json_list list = {};
-	struct vigil_json item = {};
-
+	vigil_json_array_begin(j, "workloads");
 	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
 		const struct vigil_workload *cw = &d->cfg->workloads[w - 1];
 		struct vigil_sock_counts c = {};
-		char pids[512] = "[", lat[256] = "";
+		char lat[256] = "";
 		pid_t p[32];
-		size_t n = vigil_workloads_pids(d->wl, w, p, 32), off = 1;
+		size_t n = vigil_workloads_pids(d->wl, w, p, 32);
 
-		for (size_t i = 0; i < n && i < 32 && off < sizeof(pids) - 16; i++)
-			off += snprintf(pids + off, sizeof(pids) - off, "%s%d", i ? "," : "", p[i]);
-		snprintf(pids + off, sizeof(pids) - off, "]");
 		for (unsigned int k = 0, o = 0; k < cw->n_latency_syscalls && o < sizeof(lat); k++)
 			o += snprintf(lat + o, sizeof(lat) - o, "%s%s", k ? "," : "",
 				      cw->latency_syscalls[k]);
 		vigil_probes_sock_counts(d->probes, w, &c);
-		vigil_json_begin(&item);
-		vigil_json_str(&item, "name", cw->name);
-		vigil_json_raw(&item, "pids", pids);
-		vigil_json_u64(&item, "established", c.established - c.closed);
-		vigil_json_u64(&item, "retransmits", c.retransmits);
-		vigil_json_u64(&item, "resets_received", c.resets_rcvd);
-		vigil_json_str(&item, "latency_syscalls", lat);
-		vigil_json_u64(&item, "budget_ms", cw->latency_budget_ms);
-		vigil_json_end(&item);
-		vigil_json_list_add(&list, &item);
+		vigil_json_object_begin(j, NULL);
+		vigil_json_str(j, "name", cw->name);
+		vigil_json_array_begin(j, "pids");
+		for (size_t i = 0; i < n && i < 32; i++)
+			vigil_json_i64(j, NULL, p[i]);
+		vigil_json_array_end(j);
+		vigil_json_u64(j, "established", c.established - c.closed);
+		vigil_json_u64(j, "retransmits", c.retransmits);
+		vigil_json_u64(j, "resets_received", c.resets_rcvd);
+		vigil_json_str(j, "latency_syscalls", lat);
+		vigil_json_u64(j, "budget_ms", cw->latency_budget_ms);
+		vigil_json_object_end(j);
 	}
-	vigil_json_put_list(j, "workloads", &list);
-	vigil_json_free(&item);
-}
-
-/* Close the object sub and put it under key in j (null if it could not be built); frees sub. */
-static void put_object(struct vigil_json *j, const char *key, struct vigil_json *sub)
-{
-	if (!vigil_json_end(sub))
-		vigil_json_raw(j, key, sub->buf);
-	else
-		vigil_json_null(j, key);
-	vigil_json_free(sub);
+	vigil_json_array_end(j);
 }
 
 /* "journal": where it is, and the records it could not take. */
 static void journal_json(const struct daemon *d, struct vigil_json *j)
 {
-	struct vigil_json sub = {};
-
-	vigil_json_begin(&sub);
+	vigil_json_object_begin(j, "journal");
 	if (d->journal && d->journal[0])
-		vigil_json_str(&sub, "path", d->journal);
+		vigil_json_str(j, "path", d->journal);
 	else
-		vigil_json_null(&sub, "path");
-	vigil_json_u64(&sub, "errors", vigil_output_errors(d->out));
-	put_object(j, "journal", &sub);
+		vigil_json_null(j, "path");
+	vigil_json_u64(j, "errors", vigil_output_errors(d->out));
+	vigil_json_object_end(j);
 }
 
 /* "knowledge": the store's file, size, evictions and failed writes. */
 static void knowledge_json(const struct daemon *d, struct vigil_json *j)
 {
 	struct vigil_know_stats st;
-	struct vigil_json k = {};
 
 	if (!d->know) {
 		vigil_json_null(j, "knowledge");
 		return;
 	}
 	vigil_knowledge_stats(d->know, &st);
-	vigil_json_begin(&k);
-	vigil_json_str(&k, "path", d->cfg->knowledge);
-	vigil_json_u64(&k, "entries", vigil_knowledge_count(d->know));
-	vigil_json_u64(&k, "evicted", st.evicted);
-	vigil_json_u64(&k, "write_errors", st.persist_errors);
-	put_object(j, "knowledge", &k);
+	vigil_json_object_begin(j, "knowledge");
+	vigil_json_str(j, "path", d->cfg->knowledge);
+	vigil_json_u64(j, "entries", vigil_knowledge_count(d->know));
+	vigil_json_u64(j, "evicted", st.evicted);
+	vigil_json_u64(j, "write_errors", st.persist_errors);
+	vigil_json_object_end(j);
 }
 
 /* "redis": the sink's state, queue and spool (null when no redis.url). */
 static void redis_json(const struct daemon *d, struct vigil_json *j)
 {
 	struct vigil_sink *sink = d->sinks[DAEMON_SINK_REDIS].sink;
-	struct vigil_json r = {};
 	char safe[256];
 
 	if (!sink) {
 		vigil_json_null(j, "redis");
 		return;
 	}
-	vigil_json_begin(&r);
+	vigil_json_object_begin(j, "redis");
 	vigil_sink_status_json(sink, vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)),
-			       &r);
-	put_object(j, "redis", &r);
+			       j);
+	vigil_json_object_end(j);
 }
 
 static int status(const struct daemon *d, struct vigil_json *j)
 {
 	const struct vigil_collector_stats *cs = vigil_collector_stats(d->coll);
-	char coll[256], incs[64];
 
-	snprintf(coll, sizeof(coll),
-		 "{\"records\":%llu,\"short\":%llu,\"bad_version\":%llu,\"unknown\":%llu,"
-		 "\"bad_size\":%llu}",
-		 (unsigned long long)cs->records, (unsigned long long)cs->short_recs,
-		 (unsigned long long)cs->bad_version, (unsigned long long)cs->unknown,
-		 (unsigned long long)cs->bad_size);
-	snprintf(incs, sizeof(incs), "{\"live\":%u}", vigil_incidents_count(d->incidents));
 	vigil_json_begin(j);
 	vigil_json_str(j, "version", VIGIL_VERSION);
 	vigil_json_str(j, "node", d->cfg->node);
 	vigil_json_u64(j, "uptime_s", (vigil_mono_ns() - d->started_mono_ns) / 1000000000ull);
 	vigil_json_str(j, "config", d->cfg->source);
 	probes_json(d, j);
-	vigil_json_raw(j, "collector", coll);
+	vigil_json_object_begin(j, "collector");
+	vigil_json_u64(j, "records", cs->records);
+	vigil_json_u64(j, "short", cs->short_recs);
+	vigil_json_u64(j, "bad_version", cs->bad_version);
+	vigil_json_u64(j, "unknown", cs->unknown);
+	vigil_json_u64(j, "bad_size", cs->bad_size);
+	vigil_json_object_end(j);
 	journal_json(d, j);
 	knowledge_json(d, j);
 	redis_json(d, j);
-	vigil_json_raw(j, "incidents", incs);
+	vigil_json_object_begin(j, "incidents");
+	vigil_json_u64(j, "live", vigil_incidents_count(d->incidents));
+	vigil_json_object_end(j);
 	workloads_json(d, j);
 	return vigil_json_end(j);
 }
 
-/* One workload's histograms as {"name":..,"budget_ms":..,"histograms":[...]} into f. */
-static void latency_of(const struct daemon *d, unsigned int w, FILE *f)
+/* One workload's histograms as {"name":..,"budget_ms":..,"histograms":[...]}, an element of
+ * the array open in j. */
+static void latency_of(const struct daemon *d, unsigned int w, struct vigil_json *j)
 {
 	const struct vigil_workload *cw = &d->cfg->workloads[w - 1];
 	struct vigil_lat_hist h;
-	bool first = true;
 
-	fprintf(f, "{\"name\":\"%s\",\"budget_ms\":%llu,\"histograms\":[", cw->name,
-		(unsigned long long)cw->latency_budget_ms);
+	vigil_json_object_begin(j, NULL);
+	vigil_json_str(j, "name", cw->name);
+	vigil_json_u64(j, "budget_ms", cw->latency_budget_ms);
+	vigil_json_array_begin(j, "histograms");
 	/* The counts are monotonic and never reset: a read loses nothing. */
 	for (unsigned int k = 0; k < cw->n_latency_syscalls; k++) {
 		if (vigil_workloads_latency(d->wl, w, k, &h))
 			continue; /* not timed, or named twice: shown once */
-		fprintf(f, "%s{\"syscall\":\"%s\",\"nr\":%d,\"count\":%llu,\"sum_ns\":%llu,"
-			"\"slots\":[",
-			first ? "" : ",", cw->latency_syscalls[k],
-			vigil_syscall_nr(cw->latency_syscalls[k]), (unsigned long long)h.count,
-			(unsigned long long)h.sum_ns);
+		vigil_json_object_begin(j, NULL);
+		vigil_json_str(j, "syscall", cw->latency_syscalls[k]);
+		vigil_json_i64(j, "nr", vigil_syscall_nr(cw->latency_syscalls[k]));
+		vigil_json_u64(j, "count", h.count);
+		vigil_json_u64(j, "sum_ns", h.sum_ns);
+		vigil_json_array_begin(j, "slots");
 		for (int i = 0; i < VIGIL_LAT_SLOTS; i++)
-			fprintf(f, "%s%llu", i ? "," : "", (unsigned long long)h.slots[i]);
-		fputs("]}", f);
-		first = false;
+			vigil_json_u64(j, NULL, h.slots[i]);
+		vigil_json_array_end(j);
+		vigil_json_object_end(j);
 	}
-	fputs("]}", f);
+	vigil_json_array_end(j);
+	vigil_json_object_end(j);
 }
 
 /* "latency [WORKLOAD]": -ENOENT for a workload that is not configured. */
 static int latency(const struct daemon *d, const char *arg, struct vigil_json *j)
 {
-	char *arr = NULL;
-	size_t cap = 0;
 	bool found = false;
-	FILE *f;
 
-	f = open_memstream(&arr, &cap);
-	if (!f)
-		return -ENOMEM;
-	fputc('[', f);
+	vigil_json_begin(j);
+	vigil_json_array_begin(j, "workloads");
 	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
 		if (arg && arg[0] && strcmp(arg, d->cfg->workloads[w - 1].name))
 			continue;
 		if (!d->cfg->workloads[w - 1].n_latency_syscalls)
 			continue;
-		if (found)
-			fputc(',', f);
-		latency_of(d, w, f);
+		latency_of(d, w, j);
 		found = true;
 	}
-	fputc(']', f);
-	fclose(f);
-	if (arg && arg[0] && !found) {
-		free(arr);
+	vigil_json_array_end(j);
+	if (arg && arg[0] && !found)
 		return -ENOENT;
-	}
-	vigil_json_begin(j);
-	vigil_json_raw(j, "workloads", arr);
-	free(arr);
 	return vigil_json_end(j);
 }
 

@@ -18,8 +18,9 @@
 #include <jansson.h>
 
 #include "core/files.h"
+#include "core/json.h"
 #include "heal/knowledge.h"
-#include "output/output.h"
+#include "output/records.h"
 
 struct vigil_knowledge {
 	char *path; /* NULL: in memory only */
@@ -83,55 +84,53 @@ static ssize_t add(struct vigil_knowledge *k, const struct vigil_know_entry *e)
 	return (ssize_t)k->n++;
 }
 
-/* A JSON integer is signed: clamp (record() never counts that far; a wall clock reaches it in
- * 2262). */
-static json_int_t as_int(uint64_t v)
+/* jansson, which reads the file back, takes signed integers only: clamp (record() never counts
+ * that far; a wall clock reaches it in 2262). */
+static uint64_t as_int(uint64_t v)
 {
-	return v > INT64_MAX ? INT64_MAX : (json_int_t)v;
+	return v > INT64_MAX ? INT64_MAX : v;
 }
 
-static json_t *to_json(const struct vigil_knowledge *k)
+/* The whole table as the file's JSON object into j. Returns 0 or -ENOMEM. */
+static int to_json(const struct vigil_knowledge *k, struct vigil_json *j)
 {
-	json_t *root = json_pack("{sis[]}", "version", VIGIL_KNOW_VERSION, "entries");
-	json_t *arr = json_object_get(root, "entries");
-
-	if (!root)
-		return NULL;
+	vigil_json_begin(j);
+	vigil_json_i64(j, "version", VIGIL_KNOW_VERSION);
+	vigil_json_array_begin(j, "entries");
 	for (size_t i = 0; i < k->n; i++) {
 		const struct vigil_know_entry *e = &k->e[i];
-		json_t *o = json_pack(
-		    "{sssssssssIsIsI}", "signature", e->signature, "action", e->action, "workload",
-		    e->workload, "class", e->cls, "attempts", as_int(e->attempts), "successes",
-		    as_int(e->successes), "last_applied_ns", as_int(e->last_applied_ns));
 
-		if (json_array_append_new(arr, o)) {
-			json_decref(root);
-			return NULL;
-		}
+		vigil_json_object_begin(j, NULL);
+		vigil_json_str(j, "signature", e->signature);
+		vigil_json_str(j, "action", e->action);
+		vigil_json_str(j, "workload", e->workload);
+		vigil_json_str(j, "class", e->cls);
+		vigil_json_u64(j, "attempts", as_int(e->attempts));
+		vigil_json_u64(j, "successes", as_int(e->successes));
+		vigil_json_u64(j, "last_applied_ns", as_int(e->last_applied_ns));
+		vigil_json_object_end(j);
 	}
-	return root;
+	vigil_json_array_end(j);
+	return vigil_json_end(j);
 }
 
 /* Write the whole table: PATH.tmp, fsync, rename over PATH, fsync the directory. Returns 0 or
  * -errno; a failed write leaves PATH as it was and no PATH.tmp. */
 static int persist(struct vigil_knowledge *k)
 {
-	char tmp[4200];
-	json_t *root = NULL;
-	char *text = NULL;
+	struct vigil_json j = {};
+	char tmp[4200], *text;
 	size_t len, off = 0;
 	int fd = -1, err;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", k->path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	root = to_json(k);
-	text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
-	if (!text) {
-		err = -ENOMEM;
+	err = to_json(k, &j);
+	if (err)
 		goto cleanup;
-	}
-	len = strlen(text);
-	text[len++] = '\n'; /* json_dumps's NUL: the file ends with a newline instead */
+	text = j.buf;
+	len = j.len;
+	text[len++] = '\n'; /* over the writer's NUL: the file ends with a newline instead */
 	err = vigil_mkdir_parent(k->path);
 	if (err)
 		goto cleanup;
@@ -166,8 +165,7 @@ cleanup:
 		close(fd);
 	if (err)
 		unlink(tmp);
-	free(text);
-	json_decref(root);
+	vigil_json_free(&j);
 	if (err) {
 		k->st.persist_errors++;
 		k->st.last_error = err;

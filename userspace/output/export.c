@@ -18,7 +18,7 @@
 
 #include "output/export.h"
 #include "heal/knowledge.h"
-#include "output/output.h"
+#include "output/records.h"
 
 /* What one pass over the journal keeps. jansson objects iterate in insertion order, so rows
  * come out in the order the journal first named them. */

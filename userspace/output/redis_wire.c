@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_scan.h"
 #include "output/redis.h"
 
 /* Copies n bytes of s into out (outlen bytes), decoding %XX. Returns 0 or -EINVAL. */
@@ -138,179 +139,25 @@ bad_host:
 
 /* --- JSON record -> fields -------------------------------------------------------------- */
 
-static const char *ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-static int hexval(const char *p, const char *end, unsigned int *v)
-{
-	*v = 0;
-	if (end - p < 4)
-		return -EINVAL;
-	for (int i = 0; i < 4; i++) {
-		int c = (unsigned char)p[i];
-
-		if (!isxdigit(c))
-			return -EINVAL;
-		*v = *v * 16 + (unsigned int)(isdigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
-	return 0;
-}
-
-static size_t put_utf8(char *o, unsigned int cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/*
- * The JSON string at *pp (on its opening quote), unescaped into *op. The output is never
- * longer than the input. Returns 0 with *pp past the closing quote, or -EINVAL.
- */
-static int unescape(const char **pp, const char *end, char **op)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *p = *pp + 1, *esc;
-	char *o = *op;
-	unsigned int cp, lo;
-
-	while (p < end && *p != '"') {
-		if (*p != '\\') {
-			*o++ = *p++;
-			continue;
-		}
-		if (++p >= end)
-			return -EINVAL;
-		if (*p == 'u') {
-			if (hexval(++p, end, &cp))
-				return -EINVAL;
-			p += 4;
-			/* A surrogate pair is 12 input bytes for 4 output bytes. */
-			if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' &&
-			    p[1] == 'u' && !hexval(p + 2, end, &lo) && lo >= 0xdc00 &&
-			    lo < 0xe000) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				p += 6;
-			}
-			o += put_utf8(o, cp);
-			continue;
-		}
-		esc = *p ? strchr(from, *p) : NULL;
-		if (!esc)
-			return -EINVAL;
-		*o++ = to[esc - from];
-		p++;
-	}
-	if (p >= end)
-		return -EINVAL;
-	*pp = p + 1;
-	*op = o;
-	return 0;
-}
-
-/* The end of the list or object at p (on its bracket), strings skipped. NULL if unbalanced. */
-static const char *nested_end(const char *p, const char *end)
-{
-	unsigned int depth = 0;
-
-	for (; p < end; p++) {
-		if (*p == '"') {
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\')
-					p++;
-			if (p >= end)
-				return NULL;
-		} else if (*p == '[' || *p == '{') {
-			if (++depth > 64)
-				return NULL;
-		} else if (*p == ']' || *p == '}') {
-			if (!--depth)
-				return p + 1;
-		}
-	}
-	return NULL;
-}
-
+/* The shared scanner (core/json_scan.h) does the JSON; a null is an empty value here. */
 int vigil_redis_fields(const char *json, size_t len, char *buf, const char **keys, size_t *klens,
 		       const char **vals, size_t *vlens, unsigned int max)
 {
-	const char *p = json, *end = json + len, *v;
-	char *o = buf;
+	struct vigil_json_member m;
+	struct vigil_json_scan s;
 	unsigned int n = 0;
+	int ret;
 
-	p = ws(p, end);
-	if (p >= end || *p++ != '{')
+	if (vigil_json_scan_begin(&s, json, len, buf))
 		return -EINVAL;
-	p = ws(p, end);
-	if (p < end && *p == '}')
-		return ws(p + 1, end) == end ? 0 : -EINVAL;
-	for (;;) {
+	while ((ret = vigil_json_scan_next(&s, &m)) > 0) {
 		if (n == max)
 			return -E2BIG;
-		if (p >= end || *p != '"')
-			return -EINVAL;
-		keys[n] = o;
-		if (unescape(&p, end, &o))
-			return -EINVAL;
-		klens[n] = (size_t)(o - keys[n]);
-		p = ws(p, end);
-		if (p >= end || *p++ != ':')
-			return -EINVAL;
-		p = ws(p, end);
-		if (p >= end)
-			return -EINVAL;
-		if (*p == '"') {
-			vals[n] = o;
-			if (unescape(&p, end, &o))
-				return -EINVAL;
-			vlens[n] = (size_t)(o - vals[n]);
-		} else if (*p == '[' || *p == '{') {
-			v = nested_end(p, end);
-			if (!v)
-				return -EINVAL;
-			vals[n] = p;
-			vlens[n] = (size_t)(v - p);
-			p = v;
-		} else {
-			v = p;
-			while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\n')
-				p++;
-			if (p == v)
-				return -EINVAL;
-			vals[n] = v;
-			vlens[n] = (size_t)(p - v);
-			if (vlens[n] == 4 && !memcmp(v, "null", 4))
-				vlens[n] = 0; /* null: an empty value */
-		}
+		keys[n] = m.key;
+		klens[n] = m.klen;
+		vals[n] = m.val;
+		vlens[n] = m.type == VIGIL_JSON_NULL ? 0 : m.vlen;
 		n++;
-		p = ws(p, end);
-		if (p >= end)
-			return -EINVAL;
-		if (*p == '}')
-			return ws(p + 1, end) == end ? (int)n : -EINVAL;
-		if (*p++ != ',')
-			return -EINVAL;
-		p = ws(p, end);
 	}
+	return ret ? ret : (int)n;
 }
