@@ -107,6 +107,20 @@ int vigil_history_answer(const struct vigil_incidents *t, const char *node, cons
 	return vigil_record_incident(out, node, vigil_wall_ns(), NULL, i);
 }
 
+int vigil_history_incidents_query(const char *arg, struct vigil_json *out, const void *ctx)
+{
+	const struct vigil_history_live *l = ctx;
+
+	return vigil_history_answer(l->incidents, l->node, "incidents", arg, out);
+}
+
+int vigil_history_incident_query(const char *arg, struct vigil_json *out, const void *ctx)
+{
+	const struct vigil_history_live *l = ctx;
+
+	return vigil_history_answer(l->incidents, l->node, "incident", arg, out);
+}
+
 /* "2026-11-29T12:34:56.789Z" (vigil_rfc3339) to ns since the epoch; 0 for anything else. */
 static uint64_t parse_ts(const char *s)
 {

@@ -29,6 +29,14 @@
 int vigil_history_answer(const struct vigil_incidents *t, const char *node, const char *cmd,
 			 const char *arg, struct vigil_json *out);
 
+/* The same, as the control socket's queries "incidents" and "incident" (ctx: one of these). */
+struct vigil_history_live {
+	const struct vigil_incidents *incidents;
+	const char *node;
+};
+int vigil_history_incidents_query(const char *arg, struct vigil_json *out, const void *ctx);
+int vigil_history_incident_query(const char *arg, struct vigil_json *out, const void *ctx);
+
 /* What reading a journal met. Skipped lines are never fatal. */
 struct vigil_journal_stats {
 	uint64_t lines;	    /* lines read */

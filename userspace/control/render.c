@@ -206,7 +206,7 @@ static void print_redis(const json_t *r, FILE *out)
  * -ENOMEM. */
 int vigil_ctl_print_status(const char *json, FILE *out)
 {
-	const json_t *coll, *journal;
+	const json_t *coll, *journal, *incs;
 	json_t *root;
 	char up[32];
 	int err;
@@ -223,9 +223,13 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	coll = json_object_get(root, "collector");
 	fprintf(out,
 		"\ncollector  %lld records, %lld short, %lld bad version, %lld unknown kind, "
-		"%lld bad size\n",
+		"%lld bad size",
 		get_int(coll, "records"), get_int(coll, "short"), get_int(coll, "bad_version"),
 		get_int(coll, "unknown"), get_int(coll, "bad_size"));
+	/* Fields a newer daemon adds are shown when it sends them. */
+	if (json_object_get(coll, "dup_exits"))
+		fprintf(out, ", %lld repeated exits", get_int(coll, "dup_exits"));
+	fputc('\n', out);
 	journal = json_object_get(root, "journal");
 	fprintf(out, "journal    %s, %lld errors\n", get_str(journal, "path"),
 		get_int(journal, "errors"));
@@ -237,8 +241,19 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 			get_int(k, "write_errors"));
 	}
 	print_redis(json_object_get(root, "redis"), out);
-	fprintf(out, "incidents  %lld live\n\n",
-		get_int(json_object_get(root, "incidents"), "live"));
+	incs = json_object_get(root, "incidents");
+	fprintf(out, "incidents  %lld live", get_int(incs, "live"));
+	if (json_object_get(incs, "opened"))
+		fprintf(out, ", %lld opened since start", get_int(incs, "opened"));
+	/* A refused lifecycle transition is a bug in vigil: never hidden. */
+	if (get_int(incs, "bad_transitions"))
+		fprintf(out, ", %lld invalid state transitions (a bug: see vigil's stderr)",
+			get_int(incs, "bad_transitions"));
+	fputc('\n', out);
+	if (get_int(json_object_get(root, "loop"), "timerfd_errors"))
+		fprintf(out, "loop       %lld timerfd errors (epoll's timeout stood in)\n",
+			get_int(json_object_get(root, "loop"), "timerfd_errors"));
+	fputc('\n', out);
 	err = print_workloads(json_object_get(root, "workloads"), out);
 out:
 	json_decref(root);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/loop.h"
 
 #define MAX_EVENTS 32
@@ -319,4 +320,12 @@ int vigil_loop_run(struct vigil_loop *loop)
 void vigil_loop_stop(struct vigil_loop *loop)
 {
 	loop->stop = true;
+}
+
+void vigil_loop_status_json(const struct vigil_loop *loop, struct vigil_json *j)
+{
+	vigil_json_object_begin(j, "loop");
+	vigil_json_u64(j, "timers_fired", loop->st.timers_fired);
+	vigil_json_u64(j, "timerfd_errors", loop->st.timerfd_errors);
+	vigil_json_object_end(j);
 }

@@ -76,5 +76,8 @@ const struct vigil_clock *vigil_loop_clock(const struct vigil_loop *loop);
 uint64_t vigil_loop_now(const struct vigil_loop *loop);	 /* monotonic ns */
 uint64_t vigil_loop_wall(const struct vigil_loop *loop); /* wall-clock ns */
 void vigil_loop_stats(const struct vigil_loop *loop, struct vigil_loop_stats *st);
+/* "loop": its timer counters, into j (inside an object). */
+struct vigil_json;
+void vigil_loop_status_json(const struct vigil_loop *loop, struct vigil_json *j);
 
 #endif /* VIGIL_CORE_LOOP_H */

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "control/ctl.h"
+#include "control/history.h"
 #include "core/loop.h"
 #include "detect/derived.h"
 #include "detect/incidents.h"
@@ -50,6 +51,7 @@ struct daemon {
 	struct vigil_output *out;
 	struct daemon_sink sinks[DAEMON_SINKS]; /* [DAEMON_SINK_REDIS]: redis.url */
 	struct vigil_ctl *ctl;
+	struct vigil_history_live history; /* the "incidents" and "incident" queries' context */
 	int sigfd;
 	struct vigil_timer tick, sample;
 	unsigned int ticks;
@@ -75,5 +77,7 @@ int vigil_daemon_handlers(struct daemon *d);
 int vigil_daemon_sinks_open(struct daemon *d, char *err, size_t errlen);
 void vigil_daemon_sinks_tick(struct daemon *d);
 void vigil_daemon_sinks_close(struct daemon *d);
+/* Each sink's status object ("redis"), into j. */
+void vigil_daemon_sinks_status_json(const struct daemon *d, struct vigil_json *j);
 
 #endif /* VIGIL_DAEMON_INT_H */

@@ -113,3 +113,19 @@ void vigil_daemon_sinks_close(struct daemon *d)
 		d->sinks[i].sink = NULL;
 	}
 }
+
+void vigil_daemon_sinks_status_json(const struct daemon *d, struct vigil_json *j)
+{
+	struct vigil_sink *redis = d->sinks[DAEMON_SINK_REDIS].sink;
+	char safe[256];
+
+	/* "redis": its state, queue and spool (null when no redis.url). */
+	if (!redis) {
+		vigil_json_null(j, "redis");
+		return;
+	}
+	vigil_json_object_begin(j, "redis");
+	vigil_sink_status_json(redis, vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)),
+			       j);
+	vigil_json_object_end(j);
+}

@@ -286,3 +286,12 @@ unsigned int vigil_incidents_count(const struct vigil_incidents *t)
 {
 	return t->n;
 }
+
+void vigil_incidents_status_json(const struct vigil_incidents *t, struct vigil_json *j)
+{
+	vigil_json_object_begin(j, "incidents");
+	vigil_json_u64(j, "live", t->n);
+	vigil_json_u64(j, "opened", t->st.opened);
+	vigil_json_u64(j, "bad_transitions", t->st.bad_transitions);
+	vigil_json_object_end(j);
+}

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "detect/detector.h"
 
 struct vigil_heal_rule; /* config.h */
@@ -145,6 +146,8 @@ void vigil_incidents_finish(struct vigil_incidents *t);
 
 unsigned int vigil_incidents_count(const struct vigil_incidents *t);
 void vigil_incidents_stats(const struct vigil_incidents *t, struct vigil_incidents_stats *st);
+/* "incidents": live now, opened since start, refused transitions, into j. */
+void vigil_incidents_status_json(const struct vigil_incidents *t, struct vigil_json *j);
 const char *vigil_incident_state_name(enum vigil_incident_state s);
 
 #endif /* VIGIL_INCIDENTS_H */

@@ -471,3 +471,84 @@ void vigil_workloads_free(struct vigil_workloads *wl)
 	free(wl->w);
 	free(wl);
 }
+
+/* --- what `vigil status` and `vigil latency` show ------------------------------------------ */
+
+void vigil_workloads_status_json(const struct vigil_workloads *wl, struct vigil_json *j)
+{
+	vigil_json_array_begin(j, "workloads");
+	for (unsigned int w = 1; w <= wl->cfg->n_workloads; w++) {
+		const struct vigil_workload *cw = &wl->cfg->workloads[w - 1];
+		const struct wl_state *s = &wl->w[w - 1];
+		struct vigil_sock_counts c = {};
+		char lat[256] = "";
+
+		for (unsigned int k = 0, o = 0; k < cw->n_latency_syscalls && o < sizeof(lat); k++)
+			o += snprintf(lat + o, sizeof(lat) - o, "%s%s", k ? "," : "",
+				      cw->latency_syscalls[k]);
+		vigil_probes_sock_counts(wl->probes, w, &c);
+		vigil_json_object_begin(j, NULL);
+		vigil_json_str(j, "name", cw->name);
+		vigil_json_array_begin(j, "pids");
+		for (size_t i = 0; i < s->n_pids && i < 32; i++)
+			vigil_json_i64(j, NULL, s->pids[i]);
+		vigil_json_array_end(j);
+		vigil_json_u64(j, "established", c.established - c.closed);
+		vigil_json_u64(j, "retransmits", c.retransmits);
+		vigil_json_u64(j, "resets_received", c.resets_rcvd);
+		vigil_json_str(j, "latency_syscalls", lat);
+		vigil_json_u64(j, "budget_ms", cw->latency_budget_ms);
+		vigil_json_object_end(j);
+	}
+	vigil_json_array_end(j);
+}
+
+/* One workload's histograms as {"name":..,"budget_ms":..,"histograms":[...]}, an element of
+ * the array open in j. The counts are monotonic and never reset: a read loses nothing. */
+static void latency_of(const struct vigil_workloads *wl, unsigned int w, struct vigil_json *j)
+{
+	const struct vigil_workload *cw = &wl->cfg->workloads[w - 1];
+	struct vigil_lat_hist h;
+
+	vigil_json_object_begin(j, NULL);
+	vigil_json_str(j, "name", cw->name);
+	vigil_json_u64(j, "budget_ms", cw->latency_budget_ms);
+	vigil_json_array_begin(j, "histograms");
+	for (unsigned int k = 0; k < cw->n_latency_syscalls; k++) {
+		if (vigil_workloads_latency(wl, w, k, &h))
+			continue; /* not timed, or named twice: shown once */
+		vigil_json_object_begin(j, NULL);
+		vigil_json_str(j, "syscall", cw->latency_syscalls[k]);
+		vigil_json_i64(j, "nr", vigil_syscall_nr(cw->latency_syscalls[k]));
+		vigil_json_u64(j, "count", h.count);
+		vigil_json_u64(j, "sum_ns", h.sum_ns);
+		vigil_json_array_begin(j, "slots");
+		for (int i = 0; i < VIGIL_LAT_SLOTS; i++)
+			vigil_json_u64(j, NULL, h.slots[i]);
+		vigil_json_array_end(j);
+		vigil_json_object_end(j);
+	}
+	vigil_json_array_end(j);
+	vigil_json_object_end(j);
+}
+
+int vigil_workloads_latency_answer(const char *arg, struct vigil_json *out, const void *ctx)
+{
+	const struct vigil_workloads *wl = ctx;
+	bool found = false;
+
+	vigil_json_begin(out);
+	vigil_json_array_begin(out, "workloads");
+	for (unsigned int w = 1; w <= wl->cfg->n_workloads; w++) {
+		if (arg && arg[0] && strcmp(arg, wl->cfg->workloads[w - 1].name))
+			continue;
+		if (!wl->cfg->workloads[w - 1].n_latency_syscalls)
+			continue;
+		latency_of(wl, w, out);
+		found = true;
+	}
+	vigil_json_array_end(out);
+	if (arg && arg[0] && !found)
+		return -ENOENT;
+	return vigil_json_end(out);
+}

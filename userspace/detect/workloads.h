@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "config/config.h"
+#include "core/json.h"
 #include "kernel/loader.h"
 
 struct vigil_workloads;
@@ -52,6 +53,14 @@ int vigil_workloads_latency(const struct vigil_workloads *wl, unsigned int workl
 			    unsigned int k, struct vigil_lat_hist *h);
 /* Is pid a live process of workload, in the kernel's watched set? */
 bool vigil_workloads_owns(const struct vigil_workloads *wl, unsigned int workload, pid_t pid);
+
+/* "workloads": each one's main pids, connections, retransmits and what it times, into j
+ * (inside an object). */
+void vigil_workloads_status_json(const struct vigil_workloads *wl, struct vigil_json *j);
+/* The control socket's "latency [WORKLOAD]" (a query; ctx: the workloads): every workload's
+ * histograms per timed syscall, or one's. Returns 0, -ENOENT for a workload that is not
+ * configured or times nothing, -ENOMEM. */
+int vigil_workloads_latency_answer(const char *arg, struct vigil_json *out, const void *ctx);
 
 /* Kernel dev_t encoding ((major << 20) | minor) of a userspace st_dev. */
 unsigned int vigil_kernel_dev(dev_t dev);

@@ -512,3 +512,21 @@ double vigil_knowledge_score(const struct vigil_know_entry *e)
 		return 0.5;
 	return ((double)e->successes + 1.0) / ((double)e->attempts + 2.0);
 }
+
+void vigil_knowledge_status_json(const struct vigil_knowledge *k, const char *path,
+				 struct vigil_json *j)
+{
+	struct vigil_know_stats st;
+
+	if (!k) {
+		vigil_json_null(j, "knowledge");
+		return;
+	}
+	vigil_knowledge_stats(k, &st);
+	vigil_json_object_begin(j, "knowledge");
+	vigil_json_str(j, "path", path);
+	vigil_json_u64(j, "entries", vigil_knowledge_count(k));
+	vigil_json_u64(j, "evicted", st.evicted);
+	vigil_json_u64(j, "write_errors", st.persist_errors);
+	vigil_json_object_end(j);
+}

@@ -98,6 +98,11 @@ size_t vigil_knowledge_count(const struct vigil_knowledge *k);
 const struct vigil_know_entry *vigil_knowledge_at(const struct vigil_knowledge *k, size_t i);
 
 void vigil_knowledge_stats(const struct vigil_knowledge *k, struct vigil_know_stats *st);
+/* "knowledge": the store's file, entries, evictions and failed writes (null for k NULL),
+ * into j. */
+struct vigil_json;
+void vigil_knowledge_status_json(const struct vigil_knowledge *k, const char *path,
+				 struct vigil_json *j);
 
 /*
  * How much to expect of an action, from what the store holds for it (e may be NULL: never

@@ -166,3 +166,15 @@ const struct vigil_collector_stats *vigil_collector_stats(const struct vigil_col
 {
 	return &c->st;
 }
+
+void vigil_collector_status_json(const struct vigil_collector *c, struct vigil_json *j)
+{
+	vigil_json_object_begin(j, "collector");
+	vigil_json_u64(j, "records", c->st.records);
+	vigil_json_u64(j, "short", c->st.short_recs);
+	vigil_json_u64(j, "bad_version", c->st.bad_version);
+	vigil_json_u64(j, "unknown", c->st.unknown);
+	vigil_json_u64(j, "bad_size", c->st.bad_size);
+	vigil_json_u64(j, "dup_exits", c->st.dup_exits);
+	vigil_json_object_end(j);
+}

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/json.h"
 #include "core/loop.h"
 #include "vigil/events.h"
 
@@ -44,5 +45,7 @@ void vigil_collector_free(struct vigil_collector *c);
 /* Drain whatever is in the ring buffer now. Returns records consumed or -errno. */
 int vigil_collector_drain(struct vigil_collector *c);
 const struct vigil_collector_stats *vigil_collector_stats(const struct vigil_collector *c);
+/* "collector": its counters, into j (inside an object). */
+void vigil_collector_status_json(const struct vigil_collector *c, struct vigil_json *j);
 
 #endif /* VIGIL_COLLECTOR_H */

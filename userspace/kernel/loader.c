@@ -525,3 +525,35 @@ int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
 	}
 	return 0;
 }
+
+void vigil_probes_status_json(const struct vigil_probes *p, struct vigil_json *j)
+{
+	char progs[512];
+
+	vigil_json_array_begin(j, "probes");
+	for (enum vigil_family fam = 0; fam < VIGIL_FAM_MAX; fam++) {
+		uint64_t st[VIGIL_STAT_MAX];
+		const char *why = vigil_probes_error(p, fam);
+
+		if (!vigil_probes_has(p, fam) && !why)
+			continue;
+		vigil_probes_stats(p, fam, st);
+		vigil_probes_attached(p, fam, progs, sizeof(progs));
+		vigil_json_object_begin(j, NULL);
+		vigil_json_str(j, "family", vigil_family_name(fam));
+		vigil_json_str(j, "mode", !vigil_probes_has(p, fam)	? "not attached"
+					  : fam == VIGIL_FAM_EXITS ? vigil_probes_mode(p)
+								   : "tp_btf");
+		if (why)
+			vigil_json_str(j, "error", why);
+		vigil_json_str(j, "programs", progs);
+		vigil_json_u64(j, "events", st[VIGIL_STAT_EVENTS]);
+		vigil_json_u64(j, "drops", st[VIGIL_STAT_DROPS]);
+		vigil_json_u64(j, "rate_limited", st[VIGIL_STAT_RATE_LIMITED]);
+		vigil_json_u64(j, "no_owner", st[VIGIL_STAT_NO_OWNER]);
+		vigil_json_u64(j, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
+		vigil_json_u64(j, "map_full", st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
+		vigil_json_object_end(j);
+	}
+	vigil_json_array_end(j);
+}

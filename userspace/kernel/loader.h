@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/json.h"
 #include "vigil/events.h"
 
 struct vigil_probes;
@@ -94,6 +95,10 @@ int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload
  * latency family, or -errno. */
 int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot,
 			  struct vigil_lat_hist *h);
+
+/* "probes": per family, its mode, programs, events, drops and other counters, into j (inside
+ * an object). */
+void vigil_probes_status_json(const struct vigil_probes *p, struct vigil_json *j);
 
 /* Does this kernel's sched_process_exit carry group_dead (6.16+)? Used by doctor too. */
 bool vigil_kernel_exit_has_group_dead(void);

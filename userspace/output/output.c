@@ -16,6 +16,7 @@
 
 struct vigil_output {
 	char *node;
+	char *journal; /* NULL: none */
 	int journal_fd;
 	bool json_stdout;
 	bool quiet;
@@ -44,7 +45,8 @@ int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **o
 		goto fail;
 	}
 	if (o->journal && o->journal[0]) {
-		ret = vigil_mkdir_parent(o->journal);
+		s->journal = strdup(o->journal);
+		ret = s->journal ? vigil_mkdir_parent(o->journal) : -ENOMEM;
 		if (!ret) {
 			s->journal_fd = open(o->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 					     0640);
@@ -69,6 +71,7 @@ void vigil_output_close(struct vigil_output *s)
 	if (s->journal_fd >= 0)
 		close(s->journal_fd);
 	vigil_json_free(&s->j);
+	free(s->journal);
 	free(s->node);
 	free(s);
 }
@@ -203,4 +206,15 @@ void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void 
 uint64_t vigil_output_errors(const struct vigil_output *s)
 {
 	return s->errors;
+}
+
+void vigil_output_status_json(const struct vigil_output *s, struct vigil_json *j)
+{
+	vigil_json_object_begin(j, "journal");
+	if (s->journal)
+		vigil_json_str(j, "path", s->journal);
+	else
+		vigil_json_null(j, "path");
+	vigil_json_u64(j, "errors", s->errors);
+	vigil_json_object_end(j);
 }

@@ -53,5 +53,7 @@ typedef int (*vigil_forward_fn)(void *arg, const char *json, size_t len);
 void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void *arg);
 /* Records that could not be written (journal write errors), for status. */
 uint64_t vigil_output_errors(const struct vigil_output *s);
+/* "journal": its path (null when off) and the records it could not take, into j. */
+void vigil_output_status_json(const struct vigil_output *s, struct vigil_json *j);
 
 #endif /* VIGIL_OUTPUT_H */
