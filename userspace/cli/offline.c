@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * commands: the commands that read files rather than ask the daemon — check, doctor,
- * knowledge, export. Each returns its exit status (0, 1 when it could not do its work, 2 for
- * a usage error); main.c dispatches to them.
+ * offline: the commands that read files and the host rather than ask the daemon — check,
+ * doctor, knowledge, export (see commands.h for their exit statuses).
  */
 #include <errno.h>
 #include <getopt.h>
