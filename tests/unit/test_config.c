@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "heal/restart.h"
 #include "vigil/limits.h"
 
 /*
@@ -217,11 +218,14 @@ static const char design_example[] =
 
 static void assert_argv(const struct vigil_action *a, const char *const *want, unsigned int n)
 {
-	assert_int_equal(a->kind, VIGIL_ACTION_RESTART);
-	assert_int_equal(a->argc, n);
+	const struct vigil_restart_params *p = a->params;
+
+	assert_ptr_equal(a->ops, vigil_action_find("restart"));
+	assert_non_null(p);
+	assert_int_equal(p->argc, n);
 	for (unsigned int i = 0; i < n; i++)
-		assert_string_equal(a->argv[i], want[i]);
-	assert_null(a->argv[n]);
+		assert_string_equal(p->argv[i], want[i]);
+	assert_null(p->argv[n]);
 }
 
 static void test_design_example(void **state)

@@ -27,6 +27,7 @@
 
 #include "heal/healer.h"
 #include "heal/knowledge.h"
+#include "heal/restart.h"
 
 struct env {
 	struct vigil_manual_clock mc;
