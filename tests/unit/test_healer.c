@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "heal/action.h"
 #include "heal/healer.h"
 #include "heal/knowledge.h"
 #include "heal/restart.h"
@@ -1145,6 +1146,256 @@ static void test_shutdown_records_pending_heals(void **state)
 	env_fini(&e);
 }
 
+/* --- any kind runs through the interface: a fake one, defined here ----------------------- */
+
+static char fake_log[512]; /* the ops called, in order */
+static pid_t fake_victim;  /* what interrupts() returns */
+static bool fake_forks;	   /* start() forks a child that exits 3, and owns it */
+
+__attribute__((format(printf, 1, 2))) static void fake_say(const char *f, ...)
+{
+	size_t n = strlen(fake_log);
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(fake_log + n, sizeof(fake_log) - n, f, ap);
+	va_end(ap);
+}
+
+struct fake_run {
+	struct vigil_action_run run;
+	int ticks;
+};
+
+static void fake_describe(const struct vigil_action *a, char *buf, size_t len)
+{
+	(void)a;
+	snprintf(buf, len, "fake: do the thing");
+}
+
+static pid_t fake_interrupts(struct vigil_action_run *run)
+{
+	(void)run;
+	fake_say("interrupts ");
+	return fake_victim;
+}
+
+/* One step recorded, then a timer; or a child to wait for. */
+static void fake_start(struct vigil_action_run *run)
+{
+	pid_t pid;
+
+	fake_say("start(%llu) ", (unsigned long long)run->open_conns);
+	vigil_action_note(run, "step", "fake began", 0);
+	if (!fake_forks) {
+		vigil_action_after(run, 1000);
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(3);
+	assert_true(pid > 0);
+	vigil_action_own_child(run, pid);
+}
+
+/* First tick: to be verified, for 500 ms; second: it worked. A child's exit: it did not. */
+static void fake_progress(struct vigil_action_run *run, const struct vigil_action_event *ev)
+{
+	struct fake_run *f = (struct fake_run *)run;
+
+	if (ev->type == VIGIL_ACTION_CHILD_EXIT) {
+		fake_say("child(%d) ", WEXITSTATUS(ev->wstatus));
+		vigil_action_done(run, false, true, "fake child died", ev->pid);
+		return;
+	}
+	fake_say("tick ");
+	if (!f->ticks++) {
+		vigil_action_verifying(run);
+		vigil_action_after(run, 500);
+		return;
+	}
+	vigil_action_done(run, true, true, "fake worked", 0);
+}
+
+static bool fake_cancel(struct vigil_action_run *run)
+{
+	fake_say("cancel ");
+	return ((struct fake_run *)run)->ticks > 0;
+}
+
+static const struct vigil_action_ops fake_ops = {
+    .kind = "fake",
+    .describe = fake_describe,
+    .run_size = sizeof(struct fake_run),
+    .interrupts = fake_interrupts,
+    .start = fake_start,
+    .progress = fake_progress,
+    .cancel = fake_cancel,
+};
+
+/* Make the parsed config's first rule a fake one named "fake"; returns what it was. */
+static struct vigil_action fake_rule(struct env *e)
+{
+	struct vigil_heal_rule *r = &e->cfg->workloads[0].heal[0];
+	struct vigil_action was = r->action;
+
+	r->action = (struct vigil_action){.ops = &fake_ops};
+	free(r->name);
+	r->name = strdup("fake");
+	assert_non_null(r->name);
+	fake_log[0] = '\0';
+	fake_victim = 0;
+	fake_forks = false;
+	return was;
+}
+
+static void fake_unrule(struct env *e, struct vigil_action was)
+{
+	e->cfg->workloads[0].heal[0].action = was;
+}
+
+/* The healer runs a kind it knows nothing of: intent from describe(), start, progress on its
+ * timer, verifying, the outcome learned; its incident's states; no backoff unless it asks. */
+static void test_any_kind_runs_through_the_interface(void **state)
+{
+	const struct vigil_know_entry *k;
+	struct vigil_action was;
+	struct vigil_incident *i, *j;
+	char tr[2048];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	env_know(&e);
+	was = fake_rule(&e);
+	i = crash(&e, 11);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 999);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	advance(&e, 1);
+	assert_string_equal(fake_log, "interrupts start(0) tick ");
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 500);
+	assert_string_equal(fake_log, "interrupts start(0) tick tick ");
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	k = vigil_knowledge_get(e.know, i->signature, "fake");
+	assert_non_null(k);
+	assert_int_equal(k->attempts, 1);
+	assert_int_equal(k->successes, 1);
+	/* It never called vigil_action_attempt(): the next runs at once, not backed off. */
+	j = crash(&e, 6);
+	assert_int_equal(j->state, VIGIL_INC_HEALING);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake success 0: fake worked\n"
+				"fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n");
+	assert_int_equal(e.watched, 0);
+	/* vigil stops while it runs, before it asked to be verified: cancelled. */
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_string_equal(fake_log, "interrupts start(0) tick tick interrupts start(0) cancel ");
+	assert_int_equal(j->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake success 0: fake worked\n"
+				"fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake failed 0: vigil stopped before the scheduled heal\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n");
+	assert_null(vigil_knowledge_get(e.know, j->signature, "fake")); /* not learned */
+	fake_unrule(&e, was);
+	env_fini(&e);
+}
+
+/* interrupts() names a live process: the healer's quiet window holds start() back, and tells
+ * it the connections still open when the window expired. */
+static void test_any_kind_waits_for_quiet(void **state)
+{
+	struct vigil_action was;
+	struct vigil_incident *i;
+	char tr[2048];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	was = fake_rule(&e);
+	fake_victim = 4242;
+	e.conns = 2;
+	i = crash(&e, 11);
+	assert_string_equal(fake_log, "interrupts ");
+	advance(&e, 59999);
+	assert_string_equal(fake_log, "interrupts ");
+	advance(&e, 100); /* the first look past the window (they are 100 ms apart) */
+	assert_string_equal(fake_log, "interrupts start(2) ");
+	advance(&e, 1000);
+	/* vigil stops during its verify window: cancel says its work stands. */
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_string_equal(fake_log, "interrupts start(2) tick cancel ");
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    "fake intent 0: fake: do the thing\n"
+			    "fake deferred 4242: 2 established connections: waiting up to 60000 "
+			    "ms for them to close before stopping pid 4242\n"
+			    "fake step 0: fake began\n"
+			    "fake success 0: vigil stopped during the verify window\n");
+	fake_unrule(&e, was);
+	env_fini(&e);
+}
+
+/* A child the run owns: its reap goes to progress(), and only its own. A heal scheduled at
+ * shutdown never reached the kind: no cancel. The schedule names the kind. */
+static void test_any_kind_hears_its_child(void **state)
+{
+	struct vigil_action was;
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	pid_t child;
+	int st;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	was = fake_rule(&e);
+	fake_forks = true;
+	i = crash(&e, 11);
+	child = wait(&st);
+	assert_true(child > 0);
+	vigil_healer_reaped(e.h, child + 100000, st);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	vigil_healer_reaped(e.h, child, st);
+	assert_string_equal(fake_log, "interrupts start(0) child(3) ");
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    fmt(want,
+				"fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake failed %d: fake child died\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n",
+				child));
+	fake_unrule(&e, was);
+	env_fini(&e);
+
+	env_init(&e, CFG("level: 2", "/bin/true"));
+	was = fake_rule(&e);
+	i = crash(&e, 11);
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_string_equal(fake_log, "");
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "fake scheduled 0: fake in 300000 ms (level 2 delay)\n"
+				"fake failed 0: vigil stopped before the scheduled heal\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n");
+	fake_unrule(&e, was);
+	env_fini(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1167,6 +1418,9 @@ int main(void)
 	    cmocka_unit_test(test_killed_within_verify_window),
 	    cmocka_unit_test(test_lossy_incident_needs_level1),
 	    cmocka_unit_test(test_shutdown_records_pending_heals),
+	    cmocka_unit_test(test_any_kind_runs_through_the_interface),
+	    cmocka_unit_test(test_any_kind_waits_for_quiet),
+	    cmocka_unit_test(test_any_kind_hears_its_child),
 	};
 
 	return cmocka_run_group_tests_name("healer", tests, NULL, NULL);
