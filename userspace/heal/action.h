@@ -71,9 +71,9 @@ struct vigil_action_run {
 struct vigil_action_ops {
 	const char *kind; /* its key under a rule's `action:`, and the rule's default name */
 	/*
-	 * At config load: can the kind run these params for this rule? Returns 0, or -EINVAL
-	 * with *key the key under the kind's own that is wrong ("exec[0]"; NULL for the whole
-	 * action) and why the reason, which the config reports as FILE:LINE:COL: PATH: why.
+	 * Optional. At config load: can the kind run these params for this rule? Returns 0, or
+	 * -EINVAL with *key the key under the kind's own that is wrong ("exec[0]"; NULL for the
+	 * whole action) and why the reason, which the config reports as FILE:LINE:COL: PATH: why.
 	 */
 	int (*validate)(const struct vigil_action *a, const struct vigil_heal_rule *r,
 			const char **key, char *why, size_t len);
