@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "heal/restart.h"
 #include "vigil/limits.h"
 
 #define NAME "fuzz.yaml"
@@ -80,18 +81,21 @@ static void check_config(const struct vigil_config *cfg)
 		CHECK(!w->n_heal == !w->heal, "rules and their count disagree");
 		for (unsigned int j = 0; j < w->n_heal; j++) {
 			const struct vigil_heal_rule *h = &w->heal[j];
+			const struct vigil_restart_params *rp;
 
 			CHECK(h->on_mask && !(h->on_mask & (1u << VIGIL_CLASS_NONE)) &&
 				  h->on_mask < (1u << VIGIL_CLASS_MAX),
 			      "bad on_mask");
 			CHECK(h->level >= 1 && h->level <= 3, "bad level");
 			CHECK(h->level == 2 || !h->delay_ms, "delay on a rule not of level 2");
-			CHECK(h->action.kind == VIGIL_ACTION_RESTART, "rule without an action");
-			CHECK(h->action.argc >= 1 && h->action.argc <= 32, "bad argc");
-			check_path(h->action.argv[0], false);
-			for (unsigned int k = 0; k < h->action.argc; k++)
-				CHECK(h->action.argv[k], "NULL in argv");
-			CHECK(!h->action.argv[h->action.argc], "argv not NULL-terminated");
+			CHECK(h->action.ops == vigil_action_find("restart") && h->action.params,
+			      "rule without an action");
+			rp = h->action.params;
+			CHECK(rp->argc >= 1 && rp->argc <= VIGIL_RESTART_MAX_ARGV, "bad argc");
+			check_path(rp->argv[0], false);
+			for (unsigned int k = 0; k < rp->argc; k++)
+				CHECK(rp->argv[k], "NULL in argv");
+			CHECK(!rp->argv[rp->argc], "argv not NULL-terminated");
 		}
 		CHECK(w->breaker_failures >= 1, "breaker failures is 0");
 		CHECK(w->breaker_window_ms > 0 && w->verify_ms > 0, "window or verify is 0");

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "heal/restart.h"
 #include "vigil/limits.h"
 #include "failalloc.h"
 
@@ -144,11 +145,14 @@ static const char design_example[] =
 
 static void assert_argv(const struct vigil_action *a, const char *const *want, unsigned int n)
 {
-	assert_int_equal(a->kind, VIGIL_ACTION_RESTART);
-	assert_int_equal(a->argc, n);
+	const struct vigil_restart_params *p = a->params;
+
+	assert_ptr_equal(a->ops, vigil_action_find("restart"));
+	assert_non_null(p);
+	assert_int_equal(p->argc, n);
 	for (unsigned int i = 0; i < n; i++)
-		assert_string_equal(a->argv[i], want[i]);
-	assert_null(a->argv[n]);
+		assert_string_equal(p->argv[i], want[i]);
+	assert_null(p->argv[n]);
 }
 
 static void test_design_example(void **state)
@@ -461,7 +465,8 @@ static const struct bad bad_inputs[] = {
     {RULE("[crash]", "1", "{ retry: { } }"),
      "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'retry' is not implemented yet"},
     {RULE("[crash]", "1", "{ set_flag: { key: x } }"),
-     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'set_flag' is not implemented yet"},
+     "t.yaml:7:19: workloads[0].heal[0].action: ",
+     "action 'set_flag' is not implemented yet in this version (only restart is)"},
     {RULE("[crash]", "1", "{ publish: { } }"),
      "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'publish' is not implemented yet"},
     {RULE("[crash_loop]", "3", "{ rollback: { exec: [kubectl, rollout, undo] } }"),
@@ -567,6 +572,58 @@ static void test_exact_messages(void **state)
 	assert_int_equal(ret, -EINVAL);
 	assert_string_equal(err,
 			    "vigil.yaml:9:16: workloads[0].heal[0].level: 4 is out of range 1..3");
+}
+
+/*
+ * A rule's action is refused by its kind at load (ops->validate), through the same message as
+ * every other error: the kind names the key under its own, the config finds it in the text —
+ * here in block style, on a line of its own.
+ */
+static void test_action_validate_refusal(void **state)
+{
+	static const char yaml[] = "workloads:\n"
+				   "  - name: api\n"
+				   "    match: { comm: api }\n"
+				   "    heal:\n"
+				   "      - on: [hang]\n"
+				   "        level: 1\n"
+				   "        action:\n"
+				   "          restart:\n"
+				   "            exec:\n"
+				   "              - api\n"
+				   "              - --port\n";
+	const struct vigil_action_ops *ops = vigil_action_find("restart");
+	char *argv[] = {"usr/bin/api", "-v", NULL};
+	struct vigil_restart_params p = {argv, 2};
+	struct vigil_action a = {ops, &p};
+	struct vigil_config *cfg;
+	const char *key = NULL;
+	char err[256], why[128];
+
+	(void)state;
+	assert_int_equal(vigil_config_parse(yaml, strlen(yaml), "api.yaml", &cfg, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "api.yaml:10:17: workloads[0].heal[0].action.restart.exec[0]: "
+				 "'api' must be an absolute path (start with /)");
+	/* The kind itself: its name in the table, what it refuses and says, what it describes. */
+	assert_non_null(ops);
+	assert_string_equal(ops->kind, "restart");
+	assert_ptr_equal(vigil_action_kind_at(0), ops);
+	assert_null(vigil_action_kind_at(1));
+	assert_null(vigil_action_find("cache_clear"));
+	assert_null(vigil_action_find(NULL));
+	assert_int_equal(ops->validate(&a, NULL, &key, why, sizeof(why)), -EINVAL);
+	assert_string_equal(key, "exec[0]");
+	assert_string_equal(why, "'usr/bin/api' must be an absolute path (start with /)");
+	p.argc = VIGIL_RESTART_MAX_ARGV + 1;
+	assert_int_equal(ops->validate(&a, NULL, &key, why, sizeof(why)), -EINVAL);
+	assert_string_equal(key, "exec");
+	assert_string_equal(why, "has 33 entries, at most 32 are allowed");
+	argv[0] = "/usr/bin/api";
+	p.argc = 2;
+	assert_int_equal(ops->validate(&a, NULL, &key, why, sizeof(why)), 0);
+	ops->describe(&a, why, sizeof(why));
+	assert_string_equal(why, "/usr/bin/api -v");
 }
 
 static void test_too_many_workloads(void **state)
@@ -831,6 +888,7 @@ int main(void)
 	    cmocka_unit_test(test_node_env),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_exact_messages),
+	    cmocka_unit_test(test_action_validate_refusal),
 	    cmocka_unit_test(test_too_many_workloads),
 	    cmocka_unit_test(test_err_buffer),
 	    cmocka_unit_test(test_length_bounds_text),

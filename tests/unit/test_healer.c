@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Unit: the healer's policy on a real event loop with real child processes — autonomy
- * levels, restart verification, exec failures, the circuit breaker and its records, the
- * backoff table, and the choice between two actions by what the knowledge store learned.
- * The audit trail it writes (a journal in a scratch file) is what the tests read back.
+ * Unit: the healer's policy on an event loop with a manual clock and real child processes —
+ * autonomy levels, restart verification, exec failures, the circuit breaker and its records,
+ * the backoff table, the quiet window and the stop of a live process, and the choice between
+ * two actions by what the knowledge store learned. The audit trail it writes (a journal in a
+ * scratch file) is what the tests read back.
+ *
+ * Time is the manual clock's: delays, backoff, cooldowns, the quiet window and verify windows
+ * pass when a test moves it (advance()). Children are real (/bin/sleep, an exec that fails, a
+ * live process to stop): the loop collects what they do with short real waits.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -20,10 +25,13 @@
 
 #include <cmocka.h>
 
+#include "heal/action.h"
 #include "heal/healer.h"
 #include "heal/knowledge.h"
+#include "heal/restart.h"
 
 struct env {
+	struct vigil_manual_clock mc;
 	struct vigil_config *cfg;
 	struct vigil_loop *loop;
 	struct vigil_output *sinks;
@@ -32,7 +40,10 @@ struct env {
 	struct vigil_knowledge *know; /* NULL unless the test gives the healer a store */
 	char journal[64];
 	char know_path[64];
-	int watched; /* how often the watch callback ran */
+	int watched;	/* how often the watch callback ran */
+	uint64_t lost;	/* kernel events the lost hook reports for every new incident */
+	pid_t live;	/* the process the probe says is the workload's */
+	uint64_t conns; /* the established connections the probe reports */
 };
 
 static int count_watch(unsigned int workload, pid_t pid, void *arg)
@@ -45,21 +56,38 @@ static int count_watch(unsigned int workload, pid_t pid, void *arg)
 	return 0;
 }
 
-static void stop_loop(struct vigil_loop *loop, void *arg)
+static uint64_t probe_established(unsigned int workload, void *arg)
 {
-	(void)arg;
-	vigil_loop_stop(loop);
+	(void)workload;
+	return ((struct env *)arg)->conns;
 }
 
-/* Run the loop for ms milliseconds. */
-static void run_for(struct env *e, uint64_t ms)
+static bool probe_owns(unsigned int workload, pid_t pid, void *arg)
 {
-	struct vigil_timer t;
+	return workload == 1 && pid > 0 && pid == ((struct env *)arg)->live;
+}
 
-	vigil_timer_init(&t, stop_loop, NULL);
-	vigil_timer_arm(e->loop, &t, ms);
-	vigil_loop_run(e->loop);
-	vigil_timer_cancel(e->loop, &t);
+static uint64_t lost_hook(void *arg, unsigned int workload, uint64_t since_ns)
+{
+	(void)workload;
+	(void)since_ns;
+	return ((struct env *)arg)->lost;
+}
+
+/* Move the clock by ms, then run what is ready and every timer due. */
+static void advance(struct env *e, uint64_t ms)
+{
+	vigil_manual_clock_advance(&e->mc, ms);
+	assert_int_equal(vigil_loop_run_once(e->loop, 0), 0);
+}
+
+/* Let real children act, the clock standing still: run the loop (10 ms waits, 2 s at most)
+ * until inc is in state s. */
+static void wait_state(struct env *e, const struct vigil_incident *inc, enum vigil_incident_state s)
+{
+	for (int n = 0; n < 200 && inc->state != s; n++)
+		assert_int_equal(vigil_loop_run_once(e->loop, 10), 0);
+	assert_int_equal(inc->state, s);
 }
 
 /* Incident records go to the journal, as the daemon wires them. */
@@ -72,7 +100,7 @@ static void record_incident(const struct vigil_incident *i, void *arg)
 
 static void env_init(struct env *e, const char *yaml)
 {
-	struct vigil_output_opts so = { .node = "t", .quiet = true };
+	struct vigil_output_opts so = {.node = "t", .quiet = true};
 	char err[512];
 	int fd;
 
@@ -84,19 +112,28 @@ static void env_init(struct env *e, const char *yaml)
 	so.journal = e->journal;
 	if (vigil_config_parse(yaml, strlen(yaml), "test.yaml", &e->cfg, err, sizeof(err)))
 		fail_msg("config: %s", err);
-	assert_int_equal(vigil_loop_new(NULL, &e->loop), 0);
+	vigil_manual_clock_init(&e->mc);
+	assert_int_equal(vigil_loop_new(&e->mc.clock, &e->loop), 0);
 	assert_int_equal(vigil_output_open(&so, &e->sinks, err, sizeof(err)), 0);
 	{
 		const struct vigil_incidents_opts io = {
-			.window_ms = 60000,
-			.notify = record_incident,
-			.notify_arg = e,
+		    .window_ms = 60000,
+		    .clock = &e->mc.clock,
+		    .notify = record_incident,
+		    .notify_arg = e,
+		    .lost = lost_hook,
+		    .lost_arg = e,
 		};
 
 		assert_int_equal(vigil_incidents_new(&io, &e->incs), 0);
 	}
 	assert_int_equal(
 	    vigil_healer_new(e->cfg, e->loop, e->sinks, e->incs, count_watch, e, &e->h), 0);
+	{
+		const struct vigil_healer_probe probe = {probe_established, probe_owns, e};
+
+		vigil_healer_set_probe(e->h, &probe);
+	}
 }
 
 /* Give the healer a knowledge store in a scratch file. */
@@ -130,14 +167,14 @@ static void env_fini(struct env *e)
 }
 
 /* The exit of workload 1 by signal sig (pid distinct per signal), and what it is. */
-static void crash_event(int sig, struct vigil_exit *x, struct vigil_detection *d)
+static void crash_event(struct env *e, int sig, struct vigil_exit *x, struct vigil_detection *d)
 {
 	memset(x, 0, sizeof(*x));
 	x->hdr.kind = VIGIL_EV_EXIT;
 	x->hdr.version = VIGIL_ABI_VERSION;
 	x->hdr.size = sizeof(*x);
 	x->hdr.tgid = 1000 + sig;
-	x->hdr.ts_ns = vigil_mono_ns();
+	x->hdr.ts_ns = vigil_clock_mono(&e->mc.clock);
 	x->hdr.workload = 1;
 	x->exit_code = sig;
 	vigil_detect(&x->hdr, "svc", d);
@@ -151,7 +188,7 @@ static struct vigil_incident *crash(struct env *e, int sig)
 	struct vigil_incident *i;
 	bool opened;
 
-	crash_event(sig, &x, &d);
+	crash_event(e, sig, &x, &d);
 	i = vigil_incidents_record(e->incs, &x.hdr, &d, "svc", &opened);
 	assert_non_null(i);
 	vigil_healer_incident(e->h, i, opened);
@@ -235,15 +272,128 @@ static void kill_started(struct env *e)
 	json_decref(all);
 }
 
-#define CFG(level_and_more, exec)                                                               \
-	"workloads:\n"                                                                          \
-	"  - name: svc\n"                                                                       \
-	"    match: { comm: svc }\n"                                                            \
-	"    verify: 150ms\n"                                                                   \
-	"    breaker: { failures: 1, window: 1m, cooldown: 1h }\n"                              \
-	"    heal:\n"                                                                           \
-	"      - on: [crash]\n"                                                                 \
-	"        " level_and_more "\n"                                                          \
+/* The pid of the n-th "started" record (0-based), or 0. */
+static pid_t started_pid(struct env *e, size_t n)
+{
+	json_t *all = records(e, "action"), *r;
+	pid_t pid = 0;
+	size_t i;
+
+	json_array_foreach(all, i, r)
+	{
+		if (!strcmp(str_of(r, "outcome"), "started") && !n--) {
+			pid = (pid_t)json_integer_value(json_object_get(r, "pid"));
+			break;
+		}
+	}
+	json_decref(all);
+	return pid;
+}
+
+/* The audit trail, one line per action record: "ACTION OUTCOME PID: DETAIL\n". */
+static void trail(struct env *e, char *buf, size_t len)
+{
+	json_t *all = records(e, "action"), *r;
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(all, i, r)
+	{
+		off += (size_t)snprintf(buf + off, len - off, "%s %s %lld: %s\n",
+					str_of(r, "action"), str_of(r, "outcome"),
+					(long long)json_integer_value(json_object_get(r, "pid")),
+					str_of(r, "detail"));
+		assert_true(off < len);
+	}
+	json_decref(all);
+}
+
+/* Written with the format, for comparing with trail(). */
+__attribute__((format(printf, 2, 3))) static const char *fmt(char *buf, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(buf, 2048, f, ap);
+	va_end(ap);
+	return buf;
+}
+
+/*
+ * A live process of workload 1 (the probe owns it), which ignores SIGTERM: it exits when the
+ * test closes *release, and at once on SIGKILL. Returns its pid, once it ignores SIGTERM.
+ */
+static pid_t live_process(struct env *e, int *release)
+{
+	int ready[2], go[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGTERM, SIG_IGN);
+		close(ready[0]);
+		close(go[1]);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*release = go[1];
+	e->live = pid;
+	return pid;
+}
+
+/* Wait (really, 2 s at most) until pid has ended, leaving it to be reaped. */
+static void wait_ended(pid_t pid)
+{
+	siginfo_t si;
+
+	for (int n = 0; n < 2000; n++) {
+		memset(&si, 0, sizeof(si));
+		assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+		if (si.si_pid == pid)
+			return;
+		usleep(1000);
+	}
+	fail_msg("pid %d did not end", pid);
+}
+
+/* A latency SLO breach of workload 1 by process tgid: a fault about a process that runs. */
+static struct vigil_incident *slow(struct env *e, pid_t tgid)
+{
+	struct vigil_event_hdr hdr = {
+	    .tgid = (__u32)tgid,
+	    .workload = 1,
+	    .ts_ns = vigil_clock_mono(&e->mc.clock),
+	};
+	struct vigil_detection d;
+	struct vigil_incident *i;
+	bool opened;
+
+	vigil_detect_slo("svc", "read", 900000000ull, 200, &d);
+	i = vigil_incidents_record(e->incs, &hdr, &d, "svc", &opened);
+	assert_non_null(i);
+	assert_true(opened);
+	vigil_healer_incident(e->h, i, opened);
+	return i;
+}
+
+#define CFG(level_and_more, exec)                                                                  \
+	"workloads:\n"                                                                             \
+	"  - name: svc\n"                                                                          \
+	"    match: { comm: svc }\n"                                                               \
+	"    verify: 150ms\n"                                                                      \
+	"    breaker: { failures: 1, window: 1m, cooldown: 1h }\n"                                 \
+	"    heal:\n"                                                                              \
+	"      - on: [crash]\n"                                                                    \
+	"        " level_and_more "\n"                                                             \
 	"        action: { restart: { exec: [" exec "] } }\n"
 
 static void test_level1_restart_verified(void **state)
@@ -258,26 +408,28 @@ static void test_level1_restart_verified(void **state)
 	/* Level 1 acts at once: already spawned, watched before it could run. */
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
 	assert_int_equal(e.watched, 1);
-	run_for(&e, 400);
+	advance(&e, 149);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 1);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	assert_true(i->resolved_mono_ns > i->opened_mono_ns);
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "intent started success ");
+	kill_started(&e);
 	env_fini(&e);
-	system("pkill -f '^/bin/sleep 5$'");
 }
 
 static void test_exec_failure_opens_breaker(void **state)
 {
 	struct vigil_incident *i, *j;
 	struct env e;
-	char out[256];
+	char out[256], tr[2048], want[2048];
+	pid_t p;
 
 	(void)state;
 	env_init(&e, CFG("level: 1", "/nonexistent/vigil-test-binary"));
 	i = crash(&e, 11);
-	run_for(&e, 100);
-	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	wait_state(&e, i, VIGIL_INC_FAILED);
 	outcomes(&e, out, sizeof(out));
 	/* exec failed -> failed; 1 failure opens the breaker (failures: 1). */
 	assert_string_equal(out, "intent started failed open ");
@@ -287,6 +439,18 @@ static void test_exec_failure_opens_breaker(void **state)
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "intent started failed open skipped ");
 	assert_int_equal(e.watched, 1);
+	p = started_pid(&e, 0);
+	assert_true(p > 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /nonexistent/vigil-test-binary\n"
+				"restart started %d: started pid %d; verifying for 150 ms\n"
+				"restart failed %d: exec /nonexistent/vigil-test-binary: No such "
+				"file or directory\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n"
+				"restart skipped 0: circuit breaker open: a human must look\n",
+				p, p, p));
 	env_fini(&e);
 }
 
@@ -299,7 +463,7 @@ static void test_level3_waits_for_approval(void **state)
 	(void)state;
 	env_init(&e, CFG("level: 3", "/bin/true"));
 	i = crash(&e, 11);
-	run_for(&e, 50);
+	advance(&e, 50);
 	assert_int_equal(i->state, VIGIL_INC_AWAITING_APPROVAL);
 	assert_int_equal(e.watched, 0);
 	outcomes(&e, out, sizeof(out));
@@ -311,7 +475,8 @@ static void test_level3_runs_when_approved(void **state)
 {
 	struct vigil_incident *i;
 	struct env e;
-	char out[256];
+	char out[256], tr[2048], want[2048];
+	pid_t p;
 
 	(void)state;
 	env_init(&e, CFG("level: 3", "/bin/sleep, \"5\""));
@@ -320,41 +485,61 @@ static void test_level3_runs_when_approved(void **state)
 	/* Only an incident awaiting approval can be approved, and only once. */
 	assert_int_equal(vigil_healer_approve(e.h, i, "test"), 0);
 	assert_int_equal(vigil_healer_approve(e.h, i, "test"), -EINVAL);
-	run_for(&e, 400);
+	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	assert_int_equal(e.watched, 1);
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "approved intent started success ");
+	p = started_pid(&e, 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, fmt(want,
+				    "restart approved 0: approved by test\n"
+				    "restart intent 0: /bin/sleep 5\n"
+				    "restart started %d: started pid %d; verifying for 150 ms\n"
+				    "restart success %d: running again as pid %d, up for 150 ms\n",
+				    p, p, p, p));
+	kill_started(&e);
 	env_fini(&e);
-	system("pkill -f '^/bin/sleep 5$'");
 }
 
 static void test_level2_waits_its_delay(void **state)
 {
 	struct vigil_incident *i;
 	struct env e;
-	char out[256];
+	char out[256], tr[2048], want[2048];
+	pid_t p;
 
 	(void)state;
 	env_init(&e, CFG("level: 2\n        delay: 200ms", "/bin/sleep, \"5\""));
 	i = crash(&e, 11);
 	assert_int_equal(i->state, VIGIL_INC_OPEN);
-	run_for(&e, 100);
+	advance(&e, 100);
 	assert_int_equal(e.watched, 0); /* not yet */
-	run_for(&e, 400);
+	advance(&e, 100);
 	assert_int_equal(e.watched, 1);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "scheduled intent started success ");
+	p = started_pid(&e, 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, fmt(want,
+				    "restart scheduled 0: restart in 200 ms (level 2 delay)\n"
+				    "restart intent 0: /bin/sleep 5\n"
+				    "restart started %d: started pid %d; verifying for 150 ms\n"
+				    "restart success %d: running again as pid %d, up for 150 ms\n",
+				    p, p, p, p));
+	kill_started(&e);
 	env_fini(&e);
-	system("pkill -f '^/bin/sleep 5$'");
 }
 
 static void test_second_fault_during_heal_is_not_stacked(void **state)
 {
 	struct vigil_incident *i, *j;
 	struct env e;
-	char out[256];
+	char out[256], tr[2048], want[2048];
+	pid_t p;
 
 	(void)state;
 	env_init(&e, CFG("level: 1", "/bin/sleep, \"5\""));
@@ -362,41 +547,52 @@ static void test_second_fault_during_heal_is_not_stacked(void **state)
 	j = crash(&e, 6); /* another signature, same workload, while verifying */
 	assert_ptr_not_equal(i, j);
 	assert_int_equal(e.watched, 1);
-	run_for(&e, 300);
+	advance(&e, 150);
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "intent started skipped success ");
+	p = started_pid(&e, 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: /bin/sleep 5\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart skipped 0: a heal of this workload is already scheduled or "
+		    "running\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    p, p, p, p));
+	assert_int_equal(j->state, VIGIL_INC_OPEN);
+	kill_started(&e);
 	env_fini(&e);
-	system("pkill -f '^/bin/sleep 5$'");
 }
 
 static void test_backoff_table(void **state)
 {
 	(void)state;
-	assert_int_equal(vigil_backoff_ms(0, 0), 0);	     /* first restart: at once */
+	assert_int_equal(vigil_backoff_ms(0, 0), 0); /* first restart: at once */
 	assert_int_equal(vigil_backoff_ms(1, 0), 10000);
-	assert_int_equal(vigil_backoff_ms(1, 4000), 6000);   /* time already waited counts */
+	assert_int_equal(vigil_backoff_ms(1, 4000), 6000); /* time already waited counts */
 	assert_int_equal(vigil_backoff_ms(1, 12000), 0);
 	assert_int_equal(vigil_backoff_ms(2, 0), 20000);
 	assert_int_equal(vigil_backoff_ms(5, 0), 160000);
-	assert_int_equal(vigil_backoff_ms(6, 0), 300000);    /* 320 s capped to 5 min */
+	assert_int_equal(vigil_backoff_ms(6, 0), 300000); /* 320 s capped to 5 min */
 	assert_int_equal(vigil_backoff_ms(60, 0), 300000);
-	assert_int_equal(vigil_backoff_ms(9, 600000), 0);    /* ten quiet minutes reset it */
+	assert_int_equal(vigil_backoff_ms(9, 600000), 0); /* ten quiet minutes reset it */
 }
 
 /* Two actions for one class: the first by config order, the second by name. */
-#define CFG2(level, exec1, exec2, breaker)                                                     \
-	"workloads:\n"                                                                          \
-	"  - name: svc\n"                                                                       \
-	"    match: { comm: svc }\n"                                                            \
-	"    verify: 150ms\n"                                                                   \
-	"    breaker: " breaker "\n"                                                            \
-	"    heal:\n"                                                                           \
-	"      - on: [crash]\n"                                                                 \
-	"        level: " level "\n"                                                            \
-	"        action: { restart: { exec: [" exec1 "] } }\n"                                  \
-	"      - on: [crash]\n"                                                                 \
-	"        name: restart-clean\n"                                                         \
-	"        level: " level "\n"                                                            \
+#define CFG2(level, exec1, exec2, breaker)                                                         \
+	"workloads:\n"                                                                             \
+	"  - name: svc\n"                                                                          \
+	"    match: { comm: svc }\n"                                                               \
+	"    verify: 150ms\n"                                                                      \
+	"    breaker: " breaker "\n"                                                               \
+	"    heal:\n"                                                                              \
+	"      - on: [crash]\n"                                                                    \
+	"        level: " level "\n"                                                               \
+	"        action: { restart: { exec: [" exec1 "] } }\n"                                     \
+	"      - on: [crash]\n"                                                                    \
+	"        name: restart-clean\n"                                                            \
+	"        level: " level "\n"                                                               \
 	"        action: { restart: { exec: [" exec2 "] } }\n"
 
 #define BREAKER_1H "{ failures: 1, window: 1m, cooldown: 1h }"
@@ -407,7 +603,7 @@ static void know_fill(struct env *e, int sig, const char *action, int attempts, 
 	struct vigil_detection d;
 	struct vigil_exit x;
 
-	crash_event(sig, &x, &d);
+	crash_event(e, sig, &x, &d);
 	for (int i = 0; i < attempts; i++)
 		assert_int_equal(vigil_knowledge_record(e->know, "svc", d.signature, "crash",
 							action, i < successes, 1000 + i, NULL),
@@ -429,7 +625,7 @@ static void test_knowledge_prefers_what_worked(void **state)
 	know_fill(&e, 11, "restart-clean", 5, 4);
 	i = crash(&e, 11);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
-	run_for(&e, 400);
+	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 
 	acts = records(&e, "action");
@@ -481,7 +677,7 @@ static void test_knowledge_empty_store_takes_first(void **state)
 	env_init(&e, CFG2("1", "/bin/sleep, \"5\"", "/bin/sleep, \"6\"", BREAKER_1H));
 	env_know(&e);
 	i = crash(&e, 11);
-	run_for(&e, 400);
+	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	acts = records(&e, "action");
 	assert_string_equal(str_of(action_rec(acts, "chosen"), "detail"),
@@ -513,7 +709,7 @@ static void test_no_store_takes_first(void **state)
 	(void)state;
 	env_init(&e, CFG2("1", "/bin/sleep, \"5\"", "/bin/sleep, \"6\"", BREAKER_1H));
 	i = crash(&e, 11);
-	run_for(&e, 400);
+	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "intent started success ");
@@ -544,8 +740,7 @@ static void test_failure_learned_and_breaker_records(void **state)
 			  "{ failures: 1, window: 1m, cooldown: 100ms }"));
 	env_know(&e);
 	i = crash(&e, 11);
-	run_for(&e, 100);
-	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	wait_state(&e, i, VIGIL_INC_FAILED);
 	k = vigil_knowledge_get(e.know, i->signature, "restart");
 	assert_non_null(k);
 	assert_int_equal(k->attempts, 1);
@@ -565,7 +760,7 @@ static void test_failure_learned_and_breaker_records(void **state)
 	json_decref(br);
 
 	/* The same fault after the cooldown: one try, with the action that has not failed. */
-	run_for(&e, 150);
+	advance(&e, 150);
 	j = crash(&e, 11);
 	assert_ptr_not_equal(i, j);
 	br = records(&e, "breaker");
@@ -580,8 +775,14 @@ static void test_failure_learned_and_breaker_records(void **state)
 						 "other: restart 0/1 worked before (0.33)");
 	r = json_array_get(acts, json_array_size(acts) - 1);
 	assert_string_equal(str_of(r, "outcome"), "scheduled"); /* the backoff */
+	/* 10 s after the first restart, which was 150 ms ago. */
+	assert_string_equal(str_of(r, "detail"), "restart in 9850 ms (backoff)");
 	json_decref(acts);
-	run_for(&e, 10500);
+	advance(&e, 9849);
+	assert_int_equal(j->state, VIGIL_INC_OPEN);
+	advance(&e, 1);
+	assert_int_equal(j->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150);
 	assert_int_equal(j->state, VIGIL_INC_RESOLVED);
 	br = records(&e, "breaker");
 	assert_int_equal(json_array_size(br), 3);
@@ -614,11 +815,11 @@ static void test_approve_runs_the_rule_chosen(void **state)
 	assert_int_equal(i->state, VIGIL_INC_AWAITING_APPROVAL);
 	/* Meanwhile "restart" worked ten times elsewhere: it now scores 11/14 > 5/7. */
 	know_fill(&e, 11, "restart", 12, 12);
-	assert_true(vigil_knowledge_score(vigil_knowledge_get(e.know, i->signature, "restart")) >
-		    vigil_knowledge_score(
-			vigil_knowledge_get(e.know, i->signature, "restart-clean")));
+	assert_true(
+	    vigil_knowledge_score(vigil_knowledge_get(e.know, i->signature, "restart")) >
+	    vigil_knowledge_score(vigil_knowledge_get(e.know, i->signature, "restart-clean")));
 	assert_int_equal(vigil_healer_approve(e.h, i, "test"), 0);
-	run_for(&e, 400);
+	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "chosen approved intent started success ");
@@ -630,21 +831,596 @@ static void test_approve_runs_the_rule_chosen(void **state)
 	env_fini(&e);
 }
 
+/* A workload whose rule restarts on a latency SLO breach: a fault about a process that runs. */
+#define CFG_LIVE(max_defer)                                                                        \
+	"workloads:\n"                                                                             \
+	"  - name: svc\n"                                                                          \
+	"    match: { comm: svc }\n"                                                               \
+	"    verify: 150ms\n"                                                                      \
+	"    quiet: { max_defer: " max_defer " }\n"                                                \
+	"    heal:\n"                                                                              \
+	"      - on: [latency_slo]\n"                                                              \
+	"        level: 1\n"                                                                       \
+	"        action: { restart: { exec: [/bin/sleep, \"5\"] } }\n"
+
+/*
+ * A restart of a process that still runs waits for the workload's connections to close
+ * (deferred, once), then stops it (SIGTERM), and starts the new process only once the old one
+ * is gone. Every record, exactly.
+ */
+static void test_restart_waits_for_quiet_then_stops(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release;
+	pid_t old, p;
+
+	(void)state;
+	env_init(&e, CFG_LIVE("60s"));
+	old = live_process(&e, &release);
+	e.conns = 2;
+	i = slow(&e, old);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 100);
+	advance(&e, 30000);
+	advance(&e, 100);
+	/* Still waiting, said once; the old process untouched, nothing started. */
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	assert_int_equal(e.watched, 0);
+	assert_int_equal(kill(old, 0), 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, fmt(want,
+				    "restart intent 0: /bin/sleep 5\n"
+				    "restart deferred %d: 2 established connections: waiting up to "
+				    "60000 ms for them to close before stopping pid %d\n",
+				    old, old));
+	/* The conversations end: SIGTERM, which it ignores for now; nothing starts meanwhile. */
+	e.conns = 0;
+	advance(&e, 100);
+	advance(&e, 20);
+	assert_int_equal(e.watched, 0);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	/* It ends: the new process starts at the next look, and is verified. */
+	close(release);
+	wait_ended(old);
+	advance(&e, 20);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	assert_int_equal(e.watched, 1);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	p = started_pid(&e, 0);
+	assert_true(p > 0 && p != old);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, fmt(want,
+				    "restart intent 0: /bin/sleep 5\n"
+				    "restart deferred %d: 2 established connections: waiting up to "
+				    "60000 ms for them to close before stopping pid %d\n"
+				    "restart stop %d: SIGTERM to pid %d\n"
+				    "restart started %d: started pid %d; verifying for 150 ms\n"
+				    "restart success %d: running again as pid %d, up for 150 ms\n",
+				    old, old, old, old, p, p, p, p));
+	kill_started(&e);
+	env_fini(&e);
+}
+
+/*
+ * The quiet window expires with connections still open: SIGTERM anyway (said so), and SIGKILL
+ * exactly VIGIL_STOP_GRACE_MS later to a process that ignores it.
+ */
+static void test_restart_kills_after_grace(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048], out[256];
+	struct env e;
+	int release;
+	pid_t old, p;
+
+	(void)state;
+	env_init(&e, CFG_LIVE("1s"));
+	old = live_process(&e, &release);
+	e.conns = 3;
+	i = slow(&e, old);
+	advance(&e, 999);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "intent deferred ");
+	advance(&e, 101); /* the first look past the window (they are 100 ms apart): SIGTERM */
+	advance(&e, VIGIL_STOP_GRACE_MS - 1);
+	assert_int_equal(kill(old, 0), 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /bin/sleep 5\n"
+				"restart deferred %d: 3 established connections: waiting up to "
+				"1000 ms for them to close before stopping pid %d\n"
+				"restart stop %d: SIGTERM to pid %d (the quiet window expired with "
+				"connections open)\n",
+				old, old, old, old));
+	advance(&e, 20); /* the grace is over at the next look: SIGKILL */
+	wait_ended(old);
+	advance(&e, 20);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	p = started_pid(&e, 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /bin/sleep 5\n"
+				"restart deferred %d: 3 established connections: waiting up to "
+				"1000 ms for them to close before stopping pid %d\n"
+				"restart stop %d: SIGTERM to pid %d (the quiet window expired with "
+				"connections open)\n"
+				"restart stop %d: SIGKILL to pid %d after 10000 ms\n"
+				"restart started %d: started pid %d; verifying for 150 ms\n"
+				"restart success %d: running again as pid %d, up for 150 ms\n",
+				old, old, old, old, old, old, p, p, p, p));
+	close(release);
+	kill_started(&e);
+	env_fini(&e);
+}
+
+/* A process the probe does not own (or a crash: nothing runs) is never waited for or stopped. */
+static void test_restart_leaves_what_it_does_not_own(void **state)
+{
+	struct vigil_incident *i;
+	char out[256];
+	struct env e;
+	int release;
+	pid_t old;
+
+	(void)state;
+	env_init(&e, CFG_LIVE("60s"));
+	old = live_process(&e, &release);
+	e.live = 0; /* no longer the workload's (a reused pid, say) */
+	e.conns = 5;
+	i = slow(&e, old);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "intent started success ");
+	assert_int_equal(kill(old, 0), 0);
+	close(release);
+	kill_started(&e);
+	env_fini(&e);
+}
+
+#define CFG_FALSE                                                                                  \
+	"workloads:\n"                                                                             \
+	"  - name: svc\n"                                                                          \
+	"    match: { comm: svc }\n"                                                               \
+	"    verify: 150ms\n"                                                                      \
+	"    breaker: { failures: 5, window: 1m, cooldown: 1h }\n"                                 \
+	"    heal:\n"                                                                              \
+	"      - on: [crash]\n"                                                                    \
+	"        level: 1\n"                                                                       \
+	"        action: { restart: { exec: [/bin/false] } }\n"
+
+/* A new process that dies within the verify window: the reap says how; without it, the verify
+ * window's end finds it gone. Both are failed heals, learned. */
+static void test_verify_failures_recorded(void **state)
+{
+	struct vigil_incident *i, *j;
+	char tr[2048], want[2048];
+	struct env e;
+	pid_t p, q;
+	int st;
+
+	(void)state;
+	env_init(&e, CFG_FALSE);
+	env_know(&e);
+	i = crash(&e, 11);
+	p = started_pid(&e, 0);
+	assert_int_equal(waitpid(p, &st, 0), p);
+	vigil_healer_reaped(e.h, p + 100000, st); /* not ours: nothing */
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	vigil_healer_reaped(e.h, p, st);
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	j = crash(&e, 6); /* the backoff: 10 s */
+	advance(&e, 10000);
+	q = started_pid(&e, 1);
+	assert_true(q > 0);
+	assert_int_equal(waitpid(q, &st, 0), q); /* reaped, and not told */
+	advance(&e, 150);
+	assert_int_equal(j->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: /bin/false\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart failed %d: pid %d exited with status 1 within the verify "
+		    "window\n"
+		    "restart scheduled 0: restart in 10000 ms (backoff)\n"
+		    "restart intent 0: /bin/false\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart failed %d: pid %d is gone before the verify window ended\n",
+		    p, p, p, p, q, q, q, q));
+	assert_int_equal(vigil_knowledge_get(e.know, i->signature, "restart")->attempts, 1);
+	assert_int_equal(vigil_knowledge_get(e.know, j->signature, "restart")->attempts, 1);
+	env_fini(&e);
+}
+
+static void test_killed_within_verify_window(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	pid_t p;
+	int st;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	p = started_pid(&e, 0);
+	kill(p, SIGKILL);
+	assert_int_equal(waitpid(p, &st, 0), p);
+	vigil_healer_reaped(e.h, p, st);
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /bin/sleep 5\n"
+				"restart started %d: started pid %d; verifying for 150 ms\n"
+				"restart failed %d: pid %d killed by signal 9 within the verify "
+				"window\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n",
+				p, p, p, p));
+	env_fini(&e);
+}
+
+/* An incident on incomplete telemetry: only level 1 acts on it. */
+static void test_lossy_incident_needs_level1(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 2", "/bin/sleep, \"5\""));
+	e.lost = 5;
+	i = crash(&e, 11);
+	assert_true(i->lossy);
+	assert_int_equal(i->state, VIGIL_INC_ESCALATED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "restart skipped 0: 5 kernel events of this workload were dropped "
+				"around it: a level-2 action needs complete telemetry\n");
+	assert_int_equal(e.watched, 0);
+	env_fini(&e);
+}
+
+/* vigil stops with heals pending: each is ended and recorded — a verify under way by what it
+ * shows now, one not yet started as failed (which counts against the breaker). */
+static void test_shutdown_records_pending_heals(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release;
+	pid_t p, old;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	p = started_pid(&e, 0);
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, fmt(want,
+				    "restart intent 0: /bin/sleep 5\n"
+				    "restart started %d: started pid %d; verifying for 150 ms\n"
+				    "restart success %d: vigil stopped during the verify window\n",
+				    p, p, p));
+	kill_started(&e);
+	env_fini(&e);
+
+	env_init(&e, CFG("level: 2", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "restart scheduled 0: restart in 300000 ms (level 2 delay)\n"
+				"restart failed 0: vigil stopped before the scheduled heal\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n");
+	env_fini(&e);
+
+	/* Waiting for quiet, or for the old process to go: not started either. */
+	env_init(&e, CFG_LIVE("60s"));
+	old = live_process(&e, &release);
+	e.conns = 1;
+	i = slow(&e, old);
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, fmt(want,
+				    "restart intent 0: /bin/sleep 5\n"
+				    "restart deferred %d: 1 established connections: waiting up to "
+				    "60000 ms for them to close before stopping pid %d\n"
+				    "restart failed 0: vigil stopped before the scheduled heal\n",
+				    old, old));
+	close(release);
+	assert_int_equal(e.watched, 0);
+	env_fini(&e);
+}
+
+/* --- any kind runs through the interface: a fake one, defined here ----------------------- */
+
+static char fake_log[512]; /* the ops called, in order */
+static pid_t fake_victim;  /* what interrupts() returns */
+static bool fake_forks;	   /* start() forks a child that exits 3, and owns it */
+
+__attribute__((format(printf, 1, 2))) static void fake_say(const char *f, ...)
+{
+	size_t n = strlen(fake_log);
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(fake_log + n, sizeof(fake_log) - n, f, ap);
+	va_end(ap);
+}
+
+struct fake_run {
+	struct vigil_action_run run;
+	int ticks;
+};
+
+static void fake_describe(const struct vigil_action *a, char *buf, size_t len)
+{
+	(void)a;
+	snprintf(buf, len, "fake: do the thing");
+}
+
+static pid_t fake_interrupts(struct vigil_action_run *run)
+{
+	(void)run;
+	fake_say("interrupts ");
+	return fake_victim;
+}
+
+/* One step recorded, then a timer; or a child to wait for. */
+static void fake_start(struct vigil_action_run *run)
+{
+	pid_t pid;
+
+	fake_say("start(%llu) ", (unsigned long long)run->open_conns);
+	vigil_action_note(run, "step", "fake began", 0);
+	if (!fake_forks) {
+		vigil_action_after(run, 1000);
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(3);
+	assert_true(pid > 0);
+	vigil_action_own_child(run, pid);
+}
+
+/* First tick: to be verified, for 500 ms; second: it worked. A child's exit: it did not. */
+static void fake_progress(struct vigil_action_run *run, const struct vigil_action_event *ev)
+{
+	struct fake_run *f = (struct fake_run *)run;
+
+	if (ev->type == VIGIL_ACTION_CHILD_EXIT) {
+		fake_say("child(%d) ", WEXITSTATUS(ev->wstatus));
+		vigil_action_done(run, false, true, "fake child died", ev->pid);
+		return;
+	}
+	fake_say("tick ");
+	if (!f->ticks++) {
+		vigil_action_verifying(run);
+		vigil_action_after(run, 500);
+		return;
+	}
+	vigil_action_done(run, true, true, "fake worked", 0);
+}
+
+static bool fake_cancel(struct vigil_action_run *run)
+{
+	fake_say("cancel ");
+	return ((struct fake_run *)run)->ticks > 0;
+}
+
+static const struct vigil_action_ops fake_ops = {
+    .kind = "fake",
+    .describe = fake_describe,
+    .run_size = sizeof(struct fake_run),
+    .interrupts = fake_interrupts,
+    .start = fake_start,
+    .progress = fake_progress,
+    .cancel = fake_cancel,
+};
+
+/* Make the parsed config's first rule a fake one named "fake"; returns what it was. */
+static struct vigil_action fake_rule(struct env *e)
+{
+	struct vigil_heal_rule *r = &e->cfg->workloads[0].heal[0];
+	struct vigil_action was = r->action;
+
+	r->action = (struct vigil_action){.ops = &fake_ops};
+	free(r->name);
+	r->name = strdup("fake");
+	assert_non_null(r->name);
+	fake_log[0] = '\0';
+	fake_victim = 0;
+	fake_forks = false;
+	return was;
+}
+
+static void fake_unrule(struct env *e, struct vigil_action was)
+{
+	e->cfg->workloads[0].heal[0].action = was;
+}
+
+/* The healer runs a kind it knows nothing of: intent from describe(), start, progress on its
+ * timer, verifying, the outcome learned; its incident's states; no backoff unless it asks. */
+static void test_any_kind_runs_through_the_interface(void **state)
+{
+	const struct vigil_know_entry *k;
+	struct vigil_action was;
+	struct vigil_incident *i, *j;
+	char tr[2048];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	env_know(&e);
+	was = fake_rule(&e);
+	i = crash(&e, 11);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 999);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	advance(&e, 1);
+	assert_string_equal(fake_log, "interrupts start(0) tick ");
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 500);
+	assert_string_equal(fake_log, "interrupts start(0) tick tick ");
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	k = vigil_knowledge_get(e.know, i->signature, "fake");
+	assert_non_null(k);
+	assert_int_equal(k->attempts, 1);
+	assert_int_equal(k->successes, 1);
+	/* It never called vigil_action_attempt(): the next runs at once, not backed off. */
+	j = crash(&e, 6);
+	assert_int_equal(j->state, VIGIL_INC_HEALING);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake success 0: fake worked\n"
+				"fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n");
+	assert_int_equal(e.watched, 0);
+	/* vigil stops while it runs, before it asked to be verified: cancelled. */
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_string_equal(fake_log, "interrupts start(0) tick tick interrupts start(0) cancel ");
+	assert_int_equal(j->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake success 0: fake worked\n"
+				"fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake failed 0: vigil stopped before the scheduled heal\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n");
+	assert_null(vigil_knowledge_get(e.know, j->signature, "fake")); /* not learned */
+	fake_unrule(&e, was);
+	env_fini(&e);
+}
+
+/* interrupts() names a live process: the healer's quiet window holds start() back, and tells
+ * it the connections still open when the window expired. */
+static void test_any_kind_waits_for_quiet(void **state)
+{
+	struct vigil_action was;
+	struct vigil_incident *i;
+	char tr[2048];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	was = fake_rule(&e);
+	fake_victim = 4242;
+	e.conns = 2;
+	i = crash(&e, 11);
+	assert_string_equal(fake_log, "interrupts ");
+	advance(&e, 59999);
+	assert_string_equal(fake_log, "interrupts ");
+	advance(&e, 100); /* the first look past the window (they are 100 ms apart) */
+	assert_string_equal(fake_log, "interrupts start(2) ");
+	advance(&e, 1000);
+	/* vigil stops during its verify window: cancel says its work stands. */
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_string_equal(fake_log, "interrupts start(2) tick cancel ");
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    "fake intent 0: fake: do the thing\n"
+			    "fake deferred 4242: 2 established connections: waiting up to 60000 "
+			    "ms for them to close before stopping pid 4242\n"
+			    "fake step 0: fake began\n"
+			    "fake success 0: vigil stopped during the verify window\n");
+	fake_unrule(&e, was);
+	env_fini(&e);
+}
+
+/* A child the run owns: its reap goes to progress(), and only its own. A heal scheduled at
+ * shutdown never reached the kind: no cancel. The schedule names the kind. */
+static void test_any_kind_hears_its_child(void **state)
+{
+	struct vigil_action was;
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	pid_t child;
+	int st;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	was = fake_rule(&e);
+	fake_forks = true;
+	i = crash(&e, 11);
+	child = wait(&st);
+	assert_true(child > 0);
+	vigil_healer_reaped(e.h, child + 100000, st);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	vigil_healer_reaped(e.h, child, st);
+	assert_string_equal(fake_log, "interrupts start(0) child(3) ");
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    fmt(want,
+				"fake intent 0: fake: do the thing\n"
+				"fake step 0: fake began\n"
+				"fake failed %d: fake child died\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n",
+				child));
+	fake_unrule(&e, was);
+	env_fini(&e);
+
+	env_init(&e, CFG("level: 2", "/bin/true"));
+	was = fake_rule(&e);
+	i = crash(&e, 11);
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_string_equal(fake_log, "");
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "fake scheduled 0: fake in 300000 ms (level 2 delay)\n"
+				"fake failed 0: vigil stopped before the scheduled heal\n"
+				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n");
+	fake_unrule(&e, was);
+	env_fini(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_level1_restart_verified),
-		cmocka_unit_test(test_exec_failure_opens_breaker),
-		cmocka_unit_test(test_level3_waits_for_approval),
-		cmocka_unit_test(test_level3_runs_when_approved),
-		cmocka_unit_test(test_level2_waits_its_delay),
-		cmocka_unit_test(test_second_fault_during_heal_is_not_stacked),
-		cmocka_unit_test(test_backoff_table),
-		cmocka_unit_test(test_knowledge_prefers_what_worked),
-		cmocka_unit_test(test_knowledge_empty_store_takes_first),
-		cmocka_unit_test(test_no_store_takes_first),
-		cmocka_unit_test(test_failure_learned_and_breaker_records),
-		cmocka_unit_test(test_approve_runs_the_rule_chosen),
+	    cmocka_unit_test(test_level1_restart_verified),
+	    cmocka_unit_test(test_exec_failure_opens_breaker),
+	    cmocka_unit_test(test_level3_waits_for_approval),
+	    cmocka_unit_test(test_level3_runs_when_approved),
+	    cmocka_unit_test(test_level2_waits_its_delay),
+	    cmocka_unit_test(test_second_fault_during_heal_is_not_stacked),
+	    cmocka_unit_test(test_backoff_table),
+	    cmocka_unit_test(test_knowledge_prefers_what_worked),
+	    cmocka_unit_test(test_knowledge_empty_store_takes_first),
+	    cmocka_unit_test(test_no_store_takes_first),
+	    cmocka_unit_test(test_failure_learned_and_breaker_records),
+	    cmocka_unit_test(test_approve_runs_the_rule_chosen),
+	    cmocka_unit_test(test_restart_waits_for_quiet_then_stops),
+	    cmocka_unit_test(test_restart_kills_after_grace),
+	    cmocka_unit_test(test_restart_leaves_what_it_does_not_own),
+	    cmocka_unit_test(test_verify_failures_recorded),
+	    cmocka_unit_test(test_killed_within_verify_window),
+	    cmocka_unit_test(test_lossy_incident_needs_level1),
+	    cmocka_unit_test(test_shutdown_records_pending_heals),
+	    cmocka_unit_test(test_any_kind_runs_through_the_interface),
+	    cmocka_unit_test(test_any_kind_waits_for_quiet),
+	    cmocka_unit_test(test_any_kind_hears_its_child),
 	};
 
 	return cmocka_run_group_tests_name("healer", tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,9 @@
 #include "config/config.h"
 #include "config/build.h"
 #include "config/yaml.h"
+#include "heal/action.h"
+#include "heal/restart.h"
 #include "vigil/limits.h"
-
-#define MAX_ARGV 32
 #define MAX_NAME_LEN 63
 #define SYSCALL_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
 #define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ" SYSCALL_CHARS /* and of variable names */
@@ -269,12 +270,88 @@ static int build_latency(struct parse_ctx *pc, const char *base, const struct ra
 	return 0;
 }
 
+/* --- actions: each kind's YAML shape -> its params --------------------------------------- */
+
+/* The raw -> params step of each kind: the kind's raw mapping at @path becomes its params in
+ * *@out (set as soon as allocated, so that the config frees it whatever happens). Returns 0,
+ * -EINVAL (message written) or -ENOMEM. What the params mean is checked by the kind's
+ * validate(), after. */
+typedef int (*params_fn)(struct parse_ctx *pc, const char *path, const void *raw, void **out);
+
+/* restart: { exec: [argv...] } */
+static int restart_params(struct parse_ctx *pc, const char *path, const void *raw, void **out)
+{
+	const struct raw_restart *rs = raw;
+	struct vigil_restart_params *p;
+
+	if (!rs->exec_count)
+		return no_list(pc, path, "exec");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	p->argc = rs->exec_count;
+	return dup_strv(rs->exec, rs->exec_count, &p->argv);
+}
+
+/* Each kind the schema has (config/schema.c): its key under `action:`, which is its name in
+ * the action table (heal/actions.c), where libcyaml put its raw mapping, and its params. */
+static const struct {
+	const char *kind;
+	size_t raw; /* offsetof(struct raw_action, the kind's member), a pointer */
+	params_fn params;
+} action_shapes[] = {
+    {"restart", offsetof(struct raw_action, restart), restart_params},
+};
+
+/* The rule's one action: its kind resolved through the action table, its params built, and
+ * validated by the kind. Returns 0, -EINVAL (message written) or -ENOMEM. */
+static int build_action(struct parse_ctx *pc, const char *base, const struct raw_action *ra,
+			struct vigil_heal_rule *h)
+{
+	const struct vigil_action_ops *ops;
+	const char *kind = NULL, *key = NULL;
+	const void *raw = NULL, *r;
+	char path[PATH_LEN], why[192] = "";
+	params_fn params = NULL;
+	int ret;
+
+	for (size_t i = 0; i < sizeof(action_shapes) / sizeof(action_shapes[0]); i++) {
+		r = *(const void *const *)((const char *)ra + action_shapes[i].raw);
+		if (!r)
+			continue;
+		if (kind)
+			return cfg_fail(pc, base, "action",
+					"has two actions, %s and '%s'; a rule takes exactly one",
+					kind, action_shapes[i].kind);
+		kind = action_shapes[i].kind;
+		raw = r;
+		params = action_shapes[i].params;
+	}
+	if (!kind)
+		return cfg_fail(pc, base, "action", "names no action; a rule takes exactly one");
+	ops = vigil_action_find(kind);
+	if (!ops)
+		return cfg_fail(pc, base, "action",
+				"action '%s' is not implemented yet in this version", kind);
+	snprintf(path, sizeof(path), "%s.action.%s", base, kind);
+	h->action.ops = ops;
+	ret = params(pc, path, raw, &h->action.params);
+	if (ret)
+		return ret;
+	if (!h->name && dup_str(ops->kind, &h->name)) /* the default name: the kind's */
+		return -ENOMEM;
+	ret = ops->validate ? ops->validate(&h->action, h, &key, why, sizeof(why)) : 0;
+	if (ret == -EINVAL)
+		return cfg_fail(pc, path, key, "%s", why);
+	return ret;
+}
+
 static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_rule *r,
 		      struct vigil_heal_rule *h)
 {
-	const struct raw_restart *rs;
 	enum vigil_class c;
-	char key[24], restart[80];
+	char key[24];
 	uint64_t v;
 	int ret;
 
@@ -305,23 +382,9 @@ static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_r
 		return ret;
 	if (!r->action)
 		return cfg_fail(pc, base, NULL, "missing required key 'action'");
-	rs = r->action->restart;
-	if (!rs)
-		return cfg_fail(pc, base, "action", "names no action; a rule takes exactly one");
-	snprintf(restart, sizeof(restart), "%s.action.restart", base);
-	if (!rs->exec_count)
-		return no_list(pc, restart, "exec");
-	if (rs->exec_count > MAX_ARGV)
-		return cfg_fail(pc, restart, "exec", "has %u entries, at most %d are allowed",
-				rs->exec_count, MAX_ARGV);
-	ret = need_abs(pc, restart, "exec[0]", rs->exec[0]);
-	if (ret)
-		return ret;
-	h->action.kind = VIGIL_ACTION_RESTART;
-	h->action.argc = rs->exec_count;
-	if (dup_str(r->name ? r->name : "restart", &h->name))
+	if (r->name && dup_str(r->name, &h->name))
 		return -ENOMEM;
-	return dup_strv(rs->exec, rs->exec_count, &h->action.argv);
+	return build_action(pc, base, r->action, h);
 }
 
 /* detect: the thresholds of the derived classes. Returns 0, -EINVAL (message written). */

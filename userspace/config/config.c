@@ -171,7 +171,12 @@ void vigil_config_free(struct vigil_config *cfg)
 		free(w->match.pidfile);
 		free_strv(w->latency_syscalls);
 		for (unsigned int j = 0; j < w->n_heal; j++) {
-			free_strv(w->heal[j].action.argv);
+			const struct vigil_action *a = &w->heal[j].action;
+
+			if (a->ops && a->ops->free_params)
+				a->ops->free_params(a->params);
+			else
+				free(a->params);
 			free(w->heal[j].name);
 		}
 		free(w->heal);

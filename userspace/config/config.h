@@ -13,17 +13,7 @@
 #include <stdint.h>
 
 #include "core/classes.h"
-
-enum vigil_action_kind {
-	VIGIL_ACTION_NONE = 0,
-	VIGIL_ACTION_RESTART, /* restart: { exec: [argv...] } */
-};
-
-struct vigil_action {
-	enum vigil_action_kind kind;
-	char **argv; /* restart.exec: NULL-terminated, argv[0] an absolute path */
-	unsigned int argc;
-};
+#include "heal/action.h" /* struct vigil_action: a kind (its ops) and its params */
 
 struct vigil_heal_rule {
 	char *name;	    /* the action's name in the audit trail and the knowledge store;
@@ -31,6 +21,7 @@ struct vigil_heal_rule {
 	uint32_t on_mask;   /* bit (1u << enum vigil_class) per class named in `on:` */
 	unsigned int level; /* 1 at once, 2 after delay_ms, 3 only with approval */
 	uint64_t delay_ms;  /* level 2 only; default 300000 (5m) */
+	/* what to do: a kind of the action table, its params validated at load by the kind */
 	struct vigil_action action;
 };
 

@@ -16,8 +16,10 @@
 #include <yaml.h>
 
 #include "config/yaml.h"
+#include "heal/action.h"
 
-/* DESIGN.md's closed action vocabulary; only restart has a schema (and a healer) so far. */
+/* DESIGN.md's closed action vocabulary. Those implemented are the kinds of the action table
+ * (heal/actions.c), each with a YAML shape in config/schema.c. */
 static const char *const action_names[] = {
     "restart", "cache_clear", "retry", "set_flag", "publish", "rollback",
 };
@@ -295,11 +297,27 @@ static bool is_action_name(const char *s)
 	return false;
 }
 
+/* "restart is", or "restart, cache_clear are": the kinds implemented, into @buf. */
+static void implemented(char *buf, size_t len)
+{
+	const struct vigil_action_ops *ops;
+	size_t off = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; (ops = vigil_action_kind_at(i)) && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", ops->kind);
+	if (off < len)
+		snprintf(buf + off, len - off, " %s", i > 1 ? "are" : "is");
+}
+
 /* An unknown key under @path. Under a rule's `action:` it is an action name, which is either
  * outside the closed vocabulary or not implemented yet. Returns -EINVAL. */
 static int unknown_key(struct parse_ctx *pc, const char *path, const char *key)
 {
 	char full[2 * PATH_LEN]; /* holds @path and @key whole */
+	const struct vigil_action_ops *ops;
+	char kinds[128];
 	struct yaml_pos pos;
 	size_t n = strlen(path);
 
@@ -310,14 +328,17 @@ static int unknown_key(struct parse_ctx *pc, const char *path, const char *key)
 	if (!is_action_name(key))
 		return cfg_report(pc, pos, path, "unknown action '%s' (not in vigil's vocabulary)",
 				  key);
-	cfg_join_path(full, sizeof(full), path, "restart");
-	if (cfg_has_node(pc, full))
-		return cfg_report(pc, pos, path,
-				  "has two actions, restart and '%s'; a rule takes exactly one",
-				  key);
+	for (unsigned int i = 0; (ops = vigil_action_kind_at(i)); i++) {
+		cfg_join_path(full, sizeof(full), path, ops->kind);
+		if (cfg_has_node(pc, full))
+			return cfg_report(pc, pos, path,
+					  "has two actions, %s and '%s'; a rule takes exactly one",
+					  ops->kind, key);
+	}
+	implemented(kinds, sizeof(kinds));
 	return cfg_report(pc, pos, path,
-			  "action '%s' is not implemented yet in this version (only restart is)",
-			  key);
+			  "action '%s' is not implemented yet in this version (only %s)", key,
+			  kinds);
 }
 
 /* Turns libcyaml's "Expecting STRING, got event: SEQUENCE_START" into words. Returns them, or

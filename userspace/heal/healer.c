@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-/* healer: policy, autonomy levels, breaker, backoff, and the restart action's lifecycle. */
+/*
+ * healer: the policy — which rule, whether and when (autonomy levels, level-2 delays, level-3
+ * approvals, backoff, the breaker, the lossy rule, one heal per workload, the quiet window) —
+ * and what an outcome teaches. The action itself runs behind the action interface (action.h),
+ * whatever its kind.
+ */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "heal/spawn.h"
+#include "heal/action.h"
 #include "heal/healer.h"
 #include "heal/knowledge.h"
 
@@ -17,35 +18,39 @@
 #define BACKOFF_MAX_MS 300000ull
 #define BACKOFF_RESET_MS 600000ull /* ten quiet minutes forget the restarts */
 #define MAX_FAILS 64
+#define QUIET_POLL_MS 100 /* how often the quiet window looks at the connections again */
 
 enum breaker { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 
 struct wl_heal {
-	unsigned int restarts;
-	uint64_t last_restart_ns;
+	unsigned int restarts;	   /* runs that changed the workload (vigil_action_attempt) */
+	uint64_t last_restart_ns;  /* ... the last one: the backoff counts from it */
 	uint64_t fails[MAX_FAILS]; /* mono ns of failed heals, newest last */
 	unsigned int n_fails;
 	enum breaker breaker;
 	uint64_t opened_ns;
 	uint64_t opened_wall_ns; /* for the breaker records */
-	bool pending; /* a heal is scheduled or running: never stack two */
+	bool pending;		 /* a heal is scheduled or running: never stack two */
 };
 
-struct job {
+/* Where a heal is: waiting for its delay or backoff, for quiet, or in the action's hands. */
+enum phase { JOB_SCHEDULED, JOB_QUIET, JOB_RUNNING };
+
+/* The healer's side of one run of an action (the action's side is run). */
+struct vigil_heal_job {
 	struct vigil_healer *h;
-	struct vigil_incident *inc;
-	const struct vigil_heal_rule *rule;
 	struct wl_heal *wh;
-	pid_t pid;
-	int status_fd;
-	struct vigil_timer timer;
-	uint64_t started_ns;
-	/* A restart of a process that still runs: wait for quiet, then stop it, then start. */
-	pid_t old;		  /* 0: not looked at yet; -1: nothing to stop */
-	uint64_t quiet_until_ns;  /* give up waiting for quiet then */
-	uint64_t kill_at_ns;	  /* SIGKILL if still alive then (0: SIGTERM not sent yet) */
-	bool deferred, killed;
-	struct job *next;
+	const struct vigil_action_ops *ops;
+	struct vigil_action_run *run;
+	struct vigil_timer timer; /* the heal's one timer: its delay, the quiet window, the run's */
+	enum phase phase;
+	pid_t victim;		 /* interrupts(): the live process the action would stop */
+	uint64_t quiet_until_ns; /* give up waiting for quiet then */
+	bool deferred;		 /* said so */
+	bool verifying;		 /* vigil_action_verifying() was called */
+	pid_t child;		 /* vigil_action_own_child(): its reap goes to the run */
+	bool reaped;
+	struct vigil_heal_job *next;
 };
 
 struct vigil_healer {
@@ -58,7 +63,7 @@ struct vigil_healer {
 	struct vigil_healer_probe probe;
 	struct vigil_knowledge *know; /* NULL: the first rule that applies, always */
 	struct wl_heal *w;
-	struct job *jobs;
+	struct vigil_heal_job *jobs;
 };
 
 uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
@@ -74,8 +79,8 @@ uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
 }
 
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
-		     struct vigil_output *o, struct vigil_incidents *incs, vigil_watch_fn watch, void *watch_arg,
-		     struct vigil_healer **out)
+		     struct vigil_output *o, struct vigil_incidents *incs, vigil_watch_fn watch,
+		     void *watch_arg, struct vigil_healer **out)
 {
 	struct vigil_healer *h = calloc(1, sizeof(*h));
 
@@ -112,28 +117,9 @@ void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *
 	h->know = k;
 }
 
-/* Is pid running (not gone, not a zombie waiting for its parent)? */
-static bool running(pid_t pid)
+static void unlink_job(struct vigil_healer *h, struct vigil_heal_job *j)
 {
-	char path[48], buf[256], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* "pid (comm) S ...": the state follows the last ')' (a comm may hold one). */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
-static void unlink_job(struct vigil_healer *h, struct job *j)
-{
-	struct job **pp;
+	struct vigil_heal_job **pp;
 
 	for (pp = &h->jobs; *pp; pp = &(*pp)->next) {
 		if (*pp == j) {
@@ -143,11 +129,9 @@ static void unlink_job(struct vigil_healer *h, struct job *j)
 	}
 }
 
-/* Call fn(j) in ms milliseconds (the job's one timer: never two at once). */
-static void job_after(struct job *j, uint64_t ms, vigil_timer_fn fn)
+/* The heal's timer fires job_due() in ms (re-arming replaces: never two at once). */
+static void job_after(struct vigil_heal_job *j, uint64_t ms)
 {
-	vigil_timer_cancel(j->h->loop, &j->timer);
-	vigil_timer_init(&j->timer, fn, j);
 	vigil_timer_arm(j->h->loop, &j->timer, ms);
 }
 
@@ -163,9 +147,9 @@ static uint64_t fails_in_window(const struct wl_heal *wh, const struct vigil_wor
 }
 
 /* Count a failed heal against the workload's breaker; open it at the threshold. */
-static void breaker_fail(struct vigil_healer *h, struct job *j)
+static void breaker_fail(struct vigil_healer *h, struct vigil_heal_job *j)
 {
-	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
+	const struct vigil_workload *w = j->run->workload;
 	struct wl_heal *wh = j->wh;
 	uint64_t now = vigil_loop_now(h->loop), n;
 
@@ -181,231 +165,202 @@ static void breaker_fail(struct vigil_healer *h, struct job *j)
 		wh->breaker = BREAKER_OPEN;
 		wh->opened_ns = now;
 		wh->opened_wall_ns = vigil_loop_wall(h->loop);
-		snprintf(detail, sizeof(detail), "%llu failed heals in %llu s: no action for %llu s",
-			 (unsigned long long)n, (unsigned long long)w->breaker_window_ms / 1000,
+		snprintf(detail, sizeof(detail),
+			 "%llu failed heals in %llu s: no action for %llu s", (unsigned long long)n,
+			 (unsigned long long)w->breaker_window_ms / 1000,
 			 (unsigned long long)w->breaker_cooldown_ms / 1000);
-		vigil_out_action(h->out, j->inc, "breaker", "open", detail, 0);
+		vigil_out_action(h->out, j->run->inc, "breaker", "open", detail, 0);
 		vigil_out_breaker(h->out, w->name, "open", n, wh->opened_wall_ns);
 	}
 }
 
 /* What the action's outcome teaches the knowledge store, and the record of what it now holds.
  * Nothing when there is no store. */
-static void learn(struct vigil_healer *h, struct job *j, bool ok)
+static void learn(struct vigil_healer *h, struct vigil_heal_job *j, bool ok)
 {
+	const struct vigil_incident *inc = j->run->inc;
 	struct vigil_know_rec rec = {};
 
 	if (!h->know)
 		return;
 	/* The table is updated even when the file could not be written (the store counts it
 	 * for status); rec is filled whenever the table was. */
-	vigil_knowledge_record(h->know, j->inc->workload_name, j->inc->signature,
-			       vigil_class_name(j->inc->cls) ?: "unknown", j->rule->name, ok,
+	vigil_knowledge_record(h->know, inc->workload_name, inc->signature,
+			       vigil_class_name(inc->cls) ?: "unknown", j->run->rule->name, ok,
 			       vigil_loop_wall(h->loop), &rec);
 	if (rec.signature)
 		vigil_out_knowledge(h->out, &rec);
 }
 
 /*
- * The end of one heal: record the outcome, free the job. known: the outcome says something
- * about the action (it was verified, its process died, its exec failed), so the knowledge
- * store learns from it; not when vigil itself failed to spawn it or stopped before knowing.
+ * The end of one heal: record the outcome, free the job and its run. known: the outcome says
+ * something about the action (it was verified, its process died, its exec failed), so the
+ * knowledge store learns from it; not when vigil itself failed to run it or stopped before
+ * knowing.
  */
-static void finish(struct job *j, bool ok, bool known, const char *detail)
+static void end(struct vigil_heal_job *j, bool ok, bool known, const char *detail, pid_t pid)
 {
 	struct vigil_healer *h = j->h;
+	struct vigil_incident *inc = j->run->inc;
 
 	vigil_timer_cancel(h->loop, &j->timer);
-	if (j->status_fd >= 0) {
-		vigil_loop_del_fd(h->loop, j->status_fd);
-		close(j->status_fd);
-	}
-	vigil_out_action(h->out, j->inc, j->rule->name, ok ? "success" : "failed", detail,
-			  j->pid);
+	vigil_out_action(h->out, inc, j->run->rule->name, ok ? "success" : "failed", detail, pid);
 	if (known)
 		learn(h, j, ok);
 	if (ok) {
 		if (j->wh->breaker == BREAKER_HALF_OPEN) {
 			j->wh->breaker = BREAKER_CLOSED;
 			j->wh->n_fails = 0;
-			vigil_out_breaker(h->out, j->inc->workload_name, "closed", 0,
-					   j->wh->opened_wall_ns);
+			vigil_out_breaker(h->out, inc->workload_name, "closed", 0,
+					  j->wh->opened_wall_ns);
 		}
 	} else {
 		breaker_fail(h, j);
 	}
-	set_state(h, j->inc, ok ? VIGIL_INC_RESOLVED : VIGIL_INC_FAILED);
-	vigil_incident_hold(j->inc, false);
+	set_state(h, inc, ok ? VIGIL_INC_RESOLVED : VIGIL_INC_FAILED);
+	vigil_incident_hold(inc, false);
 	j->wh->pending = false;
 	unlink_job(h, j);
+	free(j->run);
 	free(j);
 }
 
-static void verify_due(struct vigil_loop *loop, void *arg)
-{
-	struct job *j = arg;
-	char detail[128];
+/* --- what the healer gives a run (action.h) ------------------------------------------------ */
 
-	(void)loop;
-	if (kill(j->pid, 0) == 0) {
-		snprintf(detail, sizeof(detail), "running again as pid %d, up for %llu ms", j->pid,
-			 (unsigned long long)(vigil_loop_now(j->h->loop) - j->started_ns) / 1000000);
-		finish(j, true, true, detail);
-	} else {
-		snprintf(detail, sizeof(detail), "pid %d is gone before the verify window ended",
-			 j->pid);
-		finish(j, false, true, detail);
-	}
+void vigil_action_after(struct vigil_action_run *run, uint64_t ms)
+{
+	job_after(run->job, ms);
 }
 
-/* The spawn status pipe: EOF means the exec succeeded; an int is the exec's errno. */
-static void status_readable(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+void vigil_action_own_child(struct vigil_action_run *run, pid_t pid)
 {
-	struct job *j = arg;
-	char detail[160];
-	int err = 0;
-	ssize_t n;
-
-	(void)events;
-	n = read(fd, &err, sizeof(err));
-	if (n < 0 && errno == EAGAIN)
-		return;
-	vigil_loop_del_fd(loop, fd);
-	close(fd);
-	j->status_fd = -1;
-	if (n == sizeof(err)) {
-		snprintf(detail, sizeof(detail), "exec %s: %s", j->rule->action.argv[0],
-			 strerror(err));
-		finish(j, false, true, detail);
-	}
+	run->job->child = pid;
+	run->job->reaped = false;
 }
 
-static int prespawn(pid_t pid, void *arg)
+bool vigil_action_owns(struct vigil_action_run *run, pid_t pid)
 {
-	struct job *j = arg;
+	const struct vigil_healer_probe *p = &run->job->h->probe;
 
-	return j->h->watch ? j->h->watch(j->inc->workload, pid, j->h->watch_arg) : 0;
+	return p->owns && p->owns(run->inc->workload, pid, p->arg);
 }
 
-/* Start the new process and verify it. */
-static void spawn_new(struct job *j)
+int vigil_action_watch(struct vigil_action_run *run, pid_t pid)
 {
-	struct vigil_healer *h = j->h;
-	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
-	char detail[512];
-	int err;
+	struct vigil_healer *h = run->job->h;
+
+	return h->watch ? h->watch(run->inc->workload, pid, h->watch_arg) : 0;
+}
+
+void vigil_action_attempt(struct vigil_action_run *run)
+{
+	struct vigil_heal_job *j = run->job;
 
 	j->wh->restarts++;
-	j->wh->last_restart_ns = vigil_loop_now(h->loop);
-	err = vigil_spawn(j->rule->action.argv, prespawn, j, &j->pid, &j->status_fd);
-	if (err) {
-		snprintf(detail, sizeof(detail), "spawn: %s", strerror(-err));
-		finish(j, false, false, detail); /* vigil's failure, not the action's */
-		return;
-	}
-	j->started_ns = vigil_loop_now(h->loop);
-	if (vigil_loop_add_fd(h->loop, j->status_fd, EPOLLIN, status_readable, j)) {
-		close(j->status_fd);
-		j->status_fd = -1;
-	}
-	set_state(h, j->inc, VIGIL_INC_VERIFYING);
-	snprintf(detail, sizeof(detail), "started pid %d; verifying for %llu ms", j->pid,
-		 (unsigned long long)w->verify_ms);
-	vigil_out_action(h->out, j->inc, j->rule->name, "started", detail, j->pid);
-	job_after(j, w->verify_ms, verify_due);
+	j->wh->last_restart_ns = vigil_loop_now(j->h->loop);
 }
 
-static void run_due(struct vigil_loop *loop, void *arg);
-
-/* Exit incidents have nothing left to stop; any other may be about a process that runs. */
-static bool exit_class(enum vigil_class c)
+void vigil_action_note(struct vigil_action_run *run, const char *outcome, const char *detail,
+		       pid_t pid)
 {
-	return c == VIGIL_CLASS_CRASH || c == VIGIL_CLASS_OOM_KILL ||
-	       c == VIGIL_CLASS_EXIT_NONZERO || c == VIGIL_CLASS_CRASH_LOOP;
+	vigil_out_action(run->job->h->out, run->inc, run->rule->name, outcome, detail, pid);
 }
+
+void vigil_action_verifying(struct vigil_action_run *run)
+{
+	run->job->verifying = true;
+	set_state(run->job->h, run->inc, VIGIL_INC_VERIFYING);
+}
+
+void vigil_action_done(struct vigil_action_run *run, bool ok, bool known, const char *detail,
+		       pid_t pid)
+{
+	end(run->job, ok, known, detail, pid);
+}
+
+/* --- running a heal ------------------------------------------------------------------------ */
 
 /*
- * Run the restart, in steps driven by short timers: record the intent; if the incident's
- * process still runs (and is still the workload's), wait until the workload holds no
- * established connection (a live conversation is never cut) for at most quiet.max_defer,
- * then SIGTERM it, SIGKILL after VIGIL_STOP_GRACE_MS; then start the new process.
+ * The quiet window: a live conversation is never cut. While the action would stop a process
+ * that still runs and the workload holds established connections, wait (recorded once as
+ * "deferred"), at most quiet.max_defer; then hand the run to the action.
  */
-static void run(struct job *j)
+static void quiet(struct vigil_heal_job *j)
 {
 	struct vigil_healer *h = j->h;
-	const struct vigil_workload *w = &h->cfg->workloads[j->inc->workload - 1];
-	struct vigil_healer_probe *pr = &h->probe;
-	uint64_t now = vigil_loop_now(h->loop), conns;
+	struct vigil_action_run *run = j->run;
+	uint64_t now = vigil_loop_now(h->loop), conns = 0;
 	char detail[512];
 
-	if (!j->old) {
-		set_state(h, j->inc, VIGIL_INC_HEALING);
-		vigil_argv_join(j->rule->action.argv, detail, sizeof(detail));
-		vigil_out_action(h->out, j->inc, j->rule->name, "intent", detail, 0);
-		j->old = -1;
-		if (!exit_class(j->inc->cls) && pr->owns && j->inc->tgid &&
-		    pr->owns(j->inc->workload, j->inc->tgid, pr->arg) && running(j->inc->tgid))
-			j->old = j->inc->tgid;
-		j->quiet_until_ns = now + w->quiet_max_defer_ms * 1000000ull;
-	}
-	if (j->old > 0 && !j->kill_at_ns) {
-		conns = pr->established ? pr->established(j->inc->workload, pr->arg) : 0;
+	if (j->victim > 0) {
+		conns = h->probe.established
+			    ? h->probe.established(run->inc->workload, h->probe.arg)
+			    : 0;
 		if (conns && now < j->quiet_until_ns) {
 			if (!j->deferred) {
 				snprintf(detail, sizeof(detail),
 					 "%llu established connections: waiting up to %llu ms for "
 					 "them to close before stopping pid %d",
 					 (unsigned long long)conns,
-					 (unsigned long long)w->quiet_max_defer_ms, j->old);
-				vigil_out_action(h->out, j->inc, j->rule->name, "deferred",
-						  detail, j->old);
+					 (unsigned long long)run->workload->quiet_max_defer_ms,
+					 j->victim);
+				vigil_out_action(h->out, run->inc, run->rule->name, "deferred",
+						 detail, j->victim);
 				j->deferred = true;
 			}
-			job_after(j, 100, run_due);
+			job_after(j, QUIET_POLL_MS);
 			return;
 		}
-		snprintf(detail, sizeof(detail), "SIGTERM to pid %d%s", j->old,
-			 conns ? " (the quiet window expired with connections open)" : "");
-		kill(j->old, SIGTERM);
-		vigil_out_action(h->out, j->inc, j->rule->name, "stop", detail, j->old);
-		j->kill_at_ns = now + VIGIL_STOP_GRACE_MS * 1000000ull;
 	}
-	if (j->old > 0 && running(j->old)) {
-		if (now >= j->kill_at_ns && !j->killed) {
-			kill(j->old, SIGKILL);
-			snprintf(detail, sizeof(detail), "SIGKILL to pid %d after %d ms", j->old,
-				 VIGIL_STOP_GRACE_MS);
-			vigil_out_action(h->out, j->inc, j->rule->name, "stop", detail, j->old);
-			j->killed = true;
-		}
-		job_after(j, 20, run_due);
-		return;
-	}
-	spawn_new(j);
+	run->open_conns = conns;
+	j->phase = JOB_RUNNING;
+	j->ops->start(run);
 }
 
-static void run_due(struct vigil_loop *loop, void *arg)
+/* Policy lets the heal run now: the intent, then the quiet window, then the action. */
+static void begin(struct vigil_heal_job *j)
 {
-	(void)loop;
-	run(arg);
+	struct vigil_healer *h = j->h;
+	struct vigil_action_run *run = j->run;
+	char detail[512];
+
+	set_state(h, run->inc, VIGIL_INC_HEALING);
+	j->ops->describe(run->action, detail, sizeof(detail));
+	vigil_out_action(h->out, run->inc, run->rule->name, "intent", detail, 0);
+	j->victim = j->ops->interrupts ? j->ops->interrupts(run) : 0;
+	j->quiet_until_ns =
+	    vigil_loop_now(h->loop) + run->workload->quiet_max_defer_ms * 1000000ull;
+	j->phase = JOB_QUIET;
+	quiet(j);
 }
 
-static void scheduled_due(struct vigil_loop *loop, void *arg)
+static void job_due(struct vigil_loop *loop, void *arg)
 {
-	struct job *j = arg;
+	struct vigil_heal_job *j = arg;
+	const struct vigil_action_event ev = {.type = VIGIL_ACTION_TIMER};
 
 	(void)loop;
-	run(j);
+	switch (j->phase) {
+	case JOB_SCHEDULED:
+		begin(j);
+		break;
+	case JOB_QUIET:
+		quiet(j);
+		break;
+	case JOB_RUNNING:
+		j->ops->progress(j->run, &ev);
+		break;
+	}
 }
 
 /* Does rule apply to an incident of class cls, with an action this vigil can run? */
 static bool applies(const struct vigil_heal_rule *r, enum vigil_class cls)
 {
-	return (r->on_mask & (1u << cls)) && r->action.kind == VIGIL_ACTION_RESTART;
+	return (r->on_mask & (1u << cls)) && r->action.ops;
 }
 
 /* "4/5 worked before (0.71)", or "never tried (0.50)", for the audit trail. */
-static int describe(char *buf, size_t len, const struct vigil_know_entry *e)
+static int score_text(char *buf, size_t len, const struct vigil_know_entry *e)
 {
 	if (!e)
 		return snprintf(buf, len, "never tried (0.50)");
@@ -450,8 +405,8 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 		return best;
 	off = (size_t)snprintf(why, len, "chosen: %s, ", best->name);
 	if (off < len)
-		off += (size_t)describe(why + off, len - off,
-					vigil_knowledge_get(h->know, inc->signature, best->name));
+		off += (size_t)score_text(why + off, len - off,
+					  vigil_knowledge_get(h->know, inc->signature, best->name));
 	for (unsigned int i = 0, others = 0; i < w->n_heal && off < len; i++) {
 		const struct vigil_heal_rule *r = &w->heal[i];
 
@@ -460,9 +415,9 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 		off += (size_t)snprintf(why + off, len - off, "%s%s ",
 					others++ ? ", " : "; other: ", r->name);
 		if (off < len)
-			off +=
-			    (size_t)describe(why + off, len - off,
-					     vigil_knowledge_get(h->know, inc->signature, r->name));
+			off += (size_t)score_text(
+			    why + off, len - off,
+			    vigil_knowledge_get(h->know, inc->signature, r->name));
 	}
 	return best;
 }
@@ -490,18 +445,19 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 		if (now - wh->opened_ns < w->breaker_cooldown_ms * 1000000ull) {
 			set_state(h, inc, VIGIL_INC_ESCALATED);
 			vigil_out_action(h->out, inc, rule->name, "skipped",
-					  "circuit breaker open: a human must look", 0);
+					 "circuit breaker open: a human must look", 0);
 			return;
 		}
 		wh->breaker = BREAKER_HALF_OPEN; /* one try after the cooldown */
 		vigil_out_breaker(h->out, w->name, "half_open", fails_in_window(wh, w, now),
-				   wh->opened_wall_ns);
+				  wh->opened_wall_ns);
 	}
 	/* An incident built on incomplete telemetry may be wrong: only level 1 acts on it. */
 	if (inc->lossy && rule->level > 1) {
 		snprintf(detail, sizeof(detail),
 			 "%llu kernel events of this workload were dropped around it: a level-%u "
-			 "action needs complete telemetry", (unsigned long long)inc->lost, rule->level);
+			 "action needs complete telemetry",
+			 (unsigned long long)inc->lost, rule->level);
 		set_state(h, inc, VIGIL_INC_ESCALATED);
 		vigil_out_action(h->out, inc, rule->name, "skipped", detail, 0);
 		return;
@@ -523,25 +479,35 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 		      const struct vigil_heal_rule *rule, struct wl_heal *wh)
 {
+	const struct vigil_action_ops *ops = rule->action.ops;
 	uint64_t now = vigil_loop_now(h->loop), delay_ms, since_ms;
+	struct vigil_heal_job *j;
 	char detail[160];
-	struct job *j;
 
 	if (wh->pending) {
 		vigil_out_action(h->out, inc, rule->name, "skipped",
-				  "a heal of this workload is already scheduled or running", 0);
+				 "a heal of this workload is already scheduled or running", 0);
 		return;
 	}
 	j = calloc(1, sizeof(*j));
-	if (!j) {
+	if (j)
+		j->run =
+		    calloc(1, ops->run_size > sizeof(*j->run) ? ops->run_size : sizeof(*j->run));
+	if (!j || !j->run) {
+		free(j);
 		vigil_out_action(h->out, inc, rule->name, "failed", "out of memory", 0);
 		return;
 	}
 	j->h = h;
-	j->inc = inc;
-	j->rule = rule;
 	j->wh = wh;
-	j->status_fd = -1;
+	j->ops = ops;
+	vigil_timer_init(&j->timer, job_due, j);
+	j->run->action = &rule->action;
+	j->run->rule = rule;
+	j->run->workload = &h->cfg->workloads[inc->workload - 1];
+	j->run->inc = inc;
+	j->run->loop = h->loop;
+	j->run->job = j;
 	j->next = h->jobs;
 	h->jobs = j;
 	vigil_incident_hold(inc, true);
@@ -554,13 +520,14 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	if (rule->level == 2 && rule->delay_ms > delay_ms)
 		delay_ms = rule->delay_ms;
 	if (!delay_ms) {
-		run(j);
+		begin(j);
 		return;
 	}
-	snprintf(detail, sizeof(detail), "restart in %llu ms (%s)", (unsigned long long)delay_ms,
+	snprintf(detail, sizeof(detail), "%s in %llu ms (%s)", ops->kind,
+		 (unsigned long long)delay_ms,
 		 rule->level == 2 && rule->delay_ms >= delay_ms ? "level 2 delay" : "backoff");
 	vigil_out_action(h->out, inc, rule->name, "scheduled", detail, 0);
-	job_after(j, delay_ms, scheduled_due);
+	job_after(j, delay_ms);
 }
 
 int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who)
@@ -588,35 +555,40 @@ int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, con
 
 void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus)
 {
-	char detail[128];
-	struct job *j;
+	struct vigil_action_event ev = {
+	    .type = VIGIL_ACTION_CHILD_EXIT,
+	    .pid = pid,
+	    .wstatus = wstatus,
+	};
+	struct vigil_heal_job *j;
 
 	for (j = h->jobs; j; j = j->next) {
-		if (j->pid != pid)
+		if (j->phase != JOB_RUNNING || !j->child || j->child != pid || j->reaped)
 			continue;
-		if (WIFSIGNALED(wstatus))
-			snprintf(detail, sizeof(detail), "pid %d killed by signal %d within the verify window",
-				 pid, WTERMSIG(wstatus));
-		else
-			snprintf(detail, sizeof(detail), "pid %d exited with status %d within the verify window",
-				 pid, WEXITSTATUS(wstatus));
-		finish(j, false, true, detail);
+		j->reaped = true; /* a pid is reaped once; a reused one is not the run's */
+		j->ops->progress(j->run, &ev);
 		return;
 	}
 }
 
 void vigil_healer_free(struct vigil_healer *h)
 {
+	struct vigil_heal_job *j;
+	bool ok;
+
 	if (!h)
 		return;
 	while (h->jobs) {
-		struct job *j = h->jobs;
-
-		if (j->pid)
-			finish(j, kill(j->pid, 0) == 0, false,
-			       "vigil stopped during the verify window");
-		else
-			finish(j, false, false, "vigil stopped before the scheduled heal");
+		j = h->jobs;
+		if (j->phase != JOB_RUNNING) {
+			end(j, false, false, "vigil stopped before the scheduled heal", 0);
+			continue;
+		}
+		ok = j->ops->cancel(j->run);
+		end(j, ok, false,
+		    j->verifying ? "vigil stopped during the verify window"
+				 : "vigil stopped before the scheduled heal",
+		    j->child);
 	}
 	free(h->w);
 	free(h);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * healer: decides whether and when to act on an incident, runs the action, and verifies it.
+ * healer: decides whether and when to act on an incident, runs the chosen action through the
+ * action interface (action.h), and learns from its outcome. Policy only: no action kind's
+ * steps live here.
  *
  * Graduated autonomy (level 1 at once, level 2 after its delay, level 3 waits for approval),
  * a circuit breaker per workload, and a restart backoff that doubles from 10 s to 5 min as
  * Kubernetes' CrashLoopBackOff does, so a broken service is never restarted in a tight loop.
- * Among the rules that apply to an incident, the action that has worked best on its signature
- * runs (the knowledge store), and every known outcome is learned.
+ * An action that would stop a live process waits first for the workload's conversations to
+ * end (the quiet window). Among the rules that apply to an incident, the action that has
+ * worked best on its signature runs (the knowledge store), and every known outcome is learned.
  * Every step is written to the audit trail (action records) before and after it happens.
  */
 #ifndef VIGIL_HEALER_H
@@ -35,14 +38,12 @@ struct vigil_healer_probe {
 };
 
 /*
- * Let the healer restart live processes: before a restart of a process that still runs (an
- * incident that is not an exit), wait for the workload's established connections to close
- * (at most quiet.max_defer), then stop it (SIGTERM, SIGKILL after VIGIL_STOP_GRACE_MS).
- * Without a probe, a live process is never stopped.
+ * Let the healer's actions stop live processes: before an action stops a process that still
+ * runs (restart, for an incident that is not an exit), wait for the workload's established
+ * connections to close (at most quiet.max_defer). Without a probe, a live process is never
+ * stopped.
  */
 void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_probe *p);
-
-#define VIGIL_STOP_GRACE_MS 10000
 
 struct vigil_knowledge;
 
@@ -58,8 +59,8 @@ void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *
 
 /* Returns 0 and *out, or -ENOMEM. */
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
-		     struct vigil_output *o, struct vigil_incidents *incs, vigil_watch_fn watch, void *watch_arg,
-		     struct vigil_healer **out);
+		     struct vigil_output *o, struct vigil_incidents *incs, vigil_watch_fn watch,
+		     void *watch_arg, struct vigil_healer **out);
 /* Cancels pending heals (recorded as such) and frees; accepts NULL. */
 void vigil_healer_free(struct vigil_healer *h);
 
@@ -74,7 +75,8 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
  */
 int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who);
 
-/* A child of ours ended (the daemon reaps on SIGCHLD): ends a verify window early. */
+/* A child of ours ended (the daemon reaps on SIGCHLD): the action that started it hears of it
+ * (a restart's verify window ends early). */
 void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus);
 
 /* Restart backoff before the next restart of a workload that restarted `restarts` times,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* actions: restart by fork + setsid + execve. */
+/* spawn: fork + setsid + execve, the exec's outcome on a pipe (spawn.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

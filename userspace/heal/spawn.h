@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * actions: the closed vocabulary of things the healer may do. Now: restart, which starts a
- * workload's command with fork + setsid + execve — never through a shell.
+ * spawn: start a command for an action (restart's exec) with fork + setsid + execve — never
+ * through a shell — watched before it may run.
  */
-#ifndef VIGIL_ACTIONS_H
-#define VIGIL_ACTIONS_H
+#ifndef VIGIL_HEAL_SPAWN_H
+#define VIGIL_HEAL_SPAWN_H
 
 #include <sys/types.h>
 
@@ -23,4 +23,4 @@ int vigil_spawn(char *const argv[], vigil_prespawn_fn pre, void *arg, pid_t *pid
 /* Join argv into buf for a record ("/usr/bin/svc --port 8080"), truncating. */
 void vigil_argv_join(char *const argv[], char *buf, size_t len);
 
-#endif /* VIGIL_ACTIONS_H */
+#endif /* VIGIL_HEAL_SPAWN_H */

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * action: the one interface of every heal action kind, and what the healer gives a run of one.
+ *
+ * A kind is one file (heal/restart.c, ...) defining a struct vigil_action_ops, listed in the
+ * table of heal/actions.c. The config resolves each rule's kind through that table and has the
+ * kind validate its params at load. The healer keeps the policy — which rule, whether and when
+ * (levels, delays, approvals, backoff, breaker, the quiet window) — and runs the chosen action
+ * through the ops, the same for every kind:
+ *
+ *   healer   describe() for the "intent" record; incident -> healing
+ *            interrupts(): a live process to stop? then the quiet window ("deferred")
+ *   kind     start(run); then progress(run, ev) on the run's timer and its child's exit;
+ *            steps recorded with vigil_action_note(); vigil_action_verifying() when what it
+ *            did is to be verified; the end with vigil_action_done()
+ *   healer   "success" / "failed", the knowledge store, the breaker, resolved / failed
+ *
+ * or cancel(run), when vigil stops first. Adding a kind touches its own file, one line of the
+ * table, and the config's YAML shape (config/schema.c, and the raw -> params step in
+ * config/build.c) — never the healer.
+ */
+#ifndef VIGIL_HEAL_ACTION_H
+#define VIGIL_HEAL_ACTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct vigil_heal_rule; /* config/config.h */
+struct vigil_workload;	/* config/config.h */
+struct vigil_incident;	/* detect/incidents.h */
+struct vigil_loop;	/* core/loop.h */
+struct vigil_heal_job;	/* the healer's side of a run: opaque */
+struct vigil_action_ops;
+
+/* A rule's action as the config holds it: its kind, and the kind's own parsed params. */
+struct vigil_action {
+	const struct vigil_action_ops *ops; /* resolved at load, through vigil_action_find() */
+	void *params; /* as the kind's header defines them; freed with ops->free_params */
+};
+
+enum vigil_action_event_type {
+	VIGIL_ACTION_TIMER,	 /* the run's timer (vigil_action_after) is due */
+	VIGIL_ACTION_CHILD_EXIT, /* its child (vigil_action_own_child) was reaped */
+};
+
+struct vigil_action_event {
+	enum vigil_action_event_type type;
+	pid_t pid;   /* CHILD_EXIT: the child */
+	int wstatus; /* CHILD_EXIT: as waitpid() gave it */
+};
+
+/*
+ * One run of an action for one incident. The healer allocates ops->run_size bytes, zeroed,
+ * with this struct first (a kind's run struct embeds it as its first member), and fills it;
+ * the kind reads it and never writes it.
+ */
+struct vigil_action_run {
+	const struct vigil_action *action;
+	const struct vigil_heal_rule *rule;
+	const struct vigil_workload *workload;
+	struct vigil_incident *inc; /* written only through the services below */
+	struct vigil_loop *loop;    /* the clock is vigil_loop_now(loop); fds may be added */
+	/* At start(): the workload's established connections when the quiet window ended with
+	 * them still open (it expired); 0 when it ended quiet, or there was nothing to wait for. */
+	uint64_t open_conns;
+	struct vigil_heal_job *job;
+};
+
+struct vigil_action_ops {
+	const char *kind; /* its key under a rule's `action:`, and the rule's default name */
+	/*
+	 * Optional. At config load: can the kind run these params for this rule? Returns 0, or
+	 * -EINVAL with *key the key under the kind's own that is wrong ("exec[0]"; NULL for the
+	 * whole action) and why the reason, which the config reports as FILE:LINE:COL: PATH: why.
+	 */
+	int (*validate)(const struct vigil_action *a, const struct vigil_heal_rule *r,
+			const char **key, char *why, size_t len);
+	/* What it will do, for the "intent" record ("/usr/bin/svc --port 8080"). */
+	void (*describe)(const struct vigil_action *a, char *buf, size_t len);
+	/* Frees a->params (NULL accepted). NULL: free() is enough. */
+	void (*free_params)(void *params);
+
+	size_t run_size; /* of the kind's run struct, at least sizeof(struct vigil_action_run) */
+	/*
+	 * Optional, called once before start(): the live process of the workload this run would
+	 * stop, or 0 for none (restart: the incident's process, if it still runs and is still
+	 * the workload's). For a process, the healer first waits for the workload to hold no
+	 * established connection (at most quiet.max_defer).
+	 */
+	pid_t (*interrupts)(struct vigil_action_run *run);
+	/* Begin. The run goes on in progress() and ends, now or later, with vigil_action_done(). */
+	void (*start)(struct vigil_action_run *run);
+	/* Something the run waits for happened. */
+	void (*progress)(struct vigil_action_run *run, const struct vigil_action_event *ev);
+	/*
+	 * vigil stops between start() and vigil_action_done(): release what the run holds but
+	 * its timer (the healer's), without acting. Returns whether what it did stands (restart:
+	 * its new process is alive), for the last record; the healer then ends the run, unlearnt.
+	 */
+	bool (*cancel)(struct vigil_action_run *run);
+};
+
+/* The kind of that name this vigil can run, or NULL. */
+const struct vigil_action_ops *vigil_action_find(const char *kind);
+/* The i-th kind of the table (from 0), or NULL past its end. */
+const struct vigil_action_ops *vigil_action_kind_at(unsigned int i);
+
+/*
+ * What the healer gives a run, between start() and vigil_action_done(). Each call of
+ * vigil_action_note() and vigil_action_done() is an action record under the rule's name.
+ */
+
+/* Arm the run's one timer (re-arming replaces it): progress(TIMER) in ms. */
+void vigil_action_after(struct vigil_action_run *run, uint64_t ms);
+/* Route the reap of pid, a child the run started, to progress(CHILD_EXIT); one at a time. */
+void vigil_action_own_child(struct vigil_action_run *run, pid_t pid);
+/* Is pid a live process of the workload, by the daemon's probe (false without a probe)? */
+bool vigil_action_owns(struct vigil_action_run *run, pid_t pid);
+/* Put a process just forked into the workload's watched set before it may run. Returns 0 or
+ * -errno (then abandon the process). */
+int vigil_action_watch(struct vigil_action_run *run, pid_t pid);
+/* The run now changes the workload (restart: starts its new process): one more for the
+ * workload's backoff, as of now. A kind that never calls it is never backed off. */
+void vigil_action_attempt(struct vigil_action_run *run);
+/* A step, for the audit trail: outcome "stop", "started"... */
+void vigil_action_note(struct vigil_action_run *run, const char *outcome, const char *detail,
+		       pid_t pid);
+/* What the run did is now to be verified: the incident goes verifying. */
+void vigil_action_verifying(struct vigil_action_run *run);
+/*
+ * The end of the run: records "success" or "failed" with detail and pid; when known (the
+ * outcome says something about the action, not about vigil failing to run it) the knowledge
+ * store learns it; a failure counts against the breaker; the incident is resolved or failed.
+ * Frees the run: the kind must have released what it holds, and not touch it after.
+ */
+void vigil_action_done(struct vigil_action_run *run, bool ok, bool known, const char *detail,
+		       pid_t pid);
+
+#endif /* VIGIL_HEAL_ACTION_H */
