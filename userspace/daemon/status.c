@@ -4,6 +4,7 @@
  * stage's own account (probes, collector, journal, knowledge, sinks, incidents, loop,
  * workloads), and every other request is answered by the module that owns its data: latency
  * by the workloads, incidents by the history, approve by the healer. Also the "ready" line.
+ * Queries only read; approve is the one command.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,27 +38,13 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	return vigil_json_end(j);
 }
 
-/* "approve ID": run the action of a level-3 incident awaiting approval. */
-static int approve(const char *id, const struct vigil_ctl_peer *peer, struct vigil_json *j,
+
+/* "approve ID": the healer answers; the control socket says who asked. */
+static int approve(const char *id, const struct vigil_ctl_peer *peer, struct vigil_json *out,
 		   void *ctx)
 {
-	struct daemon *d = ctx;
-	struct vigil_incident *inc = id ? vigil_incidents_lookup(d->incidents, id) : NULL;
-	int ret;
-
 	(void)peer; /* the audit names the control socket; who by uid comes with issue 10 */
-	if (!inc)
-		return -ENOENT;
-	ret = vigil_healer_approve(d->healer, inc, "vigil approve (control socket)");
-	vigil_json_begin(j);
-	vigil_json_str(j, "incident", inc->id);
-	vigil_json_str(j, "state", vigil_incident_state_name(inc->state));
-	if (ret)
-		vigil_json_str(j, "error", ret == -EINVAL ? "not awaiting approval" :
-						     "no heal rule applies to it");
-	else
-		vigil_json_bool(j, "approved", true);
-	return vigil_json_end(j);
+	return vigil_healer_approve_answer(ctx, id, "vigil approve (control socket)", out);
 }
 
 int vigil_daemon_handlers(struct daemon *d)
@@ -74,7 +61,7 @@ int vigil_daemon_handlers(struct daemon *d)
 	if (!err)
 		err = vigil_ctl_query(d->ctl, "incident", vigil_history_incident_query, &d->history);
 	if (!err)
-		err = vigil_ctl_command(d->ctl, "approve", approve, d);
+		err = vigil_ctl_command(d->ctl, "approve", approve, d->healer);
 	return err;
 }
 

@@ -553,6 +553,26 @@ int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, con
 	return 0;
 }
 
+int vigil_healer_approve_answer(struct vigil_healer *h, const char *id, const char *who,
+				struct vigil_json *out)
+{
+	struct vigil_incident *inc = id ? vigil_incidents_lookup(h->incs, id) : NULL;
+	int ret;
+
+	if (!inc)
+		return -ENOENT;
+	ret = vigil_healer_approve(h, inc, who);
+	vigil_json_begin(out);
+	vigil_json_str(out, "incident", inc->id);
+	vigil_json_str(out, "state", vigil_incident_state_name(inc->state));
+	if (ret)
+		vigil_json_str(out, "error",
+			       ret == -EINVAL ? "not awaiting approval" : "no heal rule applies to it");
+	else
+		vigil_json_bool(out, "approved", true);
+	return vigil_json_end(out);
+}
+
 void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus)
 {
 	struct vigil_action_event ev = {

@@ -74,6 +74,11 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
  * approval, -ENOENT if no rule applies any more.
  */
 int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who);
+/* The control socket's "approve ID", answered: {"incident", "state", "approved": true} or
+ * {"incident", "state", "error"}. Returns 0, -ENOENT for an id that is not a live incident,
+ * -ENOMEM. */
+int vigil_healer_approve_answer(struct vigil_healer *h, const char *id, const char *who,
+				struct vigil_json *out);
 
 /* A child of ours ended (the daemon reaps on SIGCHLD): the action that started it hears of it
  * (a restart's verify window ends early). */
