@@ -112,7 +112,7 @@ TESTLIB := $(OUT)/tests/libvigiltest.a
 TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(OUT)/tests/lib/%.o,\
 	$(filter-out tests/lib/failalloc.c,$(wildcard tests/lib/*.c)))
 FAILALLOC := $(OUT)/tests/lib/failalloc.o
-FAILALLOC_TESTS := test_config
+FAILALLOC_TESTS := test_config test_json
 TEST_CFLAGS := $(CFLAGS) -Itests/lib
 
 $(OUT)/tests/lib/%.o: tests/lib/%.c | $(SKELS)

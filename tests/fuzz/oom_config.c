@@ -5,12 +5,12 @@
  * included, until a parse meets no failure. Each failing parse must return -ENOMEM (or what the
  * text gives anyway), leave no config and no block allocated, and end within 2 seconds.
  *
- * libFuzzer cannot do this: ASan owns malloc there. So this is a plain program whose malloc,
- * calloc, realloc and free take the place of libc's, as in tests/unit/test_config.c.
+ * libFuzzer cannot do this: ASan owns malloc there. So this is a plain program linked with
+ * tests/lib/failalloc.c, whose malloc, calloc, realloc and free take the place of libc's, as
+ * for tests/unit/test_config.c.
  *
  *   oom_config SECONDS FILE...     exits 1 if any file fails, 0 when all pass or time is up
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,74 +21,11 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "failalloc.h"
 
 #define MAX_INPUT (1 << 16)
 
-static long fail_at = -1;
-static bool failed_once;
-static long live_blocks;
 static volatile const char *current; /* for the alarm handler */
-
-/* Returns true if this allocation is the one to fail. */
-static bool alloc_fails(void)
-{
-	if (fail_at < 0 || failed_once)
-		return false;
-	if (fail_at-- > 0)
-		return false;
-	failed_once = true;
-	return true;
-}
-
-void *malloc(size_t n)
-{
-	static void *(*real)(size_t);
-	void *p;
-
-	if (!real)
-		real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
-	p = alloc_fails() ? NULL : real(n);
-	live_blocks += p != NULL;
-	return p;
-}
-
-void *calloc(size_t k, size_t n)
-{
-	static void *(*real)(size_t, size_t);
-	void *p;
-
-	if (!real)
-		real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-	p = alloc_fails() ? NULL : real(k, n);
-	live_blocks += p != NULL;
-	return p;
-}
-
-void *realloc(void *p, size_t n)
-{
-	static void *(*real)(void *, size_t);
-	void *r;
-
-	if (!real)
-		real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-	if (p && !n) { /* glibc frees */
-		live_blocks--;
-		return real(p, n);
-	}
-	r = alloc_fails() ? NULL : real(p, n);
-	live_blocks += !p && r;
-	return r;
-}
-
-void free(void *p)
-{
-	static void (*real)(void *);
-
-	if (!real)
-		real = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-	live_blocks -= p != NULL;
-	real(p);
-}
 
 /* A parse that has not ended in 2 s: say which and stop (stdio is not safe here). */
 static void on_alarm(int sig)
@@ -114,14 +51,13 @@ static int sweep(const char *path, const char *text, size_t len)
 	base = vigil_config_parse(text, len, "t", &cfg, base_err, sizeof(base_err));
 	vigil_config_free(cfg);
 	for (n = 0;; n++) {
-		in_use = live_blocks;
-		failed_once = false;
-		fail_at = n;
+		in_use = failalloc_live();
+		failalloc_at(n);
 		alarm(2);
 		ret = vigil_config_parse(text, len, "t", &cfg, err, sizeof(err));
 		alarm(0);
-		fail_at = -1;
-		if (!failed_once)
+		failalloc_at(-1);
+		if (!failalloc_failed())
 			break;
 		if ((ret != -ENOMEM && ret != base) || (ret && cfg)) {
 			fprintf(stderr,
@@ -130,10 +66,10 @@ static int sweep(const char *path, const char *text, size_t len)
 			return -EINVAL;
 		}
 		vigil_config_free(cfg);
-		if (live_blocks != in_use) {
+		if (failalloc_live() != in_use) {
 			fprintf(stderr,
 				"oom_config: %s: allocation %ld failing: %ld blocks leaked\n", path,
-				n, live_blocks - in_use);
+				n, failalloc_live() - in_use);
 			return -EINVAL;
 		}
 	}

@@ -28,9 +28,14 @@ targets=${*:-config json json_scan}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
 warn="-std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers"
-inc="-Iinclude -Iuserspace -D_GNU_SOURCE"
+inc="-Iinclude -Iuserspace -Itests/lib -I${OUT:-build} -D_GNU_SOURCE"
 san="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+# The parser is instrumented; what it links beyond itself (the action kinds it asks to
+# validate, and what they use) comes from the daemon's own library, built first.
 config_srcs="$(ls userspace/config/*.c) userspace/core/classes.c"
+lib="${OUT:-build}/libvigil.a"
+libs="-lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lpthread"
+make --no-print-directory "$lib" >/dev/null
 
 mkdir -p "$out/artifacts"
 status=0
@@ -39,7 +44,7 @@ for t in $targets; do
 	case $t in
 	config)
 		# shellcheck disable=SC2086 # flags and sources are lists of words
-		$cc $warn $san $inc tests/fuzz/fuzz_config.c $config_srcs -lcyaml -lyaml \
+		$cc $warn $san $inc tests/fuzz/fuzz_config.c $config_srcs "$lib" $libs \
 			-o "$out/fuzz_config"
 		dict=-dict=tests/fuzz/config.dict ;;
 	json)
@@ -53,8 +58,8 @@ for t in $targets; do
 		dict=-dict=tests/fuzz/json.dict ;;
 	oom)
 		# shellcheck disable=SC2086
-		$cc $warn -O1 $inc tests/fuzz/oom_config.c $config_srcs -lcyaml -lyaml -ldl \
-			-o "$out/oom_config"
+		$cc $warn -O1 $inc tests/fuzz/oom_config.c tests/lib/failalloc.c $config_srcs \
+			"$lib" $libs -ldl -o "$out/oom_config"
 		"$out/oom_config" "$secs" "$out"/corpus_config/* tests/fuzz/corpus_config/* ||
 			status=1
 		continue ;;

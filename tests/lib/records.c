@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* records: valid kernel records for unit tests (see records.h). */
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -67,4 +68,17 @@ struct vigil_hang tr_hang(uint32_t tgid, uint32_t workload)
 	hdr(&g.hdr, VIGIL_EV_HANG, sizeof(g), tgid, workload);
 	g.state = 2; /* TASK_UNINTERRUPTIBLE */
 	return g;
+}
+
+void tr_incident(struct vigil_incident *i, const char *id)
+{
+	memset(i, 0, sizeof(*i));
+	snprintf(i->id, sizeof(i->id), "%s", id);
+	strcpy(i->signature, "0c14ea5ca28149e2");
+	i->cls = VIGIL_CLASS_CRASH;
+	i->state = VIGIL_INC_RESOLVED;
+	strcpy(i->workload_name, "storyteller");
+	strcpy(i->title, "storyteller crash SIGSEGV");
+	i->count = 3;
+	i->first_kernel_ns = 5000000000ull;
 }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "detect/incidents.h"
 #include "vigil/events.h"
 
 /* An exit of tgid at kernel time ts_ns: exit_code is the raw wait status ((status << 8), or
@@ -20,5 +21,9 @@ struct vigil_sock tr_sock(uint32_t tgid, uint32_t workload, uint32_t what, int e
 struct vigil_slow tr_slow(uint32_t tgid, uint32_t workload, uint32_t syscall, uint64_t latency_ns);
 /* A hung task. */
 struct vigil_hang tr_hang(uint32_t tgid, uint32_t workload);
+
+/* An incident as the record builders and renderers see it: storyteller's SIGSEGV crash,
+ * resolved, count 3, first event at 5 s (kernel time), the given id; the rest zero. */
+void tr_incident(struct vigil_incident *i, const char *id);
 
 #endif /* VIGIL_TEST_RECORDS_H */

@@ -28,6 +28,7 @@
 #include "heal/action.h"
 #include "heal/healer.h"
 #include "heal/knowledge.h"
+#include "records.h"
 #include "heal/restart.h"
 
 struct env {
@@ -169,14 +170,7 @@ static void env_fini(struct env *e)
 /* The exit of workload 1 by signal sig (pid distinct per signal), and what it is. */
 static void crash_event(struct env *e, int sig, struct vigil_exit *x, struct vigil_detection *d)
 {
-	memset(x, 0, sizeof(*x));
-	x->hdr.kind = VIGIL_EV_EXIT;
-	x->hdr.version = VIGIL_ABI_VERSION;
-	x->hdr.size = sizeof(*x);
-	x->hdr.tgid = 1000 + sig;
-	x->hdr.ts_ns = vigil_clock_mono(&e->mc.clock);
-	x->hdr.workload = 1;
-	x->exit_code = sig;
+	*x = tr_exit(1000 + sig, vigil_clock_mono(&e->mc.clock), 1, sig);
 	vigil_detect(&x->hdr, "svc", d);
 }
 

@@ -18,6 +18,7 @@
 #include "control/history.h"
 #include "core/loop.h"
 #include "output/output.h"
+#include "records.h"
 
 /* 2026-11-29T12:34:56.789Z */
 #define WALL 1795955696789000000ull
@@ -25,19 +26,7 @@
 
 static struct vigil_exit ev(uint32_t tgid, uint64_t ts, uint32_t code)
 {
-	struct vigil_exit e;
-
-	memset(&e, 0, sizeof(e));
-	e.hdr.kind = VIGIL_EV_EXIT;
-	e.hdr.version = VIGIL_ABI_VERSION;
-	e.hdr.size = sizeof(e);
-	e.hdr.tgid = tgid;
-	e.hdr.pid = tgid;
-	e.hdr.ts_ns = ts;
-	e.hdr.workload = 1;
-	memcpy(e.hdr.comm, "svc", 4);
-	e.exit_code = code;
-	return e;
+	return tr_exit(tgid, ts, 1, code);
 }
 
 static struct vigil_incident *rec(struct vigil_incidents *t, struct vigil_exit *e)
@@ -422,17 +411,9 @@ static void test_render_incident(void **state)
 	char *s;
 
 	(void)state;
-	memset(&i, 0, sizeof(i));
-	strcpy(i.id, "01a2274d24950001");
-	strcpy(i.signature, "0c14ea5ca28149e2");
-	i.cls = VIGIL_CLASS_CRASH;
-	i.state = VIGIL_INC_RESOLVED;
-	strcpy(i.workload_name, "storyteller");
-	strcpy(i.title, "storyteller crash SIGSEGV");
-	i.count = 3;
+	tr_incident(&i, "01a2274d24950001");
 	i.tgid = 4242;
 	i.signal = 11;
-	i.first_kernel_ns = 5000000000ull;
 	i.opened_mono_ns = i.first_kernel_ns + 198000;
 	i.resolved_mono_ns = i.opened_mono_ns + 2300000000ull;
 	i.lossy = true;

@@ -6,10 +6,6 @@
  * written is parsed back with jansson, an independent strict parser that rejects invalid
  * UTF-8, to check it is valid JSON and that its strings decode to what was meant.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* RTLD_NEXT */
-#endif
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -24,39 +20,10 @@
 #include <jansson.h>
 
 #include "core/json.h"
+#include "failalloc.h"
 
-/*
- * Allocation failure: this realloc() takes the place of libc's for the whole test binary and
- * fails while fail_realloc is set; otherwise it hands over to the real one. Valgrind replaces
- * it with its own allocator, so realloc_can_fail() tells whether it is in effect.
- */
-static bool fail_realloc;
-static unsigned long realloc_calls;
-
-void *realloc(void *p, size_t n)
-{
-	static void *(*real_realloc)(void *, size_t);
-
-	realloc_calls++;
-	if (fail_realloc)
-		return NULL;
-	if (!real_realloc)
-		real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-	return real_realloc(p, n);
-}
-
-static bool realloc_can_fail(void)
-{
-	/* Called through a volatile pointer, or the compiler elides the realloc/free pair. */
-	void *(*volatile call)(void *, size_t) = realloc;
-	void *p;
-
-	fail_realloc = true;
-	p = call(NULL, 16);
-	fail_realloc = false;
-	free(p);
-	return !p;
-}
+/* Allocation failure: tests/lib/failalloc.c takes the place of libc's allocator for this
+ * binary; failalloc_works() says whether it is in effect (not under valgrind). */
 
 /* The writer's invariant after every call: buf is NUL-terminated exactly at len. */
 static void assert_terminated(const struct vigil_json *j)
@@ -494,16 +461,16 @@ static void test_growth(void **state)
 		big[i] = (i % 2) ? 'a' : '\x01';
 	big[n] = '\0';
 
-	calls = realloc_calls;
+	calls = failalloc_calls();
 	vigil_json_begin(&j);
 	vigil_json_str(&j, "big", big);
 	assert_int_equal(vigil_json_end(&j), 0);
-	calls = realloc_calls - calls;
+	calls = failalloc_calls() - calls;
 	want_len = strlen("{\"big\":\"\"}") + n / 2 * 6 + n / 2;
 	assert_int_equal(j.len, want_len);
 	/* Grown to fit, but never to more than twice the need. */
 	assert_true(j.cap >= j.len + 1 && j.cap <= 2 * (j.len + 1));
-	if (realloc_can_fail())
+	if (failalloc_works())
 		assert_in_range(calls, 1, 20);
 	assert_memory_equal(j.buf + j.len - 9, "\\u0001a\"}", 9);
 
@@ -518,13 +485,13 @@ static void test_growth(void **state)
 	vigil_json_free(&j);
 	for (i = 0; i < n / 4; i++)
 		argv[i] = "x";
-	calls = realloc_calls;
+	calls = failalloc_calls();
 	vigil_json_begin(&j);
 	vigil_json_strv(&j, "argv", argv, n / 4);
 	assert_int_equal(vigil_json_end(&j), 0);
-	calls = realloc_calls - calls;
+	calls = failalloc_calls() - calls;
 	assert_int_equal(j.len, strlen("{\"argv\":[]}") + n / 4 * 4 - 1);
-	if (realloc_can_fail())
+	if (failalloc_works())
 		assert_in_range(calls, 1, 20);
 	json_decref(parse(&j));
 
@@ -548,7 +515,7 @@ static void test_reuse(void **state)
 	buf = j.buf;
 	cap = j.cap;
 
-	fail_realloc = true;
+	failalloc_all(true);
 	for (i = 0; i < 1000; i++) {
 		vigil_json_begin(&j);
 		assert_terminated(&j);
@@ -559,7 +526,7 @@ static void test_reuse(void **state)
 		assert_int_equal(vigil_json_end(&j), 0);
 		assert_terminated(&j);
 	}
-	fail_realloc = false;
+	failalloc_all(false);
 	assert_ptr_equal(j.buf, buf);
 	assert_int_equal(j.cap, cap);
 	assert_string_equal(j.buf, "{\"comm\":\"sshd\",\"n\":999}");
@@ -585,18 +552,18 @@ static void test_enomem(void **state)
 	size_t len;
 
 	(void)state;
-	if (!realloc_can_fail()) {
+	if (!failalloc_works()) {
 		print_message("realloc() cannot be made to fail here (valgrind?): skipped\n");
 		skip();
 	}
 	/* No buffer yet: even "{" cannot be written. */
-	fail_realloc = true;
+	failalloc_all(true);
 	vigil_json_begin(&j);
 	assert_int_equal(j.err, -ENOMEM);
 	vigil_json_str(&j, "a", "b");
 	assert_int_equal(vigil_json_end(&j), -ENOMEM);
 	assert_null(j.buf);
-	fail_realloc = false;
+	failalloc_all(false);
 
 	/* Growth fails midway: what was written stays, NUL-terminated. */
 	memset(big, 'x', sizeof(big));
@@ -604,13 +571,13 @@ static void test_enomem(void **state)
 	assert_int_equal(j.err, 0);
 	vigil_json_str(&j, "a", "b");
 	len = j.len;
-	fail_realloc = true;
+	failalloc_all(true);
 	vigil_json_strn(&j, "big", big, sizeof(big));
 	assert_int_equal(j.err, -ENOMEM);
 	vigil_json_u64(&j, "n", 1);
 	vigil_json_strv(&j, "v", NULL, 0);
 	assert_int_equal(vigil_json_end(&j), -ENOMEM);
-	fail_realloc = false;
+	failalloc_all(false);
 	assert_true(j.len >= len);
 	assert_terminated(&j);
 	assert_int_equal(strncmp(j.buf, "{\"a\":\"b\"", 8), 0);
@@ -684,9 +651,9 @@ static void test_nested(void **state)
 		assert_string_equal(j.buf, want);
 		assert_int_equal(j.depth, 0);
 		/* The second round must not allocate. */
-		fail_realloc = realloc_can_fail();
+		failalloc_all(failalloc_works());
 	}
-	fail_realloc = false;
+	failalloc_all(false);
 	root = parse(&j);
 	list = json_object_get(root, "list");
 	assert_int_equal(json_array_size(list), 3);
@@ -849,7 +816,7 @@ static void test_enomem_nested(void **state)
 	char big[4096];
 
 	(void)state;
-	if (!realloc_can_fail()) {
+	if (!failalloc_works()) {
 		print_message("realloc() cannot be made to fail here (valgrind?): skipped\n");
 		skip();
 	}
@@ -857,23 +824,23 @@ static void test_enomem_nested(void **state)
 	vigil_json_begin(&j);
 	vigil_json_array_begin(&j, "list");
 	vigil_json_object_begin(&j, NULL);
-	fail_realloc = true;
+	failalloc_all(true);
 	vigil_json_strn(&j, "big", big, sizeof(big));
 	vigil_json_object_end(&j);
 	vigil_json_array_end(&j);
 	vigil_json_fixed(&j, "f", 1.0, 2);
 	assert_int_equal(vigil_json_end(&j), -ENOMEM);
-	fail_realloc = false;
+	failalloc_all(false);
 	assert_terminated(&j);
 	assert_int_equal(strncmp(j.buf, "{\"list\":[{", 10), 0);
 
 	/* A fixed number that does not fit fails the same way. */
 	vigil_json_free(&j);
 	vigil_json_begin(&j);
-	fail_realloc = true;
+	failalloc_all(true);
 	vigil_json_fixed(&j, "big", 1e300, 2);
 	assert_int_equal(vigil_json_end(&j), -ENOMEM);
-	fail_realloc = false;
+	failalloc_all(false);
 	assert_terminated(&j);
 	assert_string_equal(j.buf, "{\"big\":");
 	vigil_json_free(&j);

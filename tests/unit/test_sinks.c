@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "output/output.h"
+#include "records.h"
 
 /* 2026-11-29T12:34:56.789Z */
 #define WALL 1795955696789000000ull
@@ -48,13 +49,8 @@ static void test_event_record_hostile_comm(void **state)
 	json_t *o;
 
 	(void)state;
-	memset(&e, 0, sizeof(e));
-	e.hdr.kind = VIGIL_EV_EXIT;
-	e.hdr.version = VIGIL_ABI_VERSION;
-	e.hdr.size = sizeof(e);
-	e.hdr.tgid = 4242;
+	e = tr_exit(4242, 0, 0, 11);
 	e.hdr.pid = 4243;
-	e.exit_code = 11;
 	memcpy(e.hdr.comm, hostile, sizeof(hostile));
 	vigil_detect(&e.hdr, "svc", &d);
 	assert_int_equal(vigil_record_event(&j, "node-1", WALL, NULL, &e.hdr, "svc", &d), 0);
@@ -83,18 +79,7 @@ static void test_incident_and_action_records(void **state)
 	json_t *o;
 
 	(void)state;
-	memset(&i, 0, sizeof(i));
-	strcpy(i.id, "0123456789abcdef");
-	strcpy(i.signature, "0c14ea5ca28149e2");
-	i.cls = VIGIL_CLASS_CRASH;
-	i.state = VIGIL_INC_RESOLVED;
-	strcpy(i.workload_name, "storyteller");
-	strcpy(i.title, "storyteller crash SIGSEGV");
-	i.count = 3;
-	i.first_kernel_ns = 1000000;
-	i.opened_mono_ns = 1250000;
-	i.resolved_mono_ns = 2001250000;
-	i.first_kernel_ns = 5000000000ull;
+	tr_incident(&i, "0123456789abcdef");
 	i.opened_mono_ns = i.first_kernel_ns + 250000;
 	i.resolved_mono_ns = i.opened_mono_ns + 2000000000ull;
 	i.n_chain = 2;
