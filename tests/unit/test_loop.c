@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Unit: the event loop's timers — order, re-arming from a callback, cancelling, equal deadlines,
- * a manual clock that fires what falls due without waiting, and a periodic timer that keeps
- * going for thousands of periods (arming cannot fail: the timer is embedded).
+ * a manual clock that fires what falls due without waiting, a periodic timer that keeps going
+ * for thousands of periods (arming cannot fail: the timer is embedded), and signals taken on
+ * the loop.
  */
+#include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,6 +172,30 @@ static void test_host_clock_delay(void **state)
 	vigil_loop_free(loop);
 }
 
+static void got_signal(struct vigil_loop *loop, int signo, void *arg)
+{
+	(void)loop;
+	*(int *)arg = signo;
+}
+
+/* A signal taken on the loop arrives as a callback, not as a handler; a second set is
+ * refused. */
+static void test_signals(void **state)
+{
+	static const int sigs[] = {SIGUSR1};
+	struct vigil_loop *loop;
+	int seen = 0;
+
+	(void)state;
+	assert_int_equal(vigil_loop_new(NULL, &loop), 0);
+	assert_int_equal(vigil_loop_signals(loop, sigs, 1, got_signal, &seen), 0);
+	assert_int_equal(vigil_loop_signals(loop, sigs, 1, got_signal, &seen), -EBUSY);
+	raise(SIGUSR1);
+	assert_int_equal(vigil_loop_run_once(loop, 1000), 0);
+	assert_int_equal(seen, SIGUSR1);
+	vigil_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_rearm_and_cancel_from_callback),
 		cmocka_unit_test(test_periodic_host_clock),
 		cmocka_unit_test(test_host_clock_delay),
+		cmocka_unit_test(test_signals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

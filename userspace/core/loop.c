@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,9 @@ struct fd_watch {
 
 struct vigil_loop {
 	const struct vigil_clock *clock;
+	int sigfd; /* vigil_loop_signals(), or -1 */
+	vigil_signal_fn sig_fn;
+	void *sig_arg;
 	bool host_clock; /* the timerfd runs on the host's monotonic clock: only then is it armed */
 	int epfd;
 	int tfd;
@@ -176,6 +181,7 @@ int vigil_loop_new(const struct vigil_clock *clock, struct vigil_loop **out)
 	loop->clock = clock ? clock : &vigil_clock_host;
 	loop->host_clock = loop->clock == &vigil_clock_host;
 	loop->tfd = -1;
+	loop->sigfd = -1;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0) {
 		err = -errno;
@@ -211,6 +217,8 @@ void vigil_loop_free(struct vigil_loop *loop)
 		unlink_timer(loop, loop->head);
 	if (loop->tfd >= 0)
 		close(loop->tfd);
+	if (loop->sigfd >= 0)
+		close(loop->sigfd);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	free(loop);
@@ -254,6 +262,42 @@ int vigil_loop_del_fd(struct vigil_loop *loop, int fd)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+static void on_signalfd(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		loop->sig_fn(loop, (int)si.ssi_signo, loop->sig_arg);
+}
+
+int vigil_loop_signals(struct vigil_loop *loop, const int *signals, size_t n, vigil_signal_fn fn,
+		       void *arg)
+{
+	sigset_t set;
+	int err;
+
+	if (loop->sigfd >= 0)
+		return -EBUSY;
+	sigemptyset(&set);
+	for (size_t i = 0; i < n; i++)
+		sigaddset(&set, signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	loop->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (loop->sigfd < 0)
+		return -errno;
+	loop->sig_fn = fn;
+	loop->sig_arg = arg;
+	err = vigil_loop_add_fd(loop, loop->sigfd, EPOLLIN, on_signalfd, NULL);
+	if (err) {
+		close(loop->sigfd);
+		loop->sigfd = -1;
+	}
+	return err;
 }
 
 /* Is w still registered? A callback earlier in the same batch may have removed it. */

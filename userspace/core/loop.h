@@ -15,6 +15,7 @@
 #define VIGIL_CORE_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/clock.h"
@@ -25,6 +26,8 @@ struct vigil_loop;
 typedef void (*vigil_fd_fn)(struct vigil_loop *loop, int fd, uint32_t events, void *arg);
 /* Called once when a timer is due (it is no longer armed then, and may be armed again). */
 typedef void (*vigil_timer_fn)(struct vigil_loop *loop, void *arg);
+/* Called with each signal delivered (vigil_loop_signals). */
+typedef void (*vigil_signal_fn)(struct vigil_loop *loop, int signo, void *arg);
 
 /* A timer, embedded in what it belongs to. Set up with vigil_timer_init() before use; a
  * zeroed timer that was never armed may be cancelled. */
@@ -50,6 +53,11 @@ void vigil_loop_free(struct vigil_loop *loop);
 int vigil_loop_add_fd(struct vigil_loop *loop, int fd, uint32_t events, vigil_fd_fn fn, void *arg);
 /* Stop watching fd. Returns 0 or -errno (-ENOENT if it was not watched). */
 int vigil_loop_del_fd(struct vigil_loop *loop, int fd);
+/* Take these n signals on the loop: they are blocked for the thread (so that the threads it
+ * starts later inherit the mask) and read through a signalfd the loop owns; fn runs for each.
+ * Once per loop. Returns 0 or -errno. */
+int vigil_loop_signals(struct vigil_loop *loop, const int *signals, size_t n, vigil_signal_fn fn,
+		       void *arg);
 
 void vigil_timer_init(struct vigil_timer *t, vigil_timer_fn fn, void *arg);
 /* (Re-)arm t to fire delay_ms from now. Never fails. */

@@ -18,10 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "daemon/daemon.h"
 #include "daemon/daemon_int.h"
@@ -99,23 +96,20 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 
 /* --- the loop's callbacks ----------------------------------------------------------------- */
 
-static void on_signal(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
+/* SIGCHLD: reap what the healer started; SIGINT, SIGTERM: stop. */
+static void on_signal(struct vigil_loop *loop, int signo, void *arg)
 {
 	struct daemon *d = arg;
-	struct signalfd_siginfo si;
 	int status;
 	pid_t pid;
 
-	(void)events;
-	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD) {
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-				vigil_healer_reaped(d->healer, pid, status);
-			continue;
-		}
-		fprintf(stderr, "vigil: %s, stopping\n", strsignal(si.ssi_signo));
-		vigil_loop_stop(loop);
+	if (signo == SIGCHLD) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			vigil_healer_reaped(d->healer, pid, status);
+		return;
 	}
+	fprintf(stderr, "vigil: %s, stopping\n", strsignal(signo));
+	vigil_loop_stop(loop);
 }
 
 static void on_sample(struct vigil_loop *loop, void *arg)
@@ -138,22 +132,6 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 	vigil_timer_arm(loop, &d->tick, TICK_MS);
 }
 
-/* Block the signals the loop reads through a signalfd. Returns the fd or -errno. */
-static int signals_fd(void)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /* --- start and stop ----------------------------------------------------------------------- */
 
 static void teardown(struct daemon *d)
@@ -174,8 +152,6 @@ static void teardown(struct daemon *d)
 	 * spools. */
 	vigil_daemon_sinks_close(d);
 	vigil_output_close(d->out);
-	if (d->sigfd >= 0)
-		close(d->sigfd);
 	vigil_loop_free(d->loop);
 	vigil_config_free(d->cfg);
 	free(d);
@@ -246,10 +222,9 @@ static int build_stages(struct daemon *d)
 static int start_loop(struct daemon *d, const char *ctl_path, bool sockets, char *err,
 		      size_t errlen)
 {
-	int ret;
+	static const int signals[] = {SIGINT, SIGTERM, SIGCHLD};
+	int ret = vigil_loop_signals(d->loop, signals, 3, on_signal, d);
 
-	d->sigfd = signals_fd();
-	ret = d->sigfd < 0 ? d->sigfd : vigil_loop_add_fd(d->loop, d->sigfd, EPOLLIN, on_signal, d);
 	if (ret) {
 		snprintf(err, errlen, "signals: %s", strerror(-ret));
 		return ret;
@@ -280,7 +255,6 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->sigfd = -1;
 	d->started_mono_ns = vigil_mono_ns();
 	/* 1, 2. Config (refused with file, line and key), output, Redis, knowledge. */
 	ret = open_config_and_output(d, o, err, sizeof(err));

@@ -52,7 +52,6 @@ struct daemon {
 	struct daemon_sink sinks[DAEMON_SINKS]; /* [DAEMON_SINK_REDIS]: redis.url */
 	struct vigil_ctl *ctl;
 	struct vigil_history_live history; /* the "incidents" and "incident" queries' context */
-	int sigfd;
 	struct vigil_timer tick, sample;
 	unsigned int ticks;
 	const char *journal; /* the journal in use ("" when off): --journal beats the config */
