@@ -6,6 +6,7 @@
 #   make run      build and run the agent on the embedded default config (root)
 #   make bench    overhead and throughput benchmarks (ratios, printed)
 #   make deps     install the Debian packages the build and tests need, if missing
+#   make format-check  every C file in kernel style (.clang-format); make format fixes them
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this host's BTF
 #
 # Every output goes under build/. Dependency files (-MMD -MP) make an edit of any header,
@@ -19,7 +20,7 @@ CC ?= gcc
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # The packages `make deps` installs (Debian 12 names).
-DEB_PKGS := clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
+DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
 	iproute2 procps postgresql
 
@@ -50,7 +51,8 @@ INTEG_BINS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%,$(INTE
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(HELPER_SRCS))
 
-.PHONY: all test unit integration run bench deps vmlinux clean doctor bpf-other-arch
+.PHONY: all test unit integration run bench deps vmlinux clean doctor bpf-other-arch \
+	format format-check
 .DELETE_ON_ERROR:
 # Test objects are intermediate files of a pattern chain: keep them, so that a second
 # `make test` rebuilds nothing.
@@ -195,6 +197,17 @@ deps:
 
 $(OUT)/bpf $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/helpers:
 	mkdir -p $@
+
+# Kernel style (.clang-format): every C file of ours, the committed vmlinux headers aside.
+FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
+CLANG_FORMAT ?= clang-format
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS) && \
+		echo "format-check: $(words $(FORMAT_SRCS)) files in kernel style"
 
 clean:
 	rm -rf $(OUT)

@@ -184,7 +184,8 @@ static int jansson_fields(const struct rec *r, struct fields *f)
 		json_decref(root);
 		return -EINVAL;
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		char *text = NULL;
 		size_t len = 0;
 
@@ -246,7 +247,8 @@ static bool same_split(const struct rec *r)
 	int i = 0;
 
 	a.n = scanner_fields(r, &a);
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (!same || i >= a.n || strlen(key) != a.kl[i] || memcmp(key, a.k[i], a.kl[i]) ||
 		    (json_is_string(v) && (json_string_length(v) != a.vl[i] ||
 					   memcmp(json_string_value(v), a.v[i], a.vl[i]))))

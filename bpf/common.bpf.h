@@ -56,8 +56,8 @@ static __always_inline void fill_hdr(struct vigil_event_hdr *h, __u16 kind, __u3
  * Signals whose default action ends the process (signal(7)): the ones worth remembering the
  * sender of. SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH are not.
  */
-#define VIGIL_FATAL_SIGNALS                                                                     \
-	(((1ULL << 32) - 2) & ~((1ULL << 17) | (1ULL << 18) | (1ULL << 19) | (1ULL << 20) |     \
+#define VIGIL_FATAL_SIGNALS                                                                        \
+	(((1ULL << 32) - 2) & ~((1ULL << 17) | (1ULL << 18) | (1ULL << 19) | (1ULL << 20) |        \
 				(1ULL << 21) | (1ULL << 22) | (1ULL << 23) | (1ULL << 28)))
 
 static __always_inline bool signal_is_fatal(int sig)

@@ -68,7 +68,7 @@ struct {
 /* Insert @tgid into the watched set; counts a full map instead of failing silently. */
 static __always_inline void watch(__u32 tgid, __u32 workload, __u32 flags)
 {
-	struct vigil_watch w = { .workload = workload, .flags = flags };
+	struct vigil_watch w = {.workload = workload, .flags = flags};
 
 	int ret = bpf_map_update_elem(&watched, &tgid, &w, BPF_NOEXIST);
 
@@ -243,8 +243,7 @@ static __always_inline int on_oom(struct task_struct *victim, __u32 tgid, __u64 
 	e = reserve(sizeof(*e), w ? w->workload : 0);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, VIGIL_EV_OOM, sizeof(*e), victim, w ? w->workload : 0,
-		 w ? w->flags : 0);
+	fill_hdr(&e->hdr, VIGIL_EV_OOM, sizeof(*e), victim, w ? w->workload : 0, w ? w->flags : 0);
 	if (comm) {
 		e->hdr.tgid = tgid;
 		e->hdr.pid = tgid;
@@ -319,8 +318,8 @@ int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
 }
 
 SEC("tp_btf/signal_generate")
-int BPF_PROG(signal_btf, int sig, struct kernel_siginfo *info, struct task_struct *task,
-	     int group, int result)
+int BPF_PROG(signal_btf, int sig, struct kernel_siginfo *info, struct task_struct *task, int group,
+	     int result)
 {
 	return on_signal(sig, BPF_CORE_READ(task, tgid), result);
 }

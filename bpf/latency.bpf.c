@@ -6,7 +6,8 @@
  *
  * Enabling raw_syscalls puts every task of the host on the traced syscall path, so the
  * unwatched path is as short as it can be: sys_enter and sys_exit each test the task's bit in
- * watched_bits (an array lookup the verifier inlines) and return. The loader attaches these programs only when a workload asks for latency.
+ * watched_bits (an array lookup the verifier inlines) and return. The loader attaches these
+ * programs only when a workload asks for latency.
  */
 #include "maps.bpf.h"
 
@@ -59,11 +60,21 @@ static __always_inline __u32 log2_u64(__u64 v)
 {
 	__u32 r = 0, s;
 
-	s = (v > 0xffffffffULL) << 5; v >>= s; r |= s;
-	s = (v > 0xffff) << 4; v >>= s; r |= s;
-	s = (v > 0xff) << 3; v >>= s; r |= s;
-	s = (v > 0xf) << 2; v >>= s; r |= s;
-	s = (v > 0x3) << 1; v >>= s; r |= s;
+	s = (v > 0xffffffffULL) << 5;
+	v >>= s;
+	r |= s;
+	s = (v > 0xffff) << 4;
+	v >>= s;
+	r |= s;
+	s = (v > 0xff) << 3;
+	v >>= s;
+	r |= s;
+	s = (v > 0xf) << 2;
+	v >>= s;
+	r |= s;
+	s = (v > 0x3) << 1;
+	v >>= s;
+	r |= s;
 	r |= (v >> 1);
 	return r;
 }

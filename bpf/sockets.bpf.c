@@ -33,7 +33,7 @@ enum owner_flags {
 	OWNER_ESTABLISHED = 1 << 0, /* counted in established, not yet in closed */
 	OWNER_REPORTED = 1 << 1,    /* an error of this socket was already sent */
 	OWNER_LISTENER = 1 << 2,
-	OWNER_PASSIVE = 1 << 3,	    /* accepted, not connected */
+	OWNER_PASSIVE = 1 << 3, /* accepted, not connected */
 };
 
 struct owner {
@@ -96,9 +96,9 @@ static __always_inline struct vigil_sock_counts *counts(__u32 workload)
 static __always_inline struct listen_key listen_key_of(const struct sock *sk)
 {
 	struct listen_key k = {
-		.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
-		.family = BPF_CORE_READ(sk, __sk_common.skc_family),
-		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+	    .netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+	    .family = BPF_CORE_READ(sk, __sk_common.skc_family),
+	    .port = BPF_CORE_READ(sk, __sk_common.skc_num),
 	};
 
 	return k;

@@ -8,9 +8,9 @@
 #define VIGIL_CLASSES_H
 
 enum vigil_class {
-	VIGIL_CLASS_NONE = 0,	/* not a fault (clean exit, intentional stop, exec) */
-	VIGIL_CLASS_CRASH,	/* fatal signal raised by the process itself or the kernel */
-	VIGIL_CLASS_OOM_KILL,	/* killed by the OOM killer */
+	VIGIL_CLASS_NONE = 0,	  /* not a fault (clean exit, intentional stop, exec) */
+	VIGIL_CLASS_CRASH,	  /* fatal signal raised by the process itself or the kernel */
+	VIGIL_CLASS_OOM_KILL,	  /* killed by the OOM killer */
 	VIGIL_CLASS_EXIT_NONZERO, /* exit() with a non-zero status */
 	VIGIL_CLASS_CRASH_LOOP,
 	VIGIL_CLASS_CONN_REFUSED,

@@ -32,21 +32,21 @@ enum vigil_event_kind {
 
 /* hdr.flags */
 enum vigil_event_flags {
-	VIGIL_F_WATCHED = 1 << 0, /* the process belongs to a configured workload */
+	VIGIL_F_WATCHED = 1 << 0,   /* the process belongs to a configured workload */
 	VIGIL_F_INHERITED = 1 << 1, /* ... because its parent did (fork) */
 	VIGIL_F_PASSIVE = 1 << 2,   /* sockets: an accepted connection, not one it connected */
 };
 
 struct vigil_event_hdr {
-	__u16 kind;	/* enum vigil_event_kind */
-	__u16 version;	/* VIGIL_ABI_VERSION */
-	__u32 size;	/* bytes in the whole record, header included */
-	__u64 ts_ns;	/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u32 tgid;	/* the process the event is about (not always current) */
-	__u32 pid;	/* the thread */
-	__u64 cgroup_id; /* cgroup v2 id of that process */
-	__u32 workload;	/* workload index + 1; 0 = no configured workload */
-	__u32 flags;	/* enum vigil_event_flags */
+	__u16 kind;		   /* enum vigil_event_kind */
+	__u16 version;		   /* VIGIL_ABI_VERSION */
+	__u32 size;		   /* bytes in the whole record, header included */
+	__u64 ts_ns;		   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 tgid;		   /* the process the event is about (not always current) */
+	__u32 pid;		   /* the thread */
+	__u64 cgroup_id;	   /* cgroup v2 id of that process */
+	__u32 workload;		   /* workload index + 1; 0 = no configured workload */
+	__u32 flags;		   /* enum vigil_event_flags */
 	char comm[VIGIL_COMM_LEN]; /* thread-group leader's comm, not NUL-terminated if full */
 };
 
@@ -85,13 +85,13 @@ struct vigil_exec {
 };
 
 enum vigil_sock_what {
-	VIGIL_SOCK_REFUSED = 1,	 /* connect: RST answered the SYN (ECONNREFUSED) */
-	VIGIL_SOCK_TIMEOUT,	 /* connect: SYNs unanswered (ETIMEDOUT) */
-	VIGIL_SOCK_UNREACH,	 /* connect: EHOSTUNREACH, ENETUNREACH */
-	VIGIL_SOCK_CONNECT_ERR,	 /* connect failed with another errno */
-	VIGIL_SOCK_RESET_RCVD,	 /* RST received on a synchronized connection */
-	VIGIL_SOCK_RESET_SENT,	 /* this host answered with RST on an owned connection */
-	VIGIL_SOCK_ERROR,	 /* another error reported on an owned socket */
+	VIGIL_SOCK_REFUSED = 1, /* connect: RST answered the SYN (ECONNREFUSED) */
+	VIGIL_SOCK_TIMEOUT,	/* connect: SYNs unanswered (ETIMEDOUT) */
+	VIGIL_SOCK_UNREACH,	/* connect: EHOSTUNREACH, ENETUNREACH */
+	VIGIL_SOCK_CONNECT_ERR, /* connect failed with another errno */
+	VIGIL_SOCK_RESET_RCVD,	/* RST received on a synchronized connection */
+	VIGIL_SOCK_RESET_SENT,	/* this host answered with RST on an owned connection */
+	VIGIL_SOCK_ERROR,	/* another error reported on an owned socket */
 	VIGIL_SOCK_WHAT_MAX,
 };
 
@@ -127,13 +127,13 @@ struct vigil_hang {
  * Not every family uses every counter.
  */
 enum vigil_stat {
-	VIGIL_STAT_EVENTS = 0,	   /* records submitted to the ring buffer */
-	VIGIL_STAT_DROPS,	   /* ring buffer full: bpf_ringbuf_reserve() failed */
-	VIGIL_STAT_CLEAN_EXITS,	   /* observe-all exits with status 0, aggregated, not sent */
-	VIGIL_STAT_WATCH_FULL,	   /* watched-tgid map full: a process could not be watched */
-	VIGIL_STAT_RATE_LIMITED,   /* slow-syscall events over the per-workload rate, not sent */
-	VIGIL_STAT_NO_OWNER,	   /* socket event on a socket whose owner was never seen */
-	VIGIL_STAT_OWNER_FULL,	   /* socket-owner map full */
+	VIGIL_STAT_EVENTS = 0,	 /* records submitted to the ring buffer */
+	VIGIL_STAT_DROPS,	 /* ring buffer full: bpf_ringbuf_reserve() failed */
+	VIGIL_STAT_CLEAN_EXITS,	 /* observe-all exits with status 0, aggregated, not sent */
+	VIGIL_STAT_WATCH_FULL,	 /* watched-tgid map full: a process could not be watched */
+	VIGIL_STAT_RATE_LIMITED, /* slow-syscall events over the per-workload rate, not sent */
+	VIGIL_STAT_NO_OWNER,	 /* socket event on a socket whose owner was never seen */
+	VIGIL_STAT_OWNER_FULL,	 /* socket-owner map full */
 	VIGIL_STAT_MAX,
 };
 
@@ -141,8 +141,8 @@ enum vigil_stat {
  * userspace keeps the previous sum and takes differences, so nothing is ever reset. */
 struct vigil_sock_counts {
 	__u64 retransmits;
-	__u64 established;    /* connections that reached ESTABLISHED */
-	__u64 closed;	      /* ... and left it: live = established - closed */
+	__u64 established; /* connections that reached ESTABLISHED */
+	__u64 closed;	   /* ... and left it: live = established - closed */
 	__u64 resets_rcvd;
 };
 
@@ -152,7 +152,7 @@ struct vigil_sock_counts {
  * array (an inlined lookup on the hot path, where a hash would cost a hash and a walk);
  * userspace hands the slots out in config order.
  */
-#define VIGIL_LAT_SLOTS 32 /* bucket i counts latencies in [2^i, 2^(i+1)) ns; the last: more */
+#define VIGIL_LAT_SLOTS 32  /* bucket i counts latencies in [2^i, 2^(i+1)) ns; the last: more */
 #define VIGIL_LAT_HISTS 256 /* histogram slots; 0 means "not timed" */
 #define VIGIL_MAX_SYSCALLS 512
 
@@ -164,8 +164,8 @@ struct vigil_lat_hist {
 
 /* What a workload times, and its budget (map "lat_cfg", index = workload). */
 struct vigil_lat_cfg {
-	__u64 budget_ns;		  /* 0: the workload times nothing */
-	__u8 hist[VIGIL_MAX_SYSCALLS];	  /* syscall number -> histogram slot, 0: not timed */
+	__u64 budget_ns;	       /* 0: the workload times nothing */
+	__u8 hist[VIGIL_MAX_SYSCALLS]; /* syscall number -> histogram slot, 0: not timed */
 };
 
 /* Value of the kernel's watched-tgid map. */

@@ -3,12 +3,12 @@
 #ifndef VIGIL_LIMITS_H
 #define VIGIL_LIMITS_H
 
-#define VIGIL_COMM_LEN 16	    /* TASK_COMM_LEN */
-#define VIGIL_MAX_WORKLOADS 64	    /* configured workloads */
-#define VIGIL_MAX_WATCHED 65536	    /* processes watched at once (kernel map) */
-#define VIGIL_MAX_MATCH_KEYS 1024   /* comm / exe / cgroup match keys */
+#define VIGIL_COMM_LEN 16	      /* TASK_COMM_LEN */
+#define VIGIL_MAX_WORKLOADS 64	      /* configured workloads */
+#define VIGIL_MAX_WATCHED 65536	      /* processes watched at once (kernel map) */
+#define VIGIL_MAX_MATCH_KEYS 1024     /* comm / exe / cgroup match keys */
 #define VIGIL_RINGBUF_BYTES (1 << 20) /* default ring buffer: ~10k exit records */
-#define VIGIL_PID_MAX 4194304	    /* PID_MAX_LIMIT: the largest pid_max a kernel allows */
+#define VIGIL_PID_MAX 4194304	      /* PID_MAX_LIMIT: the largest pid_max a kernel allows */
 #define VIGIL_PID_WORDS (VIGIL_PID_MAX / 64) /* watched_bits: one bit per tgid */
 
 #endif /* VIGIL_LIMITS_H */

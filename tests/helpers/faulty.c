@@ -57,7 +57,7 @@ static void *fault(void *arg)
 
 static int tcp_connect(const char *ip, int port, int syncnt)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	inet_pton(AF_INET, ip, &a.sin_addr);
@@ -70,7 +70,7 @@ static int tcp_connect(const char *ip, int port, int syncnt)
 
 static int tcp_listen(const char *ip, int port, int backlog)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	inet_pton(AF_INET, ip, &a.sin_addr);
@@ -88,7 +88,7 @@ static int tcp_listen(const char *ip, int port, int backlog)
  */
 static int syn_timeout(void)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
+	struct ifreq ifr = {.ifr_name = "lo"};
 	int s, l, first, second;
 
 	if (unshare(CLONE_NEWNET))
@@ -115,7 +115,7 @@ static int syn_timeout(void)
  * Returns 0 or -1. */
 static int private_lo(void)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
+	struct ifreq ifr = {.ifr_name = "lo"};
 	int s, rc;
 
 	if (unshare(CLONE_NEWNET))
@@ -189,7 +189,7 @@ static int syn_timeout_clean(void)
  */
 static int syn_burst(int n, int ms)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7777) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(7777)};
 	int l, first, fds[256];
 
 	if (n < 1 || n > 256)
@@ -212,7 +212,7 @@ static int syn_burst(int n, int ms)
 /* n blocking connects to ip:port, each closed after. Returns how many ended with err. */
 static int connect_n(const char *ip, int port, int n, int err)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int hits = 0;
 
 	inet_pton(AF_INET, ip, &a.sin_addr);
@@ -244,8 +244,8 @@ static int connect_n(const char *ip, int port, int n, int err)
  */
 static int noise(const char *self, const char *out)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	struct timespec pause_ts = { .tv_nsec = 10000000 };
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct timespec pause_ts = {.tv_nsec = 10000000};
 	long procs = 0, conns = 0, failures = 0;
 	socklen_t len = sizeof(a);
 	sigset_t term;
@@ -347,7 +347,7 @@ static void *hang_writer(void *arg)
  */
 static int hang(const char *path)
 {
-	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_api api = {.api = UFFD_API};
 	struct uffdio_register reg = {};
 	struct hang h;
 	pthread_t t;
@@ -376,7 +376,7 @@ static int hang(const char *path)
 /* connect6 IP PORT: one blocking IPv6 connect; exit with its errno (0 if it connected). */
 static int connect6(const char *ip, int port)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	int fd = socket(AF_INET6, SOCK_STREAM, 0);
 
 	if (fd < 0 || inet_pton(AF_INET6, ip, &a.sin6_addr) != 1)
@@ -453,7 +453,7 @@ static int overflow_reset(const char *server)
 	late = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(late, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	{
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7777) };
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(7777)};
 
 		inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 		if (connect(late, (struct sockaddr *)&a, sizeof(a)))
@@ -500,10 +500,10 @@ static int run_cmd(char *const argv[])
 static int veth_exec(char **argv)
 {
 	static char ip[] = "/sbin/ip";
-	char *add[] = { ip, "link", "add", "vu0", "type", "veth", "peer", "name", "vu1", NULL };
-	char *addr[] = { ip, "addr", "add", "10.77.0.1/24", "dev", "vu0", NULL };
-	char *up0[] = { ip, "link", "set", "vu0", "up", NULL };
-	char *up1[] = { ip, "link", "set", "vu1", "up", NULL };
+	char *add[] = {ip, "link", "add", "vu0", "type", "veth", "peer", "name", "vu1", NULL};
+	char *addr[] = {ip, "addr", "add", "10.77.0.1/24", "dev", "vu0", NULL};
+	char *up0[] = {ip, "link", "set", "vu0", "up", NULL};
+	char *up1[] = {ip, "link", "set", "vu1", "up", NULL};
 
 	if (private_lo())
 		return 80;
@@ -693,7 +693,7 @@ int main(int argc, char **argv)
 			syscall(SYS_getppid);
 		return 0;
 	} else if (!strcmp(mode, "nanosleep") && argc > 3) {
-		struct timespec ts = { .tv_nsec = atol(argv[3]) * 1000000L };
+		struct timespec ts = {.tv_nsec = atol(argv[3]) * 1000000L};
 
 		for (long i = atol(argv[2]); i > 0; i--)
 			syscall(SYS_nanosleep, &ts, NULL);
@@ -721,6 +721,7 @@ int main(int argc, char **argv)
 		if (rc >= 0)
 			return rc;
 	}
-	fprintf(stderr, "usage: faulty segv|abort|exit N|serve [PIDFILE]|alloc MIB|fork-exec PATH...\n");
+	fprintf(stderr,
+		"usage: faulty segv|abort|exit N|serve [PIDFILE]|alloc MIB|fork-exec PATH...\n");
 	return 64;
 }

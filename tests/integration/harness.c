@@ -93,7 +93,7 @@ void vt_fini(struct vt *v)
 /* Append what vigil wrote to stderr, waiting up to ms. Returns bytes read, 0 on EOF/timeout. */
 static ssize_t read_stderr(struct vt *v, int ms)
 {
-	struct pollfd p = { .fd = v->err_fd, .events = POLLIN };
+	struct pollfd p = {.fd = v->err_fd, .events = POLLIN};
 	ssize_t n;
 
 	if (v->err_fd < 0 || poll(&p, 1, ms) <= 0)
@@ -136,8 +136,8 @@ static int write_config(struct vt *v, const char *yaml)
 
 int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 {
-	const char *argv[32] = { v->vigil_bin, "run", "--config", v->config, "--journal",
-				 v->journal, "--quiet", "--ctl", v->ctl };
+	const char *argv[32] = {v->vigil_bin, "run",	 "--config", v->config, "--journal",
+				v->journal,   "--quiet", "--ctl",    v->ctl};
 	int pipefd[2], n = 9;
 	uint64_t deadline;
 
@@ -205,7 +205,7 @@ int vt_stop(struct vt *v)
 
 void vt_child_signals(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT };
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT};
 
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
@@ -223,7 +223,7 @@ const char *vt_link(struct vt *v, const char *name)
 
 pid_t vt_exec_in(const char *cgroup_procs, const char *path, const char *const *args)
 {
-	const char *argv[16] = { path };
+	const char *argv[16] = {path};
 	int n = 1;
 	pid_t pid;
 
@@ -337,7 +337,8 @@ static json_t *find(struct vt *v, const char *type, va_list ap, int *count)
 	size_t i;
 
 	*count = 0;
-	json_array_foreach(v->records, i, rec) {
+	json_array_foreach(v->records, i, rec)
+	{
 		va_list aq;
 
 		va_copy(aq, ap);
@@ -385,7 +386,7 @@ int vt_count(struct vt *v, const char *type, ...)
 
 json_t *vt_ctl(struct vt *v, const char *cmd, const char *arg)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	char req[256], *buf = NULL;
 	size_t len = 0, cap = 0;
 	json_t *answer = NULL;
@@ -472,7 +473,7 @@ int vt_group_teardown(void **state)
 /* Bind a loopback TCP socket to an ephemeral port; returns the fd (port in *port) or -1. */
 static int bound(int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -508,8 +509,9 @@ int vt_tcp_listener(int *port)
 
 int vt_tcp_connect_retry(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
 	for (int i = 0; i < 200; i++) {
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -525,7 +527,7 @@ int vt_tcp_connect_retry(int port)
 
 void vt_tcp_abort_close(int fd)
 {
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
 
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	close(fd);

@@ -14,16 +14,16 @@
 struct vt {
 	pid_t vigil;
 	int err_fd;
-	char dir[64];	    /* private scratch directory */
+	char dir[64]; /* private scratch directory */
 	char journal[128];
 	char config[128];
-	char ctl[96];	    /* control socket */
-	char faulty[512];   /* build/tests/helpers/faulty */
+	char ctl[96];	  /* control socket */
+	char faulty[512]; /* build/tests/helpers/faulty */
 	char vigil_bin[512];
 	char errbuf[16384]; /* vigil's stderr so far */
 	size_t errlen;
-	json_t *records;    /* journal lines parsed so far, in order */
-	off_t journal_off;  /* bytes of the journal already parsed */
+	json_t *records;   /* journal lines parsed so far, in order */
+	off_t journal_off; /* bytes of the journal already parsed */
 };
 
 /* Make the scratch directory and find the binaries. Returns 0 or -errno. */

@@ -23,7 +23,7 @@
 /* Run a shell-free command line of build/vigil; output (stdout+stderr) into out. */
 static int run_vigil(struct vt *v, const char *const *args, char *out, size_t len)
 {
-	const char *argv[16] = { v->vigil_bin };
+	const char *argv[16] = {v->vigil_bin};
 	int pipefd[2], status, n = 1;
 	size_t got = 0;
 	ssize_t r;
@@ -70,7 +70,7 @@ static void test_bad_config_names_file_line_key(void **state)
 	      f);
 	fclose(f);
 	{
-		const char *args[] = { "run", "--config", path, "--journal", "", NULL };
+		const char *args[] = {"run", "--config", path, "--journal", "", NULL};
 
 		assert_int_equal(run_vigil(&v, args, out, sizeof(out)), 1);
 	}
@@ -96,17 +96,18 @@ static void test_check_and_doctor_name_redis(void **state)
 	snprintf(path, sizeof(path), "%s/r.yaml", v.dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f,
-		"node: n1\n"
-		"knowledge: %s/k.json\n"
-		"redis: { url: \"redis://vigil:hunter2@127.0.0.1:%d/0\", spool: %s/r.spool }\n"
-		"workloads:\n"
-		"  - name: svc\n"
-		"    match: { comm: svc }\n"
-		"    heal:\n"
-		"      - { name: quick, on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n"
-		"      - { name: slow, on: [crash], level: 3, action: { restart: { exec: [/b] } } }\n",
-		v.dir, port, v.dir);
+	fprintf(
+	    f,
+	    "node: n1\n"
+	    "knowledge: %s/k.json\n"
+	    "redis: { url: \"redis://vigil:hunter2@127.0.0.1:%d/0\", spool: %s/r.spool }\n"
+	    "workloads:\n"
+	    "  - name: svc\n"
+	    "    match: { comm: svc }\n"
+	    "    heal:\n"
+	    "      - { name: quick, on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n"
+	    "      - { name: slow, on: [crash], level: 3, action: { restart: { exec: [/b] } } }\n",
+	    v.dir, port, v.dir);
 	fclose(f);
 	{
 		const char *args[] = {"check", path, NULL};
@@ -131,7 +132,7 @@ static void test_check_and_doctor_name_redis(void **state)
 
 static void test_missing_config_file(void **state)
 {
-	const char *args[] = { "run", "--config", "/nonexistent/vigil.yaml", NULL };
+	const char *args[] = {"run", "--config", "/nonexistent/vigil.yaml", NULL};
 	struct vt v;
 	char out[4096];
 
@@ -145,9 +146,8 @@ static void test_missing_config_file(void **state)
 
 static void test_usage_and_version(void **state)
 {
-	const char *help[] = { "--help", NULL }, *ver[] = { "version", NULL },
-		   *bogus[] = { "frobnicate", NULL }, *badopt[] = { "run", "--probes", "kprobe",
-								 NULL };
+	const char *help[] = {"--help", NULL}, *ver[] = {"version", NULL},
+		   *bogus[] = {"frobnicate", NULL}, *badopt[] = {"run", "--probes", "kprobe", NULL};
 	struct vt v;
 	char out[4096];
 
@@ -166,7 +166,7 @@ static void test_usage_and_version(void **state)
 
 static void test_doctor(void **state)
 {
-	const char *args[] = { "doctor", NULL };
+	const char *args[] = {"doctor", NULL};
 	struct vt v;
 	char out[8192];
 	int rc;
@@ -186,7 +186,7 @@ static void test_doctor(void **state)
 static void test_hostile_comm_in_journal(void **state)
 {
 	static const char hostile[] = "vt\"}\n{\x1b[2J\xff";
-	static const char *const args[] = { "segv", NULL };
+	static const char *const args[] = {"segv", NULL};
 	struct vt v;
 	json_t *ev;
 	pid_t p;
@@ -261,8 +261,8 @@ static void knowledge_config(struct vt *v, char *store, size_t len)
 
 static void test_knowledge_command(void **state)
 {
-	const char *table[] = { "knowledge", "-c", NULL, NULL },
-		   *json[] = { "knowledge", "-c", NULL, "--json", NULL };
+	const char *table[] = {"knowledge", "-c", NULL, NULL},
+		   *json[] = {"knowledge", "-c", NULL, "--json", NULL};
 	struct vigil_knowledge *k;
 	char out[8192], store[256], msg[512], *line;
 	json_t *arr, *e;
@@ -365,8 +365,8 @@ static void jline(FILE *f, const char *sig, const char *outcome, const char *ts)
  * which beat the counts of its action records; breaker records are not loaded. */
 static void test_export_takes_the_store(void **state)
 {
-	const char *with[] = { "export", "--sql", "-c", NULL, NULL },
-		   *without[] = { "export", "--sql", "-c", NULL, "--knowledge", "", NULL };
+	const char *with[] = {"export", "--sql", "-c", NULL, NULL},
+		   *without[] = {"export", "--sql", "-c", NULL, "--knowledge", "", NULL};
 	struct vigil_knowledge *k;
 	char out[16384], store[256], msg[512];
 	struct vt v;
@@ -431,19 +431,20 @@ static void test_export_takes_the_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_config_names_file_line_key),
-		cmocka_unit_test(test_missing_config_file),
-		cmocka_unit_test(test_check_and_doctor_name_redis),
-		cmocka_unit_test(test_usage_and_version),
-		cmocka_unit_test(test_doctor),
-		cmocka_unit_test(test_hostile_comm_in_journal),
-		cmocka_unit_test(test_sigterm_detaches),
-		cmocka_unit_test(test_knowledge_command),
-		cmocka_unit_test(test_export_takes_the_store),
+	    cmocka_unit_test(test_bad_config_names_file_line_key),
+	    cmocka_unit_test(test_missing_config_file),
+	    cmocka_unit_test(test_check_and_doctor_name_redis),
+	    cmocka_unit_test(test_usage_and_version),
+	    cmocka_unit_test(test_doctor),
+	    cmocka_unit_test(test_hostile_comm_in_journal),
+	    cmocka_unit_test(test_sigterm_detaches),
+	    cmocka_unit_test(test_knowledge_command),
+	    cmocka_unit_test(test_export_takes_the_store),
 	};
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "test_cli: must run as root (loads BPF programs): sudo make test\n");
+		fprintf(stderr,
+			"test_cli: must run as root (loads BPF programs): sudo make test\n");
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Integration: drops are never silent. With the smallest ring buffer (one page) and vigil
- * stopped, a burst of hundreds of simultaneous failing exits overflows it; the loss must show in a health record,
- * in `vigil status`, and on the workload's next incident (lossy), whose level-2 rule the
- * healer must then refuse to run.
+ * stopped, a burst of hundreds of simultaneous failing exits overflows it; the loss must show in a
+ * health record, in `vigil status`, and on the workload's next incident (lossy), whose level-2 rule
+ * the healer must then refuse to run.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -19,21 +19,20 @@
 
 #include "harness.h"
 
-static const char config[] =
-	"workloads:\n"
-	"  - name: flood\n"
-	"    match: { comm: vt-flood }\n"
-	"    heal:\n"
-	"      - on: [crash]\n"
-	"        level: 2\n"
-	"        delay: 1s\n"
-	"        action: { restart: { exec: [/bin/true] } }\n";
+static const char config[] = "workloads:\n"
+			     "  - name: flood\n"
+			     "    match: { comm: vt-flood }\n"
+			     "    heal:\n"
+			     "      - on: [crash]\n"
+			     "        level: 2\n"
+			     "        delay: 1s\n"
+			     "        action: { restart: { exec: [/bin/true] } }\n";
 
 static void test_drops_are_counted_and_taint_incidents(void **state)
 {
-	static const char *const burst[] = { "burst", "800", "3", NULL };
-	static const char *const segv[] = { "segv", NULL };
-	const char *const extra[] = { "--ringbuf-kib", "4", NULL };
+	static const char *const burst[] = {"burst", "800", "3", NULL};
+	static const char *const segv[] = {"segv", NULL};
+	const char *const extra[] = {"--ringbuf-kib", "4", NULL};
 	struct vt v;
 	json_t *health, *st, *f, *inc, *act;
 	long long drops = 0, events;
@@ -57,12 +56,12 @@ static void test_drops_are_counted_and_taint_incidents(void **state)
 	/* ... and status counts them, beside what did arrive. */
 	st = vt_ctl(&v, "status", NULL);
 	assert_non_null(st);
-	json_array_foreach(json_object_get(st, "probes"), i, f)
-		if (!strcmp(vt_str(f, "family"), "exits"))
-			drops = vt_int(f, "drops");
+	json_array_foreach(json_object_get(st, "probes"), i,
+			   f) if (!strcmp(vt_str(f, "family"), "exits")) drops = vt_int(f, "drops");
 	events = vt_count(&v, "event", "class", "exit_nonzero", NULL);
 	printf("    burst of 800 exits into a 4 KiB ring buffer: %lld recorded, %lld dropped "
-	       "(kernel count), sum %lld\n", events, drops, events + drops);
+	       "(kernel count), sum %lld\n",
+	       events, drops, events + drops);
 	assert_true(drops > 0);
 	/* Nothing vanished unaccounted: every exit was either recorded or counted as dropped. */
 	assert_true(events + drops >= 800);
@@ -76,7 +75,8 @@ static void test_drops_are_counted_and_taint_incidents(void **state)
 	assert_non_null(inc);
 	assert_true(json_is_true(json_object_get(inc, "lossy")));
 	assert_true(vt_int(inc, "lost") > 0);
-	act = vt_wait(&v, 5000, "action", "incident", vt_str(inc, "id"), "outcome", "skipped", NULL);
+	act =
+	    vt_wait(&v, 5000, "action", "incident", vt_str(inc, "id"), "outcome", "skipped", NULL);
 	assert_non_null(act);
 	assert_non_null(strstr(vt_str(act, "detail"), "complete telemetry"));
 	assert_int_equal(vt_count(&v, "action", "outcome", "intent", NULL), 0);
@@ -87,7 +87,7 @@ static void test_drops_are_counted_and_taint_incidents(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_drops_are_counted_and_taint_incidents),
+	    cmocka_unit_test(test_drops_are_counted_and_taint_incidents),
 	};
 
 	if (geteuid() != 0) {

@@ -27,28 +27,27 @@
 
 #define WAIT_MS 5000
 
-static const char config[] =
-	"observe_all: false\n"
-	"window: 2s\n"
-	"workloads:\n"
-	"  - name: crasher\n"
-	"    match: { comm: vt-crasher }\n"
-	"  - name: hog\n"
-	"    match: { comm: vt-hog }\n"
-	"  - name: svc\n"
-	"    match: { comm: vt-svc }\n"
-	"    verify: 500ms\n"
-	"    heal:\n"
-	"      - on: [crash]\n"
-	"        level: 1\n"
-	"        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n"
-	"  - name: gated\n"
-	"    match: { comm: vt-gated }\n"
-	"    verify: 300ms\n"
-	"    heal:\n"
-	"      - on: [crash]\n"
-	"        level: 3\n"
-	"        action: { restart: { exec: [\"@DIR@/vt-gated\", serve] } }\n";
+static const char config[] = "observe_all: false\n"
+			     "window: 2s\n"
+			     "workloads:\n"
+			     "  - name: crasher\n"
+			     "    match: { comm: vt-crasher }\n"
+			     "  - name: hog\n"
+			     "    match: { comm: vt-hog }\n"
+			     "  - name: svc\n"
+			     "    match: { comm: vt-svc }\n"
+			     "    verify: 500ms\n"
+			     "    heal:\n"
+			     "      - on: [crash]\n"
+			     "        level: 1\n"
+			     "        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n"
+			     "  - name: gated\n"
+			     "    match: { comm: vt-gated }\n"
+			     "    verify: 300ms\n"
+			     "    heal:\n"
+			     "      - on: [crash]\n"
+			     "        level: 3\n"
+			     "        action: { restart: { exec: [\"@DIR@/vt-gated\", serve] } }\n";
 
 struct fixture {
 	struct vt v;
@@ -59,19 +58,19 @@ struct fixture {
 static void sentinel(struct vt *v, int code)
 {
 	char want[16];
-	const char *args[] = { "exit", want, NULL };
+	const char *args[] = {"exit", want, NULL};
 	pid_t pid;
 
 	snprintf(want, sizeof(want), "%d", code);
 	pid = vt_run(v, "vt-crasher", args);
 	vt_reap(pid);
-	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "exit_nonzero", "exit_code",
-				want, NULL));
+	assert_non_null(
+	    vt_wait(v, WAIT_MS, "incident", "class", "exit_nonzero", "exit_code", want, NULL));
 }
 
 static int setup_group(void **state, const char *const *extra)
 {
-	static const char *const serve[] = { "serve", NULL };
+	static const char *const serve[] = {"serve", NULL};
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f || vt_init(&f->v))
@@ -93,7 +92,7 @@ static int setup_btf(void **state)
 
 static int setup_classic(void **state)
 {
-	static const char *const extra[] = { "--probes", "tracepoint", NULL };
+	static const char *const extra[] = {"--probes", "tracepoint", NULL};
 
 	return setup_group(state, extra);
 }
@@ -136,7 +135,7 @@ static void test_mode_classic(void **state)
 /* A watched child killed by SIGSEGV: a crash incident with signal 11, detected fast. */
 static void test_segv_is_crash(void **state)
 {
-	static const char *const args[] = { "segv", NULL };
+	static const char *const args[] = {"segv", NULL};
 	struct fixture *f = *state;
 	uint64_t t0 = vt_mono_ns();
 	json_t *inc, *ev;
@@ -170,7 +169,7 @@ static void test_segv_is_crash(void **state)
 /* The same fault again has the same signature: no pid, no time in it. */
 static void test_signature_stable(void **state)
 {
-	static const char *const args[] = { "segv", NULL };
+	static const char *const args[] = {"segv", NULL};
 	struct fixture *f = *state;
 	json_t *first;
 	char sig[32];
@@ -185,7 +184,7 @@ static void test_signature_stable(void **state)
 
 static void test_exit_code_is_exit_nonzero(void **state)
 {
-	static const char *const args[] = { "exit", "3", NULL };
+	static const char *const args[] = {"exit", "3", NULL};
 	struct fixture *f = *state;
 	json_t *inc;
 	char pid[16];
@@ -204,7 +203,7 @@ static void test_exit_code_is_exit_nonzero(void **state)
 /* A crash in a process with several threads is one exit, not one per thread. */
 static void test_threads_one_exit(void **state)
 {
-	static const char *const args[] = { "threads-segv", "4", NULL };
+	static const char *const args[] = {"threads-segv", "4", NULL};
 	struct fixture *f = *state;
 	char pid[16];
 	pid_t p;
@@ -219,8 +218,8 @@ static void test_threads_one_exit(void **state)
 /* abort() with core dumps allowed: a crash with SIGABRT and core_dumped true. */
 static void test_abort_core(void **state)
 {
-	static const char *const args[] = { "abort", NULL };
-	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY }, old;
+	static const char *const args[] = {"abort", NULL};
+	struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY}, old;
 	struct fixture *f = *state;
 	char pid[16], cwd[512];
 	json_t *ev;
@@ -245,7 +244,7 @@ static void test_abort_core(void **state)
 /* A process nobody watches crashes: nothing is reported. */
 static void test_unwatched_crash_ignored(void **state)
 {
-	static const char *const args[] = { "segv", NULL };
+	static const char *const args[] = {"segv", NULL};
 	struct fixture *f = *state;
 	char pid[16];
 	pid_t p;
@@ -261,7 +260,7 @@ static void test_unwatched_crash_ignored(void **state)
 /* SIGTERM from someone else is a stop, not a crash: an event naming the sender, no incident. */
 static void test_sigterm_is_not_a_crash(void **state)
 {
-	static const char *const args[] = { "serve", NULL };
+	static const char *const args[] = {"serve", NULL};
 	struct fixture *f = *state;
 	char pid[16], me[16];
 	json_t *ev;
@@ -292,7 +291,7 @@ static void test_child_inherits_workload(void **state)
 
 	snprintf(kidpath, sizeof(kidpath), "%s", kid);
 	{
-		const char *const args[] = { "fork-exec", kidpath, "segv", NULL };
+		const char *const args[] = {"fork-exec", kidpath, "segv", NULL};
 
 		vt_reap(vt_run(&f->v, "vt-crasher", args));
 	}
@@ -304,7 +303,7 @@ static void test_child_inherits_workload(void **state)
 /* A real OOM kill in a v1 memory cgroup: oom_kill, attributed to the victim. */
 static void test_oom_kill(void **state)
 {
-	static const char *const args[] = { "alloc", "2048", NULL };
+	static const char *const args[] = {"alloc", "2048", NULL};
 	struct fixture *f = *state;
 	char cg[128], procs[192], pid[16];
 	json_t *inc;
@@ -369,7 +368,8 @@ static void test_hang(void **state)
 	warnings = read_long(warn_path);
 	if (timeout < 0) {
 		printf("    SKIPPED: no %s: the kernel has no hung-task detector "
-		       "(vigil doctor: sched_process_hang)\n", timeout_path);
+		       "(vigil doctor: sched_process_hang)\n",
+		       timeout_path);
 		skip();
 	}
 	snprintf(file, sizeof(file), "%s/hang.out", f->v.dir);
@@ -377,7 +377,7 @@ static void test_hang(void **state)
 	write_long(warn_path, 0);
 	write_long(timeout_path, 2);
 	{
-		const char *args[] = { "hang", file, NULL };
+		const char *args[] = {"hang", file, NULL};
 
 		p = vt_run(&f->v, "vt-crasher", args);
 	}
@@ -395,7 +395,7 @@ static void test_hang(void **state)
 /* Run `build/vigil approve ID` against the test's daemon; returns its exit status. */
 static int approve(struct vt *v, const char *id)
 {
-	const char *args[] = { "approve", id, "--ctl", v->ctl, NULL };
+	const char *args[] = {"approve", id, "--ctl", v->ctl, NULL};
 	pid_t pid = vt_exec_in(NULL, v->vigil_bin, args);
 	int status = vt_reap(pid);
 
@@ -405,7 +405,7 @@ static int approve(struct vt *v, const char *id)
 /* Level 3: a crash waits for a person; `vigil approve ID` lets the restart run. */
 static void test_level3_waits_for_approve(void **state)
 {
-	static const char *const serve[] = { "serve", NULL };
+	static const char *const serve[] = {"serve", NULL};
 	struct fixture *f = *state;
 	char pid[16], id[32];
 	json_t *inc, *ok;
@@ -416,16 +416,16 @@ static void test_level3_waits_for_approve(void **state)
 	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
 	kill(p, SIGSEGV);
 	vt_reap(p);
-	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "gated", "state",
-		      "awaiting_approval", NULL);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "gated", "state", "awaiting_approval",
+		      NULL);
 	assert_non_null(inc);
 	snprintf(id, sizeof(id), "%s", vt_str(inc, "id"));
 	/* Nothing runs before the approval. */
 	assert_int_equal(vt_count(&f->v, "action", "incident", id, "outcome", "intent", NULL), 0);
 	assert_int_equal(approve(&f->v, "0000000000000000"), 1); /* no such incident */
 	assert_int_equal(approve(&f->v, id), 0);
-	assert_non_null(vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "approved",
-				NULL));
+	assert_non_null(
+	    vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "approved", NULL));
 	ok = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "success", NULL);
 	assert_non_null(ok);
 	assert_int_equal(approve(&f->v, id), 1); /* not awaiting approval any more */
@@ -483,7 +483,7 @@ static void test_restart_crashed_service(void **state)
  */
 static void test_stop_records_true_counts(void **state)
 {
-	static const char *const args[] = { "exit", "5", NULL };
+	static const char *const args[] = {"exit", "5", NULL};
 	static const char cfg[] = "observe_all: false\n"
 				  "window: 1h\n"
 				  "workloads:\n"
@@ -525,37 +525,38 @@ static void test_stop_records_true_counts(void **state)
 int main(void)
 {
 	const struct CMUnitTest btf[] = {
-		cmocka_unit_test(test_mode_btf),
-		cmocka_unit_test(test_segv_is_crash),
-		cmocka_unit_test(test_signature_stable),
-		cmocka_unit_test(test_exit_code_is_exit_nonzero),
-		cmocka_unit_test(test_threads_one_exit),
-		cmocka_unit_test(test_abort_core),
-		cmocka_unit_test(test_unwatched_crash_ignored),
-		cmocka_unit_test(test_sigterm_is_not_a_crash),
-		cmocka_unit_test(test_child_inherits_workload),
-		cmocka_unit_test(test_oom_kill),
-		cmocka_unit_test(test_hang),
-		cmocka_unit_test(test_level3_waits_for_approve),
-		cmocka_unit_test(test_restart_crashed_service),
+	    cmocka_unit_test(test_mode_btf),
+	    cmocka_unit_test(test_segv_is_crash),
+	    cmocka_unit_test(test_signature_stable),
+	    cmocka_unit_test(test_exit_code_is_exit_nonzero),
+	    cmocka_unit_test(test_threads_one_exit),
+	    cmocka_unit_test(test_abort_core),
+	    cmocka_unit_test(test_unwatched_crash_ignored),
+	    cmocka_unit_test(test_sigterm_is_not_a_crash),
+	    cmocka_unit_test(test_child_inherits_workload),
+	    cmocka_unit_test(test_oom_kill),
+	    cmocka_unit_test(test_hang),
+	    cmocka_unit_test(test_level3_waits_for_approve),
+	    cmocka_unit_test(test_restart_crashed_service),
 	};
 	const struct CMUnitTest classic[] = {
-		cmocka_unit_test(test_mode_classic),
-		cmocka_unit_test(test_segv_is_crash),
-		cmocka_unit_test(test_exit_code_is_exit_nonzero),
-		cmocka_unit_test(test_threads_one_exit),
-		cmocka_unit_test(test_unwatched_crash_ignored),
-		cmocka_unit_test(test_child_inherits_workload),
-		cmocka_unit_test(test_oom_kill),
-		cmocka_unit_test(test_restart_crashed_service),
+	    cmocka_unit_test(test_mode_classic),
+	    cmocka_unit_test(test_segv_is_crash),
+	    cmocka_unit_test(test_exit_code_is_exit_nonzero),
+	    cmocka_unit_test(test_threads_one_exit),
+	    cmocka_unit_test(test_unwatched_crash_ignored),
+	    cmocka_unit_test(test_child_inherits_workload),
+	    cmocka_unit_test(test_oom_kill),
+	    cmocka_unit_test(test_restart_crashed_service),
 	};
 	const struct CMUnitTest stop[] = {
-		cmocka_unit_test(test_stop_records_true_counts),
+	    cmocka_unit_test(test_stop_records_true_counts),
 	};
 	int failed;
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "test_exits: must run as root (loads BPF programs): sudo make test\n");
+		fprintf(stderr,
+			"test_exits: must run as root (loads BPF programs): sudo make test\n");
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -27,10 +27,10 @@
 
 struct fixture {
 	struct vt v;
-	char exe[192];	   /* a copy of faulty: an inode of its own */
-	char cgroup[128];  /* a cgroup v2 directory of this run */
+	char exe[192];	  /* a copy of faulty: an inode of its own */
+	char cgroup[128]; /* a cgroup v2 directory of this run */
 	char pidfile[192];
-	pid_t early_exe;   /* started before vigil: found by the /proc scan */
+	pid_t early_exe; /* started before vigil: found by the /proc scan */
 	pid_t early_pidf;
 	bool have_cgroup;
 };
@@ -57,7 +57,7 @@ static int copy_file(const char *from, const char *to)
 
 static int setup(void **state)
 {
-	static const char *const serve[] = { "serve", NULL };
+	static const char *const serve[] = {"serve", NULL};
 	struct fixture *f = calloc(1, sizeof(*f));
 	char config[1024], link[224], cg[160];
 
@@ -84,7 +84,7 @@ static int setup(void **state)
 		return -1;
 	f->early_exe = vt_exec_in(NULL, link, serve);
 	{
-		const char *args[] = { "serve", f->pidfile, NULL };
+		const char *args[] = {"serve", f->pidfile, NULL};
 
 		f->early_pidf = vt_run(&f->v, "vt-pidf", args);
 	}
@@ -144,7 +144,7 @@ static json_t *crash(struct fixture *f, pid_t pid)
 /* By executable: a process started after vigil, through a symlink of another name. */
 static void test_exe_at_exec(void **state)
 {
-	static const char *const serve[] = { "serve", NULL };
+	static const char *const serve[] = {"serve", NULL};
 	struct fixture *f = *state;
 	char link[224], p[16];
 	json_t *inc;
@@ -188,7 +188,7 @@ static void test_pidfile_found_at_start(void **state)
  * exec on, whatever its name. */
 static void test_cgroup_at_exec(void **state)
 {
-	static const char *const segv[] = { "segv", NULL };
+	static const char *const segv[] = {"segv", NULL};
 	struct fixture *f = *state;
 	char procs[192], p[16];
 	json_t *inc;
@@ -211,8 +211,8 @@ static void test_cgroup_at_exec(void **state)
 /* The same name outside the cgroup, and a plain copy of faulty's name: nobody's. */
 static void test_no_false_match(void **state)
 {
-	static const char *const args[] = { "segv", NULL };
-	static const char *const sentinel[] = { "exit", "5", NULL };
+	static const char *const args[] = {"segv", NULL};
+	static const char *const sentinel[] = {"exit", "5", NULL};
 	struct fixture *f = *state;
 	char p[16];
 	pid_t pid;
@@ -228,11 +228,11 @@ static void test_no_false_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exe_at_exec),
-		cmocka_unit_test(test_exe_found_at_start),
-		cmocka_unit_test(test_pidfile_found_at_start),
-		cmocka_unit_test(test_cgroup_at_exec),
-		cmocka_unit_test(test_no_false_match),
+	    cmocka_unit_test(test_exe_at_exec),
+	    cmocka_unit_test(test_exe_found_at_start),
+	    cmocka_unit_test(test_pidfile_found_at_start),
+	    cmocka_unit_test(test_cgroup_at_exec),
+	    cmocka_unit_test(test_no_false_match),
 	};
 
 	if (geteuid() != 0) {

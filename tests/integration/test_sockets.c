@@ -26,43 +26,42 @@
 
 #define WAIT_MS 5000
 
-static const char config[] =
-	"observe_all: false\n"
-	"window: 2s\n"
-	"workloads:\n"
-	"  - name: net\n"
-	"    match: { comm: vt-net }\n"
-	"  - name: srv\n"
-	"    match: { comm: vt-srv }\n"
-	"  - name: slow\n"
-	"    match: { comm: vt-slow }\n"
-	"    latency: { syscalls: [read], budget_ms: 100 }\n"
-	"  - name: closer\n"
-	"    match: { comm: vt-closer }\n"
-	"  - name: chain\n"
-	"    match: { comm: vt-chain }\n"
-	"  - name: loop\n"
-	"    match: { comm: vt-loop }\n"
-	"  - name: loop4\n"
-	"    match: { comm: vt-loop4 }\n"
-	"    detect: { crash_loop_exits: 4, crash_loop_window: 30s }\n"
-	"  - name: storm\n"
-	"    match: { comm: vt-storm }\n"
-	"  - name: slo\n"
-	"    match: { comm: vt-slo }\n"
-	"    latency: { syscalls: [read], budget_ms: 10 }\n"
-	"  - name: live\n"
-	"    match: { comm: vt-live }\n"
-	"    latency: { syscalls: [read], budget_ms: 100 }\n"
-	"    quiet: { max_defer: 10s }\n"
-	"    verify: 300ms\n"
-	"    heal:\n"
-	"      - on: [syscall_slow]\n"
-	"        level: 1\n"
-	"        action: { restart: { exec: [\"@DIR@/vt-live\", serve] } }\n"
-	"  - name: hist\n"
-	"    match: { comm: vt-hist }\n"
-	"    latency: { syscalls: [getppid, nanosleep], budget_ms: 1000 }\n";
+static const char config[] = "observe_all: false\n"
+			     "window: 2s\n"
+			     "workloads:\n"
+			     "  - name: net\n"
+			     "    match: { comm: vt-net }\n"
+			     "  - name: srv\n"
+			     "    match: { comm: vt-srv }\n"
+			     "  - name: slow\n"
+			     "    match: { comm: vt-slow }\n"
+			     "    latency: { syscalls: [read], budget_ms: 100 }\n"
+			     "  - name: closer\n"
+			     "    match: { comm: vt-closer }\n"
+			     "  - name: chain\n"
+			     "    match: { comm: vt-chain }\n"
+			     "  - name: loop\n"
+			     "    match: { comm: vt-loop }\n"
+			     "  - name: loop4\n"
+			     "    match: { comm: vt-loop4 }\n"
+			     "    detect: { crash_loop_exits: 4, crash_loop_window: 30s }\n"
+			     "  - name: storm\n"
+			     "    match: { comm: vt-storm }\n"
+			     "  - name: slo\n"
+			     "    match: { comm: vt-slo }\n"
+			     "    latency: { syscalls: [read], budget_ms: 10 }\n"
+			     "  - name: live\n"
+			     "    match: { comm: vt-live }\n"
+			     "    latency: { syscalls: [read], budget_ms: 100 }\n"
+			     "    quiet: { max_defer: 10s }\n"
+			     "    verify: 300ms\n"
+			     "    heal:\n"
+			     "      - on: [syscall_slow]\n"
+			     "        level: 1\n"
+			     "        action: { restart: { exec: [\"@DIR@/vt-live\", serve] } }\n"
+			     "  - name: hist\n"
+			     "    match: { comm: vt-hist }\n"
+			     "    latency: { syscalls: [getppid, nanosleep], budget_ms: 1000 }\n";
 
 static int setup(void **state)
 {
@@ -80,9 +79,9 @@ static long long established(struct vt *v, const char *workload)
 	long long n = -1;
 	size_t i;
 
-	json_array_foreach(json_object_get(st, "workloads"), i, w)
-		if (!strcmp(vt_str(w, "name"), workload))
-			n = vt_int(w, "established");
+	json_array_foreach(json_object_get(st, "workloads"), i,
+			   w) if (!strcmp(vt_str(w, "name"), workload)) n =
+	    vt_int(w, "established");
 	json_decref(st);
 	return n;
 }
@@ -96,7 +95,7 @@ static void test_refused_names_the_port(void **state)
 
 	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
-		const char *args[] = { "connect", "127.0.0.1", port, NULL };
+		const char *args[] = {"connect", "127.0.0.1", port, NULL};
 
 		p = vt_run(v, "vt-net", args);
 	}
@@ -127,7 +126,7 @@ static void test_reset_from_peer(void **state)
 	l = vt_tcp_listener(&portnr);
 	snprintf(port, sizeof(port), "%d", portnr);
 	{
-		const char *args[] = { "connect-read", "127.0.0.1", port, NULL };
+		const char *args[] = {"connect-read", "127.0.0.1", port, NULL};
 
 		p = vt_run(v, "vt-net", args);
 	}
@@ -146,8 +145,8 @@ static void test_reset_from_peer(void **state)
 	assert_non_null(ev);
 	assert_string_equal(vt_str(ev, "remote"), remote);
 	assert_true(json_is_false(json_object_get(ev, "accepted")));
-	assert_non_null(vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "detail", remote,
-				NULL));
+	assert_non_null(
+	    vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "detail", remote, NULL));
 	assert_int_equal(established(v, "net"), 0);
 }
 
@@ -163,7 +162,7 @@ static void test_reset_on_accepted_connection(void **state)
 
 	snprintf(port, sizeof(port), "%d", portnr);
 	{
-		const char *args[] = { "serve-accept", port, NULL };
+		const char *args[] = {"serve-accept", port, NULL};
 
 		p = vt_run(v, "vt-srv", args);
 	}
@@ -195,7 +194,7 @@ static void test_reset_sent_on_close(void **state)
 
 	snprintf(port, sizeof(port), "%d", portnr);
 	{
-		const char *args[] = { "accept-close", port, NULL };
+		const char *args[] = {"accept-close", port, NULL};
 
 		p = vt_run(v, "vt-closer", args);
 	}
@@ -206,15 +205,15 @@ static void test_reset_sent_on_close(void **state)
 	close(c);
 	vt_reap(p);
 	snprintf(detail, sizeof(detail), "sent on :%d", portnr);
-	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "workload", "closer",
-		      "detail", detail, NULL);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "conn_reset", "workload", "closer", "detail",
+		      detail, NULL);
 	assert_non_null(inc);
 }
 
 /* SYNs dropped (full accept queue in a private netns): conn_timeout after the retries. */
 static void test_syn_timeout(void **state)
 {
-	static const char *const args[] = { "syn-timeout", NULL };
+	static const char *const args[] = {"syn-timeout", NULL};
 	struct vt *v = *state;
 	char pid[16];
 	json_t *ev;
@@ -238,9 +237,9 @@ static void test_syn_timeout(void **state)
 		json_t *st = vt_ctl(v, "status", NULL), *w;
 		size_t i;
 
-		json_array_foreach(json_object_get(st, "workloads"), i, w)
-			if (!strcmp(vt_str(w, "name"), "net"))
-				assert_true(vt_int(w, "retransmits") >= 1);
+		json_array_foreach(json_object_get(st, "workloads"), i,
+				   w) if (!strcmp(vt_str(w, "name"), "net"))
+		    assert_true(vt_int(w, "retransmits") >= 1);
 		json_decref(st);
 	}
 }
@@ -248,7 +247,7 @@ static void test_syn_timeout(void **state)
 /* A read that waits 300 ms for its pipe, with a 100 ms budget: syscall_slow naming read. */
 static void test_slow_read(void **state)
 {
-	static const char *const args[] = { "slow-read", "300", NULL };
+	static const char *const args[] = {"slow-read", "300", NULL};
 	struct vt *v = *state;
 	char pid[16];
 	json_t *ev, *inc;
@@ -276,10 +275,9 @@ static json_t *histogram(struct vt *v, const char *syscall)
 	json_t *ans = vt_ctl(v, "latency", "hist"), *w, *h, *found = NULL;
 	size_t i, k;
 
-	json_array_foreach(json_object_get(ans, "workloads"), i, w)
-		json_array_foreach(json_object_get(w, "histograms"), k, h)
-			if (!strcmp(vt_str(h, "syscall"), syscall))
-				found = json_incref(h);
+	json_array_foreach(json_object_get(ans, "workloads"), i, w) json_array_foreach(
+	    json_object_get(w, "histograms"), k, h) if (!strcmp(vt_str(h, "syscall"), syscall))
+	    found = json_incref(h);
 	json_decref(ans);
 	return found;
 }
@@ -292,8 +290,8 @@ static long long slot(json_t *h, size_t i)
 /* A known number of syscalls lands in the histogram, in the right log2 bucket. */
 static void test_histogram_counts(void **state)
 {
-	static const char *const pp[] = { "getppid", "1000", NULL };
-	static const char *const ns[] = { "nanosleep", "5", "20", NULL };
+	static const char *const pp[] = {"getppid", "1000", NULL};
+	static const char *const ns[] = {"nanosleep", "5", "20", NULL};
 	struct vt *v = *state;
 	json_t *g, *n;
 	long long sum = 0;
@@ -325,8 +323,8 @@ static void test_unwatched_is_silent(void **state)
 
 	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
-		const char *args[] = { "connect", "127.0.0.1", port, NULL };
-		const char *slow[] = { "slow-read", "150", NULL };
+		const char *args[] = {"connect", "127.0.0.1", port, NULL};
+		const char *slow[] = {"slow-read", "150", NULL};
 
 		p = vt_run(v, "vt-bystander", args);
 		s = vt_run(v, "vt-bystander", slow);
@@ -337,14 +335,14 @@ static void test_unwatched_is_silent(void **state)
 	snprintf(spid, sizeof(spid), "%d", s);
 	/* Sentinel: a watched refused connect after them; once it is in, they would be too. */
 	{
-		const char *args[] = { "connect", "127.0.0.1", port, NULL };
+		const char *args[] = {"connect", "127.0.0.1", port, NULL};
 		char wpid[16];
 		pid_t w = vt_run(v, "vt-net", args);
 
 		vt_reap(w);
 		snprintf(wpid, sizeof(wpid), "%d", w);
-		assert_non_null(vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", wpid,
-					NULL));
+		assert_non_null(
+		    vt_wait(v, WAIT_MS, "event", "class", "conn_refused", "pid", wpid, NULL));
 	}
 	assert_int_equal(vt_count(v, "event", "pid", pid, NULL), 0);
 	assert_int_equal(vt_count(v, "event", "pid", spid, NULL), 0);
@@ -361,7 +359,7 @@ static void test_causal_chain(void **state)
 
 	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
-		const char *args[] = { "connect-segv", "127.0.0.1", port, NULL };
+		const char *args[] = {"connect-segv", "127.0.0.1", port, NULL};
 
 		p = vt_run(v, "vt-chain", args);
 	}
@@ -383,15 +381,15 @@ static void test_causal_chain(void **state)
 /* Three failed exits of one workload within a minute: a crash_loop incident. */
 static void test_crash_loop(void **state)
 {
-	static const char *const args[] = { "exit", "9", NULL };
+	static const char *const args[] = {"exit", "9", NULL};
 	struct vt *v = *state;
 	json_t *inc;
 
 	for (int i = 0; i < 2; i++)
 		vt_reap(vt_run(v, "vt-loop", args));
 	/* Two are not a loop. */
-	assert_non_null(vt_wait(v, WAIT_MS, "incident", "workload", "loop", "class",
-				"exit_nonzero", "count", "2", NULL));
+	assert_non_null(vt_wait(v, WAIT_MS, "incident", "workload", "loop", "class", "exit_nonzero",
+				"count", "2", NULL));
 	assert_int_equal(vt_count(v, "incident", "class", "crash_loop", "workload", "loop", NULL),
 			 0);
 	vt_reap(vt_run(v, "vt-loop", args));
@@ -412,7 +410,7 @@ static void test_conn_error_rate(void **state)
 
 	snprintf(port, sizeof(port), "%d", vt_tcp_closed_port());
 	{
-		const char *args[] = { "connect-n", "127.0.0.1", port, "40", NULL };
+		const char *args[] = {"connect-n", "127.0.0.1", port, "40", NULL};
 
 		assert_int_equal(WEXITSTATUS(vt_reap(vt_run(v, "vt-storm", args))), 0);
 	}
@@ -427,7 +425,7 @@ static void test_conn_error_rate(void **state)
  * three intervals in a row, a latency_slo. */
 static void test_latency_slo(void **state)
 {
-	static const char *const args[] = { "slow-reads", "200", "20", NULL };
+	static const char *const args[] = {"slow-reads", "200", "20", NULL};
 	struct vt *v = *state;
 	json_t *inc;
 
@@ -441,7 +439,7 @@ static void test_latency_slo(void **state)
 /* The same with the workload's own threshold: four exits in 30 s (detect: in the config). */
 static void test_crash_loop_configured(void **state)
 {
-	static const char *const args[] = { "exit", "9", NULL };
+	static const char *const args[] = {"exit", "9", NULL};
 	struct vt *v = *state;
 	char pid[16];
 	pid_t p = 0;
@@ -474,7 +472,7 @@ static void test_restart_waits_for_quiet(void **state)
 
 	snprintf(port, sizeof(port), "%d", portnr);
 	{
-		const char *args[] = { "listen-slow", port, "300", NULL };
+		const char *args[] = {"listen-slow", port, "300", NULL};
 
 		p = vt_run(v, "vt-live", args);
 	}
@@ -490,13 +488,12 @@ static void test_restart_waits_for_quiet(void **state)
 	/* While the conversation lasts, nothing is stopped. */
 	usleep(500000);
 	assert_int_equal(kill(p, 0), 0);
-	assert_int_equal(vt_count(v, "action", "incident", vt_str(inc, "id"), "outcome", "stop",
-				  NULL),
-			 0);
+	assert_int_equal(
+	    vt_count(v, "action", "incident", vt_str(inc, "id"), "outcome", "stop", NULL), 0);
 	closed_ms = vt_wall_ms();
 	close(c);
-	stop = vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "stop",
-		       NULL);
+	stop =
+	    vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "stop", NULL);
 	assert_non_null(stop);
 	assert_true(vt_ts_ms(vt_str(stop, "ts")) >= closed_ms);
 	assert_true(WIFSIGNALED(vt_reap(p)));
@@ -515,7 +512,8 @@ static void test_status_reports_families(void **state)
 	size_t i;
 
 	assert_non_null(st);
-	json_array_foreach(json_object_get(st, "probes"), i, f) {
+	json_array_foreach(json_object_get(st, "probes"), i, f)
+	{
 		assert_string_equal(vt_str(f, "mode"), "tp_btf");
 		assert_int_equal(vt_int(f, "drops"), 0);
 		found |= 1 << i;
@@ -528,21 +526,21 @@ static void test_status_reports_families(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refused_names_the_port),
-		cmocka_unit_test(test_reset_from_peer),
-		cmocka_unit_test(test_reset_on_accepted_connection),
-		cmocka_unit_test(test_reset_sent_on_close),
-		cmocka_unit_test(test_syn_timeout),
-		cmocka_unit_test(test_slow_read),
-		cmocka_unit_test(test_histogram_counts),
-		cmocka_unit_test(test_unwatched_is_silent),
-		cmocka_unit_test(test_causal_chain),
-		cmocka_unit_test(test_crash_loop),
-		cmocka_unit_test(test_crash_loop_configured),
-		cmocka_unit_test(test_latency_slo),
-		cmocka_unit_test(test_restart_waits_for_quiet),
-		cmocka_unit_test(test_conn_error_rate),
-		cmocka_unit_test(test_status_reports_families),
+	    cmocka_unit_test(test_refused_names_the_port),
+	    cmocka_unit_test(test_reset_from_peer),
+	    cmocka_unit_test(test_reset_on_accepted_connection),
+	    cmocka_unit_test(test_reset_sent_on_close),
+	    cmocka_unit_test(test_syn_timeout),
+	    cmocka_unit_test(test_slow_read),
+	    cmocka_unit_test(test_histogram_counts),
+	    cmocka_unit_test(test_unwatched_is_silent),
+	    cmocka_unit_test(test_causal_chain),
+	    cmocka_unit_test(test_crash_loop),
+	    cmocka_unit_test(test_crash_loop_configured),
+	    cmocka_unit_test(test_latency_slo),
+	    cmocka_unit_test(test_restart_waits_for_quiet),
+	    cmocka_unit_test(test_conn_error_rate),
+	    cmocka_unit_test(test_status_reports_families),
 	};
 
 	if (geteuid() != 0) {

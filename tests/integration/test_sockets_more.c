@@ -50,7 +50,7 @@ static int teardown(void **state)
 /* A TCP port on [::1] that nothing listens on (bound, then closed). */
 static int closed_port6(void)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET6, SOCK_STREAM, 0);
 
@@ -73,7 +73,7 @@ static void sentinel(struct vt *v)
 
 	snprintf(port, sizeof(port), "%d", closed_port6());
 	{
-		const char *args[] = { "connect6", "::1", port, NULL };
+		const char *args[] = {"connect6", "::1", port, NULL};
 
 		p = vt_run(v, "vt-sentinel", args);
 	}
@@ -95,7 +95,7 @@ static void test_refused_ipv6(void **state)
 	snprintf(port, sizeof(port), "%d", closed_port6());
 	snprintf(remote, sizeof(remote), "[::1]:%s", port);
 	{
-		const char *args[] = { "connect6", "::1", port, NULL };
+		const char *args[] = {"connect6", "::1", port, NULL};
 
 		b = vt_run(v, "vt-bystander", args);
 		assert_int_equal(WEXITSTATUS(vt_reap(b)), ECONNREFUSED);
@@ -139,7 +139,7 @@ static void test_reset_sent_by_listener(void **state)
 	/* vt_link returns a static buffer that vt_run reuses for the helper's own name. */
 	snprintf(server, sizeof(server), "%s", vt_link(v, "vt-rst"));
 	{
-		const char *args[] = { "overflow-reset", server, NULL };
+		const char *args[] = {"overflow-reset", server, NULL};
 
 		p = vt_run(v, "vt-rst-client", args);
 	}
@@ -171,10 +171,10 @@ static void test_reset_sent_by_listener(void **state)
 		size_t i;
 
 		/* Every incident record of rst's resets is that one incident's. */
-		json_array_foreach(v->records, i, rec)
-			if (!strcmp(vt_str(rec, "type"), "incident") &&
-			    !strcmp(vt_str(rec, "workload"), "rst"))
-				assert_string_equal(vt_str(rec, "id"), id);
+		json_array_foreach(v->records, i,
+				   rec) if (!strcmp(vt_str(rec, "type"), "incident") &&
+					    !strcmp(vt_str(rec, "workload"), "rst"))
+		    assert_string_equal(vt_str(rec, "id"), id);
 	}
 	assert_int_equal(vt_count(v, "event", "pid", cpid, NULL), 0);
 	assert_int_equal(vt_count(v, "incident", "pid", cpid, NULL), 0);
@@ -196,7 +196,7 @@ static void test_unreachable_neighbour(void **state)
 
 	snprintf(connector, sizeof(connector), "%s", vt_link(v, "vt-unr"));
 	{
-		const char *args[] = { "veth-exec", connector, "connect", "10.77.0.2", "80", NULL };
+		const char *args[] = {"veth-exec", connector, "connect", "10.77.0.2", "80", NULL};
 
 		p = vt_run(v, "vt-unr-setup", args);
 	}
@@ -218,9 +218,9 @@ static void test_unreachable_neighbour(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refused_ipv6),
-		cmocka_unit_test(test_reset_sent_by_listener),
-		cmocka_unit_test(test_unreachable_neighbour),
+	    cmocka_unit_test(test_refused_ipv6),
+	    cmocka_unit_test(test_reset_sent_by_listener),
+	    cmocka_unit_test(test_unreachable_neighbour),
 	};
 
 	if (geteuid() != 0) {

@@ -30,8 +30,8 @@ struct vigil_exit tr_exit(uint32_t tgid, uint64_t ts_ns, uint32_t workload, uint
 	return e;
 }
 
-struct vigil_sock tr_sock(uint32_t tgid, uint32_t workload, uint32_t what, int err,
-			  uint16_t rport, uint32_t flags)
+struct vigil_sock tr_sock(uint32_t tgid, uint32_t workload, uint32_t what, int err, uint16_t rport,
+			  uint32_t flags)
 {
 	static const unsigned char remote[4] = {10, 0, 0, 5}, local[4] = {10, 0, 0, 1};
 	struct vigil_sock k;

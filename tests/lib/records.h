@@ -15,8 +15,8 @@
  * the signal, | 0x80 for a core dump). workload: index + 1, 0 for none. */
 struct vigil_exit tr_exit(uint32_t tgid, uint64_t ts_ns, uint32_t workload, uint32_t exit_code);
 /* A socket record: what (enum vigil_sock_what), errno, remote port (IPv4 10.0.0.5), flags. */
-struct vigil_sock tr_sock(uint32_t tgid, uint32_t workload, uint32_t what, int err,
-			  uint16_t rport, uint32_t flags);
+struct vigil_sock tr_sock(uint32_t tgid, uint32_t workload, uint32_t what, int err, uint16_t rport,
+			  uint32_t flags);
 /* A slow syscall of latency_ns. */
 struct vigil_slow tr_slow(uint32_t tgid, uint32_t workload, uint32_t syscall, uint64_t latency_ns);
 /* A hung task. */

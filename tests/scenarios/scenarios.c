@@ -239,7 +239,8 @@ static void row(const struct sc_scenario *s, struct seen *inc, size_t n, struct 
 			t->incidents++;
 			t->detect_ms[t->n_detect++] = us / 1000.0;
 			snprintf(got, sizeof(got), "%s%s%s x%ld%s", e->cls, e->detail ? " " : "",
-				 e->detail ? e->detail : "", inc[i].count, within ? "" : " (count!)");
+				 e->detail ? e->detail : "", inc[i].count,
+				 within ? "" : " (count!)");
 			snprintf(ms, sizeof(ms), "%.3f", us / 1000.0);
 			break;
 		}

@@ -41,7 +41,7 @@ struct fixture {
 	struct vigil_ctl *ctl;
 	char last_arg[64]; /* written by the handler, on the loop's thread */
 	struct vigil_ctl_peer last_peer;
-	int done;	   /* set by the client thread, read with __atomic */
+	int done; /* set by the client thread, read with __atomic */
 	uint64_t give_up_ns;
 	struct vigil_timer watch;
 };
@@ -545,7 +545,8 @@ static const char status_sample[] =
     "\"redis\":{\"url\":\"redis://r:6379/0\",\"state\":\"down\",\"queued\":5,"
     "\"queue_max\":65536,\"written\":1200,\"duplicates\":2,\"reordered\":0,\"rejected\":1,"
     "\"queue_drops\":0,\"spool_pending\":40,\"spool_bytes\":4096,\"spool_drops\":0,"
-    "\"spool_torn_frames\":2,\"reconnects\":3,\"last_error\":\"connect r: Connection refused\\u001b[2J\"},"
+    "\"spool_torn_frames\":2,\"reconnects\":3,\"last_error\":\"connect r: Connection "
+    "refused\\u001b[2J\"},"
     "\"incidents\":{\"live\":2},"
     "\"workloads\":[{\"name\":\"svc\",\"pids\":[12,13],\"established\":3,\"retransmits\":0,"
     "\"latency_syscalls\":\"read,write\",\"budget_ms\":200},"
@@ -573,7 +574,8 @@ static void test_render_status(void **state)
 	    "knowledge  /var/lib/vigil/knowledge.json, 3 entries, 0 evicted, 1 write errors\n"
 	    "redis      down redis://r:6379/0: 1200 written, queue 5/65536, spool 40 records "
 	    "(4096 bytes), 2 duplicates skipped\n"
-	    "           lost: 0 queue full, 0 spool full, 1 rejected, 2 torn spool frames; 0 reordered, "
+	    "           lost: 0 queue full, 0 spool full, 1 rejected, 2 torn spool frames; 0 "
+	    "reordered, "
 	    "3 reconnects\n"
 	    "           last error: connect r: Connection refused?[2J\n"
 	    "incidents  2 live\n"

@@ -88,12 +88,12 @@ static void test_every_kind_has_a_size(void **state)
 		struct vigil_hang hang;
 	} u;
 	const size_t sizes[] = {
-		[VIGIL_EV_EXIT] = sizeof(struct vigil_exit),
-		[VIGIL_EV_OOM] = sizeof(struct vigil_oom),
-		[VIGIL_EV_EXEC] = sizeof(struct vigil_exec),
-		[VIGIL_EV_SOCK] = sizeof(struct vigil_sock),
-		[VIGIL_EV_SLOW] = sizeof(struct vigil_slow),
-		[VIGIL_EV_HANG] = sizeof(struct vigil_hang),
+	    [VIGIL_EV_EXIT] = sizeof(struct vigil_exit),
+	    [VIGIL_EV_OOM] = sizeof(struct vigil_oom),
+	    [VIGIL_EV_EXEC] = sizeof(struct vigil_exec),
+	    [VIGIL_EV_SOCK] = sizeof(struct vigil_sock),
+	    [VIGIL_EV_SLOW] = sizeof(struct vigil_slow),
+	    [VIGIL_EV_HANG] = sizeof(struct vigil_hang),
 	};
 	const struct vigil_event_hdr *h;
 
@@ -112,9 +112,9 @@ static void test_every_kind_has_a_size(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),	      cmocka_unit_test(test_short),
-		cmocka_unit_test(test_unknown_kind),  cmocka_unit_test(test_bad_version),
-		cmocka_unit_test(test_size_mismatch), cmocka_unit_test(test_every_kind_has_a_size),
+	    cmocka_unit_test(test_valid),	  cmocka_unit_test(test_short),
+	    cmocka_unit_test(test_unknown_kind),  cmocka_unit_test(test_bad_version),
+	    cmocka_unit_test(test_size_mismatch), cmocka_unit_test(test_every_kind_has_a_size),
 	};
 
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);

@@ -23,9 +23,9 @@
 
 /* The kernel, as the test plays it. */
 struct fake {
-	uint64_t retrans[3];	   /* per workload */
-	uint64_t wl_drops[3];	   /* per workload */
-	uint64_t fam_drops[2];	   /* per family */
+	uint64_t retrans[3];	    /* per workload */
+	uint64_t wl_drops[3];	    /* per workload */
+	uint64_t fam_drops[2];	    /* per family */
 	struct vigil_lat_hist h[3]; /* workload 1's three timed syscalls */
 	bool no_sockets;
 };

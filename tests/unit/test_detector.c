@@ -186,13 +186,13 @@ static void test_socket_classes(void **state)
 		enum vigil_class cls;
 		const char *label;
 	} cases[] = {
-		{ VIGIL_SOCK_REFUSED, 111, VIGIL_CLASS_CONN_REFUSED, "conn_refused" },
-		{ VIGIL_SOCK_TIMEOUT, 110, VIGIL_CLASS_CONN_TIMEOUT, "conn_timeout" },
-		{ VIGIL_SOCK_UNREACH, 113, VIGIL_CLASS_CONN_UNREACHABLE, "conn_unreachable" },
-		{ VIGIL_SOCK_RESET_RCVD, 104, VIGIL_CLASS_CONN_RESET, "conn_reset" },
-		{ VIGIL_SOCK_ERROR, 110, VIGIL_CLASS_CONN_TIMEOUT, "conn_timeout" },
-		{ VIGIL_SOCK_ERROR, 32, VIGIL_CLASS_NONE, "socket_error" },
-		{ VIGIL_SOCK_CONNECT_ERR, 13, VIGIL_CLASS_NONE, "connect_error" },
+	    {VIGIL_SOCK_REFUSED, 111, VIGIL_CLASS_CONN_REFUSED, "conn_refused"},
+	    {VIGIL_SOCK_TIMEOUT, 110, VIGIL_CLASS_CONN_TIMEOUT, "conn_timeout"},
+	    {VIGIL_SOCK_UNREACH, 113, VIGIL_CLASS_CONN_UNREACHABLE, "conn_unreachable"},
+	    {VIGIL_SOCK_RESET_RCVD, 104, VIGIL_CLASS_CONN_RESET, "conn_reset"},
+	    {VIGIL_SOCK_ERROR, 110, VIGIL_CLASS_CONN_TIMEOUT, "conn_timeout"},
+	    {VIGIL_SOCK_ERROR, 32, VIGIL_CLASS_NONE, "socket_error"},
+	    {VIGIL_SOCK_CONNECT_ERR, 13, VIGIL_CLASS_NONE, "connect_error"},
 	};
 	struct vigil_detection d;
 
@@ -228,7 +228,7 @@ static void test_socket_signature_ignores_client_ports(void **state)
 
 static void test_endpoint_v6(void **state)
 {
-	unsigned char a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	unsigned char a[16] = {0x20, 0x01, 0x0d, 0xb8};
 	char buf[64];
 
 	(void)state;
@@ -347,24 +347,24 @@ static void test_slo_and_crash_loop_titles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_segv_is_crash),
-		cmocka_unit_test(test_exit_status),
-		cmocka_unit_test(test_oom_wins_over_sigkill),
-		cmocka_unit_test(test_stop_by_another_process_is_not_a_fault),
-		cmocka_unit_test(test_signature_ignores_pid_time_core),
-		cmocka_unit_test(test_signature_separates_what_differs),
-		cmocka_unit_test(test_signature_is_frozen),
-		cmocka_unit_test(test_signal_names),
-		cmocka_unit_test(test_other_kinds),
-		cmocka_unit_test(test_socket_classes),
-		cmocka_unit_test(test_socket_signature_ignores_client_ports),
-		cmocka_unit_test(test_endpoint_v6),
-		cmocka_unit_test(test_slow_syscall),
-		cmocka_unit_test(test_retransmit_threshold),
-		cmocka_unit_test(test_p99_floor),
-		cmocka_unit_test(test_hang_class),
-		cmocka_unit_test(test_conn_rate),
-		cmocka_unit_test(test_slo_and_crash_loop_titles),
+	    cmocka_unit_test(test_segv_is_crash),
+	    cmocka_unit_test(test_exit_status),
+	    cmocka_unit_test(test_oom_wins_over_sigkill),
+	    cmocka_unit_test(test_stop_by_another_process_is_not_a_fault),
+	    cmocka_unit_test(test_signature_ignores_pid_time_core),
+	    cmocka_unit_test(test_signature_separates_what_differs),
+	    cmocka_unit_test(test_signature_is_frozen),
+	    cmocka_unit_test(test_signal_names),
+	    cmocka_unit_test(test_other_kinds),
+	    cmocka_unit_test(test_socket_classes),
+	    cmocka_unit_test(test_socket_signature_ignores_client_ports),
+	    cmocka_unit_test(test_endpoint_v6),
+	    cmocka_unit_test(test_slow_syscall),
+	    cmocka_unit_test(test_retransmit_threshold),
+	    cmocka_unit_test(test_p99_floor),
+	    cmocka_unit_test(test_hang_class),
+	    cmocka_unit_test(test_conn_rate),
+	    cmocka_unit_test(test_slo_and_crash_loop_titles),
 	};
 
 	return cmocka_run_group_tests_name("detector", tests, NULL, NULL);

@@ -74,7 +74,8 @@ static struct vigil_incidents *live_table(struct vigil_incident **a, struct vigi
 	struct vigil_exit e1 = ev(7, now, 11), e2 = ev(8, now + 1000, 11), e3 = ev(9, now, 3 << 8);
 	struct vigil_incidents *t;
 
-	assert_int_equal(vigil_incidents_new(&(struct vigil_incidents_opts){.window_ms = 60000}, &t), 0);
+	assert_int_equal(
+	    vigil_incidents_new(&(struct vigil_incidents_opts){.window_ms = 60000}, &t), 0);
 	vigil_incidents_note(t, 1, now - 2 * SEC, 42, "conn_refused", "10.0.0.5:5432");
 	*a = rec(t, &e1);
 	assert_ptr_equal(rec(t, &e2), *a); /* same signature: count 2 */
@@ -116,7 +117,8 @@ static void test_live_list(void **state)
 
 	/* An empty table is an empty list, not an error. */
 	vigil_incidents_free(t);
-	assert_int_equal(vigil_incidents_new(&(struct vigil_incidents_opts){.window_ms = 60000}, &t), 0);
+	assert_int_equal(
+	    vigil_incidents_new(&(struct vigil_incidents_opts){.window_ms = 60000}, &t), 0);
 	assert_int_equal(vigil_history_answer(t, "node-1", "incidents", NULL, &out), 0);
 	assert_string_equal(out.buf, "{\"incidents\":[]}");
 	vigil_json_free(&out);

@@ -47,10 +47,10 @@ static struct vigil_incidents *table(uint64_t window_ms, const struct vigil_cloc
 				     struct seen *s)
 {
 	const struct vigil_incidents_opts o = {
-		.window_ms = window_ms,
-		.clock = clock,
-		.notify = s ? saw : NULL,
-		.notify_arg = s,
+	    .window_ms = window_ms,
+	    .clock = clock,
+	    .notify = s ? saw : NULL,
+	    .notify_arg = s,
 	};
 	struct vigil_incidents *t;
 
@@ -156,16 +156,16 @@ static void test_expire_keeps_held(void **state)
 static void test_lifecycle(void **state)
 {
 	static const enum vigil_incident_state all[] = {
-		VIGIL_INC_OPEN,	    VIGIL_INC_HEALING,		 VIGIL_INC_VERIFYING,
-		VIGIL_INC_RESOLVED, VIGIL_INC_AWAITING_APPROVAL, VIGIL_INC_ESCALATED,
-		VIGIL_INC_FAILED,
+	    VIGIL_INC_OPEN,	VIGIL_INC_HEALING,	     VIGIL_INC_VERIFYING,
+	    VIGIL_INC_RESOLVED, VIGIL_INC_AWAITING_APPROVAL, VIGIL_INC_ESCALATED,
+	    VIGIL_INC_FAILED,
 	};
 	/* allowed[from][to], in the order of all[] */
 	static const bool allowed[7][7] = {
-		[0] = {[1] = true, [4] = true, [5] = true, [6] = true},
-		[1] = {[2] = true, [3] = true, [6] = true},
-		[2] = {[3] = true, [6] = true},
-		[4] = {[0] = true},
+	    [0] = {[1] = true, [4] = true, [5] = true, [6] = true},
+	    [1] = {[2] = true, [3] = true, [6] = true},
+	    [2] = {[3] = true, [6] = true},
+	    [4] = {[0] = true},
 	};
 	struct vigil_incidents_stats st;
 	struct vigil_incidents *t;
@@ -244,7 +244,8 @@ static uint64_t lost5(void *arg, unsigned int workload, uint64_t since_ns)
 static void test_lossy_at_open(void **state)
 {
 	uint64_t now = vigil_mono_ns(), asked = 0;
-	const struct vigil_incidents_opts o = {.window_ms = 60000, .lost = lost5, .lost_arg = &asked};
+	const struct vigil_incidents_opts o = {
+	    .window_ms = 60000, .lost = lost5, .lost_arg = &asked};
 	struct vigil_exit e = ev(1, now, 11);
 	struct vigil_incidents *t;
 	struct vigil_incident *a;
@@ -272,13 +273,13 @@ static void test_state_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_window_aggregates),
-		cmocka_unit_test(test_resolved_is_over),
-		cmocka_unit_test(test_expire_keeps_held),
-		cmocka_unit_test(test_lifecycle),
-		cmocka_unit_test(test_finish_records_true_counts),
-		cmocka_unit_test(test_lossy_at_open),
-		cmocka_unit_test(test_state_names),
+	    cmocka_unit_test(test_window_aggregates),
+	    cmocka_unit_test(test_resolved_is_over),
+	    cmocka_unit_test(test_expire_keeps_held),
+	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_finish_records_true_counts),
+	    cmocka_unit_test(test_lossy_at_open),
+	    cmocka_unit_test(test_state_names),
 	};
 
 	return cmocka_run_group_tests_name("incidents", tests, NULL, NULL);

@@ -165,7 +165,9 @@ static const struct esc_case esc_cases[] = {
     ESC("caf\xc3\xa9", "caf\xc3\xa9", NULL),
     /* C1 controls are escaped (a terminal may take U+009B for CSI); U+00A0 on passes. */
     ESC("\xc2\x80", "\\u0080", NULL),
-    ESC("a\xc2\x9b" "b", "a\\u009bb", NULL),
+    ESC("a\xc2\x9b"
+	"b",
+	"a\\u009bb", NULL),
     ESC("\xc2\x9f", "\\u009f", NULL),
     ESC("\xc2\xa0", "\xc2\xa0", NULL),
     ESC("\xdf\xbf", "\xdf\xbf", NULL),

@@ -296,7 +296,8 @@ static void test_reads_what_json_writes(void **state)
 		assert_int_equal(scan(j.buf, &s), 6);
 		root = json_loadb(j.buf, j.len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
 		assert_non_null(root);
-		json_object_foreach(root, key, v) {
+		json_object_foreach(root, key, v)
+		{
 			assert_int_equal(s.m[k].klen, strlen(key));
 			assert_memory_equal(s.m[k].key, key, s.m[k].klen);
 			if (json_is_string(v)) {

@@ -199,11 +199,11 @@ static void test_signals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_manual_clock_order),
-		cmocka_unit_test(test_rearm_and_cancel_from_callback),
-		cmocka_unit_test(test_periodic_host_clock),
-		cmocka_unit_test(test_host_clock_delay),
-		cmocka_unit_test(test_signals),
+	    cmocka_unit_test(test_manual_clock_order),
+	    cmocka_unit_test(test_rearm_and_cancel_from_callback),
+	    cmocka_unit_test(test_periodic_host_clock),
+	    cmocka_unit_test(test_host_clock_delay),
+	    cmocka_unit_test(test_signals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

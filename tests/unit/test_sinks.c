@@ -83,25 +83,25 @@ static void test_incident_and_action_records(void **state)
 	i.opened_mono_ns = i.first_kernel_ns + 250000;
 	i.resolved_mono_ns = i.opened_mono_ns + 2000000000ull;
 	i.n_chain = 2;
-	i.chain[0] = (struct vigil_chain_entry){ .kernel_ns = 2000000000ull, .pid = 9,
-						 .label = "conn_refused", .detail = "10.0.0.5:5432" };
-	i.chain[1] = (struct vigil_chain_entry){ .kernel_ns = 4900000000ull, .pid = 9,
-						 .label = "syscall_slow", .detail = "read" };
+	i.chain[0] = (struct vigil_chain_entry){.kernel_ns = 2000000000ull,
+						.pid = 9,
+						.label = "conn_refused",
+						.detail = "10.0.0.5:5432"};
+	i.chain[1] = (struct vigil_chain_entry){
+	    .kernel_ns = 4900000000ull, .pid = 9, .label = "syscall_slow", .detail = "read"};
 	assert_int_equal(vigil_record_incident(&j, "n", WALL, NULL, &i), 0);
 	o = parse(&j);
 	{
 		json_t *c = json_object_get(o, "chain");
 
 		assert_int_equal(json_array_size(c), 2);
-		assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0),
-								      "class")),
-				    "conn_refused");
-		assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 0),
-								    "before_ms")),
-				 3000);
-		assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 1),
-								    "before_ms")),
-				 100);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(c, 0), "class")),
+		    "conn_refused");
+		assert_int_equal(
+		    json_integer_value(json_object_get(json_array_get(c, 0), "before_ms")), 3000);
+		assert_int_equal(
+		    json_integer_value(json_object_get(json_array_get(c, 1), "before_ms")), 100);
 		assert_true(json_is_false(json_object_get(o, "lossy")));
 	}
 	assert_string_equal(json_string_value(json_object_get(o, "type")), "incident");
@@ -114,7 +114,8 @@ static void test_incident_and_action_records(void **state)
 	json_decref(o);
 
 	assert_int_equal(vigil_record_action(&j, "n", WALL, NULL, &i, "restart", "success",
-					     "running again as pid 7", 7), 0);
+					     "running again as pid 7", 7),
+			 0);
 	o = parse(&j);
 	assert_string_equal(json_string_value(json_object_get(o, "type")), "action");
 	assert_string_equal(json_string_value(json_object_get(o, "incident")), "0123456789abcdef");
@@ -177,8 +178,7 @@ static void test_rid_in_record(void **state)
 /* The knowledge and breaker records carry what the Redis hashes and the SQL export need. */
 static void test_knowledge_and_breaker_records(void **state)
 {
-	const struct vigil_know_rec k = {"svc", "851ca451ff50881d", "crash", "restart", 3, 2,
-					 WALL};
+	const struct vigil_know_rec k = {"svc", "851ca451ff50881d", "crash", "restart", 3, 2, WALL};
 	struct vigil_json j = {};
 	json_t *o;
 
@@ -212,12 +212,12 @@ static void test_knowledge_and_breaker_records(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc3339),
-		cmocka_unit_test(test_rid_next),
-		cmocka_unit_test(test_rid_in_record),
-		cmocka_unit_test(test_knowledge_and_breaker_records),
-		cmocka_unit_test(test_event_record_hostile_comm),
-		cmocka_unit_test(test_incident_and_action_records),
+	    cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_rid_next),
+	    cmocka_unit_test(test_rid_in_record),
+	    cmocka_unit_test(test_knowledge_and_breaker_records),
+	    cmocka_unit_test(test_event_record_hostile_comm),
+	    cmocka_unit_test(test_incident_and_action_records),
 	};
 
 	return cmocka_run_group_tests_name("sinks", tests, NULL, NULL);

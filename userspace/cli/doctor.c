@@ -91,8 +91,8 @@ static bool mounted(const char *fstype, char *where, size_t len)
 static void family_rows(struct report *r, const struct vigil_probes *p)
 {
 	static const char *const what[VIGIL_FAM_MAX] = {
-		[VIGIL_FAM_SOCKETS] = "socket errors, resets, retransmits, connection counts",
-		[VIGIL_FAM_LATENCY] = "syscall latency histograms and slow-syscall events",
+	    [VIGIL_FAM_SOCKETS] = "socket errors, resets, retransmits, connection counts",
+	    [VIGIL_FAM_LATENCY] = "syscall latency histograms and slow-syscall events",
 	};
 	char progs[256], detail[640], check[64];
 
@@ -110,8 +110,10 @@ static void family_rows(struct report *r, const struct vigil_probes *p)
 /* Really load and attach the programs in one mode, then detach. */
 static void probe_mode(struct report *r, bool classic)
 {
-	struct vigil_probe_opts o = { .force_classic = classic, .ringbuf_bytes = 4096 * 16,
-				      .sockets = !classic, .latency = !classic };
+	struct vigil_probe_opts o = {.force_classic = classic,
+				     .ringbuf_bytes = 4096 * 16,
+				     .sockets = !classic,
+				     .latency = !classic};
 	struct vigil_probes *p = NULL;
 	char err[512] = "", detail[640], progs[256];
 	int ret;
@@ -128,8 +130,8 @@ static void probe_mode(struct report *r, bool classic)
 		snprintf(detail, sizeof(detail), "%s", err);
 	}
 	if (classic) {
-		row(r, false, !ret, "classic tracepoints", ret ? detail :
-		    "exits fallback works (vigil mounts tracefs when it needs it)");
+		row(r, false, !ret, "classic tracepoints",
+		    ret ? detail : "exits fallback works (vigil mounts tracefs when it needs it)");
 	} else {
 		row(r, true, !ret && !strcmp(vigil_probes_mode(p), "tp_btf"),
 		    "tp_btf programs (exits)", detail);
@@ -175,14 +177,17 @@ static void config_rows(struct report *r, const struct vigil_config *c)
 	}
 	{
 		const struct vigil_redis_opts o = {
-			.url = c->redis_url, .username = c->redis_username,
-			.password = c->redis_password, .timeout_ms = 2000,
+		    .url = c->redis_url,
+		    .username = c->redis_username,
+		    .password = c->redis_password,
+		    .timeout_ms = 2000,
 		};
 		char msg[256];
 
 		ok = !vigil_redis_ping(&o, msg, sizeof(msg));
-		snprintf(buf, sizeof(buf), ok ? "%s" :
-			 "%s: vigil still runs, and spools records until Redis answers", msg);
+		snprintf(buf, sizeof(buf),
+			 ok ? "%s" : "%s: vigil still runs, and spools records until Redis answers",
+			 msg);
 		row(r, false, ok, "redis", buf);
 	}
 	ok = dir_writable(c->redis_spool, buf, sizeof(buf));
@@ -191,7 +196,7 @@ static void config_rows(struct report *r, const struct vigil_config *c)
 
 int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 {
-	struct report r = { .out = out };
+	struct report r = {.out = out};
 	unsigned long long caps = effective_caps();
 	char buf[768], where[512], tracefs_at[512] = "";
 	struct utsname u;
@@ -204,15 +209,17 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 
 	ok = (caps >> CAP_SYS_ADMIN_BIT & 1) ||
 	     ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));
-	snprintf(buf, sizeof(buf), ok ? "CapEff %llx" :
-		 "CapEff %llx: run as root (sudo), or grant CAP_BPF + CAP_PERFMON "
-		 "(privileged: true in the DaemonSet)", caps);
+	snprintf(buf, sizeof(buf),
+		 ok ? "CapEff %llx"
+		    : "CapEff %llx: run as root (sudo), or grant CAP_BPF + CAP_PERFMON "
+		      "(privileged: true in the DaemonSet)",
+		 caps);
 	row(&r, true, ok, "capabilities", buf);
 
 	ok = path_exists("/sys/kernel/btf/vmlinux");
 	row(&r, true, ok, "kernel BTF",
-	    ok ? "/sys/kernel/btf/vmlinux" :
-		 "no /sys/kernel/btf/vmlinux: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	    ok ? "/sys/kernel/btf/vmlinux"
+	       : "no /sys/kernel/btf/vmlinux: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 
 	ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	row(&r, true, ok, "BPF ring buffer",
@@ -229,33 +236,36 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 
 	ok = vigil_kernel_exit_has_group_dead();
 	row(&r, false, ok, "sched_process_exit group_dead",
-	    ok ? "exact end-of-process detection (6.16+)" :
-		 "older kernel: the last thread is found from signal->live (a rare double "
+	    ok ? "exact end-of-process detection (6.16+)"
+	       : "older kernel: the last thread is found from signal->live (a rare double "
 		 "report is filtered in userspace)");
 
 	ok = vigil_kernel_has_hang_tracepoint();
 	row(&r, false, ok, "sched_process_hang",
-	    ok ? "hung tasks of watched workloads are reported (class hang)" :
-		 "no hung-task detector in this kernel (CONFIG_DETECT_HUNG_TASK): no hang class");
+	    ok ? "hung tasks of watched workloads are reported (class hang)"
+	       : "no hung-task detector in this kernel (CONFIG_DETECT_HUNG_TASK): no hang class");
 
 	ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 	row(&r, false, ok, "task storage maps",
 	    ok ? "for syscall latency tracking" : "syscall latency tracking unavailable");
 
-	snprintf(buf, sizeof(buf), tracefs ? "mounted at %s" :
-		 "was not mounted: only the classic fallback needs it, and vigil mounts it at "
-		 "/sys/kernel/tracing then (or: mount -t tracefs tracefs /sys/kernel/tracing)",
-		 tracefs_at);
+	snprintf(
+	    buf, sizeof(buf),
+	    tracefs ? "mounted at %s"
+		    : "was not mounted: only the classic fallback needs it, and vigil mounts it at "
+		      "/sys/kernel/tracing then (or: mount -t tracefs tracefs /sys/kernel/tracing)",
+	    tracefs_at);
 	row(&r, false, tracefs, "tracefs", buf);
 
 	ok = mounted("bpf", where, sizeof(where));
-	snprintf(buf, sizeof(buf), ok ? "mounted at %s" :
-		 "not mounted: not needed (vigil pins nothing)", where);
+	snprintf(buf, sizeof(buf),
+		 ok ? "mounted at %s" : "not mounted: not needed (vigil pins nothing)", where);
 	row(&r, false, true, "bpffs", buf);
 
 	ok = mounted("cgroup2", where, sizeof(where));
-	snprintf(buf, sizeof(buf), ok ? "cgroup v2 at %s" :
-		 "no cgroup v2 mount: workloads cannot match by cgroup", where);
+	snprintf(buf, sizeof(buf),
+		 ok ? "cgroup v2 at %s" : "no cgroup v2 mount: workloads cannot match by cgroup",
+		 where);
 	row(&r, false, ok, "cgroup v2", buf);
 
 	ok = path_exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") ||
@@ -265,8 +275,9 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 	    ok ? "memory limits can be set (OOM kill tests)" : "no memory controller found");
 
 	ok = access("/proc/1/comm", R_OK) == 0;
-	row(&r, true, ok, "/proc", ok ? "readable (run with hostPID in Kubernetes)" :
-					"cannot read /proc/1: mount the host's /proc");
+	row(&r, true, ok, "/proc",
+	    ok ? "readable (run with hostPID in Kubernetes)"
+	       : "cannot read /proc/1: mount the host's /proc");
 
 	ok = mkdir("/var/lib/vigil", 0755) == 0 || errno == EEXIST;
 	row(&r, false, ok && access("/var/lib/vigil", W_OK) == 0, "journal directory",
@@ -275,9 +286,10 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 	if (cfg)
 		config_rows(&r, cfg);
 	row(&r, false, true, "kprobes / fentry", "not used: vigil attaches tracepoints only");
-	row(&r, false, true, "RLIMIT_MEMLOCK", "not needed: BPF memory is charged to the memory "
-					    "cgroup (5.11+)");
-	fprintf(out, "\n%s\n", r.missing ? "vigil cannot run here: fix the MISSING rows." :
-					   "vigil can run here.");
+	row(&r, false, true, "RLIMIT_MEMLOCK",
+	    "not needed: BPF memory is charged to the memory "
+	    "cgroup (5.11+)");
+	fprintf(out, "\n%s\n",
+		r.missing ? "vigil cannot run here: fix the MISSING rows." : "vigil can run here.");
 	return r.missing ? -ENOTSUP : 0;
 }

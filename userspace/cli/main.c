@@ -89,21 +89,21 @@ static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv); /* argv[0]: the command's name */
 } commands[] = {
-	{"run", vigil_cmd_run},
-	{"status", vigil_cmd_query},
-	{"latency", vigil_cmd_query},
-	{"incidents", vigil_cmd_history},
-	{"incident", vigil_cmd_history},
-	{"approve", vigil_cmd_approve},
-	{"knowledge", vigil_cmd_knowledge},
-	{"export", vigil_cmd_export},
-	{"check", vigil_cmd_check},
-	{"doctor", vigil_cmd_doctor},
-	{"version", cmd_version},
-	{"--version", cmd_version},
-	{"help", cmd_help},
-	{"--help", cmd_help},
-	{"-h", cmd_help},
+    {"run", vigil_cmd_run},
+    {"status", vigil_cmd_query},
+    {"latency", vigil_cmd_query},
+    {"incidents", vigil_cmd_history},
+    {"incident", vigil_cmd_history},
+    {"approve", vigil_cmd_approve},
+    {"knowledge", vigil_cmd_knowledge},
+    {"export", vigil_cmd_export},
+    {"check", vigil_cmd_check},
+    {"doctor", vigil_cmd_doctor},
+    {"version", cmd_version},
+    {"--version", cmd_version},
+    {"help", cmd_help},
+    {"--help", cmd_help},
+    {"-h", cmd_help},
 };
 
 int main(int argc, char **argv)
@@ -114,7 +114,8 @@ int main(int argc, char **argv)
 	vigil_cli_libbpf_log(false);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
-			return commands[i].fn(argc > 1 ? argc - 1 : 1, argc > 1 ? argv + 1 : &argv[0]);
+			return commands[i].fn(argc > 1 ? argc - 1 : 1,
+					      argc > 1 ? argv + 1 : &argv[0]);
 	fprintf(stderr, "vigil: unknown command '%s'\n\n%s", cmd, vigil_usage);
 	return 2;
 }

@@ -136,10 +136,11 @@ int vigil_cmd_check(int argc, char **argv)
 	       cfg->node, cfg->n_workloads, cfg->observe_all ? "on" : "off", cfg->journal);
 	printf("  knowledge store %s\n", cfg->knowledge);
 	if (cfg->redis_url)
-		printf("  redis %s as %s:%s:*, spool %s (at most %llu MiB), streams capped at ~%llu\n",
-		       vigil_redis_url_safe(cfg->redis_url, safe, sizeof(safe)), cfg->redis_prefix,
-		       cfg->node, cfg->redis_spool, (unsigned long long)cfg->redis_spool_max_mb,
-		       (unsigned long long)cfg->redis_maxlen);
+		printf(
+		    "  redis %s as %s:%s:*, spool %s (at most %llu MiB), streams capped at ~%llu\n",
+		    vigil_redis_url_safe(cfg->redis_url, safe, sizeof(safe)), cfg->redis_prefix,
+		    cfg->node, cfg->redis_spool, (unsigned long long)cfg->redis_spool_max_mb,
+		    (unsigned long long)cfg->redis_maxlen);
 	else
 		printf("  redis off\n");
 	for (unsigned int i = 0; i < cfg->n_workloads; i++) {
@@ -147,7 +148,8 @@ int vigil_cmd_check(int argc, char **argv)
 
 		printf("  %s: %u heal rules", w->name, w->n_heal);
 		for (unsigned int k = 0; k < w->n_heal; k++)
-			printf("%s%s (level %u)", k ? ", " : ": ", w->heal[k].name, w->heal[k].level);
+			printf("%s%s (level %u)", k ? ", " : ": ", w->heal[k].name,
+			       w->heal[k].level);
 		printf("\n");
 	}
 	vigil_config_free(cfg);
@@ -164,12 +166,9 @@ int vigil_cmd_check(int argc, char **argv)
 int vigil_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"sql", no_argument, NULL, 's'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"journal", required_argument, NULL, 'j'},
-	    {"knowledge", required_argument, NULL, 'k'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
+	    {"sql", no_argument, NULL, 's'},	       {"config", required_argument, NULL, 'c'},
+	    {"journal", required_argument, NULL, 'j'}, {"knowledge", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},	       {},
 	};
 	static const char eusage[] = "usage: vigil export --sql [-c CONFIG] [--journal FILE] "
 				     "[--knowledge FILE]\n";

@@ -139,8 +139,8 @@ static int expand_env(struct parse_ctx *pc, const char *key, const char *s, char
 			name[len] = '\0';
 			val = getenv(name);
 			if (!val)
-				return cfg_fail(pc, key, NULL,
-						"environment variable %s is not set", name);
+				return cfg_fail(pc, key, NULL, "environment variable %s is not set",
+						name);
 			len = strlen(val);
 			p = end;
 		}
@@ -398,8 +398,8 @@ static int build_detect(struct parse_ctx *pc, const char *base, const struct raw
 		       VIGIL_CRASH_LOOP_MAX, &v);
 	w->crash_loop_exits = v;
 	if (!ret)
-		ret = get_duration(pc, base, "detect.crash_loop_window", d->crash_loop_window, 60000,
-				   true, &w->crash_loop_window_ms);
+		ret = get_duration(pc, base, "detect.crash_loop_window", d->crash_loop_window,
+				   60000, true, &w->crash_loop_window_ms);
 	if (!ret)
 		ret = get_uint(pc, base, "detect.retransmits_per_s", d->retransmits_per_s, 10, 1,
 			       1000000, &v);
@@ -455,7 +455,8 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 			    !strcmp(w->heal[k].name, w->heal[j].name))
 				ret = cfg_fail(pc, rule, NULL,
 					       "name '%s' is also heal[%u]'s, for the same class: "
-					       "give each rule a name of its own", w->heal[j].name, k);
+					       "give each rule a name of its own",
+					       w->heal[j].name, k);
 	}
 	if (ret)
 		return ret;
@@ -482,14 +483,15 @@ static int build_redis(struct parse_ctx *pc, const struct raw_redis *rd, struct 
 {
 	int ret;
 
-	if (rd->url && *rd->url && strncmp(rd->url, "redis://", 8) && strncmp(rd->url, "unix://", 7))
+	if (rd->url && *rd->url && strncmp(rd->url, "redis://", 8) &&
+	    strncmp(rd->url, "unix://", 7))
 		return cfg_fail(pc, "redis", "url",
 				"'%s' must start with redis:// (host) or unix:// (socket path)",
 				rd->url);
 	ret = get_str(pc, "redis.url", rd->url, NULL, &cfg->redis_url);
 	if (!ret && rd->prefix && !is_word(rd->prefix, WORD_CHARS ":"))
-		ret = cfg_fail(pc, "redis", "prefix", "'%s' must be 1..%d of A-Za-z0-9_.-:",
-			       rd->prefix, MAX_NAME_LEN);
+		ret = cfg_fail(pc, "redis", "prefix",
+			       "'%s' must be 1..%d of A-Za-z0-9_.-:", rd->prefix, MAX_NAME_LEN);
 	if (!ret)
 		ret = get_str(pc, "redis.prefix", rd->prefix, "vigil", &cfg->redis_prefix);
 	if (!ret)

@@ -64,11 +64,11 @@ struct vigil_config {
 	char *knowledge;    /* the knowledge store's file; default /var/lib/vigil/knowledge.json */
 	char *redis_url;    /* may be NULL: no Redis sink */
 	char *redis_prefix; /* default "vigil" */
-	char *redis_username;	 /* NULL: from the URL, or none */
-	char *redis_password;	 /* NULL: from the URL, or none; ${VAR} expanded */
-	char *redis_spool;	 /* default /var/lib/vigil/redis.spool */
+	char *redis_username;	     /* NULL: from the URL, or none */
+	char *redis_password;	     /* NULL: from the URL, or none; ${VAR} expanded */
+	char *redis_spool;	     /* default /var/lib/vigil/redis.spool */
 	uint64_t redis_spool_max_mb; /* the spool's cap; default 256 */
-	uint64_t redis_maxlen;	 /* MAXLEN ~ of each stream; default 100000 */
+	uint64_t redis_maxlen;	     /* MAXLEN ~ of each stream; default 100000 */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -36,8 +36,8 @@ static uint64_t host_wall(const struct vigil_clock *c)
 }
 
 const struct vigil_clock vigil_clock_host = {
-	.mono_ns = host_mono,
-	.wall_ns = host_wall,
+    .mono_ns = host_mono,
+    .wall_ns = host_wall,
 };
 
 /* The clock is the first member: a pointer to it is a pointer to the manual clock. */

@@ -6,12 +6,12 @@
 #include <stdbool.h>
 
 struct vigil_run_opts {
-	const char *config;  /* NULL: the embedded default */
-	const char *journal; /* overrides the config's journal; "" disables it */
-	bool json;	     /* JSON lines on stdout */
-	bool quiet;	     /* nothing on stdout */
-	bool force_classic;  /* classic tracepoints instead of tp_btf */
-	const char *ctl;     /* control socket path; NULL: VIGIL_CTL_PATH; "": none */
+	const char *config;	   /* NULL: the embedded default */
+	const char *journal;	   /* overrides the config's journal; "" disables it */
+	bool json;		   /* JSON lines on stdout */
+	bool quiet;		   /* nothing on stdout */
+	bool force_classic;	   /* classic tracepoints instead of tp_btf */
+	const char *ctl;	   /* control socket path; NULL: VIGIL_CTL_PATH; "": none */
 	unsigned long ringbuf_kib; /* ring buffer size; 0: the default (1 MiB) */
 };
 

@@ -38,7 +38,6 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	return vigil_json_end(j);
 }
 
-
 /* "approve ID": the healer answers; the control socket says who asked. */
 static int approve(const char *id, const struct vigil_ctl_peer *peer, struct vigil_json *out,
 		   void *ctx)
@@ -59,7 +58,8 @@ int vigil_daemon_handlers(struct daemon *d)
 		err = vigil_ctl_query(d->ctl, "incidents", vigil_history_incidents_query,
 				      &d->history);
 	if (!err)
-		err = vigil_ctl_query(d->ctl, "incident", vigil_history_incident_query, &d->history);
+		err =
+		    vigil_ctl_query(d->ctl, "incident", vigil_history_incident_query, &d->history);
 	if (!err)
 		err = vigil_ctl_command(d->ctl, "approve", approve, d->healer);
 	return err;

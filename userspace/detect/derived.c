@@ -28,9 +28,9 @@ struct conn_rate {
 	uint64_t bucket[RATE_BUCKETS];	 /* bucket number (ts / RATE_BUCKET_NS) held in the slot */
 	uint64_t first_ns[RATE_BUCKETS]; /* kernel time of its first error */
 	uint32_t n[RATE_BUCKETS];
-	uint64_t tick_n;  /* errors since the last tick */
-	double baseline;  /* errors a second, moving */
-	bool fired;	  /* a rate incident was recorded since the last tick */
+	uint64_t tick_n; /* errors since the last tick */
+	double baseline; /* errors a second, moving */
+	bool fired;	 /* a rate incident was recorded since the last tick */
 };
 
 /* One workload's retransmits: the last second of samples, and the second's count for the
@@ -86,8 +86,8 @@ static const struct vigil_workload *wl_cfg(const struct vigil_derived *d, unsign
 static unsigned int emit_fault(struct vigil_derived *d, const struct vigil_event_hdr *h,
 			       const struct vigil_detection *det, const char *name)
 {
-	struct vigil_derived_out o = {.kind = VIGIL_DERIVED_FAULT, .hdr = *h, .det = *det,
-				      .workload = name};
+	struct vigil_derived_out o = {
+	    .kind = VIGIL_DERIVED_FAULT, .hdr = *h, .det = *det, .workload = name};
 
 	d->fn(&o, d->arg);
 	return 1;
@@ -295,8 +295,8 @@ uint64_t vigil_derived_lost_since(const struct vigil_derived *d, unsigned int wo
 {
 	uint64_t now = 0, then = 0;
 
-	if (workload > d->cfg->n_workloads ||
-	    d->src->workload_drops(d->src->arg, workload, &now) || !now)
+	if (workload > d->cfg->n_workloads || d->src->workload_drops(d->src->arg, workload, &now) ||
+	    !now)
 		return 0;
 	for (unsigned int k = 0; k < DROP_TICKS; k++) {
 		unsigned int i = (d->drop_next + k) % DROP_TICKS; /* oldest first */
@@ -329,7 +329,8 @@ static unsigned int retransmits_tick(struct vigil_derived *d, uint64_t interval_
 
 	for (unsigned int w = 1; w <= d->cfg->n_workloads; w++) {
 		struct retrans_rate *r = &d->w[w].retrans;
-		struct vigil_derived_out o = {.kind = VIGIL_DERIVED_RATE, .interval_ms = interval_ms};
+		struct vigil_derived_out o = {.kind = VIGIL_DERIVED_RATE,
+					      .interval_ms = interval_ms};
 		uint64_t n = r->second_n;
 
 		r->baseline = vigil_ewma(r->baseline, n * 1000.0 / interval_ms);
@@ -373,7 +374,8 @@ static unsigned int check_slo(struct vigil_derived *d, uint64_t now_ns)
 			delta.count = now.count - st->prev.count;
 			st->prev = now;
 			if (delta.count < VIGIL_SLO_MIN_CALLS)
-				continue; /* too few calls to judge: the streak neither grows nor ends */
+				continue; /* too few calls to judge: the streak neither grows nor
+					     ends */
 			p99 = vigil_hist_p99_floor(delta.slots, VIGIL_LAT_SLOTS, delta.count);
 			if (p99 <= cw->latency_budget_ms * 1000000ull) {
 				st->over = 0;

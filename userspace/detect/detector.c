@@ -43,14 +43,14 @@ const char *vigil_signal_name(int sig, char *buf)
 {
 	/* Fixed names, not strsignal(): the text must not depend on the libc or its locale. */
 	static const char *const names[] = {
-		[SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",	[SIGQUIT] = "SIGQUIT",
-		[SIGILL] = "SIGILL",   [SIGTRAP] = "SIGTRAP",	[SIGABRT] = "SIGABRT",
-		[SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",	[SIGKILL] = "SIGKILL",
-		[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV",	[SIGUSR2] = "SIGUSR2",
-		[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM",	[SIGTERM] = "SIGTERM",
-		[SIGSTKFLT] = "SIGSTKFLT", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
-		[SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGIO] = "SIGIO",
-		[SIGPWR] = "SIGPWR",   [SIGSYS] = "SIGSYS",
+	    [SIGHUP] = "SIGHUP",       [SIGINT] = "SIGINT",   [SIGQUIT] = "SIGQUIT",
+	    [SIGILL] = "SIGILL",       [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+	    [SIGBUS] = "SIGBUS",       [SIGFPE] = "SIGFPE",   [SIGKILL] = "SIGKILL",
+	    [SIGUSR1] = "SIGUSR1",     [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+	    [SIGPIPE] = "SIGPIPE",     [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+	    [SIGSTKFLT] = "SIGSTKFLT", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
+	    [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGIO] = "SIGIO",
+	    [SIGPWR] = "SIGPWR",       [SIGSYS] = "SIGSYS",
 	};
 
 	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig])
@@ -99,8 +99,8 @@ static void classify_exit(const struct vigil_exit *e, struct vigil_detection *d)
 	d->label = "exit";
 }
 
-void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned int port,
-		    char *buf, size_t len)
+void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned int port, char *buf,
+		    size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -213,9 +213,9 @@ void vigil_detect_slo(const char *workload, const char *syscall, uint64_t p99_ns
 	out->cls = VIGIL_CLASS_LATENCY_SLO;
 	snprintf(out->detail, sizeof(out->detail), "%s", syscall);
 	finish(workload, out);
-	snprintf(out->title, sizeof(out->title), "%s latency_slo %s p99 >= %llu ms (budget %llu ms)",
-		 workload, syscall, (unsigned long long)(p99_ns / 1000000),
-		 (unsigned long long)budget_ms);
+	snprintf(out->title, sizeof(out->title),
+		 "%s latency_slo %s p99 >= %llu ms (budget %llu ms)", workload, syscall,
+		 (unsigned long long)(p99_ns / 1000000), (unsigned long long)budget_ms);
 }
 
 void vigil_detect_retransmits(const char *workload, uint64_t count, uint64_t interval_ms,

@@ -20,14 +20,14 @@
 #define VIGIL_SIG_LEN 17 /* 16 hex digits + NUL */
 
 struct vigil_detection {
-	enum vigil_class cls;  /* VIGIL_CLASS_NONE: not a fault */
-	const char *label;     /* what the event was: a class name, or "exit", "killed",
-				  "exec", "oom_victim" */
-	char detail[64];       /* normalised: "SIGSEGV", "status=3", "10.0.0.5:5432", "read" */
+	enum vigil_class cls; /* VIGIL_CLASS_NONE: not a fault */
+	const char *label;    /* what the event was: a class name, or "exit", "killed",
+				 "exec", "oom_victim" */
+	char detail[64];      /* normalised: "SIGSEGV", "status=3", "10.0.0.5:5432", "read" */
 	char signature[VIGIL_SIG_LEN]; /* set when cls != NONE */
-	char title[128];       /* "storyteller crash SIGSEGV" */
-	int signal;	       /* exits: fatal signal or 0 */
-	int status;	       /* exits: exit status when no signal */
+	char title[128];	       /* "storyteller crash SIGSEGV" */
+	int signal;		       /* exits: fatal signal or 0 */
+	int status;		       /* exits: exit status when no signal */
 	bool core_dumped;
 };
 
@@ -45,8 +45,8 @@ void vigil_signature(const char *workload, enum vigil_class cls, const char *det
 const char *vigil_signal_name(int sig, char *buf);
 
 /* "10.0.0.5:5432" or "[2001:db8::1]:443" into buf (64 bytes). */
-void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned int port,
-		    char *buf, size_t len);
+void vigil_endpoint(unsigned int family, const unsigned char addr[16], unsigned int port, char *buf,
+		    size_t len);
 
 /* A workload whose processes failed `exits` times within window_ms: a crash_loop. */
 void vigil_detect_crash_loop(const char *workload, unsigned int exits, uint64_t window_ms,

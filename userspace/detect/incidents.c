@@ -77,8 +77,7 @@ struct vigil_incident *vigil_incidents_lookup(struct vigil_incidents *t, const c
 	return NULL;
 }
 
-const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
-						  const char *id)
+const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t, const char *id)
 {
 	return vigil_incidents_lookup((struct vigil_incidents *)t, id);
 }
@@ -86,13 +85,13 @@ const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *
 const char *vigil_incident_state_name(enum vigil_incident_state s)
 {
 	static const char *const names[] = {
-		[VIGIL_INC_OPEN] = "open",
-		[VIGIL_INC_HEALING] = "healing",
-		[VIGIL_INC_VERIFYING] = "verifying",
-		[VIGIL_INC_RESOLVED] = "resolved",
-		[VIGIL_INC_AWAITING_APPROVAL] = "awaiting_approval",
-		[VIGIL_INC_ESCALATED] = "escalated",
-		[VIGIL_INC_FAILED] = "failed",
+	    [VIGIL_INC_OPEN] = "open",
+	    [VIGIL_INC_HEALING] = "healing",
+	    [VIGIL_INC_VERIFYING] = "verifying",
+	    [VIGIL_INC_RESOLVED] = "resolved",
+	    [VIGIL_INC_AWAITING_APPROVAL] = "awaiting_approval",
+	    [VIGIL_INC_ESCALATED] = "escalated",
+	    [VIGIL_INC_FAILED] = "failed",
 	};
 
 	if ((unsigned int)s < sizeof(names) / sizeof(names[0]))
@@ -225,7 +224,8 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 	fill_chain(t, i);
 	/* Telemetry confidence: kernel events lost in the chain's window make it lossy. */
 	if (t->o.lost && i->workload) {
-		i->lost = t->o.lost(t->o.lost_arg, i->workload, i->first_kernel_ns - VIGIL_CHAIN_NS);
+		i->lost =
+		    t->o.lost(t->o.lost_arg, i->workload, i->first_kernel_ns - VIGIL_CHAIN_NS);
 		i->lossy = i->lost > 0;
 	}
 	i->next = t->head;

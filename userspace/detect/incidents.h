@@ -37,20 +37,20 @@ enum vigil_incident_state {
 	VIGIL_INC_FAILED,
 };
 
-#define VIGIL_CHAIN_MAX 16     /* events listed before an incident */
+#define VIGIL_CHAIN_MAX 16	      /* events listed before an incident */
 #define VIGIL_CHAIN_NS 10000000000ull /* ... from the 10 s before its first event */
 
 /* One earlier event of the same workload: the causal chain of an incident. */
 struct vigil_chain_entry {
 	uint64_t kernel_ns;
 	uint32_t pid;
-	char label[20];	 /* class or event label: "conn_reset", "syscall_slow", "killed" */
+	char label[20]; /* class or event label: "conn_reset", "syscall_slow", "killed" */
 	char detail[64];
 };
 
 /* Read-only outside incidents.c, but for heal_rule, which is the healer's. */
 struct vigil_incident {
-	char id[17];	/* 16 hex digits: wall-clock ms and a sequence number */
+	char id[17]; /* 16 hex digits: wall-clock ms and a sequence number */
 	char signature[VIGIL_SIG_LEN];
 	enum vigil_class cls;
 	enum vigil_incident_state state;
@@ -61,16 +61,16 @@ struct vigil_incident {
 	uint64_t count;
 	uint64_t first_kernel_ns; /* bpf_ktime_get_ns() of the first event (CLOCK_MONOTONIC) */
 	uint64_t last_kernel_ns;
-	uint64_t opened_mono_ns;  /* when userspace opened it: detection = opened - first_kernel */
+	uint64_t opened_mono_ns; /* when userspace opened it: detection = opened - first_kernel */
 	uint64_t opened_wall_ns;
 	uint64_t resolved_mono_ns; /* 0 until resolved */
 	uint32_t tgid;		   /* of the last event */
 	int signal, status;
 	bool core_dumped;
-	bool busy; /* the healer holds it (vigil_incident_hold): not to be expired */
-	bool lossy;	/* kernel events of this workload were dropped around it */
-	bool final;	/* its last record: vigil stops tracking it (window passed, nothing holds it) */
-	uint64_t lost;	/* ... how many */
+	bool busy;  /* the healer holds it (vigil_incident_hold): not to be expired */
+	bool lossy; /* kernel events of this workload were dropped around it */
+	bool final; /* its last record: vigil stops tracking it (window passed, nothing holds it) */
+	uint64_t lost;					 /* ... how many */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;
 	/* The heal rule the healer chose when it went awaiting approval: an approval runs it. */
@@ -124,8 +124,7 @@ void vigil_incidents_note(struct vigil_incidents *t, unsigned int workload, uint
 const struct vigil_incident *vigil_incidents_first(const struct vigil_incidents *t);
 /* The live incident with this id, or NULL; the first form for those who change it. */
 struct vigil_incident *vigil_incidents_lookup(struct vigil_incidents *t, const char *id);
-const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t,
-						  const char *id);
+const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *t, const char *id);
 
 /*
  * Move an incident to state s (and record it). Returns 0, or -EINVAL for a transition the

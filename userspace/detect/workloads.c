@@ -347,8 +347,10 @@ static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, si
 		int nr = vigil_syscall_nr(w->latency_syscalls[k]);
 
 		if (nr < 0 || nr >= VIGIL_MAX_SYSCALLS) {
-			snprintf(err, errlen, "workload %s: latency.syscalls: '%s' is not a syscall "
-				 "on this architecture", w->name, w->latency_syscalls[k]);
+			snprintf(err, errlen,
+				 "workload %s: latency.syscalls: '%s' is not a syscall "
+				 "on this architecture",
+				 w->name, w->latency_syscalls[k]);
 			return -ENOENT;
 		}
 		if (lc.hist[nr]) {
@@ -356,8 +358,10 @@ static int put_latency(struct vigil_workloads *wl, unsigned int i, char *err, si
 			continue;
 		}
 		if (wl->hists + 1 >= VIGIL_LAT_HISTS) {
-			snprintf(err, errlen, "workload %s: latency.syscalls: more than %d timed "
-				 "(workload, syscall) pairs in all", w->name, VIGIL_LAT_HISTS - 1);
+			snprintf(err, errlen,
+				 "workload %s: latency.syscalls: more than %d timed "
+				 "(workload, syscall) pairs in all",
+				 w->name, VIGIL_LAT_HISTS - 1);
 			return -E2BIG;
 		}
 		lc.hist[nr] = wl->w[i].hist[k] = ++wl->hists;
@@ -384,8 +388,8 @@ unsigned int vigil_workloads_lat_hist(const struct vigil_workloads *wl, unsigned
 	return s->hist && k < s->cfg->n_latency_syscalls ? s->hist[k] : 0;
 }
 
-int vigil_workloads_latency(const struct vigil_workloads *wl, unsigned int workload,
-			    unsigned int k, struct vigil_lat_hist *h)
+int vigil_workloads_latency(const struct vigil_workloads *wl, unsigned int workload, unsigned int k,
+			    struct vigil_lat_hist *h)
 {
 	unsigned int slot = vigil_workloads_lat_hist(wl, workload, k);
 
@@ -431,8 +435,8 @@ int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *pro
 		if (ret)
 			goto fail;
 		if (w->match.cgroup && !wl->cgroot[0]) {
-			snprintf(err, errlen, "workload %s: match.cgroup needs cgroup v2, not mounted",
-				 w->name);
+			snprintf(err, errlen,
+				 "workload %s: match.cgroup needs cgroup v2, not mounted", w->name);
 			ret = -ENOENT;
 			goto fail;
 		}

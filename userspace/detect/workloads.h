@@ -49,8 +49,8 @@ unsigned int vigil_workloads_lat_hist(const struct vigil_workloads *wl, unsigned
 /* The kernel's histogram of the k-th of workload's latency.syscalls. Returns 0, -ENOENT (no
  * such syscall, or no latency family), -EEXIST when the workload names that syscall twice and
  * k is not the first (one histogram), or -errno. */
-int vigil_workloads_latency(const struct vigil_workloads *wl, unsigned int workload,
-			    unsigned int k, struct vigil_lat_hist *h);
+int vigil_workloads_latency(const struct vigil_workloads *wl, unsigned int workload, unsigned int k,
+			    struct vigil_lat_hist *h);
 /* Is pid a live process of workload, in the kernel's watched set? */
 bool vigil_workloads_owns(const struct vigil_workloads *wl, unsigned int workload, pid_t pid);
 

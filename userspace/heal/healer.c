@@ -567,7 +567,8 @@ int vigil_healer_approve_answer(struct vigil_healer *h, const char *id, const ch
 	vigil_json_str(out, "state", vigil_incident_state_name(inc->state));
 	if (ret)
 		vigil_json_str(out, "error",
-			       ret == -EINVAL ? "not awaiting approval" : "no heal rule applies to it");
+			       ret == -EINVAL ? "not awaiting approval"
+					      : "no heal rule applies to it");
 	else
 		vigil_json_bool(out, "approved", true);
 	return vigil_json_end(out);

@@ -44,7 +44,7 @@ static void child(char *const argv[], int go_fd, int status_fd)
 
 int vigil_spawn(char *const argv[], vigil_prespawn_fn pre, void *arg, pid_t *pid, int *status_fd)
 {
-	int go[2] = { -1, -1 }, st[2] = { -1, -1 };
+	int go[2] = {-1, -1}, st[2] = {-1, -1};
 	pid_t p;
 	int err;
 

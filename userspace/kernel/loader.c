@@ -30,13 +30,13 @@ struct vigil_probes {
 	struct sockets_bpf *sockets;
 	struct latency_bpf *latency;
 	const char *mode;
-	uint64_t *watched_bits; /* mmap of the map of the same name */
+	uint64_t *watched_bits;		 /* mmap of the map of the same name */
 	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
 };
 
 const char *vigil_family_name(enum vigil_family f)
 {
-	static const char *const names[] = { "exits", "sockets", "latency" };
+	static const char *const names[] = {"exits", "sockets", "latency"};
 
 	return (unsigned int)f < VIGIL_FAM_MAX ? names[f] : "?";
 }
@@ -137,16 +137,16 @@ static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
 		const char *name;
 		size_t size;
 	} types[] = {
-		{ "vigil_event_hdr", sizeof(struct vigil_event_hdr) },
-		{ "vigil_exit", sizeof(struct vigil_exit) },
-		{ "vigil_oom", sizeof(struct vigil_oom) },
-		{ "vigil_exec", sizeof(struct vigil_exec) },
-		{ "vigil_sock", sizeof(struct vigil_sock) },
-		{ "vigil_slow", sizeof(struct vigil_slow) },
-		{ "vigil_hang", sizeof(struct vigil_hang) },
-		{ "vigil_sock_counts", sizeof(struct vigil_sock_counts) },
-		{ "vigil_lat_hist", sizeof(struct vigil_lat_hist) },
-		{ "vigil_lat_cfg", sizeof(struct vigil_lat_cfg) },
+	    {"vigil_event_hdr", sizeof(struct vigil_event_hdr)},
+	    {"vigil_exit", sizeof(struct vigil_exit)},
+	    {"vigil_oom", sizeof(struct vigil_oom)},
+	    {"vigil_exec", sizeof(struct vigil_exec)},
+	    {"vigil_sock", sizeof(struct vigil_sock)},
+	    {"vigil_slow", sizeof(struct vigil_slow)},
+	    {"vigil_hang", sizeof(struct vigil_hang)},
+	    {"vigil_sock_counts", sizeof(struct vigil_sock_counts)},
+	    {"vigil_lat_hist", sizeof(struct vigil_lat_hist)},
+	    {"vigil_lat_cfg", sizeof(struct vigil_lat_cfg)},
 	};
 	struct btf *btf = bpf_object__btf(obj);
 	size_t i;
@@ -155,8 +155,9 @@ static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
 		int id = btf__find_by_name_kind(btf, types[i].name, BTF_KIND_STRUCT);
 
 		if (id > 0 && (size_t)btf__resolve_size(btf, id) != types[i].size) {
-			snprintf(err, errlen, "ABI mismatch: struct %s is %lld bytes in BPF, %zu here",
-				 types[i].name, (long long)btf__resolve_size(btf, id), types[i].size);
+			snprintf(
+			    err, errlen, "ABI mismatch: struct %s is %lld bytes in BPF, %zu here",
+			    types[i].name, (long long)btf__resolve_size(btf, id), types[i].size);
 			return -EPROTO;
 		}
 	}
@@ -219,11 +220,9 @@ fail:
  * Returns 0 or -errno with err set; the caller destroys the skeleton on failure.
  */
 static int load_family(struct vigil_probes *p, struct bpf_object *obj,
-		       struct bpf_object_skeleton *skel, const char *name, char *err,
-		       size_t errlen)
+		       struct bpf_object_skeleton *skel, const char *name, char *err, size_t errlen)
 {
-	static const char *const shared[] = { "events", "watched", "watched_bits",
-					      "workload_drops" };
+	static const char *const shared[] = {"events", "watched", "watched_bits", "workload_drops"};
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < sizeof(shared) / sizeof(shared[0]); i++) {
@@ -413,8 +412,7 @@ int vigil_probes_match_exe(const struct vigil_probes *p, const struct vigil_exe_
 	return put_key(p->exits->maps.match_exe, key, workload);
 }
 
-int vigil_probes_match_cgroup(const struct vigil_probes *p, uint64_t cgroup_id,
-			      uint32_t workload)
+int vigil_probes_match_cgroup(const struct vigil_probes *p, uint64_t cgroup_id, uint32_t workload)
 {
 	__u64 id = cgroup_id;
 
@@ -423,7 +421,7 @@ int vigil_probes_match_cgroup(const struct vigil_probes *p, uint64_t cgroup_id,
 
 int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload)
 {
-	struct vigil_watch v = { .workload = workload, .flags = VIGIL_F_WATCHED };
+	struct vigil_watch v = {.workload = workload, .flags = VIGIL_F_WATCHED};
 
 	if (tgid >= VIGIL_PID_MAX)
 		return -ERANGE;
@@ -467,8 +465,7 @@ int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workl
 {
 	__u32 key = workload;
 
-	return percpu_sum(bpf_map__fd(p->exits->maps.workload_drops), &key, drops,
-			  sizeof(*drops));
+	return percpu_sum(bpf_map__fd(p->exits->maps.workload_drops), &key, drops, sizeof(*drops));
 }
 
 int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload,
@@ -493,8 +490,7 @@ int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload
 	return 0;
 }
 
-int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot,
-			  struct vigil_lat_hist *h)
+int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot, struct vigil_lat_hist *h)
 {
 	__u32 key = slot;
 
@@ -541,9 +537,10 @@ void vigil_probes_status_json(const struct vigil_probes *p, struct vigil_json *j
 		vigil_probes_attached(p, fam, progs, sizeof(progs));
 		vigil_json_object_begin(j, NULL);
 		vigil_json_str(j, "family", vigil_family_name(fam));
-		vigil_json_str(j, "mode", !vigil_probes_has(p, fam)	? "not attached"
-					  : fam == VIGIL_FAM_EXITS ? vigil_probes_mode(p)
-								   : "tp_btf");
+		vigil_json_str(j, "mode",
+			       !vigil_probes_has(p, fam) ? "not attached"
+			       : fam == VIGIL_FAM_EXITS	 ? vigil_probes_mode(p)
+							 : "tp_btf");
 		if (why)
 			vigil_json_str(j, "error", why);
 		vigil_json_str(j, "programs", progs);
@@ -552,7 +549,8 @@ void vigil_probes_status_json(const struct vigil_probes *p, struct vigil_json *j
 		vigil_json_u64(j, "rate_limited", st[VIGIL_STAT_RATE_LIMITED]);
 		vigil_json_u64(j, "no_owner", st[VIGIL_STAT_NO_OWNER]);
 		vigil_json_u64(j, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
-		vigil_json_u64(j, "map_full", st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
+		vigil_json_u64(j, "map_full",
+			       st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
 		vigil_json_object_end(j);
 	}
 	vigil_json_array_end(j);

@@ -26,11 +26,11 @@ enum vigil_family {
 };
 
 struct vigil_probe_opts {
-	bool observe_all;      /* report failing exits of every process */
-	bool force_classic;    /* skip tp_btf for exits (tests of the fallback, old kernels) */
-	bool sockets;	       /* load the sockets family */
-	bool latency;	       /* load the latency family */
-	size_t ringbuf_bytes;  /* 0: VIGIL_RINGBUF_BYTES; else a power of 2, >= the page size */
+	bool observe_all;     /* report failing exits of every process */
+	bool force_classic;   /* skip tp_btf for exits (tests of the fallback, old kernels) */
+	bool sockets;	      /* load the sockets family */
+	bool latency;	      /* load the latency family */
+	size_t ringbuf_bytes; /* 0: VIGIL_RINGBUF_BYTES; else a power of 2, >= the page size */
 };
 
 /*
@@ -71,8 +71,7 @@ int vigil_probes_watched(const struct vigil_probes *p, uint32_t tgid, uint32_t *
 int vigil_probes_match_comm(const struct vigil_probes *p, const char *comm, uint32_t workload);
 int vigil_probes_match_exe(const struct vigil_probes *p, const struct vigil_exe_key *key,
 			   uint32_t workload);
-int vigil_probes_match_cgroup(const struct vigil_probes *p, uint64_t cgroup_id,
-			      uint32_t workload);
+int vigil_probes_match_cgroup(const struct vigil_probes *p, uint64_t cgroup_id, uint32_t workload);
 
 /* --- counters and histograms (monotonic: read and take differences) --- */
 

@@ -13,7 +13,7 @@ static const struct {
 	const char *name;
 	int nr;
 } table[] = {
-#define VIGIL_SYSCALL(n) { #n, SYS_##n },
+#define VIGIL_SYSCALL(n) {#n, SYS_##n},
 #include "syscall_names.h"
 #undef VIGIL_SYSCALL
 };

@@ -10,16 +10,16 @@
 #include <stdio.h>
 
 struct vigil_export_stats {
-	unsigned long lines;	    /* non-empty lines read */
-	unsigned long bad_lines;    /* not a JSON object: skipped (a torn tail, garbage) */
-	unsigned long skipped;	    /* incident/action records without the fields a row needs */
-	unsigned long incidents;    /* rows upserted into incidents */
-	unsigned long actions;	    /* rows inserted into healing_actions */
-	unsigned long knowledge;    /* rows upserted into incident_knowledge */
+	unsigned long lines;	 /* non-empty lines read */
+	unsigned long bad_lines; /* not a JSON object: skipped (a torn tail, garbage) */
+	unsigned long skipped;	 /* incident/action records without the fields a row needs */
+	unsigned long incidents; /* rows upserted into incidents */
+	unsigned long actions;	 /* rows inserted into healing_actions */
+	unsigned long knowledge; /* rows upserted into incident_knowledge */
 	unsigned long knowledge_records; /* knowledge records read from the journal */
 	unsigned long store_entries;	 /* entries taken from the knowledge store */
-	unsigned long nul_replaced; /* NUL characters (\u0000) written as U+FFFD */
-	unsigned long bad_utf8;	    /* invalid UTF-8 bytes written as U+FFFD (never from vigil) */
+	unsigned long nul_replaced;	 /* NUL characters (\u0000) written as U+FFFD */
+	unsigned long bad_utf8; /* invalid UTF-8 bytes written as U+FFFD (never from vigil) */
 };
 
 struct vigil_knowledge;

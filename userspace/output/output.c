@@ -28,7 +28,7 @@ struct vigil_output {
 };
 
 int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **out, char *err,
-		     size_t errlen)
+		      size_t errlen)
 {
 	struct vigil_output *s;
 	int ret;
@@ -48,8 +48,8 @@ int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **o
 		s->journal = strdup(o->journal);
 		ret = s->journal ? vigil_mkdir_parent(o->journal) : -ENOMEM;
 		if (!ret) {
-			s->journal_fd = open(o->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-					     0640);
+			s->journal_fd =
+			    open(o->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 			ret = s->journal_fd < 0 ? -errno : 0;
 		}
 		if (ret) {
@@ -98,7 +98,8 @@ static void emit(struct vigil_output *s, int built)
 		s->forward(s->forward_arg, s->j.buf, s->j.len);
 	s->j.buf[s->j.len] = '\n';
 	/* One write() per record with O_APPEND: concurrent readers never see half a line. */
-	if (s->journal_fd >= 0 && write(s->journal_fd, s->j.buf, s->j.len + 1) != (ssize_t)(s->j.len + 1))
+	if (s->journal_fd >= 0 &&
+	    write(s->journal_fd, s->j.buf, s->j.len + 1) != (ssize_t)(s->j.len + 1))
 		s->errors++;
 	if (!s->quiet && s->json_stdout)
 		fwrite(s->j.buf, 1, s->j.len + 1, stdout);
@@ -108,7 +109,8 @@ static void emit(struct vigil_output *s, int built)
 }
 
 /* Human line on stdout: "12:34:56.789 <what>" with control bytes replaced. */
-static void human(struct vigil_output *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void human(struct vigil_output *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void human(struct vigil_output *s, const char *fmt, ...)
 {
 	char ts[32], line[512];
@@ -131,7 +133,7 @@ static void human(struct vigil_output *s, const char *fmt, ...)
 }
 
 void vigil_out_event(struct vigil_output *s, const struct vigil_event_hdr *h, const char *workload,
-		      const struct vigil_detection *d)
+		     const struct vigil_detection *d)
 {
 	uint64_t now = next_rid(s);
 
@@ -150,17 +152,16 @@ void vigil_out_incident(struct vigil_output *s, const struct vigil_incident *i)
 }
 
 void vigil_out_action(struct vigil_output *s, const struct vigil_incident *i, const char *action,
-		       const char *outcome, const char *detail, pid_t pid)
+		      const char *outcome, const char *detail, pid_t pid)
 {
 	uint64_t now = next_rid(s);
 
-	emit(s, vigil_record_action(&s->j, s->node, now, &s->rid, i, action, outcome, detail,
-				    pid));
+	emit(s, vigil_record_action(&s->j, s->node, now, &s->rid, i, action, outcome, detail, pid));
 	human(s, "action   %s %s %s: %s", i->id, action, outcome, detail);
 }
 
 void vigil_out_rate(struct vigil_output *s, const char *workload, const struct vigil_detection *d,
-		     uint64_t count, uint64_t interval_ms)
+		    uint64_t count, uint64_t interval_ms)
 {
 	uint64_t now = next_rid(s);
 
@@ -170,7 +171,7 @@ void vigil_out_rate(struct vigil_output *s, const char *workload, const struct v
 }
 
 void vigil_out_health(struct vigil_output *s, const char *family, uint64_t drops,
-		       uint64_t drops_total)
+		      uint64_t drops_total)
 {
 	uint64_t now = next_rid(s);
 
@@ -180,7 +181,7 @@ void vigil_out_health(struct vigil_output *s, const char *family, uint64_t drops
 }
 
 void vigil_out_breaker(struct vigil_output *s, const char *workload, const char *state,
-			uint64_t failures, uint64_t opened_wall_ns)
+		       uint64_t failures, uint64_t opened_wall_ns)
 {
 	uint64_t now = next_rid(s);
 

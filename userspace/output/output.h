@@ -26,25 +26,25 @@ struct vigil_output_opts {
 
 /* Returns 0 and *out, or -errno with err naming the journal path and the reason. */
 int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **out, char *err,
-		     size_t errlen);
+		      size_t errlen);
 /* Closes the journal and frees; accepts NULL. */
 void vigil_output_close(struct vigil_output *s);
 
 void vigil_out_event(struct vigil_output *s, const struct vigil_event_hdr *h, const char *workload,
-		      const struct vigil_detection *d);
+		     const struct vigil_detection *d);
 void vigil_out_incident(struct vigil_output *s, const struct vigil_incident *i);
 void vigil_out_action(struct vigil_output *s, const struct vigil_incident *i, const char *action,
-		       const char *outcome, const char *detail, pid_t pid);
+		      const char *outcome, const char *detail, pid_t pid);
 /* A rate over one interval (retransmits): an event record with count, interval_ms, per_s. */
 void vigil_out_rate(struct vigil_output *s, const char *workload, const struct vigil_detection *d,
-		     uint64_t count, uint64_t interval_ms);
+		    uint64_t count, uint64_t interval_ms);
 /* Kernel events a probe family dropped since the last record (type "health"). */
 void vigil_out_health(struct vigil_output *s, const char *family, uint64_t drops,
-		       uint64_t drops_total);
+		      uint64_t drops_total);
 /* A circuit breaker changed state ("open", "half_open", "closed"): type "breaker". failures:
  * failed heals in the window; opened_wall_ns: when it last opened (0: never). */
 void vigil_out_breaker(struct vigil_output *s, const char *workload, const char *state,
-			uint64_t failures, uint64_t opened_wall_ns);
+		       uint64_t failures, uint64_t opened_wall_ns);
 /* What the knowledge store now holds for (signature, action): type "knowledge". */
 void vigil_out_knowledge(struct vigil_output *s, const struct vigil_know_rec *k);
 /* Also hand every finished record (JSON with its rid, no newline) to fn, e.g. the Redis
