@@ -54,6 +54,8 @@ int BPF_PROG(flood_enter, struct pt_regs *regs, long id)
 		e->hdr.tgid = pid_tgid >> 32;
 		e->hdr.pid = (__u32)pid_tgid;
 		e->exit_code = i;
+		/* Each record a distinct exit (the collector drops a repeated one). */
+		e->start_ns = e->hdr.ts_ns + i;
 		bpf_ringbuf_submit(e, 0);
 		__sync_fetch_and_add(&submitted, 1);
 	}

@@ -104,7 +104,7 @@ static uint64_t rejected(const struct vigil_collector *c)
 {
 	const struct vigil_collector_stats *st = vigil_collector_stats(c);
 
-	return st->short_recs + st->bad_version + st->unknown + st->bad_size;
+	return st->short_recs + st->bad_version + st->unknown + st->bad_size + st->dup_exits;
 }
 
 /* Every reservation attempt of the trial is accounted for: consumed, rejected or dropped. */

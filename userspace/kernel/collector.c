@@ -8,7 +8,9 @@
 
 #include "kernel/collector.h"
 
-#define DEDUP_SLOTS 64 /* recent exits remembered: a repeat arrives right after the first */
+/* Recent exits remembered, one per slot chosen by the tgid: a repeat arrives right after the
+ * first, so one compare finds it (a flood of exits costs a load each, not a scan). */
+#define DEDUP_SLOTS 256
 
 struct vigil_collector {
 	struct vigil_loop *loop;
@@ -16,7 +18,6 @@ struct vigil_collector {
 		uint32_t tgid;
 		uint64_t start_ns;
 	} dedup[DEDUP_SLOTS];
-	unsigned int dedup_next;
 	struct ring_buffer *rb;
 	int epfd;
 	vigil_event_fn fn;
@@ -68,12 +69,12 @@ int vigil_decode(const void *data, size_t len, const struct vigil_event_hdr **ou
 /* Has this exit been delivered already? Remembers it if not. */
 static bool seen_exit(struct vigil_collector *c, const struct vigil_exit *e)
 {
-	for (unsigned int i = 0; i < DEDUP_SLOTS; i++)
-		if (c->dedup[i].tgid == e->hdr.tgid && c->dedup[i].start_ns == e->start_ns)
-			return true;
-	c->dedup[c->dedup_next].tgid = e->hdr.tgid;
-	c->dedup[c->dedup_next].start_ns = e->start_ns;
-	c->dedup_next = (c->dedup_next + 1) % DEDUP_SLOTS;
+	unsigned int slot = (e->hdr.tgid * 2654435761u) >> 24; /* Fibonacci hash: 8 bits */
+
+	if (c->dedup[slot].tgid == e->hdr.tgid && c->dedup[slot].start_ns == e->start_ns)
+		return true;
+	c->dedup[slot].tgid = e->hdr.tgid;
+	c->dedup[slot].start_ns = e->start_ns;
 	return false;
 }
 
