@@ -88,6 +88,38 @@ struct {
 	__type(value, struct vigil_sock_counts);
 } sock_counts SEC(".maps");
 
+/* (workload, listening port) -> inbound connections established and closed. A plain hash
+ * with atomic adds: a passive open is rare next to a syscall, and userspace reads it only
+ * while a heal waits for quiet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vigil_inbound_key);
+	__type(value, struct vigil_inbound);
+} inbound SEC(".maps");
+
+/* Count an accepted connection of o entering (+1 established) or leaving ESTABLISHED. */
+static __always_inline void inbound_count(const struct owner *o, bool opened)
+{
+	struct vigil_inbound_key k = {.workload = o->workload, .port = o->lport};
+	struct vigil_inbound *v = bpf_map_lookup_elem(&inbound, &k), zero = {};
+
+	if (!v) {
+		if (!opened)
+			return;
+		bpf_map_update_elem(&inbound, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&inbound, &k);
+		if (!v) {
+			stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
+			return;
+		}
+	}
+	if (opened)
+		__sync_fetch_and_add(&v->established, 1);
+	else
+		__sync_fetch_and_add(&v->closed, 1);
+}
+
 static __always_inline struct vigil_sock_counts *counts(__u32 workload)
 {
 	return bpf_map_lookup_elem(&sock_counts, &workload);
@@ -250,10 +282,14 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 		o->flags |= OWNER_ESTABLISHED;
 		if (c)
 			c->established++;
+		if (o->flags & OWNER_PASSIVE)
+			inbound_count(o, true);
 	} else if (oldstate == TCP_ESTABLISHED && (o->flags & OWNER_ESTABLISHED)) {
 		o->flags &= ~OWNER_ESTABLISHED;
 		if (c)
 			c->closed++;
+		if (o->flags & OWNER_PASSIVE)
+			inbound_count(o, false);
 	}
 	if (newstate == TCP_CLOSE) {
 		/* ESTABLISHED -> CLOSE directly (a reset) already counted closed above. */

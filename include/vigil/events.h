@@ -147,6 +147,22 @@ struct vigil_sock_counts {
 };
 
 /*
+ * Inbound connections of a workload on one of its listening ports (map "inbound", a hash):
+ * the conversations the quiet window waits for. Outbound connections (a database pool) are
+ * not counted here. Monotonic like the above: open = established - closed.
+ */
+struct vigil_inbound_key {
+	__u32 workload; /* index + 1 */
+	__u16 port;	/* the listening port, host byte order */
+	__u16 __pad0;
+};
+
+struct vigil_inbound {
+	__u64 established;
+	__u64 closed;
+};
+
+/*
  * Latency: a log2 histogram per (workload, syscall), per-CPU, monotonic like the above. Each
  * timed (workload, syscall) pair gets a slot 1..VIGIL_LAT_HISTS-1 in map "lat_hist", a per-CPU
  * array (an inlined lookup on the hot path, where a hash would cost a hash and a walk);
@@ -203,6 +219,8 @@ VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_sock, laddr) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_slow) == 80);
 VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_slow, syscall) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_sock_counts) == 32);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_inbound_key) == 8);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_inbound) == 16);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_hang) == 72);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_hist) == 8 * (VIGIL_LAT_SLOTS + 2));
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_cfg) == 8 + VIGIL_MAX_SYSCALLS);

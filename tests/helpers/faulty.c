@@ -12,6 +12,8 @@
  *          | hang FILE  (a thread stuck in D state until SIGKILL)
  *          | accept-close PORT  (closes an accepted connection with its data unread)
  *          | listen-slow PORT MS  (holds an accepted connection, then one slow read, then stays)
+ *          | connect-slow PORT MS  (holds a connection it opened to 127.0.0.1:PORT — an
+ *            outbound pool — then one slow read, then stays)
  *          | syn-timeout-clean | syn-burst N MS | connect-n IP PORT N
  *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
  *          | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER
@@ -662,6 +664,22 @@ int main(int argc, char **argv)
 		}
 		if (read(p[0], &b, 1) != 1)
 			return 73;
+		for (;;)
+			pause();
+	} else if (!strcmp(mode, "connect-slow") && argc > 3) {
+		/* Open a connection out and keep it, as a database pool does; then one read that
+		 * waits MS ms; then stay. */
+		int c = tcp_connect("127.0.0.1", atoi(argv[2]), 0), p[2];
+		char b;
+
+		if (c < 0 || pipe(p))
+			return 74;
+		if (fork() == 0) {
+			usleep(atoi(argv[3]) * 1000);
+			_exit(write(p[1], "x", 1) == 1 ? 0 : 1);
+		}
+		if (read(p[0], &b, 1) != 1)
+			return 75;
 		for (;;)
 			pause();
 	} else if (!strcmp(mode, "accept-close") && argc > 2) {

@@ -59,6 +59,24 @@ static const char config[] = "observe_all: false\n"
 			     "      - on: [syscall_slow]\n"
 			     "        level: 1\n"
 			     "        action: { restart: { exec: [\"@DIR@/vt-live\", serve] } }\n"
+			     "  - name: pool\n"
+			     "    match: { comm: vt-pool }\n"
+			     "    latency: { syscalls: [read], budget_ms: 100 }\n"
+			     "    quiet: { max_defer: 10s }\n"
+			     "    verify: 300ms\n"
+			     "    heal:\n"
+			     "      - on: [syscall_slow]\n"
+			     "        level: 1\n"
+			     "        action: { restart: { exec: [\"@DIR@/vt-pool\", serve] } }\n"
+			     "  - name: talker\n"
+			     "    match: { comm: vt-talker }\n"
+			     "    latency: { syscalls: [read], budget_ms: 100 }\n"
+			     "    quiet: { max_defer: 1s }\n"
+			     "    verify: 300ms\n"
+			     "    heal:\n"
+			     "      - on: [syscall_slow]\n"
+			     "        level: 1\n"
+			     "        action: { restart: { exec: [\"@DIR@/vt-talker\", serve] } }\n"
 			     "  - name: hist\n"
 			     "    match: { comm: vt-hist }\n"
 			     "    latency: { syscalls: [getppid, nanosleep], budget_ms: 1000 }\n";
@@ -504,6 +522,84 @@ static void test_restart_waits_for_quiet(void **state)
 	kill((pid_t)vt_int(ok, "pid"), SIGKILL);
 }
 
+/*
+ * A connection the workload opened itself (a database pool) is not a conversation: the
+ * restart does not wait for it. On main every established connection counted, and a service
+ * holding a pool never looked quiet.
+ */
+static void test_outbound_pool_is_not_a_conversation(void **state)
+{
+	struct vt *v = *state;
+	int l, c = -1, portnr;
+	json_t *inc, *stop;
+	char port[16];
+	pid_t p;
+
+	l = vt_tcp_listener(&portnr);
+	assert_true(l >= 0);
+	snprintf(port, sizeof(port), "%d", portnr);
+	{
+		const char *args[] = {"connect-slow", port, "300", NULL};
+
+		p = vt_run(v, "vt-pool", args);
+	}
+	c = accept(l, NULL, NULL); /* the pool's connection, established, kept open */
+	assert_true(c >= 0);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "syscall_slow", "workload", "pool", NULL);
+	assert_non_null(inc);
+	stop =
+	    vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "stop", NULL);
+	assert_non_null(stop);
+	assert_int_equal(
+	    vt_count(v, "action", "incident", vt_str(inc, "id"), "outcome", "deferred", NULL), 0);
+	assert_true(WIFSIGNALED(vt_reap(p)));
+	assert_non_null(vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
+				"success", NULL));
+	kill((pid_t)vt_int(
+		 vt_wait(v, 0, "action", "incident", vt_str(inc, "id"), "outcome", "success", NULL),
+		 "pid"),
+	     SIGKILL);
+	close(c);
+	close(l);
+}
+
+/*
+ * A conversation that outlasts quiet.max_defer is not cut: by default the heal is escalated to
+ * a person and the process keeps serving. On main it was SIGTERMed when the window ended.
+ */
+static void test_quiet_timeout_escalates(void **state)
+{
+	struct vt *v = *state;
+	int c = -1, portnr = vt_tcp_closed_port();
+	json_t *inc, *esc;
+	char port[16];
+	pid_t p;
+
+	snprintf(port, sizeof(port), "%d", portnr);
+	{
+		const char *args[] = {"listen-slow", port, "300", NULL};
+
+		p = vt_run(v, "vt-talker", args);
+	}
+	c = vt_tcp_connect_retry(portnr);
+	assert_true(c >= 0);
+	inc = vt_wait(v, WAIT_MS, "incident", "class", "syscall_slow", "workload", "talker", NULL);
+	assert_non_null(inc);
+	esc = vt_wait(v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "escalated",
+		      NULL);
+	assert_non_null(esc);
+	assert_int_equal(vt_int(esc, "pid"), p);
+	assert_non_null(
+	    vt_wait(v, WAIT_MS, "incident", "id", vt_str(inc, "id"), "state", "escalated", NULL));
+	/* Still serving, never signalled. */
+	assert_int_equal(kill(p, 0), 0);
+	assert_int_equal(
+	    vt_count(v, "action", "incident", vt_str(inc, "id"), "outcome", "stop", NULL), 0);
+	close(c);
+	kill(p, SIGKILL);
+	vt_reap(p);
+}
+
 static void test_status_reports_families(void **state)
 {
 	struct vt *v = *state;
@@ -539,6 +635,8 @@ int main(void)
 	    cmocka_unit_test(test_crash_loop_configured),
 	    cmocka_unit_test(test_latency_slo),
 	    cmocka_unit_test(test_restart_waits_for_quiet),
+	    cmocka_unit_test(test_outbound_pool_is_not_a_conversation),
+	    cmocka_unit_test(test_quiet_timeout_escalates),
 	    cmocka_unit_test(test_conn_error_rate),
 	    cmocka_unit_test(test_status_reports_families),
 	};

@@ -44,7 +44,10 @@ struct env {
 	int watched;	/* how often the watch callback ran */
 	uint64_t lost;	/* kernel events the lost hook reports for every new incident */
 	pid_t live;	/* the process the probe says is the workload's */
-	uint64_t conns; /* the established connections the probe reports */
+	uint64_t conns; /* the inbound connections the probe reports */
+	/* what the probe was last asked: the ports (quiet.ports) */
+	unsigned int asked_ports;
+	uint16_t asked_port0;
 };
 
 static int count_watch(unsigned int workload, pid_t pid, void *arg)
@@ -57,10 +60,15 @@ static int count_watch(unsigned int workload, pid_t pid, void *arg)
 	return 0;
 }
 
-static uint64_t probe_established(unsigned int workload, void *arg)
+static uint64_t probe_conversations(unsigned int workload, const uint16_t *ports, unsigned int n,
+				    void *arg)
 {
+	struct env *e = arg;
+
 	(void)workload;
-	return ((struct env *)arg)->conns;
+	e->asked_ports = n;
+	e->asked_port0 = n ? ports[0] : 0;
+	return e->conns;
 }
 
 static bool probe_owns(unsigned int workload, pid_t pid, void *arg)
@@ -131,7 +139,7 @@ static void env_init(struct env *e, const char *yaml)
 	assert_int_equal(
 	    vigil_healer_new(e->cfg, e->loop, e->sinks, e->incs, count_watch, e, &e->h), 0);
 	{
-		const struct vigil_healer_probe probe = {probe_established, probe_owns, e};
+		const struct vigil_healer_probe probe = {probe_conversations, probe_owns, e};
 
 		vigil_healer_set_probe(e->h, &probe);
 	}
@@ -826,12 +834,13 @@ static void test_approve_runs_the_rule_chosen(void **state)
 }
 
 /* A workload whose rule restarts on a latency SLO breach: a fault about a process that runs. */
-#define CFG_LIVE(max_defer)                                                                        \
+#define CFG_LIVE(max_defer) CFG_LIVE_Q("max_defer: " max_defer)
+#define CFG_LIVE_Q(quiet)                                                                          \
 	"workloads:\n"                                                                             \
 	"  - name: svc\n"                                                                          \
 	"    match: { comm: svc }\n"                                                               \
 	"    verify: 150ms\n"                                                                      \
-	"    quiet: { max_defer: " max_defer " }\n"                                                \
+	"    quiet: { " quiet " }\n"                                                               \
 	"    heal:\n"                                                                              \
 	"      - on: [latency_slo]\n"                                                              \
 	"        level: 1\n"                                                                       \
@@ -864,11 +873,12 @@ static void test_restart_waits_for_quiet_then_stops(void **state)
 	assert_int_equal(e.watched, 0);
 	assert_int_equal(kill(old, 0), 0);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr, fmt(want,
-				    "restart intent 0: /bin/sleep 5\n"
-				    "restart deferred %d: 2 established connections: waiting up to "
-				    "60000 ms for them to close before stopping pid %d\n",
-				    old, old));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /bin/sleep 5\n"
+				"restart deferred %d: 2 inbound connections open: waiting up to "
+				"60000 ms for them to close before stopping pid %d\n",
+				old, old));
 	/* The conversations end: SIGTERM, which it ignores for now; nothing starts meanwhile. */
 	e.conns = 0;
 	advance(&e, 100);
@@ -886,14 +896,15 @@ static void test_restart_waits_for_quiet_then_stops(void **state)
 	p = started_pid(&e, 0);
 	assert_true(p > 0 && p != old);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr, fmt(want,
-				    "restart intent 0: /bin/sleep 5\n"
-				    "restart deferred %d: 2 established connections: waiting up to "
-				    "60000 ms for them to close before stopping pid %d\n"
-				    "restart stop %d: SIGTERM to pid %d\n"
-				    "restart started %d: started pid %d; verifying for 150 ms\n"
-				    "restart success %d: running again as pid %d, up for 150 ms\n",
-				    old, old, old, old, p, p, p, p));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /bin/sleep 5\n"
+				"restart deferred %d: 2 inbound connections open: waiting up to "
+				"60000 ms for them to close before stopping pid %d\n"
+				"restart stop %d: SIGTERM to pid %d\n"
+				"restart started %d: started pid %d; verifying for 150 ms\n"
+				"restart success %d: running again as pid %d, up for 150 ms\n",
+				old, old, old, old, p, p, p, p));
 	kill_started(&e);
 	env_fini(&e);
 }
@@ -911,7 +922,7 @@ static void test_restart_kills_after_grace(void **state)
 	pid_t old, p;
 
 	(void)state;
-	env_init(&e, CFG_LIVE("1s"));
+	env_init(&e, CFG_LIVE_Q("max_defer: 1s, on_timeout: restart"));
 	old = live_process(&e, &release);
 	e.conns = 3;
 	i = slow(&e, old);
@@ -925,7 +936,7 @@ static void test_restart_kills_after_grace(void **state)
 	assert_string_equal(tr,
 			    fmt(want,
 				"restart intent 0: /bin/sleep 5\n"
-				"restart deferred %d: 3 established connections: waiting up to "
+				"restart deferred %d: 3 inbound connections open: waiting up to "
 				"1000 ms for them to close before stopping pid %d\n"
 				"restart stop %d: SIGTERM to pid %d (the quiet window expired with "
 				"connections open)\n",
@@ -941,7 +952,7 @@ static void test_restart_kills_after_grace(void **state)
 	assert_string_equal(tr,
 			    fmt(want,
 				"restart intent 0: /bin/sleep 5\n"
-				"restart deferred %d: 3 established connections: waiting up to "
+				"restart deferred %d: 3 inbound connections open: waiting up to "
 				"1000 ms for them to close before stopping pid %d\n"
 				"restart stop %d: SIGTERM to pid %d (the quiet window expired with "
 				"connections open)\n"
@@ -951,6 +962,52 @@ static void test_restart_kills_after_grace(void **state)
 				old, old, old, old, old, old, p, p, p, p));
 	close(release);
 	kill_started(&e);
+	env_fini(&e);
+}
+
+/*
+ * The quiet window ends with a conversation still open: by default nothing is stopped — the
+ * incident is escalated to a person, the process keeps serving, and it is neither a failed heal
+ * (no breaker) nor something learnt. On main, the process was SIGTERMed anyway.
+ */
+static void test_quiet_timeout_escalates(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048], out[256];
+	struct env e;
+	int release;
+	pid_t old;
+
+	(void)state;
+	env_init(&e, CFG_LIVE_Q("max_defer: 1s, ports: [8080, 8443]"));
+	env_know(&e);
+	old = live_process(&e, &release);
+	e.conns = 1;
+	i = slow(&e, old);
+	/* The probe is asked about the configured ports only. */
+	assert_int_equal(e.asked_ports, 2);
+	assert_int_equal(e.asked_port0, 8080);
+	advance(&e, 999);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 101);
+	assert_int_equal(i->state, VIGIL_INC_ESCALATED);
+	advance(&e, 30000);
+	assert_int_equal(kill(old, 0), 0); /* never signalled */
+	assert_int_equal(e.watched, 0);	   /* nothing started */
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "intent deferred escalated ");
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /bin/sleep 5\n"
+				"restart deferred %d: 1 inbound connections open: waiting up to "
+				"1000 ms for them to close before stopping pid %d\n"
+				"restart escalated %d: 1 inbound connections still open after 1000 "
+				"ms: pid %d is not stopped; a person decides (quiet.on_timeout: "
+				"restart stops it anyway)\n",
+				old, old, old, old));
+	assert_null(vigil_knowledge_get(e.know, i->signature, "restart")); /* not learnt */
+	close(release);
 	env_fini(&e);
 }
 
@@ -1129,12 +1186,13 @@ static void test_shutdown_records_pending_heals(void **state)
 	e.h = NULL;
 	assert_int_equal(i->state, VIGIL_INC_FAILED);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr, fmt(want,
-				    "restart intent 0: /bin/sleep 5\n"
-				    "restart deferred %d: 1 established connections: waiting up to "
-				    "60000 ms for them to close before stopping pid %d\n"
-				    "restart failed 0: vigil stopped before the scheduled heal\n",
-				    old, old));
+	assert_string_equal(tr,
+			    fmt(want,
+				"restart intent 0: /bin/sleep 5\n"
+				"restart deferred %d: 1 inbound connections open: waiting up to "
+				"60000 ms for them to close before stopping pid %d\n"
+				"restart failed 0: vigil stopped before the scheduled heal\n",
+				old, old));
 	close(release);
 	assert_int_equal(e.watched, 0);
 	env_fini(&e);
@@ -1316,6 +1374,7 @@ static void test_any_kind_waits_for_quiet(void **state)
 
 	(void)state;
 	env_init(&e, CFG("level: 1", "/bin/true"));
+	e.cfg->workloads[0].quiet_on_timeout = VIGIL_QUIET_RESTART; /* the window's end runs it */
 	was = fake_rule(&e);
 	fake_victim = 4242;
 	e.conns = 2;
@@ -1334,7 +1393,7 @@ static void test_any_kind_waits_for_quiet(void **state)
 	trail(&e, tr, sizeof(tr));
 	assert_string_equal(tr,
 			    "fake intent 0: fake: do the thing\n"
-			    "fake deferred 4242: 2 established connections: waiting up to 60000 "
+			    "fake deferred 4242: 2 inbound connections open: waiting up to 60000 "
 			    "ms for them to close before stopping pid 4242\n"
 			    "fake step 0: fake began\n"
 			    "fake success 0: vigil stopped during the verify window\n");
@@ -1407,6 +1466,7 @@ int main(void)
 	    cmocka_unit_test(test_approve_runs_the_rule_chosen),
 	    cmocka_unit_test(test_restart_waits_for_quiet_then_stops),
 	    cmocka_unit_test(test_restart_kills_after_grace),
+	    cmocka_unit_test(test_quiet_timeout_escalates),
 	    cmocka_unit_test(test_restart_leaves_what_it_does_not_own),
 	    cmocka_unit_test(test_verify_failures_recorded),
 	    cmocka_unit_test(test_killed_within_verify_window),

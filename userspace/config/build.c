@@ -414,6 +414,37 @@ static int build_detect(struct parse_ctx *pc, const char *base, const struct raw
 	return ret;
 }
 
+/* quiet.ports and quiet.on_timeout. Returns 0 or -EINVAL. */
+static int build_quiet(struct parse_ctx *pc, const char *base, const struct raw_quiet *q,
+		       struct vigil_workload *w)
+{
+	char key[40];
+	uint64_t v;
+	int ret = 0;
+
+	if (q->ports && !q->ports_count)
+		return no_list(pc, base, "quiet.ports");
+	if (q->ports_count > VIGIL_QUIET_MAX_PORTS)
+		return cfg_fail(pc, base, "quiet.ports", "has %u entries, at most %d are allowed",
+				q->ports_count, VIGIL_QUIET_MAX_PORTS);
+	for (unsigned int k = 0; !ret && k < q->ports_count; k++) {
+		snprintf(key, sizeof(key), "quiet.ports[%u]", k);
+		ret = get_uint(pc, base, key, q->ports[k], 0, 1, 65535, &v);
+		w->quiet_ports[k] = (uint16_t)v;
+	}
+	w->n_quiet_ports = q->ports_count;
+	if (ret || !q->on_timeout)
+		return ret;
+	if (!strcmp(q->on_timeout, "escalate"))
+		w->quiet_on_timeout = VIGIL_QUIET_ESCALATE;
+	else if (!strcmp(q->on_timeout, "restart"))
+		w->quiet_on_timeout = VIGIL_QUIET_RESTART;
+	else
+		return cfg_fail(pc, base, "quiet.on_timeout", "'%s' is not escalate or restart",
+				q->on_timeout);
+	return 0;
+}
+
 static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, unsigned int i,
 			  const struct raw_workload *r)
 {
@@ -471,6 +502,8 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	if (!ret)
 		ret = get_duration(pc, base, "quiet.max_defer", q->max_defer, 60000, false,
 				   &w->quiet_max_defer_ms);
+	if (!ret)
+		ret = build_quiet(pc, base, q, w);
 	if (!ret)
 		ret = get_duration(pc, base, "verify", r->verify, 2000, true, &w->verify_ms);
 	if (!ret)

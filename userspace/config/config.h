@@ -32,6 +32,13 @@ struct vigil_match {
 	char *pidfile; /* path of a file holding the main pid */
 };
 
+#define VIGIL_QUIET_MAX_PORTS 16
+
+enum vigil_quiet_timeout {
+	VIGIL_QUIET_ESCALATE = 0, /* leave it to a person: the incident is escalated */
+	VIGIL_QUIET_RESTART,	  /* opt-in: stop the process anyway */
+};
+
 struct vigil_workload {
 	char *name;		  /* [A-Za-z0-9_.-]{1,63}, unique */
 	struct vigil_match match; /* at least one of the four set */
@@ -44,7 +51,13 @@ struct vigil_workload {
 	uint64_t breaker_window_ms;    /* default 600000 (10m) */
 	uint64_t breaker_cooldown_ms;  /* default 300000 (5m) */
 	uint64_t quiet_max_defer_ms;   /* default 60000 */
-	uint64_t verify_ms;	       /* how long a restarted process must live; default 2000 */
+	/* quiet.ports: the listening ports whose inbound connections are conversations (none
+	 * listed: all of the workload's); quiet.on_timeout: what a heal does when max_defer
+	 * passes with one still open. */
+	uint16_t quiet_ports[VIGIL_QUIET_MAX_PORTS];
+	unsigned int n_quiet_ports;
+	enum vigil_quiet_timeout quiet_on_timeout; /* default VIGIL_QUIET_ESCALATE */
+	uint64_t verify_ms; /* how long a restarted process must live; default 2000 */
 	/* detect: the derived classes' thresholds (defaults in parentheses) */
 	unsigned int crash_loop_exits;	/* failed exits that make a crash_loop (3), 2..16 */
 	uint64_t crash_loop_window_ms;	/* ... within this window (60s) */

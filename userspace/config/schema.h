@@ -46,6 +46,9 @@ struct raw_breaker {
 
 struct raw_quiet {
 	char *max_defer;
+	char **ports;
+	unsigned int ports_count;
+	char *on_timeout;
 };
 
 struct raw_detect {

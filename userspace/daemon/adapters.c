@@ -40,14 +40,14 @@ static uint64_t lost_since(void *arg, unsigned int workload, uint64_t since_ns)
 	return vigil_derived_lost_since(((struct daemon *)arg)->derived, workload, since_ns);
 }
 
-/* The healer's probe: the workload's live connections, from the kernel's counters... */
-static uint64_t established(unsigned int workload, void *arg)
+/* The healer's probe: the workload's inbound conversations, from the kernel's counters... */
+static uint64_t conversations(unsigned int workload, const uint16_t *ports, unsigned int n,
+			      void *arg)
 {
-	struct vigil_sock_counts c;
+	uint64_t open = 0;
 
-	return vigil_probes_sock_counts(((struct daemon *)arg)->probes, workload, &c)
-		   ? 0
-		   : c.established - c.closed;
+	vigil_probes_inbound(((struct daemon *)arg)->probes, workload, ports, n, &open);
+	return open;
 }
 
 /* ... and whether pid is still one of the workload's processes (the kernel's set). */
@@ -74,5 +74,5 @@ void vigil_daemon_adapters(struct daemon *d, struct vigil_derived_source *src,
 	};
 	io->lost = lost_since;
 	io->lost_arg = d;
-	*probe = (struct vigil_healer_probe){established, owns, d};
+	*probe = (struct vigil_healer_probe){conversations, owns, d};
 }

@@ -134,7 +134,7 @@ static bool allowed(enum vigil_incident_state from, enum vigil_incident_state to
 		       to == VIGIL_INC_ESCALATED || to == VIGIL_INC_FAILED;
 	case VIGIL_INC_HEALING:
 		return to == VIGIL_INC_VERIFYING || to == VIGIL_INC_RESOLVED ||
-		       to == VIGIL_INC_FAILED;
+		       to == VIGIL_INC_FAILED || to == VIGIL_INC_ESCALATED;
 	case VIGIL_INC_VERIFYING:
 		return to == VIGIL_INC_RESOLVED || to == VIGIL_INC_FAILED;
 	case VIGIL_INC_AWAITING_APPROVAL:

@@ -9,6 +9,7 @@
  *   open -> healing -> verifying -> resolved | failed
  *   open -> awaiting_approval -> open (approved)       open -> escalated (breaker, lossy)
  *   open | healing -> failed                            healing -> resolved
+ *   healing -> escalated (a heal that must not go on: the quiet window ended, say)
  *
  * and refuses anything else as a bug (counted, and said on stderr). Every change worth a record
  * — an incident opened, its count reaching 2, 4, 8…, a transition, its final record when it

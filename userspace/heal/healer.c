@@ -281,34 +281,67 @@ void vigil_action_done(struct vigil_action_run *run, bool ok, bool known, const 
 /* --- running a heal ------------------------------------------------------------------------ */
 
 /*
+ * The heal stops before its action ran (it never started): recorded with outcome and detail,
+ * the incident escalated to a person. Not a failure of the action: neither the breaker nor
+ * the knowledge store counts it. Frees the job.
+ */
+static void escalate(struct vigil_heal_job *j, const char *detail, pid_t pid)
+{
+	struct vigil_healer *h = j->h;
+	struct vigil_incident *inc = j->run->inc;
+
+	vigil_timer_cancel(h->loop, &j->timer);
+	vigil_out_action(h->out, inc, j->run->rule->name, "escalated", detail, pid);
+	set_state(h, inc, VIGIL_INC_ESCALATED);
+	vigil_incident_hold(inc, false);
+	j->wh->pending = false;
+	unlink_job(h, j);
+	free(j->run);
+	free(j);
+}
+
+/*
  * The quiet window: a live conversation is never cut. While the action would stop a process
- * that still runs and the workload holds established connections, wait (recorded once as
- * "deferred"), at most quiet.max_defer; then hand the run to the action.
+ * that still runs and the workload holds an inbound conversation (on quiet.ports, or any of
+ * its listening ports), wait (recorded once as "deferred"), at most quiet.max_defer. Quiet:
+ * hand the run to the action. Still talking when the window ends: escalate to a person
+ * (quiet.on_timeout: escalate, the default), or run the action anyway (restart).
  */
 static void quiet(struct vigil_heal_job *j)
 {
 	struct vigil_healer *h = j->h;
 	struct vigil_action_run *run = j->run;
+	const struct vigil_workload *w = run->workload;
 	uint64_t now = vigil_loop_now(h->loop), conns = 0;
 	char detail[512];
 
 	if (j->victim > 0) {
-		conns = h->probe.established
-			    ? h->probe.established(run->inc->workload, h->probe.arg)
+		conns = h->probe.conversations
+			    ? h->probe.conversations(run->inc->workload, w->quiet_ports,
+						     w->n_quiet_ports, h->probe.arg)
 			    : 0;
 		if (conns && now < j->quiet_until_ns) {
 			if (!j->deferred) {
 				snprintf(detail, sizeof(detail),
-					 "%llu established connections: waiting up to %llu ms for "
+					 "%llu inbound connections open: waiting up to %llu ms for "
 					 "them to close before stopping pid %d",
 					 (unsigned long long)conns,
-					 (unsigned long long)run->workload->quiet_max_defer_ms,
-					 j->victim);
+					 (unsigned long long)w->quiet_max_defer_ms, j->victim);
 				vigil_out_action(h->out, run->inc, run->rule->name, "deferred",
 						 detail, j->victim);
 				j->deferred = true;
 			}
 			job_after(j, QUIET_POLL_MS);
+			return;
+		}
+		if (conns && w->quiet_on_timeout == VIGIL_QUIET_ESCALATE) {
+			snprintf(detail, sizeof(detail),
+				 "%llu inbound connections still open after %llu ms: pid %d is not "
+				 "stopped; a person decides (quiet.on_timeout: restart stops it "
+				 "anyway)",
+				 (unsigned long long)conns,
+				 (unsigned long long)w->quiet_max_defer_ms, j->victim);
+			escalate(j, detail, j->victim);
 			return;
 		}
 	}

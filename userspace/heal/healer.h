@@ -30,8 +30,10 @@ typedef int (*vigil_watch_fn)(unsigned int workload, pid_t pid, void *arg);
 
 /* What the healer asks the rest of the daemon before restarting a process that still runs. */
 struct vigil_healer_probe {
-	/* Established connections the workload holds now (its live conversations). */
-	uint64_t (*established)(unsigned int workload, void *arg);
+	/* The workload's live conversations: inbound connections open now on its listening
+	 * ports (n of them; 0: all its ports). Outbound ones (a database pool) are not. */
+	uint64_t (*conversations)(unsigned int workload, const uint16_t *ports, unsigned int n,
+				  void *arg);
 	/* Is pid a live process of the workload (in the kernel's watched set for it)? */
 	bool (*owns)(unsigned int workload, pid_t pid, void *arg);
 	void *arg;
@@ -39,9 +41,10 @@ struct vigil_healer_probe {
 
 /*
  * Let the healer's actions stop live processes: before an action stops a process that still
- * runs (restart, for an incident that is not an exit), wait for the workload's established
- * connections to close (at most quiet.max_defer). Without a probe, a live process is never
- * stopped.
+ * runs (restart, for an incident that is not an exit), wait until the workload holds no
+ * inbound conversation (at most quiet.max_defer); if one is still open then, escalate to a
+ * person (quiet.on_timeout: escalate, the default) or stop it anyway (restart). Without a
+ * probe, a live process is never stopped.
  */
 void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_probe *p);
 

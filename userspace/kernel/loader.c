@@ -145,6 +145,8 @@ static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
 	    {"vigil_slow", sizeof(struct vigil_slow)},
 	    {"vigil_hang", sizeof(struct vigil_hang)},
 	    {"vigil_sock_counts", sizeof(struct vigil_sock_counts)},
+	    {"vigil_inbound_key", sizeof(struct vigil_inbound_key)},
+	    {"vigil_inbound", sizeof(struct vigil_inbound)},
 	    {"vigil_lat_hist", sizeof(struct vigil_lat_hist)},
 	    {"vigil_lat_cfg", sizeof(struct vigil_lat_cfg)},
 	};
@@ -476,6 +478,39 @@ int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload
 	if (!p->sockets)
 		return -ENOENT;
 	return percpu_sum(bpf_map__fd(p->sockets->maps.sock_counts), &key, c, sizeof(*c));
+}
+
+/* Is port one of ports (n 0: every port is)? */
+static bool port_in(uint16_t port, const uint16_t *ports, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return !n;
+}
+
+int vigil_probes_inbound(const struct vigil_probes *p, unsigned int workload, const uint16_t *ports,
+			 unsigned int n, uint64_t *open)
+{
+	struct vigil_inbound_key k, next, *prev = NULL;
+	struct vigil_inbound v;
+	int fd;
+
+	*open = 0;
+	if (!p->sockets)
+		return -ENOENT;
+	fd = bpf_map__fd(p->sockets->maps.inbound);
+	/* A walk of the keys: a few per listening port of each workload, at most 4096. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.workload != workload || !port_in(k.port, ports, n) ||
+		    bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		if (v.established > v.closed)
+			*open += v.established - v.closed;
+	}
+	return errno == ENOENT ? 0 : -errno;
 }
 
 int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload,

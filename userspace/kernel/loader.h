@@ -86,6 +86,11 @@ int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
  * family, or -errno. */
 int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload,
 			     struct vigil_sock_counts *c);
+/* Inbound connections of workload open now (accepted, still established), on any of ports
+ * (n: how many; 0: on all its listening ports), into *open. Returns 0, -ENOENT without the
+ * sockets family, or -errno. */
+int vigil_probes_inbound(const struct vigil_probes *p, unsigned int workload, const uint16_t *ports,
+			 unsigned int n, uint64_t *open);
 /* What a workload times and its budget (latency family). Returns 0, -ENOENT without the
  * latency family (nothing to do), or -errno. */
 int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload,
