@@ -393,13 +393,21 @@ static void test_hang(void **state)
 }
 
 /* Run `build/vigil approve ID` against the test's daemon; returns its exit status. */
-static int approve(struct vt *v, const char *id)
+/* `vigil VERB ID [--reason REASON]`; returns its exit status, and its pid in *who. */
+static int decide(struct vt *v, const char *verb, const char *id, const char *reason, pid_t *who)
 {
-	const char *args[] = {"approve", id, "--ctl", v->ctl, NULL};
+	const char *args[] = {verb, id, "--ctl", v->ctl, reason ? "--reason" : NULL, reason, NULL};
 	pid_t pid = vt_exec_in(NULL, v->vigil_bin, args);
 	int status = vt_reap(pid);
 
+	if (who)
+		*who = pid;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int approve(struct vt *v, const char *id)
+{
+	return decide(v, "approve", id, NULL, NULL);
 }
 
 /* Level 3: a crash waits for a person; `vigil approve ID` lets the restart run. */
@@ -407,9 +415,9 @@ static void test_level3_waits_for_approve(void **state)
 {
 	static const char *const serve[] = {"serve", NULL};
 	struct fixture *f = *state;
-	char pid[16], id[32];
-	json_t *inc, *ok;
-	pid_t p;
+	char pid[16], id[32], want[128];
+	json_t *inc, *ok, *rec;
+	pid_t p, client;
 
 	p = vt_run(&f->v, "vt-gated", serve);
 	snprintf(pid, sizeof(pid), "%d", p);
@@ -423,13 +431,45 @@ static void test_level3_waits_for_approve(void **state)
 	/* Nothing runs before the approval. */
 	assert_int_equal(vt_count(&f->v, "action", "incident", id, "outcome", "intent", NULL), 0);
 	assert_int_equal(approve(&f->v, "0000000000000000"), 1); /* no such incident */
-	assert_int_equal(approve(&f->v, id), 0);
-	assert_non_null(
-	    vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "approved", NULL));
+	assert_int_equal(decide(&f->v, "approve", id, "the show is over", &client), 0);
+	rec = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "approved", NULL);
+	assert_non_null(rec);
+	/* Who, from the socket's peer credentials, and why. */
+	snprintf(want, sizeof(want), "approved by root (uid 0, pid %d): the show is over", client);
+	assert_string_equal(vt_str(rec, "detail"), want);
 	ok = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "success", NULL);
 	assert_non_null(ok);
 	assert_int_equal(approve(&f->v, id), 1); /* not awaiting approval any more */
 	kill((pid_t)vt_int(ok, "pid"), SIGKILL);
+}
+
+/* `vigil deny ID --reason`: recorded with who and why; the action never runs; the incident is
+ * left open to people. */
+static void test_level3_denied(void **state)
+{
+	static const char *const serve[] = {"serve", NULL};
+	struct fixture *f = *state;
+	char pid[16], id[32], want[128];
+	json_t *inc, *rec;
+	pid_t p, client;
+
+	p = vt_run(&f->v, "vt-gated", serve);
+	snprintf(pid, sizeof(pid), "%d", p);
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
+	kill(p, SIGABRT);
+	vt_reap(p);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "gated", "state", "awaiting_approval",
+		      "signal", "6", NULL);
+	assert_non_null(inc);
+	snprintf(id, sizeof(id), "%s", vt_str(inc, "id"));
+	assert_int_equal(decide(&f->v, "deny", id, "not now", &client), 0);
+	rec = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "denied", NULL);
+	assert_non_null(rec);
+	snprintf(want, sizeof(want), "denied by root (uid 0, pid %d): not now", client);
+	assert_string_equal(vt_str(rec, "detail"), want);
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "incident", "id", id, "state", "open", NULL));
+	assert_int_equal(approve(&f->v, id), 1); /* not awaiting approval any more */
+	assert_int_equal(vt_count(&f->v, "action", "incident", id, "outcome", "intent", NULL), 0);
 }
 
 /* The restart rule brings a crashed service back with a new pid, and the journal says so. */
@@ -537,6 +577,7 @@ int main(void)
 	    cmocka_unit_test(test_oom_kill),
 	    cmocka_unit_test(test_hang),
 	    cmocka_unit_test(test_level3_waits_for_approve),
+	    cmocka_unit_test(test_level3_denied),
 	    cmocka_unit_test(test_restart_crashed_service),
 	};
 	const struct CMUnitTest classic[] = {

@@ -485,8 +485,8 @@ static void test_level3_runs_when_approved(void **state)
 	i = crash(&e, 11);
 	assert_int_equal(i->state, VIGIL_INC_AWAITING_APPROVAL);
 	/* Only an incident awaiting approval can be approved, and only once. */
-	assert_int_equal(vigil_healer_approve(e.h, i, "test"), 0);
-	assert_int_equal(vigil_healer_approve(e.h, i, "test"), -EINVAL);
+	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), 0);
+	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), -EINVAL);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	assert_int_equal(e.watched, 1);
@@ -501,6 +501,114 @@ static void test_level3_runs_when_approved(void **state)
 				    "restart success %d: running again as pid %d, up for 150 ms\n",
 				    p, p, p, p));
 	kill_started(&e);
+	env_fini(&e);
+}
+
+/*
+ * An approval that arrives while a heal of the workload runs waits its turn and runs when it
+ * ends — never dropped. On main it was recorded approved, then skipped, and the incident
+ * stayed open for ever (a second approve was refused).
+ */
+static void test_approval_waits_its_turn(void **state)
+{
+	struct vigil_incident *i, *j;
+	struct env e;
+	char out[256], tr[4096], want[4096];
+	pid_t p1, p2;
+
+	(void)state;
+	env_init(&e, CFG("level: 3", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	j = crash(&e, 6);
+	assert_int_equal(j->state, VIGIL_INC_AWAITING_APPROVAL);
+	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), 0);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	assert_int_equal(vigil_healer_approve(e.h, j, "alice (uid 1000, pid 7)", "after the show"),
+			 0);
+	/* Approved, waiting its turn: open, still held, not approvable twice. */
+	assert_int_equal(j->state, VIGIL_INC_OPEN);
+	assert_true(j->busy);
+	assert_int_equal(vigil_healer_approve(e.h, j, "test", NULL), -EINVAL);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	assert_int_equal(j->state, VIGIL_INC_VERIFYING); /* its turn came */
+	advance(&e, 150);
+	assert_int_equal(j->state, VIGIL_INC_RESOLVED);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "approved intent started approved waiting success intent started "
+				 "success ");
+	p1 = started_pid(&e, 0);
+	p2 = started_pid(&e, 1);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart approved 0: approved by test\n"
+		    "restart intent 0: /bin/sleep 5\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart approved 0: approved by alice (uid 1000, pid 7): after the show\n"
+		    "restart waiting 0: a heal of this workload is running: this one runs when it "
+		    "ends\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n"
+		    "restart intent 0: /bin/sleep 5\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    p1, p1, p1, p1, p2, p2, p2, p2));
+	kill_started(&e);
+	env_fini(&e);
+}
+
+/* No one answers within approval_timeout: expired, and gone from the live table. On main it
+ * waited for ever (2000 of them were still live an hour later). */
+static void test_approval_expires(void **state)
+{
+	struct vigil_incident *i;
+	char id[17], out[256], tr[1024];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 3", "/bin/sleep, \"5\""));
+	e.cfg->workloads[0].approval_timeout_ms = 600000;
+	i = crash(&e, 11);
+	memcpy(id, i->id, sizeof(id));
+	advance(&e, 599999);
+	assert_non_null(vigil_incidents_lookup(e.incs, id));
+	assert_int_equal(i->state, VIGIL_INC_AWAITING_APPROVAL);
+	advance(&e, 1);
+	assert_null(vigil_incidents_lookup(e.incs, id)); /* i is freed now */
+	assert_int_equal(vigil_incidents_count(e.incs), 0);
+	assert_int_equal(e.watched, 0);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "expired ");
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr,
+			    "restart expired 0: no approval within 600 s: the action is not run\n");
+	env_fini(&e);
+}
+
+/* A person says no: recorded with who and why; the incident is left open to people, never
+ * runs, and no longer expires. */
+static void test_deny(void **state)
+{
+	struct vigil_incident *i;
+	char out[256], tr[1024];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 3", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	assert_int_equal(
+	    vigil_healer_deny(e.h, i, "alice (uid 1000, pid 7)", "not during the show"), 0);
+	assert_int_equal(i->state, VIGIL_INC_OPEN);
+	assert_false(i->busy);
+	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), -EINVAL);
+	assert_int_equal(vigil_healer_deny(e.h, i, "test", NULL), -EINVAL);
+	advance(&e, 7200000);
+	assert_int_equal(e.watched, 0);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "denied ");
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(tr, "restart denied 0: denied by alice (uid 1000, pid 7): not during "
+				"the show\n");
 	env_fini(&e);
 }
 
@@ -820,7 +928,7 @@ static void test_approve_runs_the_rule_chosen(void **state)
 	assert_true(
 	    vigil_knowledge_score(vigil_knowledge_get(e.know, i->signature, "restart")) >
 	    vigil_knowledge_score(vigil_knowledge_get(e.know, i->signature, "restart-clean")));
-	assert_int_equal(vigil_healer_approve(e.h, i, "test"), 0);
+	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), 0);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
@@ -1464,6 +1572,9 @@ int main(void)
 	    cmocka_unit_test(test_no_store_takes_first),
 	    cmocka_unit_test(test_failure_learned_and_breaker_records),
 	    cmocka_unit_test(test_approve_runs_the_rule_chosen),
+	    cmocka_unit_test(test_approval_waits_its_turn),
+	    cmocka_unit_test(test_approval_expires),
+	    cmocka_unit_test(test_deny),
 	    cmocka_unit_test(test_restart_waits_for_quiet_then_stops),
 	    cmocka_unit_test(test_restart_kills_after_grace),
 	    cmocka_unit_test(test_quiet_timeout_escalates),

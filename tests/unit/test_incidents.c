@@ -158,14 +158,14 @@ static void test_lifecycle(void **state)
 	static const enum vigil_incident_state all[] = {
 	    VIGIL_INC_OPEN,	VIGIL_INC_HEALING,	     VIGIL_INC_VERIFYING,
 	    VIGIL_INC_RESOLVED, VIGIL_INC_AWAITING_APPROVAL, VIGIL_INC_ESCALATED,
-	    VIGIL_INC_FAILED,
+	    VIGIL_INC_FAILED,	VIGIL_INC_EXPIRED,
 	};
 	/* allowed[from][to], in the order of all[] */
-	static const bool allowed[7][7] = {
+	static const bool allowed[8][8] = {
 	    [0] = {[1] = true, [4] = true, [5] = true, [6] = true},
 	    [1] = {[2] = true, [3] = true, [5] = true, [6] = true},
 	    [2] = {[3] = true, [6] = true},
-	    [4] = {[0] = true},
+	    [4] = {[0] = true, [7] = true},
 	};
 	struct vigil_incidents_stats st;
 	struct vigil_incidents *t;
@@ -178,8 +178,8 @@ static void test_lifecycle(void **state)
 	(void)state;
 	t = table(60000, NULL, &s);
 	a = rec(t, &e, &opened);
-	for (unsigned int f = 0; f < 7; f++) {
-		for (unsigned int to = 0; to < 7; to++) {
+	for (unsigned int f = 0; f < 8; f++) {
+		for (unsigned int to = 0; to < 8; to++) {
 			unsigned int before = s.n;
 			int ret;
 
@@ -199,7 +199,7 @@ static void test_lifecycle(void **state)
 	}
 	vigil_incidents_stats(t, &st);
 	assert_int_equal(st.bad_transitions, bad);
-	assert_int_equal(bad, 49 - 11);
+	assert_int_equal(bad, 64 - 12);
 	vigil_incidents_free(t);
 }
 
@@ -260,6 +260,31 @@ static void test_lossy_at_open(void **state)
 	vigil_incidents_free(t);
 }
 
+/* An expired approval leaves the table at once, with its final record; a held one cannot. */
+static void test_retire(void **state)
+{
+	struct vigil_incidents *t;
+	struct vigil_incident *a;
+	struct vigil_exit e = ev(1, vigil_mono_ns(), 11);
+	struct seen s = {};
+	bool opened;
+
+	(void)state;
+	t = table(3600000, NULL, &s);
+	a = rec(t, &e, &opened);
+	vigil_incident_hold(a, true);
+	assert_int_equal(vigil_incident_set_state(t, a, VIGIL_INC_AWAITING_APPROVAL), 0);
+	assert_int_equal(vigil_incidents_retire(t, a), -EBUSY);
+	vigil_incident_hold(a, false);
+	assert_int_equal(vigil_incident_set_state(t, a, VIGIL_INC_EXPIRED), 0);
+	assert_int_equal(vigil_incidents_retire(t, a), 0);
+	assert_int_equal(vigil_incidents_count(t), 0);
+	assert_int_equal(s.n, 4); /* opened, awaiting, expired, final */
+	assert_int_equal(s.state[3], VIGIL_INC_EXPIRED);
+	assert_true(s.final[3]);
+	vigil_incidents_free(t);
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -267,6 +292,7 @@ static void test_state_names(void **state)
 	assert_string_equal(vigil_incident_state_name(VIGIL_INC_AWAITING_APPROVAL),
 			    "awaiting_approval");
 	assert_string_equal(vigil_incident_state_name(VIGIL_INC_FAILED), "failed");
+	assert_string_equal(vigil_incident_state_name(VIGIL_INC_EXPIRED), "expired");
 	assert_string_equal(vigil_incident_state_name(99), "unknown");
 }
 
@@ -279,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_lifecycle),
 	    cmocka_unit_test(test_finish_records_true_counts),
 	    cmocka_unit_test(test_lossy_at_open),
+	    cmocka_unit_test(test_retire),
 	    cmocka_unit_test(test_state_names),
 	};
 

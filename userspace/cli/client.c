@@ -32,12 +32,12 @@ static bool error_answer(const char *answer)
 	return err;
 }
 
-/* Whether an "approve" answer says the action was let run: {"approved": true}. */
-static bool approved(const char *answer)
+/* Whether an "approve" or "deny" answer says it was taken: {"approved": true} or
+ * {"denied": true}. */
+static bool decided(const char *answer, const char *verb)
 {
 	json_t *root = json_loads(answer, 0, NULL);
-	bool ok =
-	    json_is_true(json_object_get(root, "approved")) && !json_object_get(root, "error");
+	bool ok = json_is_true(json_object_get(root, verb)) && !json_object_get(root, "error");
 
 	json_decref(root);
 	return ok;
@@ -49,7 +49,8 @@ struct client_opts {
 	const char *journal; /* --journal, where the command takes it */
 	bool json;
 	bool ctl_given;
-	const char *arg; /* the one positional argument, where the command takes one */
+	const char *arg;    /* the one positional argument, where the command takes one */
+	const char *reason; /* --reason, where the command takes it */
 };
 
 /*
@@ -60,12 +61,11 @@ static int parse_client(int argc, char **argv, const char *cmd, bool journal, bo
 			bool need_arg, struct client_opts *o)
 {
 	static const struct option opts[] = {
-	    {"ctl", required_argument, NULL, 'C'},
-	    {"journal", required_argument, NULL, 'j'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
+	    {"ctl", required_argument, NULL, 'C'}, {"journal", required_argument, NULL, 'j'},
+	    {"json", no_argument, NULL, 'J'},	   {"reason", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},	   {},
 	};
+	bool decision = !strcmp(cmd, "approve") || !strcmp(cmd, "deny");
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -85,6 +85,13 @@ static int parse_client(int argc, char **argv, const char *cmd, bool journal, bo
 			break;
 		case 'J':
 			o->json = true;
+			break;
+		case 'r':
+			if (!decision) {
+				fprintf(stderr, "vigil %s: --reason is not an option here\n", cmd);
+				return -1;
+			}
+			o->reason = optarg;
 			break;
 		case 'h':
 			fputs(vigil_usage, stdout);
@@ -297,23 +304,40 @@ int vigil_cmd_history(int argc, char **argv)
 }
 
 /*
- * `vigil approve ID`: let a level-3 incident's action run. Exit status: 0 when it was
- * approved, 1 when the daemon refused (unknown id, not awaiting approval) or is not there,
- * 2 for a usage error.
+ * `vigil approve ID [--reason TEXT]` lets a level-3 incident's action run; `vigil deny ID
+ * [--reason TEXT]` says no. The daemon records who (from the socket's peer credentials) and
+ * the reason. Exit status: 0 when it was taken, 1 when the daemon refused (unknown id, not
+ * awaiting approval) or is not there, 2 for a usage error.
  */
-int vigil_cmd_approve(int argc, char **argv)
+int vigil_cmd_decide(int argc, char **argv)
 {
+	const char *cmd = argv[0], *verb = strcmp(cmd, "deny") ? "approved" : "denied";
+	char req[512];
 	struct client_opts o;
 	char *answer = NULL;
 	int err;
 
-	err = parse_client(argc, argv, "approve", false, true, true, &o);
+	err = parse_client(argc, argv, cmd, false, true, true, &o);
 	if (err)
 		return err > 0 ? 0 : 2;
-	err = vigil_ctl_request(o.path, "approve", o.arg, &answer, CTL_TIMEOUT_MS);
+	if (o.reason && strpbrk(o.reason, "\r\n")) {
+		fprintf(stderr, "vigil %s: --reason must be one line\n", cmd);
+		return 2;
+	}
+	if (snprintf(req, sizeof(req), "%s%s%s", o.arg, o.reason ? " " : "",
+		     o.reason ? o.reason : "") >= (int)sizeof(req)) {
+		fprintf(stderr, "vigil %s: --reason is too long\n", cmd);
+		return 2;
+	}
+	err = vigil_ctl_request(o.path, cmd, req, &answer, CTL_TIMEOUT_MS);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		fprintf(stderr, "vigil: no daemon at %s (is vigil run going?)\n", o.path);
 		return 1;
+	}
+	if (err == -EINVAL) {
+		fprintf(stderr, "vigil %s: '%s' cannot be sent (one line, at most 256 bytes)\n",
+			cmd, req);
+		return 2;
 	}
 	if (err) {
 		fprintf(stderr, "vigil: %s: %s\n", o.path, strerror(-err));
@@ -321,9 +345,13 @@ int vigil_cmd_approve(int argc, char **argv)
 	}
 	if (o.json)
 		puts(answer);
-	err = !approved(answer);
+	err = !decided(answer, verb);
 	if (!o.json)
-		printf("%s: %s\n", o.arg, err ? answer : "approved; its action runs now");
+		printf("%s: %s\n", o.arg,
+		       err		     ? answer
+		       : strcmp(cmd, "deny") ? "approved; its action runs now (or when the heal "
+					       "of its workload already running ends)"
+					     : "denied; its action will not run");
 	free(answer);
 	return err ? 1 : 0;
 }

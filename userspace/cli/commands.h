@@ -18,10 +18,10 @@ int vigil_cmd_run(int argc, char **argv);
 void vigil_cli_libbpf_log(bool on);
 
 /* client.c: ask the running daemon. status and latency; incidents and incident (or a
- * journal); approve. */
+ * journal); approve and deny. */
 int vigil_cmd_query(int argc, char **argv);
 int vigil_cmd_history(int argc, char **argv);
-int vigil_cmd_approve(int argc, char **argv);
+int vigil_cmd_decide(int argc, char **argv); /* approve and deny */
 
 /* offline.c: files and the host, no daemon needed. */
 int vigil_cmd_check(int argc, char **argv);

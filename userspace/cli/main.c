@@ -6,7 +6,7 @@
  * exit code is decided here, by returning it.
  *
  *   run.c      run (the daemon)
- *   client.c   status, latency, incidents, incident, approve (ask the daemon)
+ *   client.c   status, latency, incidents, incident, approve, deny (ask the daemon)
  *   offline.c  knowledge, export, check, doctor (read files and the host)
  */
 #include <stdio.h>
@@ -60,8 +60,11 @@ const char vigil_usage[] =
     "           success rate and last use, from the store the config names\n"
     "           -c, --config FILE  the config (default: the embedded one)\n"
     "           --json          a JSON array\n"
-    "  approve  ID: run the action of a level-3 incident awaiting approval\n"
+    "  approve  ID: run the action of a level-3 incident awaiting approval (now, or when the\n"
+    "           heal of its workload already running ends); who you are is recorded\n"
+    "           --reason TEXT   why, for the audit trail\n"
     "           --ctl PATH, --json: as for status\n"
+    "  deny     ID: do not run it (the incident is left to people); --reason, --ctl, --json\n"
     "  check    FILE: validate a config file and print what it defines\n"
     "  doctor   check the kernel features, mounts and capabilities vigil needs\n"
     "           -c, --config FILE  also check what it names: Redis (reachable now?), the\n"
@@ -94,7 +97,8 @@ static const struct command {
     {"latency", vigil_cmd_query},
     {"incidents", vigil_cmd_history},
     {"incident", vigil_cmd_history},
-    {"approve", vigil_cmd_approve},
+    {"approve", vigil_cmd_decide},
+    {"deny", vigil_cmd_decide},
     {"knowledge", vigil_cmd_knowledge},
     {"export", vigil_cmd_export},
     {"check", vigil_cmd_check},

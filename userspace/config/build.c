@@ -507,6 +507,9 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	if (!ret)
 		ret = get_duration(pc, base, "verify", r->verify, 2000, true, &w->verify_ms);
 	if (!ret)
+		ret = get_duration(pc, base, "approval_timeout", r->approval_timeout, 3600000, true,
+				   &w->approval_timeout_ms);
+	if (!ret)
 		ret = build_detect(pc, base, dt, w);
 	return ret;
 }

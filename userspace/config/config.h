@@ -57,7 +57,8 @@ struct vigil_workload {
 	uint16_t quiet_ports[VIGIL_QUIET_MAX_PORTS];
 	unsigned int n_quiet_ports;
 	enum vigil_quiet_timeout quiet_on_timeout; /* default VIGIL_QUIET_ESCALATE */
-	uint64_t verify_ms; /* how long a restarted process must live; default 2000 */
+	uint64_t verify_ms;	      /* how long a restarted process must live; default 2000 */
+	uint64_t approval_timeout_ms; /* a level-3 incident waits this long for a person; 1h */
 	/* detect: the derived classes' thresholds (defaults in parentheses) */
 	unsigned int crash_loop_exits;	/* failed exits that make a crash_loop (3), 2..16 */
 	uint64_t crash_loop_window_ms;	/* ... within this window (60s) */

@@ -84,6 +84,7 @@ static const cyaml_schema_field_t workload_fields[] = {
     F_MAP("quiet", struct raw_workload, quiet, quiet_fields),
     F_MAP("detect", struct raw_workload, detect, detect_fields),
     F_STR("verify", struct raw_workload, verify),
+    F_STR("approval_timeout", struct raw_workload, approval_timeout),
     CYAML_FIELD_END,
 };
 

@@ -67,6 +67,7 @@ struct raw_workload {
 	struct raw_quiet *quiet;
 	struct raw_detect *detect;
 	char *verify;
+	char *approval_timeout;
 };
 
 struct raw_redis {

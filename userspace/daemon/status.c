@@ -4,9 +4,10 @@
  * stage's own account (probes, collector, journal, knowledge, sinks, incidents, loop,
  * workloads), and every other request is answered by the module that owns its data: latency
  * by the workloads, incidents by the history, approve by the healer. Also the "ready" line.
- * Queries only read; approve is the one command.
+ * Queries only read; approve and deny are the commands.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,12 +39,57 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	return vigil_json_end(j);
 }
 
-/* "approve ID": the healer answers; the control socket says who asked. */
-static int approve(const char *id, const struct vigil_ctl_peer *peer, struct vigil_json *out,
+/*
+ * Who asked, for the audit trail: "alice (uid 1000, pid 4242)", from the connection's
+ * SO_PEERCRED — the kernel's word, not the client's.
+ */
+static void peer_name(const struct vigil_ctl_peer *peer, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (peer->uid == (uid_t)-1) {
+		snprintf(buf, len, "an unknown peer");
+		return;
+	}
+	getpwuid_r(peer->uid, &pw, pwbuf, sizeof(pwbuf), &res);
+	snprintf(buf, len, "%s (uid %u, pid %d)", res ? res->pw_name : "?", (unsigned int)peer->uid,
+		 (int)peer->pid);
+}
+
+/* "approve ID [REASON]" and "deny ID [REASON]": the healer answers; the control socket says
+ * who asked. */
+static int decide(bool approve, const char *arg, const struct vigil_ctl_peer *peer,
+		  struct vigil_json *out, struct vigil_healer *h)
+{
+	char id[64], who[160];
+	const char *reason = NULL;
+	size_t n;
+
+	if (!arg)
+		return -ENOENT;
+	n = strcspn(arg, " ");
+	if (n >= sizeof(id))
+		return -ENOENT;
+	memcpy(id, arg, n);
+	id[n] = '\0';
+	if (arg[n])
+		reason = arg + n + strspn(arg + n, " ");
+	peer_name(peer, who, sizeof(who));
+	return approve ? vigil_healer_approve_answer(h, id, who, reason, out)
+		       : vigil_healer_deny_answer(h, id, who, reason, out);
+}
+
+static int approve(const char *arg, const struct vigil_ctl_peer *peer, struct vigil_json *out,
 		   void *ctx)
 {
-	(void)peer; /* the audit names the control socket; who by uid comes with issue 10 */
-	return vigil_healer_approve_answer(ctx, id, "vigil approve (control socket)", out);
+	return decide(true, arg, peer, out, ctx);
+}
+
+static int deny(const char *arg, const struct vigil_ctl_peer *peer, struct vigil_json *out,
+		void *ctx)
+{
+	return decide(false, arg, peer, out, ctx);
 }
 
 int vigil_daemon_handlers(struct daemon *d)
@@ -62,6 +108,8 @@ int vigil_daemon_handlers(struct daemon *d)
 		    vigil_ctl_query(d->ctl, "incident", vigil_history_incident_query, &d->history);
 	if (!err)
 		err = vigil_ctl_command(d->ctl, "approve", approve, d->healer);
+	if (!err)
+		err = vigil_ctl_command(d->ctl, "deny", deny, d->healer);
 	return err;
 }
 

@@ -92,6 +92,7 @@ const char *vigil_incident_state_name(enum vigil_incident_state s)
 	    [VIGIL_INC_AWAITING_APPROVAL] = "awaiting_approval",
 	    [VIGIL_INC_ESCALATED] = "escalated",
 	    [VIGIL_INC_FAILED] = "failed",
+	    [VIGIL_INC_EXPIRED] = "expired",
 	};
 
 	if ((unsigned int)s < sizeof(names) / sizeof(names[0]))
@@ -138,7 +139,7 @@ static bool allowed(enum vigil_incident_state from, enum vigil_incident_state to
 	case VIGIL_INC_VERIFYING:
 		return to == VIGIL_INC_RESOLVED || to == VIGIL_INC_FAILED;
 	case VIGIL_INC_AWAITING_APPROVAL:
-		return to == VIGIL_INC_OPEN;
+		return to == VIGIL_INC_OPEN || to == VIGIL_INC_EXPIRED;
 	default:
 		return false; /* resolved, failed, escalated: nothing follows */
 	}
@@ -186,7 +187,8 @@ void vigil_incidents_free(struct vigil_incidents *t)
 
 static bool over(const struct vigil_incident *i)
 {
-	return i->state == VIGIL_INC_RESOLVED || i->state == VIGIL_INC_FAILED;
+	return i->state == VIGIL_INC_RESOLVED || i->state == VIGIL_INC_FAILED ||
+	       i->state == VIGIL_INC_EXPIRED;
 }
 
 struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
@@ -267,6 +269,25 @@ unsigned int vigil_incidents_expire(struct vigil_incidents *t)
 		pp = &i->next;
 	}
 	return n;
+}
+
+int vigil_incidents_retire(struct vigil_incidents *t, struct vigil_incident *i)
+{
+	struct vigil_incident **pp;
+
+	if (i->busy)
+		return -EBUSY;
+	for (pp = &t->head; *pp; pp = &(*pp)->next) {
+		if (*pp != i)
+			continue;
+		i->final = true;
+		notify(t, i);
+		*pp = i->next;
+		free(i);
+		t->n--;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 void vigil_incidents_finish(struct vigil_incidents *t)

@@ -10,6 +10,7 @@
  *   open -> awaiting_approval -> open (approved)       open -> escalated (breaker, lossy)
  *   open | healing -> failed                            healing -> resolved
  *   healing -> escalated (a heal that must not go on: the quiet window ended, say)
+ *   awaiting_approval -> expired (approval_timeout passed; it leaves the live table)
  *
  * and refuses anything else as a bug (counted, and said on stderr). Every change worth a record
  * — an incident opened, its count reaching 2, 4, 8…, a transition, its final record when it
@@ -36,6 +37,7 @@ enum vigil_incident_state {
 	VIGIL_INC_AWAITING_APPROVAL,
 	VIGIL_INC_ESCALATED,
 	VIGIL_INC_FAILED,
+	VIGIL_INC_EXPIRED, /* no one approved it in time: over, leaves the live table */
 };
 
 #define VIGIL_CHAIN_MAX 16	      /* events listed before an incident */
@@ -140,6 +142,10 @@ void vigil_incident_hold(struct vigil_incident *i, bool held);
 /* Forget incidents idle for longer than the window that nothing holds, each after its final
  * record. Returns how many. */
 unsigned int vigil_incidents_expire(struct vigil_incidents *t);
+/* An incident whose life is over before its window (an approval that expired): its final
+ * record, and it leaves the live table now. i is freed: not to be touched after. Refused (a
+ * bug, -EBUSY) while it is held. */
+int vigil_incidents_retire(struct vigil_incidents *t, struct vigil_incident *i);
 /* vigil stops: every live incident's final record, with its true count. The table is empty
  * after. */
 void vigil_incidents_finish(struct vigil_incidents *t);

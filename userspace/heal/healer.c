@@ -22,6 +22,17 @@
 
 enum breaker { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 
+/* A level-3 incident waiting for a person (until approval_timeout), or approved and waiting
+ * for the heal of its workload that is already running. */
+struct approval {
+	struct vigil_healer *h;
+	struct vigil_incident *inc;
+	const struct vigil_heal_rule *rule;
+	struct vigil_timer expiry; /* armed while it waits for a person */
+	bool approved;		   /* a person said yes: it waits its turn */
+	struct approval *next;
+};
+
 struct wl_heal {
 	unsigned int restarts;	   /* runs that changed the workload (vigil_action_attempt) */
 	uint64_t last_restart_ns;  /* ... the last one: the backoff counts from it */
@@ -64,6 +75,7 @@ struct vigil_healer {
 	struct vigil_knowledge *know; /* NULL: the first rule that applies, always */
 	struct wl_heal *w;
 	struct vigil_heal_job *jobs;
+	struct approval *approvals; /* oldest first */
 };
 
 uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
@@ -128,6 +140,8 @@ static void unlink_job(struct vigil_healer *h, struct vigil_heal_job *j)
 		}
 	}
 }
+
+static void next_approved(struct vigil_healer *h, struct wl_heal *wh);
 
 /* The heal's timer fires job_due() in ms (re-arming replaces: never two at once). */
 static void job_after(struct vigil_heal_job *j, uint64_t ms)
@@ -222,6 +236,7 @@ static void end(struct vigil_heal_job *j, bool ok, bool known, const char *detai
 	j->wh->pending = false;
 	unlink_job(h, j);
 	free(j->run);
+	next_approved(h, j->wh);
 	free(j);
 }
 
@@ -297,6 +312,7 @@ static void escalate(struct vigil_heal_job *j, const char *detail, pid_t pid)
 	j->wh->pending = false;
 	unlink_job(h, j);
 	free(j->run);
+	next_approved(h, j->wh);
 	free(j);
 }
 
@@ -456,7 +472,91 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 }
 
 static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
-		      const struct vigil_heal_rule *rule, struct wl_heal *wh);
+		      const struct vigil_heal_rule *rule, struct wl_heal *wh, bool approved);
+
+/* --- approvals ----------------------------------------------------------------------------- */
+
+static void unlink_approval(struct vigil_healer *h, struct approval *a)
+{
+	struct approval **pp;
+
+	for (pp = &h->approvals; *pp; pp = &(*pp)->next) {
+		if (*pp == a) {
+			*pp = a->next;
+			return;
+		}
+	}
+}
+
+static struct approval *find_approval(const struct vigil_healer *h,
+				      const struct vigil_incident *inc)
+{
+	for (struct approval *a = h->approvals; a; a = a->next)
+		if (a->inc == inc)
+			return a;
+	return NULL;
+}
+
+/* No person approved it within approval_timeout: recorded, the incident expired and gone
+ * from the live table (so a thousand unanswered ones do not pile up). */
+static void approval_expired(struct vigil_loop *loop, void *arg)
+{
+	struct approval *a = arg;
+	struct vigil_healer *h = a->h;
+	struct vigil_incident *inc = a->inc;
+	const struct vigil_workload *w = &h->cfg->workloads[inc->workload - 1];
+	char detail[128];
+
+	(void)loop;
+	snprintf(detail, sizeof(detail), "no approval within %llu s: the action is not run",
+		 (unsigned long long)w->approval_timeout_ms / 1000);
+	vigil_out_action(h->out, inc, a->rule->name, "expired", detail, 0);
+	unlink_approval(h, a);
+	free(a);
+	vigil_incident_hold(inc, false);
+	set_state(h, inc, VIGIL_INC_EXPIRED);
+	vigil_incidents_retire(h->incs, inc);
+}
+
+/* A level-3 incident waits for a person, at most approval_timeout. An approval runs the rule
+ * chosen now, whatever the store learns meanwhile. */
+static void await_approval(struct vigil_healer *h, struct vigil_incident *inc,
+			   const struct vigil_heal_rule *rule, const struct vigil_workload *w)
+{
+	struct approval *a = calloc(1, sizeof(*a)), **pp;
+
+	inc->heal_rule = rule;
+	vigil_incident_hold(inc, true);
+	set_state(h, inc, VIGIL_INC_AWAITING_APPROVAL);
+	if (!a) {
+		/* It waits all the same; it only cannot expire. */
+		vigil_out_action(h->out, inc, rule->name, "failed",
+				 "out of memory: this approval will not expire", 0);
+		return;
+	}
+	a->h = h;
+	a->inc = inc;
+	a->rule = rule;
+	vigil_timer_init(&a->expiry, approval_expired, a);
+	vigil_timer_arm(h->loop, &a->expiry, w->approval_timeout_ms);
+	for (pp = &h->approvals; *pp; pp = &(*pp)->next)
+		;
+	*pp = a;
+}
+
+/* The heal of wh's workload ended: the oldest approved incident waiting for it runs now. */
+static void next_approved(struct vigil_healer *h, struct wl_heal *wh)
+{
+	for (struct approval *a = h->approvals; a; a = a->next) {
+		if (!a->approved || &h->w[a->inc->workload - 1] != wh)
+			continue;
+		unlink_approval(h, a);
+		vigil_incident_hold(a->inc, false);
+		start_job(h, a->inc, a->rule, wh, true);
+		free(a);
+		return;
+	}
+}
 
 void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened)
 {
@@ -499,18 +599,16 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 	if (why[0])
 		vigil_out_action(h->out, inc, rule->name, "chosen", why, 0);
 	if (rule->level >= 3) {
-		/* An approval runs the rule chosen now, whatever the store learns meanwhile. */
-		inc->heal_rule = rule;
-		vigil_incident_hold(inc, true);
-		set_state(h, inc, VIGIL_INC_AWAITING_APPROVAL);
+		await_approval(h, inc, rule, w);
 		return;
 	}
-	start_job(h, inc, rule, wh);
+	start_job(h, inc, rule, wh, false);
 }
 
-/* Schedule or run the rule's action for inc now that policy allows it. */
+/* Schedule or run the rule's action for inc now that policy allows it. approved: a person let
+ * it run, and the backoff does not hold a person's decision back. */
 static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
-		      const struct vigil_heal_rule *rule, struct wl_heal *wh)
+		      const struct vigil_heal_rule *rule, struct wl_heal *wh, bool approved)
 {
 	const struct vigil_action_ops *ops = rule->action.ops;
 	uint64_t now = vigil_loop_now(h->loop), delay_ms, since_ms;
@@ -549,7 +647,7 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	since_ms = wh->restarts ? (now - wh->last_restart_ns) / 1000000 : UINT64_MAX;
 	if (since_ms >= BACKOFF_RESET_MS)
 		wh->restarts = 0;
-	delay_ms = vigil_backoff_ms(wh->restarts, since_ms);
+	delay_ms = approved ? 0 : vigil_backoff_ms(wh->restarts, since_ms);
 	if (rule->level == 2 && rule->delay_ms > delay_ms)
 		delay_ms = rule->delay_ms;
 	if (!delay_ms) {
@@ -563,12 +661,23 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	job_after(j, delay_ms);
 }
 
-int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who)
+/* "by WHO" and ": REASON" when there is one, into buf. */
+static void attribution(char *buf, size_t len, const char *verb, const char *who,
+			const char *reason)
 {
-	const struct vigil_heal_rule *rule;
-	char detail[160], why[512];
+	snprintf(buf, len, "%s by %s%s%s", verb, who && who[0] ? who : "an operator",
+		 reason && reason[0] ? ": " : "", reason && reason[0] ? reason : "");
+}
 
-	if (inc->state != VIGIL_INC_AWAITING_APPROVAL)
+int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who,
+			 const char *reason)
+{
+	struct approval *a = find_approval(h, inc);
+	const struct vigil_heal_rule *rule;
+	struct wl_heal *wh;
+	char detail[512], why[512];
+
+	if (inc->state != VIGIL_INC_AWAITING_APPROVAL || (a && a->approved))
 		return -EINVAL;
 	/* The rule chosen when it went awaiting approval: what the person was shown. */
 	rule = inc->heal_rule;
@@ -576,25 +685,72 @@ int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, con
 		rule = choose_rule(h, &h->cfg->workloads[inc->workload - 1], inc, why, sizeof(why));
 	if (!rule)
 		return -ENOENT;
+	wh = &h->w[inc->workload - 1];
 	/* A person decided: that is the point of level 3, so neither the breaker nor the
-	 * backoff's first wait holds it back — only a heal already running does. */
-	snprintf(detail, sizeof(detail), "approved by %s", who && who[0] ? who : "an operator");
+	 * backoff's first wait holds it back — only a heal already running does, and then the
+	 * approval waits its turn rather than being dropped. */
+	attribution(detail, sizeof(detail), "approved", who, reason);
 	vigil_out_action(h->out, inc, rule->name, "approved", detail, 0);
-	vigil_incident_hold(inc, false);
 	set_state(h, inc, VIGIL_INC_OPEN);
-	start_job(h, inc, rule, &h->w[inc->workload - 1]);
+	if (wh->pending) {
+		if (!a) { /* it could not be queued when it arrived: run it as today */
+			vigil_out_action(h->out, inc, rule->name, "skipped",
+					 "a heal of this workload is already scheduled or running",
+					 0);
+			vigil_incident_hold(inc, false);
+			return 0;
+		}
+		vigil_timer_cancel(h->loop, &a->expiry);
+		a->approved = true;
+		a->rule = rule;
+		vigil_out_action(h->out, inc, rule->name, "waiting",
+				 "a heal of this workload is running: this one runs when it ends",
+				 0);
+		return 0;
+	}
+	if (a) {
+		vigil_timer_cancel(h->loop, &a->expiry);
+		unlink_approval(h, a);
+		free(a);
+	}
+	vigil_incident_hold(inc, false);
+	start_job(h, inc, rule, wh, true);
 	return 0;
 }
 
-int vigil_healer_approve_answer(struct vigil_healer *h, const char *id, const char *who,
-				struct vigil_json *out)
+int vigil_healer_deny(struct vigil_healer *h, struct vigil_incident *inc, const char *who,
+		      const char *reason)
+{
+	struct approval *a = find_approval(h, inc);
+	const struct vigil_heal_rule *rule = inc->heal_rule;
+	char detail[512];
+
+	if (inc->state != VIGIL_INC_AWAITING_APPROVAL || (a && a->approved))
+		return -EINVAL;
+	attribution(detail, sizeof(detail), "denied", who, reason);
+	vigil_out_action(h->out, inc, rule ? rule->name : "-", "denied", detail, 0);
+	if (a) {
+		vigil_timer_cancel(h->loop, &a->expiry);
+		unlink_approval(h, a);
+		free(a);
+	}
+	/* Left to people: open, no longer held, it ends with its window like any other. */
+	vigil_incident_hold(inc, false);
+	set_state(h, inc, VIGIL_INC_OPEN);
+	return 0;
+}
+
+/* The answer to "approve ID" or "deny ID": {"incident", "state", VERB: true} or an "error". */
+static int decide_answer(struct vigil_healer *h, bool approve, const char *id, const char *who,
+			 const char *reason, struct vigil_json *out)
 {
 	struct vigil_incident *inc = id ? vigil_incidents_lookup(h->incs, id) : NULL;
 	int ret;
 
 	if (!inc)
 		return -ENOENT;
-	ret = vigil_healer_approve(h, inc, who);
+	ret = approve ? vigil_healer_approve(h, inc, who, reason)
+		      : vigil_healer_deny(h, inc, who, reason);
 	vigil_json_begin(out);
 	vigil_json_str(out, "incident", inc->id);
 	vigil_json_str(out, "state", vigil_incident_state_name(inc->state));
@@ -603,8 +759,20 @@ int vigil_healer_approve_answer(struct vigil_healer *h, const char *id, const ch
 			       ret == -EINVAL ? "not awaiting approval"
 					      : "no heal rule applies to it");
 	else
-		vigil_json_bool(out, "approved", true);
+		vigil_json_bool(out, approve ? "approved" : "denied", true);
 	return vigil_json_end(out);
+}
+
+int vigil_healer_approve_answer(struct vigil_healer *h, const char *id, const char *who,
+				const char *reason, struct vigil_json *out)
+{
+	return decide_answer(h, true, id, who, reason, out);
+}
+
+int vigil_healer_deny_answer(struct vigil_healer *h, const char *id, const char *who,
+			     const char *reason, struct vigil_json *out)
+{
+	return decide_answer(h, false, id, who, reason, out);
 }
 
 void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus)
@@ -643,6 +811,13 @@ void vigil_healer_free(struct vigil_healer *h)
 		    j->verifying ? "vigil stopped during the verify window"
 				 : "vigil stopped before the scheduled heal",
 		    j->child);
+	}
+	while (h->approvals) {
+		struct approval *a = h->approvals;
+
+		vigil_timer_cancel(h->loop, &a->expiry);
+		h->approvals = a->next;
+		free(a);
 	}
 	free(h->w);
 	free(h);

@@ -71,17 +71,26 @@ void vigil_healer_free(struct vigil_healer *h);
 void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened);
 
 /*
- * A person approved an incident awaiting approval (level 3): run now the rule chosen when it
- * went awaiting approval (not one chosen again from what the store learned since).
- * who names them in the audit trail. Returns 0, -EINVAL if the incident is not awaiting
- * approval, -ENOENT if no rule applies any more.
+ * A person approved an incident awaiting approval (level 3): run the rule chosen when it went
+ * awaiting approval (not one chosen again from what the store learned since) — now, or, when
+ * a heal of the workload is already running, as soon as it ends (recorded "waiting"; never
+ * dropped). who and reason (may be NULL) go in the audit trail. Returns 0, -EINVAL if it is
+ * not awaiting approval (or already approved), -ENOENT if no rule applies any more.
  */
-int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who);
-/* The control socket's "approve ID", answered: {"incident", "state", "approved": true} or
- * {"incident", "state", "error"}. Returns 0, -ENOENT for an id that is not a live incident,
- * -ENOMEM. */
+int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, const char *who,
+			 const char *reason);
+/* A person said no: recorded ("denied"), the incident is left open to people. Returns 0 or
+ * -EINVAL as above. An unanswered one expires after the workload's approval_timeout
+ * (recorded "expired"; the incident is expired and leaves the live table). */
+int vigil_healer_deny(struct vigil_healer *h, struct vigil_incident *inc, const char *who,
+		      const char *reason);
+/* The control socket's "approve ID" and "deny ID", answered: {"incident", "state",
+ * "approved"|"denied": true} or {"incident", "state", "error"}. Returns 0, -ENOENT for an id
+ * that is not a live incident, -ENOMEM. */
 int vigil_healer_approve_answer(struct vigil_healer *h, const char *id, const char *who,
-				struct vigil_json *out);
+				const char *reason, struct vigil_json *out);
+int vigil_healer_deny_answer(struct vigil_healer *h, const char *id, const char *who,
+			     const char *reason, struct vigil_json *out);
 
 /* A child of ours ended (the daemon reaps on SIGCHLD): the action that started it hears of it
  * (a restart's verify window ends early). */
