@@ -172,6 +172,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	vigil_json_bool(j, "lossy", i->lossy);
 	if (i->final)
 		vigil_json_bool(j, "final", true);
+	if (i->restored)
+		vigil_json_bool(j, "restored", true);
 	if (i->lossy)
 		vigil_json_u64(j, "lost", i->lost);
 	chain(j, i);
