@@ -249,6 +249,26 @@ static void test_plan(void **state)
 	assert_string_equal(p.stream, "v:n:events");
 }
 
+/* The healer's state: its object, as JSON, is the value of one key, set whole. */
+static void test_plan_state(void **state)
+{
+	static struct vigil_redis_plan p;
+	static const char st[] = "{\"type\":\"state\",\"rid\":\"5-6\",\"workload\":\"-\","
+				 "\"state\":{\"version\":1,\"pending\":[{\"rule\":\"r\"}]}}";
+	static const char flat[] = "{\"type\":\"state\",\"rid\":\"5-7\",\"state\":\"x\"}";
+	char scratch[512], buf[512];
+
+	(void)state;
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", st, strlen(st), scratch, false), 0);
+	assert_int_equal(p.ncmd, 1);
+	assert_false(p.xadd);
+	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
+			    "SET v:n:state {\"version\":1,\"pending\":[{\"rule\":\"r\"}]}");
+	/* A state that is not an object is not one vigil writes. */
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", flat, strlen(flat), scratch, false),
+			 -EINVAL);
+}
+
 /* Not a record the sink can write: nothing to send. */
 static void test_plan_refused(void **state)
 {
@@ -279,6 +299,7 @@ int main(void)
 	    cmocka_unit_test(test_fields_refused), cmocka_unit_test(test_url),
 	    cmocka_unit_test(test_url_refused),	   cmocka_unit_test(test_url_safe),
 	    cmocka_unit_test(test_plan),	   cmocka_unit_test(test_plan_refused),
+	    cmocka_unit_test(test_plan_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -285,15 +285,18 @@ static void test_members_checked(void **state)
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":{},\"pending\":[],\"awaiting\":[]}",
 	     "'workloads' is not an array"},
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":[{\"name\":\"a b\",\"breaker\":"
-	     "\"open\",\"opened_at_ns\":1,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":0}],"
+	     "\"open\",\"opened_at_ns\":1,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":0}]"
+	     ","
 	     "\"pending\":[],\"awaiting\":[]}",
 	     "workloads[0]: 'name' is not a name vigil writes"},
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":[{\"name\":\"a\",\"breaker\":"
-	     "\"ajar\",\"opened_at_ns\":1,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":0}],"
+	     "\"ajar\",\"opened_at_ns\":1,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":0}]"
+	     ","
 	     "\"pending\":[],\"awaiting\":[]}",
 	     "'breaker' is not closed, open or half_open"},
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":[{\"name\":\"a\",\"breaker\":"
-	     "\"open\",\"opened_at_ns\":0,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":0}],"
+	     "\"open\",\"opened_at_ns\":0,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":0}]"
+	     ","
 	     "\"pending\":[],\"awaiting\":[]}",
 	     "'opened_at_ns' is 0 for a breaker that opened"},
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":[{\"name\":\"a\",\"breaker\":"
@@ -301,7 +304,8 @@ static void test_members_checked(void **state)
 	     "\"last_restart_ns\":0}],\"pending\":[],\"awaiting\":[]}",
 	     "'failures_ns' holds something not a time"},
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":[{\"name\":\"a\",\"breaker\":"
-	     "\"closed\",\"opened_at_ns\":0,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":0},"
+	     "\"closed\",\"opened_at_ns\":0,\"failures_ns\":[],\"restarts\":0,\"last_restart_ns\":"
+	     "0},"
 	     "{\"name\":\"a\",\"breaker\":\"closed\",\"opened_at_ns\":0,\"failures_ns\":[],"
 	     "\"restarts\":0,\"last_restart_ns\":0}],\"pending\":[],\"awaiting\":[]}",
 	     "workloads[1]: 'a' is there twice"},
@@ -317,8 +321,8 @@ static void test_members_checked(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int err = vigil_state_parse(cases[i].text, strlen(cases[i].text), &b, why,
-					    sizeof(why));
+		int err =
+		    vigil_state_parse(cases[i].text, strlen(cases[i].text), &b, why, sizeof(why));
 
 		if (err != -EBADMSG || !strstr(why, cases[i].why))
 			fail_msg("case %zu: %d, '%s' (wanted '%s')", i, err, why, cases[i].why);

@@ -16,6 +16,7 @@
 #include "core/files.h"
 #include "core/json.h"
 #include "heal/state.h"
+#include "output/records.h"
 
 /* --- the structure ------------------------------------------------------------------------ */
 
@@ -188,7 +189,8 @@ static int get_str(const json_t *o, const char *key, char *buf, size_t size, boo
 	size_t n;
 
 	if (!json_is_string(v))
-		return bad(at, why, len, key, "is %s, not a string", v ? "another type" : "missing");
+		return bad(at, why, len, key, "is %s, not a string",
+			   v ? "another type" : "missing");
 	n = json_string_length(v);
 	if (n >= size || (!n && !may_be_empty))
 		return bad(at, why, len, key, "is %zu bytes long (%d to %zu)", n, !may_be_empty,
@@ -253,8 +255,8 @@ static int get_bool(const json_t *o, const char *key, bool *out, const struct at
 	return 0;
 }
 
-static int parse_incident(const json_t *o, struct vigil_incident_saved *i, struct at *at,
-			  char *why, size_t len)
+static int parse_incident(const json_t *o, struct vigil_incident_saved *i, struct at *at, char *why,
+			  size_t len)
 {
 	char cls[32];
 	int64_t v = 0;
@@ -266,16 +268,17 @@ static int parse_incident(const json_t *o, struct vigil_incident_saved *i, struc
 		return -EBADMSG;
 	}
 	err = get_name(o, "id", i->id, sizeof(i->id), true, at, why, len);
-	err = err ?: get_name(o, "signature", i->signature, sizeof(i->signature), true, at, why,
-			      len);
+	err =
+	    err ?: get_name(o, "signature", i->signature, sizeof(i->signature), true, at, why, len);
 	err = err ?: get_str(o, "class", cls, sizeof(cls), false, true, at, why, len);
 	if (!err) {
 		i->cls = vigil_class_parse(cls);
 		if (i->cls == VIGIL_CLASS_NONE)
 			err = bad(at, why, len, "class", "is not a fault class");
 	}
-	err = err ?: get_name(o, "workload", i->workload_name, sizeof(i->workload_name), false,
-			      at, why, len);
+	err = err
+		  ?: get_name(o, "workload", i->workload_name, sizeof(i->workload_name), false, at,
+			      why, len);
 	err = err ?: get_str(o, "title", i->title, sizeof(i->title), true, false, at, why, len);
 	err = err ?: get_str(o, "detail", i->detail, sizeof(i->detail), true, false, at, why, len);
 	err = err ?: get_int(o, "count", 1, INT64_MAX, &v, at, why, len);
@@ -298,8 +301,8 @@ static int parse_incident(const json_t *o, struct vigil_incident_saved *i, struc
 	return err;
 }
 
-static int parse_workload(const json_t *o, struct vigil_state_workload *w, struct at *at,
-			  char *why, size_t len)
+static int parse_workload(const json_t *o, struct vigil_state_workload *w, struct at *at, char *why,
+			  size_t len)
 {
 	const json_t *fails = json_object_get(o, "failures_ns"), *f;
 	char state[16];
@@ -375,10 +378,12 @@ static int parse_items(const json_t *root, const char *key, enum vigil_state_kin
 			return -ENOMEM;
 		it->kind = kind;
 		err = get_name(o, "rule", it->rule, sizeof(it->rule), false, &at, why, len);
-		err = err ?: get_int(o, kind == VIGIL_STATE_PENDING ? "due_ns" : "since_ns", 0,
+		err = err
+			  ?: get_int(o, kind == VIGIL_STATE_PENDING ? "due_ns" : "since_ns", 0,
 				     INT64_MAX, &v, &at, why, len);
 		it->at_wall_ns = (uint64_t)v;
-		err = err ?: parse_incident(json_object_get(o, "incident"), &it->inc, &at, why, len);
+		err =
+		    err ?: parse_incident(json_object_get(o, "incident"), &it->inc, &at, why, len);
 		if (err)
 			return err;
 		for (size_t k = 0; k + 1 < s->n_items; k++) {
@@ -576,4 +581,24 @@ const char *vigil_state_file_path(const struct vigil_state_file *f)
 void vigil_state_file_stats(const struct vigil_state_file *f, struct vigil_state_file_stats *st)
 {
 	*st = f->st;
+}
+
+void vigil_state_file_status_members(const struct vigil_state_file *f, struct vigil_json *j)
+{
+	char ts[32];
+
+	vigil_json_str(j, "path", f->path);
+	vigil_json_u64(j, "writes", f->st.writes);
+	vigil_json_u64(j, "write_errors", f->st.write_errors);
+	if (f->st.last_error)
+		vigil_json_str(j, "last_error", strerror(-f->st.last_error));
+	else
+		vigil_json_null(j, "last_error");
+	vigil_json_u64(j, "omitted", f->st.omitted);
+	if (f->st.last_write_wall_ns) {
+		vigil_rfc3339(f->st.last_write_wall_ns, ts, sizeof(ts));
+		vigil_json_str(j, "last_write", ts);
+	} else {
+		vigil_json_null(j, "last_write");
+	}
 }

@@ -30,10 +30,10 @@
 #include "detect/incidents.h"
 
 #define VIGIL_STATE_VERSION 1
-#define VIGIL_STATE_FAILS 64		/* failed heals kept per workload (the healer's) */
-#define VIGIL_STATE_ITEMS_MAX 1024	/* pending heals and approvals kept: the rest, counted */
+#define VIGIL_STATE_FAILS 64		 /* failed heals kept per workload (the healer's) */
+#define VIGIL_STATE_ITEMS_MAX 1024	 /* pending heals and approvals kept: the rest, counted */
 #define VIGIL_STATE_FILE_MAX (16u << 20) /* a larger file is refused as malformed */
-#define VIGIL_STATE_NAME 64		/* workload and rule names, NUL included */
+#define VIGIL_STATE_NAME 64		 /* workload and rule names, NUL included */
 
 enum vigil_breaker_state {
 	VIGIL_BREAKER_CLOSED,
@@ -44,7 +44,7 @@ enum vigil_breaker_state {
 struct vigil_state_workload {
 	char name[VIGIL_STATE_NAME];
 	enum vigil_breaker_state breaker;
-	uint64_t opened_wall_ns;		  /* when it last opened; 0: never */
+	uint64_t opened_wall_ns;		   /* when it last opened; 0: never */
 	uint64_t fails_wall_ns[VIGIL_STATE_FAILS]; /* failed heals, oldest first */
 	unsigned int n_fails;
 	unsigned int restarts; /* for the backoff */
@@ -124,5 +124,8 @@ int vigil_state_file_write(struct vigil_state_file *f, const struct vigil_heal_s
 			   const char *node);
 const char *vigil_state_file_path(const struct vigil_state_file *f);
 void vigil_state_file_stats(const struct vigil_state_file *f, struct vigil_state_file_stats *st);
+/* Its path, writes, failed writes and the last error, items omitted, the last write's time, as
+ * members of the object j has open (the daemon's "state" status). */
+void vigil_state_file_status_members(const struct vigil_state_file *f, struct vigil_json *j);
 
 #endif /* VIGIL_HEAL_STATE_H */

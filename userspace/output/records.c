@@ -236,6 +236,16 @@ int vigil_record_knowledge(struct vigil_json *j, const char *node, uint64_t wall
 	return vigil_json_end(j);
 }
 
+int vigil_record_state(struct vigil_json *j, const char *node, uint64_t wall_ns,
+		       const struct vigil_rid *rid, vigil_members_fn members, const void *arg)
+{
+	common(j, "state", node, wall_ns, rid, "-");
+	vigil_json_object_begin(j, "state");
+	members(j, arg);
+	vigil_json_object_end(j);
+	return vigil_json_end(j);
+}
+
 void vigil_rid_next(struct vigil_rid *r, uint64_t wall_ns)
 {
 	uint64_t ms = wall_ns / 1000000ull;

@@ -132,18 +132,23 @@ static void redis_disconnect(void *be)
 	r->c = NULL;
 }
 
-int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
+struct redisContext *vigil_redis_connect(const struct vigil_redis_opts *o, char *why, size_t len)
 {
 	struct vigil_redis_url u;
+
+	if (vigil_redis_parse_url(o->url, &u, why, len))
+		return NULL;
+	return open_conn(&u, o->username ? o->username : u.user, o->password ? o->password : u.pass,
+			 o->timeout_ms ? o->timeout_ms : 2000, why, len);
+}
+
+int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
+{
 	const char *argv[] = {"PING"};
 	redisContext *c;
 	int ret;
 
-	ret = vigil_redis_parse_url(o->url, &u, msg, len);
-	if (ret)
-		return ret;
-	c = open_conn(&u, o->username ? o->username : u.user, o->password ? o->password : u.pass,
-		      o->timeout_ms ? o->timeout_ms : 2000, msg, len);
+	c = vigil_redis_connect(o, msg, len);
 	if (!c)
 		return -EIO;
 	ret = setup_cmd(c, 1, argv, msg, len);

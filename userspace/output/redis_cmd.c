@@ -87,6 +87,24 @@ static int hset(struct vigil_redis_plan *p, const char *base, const char *suffix
 	return 0;
 }
 
+/* SET base+"state" to the value of field state (the healer's state object, as JSON). Setting
+ * it again changes nothing, so a replayed record is harmless. Returns 0 or -EINVAL. */
+static int set_state(struct vigil_redis_plan *p, const char *base)
+{
+	struct vigil_redis_cmd *c = &p->cmd[0];
+	size_t vl = 0, kl = make_key(p->key, base, "state", NULL, 0);
+	const char *v = field(p, "state", &vl);
+
+	if (!kl || !v || !vl || v[0] != '{')
+		return -EINVAL;
+	c->argc = 0;
+	arg(c, "SET", 3);
+	arg(c, p->key, kl);
+	arg(c, v, vl);
+	p->ncmd = 1;
+	return 0;
+}
+
 static bool is(const char *s, size_t len, const char *what)
 {
 	return len == strlen(what) && !memcmp(s, what, len);
@@ -112,6 +130,8 @@ int vigil_redis_plan(struct vigil_redis_plan *p, const char *base, const char *m
 
 	if (is(type, tl, "breaker"))
 		return hset(p, base, "breaker:", "workload", NULL, 0);
+	if (is(type, tl, "state"))
+		return set_state(p, base);
 	if (is(type, tl, "knowledge")) {
 		a = field(p, "action", &al);
 		return a ? hset(p, base, "knowledge:", "signature", a, al) : -EINVAL;

@@ -39,10 +39,11 @@ struct vigil_redis_plan {
  * is XADD to base+"events", an incident XADD to base+"incidents" plus HSET and EXPIRE of
  * base+"incident:"+id, an action XADD to base+"audit", a breaker HSET of base+"breaker:"+
  * workload, a knowledge record HSET of base+"knowledge:"+signature with per-action field
- * names ("restart.attempts"). base is "prefix:node:"; maxlen the streams' MAXLEN ~; scratch
- * must hold len + 1 bytes and stay alive with p. auto_id: the stream entry takes an id Redis
- * picks ("*") instead of the rid. Returns 0, or -EINVAL (p->ncmd 0) for a record that is not
- * one (not a flat object, no type or rid, a key that does not fit).
+ * names ("restart.attempts"), a state record SET of base+"state" to its "state" object. base is
+ * "prefix:node:"; maxlen the streams' MAXLEN ~; scratch must hold len + 1 bytes and stay alive with
+ * p. auto_id: the stream entry takes an id Redis picks ("*") instead of the rid. Returns 0, or
+ * -EINVAL (p->ncmd 0) for a record that is not one (not a flat object, no type or rid, a key that
+ * does not fit).
  */
 int vigil_redis_plan(struct vigil_redis_plan *p, const char *base, const char *maxlen,
 		     const char *json, size_t len, char *scratch, bool auto_id);
