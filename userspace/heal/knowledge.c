@@ -412,8 +412,10 @@ int vigil_knowledge_record(struct vigil_knowledge *k, const char *workload, cons
 		e->successes += success;
 	}
 	e->last_applied_ns = wall_ns;
-	if (out)
+	if (out) {
 		to_rec(e, out);
+		out->outcome = success ? "success" : "failed";
+	}
 	return k->path ? persist(k) : 0;
 }
 

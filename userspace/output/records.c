@@ -233,6 +233,8 @@ int vigil_record_knowledge(struct vigil_json *j, const char *node, uint64_t wall
 	} else {
 		vigil_json_null(j, "last_applied");
 	}
+	if (k->outcome)
+		vigil_json_str(j, "last_outcome", k->outcome);
 	return vigil_json_end(j);
 }
 

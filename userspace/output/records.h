@@ -31,6 +31,9 @@ struct vigil_know_rec {
 	const char *workload, *signature, *cls, *action;
 	uint64_t attempts, successes;
 	uint64_t last_applied_wall_ns; /* 0: never */
+	/* The outcome just learned ("success", "failed"), which the fleet's counts add (Redis:
+	 * P:knowledge:SIGNATURE); NULL: none (a record of numbers only, never counted there). */
+	const char *outcome;
 };
 
 /*

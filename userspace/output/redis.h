@@ -31,6 +31,15 @@
 
 #include "output/sink.h"
 
+/*
+ * Every command vigil sends, as an ACL rule for its user (with ~PREFIX:* for its keys): the
+ * sink's (streams, hashes, the state, the fleet's increment script and the commands the script
+ * runs) and the reader's (the state at start, the fleet's knowledge). AUTH needs no grant.
+ */
+#define VIGIL_REDIS_ACL                                                                            \
+	"+xadd +xrange +xlen +hset +expire +select +set +eval +get +hincrby +sadd +smembers "      \
+	"+hgetall"
+
 struct vigil_redis_opts {
 	const char *url;      /* redis://[user[:password]@]host[:port][/db] or unix:///path */
 	const char *username; /* NULL: from the URL */
