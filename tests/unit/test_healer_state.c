@@ -32,7 +32,7 @@
 	"  - name: svc\n"                                                                          \
 	"    match: { comm: svc }\n"                                                               \
 	"    verify: 150ms\n"                                                                      \
-	"    breaker: { failures: 1, window: 10m, cooldown: " cooldown " }\n"                       \
+	"    breaker: { failures: 1, window: 10m, cooldown: " cooldown " }\n"                      \
 	"    heal:\n"                                                                              \
 	"      - on: [crash]\n"                                                                    \
 	"        " level_and_more "\n"                                                             \

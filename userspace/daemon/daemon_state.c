@@ -3,7 +3,8 @@
  * daemon_state: the daemon's side of the healer's durable state — the state file opened at
  * start (and, when there is none, the state Redis holds for this node: a new pod of the
  * DaemonSet on the same node), handed to the healer, resumed, said on stderr, and shown in
- * `vigil status`.
+ * `vigil status` — and of the fleet's knowledge: the cache the healer chooses by, and the
+ * thread that fills it from Redis.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,22 +12,29 @@
 #include <string.h>
 
 #include "daemon/daemon_int.h"
+#include "heal/fleet.h"
 #include "heal/state.h"
 #include "output/records.h"
 #include "output/redis_reader.h"
 
-/* No state file: the state Redis holds for this node, into d->loaded. Never fatal: Redis
- * down or a malformed value is said, and the start goes on with no state. */
-static void from_redis(struct daemon *d)
+/* The config's Redis, for the readers (the sink's own options are daemon_sinks.c's). */
+static struct vigil_redis_opts redis_opts(const struct vigil_config *c)
 {
-	const struct vigil_config *c = d->cfg;
-	const struct vigil_redis_opts ro = {
+	return (struct vigil_redis_opts){
 	    .url = c->redis_url,
 	    .username = c->redis_username,
 	    .password = c->redis_password,
 	    .prefix = c->redis_prefix,
 	    .node = c->node,
 	};
+}
+
+/* No state file: the state Redis holds for this node, into d->loaded. Never fatal: Redis
+ * down or a malformed value is said, and the start goes on with no state. */
+static void from_redis(struct daemon *d)
+{
+	const struct vigil_config *c = d->cfg;
+	const struct vigil_redis_opts ro = redis_opts(c);
 	char msg[400], why[256], *text = NULL;
 	size_t len = 0;
 	int err;
@@ -44,10 +52,11 @@ static void from_redis(struct daemon *d)
 	err = vigil_state_parse(text, len, &d->loaded, why, sizeof(why));
 	free(text);
 	if (err) {
-		fprintf(stderr,
-			"vigil: warning: state: the state in Redis (%s:%s:state) is malformed (%s): "
-			"ignored\n",
-			c->redis_prefix, c->node, why);
+		fprintf(
+		    stderr,
+		    "vigil: warning: state: the state in Redis (%s:%s:state) is malformed (%s): "
+		    "ignored\n",
+		    c->redis_prefix, c->node, why);
 		return;
 	}
 	d->state_from = "redis";
@@ -70,7 +79,20 @@ int vigil_daemon_state_open(struct daemon *d, char *err, size_t errlen)
 		d->state_from = "file";
 	else if (d->cfg->redis_url)
 		from_redis(d);
-	return 0;
+	if (!d->cfg->redis_url)
+		return 0;
+	/* The fleet's knowledge: loaded now by its own thread, then every 30 s. */
+	{
+		const struct vigil_redis_opts ro = redis_opts(d->cfg);
+
+		ret = vigil_fleet_new(&d->fleet);
+		if (ret) {
+			snprintf(err, errlen, "fleet knowledge: %s", strerror(-ret));
+			return ret;
+		}
+		ret = vigil_fleet_reader_open(&ro, d->fleet, 0, &d->fleet_reader, err, errlen);
+	}
+	return ret;
 }
 
 void vigil_daemon_state_restore(struct daemon *d)
@@ -79,6 +101,7 @@ void vigil_daemon_state_restore(struct daemon *d)
 	char ts[32];
 
 	vigil_healer_set_state(d->healer, d->state);
+	vigil_healer_set_fleet(d->healer, d->fleet);
 	vigil_healer_restore(d->healer, &d->loaded, r);
 	if (d->state_from) {
 		vigil_rfc3339(d->loaded.saved_wall_ns, ts, sizeof(ts));
@@ -97,6 +120,10 @@ void vigil_daemon_state_restore(struct daemon *d)
 
 void vigil_daemon_state_close(struct daemon *d)
 {
+	vigil_fleet_reader_close(d->fleet_reader);
+	d->fleet_reader = NULL;
+	vigil_fleet_free(d->fleet);
+	d->fleet = NULL;
 	vigil_state_clear(&d->loaded);
 	vigil_state_file_close(d->state);
 	d->state = NULL;
@@ -106,6 +133,8 @@ void vigil_daemon_state_status_json(const struct daemon *d, struct vigil_json *j
 {
 	const struct vigil_healer_restored *r = &d->restored;
 
+	/* "fleet": the cache of the fleet's knowledge (null without Redis). */
+	vigil_fleet_status_json(d->fleet, j);
 	/* "state": the file, and what this run resumed and from where. */
 	if (!d->state) {
 		vigil_json_null(j, "state");

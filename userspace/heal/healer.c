@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "heal/action.h"
+#include "heal/fleet.h"
 #include "heal/healer.h"
 #include "heal/knowledge.h"
 #include "heal/state.h"
@@ -63,6 +64,7 @@ struct vigil_healer {
 	void *watch_arg;
 	struct vigil_healer_probe probe;
 	struct vigil_knowledge *know; /* NULL: the first rule that applies, always */
+	struct vigil_fleet *fleet;    /* NULL, or not usable: the choice goes by know */
 	struct wl_heal *w;
 	struct vigil_heal_job *jobs;
 	/* Durable state (vigil_healer_set_state): NULL, nothing outlives this run. */
@@ -124,6 +126,11 @@ void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_pr
 void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *k)
 {
 	h->know = k;
+}
+
+void vigil_healer_set_fleet(struct vigil_healer *h, struct vigil_fleet *f)
+{
+	h->fleet = f;
 }
 
 static void unlink_job(struct vigil_healer *h, struct vigil_heal_job *j)
@@ -198,8 +205,12 @@ static void learn(struct vigil_healer *h, struct vigil_heal_job *j, bool ok)
 	vigil_knowledge_record(h->know, inc->workload_name, inc->signature,
 			       vigil_class_name(inc->cls) ?: "unknown", j->run->rule->name, ok,
 			       vigil_loop_wall(h->loop), &rec);
-	if (rec.signature)
-		vigil_out_knowledge(h->out, &rec);
+	if (!rec.signature)
+		return;
+	/* The record is also the fleet's increment (Redis); the cache counts it meanwhile. */
+	vigil_out_knowledge(h->out, &rec);
+	if (h->fleet)
+		vigil_fleet_learned(h->fleet, inc->signature, j->run->rule->name, ok);
 }
 
 /*
@@ -382,13 +393,26 @@ static int score_text(char *buf, size_t len, const struct vigil_know_entry *e)
 			vigil_knowledge_score(e));
 }
 
+/* The numbers the choice goes by for (signature, action): the fleet's (copied into *buf) when
+ * fleet, else the local store's. Returns them, or NULL: never tried. */
+static const struct vigil_know_entry *numbers(const struct vigil_healer *h, bool fleet,
+					      const char *signature, const char *action,
+					      struct vigil_know_entry *buf)
+{
+	if (!fleet)
+		return vigil_knowledge_get(h->know, signature, action);
+	return vigil_fleet_get(h->fleet, signature, action, buf) > 0 ? buf : NULL;
+}
+
 /*
  * The rule for an incident: among the workload's rules that apply to its class, the one whose
- * action scores best in the knowledge store for the incident's signature (knowledge.h: an
- * untried action scores 0.5); config order breaks ties, and without a store the first rule
- * wins. When there was a choice, why (len > 0) says what was chosen over what, for the audit
- * trail: "chosen: restart-clean, 4/5 worked before (0.71); other: restart 0/2 worked before
- * (0.25)"; otherwise why is "". Returns NULL when no rule applies.
+ * action scores best for the incident's signature (knowledge.h: an untried action scores
+ * 0.5) — by the fleet's numbers when its cache is usable (every node's outcomes, from Redis),
+ * else by the local knowledge store's; config order breaks ties, and with neither the first
+ * rule wins. When there was a choice, why (len > 0) says what was chosen over what and by
+ * whose numbers, for the audit trail: "chosen: restart-clean, 4/5 worked before (0.71);
+ * other: restart 0/2 worked before (0.25); numbers: fleet"; otherwise why is "". Returns NULL
+ * when no rule applies.
  */
 static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 						 const struct vigil_workload *w,
@@ -396,7 +420,9 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 						 size_t len)
 {
 	const struct vigil_heal_rule *best = NULL;
+	bool fleet = h->fleet && vigil_fleet_usable(h->fleet);
 	double score, best_score = -1.0;
+	struct vigil_know_entry buf;
 	unsigned int n = 0;
 	size_t off;
 
@@ -407,19 +433,18 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 		if (!applies(r, inc->cls))
 			continue;
 		n++;
-		score =
-		    vigil_knowledge_score(vigil_knowledge_get(h->know, inc->signature, r->name));
+		score = vigil_knowledge_score(numbers(h, fleet, inc->signature, r->name, &buf));
 		if (score > best_score) {
 			best = r;
 			best_score = score;
 		}
 	}
-	if (n < 2 || !h->know)
+	if (n < 2 || (!h->know && !fleet))
 		return best;
 	off = (size_t)snprintf(why, len, "chosen: %s, ", best->name);
 	if (off < len)
 		off += (size_t)score_text(why + off, len - off,
-					  vigil_knowledge_get(h->know, inc->signature, best->name));
+					  numbers(h, fleet, inc->signature, best->name, &buf));
 	for (unsigned int i = 0, others = 0; i < w->n_heal && off < len; i++) {
 		const struct vigil_heal_rule *r = &w->heal[i];
 
@@ -428,10 +453,11 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 		off += (size_t)snprintf(why + off, len - off, "%s%s ",
 					others++ ? ", " : "; other: ", r->name);
 		if (off < len)
-			off += (size_t)score_text(
-			    why + off, len - off,
-			    vigil_knowledge_get(h->know, inc->signature, r->name));
+			off += (size_t)score_text(why + off, len - off,
+						  numbers(h, fleet, inc->signature, r->name, &buf));
 	}
+	if (off < len)
+		snprintf(why + off, len - off, "; numbers: %s", fleet ? "fleet" : "local");
 	return best;
 }
 

@@ -57,6 +57,17 @@ struct vigil_knowledge;
  */
 void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *k);
 
+struct vigil_fleet;
+
+/*
+ * Let the healer choose by the whole fleet's numbers (heal/fleet.h: every node's outcomes, as
+ * Redis holds them) while that cache is usable, by the local store's otherwise; the "chosen"
+ * record says which ("; numbers: fleet" or "; numbers: local"). Each outcome learned is also
+ * counted in the cache until the fleet's own numbers are read again. NULL: local only. The
+ * healer does not own f.
+ */
+void vigil_healer_set_fleet(struct vigil_healer *h, struct vigil_fleet *f);
+
 struct vigil_state_file;
 struct vigil_heal_state;
 
