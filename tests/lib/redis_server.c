@@ -68,10 +68,22 @@ int vt_redis_start(struct vt_redis *r, const char *prefix, const char *acl)
 	if (r->pid < 0)
 		return -1;
 	if (!r->pid) {
-		const char *argv[] = {"redis-server", "--port", port,	  "--bind",	 "127.0.0.1",
-				      "--dir",	      r->dir, "--save",	  "",		 "--appendonly",
-				      "no",	      "--requirepass",	  VT_REDIS_PASSWORD, "--logfile",
-				      logf,	      NULL};
+		const char *argv[] = {"redis-server",
+				      "--port",
+				      port,
+				      "--bind",
+				      "127.0.0.1",
+				      "--dir",
+				      r->dir,
+				      "--save",
+				      "",
+				      "--appendonly",
+				      "no",
+				      "--requirepass",
+				      VT_REDIS_PASSWORD,
+				      "--logfile",
+				      logf,
+				      NULL};
 
 		execvp(argv[0], (char **)argv);
 		_exit(127);
@@ -83,8 +95,9 @@ int vt_redis_start(struct vt_redis *r, const char *prefix, const char *acl)
 			break;
 	}
 	if (!c) {
-		fprintf(stderr, "redis-server did not come up on port %d (is it installed? `make "
-				"deps`); see %s\n",
+		fprintf(stderr,
+			"redis-server did not come up on port %d (is it installed? `make "
+			"deps`); see %s\n",
 			r->port, logf);
 		vt_redis_stop(r);
 		return -1;

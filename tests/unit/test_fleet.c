@@ -117,8 +117,10 @@ static void test_cache(void **state)
 	"  - name: svc\n"                                                                          \
 	"    match: { comm: svc }\n"                                                               \
 	"    heal:\n"                                                                              \
-	"      - { name: restart-a, on: [crash], level: 3, action: { restart: { exec: [/a] } } }\n" \
-	"      - { name: restart-b, on: [crash], level: 3, action: { restart: { exec: [/b] } } }\n"
+	"      - { name: restart-a, on: [crash], level: 3, action: { restart: { exec: [/a] } } "   \
+	"}\n"                                                                                      \
+	"      - { name: restart-b, on: [crash], level: 3, action: { restart: { exec: [/b] } } "   \
+	"}\n"
 
 struct choice {
 	struct vigil_manual_clock mc;
@@ -183,15 +185,14 @@ static void test_choice_fleet_or_local(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	so.journal = c.journal;
-	assert_int_equal(vigil_config_parse(CHOICE_CFG, strlen(CHOICE_CFG), "t.yaml", &c.cfg, err,
-					    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    vigil_config_parse(CHOICE_CFG, strlen(CHOICE_CFG), "t.yaml", &c.cfg, err, sizeof(err)),
+	    0);
 	vigil_manual_clock_init(&c.mc);
 	assert_int_equal(vigil_loop_new(&c.mc.clock, &c.loop), 0);
 	assert_int_equal(vigil_output_open(&so, &c.out, err, sizeof(err)), 0);
 	{
-		const struct vigil_incidents_opts io = {.window_ms = 60000,
-							.clock = &c.mc.clock};
+		const struct vigil_incidents_opts io = {.window_ms = 60000, .clock = &c.mc.clock};
 
 		assert_int_equal(vigil_incidents_new(&io, &c.incs), 0);
 	}

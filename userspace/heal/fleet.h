@@ -20,7 +20,7 @@
 
 #include "heal/knowledge.h"
 
-#define VIGIL_FLEET_MAX 16384 /* entries kept: a fleet with more keeps the first loaded */
+#define VIGIL_FLEET_MAX 16384  /* entries kept: a fleet with more keeps the first loaded */
 #define VIGIL_FLEET_REFRESH 64 /* signatures waiting for a refresh; more: a full load */
 
 struct vigil_fleet_entry {
