@@ -94,8 +94,8 @@ static json_t *crash_svc(struct vt *v)
 	assert_non_null(vt_wait(v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
 	kill(p, SIGSEGV);
 	vt_reap(p);
-	inc = vt_wait(v, WAIT_MS, "incident", "class", "crash", "workload", "svc", "pid", pid,
-		      NULL);
+	inc =
+	    vt_wait(v, WAIT_MS, "incident", "class", "crash", "workload", "svc", "pid", pid, NULL);
 	assert_non_null(inc);
 	return inc;
 }
@@ -199,8 +199,8 @@ static void test_breaker_survives_kill(void **state)
 	assert_non_null(vt_wait(&v, WAIT_MS, "breaker", "workload", "svc", "state", "open",
 				"opened_at", opened_at, NULL));
 	inc = crash_svc(&v);
-	assert_non_null(vt_wait(&v, WAIT_MS, "incident", "id", vt_str(inc, "id"), "state",
-				"escalated", NULL));
+	assert_non_null(
+	    vt_wait(&v, WAIT_MS, "incident", "id", vt_str(inc, "id"), "state", "escalated", NULL));
 	skipped = vt_wait(&v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
 			  "skipped", NULL);
 	assert_non_null(skipped);
@@ -236,8 +236,8 @@ static void approval_survives_kill(const char *node, bool from_redis)
 	assert_int_equal(vt_start(&v, yaml, NULL), 0);
 	inc = crash_svc(&v);
 	snprintf(id, sizeof(id), "%s", vt_str(inc, "id"));
-	assert_non_null(vt_wait(&v, WAIT_MS, "incident", "id", id, "state", "awaiting_approval",
-				NULL));
+	assert_non_null(
+	    vt_wait(&v, WAIT_MS, "incident", "id", id, "state", "awaiting_approval", NULL));
 	wait_file_has(path, id);
 	wait_redis_has(key, id);
 	/* The state goes to Redis and its file, never to the journal. */
@@ -262,7 +262,8 @@ static void approval_survives_kill(const char *node, bool from_redis)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(vt_count(&v, "action", "incident", id, "outcome", "intent", NULL), 0);
 	assert_int_equal(approve(&v, id), 0);
-	assert_non_null(vt_wait(&v, WAIT_MS, "action", "incident", id, "outcome", "approved", NULL));
+	assert_non_null(
+	    vt_wait(&v, WAIT_MS, "action", "incident", id, "outcome", "approved", NULL));
 	assert_non_null(vt_wait(&v, WAIT_MS, "action", "incident", id, "outcome", "intent", NULL));
 	printf("approval (%s): vigil approve %s -> approved, intent (the restart ran)\n", node, id);
 	assert_int_equal(vt_stop(&v), 0);
@@ -311,9 +312,9 @@ static json_t *fleet_status(struct vt *v)
 }
 
 #define TWO_RULES                                                                                  \
-	"      - { name: restart-a, on: [crash], level: 1,\n"                                       \
+	"      - { name: restart-a, on: [crash], level: 1,\n"                                      \
 	"          action: { restart: { exec: [/bin/false] } } }\n"                                \
-	"      - { name: restart-b, on: [crash], level: 1,\n"                                       \
+	"      - { name: restart-b, on: [crash], level: 1,\n"                                      \
 	"          action: { restart: { exec: [/bin/true] } } }\n"
 
 /*
@@ -405,7 +406,8 @@ int main(void)
 	};
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "test_state: must run as root (loads BPF programs): sudo make test\n");
+		fprintf(stderr,
+			"test_state: must run as root (loads BPF programs): sudo make test\n");
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);

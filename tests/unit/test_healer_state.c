@@ -420,7 +420,7 @@ static void test_approval_stays_pending(void **state)
 }
 
 /* What the config no longer has is dropped (counted, said); a pending heal whose rule became
- * level 3 waits for approval instead of running. */
+ * level 3 waits for approval instead of running, unless a person approved it already. */
 static void test_config_changed(void **state)
 {
 	struct vigil_healer_restored rs;
@@ -450,6 +450,11 @@ static void test_config_changed(void **state)
 	*it = s.items[0];
 	snprintf(it->inc.id, sizeof(it->inc.id), "019abc0000000002");
 	snprintf(it->rule, sizeof(it->rule), "rollback");
+	it = vigil_state_add_item(&s);
+	*it = s.items[0];
+	snprintf(it->inc.id, sizeof(it->inc.id), "019abc0000000003");
+	it->approved = true;
+	it->at_wall_ns += 60000000000ull;
 	{
 		struct vigil_state_file *f;
 		struct vigil_heal_state none;
@@ -463,12 +468,16 @@ static void test_config_changed(void **state)
 	run_start(&b, &w, 1, &rs);
 	assert_int_equal(rs.dropped, 2);
 	assert_int_equal(rs.awaiting, 1);
-	assert_int_equal(rs.pending, 0);
+	assert_int_equal(rs.pending, 1);
 	assert_string_equal(rs.dropped_why, "workload gone is no longer in the config");
 	r = vigil_incidents_lookup(b.incs, "019abc0000000001");
 	assert_non_null(r);
 	assert_int_equal(r->state, VIGIL_INC_AWAITING_APPROVAL);
 	assert_null(vigil_incidents_lookup(b.incs, "019abc0000000002"));
+	r = vigil_incidents_lookup(b.incs, "019abc0000000003");
+	assert_non_null(r);
+	assert_int_equal(r->state, VIGIL_INC_OPEN); /* approved: it runs in 60 s */
+	assert_non_null(r->heal_rule);
 	run_kill(&b);
 	vigil_state_clear(&s);
 	world_fini(&w);

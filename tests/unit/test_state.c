@@ -92,6 +92,7 @@ static void sample(struct vigil_heal_state *s)
 	it->kind = VIGIL_STATE_PENDING;
 	snprintf(it->rule, sizeof(it->rule), "restart");
 	it->at_wall_ns = T0 + 30000000000ull;
+	it->approved = true;
 	incident(&it->inc, ID_A, T0 - 10000000000ull);
 	it = vigil_state_add_item(s);
 	assert_non_null(it);
@@ -149,6 +150,7 @@ static void assert_same(const struct vigil_heal_state *a, const struct vigil_hea
 		assert_int_equal(x->kind, y->kind);
 		assert_string_equal(x->rule, y->rule);
 		assert_int_equal(x->at_wall_ns, y->at_wall_ns);
+		assert_int_equal(x->approved, y->approved);
 		assert_same_incident(&x->inc, &y->inc);
 	}
 }
@@ -310,7 +312,7 @@ static void test_members_checked(void **state)
 	     "\"restarts\":0,\"last_restart_ns\":0}],\"pending\":[],\"awaiting\":[]}",
 	     "workloads[1]: 'a' is there twice"},
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":[],\"pending\":[{\"rule\":\"r\","
-	     "\"due_ns\":1,\"incident\":{\"id\":\"xyz\"}}],\"awaiting\":[]}",
+	     "\"due_ns\":1,\"approved\":false,\"incident\":{\"id\":\"xyz\"}}],\"awaiting\":[]}",
 	     "pending[0].incident: 'id' is not a name vigil writes"},
 	    {"{\"version\":1,\"saved_at_ns\":1,\"workloads\":[],\"pending\":[],\"awaiting\":[{"
 	     "\"rule\":\"r\",\"since_ns\":1}]}",

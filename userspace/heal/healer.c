@@ -761,6 +761,8 @@ int vigil_healer_snapshot(const struct vigil_healer *h, struct vigil_heal_state 
 			goto nomem;
 		it->kind = VIGIL_STATE_PENDING;
 		snprintf(it->rule, sizeof(it->rule), "%s", j->run->rule->name);
+		/* Only a level-3 incident has the rule it waited with: it was approved. */
+		it->approved = j->run->inc->heal_rule != NULL;
 		it->at_wall_ns = wall_of(
 		    h, vigil_timer_pending(&j->timer) ? j->timer.due_ns : vigil_loop_now(h->loop));
 		vigil_incident_save(j->run->inc, &it->inc);
@@ -903,8 +905,8 @@ static void restore_item(struct vigil_healer *h, const struct vigil_state_item *
 		dropped(r, "rule %s of %s no longer applies", it->rule, it->inc.workload_name);
 		return;
 	}
-	/* A rule made level 3 since: its heal now waits for a person, whatever it waited for. */
-	awaiting = it->kind == VIGIL_STATE_AWAITING || rule->level >= 3;
+	/* A rule made level 3 since: its heal now waits for a person, unless one approved it. */
+	awaiting = it->kind == VIGIL_STATE_AWAITING || (rule->level >= 3 && !it->approved);
 	if (!awaiting && h->w[k].pending) {
 		dropped(r, "a second pending heal of %s%s", it->inc.workload_name, "");
 		return;
@@ -916,8 +918,9 @@ static void restore_item(struct vigil_healer *h, const struct vigil_state_item *
 		dropped(r, "incident %s: %s", it->inc.id, strerror(-err));
 		return;
 	}
+	if (awaiting || it->approved)
+		inc->heal_rule = rule; /* what the person was shown, or approved */
 	if (awaiting) {
-		inc->heal_rule = rule; /* what the person was shown */
 		r->awaiting++;
 		return;
 	}
@@ -948,7 +951,9 @@ int vigil_healer_restore(struct vigil_healer *h, const struct vigil_heal_state *
 	for (size_t i = 0; i < s->n_items; i++)
 		if (s->items[i].kind == VIGIL_STATE_PENDING)
 			restore_item(h, &s->items[i], r);
-	/* Written at once: the file again if it came from Redis, Redis if from the file. */
-	mark(h);
+	/* Written at once: the file again if it came from Redis, Redis if from the file. A
+	 * first start with nothing to resume writes nothing. */
+	if (s->n_wl || s->n_items)
+		mark(h);
 	return 0;
 }

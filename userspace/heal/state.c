@@ -100,6 +100,8 @@ static size_t items_json(struct vigil_json *j, const struct vigil_heal_state *s,
 		vigil_json_str(j, "rule", it->rule);
 		vigil_json_u64(j, kind == VIGIL_STATE_PENDING ? "due_ns" : "since_ns",
 			       as_int(it->at_wall_ns));
+		if (kind == VIGIL_STATE_PENDING)
+			vigil_json_bool(j, "approved", it->approved);
 		incident_json(j, &it->inc);
 		vigil_json_object_end(j);
 		n++;
@@ -382,6 +384,8 @@ static int parse_items(const json_t *root, const char *key, enum vigil_state_kin
 			  ?: get_int(o, kind == VIGIL_STATE_PENDING ? "due_ns" : "since_ns", 0,
 				     INT64_MAX, &v, &at, why, len);
 		it->at_wall_ns = (uint64_t)v;
+		if (!err && kind == VIGIL_STATE_PENDING)
+			err = get_bool(o, "approved", &it->approved, &at, why, len);
 		err =
 		    err ?: parse_incident(json_object_get(o, "incident"), &it->inc, &at, why, len);
 		if (err)

@@ -13,7 +13,7 @@
  *   {"version": 1, "node": "n1", "saved_at_ns": 1764420000000000000,
  *    "workloads": [{"name": "svc", "breaker": "open", "opened_at_ns": ..., "failures_ns": [...],
  *                   "restarts": 2, "last_restart_ns": ...}],
- *    "pending": [{"rule": "restart", "due_ns": ..., "incident": {"id": ..., ...}}],
+ *    "pending": [{"rule": "restart", "due_ns": ..., "approved": false, "incident": {...}}],
  *    "awaiting": [{"rule": "rollback", "since_ns": ..., "incident": {...}}]}
  *
  * The same object is the file and the value of the Redis key P:N:state. The file is rewritten
@@ -60,6 +60,7 @@ struct vigil_state_item {
 	enum vigil_state_kind kind;
 	char rule[VIGIL_STATE_NAME];
 	uint64_t at_wall_ns; /* pending: when it is due; awaiting: since when it waits */
+	bool approved;	     /* pending: a person approved it (a level-3 rule's heal) */
 	struct vigil_incident_saved inc;
 };
 
