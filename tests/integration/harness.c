@@ -117,6 +117,9 @@ static int write_config(struct vt *v, const char *yaml)
 	 * must not change which action a test's healer chooses. */
 	if (strncmp(yaml, "knowledge:", 10) && !strstr(yaml, "\nknowledge:"))
 		fprintf(f, "knowledge: %s/knowledge.json\n", v->dir);
+	/* So is the healer's state: a breaker an earlier test opened must not hold this one. */
+	if (strncmp(yaml, "state:", 6) && !strstr(yaml, "\nstate:"))
+		fprintf(f, "state: %s/state.json\n", v->dir);
 	while ((hit = strstr(p, "@"))) {
 		fwrite(p, 1, hit - p, f);
 		if (!strncmp(hit, "@FAULTY@", 8)) {

@@ -25,6 +25,7 @@
 #include <hiredis/hiredis.h>
 
 #include "harness.h"
+#include "output/redis.h"
 
 #define WAIT_MS 5000
 #define PASSWORD "vt-secret" /* the default user's, for the test itself */
@@ -93,8 +94,9 @@ static int redis_start(struct server *s)
 		if (r && r->type == REDIS_REPLY_STATUS) {
 			freeReplyObject(r);
 			/* ACL users are not in the append-only file: made at every start. */
+			/* Exactly the commands the README lists. */
 			r = redisCommand(c, "ACL SETUSER " WRITER " on >" WRITER_PW
-					    " ~vigil:* +xadd +xrange +xlen +hset +expire +select");
+					    " ~vigil:* " VIGIL_REDIS_ACL);
 			if (!r || r->type != REDIS_REPLY_STATUS) {
 				fprintf(stderr, "ACL SETUSER failed: %s\n",
 					r && r->str ? r->str : c->errstr);

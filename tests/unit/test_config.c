@@ -87,6 +87,7 @@ static void test_default_config(void **state)
 	assert_int_equal(cfg->redis_spool_max_mb, 256);
 	assert_int_equal(cfg->redis_maxlen, 100000);
 	assert_string_equal(cfg->knowledge, "/var/lib/vigil/knowledge.json");
+	assert_string_equal(cfg->state, "/var/lib/vigil/state.json");
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
 	assert_string_equal(cfg->node, host);
 	vigil_config_free(cfg);
@@ -229,6 +230,7 @@ static void test_explicit_values_and_defaults(void **state)
 				   "  spool_max_mb: 9\n"
 				   "  maxlen: 500\n"
 				   "knowledge: /tmp/k.json\n"
+				   "state: /tmp/st.json\n"
 				   "workloads:\n"
 				   "  - name: Api.v2_x-1\n"
 				   "    match:\n"
@@ -268,6 +270,7 @@ static void test_explicit_values_and_defaults(void **state)
 	assert_int_equal(cfg->redis_spool_max_mb, 9);
 	assert_int_equal(cfg->redis_maxlen, 500);
 	assert_string_equal(cfg->knowledge, "/tmp/k.json");
+	assert_string_equal(cfg->state, "/tmp/st.json");
 	assert_string_equal(cfg->workloads[0].heal[0].name, "quick-restart");
 	assert_string_equal(cfg->workloads[0].heal[1].name, "restart");
 	assert_string_equal(cfg->journal, "/tmp/j.jsonl");
@@ -503,6 +506,7 @@ static const struct bad bad_inputs[] = {
     {"redis: { password: '${VIGIL_NO_SUCH_VAR}' }\n",
      "t.yaml:1:20: redis.password: ", "environment variable VIGIL_NO_SUCH_VAR is not set"},
     {"knowledge: k.json\n", "t.yaml:1:12: knowledge: ", "must be an absolute path"},
+    {"state: st.json\n", "t.yaml:1:8: state: ", "must be an absolute path"},
     {W "    heal:\n      - { on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n"
        "      - { on: [oom_kill, crash], level: 1, action: { restart: { exec: [/b] } } }\n",
      "t.yaml:6:9: workloads[0].heal[1]: ", "name 'restart' is also heal[0]'s"},

@@ -742,8 +742,9 @@ static void test_knowledge_prefers_what_worked(void **state)
 	r = action_rec(acts, "chosen");
 	assert_non_null(r);
 	assert_string_equal(str_of(r, "action"), "restart-clean");
-	assert_string_equal(str_of(r, "detail"), "chosen: restart-clean, 4/5 worked before (0.71); "
-						 "other: restart 0/2 worked before (0.25)");
+	assert_string_equal(str_of(r, "detail"),
+			    "chosen: restart-clean, 4/5 worked before (0.71); "
+			    "other: restart 0/2 worked before (0.25); numbers: local");
 	r = action_rec(acts, "intent");
 	assert_string_equal(str_of(r, "action"), "restart-clean");
 	assert_string_equal(str_of(r, "detail"), "/bin/sleep 6");
@@ -792,7 +793,7 @@ static void test_knowledge_empty_store_takes_first(void **state)
 	acts = records(&e, "action");
 	assert_string_equal(str_of(action_rec(acts, "chosen"), "detail"),
 			    "chosen: restart, never tried (0.50); other: restart-clean never tried "
-			    "(0.50)");
+			    "(0.50); numbers: local");
 	assert_string_equal(str_of(action_rec(acts, "intent"), "action"), "restart");
 	assert_string_equal(str_of(action_rec(acts, "intent"), "detail"), "/bin/sleep 5");
 	json_decref(acts);
@@ -881,8 +882,9 @@ static void test_failure_learned_and_breaker_records(void **state)
 	r = json_array_get(acts, json_array_size(acts) - 2);
 	assert_string_equal(str_of(r, "outcome"), "chosen");
 	assert_string_equal(str_of(r, "action"), "restart-clean");
-	assert_string_equal(str_of(r, "detail"), "chosen: restart-clean, never tried (0.50); "
-						 "other: restart 0/1 worked before (0.33)");
+	assert_string_equal(str_of(r, "detail"),
+			    "chosen: restart-clean, never tried (0.50); "
+			    "other: restart 0/1 worked before (0.33); numbers: local");
 	r = json_array_get(acts, json_array_size(acts) - 1);
 	assert_string_equal(str_of(r, "outcome"), "scheduled"); /* the backoff */
 	/* 10 s after the first restart, which was 150 ms ago. */

@@ -285,6 +285,69 @@ static void test_retire(void **state)
 	vigil_incidents_free(t);
 }
 
+/* An incident saved by one run and put back by the next: the same id, fields and times on the
+ * wall clock, its opening moved onto this run's monotonic clock, held, marked restored,
+ * recorded; a second restore of the same id and a state the lifecycle cannot resume refused. */
+static void test_save_and_restore(void **state)
+{
+	struct vigil_manual_clock mc;
+	struct vigil_incidents *t, *t2;
+	struct vigil_incident *a, *r;
+	struct vigil_incident_saved s;
+	struct seen seen = {};
+	struct vigil_exit e1;
+	bool opened;
+	int err = 0;
+
+	(void)state;
+	vigil_manual_clock_init(&mc);
+	t = table(2000, &mc.clock, NULL);
+	e1 = ev(7, vigil_clock_mono(&mc.clock) - 3000000ull, 11); /* 3 ms before it opens */
+	a = rec(t, &e1, &opened);
+	assert_non_null(a);
+	vigil_incident_save(a, &s);
+	assert_string_equal(s.id, a->id);
+	assert_int_equal(s.detect_ns, 3000000ull);
+	assert_int_equal(s.opened_wall_ns, a->opened_wall_ns);
+
+	/* The next run, 90 s later. */
+	vigil_manual_clock_advance(&mc, 90000);
+	t2 = table(2000, &mc.clock, &seen);
+	r = vigil_incidents_restore(t2, &s, 1, VIGIL_INC_AWAITING_APPROVAL, &err);
+	assert_non_null(r);
+	assert_string_equal(r->id, a->id);
+	assert_string_equal(r->signature, a->signature);
+	assert_string_equal(r->title, a->title);
+	assert_int_equal(r->cls, a->cls);
+	assert_int_equal(r->state, VIGIL_INC_AWAITING_APPROVAL);
+	assert_int_equal(r->workload, 1);
+	assert_true(r->busy && r->restored);
+	assert_int_equal(r->opened_wall_ns, a->opened_wall_ns);
+	assert_int_equal(r->opened_mono_ns, a->opened_mono_ns); /* same boot: the same instant */
+	assert_int_equal(r->opened_mono_ns - r->first_kernel_ns, 3000000ull);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.state[0], VIGIL_INC_AWAITING_APPROVAL);
+	/* Held: it outlives its window. */
+	vigil_manual_clock_advance(&mc, 10000);
+	assert_int_equal(vigil_incidents_expire(t2), 0);
+	/* Approved: the lifecycle goes on from where it was. */
+	assert_int_equal(vigil_incident_set_state(t2, r, VIGIL_INC_OPEN), 0);
+	assert_null(vigil_incidents_restore(t2, &s, 1, VIGIL_INC_OPEN, &err));
+	assert_int_equal(err, -EEXIST);
+	s.id[0] = s.id[0] == 'f' ? 'e' : 'f';
+	assert_null(vigil_incidents_restore(t2, &s, 1, VIGIL_INC_HEALING, &err));
+	assert_int_equal(err, -EINVAL);
+	/* Opened before this boot (an older wall time than the monotonic clock reaches): it
+	 * counts from the boot. */
+	s.opened_wall_ns =
+	    vigil_clock_wall(&mc.clock) - vigil_clock_mono(&mc.clock) - 1000000000ull;
+	r = vigil_incidents_restore(t2, &s, 1, VIGIL_INC_OPEN, &err);
+	assert_non_null(r);
+	assert_int_equal(r->opened_mono_ns, 0);
+	vigil_incidents_free(t);
+	vigil_incidents_free(t2);
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -306,6 +369,7 @@ int main(void)
 	    cmocka_unit_test(test_finish_records_true_counts),
 	    cmocka_unit_test(test_lossy_at_open),
 	    cmocka_unit_test(test_retire),
+	    cmocka_unit_test(test_save_and_restore),
 	    cmocka_unit_test(test_state_names),
 	};
 

@@ -214,7 +214,8 @@ static void test_plan(void **state)
 	char scratch[512], buf[512];
 
 	(void)state;
-	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", inc, strlen(inc), scratch, false), 0);
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", inc, strlen(inc), scratch, false), 0);
 	assert_int_equal(p.ncmd, 3);
 	assert_true(p.xadd);
 	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
@@ -224,7 +225,8 @@ static void test_plan(void **state)
 			    "HSET v:n:incident:ab type incident rid 5-1 id ab state open");
 	assert_string_equal(joined(&p.cmd[2], buf, sizeof(buf)), "EXPIRE v:n:incident:ab 604800");
 	/* Replayed under an id Redis picks: the entry only, not the hash again. */
-	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", inc, strlen(inc), scratch, true), 0);
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "v:", "100", inc, strlen(inc), scratch, true),
+			 0);
 	assert_int_equal(p.ncmd, 1);
 	assert_string_equal(p.rid, "5-1");
 	assert_string_equal(p.stream, "v:n:incidents");
@@ -232,21 +234,78 @@ static void test_plan(void **state)
 			    "XADD v:n:incidents MAXLEN ~ 100 * type incident rid 5-1 id ab "
 			    "state open");
 
-	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", know, strlen(know), scratch, false),
-			 0);
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", know, strlen(know), scratch, false), 0);
 	assert_int_equal(p.ncmd, 1);
 	assert_false(p.xadd);
 	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
 			    "HSET v:n:knowledge:s1 type knowledge rid 5-2 signature s1 action "
 			    "restart restart.attempts 3 restart.success_rate 0.67");
-	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", brk, strlen(brk), scratch, false), 0);
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", brk, strlen(brk), scratch, false), 0);
 	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
 			    "HSET v:n:breaker:w type breaker rid 5-3 workload w state open");
-	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", act, strlen(act), scratch, false), 0);
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", act, strlen(act), scratch, false), 0);
 	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
 			    "XADD v:n:audit MAXLEN ~ 100 5-4 type action rid 5-4 outcome intent");
-	assert_int_equal(vigil_redis_plan(&p, "v:n:", "100", hlt, strlen(hlt), scratch, false), 0);
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", hlt, strlen(hlt), scratch, false), 0);
 	assert_string_equal(p.stream, "v:n:events");
+}
+
+/* A knowledge record that says what was just learned: the node's hash, then the fleet's
+ * increment (no node in its key), marked by the record's rid and what it is. */
+static void test_plan_fleet(void **state)
+{
+	static struct vigil_redis_plan p;
+	char know[] = "{\"type\":\"knowledge\",\"rid\":\"5-2\",\"workload\":"
+		      "\"svc\",\"signature\":\"s1\",\"class\":\"crash\",\"action\":"
+		      "\"restart\",\"attempts\":3,\"last_outcome\":\"success\"}";
+	char scratch[512], buf[2048], want[2048];
+
+	(void)state;
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", know, strlen(know), scratch, false), 0);
+	assert_int_equal(p.ncmd, 2);
+	assert_true(p.fleet);
+	assert_string_equal(
+	    joined(&p.cmd[0], buf, sizeof(buf)),
+	    "HSET v:n:knowledge:s1 type knowledge rid 5-2 workload svc signature s1 "
+	    "class crash action restart restart.attempts 3 restart.last_outcome "
+	    "success");
+	snprintf(want, sizeof(want),
+		 "EVAL %s 3 v:n:applied:5-2 v:knowledge:s1 v:knowledge:index s1 restart 3 s1 crash "
+		 "svc restart 1",
+		 vigil_redis_fleet_script);
+	assert_string_equal(joined(&p.cmd[1], buf, sizeof(buf)), want);
+	/* A failure adds an attempt, no success. */
+	memcpy(strstr(know, "success"), "failed\"}", 9);
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", know, strlen(know), scratch, false), 0);
+	assert_int_equal(p.ncmd, 2);
+	assert_string_equal(joined(&p.cmd[1], buf, sizeof(buf)) + strlen(buf) - 2, " 0");
+}
+
+/* The healer's state: its object, as JSON, is the value of one key, set whole. */
+static void test_plan_state(void **state)
+{
+	static struct vigil_redis_plan p;
+	static const char st[] = "{\"type\":\"state\",\"rid\":\"5-6\",\"workload\":\"-\","
+				 "\"state\":{\"version\":1,\"pending\":[{\"rule\":\"r\"}]}}";
+	static const char flat[] = "{\"type\":\"state\",\"rid\":\"5-7\",\"state\":\"x\"}";
+	char scratch[512], buf[512];
+
+	(void)state;
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "v:", "100", st, strlen(st), scratch, false),
+			 0);
+	assert_int_equal(p.ncmd, 1);
+	assert_false(p.xadd);
+	assert_string_equal(joined(&p.cmd[0], buf, sizeof(buf)),
+			    "SET v:n:state {\"version\":1,\"pending\":[{\"rule\":\"r\"}]}");
+	/* A state that is not an object is not one vigil writes. */
+	assert_int_equal(
+	    vigil_redis_plan(&p, "v:n:", "v:", "100", flat, strlen(flat), scratch, false), -EINVAL);
 }
 
 /* Not a record the sink can write: nothing to send. */
@@ -265,8 +324,8 @@ static void test_plan_refused(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (vigil_redis_plan(&p, "v:n:", "100", bad[i], strlen(bad[i]), scratch, false) !=
-			-EINVAL ||
+		if (vigil_redis_plan(&p, "v:n:", "v:", "100", bad[i], strlen(bad[i]), scratch,
+				     false) != -EINVAL ||
 		    p.ncmd)
 			fail_msg("planned: %s", bad[i]);
 	}
@@ -279,6 +338,7 @@ int main(void)
 	    cmocka_unit_test(test_fields_refused), cmocka_unit_test(test_url),
 	    cmocka_unit_test(test_url_refused),	   cmocka_unit_test(test_url_safe),
 	    cmocka_unit_test(test_plan),	   cmocka_unit_test(test_plan_refused),
+	    cmocka_unit_test(test_plan_state),	   cmocka_unit_test(test_plan_fleet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

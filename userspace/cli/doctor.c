@@ -171,6 +171,8 @@ static void config_rows(struct report *r, const struct vigil_config *c)
 
 	ok = dir_writable(c->knowledge, buf, sizeof(buf));
 	row(r, false, ok, "knowledge store", buf);
+	ok = dir_writable(c->state, buf, sizeof(buf));
+	row(r, false, ok, "healer state", buf);
 	if (!c->redis_url) {
 		row(r, false, true, "redis", "not configured (no redis.url): journal only");
 		return;

@@ -135,6 +135,7 @@ int vigil_cmd_check(int argc, char **argv)
 	printf("%s: ok: node %s, %u workloads, observe_all %s, journal %s\n", cfg->source,
 	       cfg->node, cfg->n_workloads, cfg->observe_all ? "on" : "off", cfg->journal);
 	printf("  knowledge store %s\n", cfg->knowledge);
+	printf("  healer state %s\n", cfg->state);
 	if (cfg->redis_url)
 		printf(
 		    "  redis %s as %s:%s:*, spool %s (at most %llu MiB), streams capped at ~%llu\n",

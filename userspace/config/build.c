@@ -581,6 +581,10 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_str(pc, "knowledge", r->knowledge, "/var/lib/vigil/knowledge.json",
 			      &cfg->knowledge);
 	if (!ret)
+		ret = need_abs(pc, "", "state", r->state);
+	if (!ret)
+		ret = get_str(pc, "state", r->state, "/var/lib/vigil/state.json", &cfg->state);
+	if (!ret)
 		ret = build_redis(pc, rd, cfg);
 	if (ret)
 		return ret;

@@ -191,5 +191,6 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->redis_password);
 	free(cfg->redis_spool);
 	free(cfg->knowledge);
+	free(cfg->state);
 	free(cfg);
 }

@@ -76,6 +76,7 @@ struct vigil_config {
 	bool observe_all;   /* report failing exits of every process, not only workloads */
 	uint64_t window_ms; /* incident aggregation window; default 60000 */
 	char *knowledge;    /* the knowledge store's file; default /var/lib/vigil/knowledge.json */
+	char *state;	    /* the healer's durable state; default /var/lib/vigil/state.json */
 	char *redis_url;    /* may be NULL: no Redis sink */
 	char *redis_prefix; /* default "vigil" */
 	char *redis_username;	     /* NULL: from the URL, or none */

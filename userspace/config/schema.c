@@ -107,6 +107,7 @@ static const cyaml_schema_field_t config_fields[] = {
     F_STR("node", struct raw_config, node),
     F_STR("journal", struct raw_config, journal),
     F_STR("knowledge", struct raw_config, knowledge),
+    F_STR("state", struct raw_config, state),
     F_STR("observe_all", struct raw_config, observe_all),
     F_STR("window", struct raw_config, window),
     F_MAP("redis", struct raw_config, redis, redis_fields),

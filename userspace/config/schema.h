@@ -76,7 +76,7 @@ struct raw_redis {
 };
 
 struct raw_config {
-	char *node, *journal, *window, *knowledge;
+	char *node, *journal, *window, *knowledge, *state;
 	char *observe_all;
 	struct raw_redis *redis;
 	struct raw_workload *workloads;

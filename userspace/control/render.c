@@ -202,6 +202,41 @@ static void print_redis(const json_t *r, FILE *out)
 			clean(get_str(r, "last_error"), buf, sizeof(buf)));
 }
 
+/* The healer's state file (what it resumed, from where) and the fleet's knowledge cache. */
+static void print_state(const json_t *st, const json_t *fl, FILE *out)
+{
+	char buf[256];
+
+	if (json_is_object(st)) {
+		fprintf(out,
+			"state      %s, %lld writes, %lld write errors; resumed from %s: %lld "
+			"breakers open, %lld pending heals, %lld awaiting approval",
+			get_str(st, "path"), get_int(st, "writes"), get_int(st, "write_errors"),
+			json_is_string(json_object_get(st, "resumed_from"))
+			    ? get_str(st, "resumed_from")
+			    : "nothing",
+			get_int(st, "resumed_breakers_open"), get_int(st, "resumed_pending"),
+			get_int(st, "resumed_awaiting"));
+		if (get_int(st, "not_resumed"))
+			fprintf(out, ", %lld not resumed (config changed)",
+				get_int(st, "not_resumed"));
+		fputc('\n', out);
+	}
+	if (!json_is_object(fl))
+		return;
+	fprintf(
+	    out,
+	    "fleet      %s: %lld entries, last load %s, %lld loads, %lld failed, %lld "
+	    "refreshes\n",
+	    json_is_true(json_object_get(fl, "usable")) ? "usable" : "not usable (local numbers)",
+	    get_int(fl, "entries"),
+	    json_is_string(json_object_get(fl, "last_load")) ? get_str(fl, "last_load") : "never",
+	    get_int(fl, "loads"), get_int(fl, "load_errors"), get_int(fl, "refreshes"));
+	if (get_str(fl, "last_error")[0])
+		fprintf(out, "           last error: %s\n",
+			clean(get_str(fl, "last_error"), buf, sizeof(buf)));
+}
+
 /* Returns 0, -EINVAL for text that is not a status answer, -ENOENT for an error answer, or
  * -ENOMEM. */
 int vigil_ctl_print_status(const char *json, FILE *out)
@@ -241,6 +276,7 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 			get_int(k, "write_errors"));
 	}
 	print_redis(json_object_get(root, "redis"), out);
+	print_state(json_object_get(root, "state"), json_object_get(root, "fleet"), out);
 	incs = json_object_get(root, "incidents");
 	fprintf(out, "incidents  %lld live", get_int(incs, "live"));
 	if (json_object_get(incs, "opened"))

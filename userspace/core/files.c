@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* files: parent directories of the files vigil keeps. */
+/* files: parent directories of the files vigil keeps, and how a whole file is written, set aside
+ * and read back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,4 +56,127 @@ int vigil_sync_parent(const char *path)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+int vigil_write_atomic(const char *path, const char *buf, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	size_t off = 0;
+	int fd = -1, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	err = vigil_mkdir_parent(path);
+	if (err)
+		return err;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t w = write(fd, buf + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err = -errno;
+			goto cleanup;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd)) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = close(fd) ? -errno : 0;
+	fd = -1;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (!err)
+		err = vigil_sync_parent(path);
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int vigil_set_aside(const char *path, char *bad, size_t len)
+{
+	for (int i = 0; i < 10; i++) {
+		if (i)
+			snprintf(bad, len, "%s.bad.%d", path, i);
+		else
+			snprintf(bad, len, "%s.bad", path);
+		if (!renameat2(AT_FDCWD, path, AT_FDCWD, bad, RENAME_NOREPLACE))
+			return 0;
+		if (errno == EEXIST)
+			continue;
+		if (errno != EINVAL)
+			return -errno;
+		/* A filesystem without RENAME_NOREPLACE: link() never replaces either. */
+		if (!link(path, bad))
+			return unlink(path) ? -errno : 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, err = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	/* O_NONBLOCK: a FIFO put at the path must not hang the daemon's start. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	if ((uint64_t)st.st_size > max) {
+		err = -EFBIG;
+		goto cleanup;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* Read to the end, not to st_size: a file that grew meanwhile is still capped. */
+	while (len <= (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto cleanup;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	if (len > (size_t)st.st_size) {
+		err = -EFBIG;
+		goto cleanup;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+cleanup:
+	free(buf);
+	close(fd);
+	return err;
 }

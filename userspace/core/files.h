@@ -1,12 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* files: what the modules that keep files (journal, spool, knowledge store) share. */
+/* files: what the modules that keep files (journal, spool, knowledge store, state) share. */
 #ifndef VIGIL_FILES_H
 #define VIGIL_FILES_H
+
+#include <stddef.h>
+#include <sys/types.h>
 
 /* mkdir -p of path's parent directory (mode 0755, less the umask). Returns 0 or -errno. */
 int vigil_mkdir_parent(const char *path);
 /* fsync of path's parent directory, so that a name made or renamed in it survives a crash.
  * Returns 0 or -errno. */
 int vigil_sync_parent(const char *path);
+
+/*
+ * Replace path with the len bytes of buf so that a crash at any moment leaves either the old
+ * file or the new one, whole: PATH.tmp (mode, less the umask; made with its directory if
+ * missing), fsync, rename over path, fsync of the directory. Returns 0 or -errno; a failed
+ * write leaves path as it was and no PATH.tmp.
+ */
+int vigil_write_atomic(const char *path, const char *buf, size_t len, mode_t mode);
+
+/* Move a malformed file out of the way without replacing an earlier one: PATH.bad, or the
+ * first free PATH.bad.1 .. PATH.bad.9. Returns 0 with its new name in bad, -EEXIST when they
+ * all exist, or -errno. */
+int vigil_set_aside(const char *path, char *bad, size_t len);
+
+/* The whole of a regular file of at most max bytes, NUL-terminated, into *out (malloc'd; the
+ * caller frees) and its length. Never blocks on a FIFO. Returns 0, -ENOENT, -EINVAL (not a
+ * regular file), -EFBIG (larger than max), -ENOMEM or the -errno of reading it. */
+int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen);
 
 #endif /* VIGIL_FILES_H */

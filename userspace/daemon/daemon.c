@@ -139,6 +139,7 @@ static void teardown(struct daemon *d)
 	vigil_ctl_close(d->ctl);
 	/* The healer records its pending work, so it goes before the output. */
 	vigil_healer_free(d->healer);
+	vigil_daemon_state_close(d);
 	vigil_knowledge_close(d->know);
 	vigil_collector_free(d->coll);
 	/* Every live incident's last record, with its true count, while the output is open. */
@@ -157,8 +158,8 @@ static void teardown(struct daemon *d)
 	free(d);
 }
 
-/* Steps 1 and 2: the config, then the output, Redis and the knowledge store, so that
- * everything after can be recorded. */
+/* Steps 1 and 2: the config, then the output, Redis, the knowledge store and the healer's
+ * state, so that everything after can be recorded. */
 static int open_config_and_output(struct daemon *d, const struct vigil_run_opts *o, char *err,
 				  size_t errlen)
 {
@@ -186,6 +187,8 @@ static int open_config_and_output(struct daemon *d, const struct vigil_run_opts 
 		fprintf(stderr, "vigil: warning: %s\n", err);
 		err[0] = '\0';
 	}
+	if (!ret)
+		ret = vigil_daemon_state_open(d, err, errlen);
 	return ret;
 }
 
@@ -214,6 +217,8 @@ static int build_stages(struct daemon *d)
 		return ret;
 	vigil_healer_set_probe(d->healer, &probe);
 	vigil_healer_set_knowledge(d->healer, d->know);
+	/* Before the loop runs: breakers, backoff, pending heals and approvals resumed. */
+	vigil_daemon_state_restore(d);
 	return vigil_collector_new(d->loop, vigil_probes_ringbuf_fd(d->probes), on_event, d,
 				   &d->coll);
 }

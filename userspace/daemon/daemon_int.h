@@ -20,6 +20,7 @@
 #include "detect/incidents.h"
 #include "detect/workloads.h"
 #include "heal/healer.h"
+#include "heal/state.h"
 #include "kernel/collector.h"
 #include "kernel/loader.h"
 #include "output/output.h"
@@ -47,7 +48,13 @@ struct daemon {
 	struct vigil_derived_source src;
 	struct vigil_incidents *incidents;
 	struct vigil_healer *healer;
-	struct vigil_knowledge *know; /* the knowledge store (cfg->knowledge) */
+	struct vigil_knowledge *know;		 /* the knowledge store (cfg->knowledge) */
+	struct vigil_state_file *state;		 /* the healer's durable state (cfg->state) */
+	struct vigil_heal_state loaded;		 /* ... as read at start, until resumed */
+	const char *state_from;			 /* "file", "redis", or NULL: nothing resumed */
+	struct vigil_healer_restored restored;	 /* what was resumed */
+	struct vigil_fleet *fleet;		 /* the fleet's knowledge (with redis.url) */
+	struct vigil_fleet_reader *fleet_reader; /* ... its thread */
 	struct vigil_output *out;
 	struct daemon_sink sinks[DAEMON_SINKS]; /* [DAEMON_SINK_REDIS]: redis.url */
 	struct vigil_ctl *ctl;
@@ -78,5 +85,15 @@ void vigil_daemon_sinks_tick(struct daemon *d);
 void vigil_daemon_sinks_close(struct daemon *d);
 /* Each sink's status object ("redis"), into j. */
 void vigil_daemon_sinks_status_json(const struct daemon *d, struct vigil_json *j);
+
+/* daemon_state.c: open the state file (0 or -errno, err written; a malformed file is set aside
+ * and said), or read this node's state from Redis when there is none (Redis down: said, and
+ * the start goes on), and with Redis start the fleet's knowledge cache and its reader; once
+ * the healer is built, hand it the file and the cache, and resume what was read; close; the
+ * "state" and "fleet" status objects. */
+int vigil_daemon_state_open(struct daemon *d, char *err, size_t errlen);
+void vigil_daemon_state_restore(struct daemon *d);
+void vigil_daemon_state_close(struct daemon *d);
+void vigil_daemon_state_status_json(const struct daemon *d, struct vigil_json *j);
 
 #endif /* VIGIL_DAEMON_INT_H */

@@ -32,6 +32,7 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	vigil_collector_status_json(d->coll, j);
 	vigil_output_status_json(d->out, j);
 	vigil_knowledge_status_json(d->know, d->cfg->knowledge, j);
+	vigil_daemon_state_status_json(d, j);
 	vigil_daemon_sinks_status_json(d, j);
 	vigil_incidents_status_json(d->incidents, j);
 	vigil_loop_status_json(d->loop, j);

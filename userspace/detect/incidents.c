@@ -249,6 +249,81 @@ fill:
 	return i;
 }
 
+void vigil_incident_save(const struct vigil_incident *i, struct vigil_incident_saved *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->id, i->id, sizeof(s->id));
+	memcpy(s->signature, i->signature, sizeof(s->signature));
+	s->cls = i->cls;
+	memcpy(s->workload_name, i->workload_name, sizeof(s->workload_name));
+	memcpy(s->title, i->title, sizeof(s->title));
+	memcpy(s->detail, i->detail, sizeof(s->detail));
+	s->count = i->count;
+	s->opened_wall_ns = i->opened_wall_ns;
+	s->detect_ns =
+	    i->opened_mono_ns > i->first_kernel_ns ? i->opened_mono_ns - i->first_kernel_ns : 0;
+	s->tgid = i->tgid;
+	s->signal = i->signal;
+	s->status = i->status;
+	s->core_dumped = i->core_dumped;
+	s->lossy = i->lossy;
+	s->lost = i->lost;
+}
+
+struct vigil_incident *vigil_incidents_restore(struct vigil_incidents *t,
+					       const struct vigil_incident_saved *s,
+					       unsigned int workload, enum vigil_incident_state st,
+					       int *err)
+{
+	uint64_t mono = vigil_clock_mono(t->o.clock), wall = vigil_clock_wall(t->o.clock), age;
+	struct vigil_incident *i;
+
+	if (st != VIGIL_INC_OPEN && st != VIGIL_INC_AWAITING_APPROVAL) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (vigil_incidents_lookup(t, s->id)) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	i = calloc(1, sizeof(*i));
+	if (!i) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(i->id, s->id, sizeof(i->id));
+	i->id[sizeof(i->id) - 1] = '\0';
+	memcpy(i->signature, s->signature, sizeof(i->signature));
+	i->signature[sizeof(i->signature) - 1] = '\0';
+	i->cls = s->cls;
+	i->state = st;
+	i->workload = workload;
+	snprintf(i->workload_name, sizeof(i->workload_name), "%s", s->workload_name);
+	snprintf(i->title, sizeof(i->title), "%s", s->title);
+	snprintf(i->detail, sizeof(i->detail), "%s", s->detail);
+	i->count = s->count ? s->count : 1;
+	/* The same instant on this run's monotonic clock; before this boot, the boot. */
+	age = wall > s->opened_wall_ns ? wall - s->opened_wall_ns : 0;
+	i->opened_mono_ns = age < mono ? mono - age : 0;
+	i->opened_wall_ns = s->opened_wall_ns;
+	i->first_kernel_ns =
+	    i->opened_mono_ns > s->detect_ns ? i->opened_mono_ns - s->detect_ns : 0;
+	i->last_kernel_ns = mono;
+	i->tgid = s->tgid;
+	i->signal = s->signal;
+	i->status = s->status;
+	i->core_dumped = s->core_dumped;
+	i->lossy = s->lossy;
+	i->lost = s->lost;
+	i->busy = true;
+	i->restored = true;
+	i->next = t->head;
+	t->head = i;
+	t->n++;
+	notify(t, i);
+	return i;
+}
+
 unsigned int vigil_incidents_expire(struct vigil_incidents *t)
 {
 	uint64_t now = vigil_clock_mono(t->o.clock);

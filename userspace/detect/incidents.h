@@ -73,7 +73,9 @@ struct vigil_incident {
 	bool busy;  /* the healer holds it (vigil_incident_hold): not to be expired */
 	bool lossy; /* kernel events of this workload were dropped around it */
 	bool final; /* its last record: vigil stops tracking it (window passed, nothing holds it) */
-	uint64_t lost;					 /* ... how many */
+	bool restored; /* put back from the healer's state by a later run (vigil_incidents_restore)
+			*/
+	uint64_t lost; /* ... how many */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;
 	/* The heal rule the healer chose when it went awaiting approval: an approval runs it. */
@@ -138,6 +140,44 @@ int vigil_incident_set_state(struct vigil_incidents *t, struct vigil_incident *i
 /* The healer holds an incident (a timer, a child, an approval it waits for) or lets it go:
  * a held incident is never expired. */
 void vigil_incident_hold(struct vigil_incident *i, bool held);
+
+/*
+ * What the healer's durable state keeps of an incident, to put it back in the live table when
+ * vigil starts again. Times are wall-clock: a monotonic time of an earlier run may be of
+ * another boot, or of another machine when the state came from Redis.
+ */
+struct vigil_incident_saved {
+	char id[17];
+	char signature[VIGIL_SIG_LEN];
+	enum vigil_class cls;
+	char workload_name[64];
+	char title[128];
+	char detail[64];
+	uint64_t count;
+	uint64_t opened_wall_ns;
+	uint64_t detect_ns; /* its first kernel event -> opened */
+	uint32_t tgid;
+	int signal, status;
+	bool core_dumped;
+	bool lossy;
+	uint64_t lost;
+};
+
+/* What of i the healer's state keeps, into *s. */
+void vigil_incident_save(const struct vigil_incident *i, struct vigil_incident_saved *s);
+
+/*
+ * Put back an incident an earlier run of vigil left open: in the live table again with its id,
+ * in state st (open: a heal is scheduled for it; or awaiting_approval), for configured workload
+ * (index + 1), held (vigil_incident_hold) and marked restored, which its records say. Its times
+ * are moved onto this run's monotonic clock (an opening before this boot counts from the
+ * boot); its window starts now; its chain is not kept. Notifies. Returns it, or NULL with *err
+ * -EEXIST (an incident with that id is live), -EINVAL (st is neither) or -ENOMEM.
+ */
+struct vigil_incident *vigil_incidents_restore(struct vigil_incidents *t,
+					       const struct vigil_incident_saved *s,
+					       unsigned int workload, enum vigil_incident_state st,
+					       int *err);
 
 /* Forget incidents idle for longer than the window that nothing holds, each after its final
  * record. Returns how many. */

@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "heal/action.h"
+#include "heal/fleet.h"
 #include "heal/healer.h"
 #include "heal/knowledge.h"
+#include "heal/state.h"
 
 #define BACKOFF_FIRST_MS 10000ull
 #define BACKOFF_MAX_MS 300000ull
@@ -73,10 +75,18 @@ struct vigil_healer {
 	void *watch_arg;
 	struct vigil_healer_probe probe;
 	struct vigil_knowledge *know; /* NULL: the first rule that applies, always */
+	struct vigil_fleet *fleet;    /* NULL, or not usable: the choice goes by know */
 	struct wl_heal *w;
 	struct vigil_heal_job *jobs;
 	struct approval *approvals; /* oldest first */
+	/* Durable state (vigil_healer_set_state): NULL, nothing outlives this run. */
+	struct vigil_state_file *state;
+	struct vigil_timer save; /* writes it once the change at hand is complete */
+	bool stopping;		 /* vigil stops: what is saved now is what the next run resumes */
 };
+
+static void mark(struct vigil_healer *h);
+static void save_due(struct vigil_loop *loop, void *arg);
 
 uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms)
 {
@@ -109,6 +119,7 @@ int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 	h->incs = incs;
 	h->watch = watch;
 	h->watch_arg = watch_arg;
+	vigil_timer_init(&h->save, save_due, h);
 	*out = h;
 	return 0;
 }
@@ -127,6 +138,11 @@ void vigil_healer_set_probe(struct vigil_healer *h, const struct vigil_healer_pr
 void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *k)
 {
 	h->know = k;
+}
+
+void vigil_healer_set_fleet(struct vigil_healer *h, struct vigil_fleet *f)
+{
+	h->fleet = f;
 }
 
 static void unlink_job(struct vigil_healer *h, struct vigil_heal_job *j)
@@ -172,6 +188,7 @@ static void breaker_fail(struct vigil_healer *h, struct vigil_heal_job *j)
 		wh->n_fails--;
 	}
 	wh->fails[wh->n_fails++] = now;
+	mark(h);
 	n = fails_in_window(wh, w, now);
 	if (wh->breaker == BREAKER_HALF_OPEN || n >= w->breaker_failures) {
 		char detail[128];
@@ -202,8 +219,12 @@ static void learn(struct vigil_healer *h, struct vigil_heal_job *j, bool ok)
 	vigil_knowledge_record(h->know, inc->workload_name, inc->signature,
 			       vigil_class_name(inc->cls) ?: "unknown", j->run->rule->name, ok,
 			       vigil_loop_wall(h->loop), &rec);
-	if (rec.signature)
-		vigil_out_knowledge(h->out, &rec);
+	if (!rec.signature)
+		return;
+	/* The record is also the fleet's increment (Redis); the cache counts it meanwhile. */
+	vigil_out_knowledge(h->out, &rec);
+	if (h->fleet)
+		vigil_fleet_learned(h->fleet, inc->signature, j->run->rule->name, ok);
 }
 
 /*
@@ -238,6 +259,7 @@ static void end(struct vigil_heal_job *j, bool ok, bool known, const char *detai
 	free(j->run);
 	next_approved(h, j->wh);
 	free(j);
+	mark(h);
 }
 
 /* --- what the healer gives a run (action.h) ------------------------------------------------ */
@@ -273,6 +295,7 @@ void vigil_action_attempt(struct vigil_action_run *run)
 
 	j->wh->restarts++;
 	j->wh->last_restart_ns = vigil_loop_now(j->h->loop);
+	mark(j->h);
 }
 
 void vigil_action_note(struct vigil_action_run *run, const char *outcome, const char *detail,
@@ -363,6 +386,7 @@ static void quiet(struct vigil_heal_job *j)
 	}
 	run->open_conns = conns;
 	j->phase = JOB_RUNNING;
+	mark(h); /* a running heal is not resumed by a later run: see the state's comment */
 	j->ops->start(run);
 }
 
@@ -418,13 +442,26 @@ static int score_text(char *buf, size_t len, const struct vigil_know_entry *e)
 			vigil_knowledge_score(e));
 }
 
+/* The numbers the choice goes by for (signature, action): the fleet's (copied into *buf) when
+ * fleet, else the local store's. Returns them, or NULL: never tried. */
+static const struct vigil_know_entry *numbers(const struct vigil_healer *h, bool fleet,
+					      const char *signature, const char *action,
+					      struct vigil_know_entry *buf)
+{
+	if (!fleet)
+		return vigil_knowledge_get(h->know, signature, action);
+	return vigil_fleet_get(h->fleet, signature, action, buf) > 0 ? buf : NULL;
+}
+
 /*
  * The rule for an incident: among the workload's rules that apply to its class, the one whose
- * action scores best in the knowledge store for the incident's signature (knowledge.h: an
- * untried action scores 0.5); config order breaks ties, and without a store the first rule
- * wins. When there was a choice, why (len > 0) says what was chosen over what, for the audit
- * trail: "chosen: restart-clean, 4/5 worked before (0.71); other: restart 0/2 worked before
- * (0.25)"; otherwise why is "". Returns NULL when no rule applies.
+ * action scores best for the incident's signature (knowledge.h: an untried action scores
+ * 0.5) — by the fleet's numbers when its cache is usable (every node's outcomes, from Redis),
+ * else by the local knowledge store's; config order breaks ties, and with neither the first
+ * rule wins. When there was a choice, why (len > 0) says what was chosen over what and by
+ * whose numbers, for the audit trail: "chosen: restart-clean, 4/5 worked before (0.71);
+ * other: restart 0/2 worked before (0.25); numbers: fleet"; otherwise why is "". Returns NULL
+ * when no rule applies.
  */
 static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 						 const struct vigil_workload *w,
@@ -432,7 +469,9 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 						 size_t len)
 {
 	const struct vigil_heal_rule *best = NULL;
+	bool fleet = h->fleet && vigil_fleet_usable(h->fleet);
 	double score, best_score = -1.0;
+	struct vigil_know_entry buf;
 	unsigned int n = 0;
 	size_t off;
 
@@ -443,19 +482,18 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 		if (!applies(r, inc->cls))
 			continue;
 		n++;
-		score =
-		    vigil_knowledge_score(vigil_knowledge_get(h->know, inc->signature, r->name));
+		score = vigil_knowledge_score(numbers(h, fleet, inc->signature, r->name, &buf));
 		if (score > best_score) {
 			best = r;
 			best_score = score;
 		}
 	}
-	if (n < 2 || !h->know)
+	if (n < 2 || (!h->know && !fleet))
 		return best;
 	off = (size_t)snprintf(why, len, "chosen: %s, ", best->name);
 	if (off < len)
 		off += (size_t)score_text(why + off, len - off,
-					  vigil_knowledge_get(h->know, inc->signature, best->name));
+					  numbers(h, fleet, inc->signature, best->name, &buf));
 	for (unsigned int i = 0, others = 0; i < w->n_heal && off < len; i++) {
 		const struct vigil_heal_rule *r = &w->heal[i];
 
@@ -464,10 +502,11 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 		off += (size_t)snprintf(why + off, len - off, "%s%s ",
 					others++ ? ", " : "; other: ", r->name);
 		if (off < len)
-			off += (size_t)score_text(
-			    why + off, len - off,
-			    vigil_knowledge_get(h->know, inc->signature, r->name));
+			off += (size_t)score_text(why + off, len - off,
+						  numbers(h, fleet, inc->signature, r->name, &buf));
 	}
+	if (off < len)
+		snprintf(why + off, len - off, "; numbers: %s", fleet ? "fleet" : "local");
 	return best;
 }
 
@@ -516,6 +555,35 @@ static void approval_expired(struct vigil_loop *loop, void *arg)
 	vigil_incident_hold(inc, false);
 	set_state(h, inc, VIGIL_INC_EXPIRED);
 	vigil_incidents_retire(h->incs, inc);
+	mark(h);
+}
+
+/*
+ * Keep inc, held, on the list of approvals: waiting for a person (it expires in expire_ms), or
+ * approved and waiting for its workload's heal to end. Returns 0 or -ENOMEM (recorded: the
+ * incident waits all the same, it only cannot expire or queue).
+ */
+static int track_approval(struct vigil_healer *h, struct vigil_incident *inc,
+			  const struct vigil_heal_rule *rule, bool approved, uint64_t expire_ms)
+{
+	struct approval *a = calloc(1, sizeof(*a)), **pp;
+
+	if (!a) {
+		vigil_out_action(h->out, inc, rule->name, "failed",
+				 "out of memory: this approval will not expire", 0);
+		return -ENOMEM;
+	}
+	a->h = h;
+	a->inc = inc;
+	a->rule = rule;
+	a->approved = approved;
+	vigil_timer_init(&a->expiry, approval_expired, a);
+	if (!approved)
+		vigil_timer_arm(h->loop, &a->expiry, expire_ms);
+	for (pp = &h->approvals; *pp; pp = &(*pp)->next)
+		;
+	*pp = a;
+	return 0;
 }
 
 /* A level-3 incident waits for a person, at most approval_timeout. An approval runs the rule
@@ -523,25 +591,11 @@ static void approval_expired(struct vigil_loop *loop, void *arg)
 static void await_approval(struct vigil_healer *h, struct vigil_incident *inc,
 			   const struct vigil_heal_rule *rule, const struct vigil_workload *w)
 {
-	struct approval *a = calloc(1, sizeof(*a)), **pp;
-
 	inc->heal_rule = rule;
 	vigil_incident_hold(inc, true);
 	set_state(h, inc, VIGIL_INC_AWAITING_APPROVAL);
-	if (!a) {
-		/* It waits all the same; it only cannot expire. */
-		vigil_out_action(h->out, inc, rule->name, "failed",
-				 "out of memory: this approval will not expire", 0);
-		return;
-	}
-	a->h = h;
-	a->inc = inc;
-	a->rule = rule;
-	vigil_timer_init(&a->expiry, approval_expired, a);
-	vigil_timer_arm(h->loop, &a->expiry, w->approval_timeout_ms);
-	for (pp = &h->approvals; *pp; pp = &(*pp)->next)
-		;
-	*pp = a;
+	track_approval(h, inc, rule, false, w->approval_timeout_ms);
+	mark(h);
 }
 
 /* The heal of wh's workload ended: the oldest approved incident waiting for it runs now. */
@@ -582,6 +636,7 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 			return;
 		}
 		wh->breaker = BREAKER_HALF_OPEN; /* one try after the cooldown */
+		mark(h);
 		vigil_out_breaker(h->out, w->name, "half_open", fails_in_window(wh, w, now),
 				  wh->opened_wall_ns);
 	}
@@ -605,21 +660,14 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 	start_job(h, inc, rule, wh, false);
 }
 
-/* Schedule or run the rule's action for inc now that policy allows it. approved: a person let
- * it run, and the backoff does not hold a person's decision back. */
-static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
-		      const struct vigil_heal_rule *rule, struct wl_heal *wh, bool approved)
+/* A heal of rule for inc, not begun: on the list, inc held, the workload's one heal. Returns
+ * it, or NULL (out of memory: recorded as a failed action). */
+static struct vigil_heal_job *new_job(struct vigil_healer *h, struct vigil_incident *inc,
+				      const struct vigil_heal_rule *rule, struct wl_heal *wh)
 {
 	const struct vigil_action_ops *ops = rule->action.ops;
-	uint64_t now = vigil_loop_now(h->loop), delay_ms, since_ms;
 	struct vigil_heal_job *j;
-	char detail[160];
 
-	if (wh->pending) {
-		vigil_out_action(h->out, inc, rule->name, "skipped",
-				 "a heal of this workload is already scheduled or running", 0);
-		return;
-	}
 	j = calloc(1, sizeof(*j));
 	if (j)
 		j->run =
@@ -627,7 +675,7 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	if (!j || !j->run) {
 		free(j);
 		vigil_out_action(h->out, inc, rule->name, "failed", "out of memory", 0);
-		return;
+		return NULL;
 	}
 	j->h = h;
 	j->wh = wh;
@@ -643,7 +691,28 @@ static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
 	h->jobs = j;
 	vigil_incident_hold(inc, true);
 	wh->pending = true;
+	mark(h);
+	return j;
+}
 
+/* Schedule or run the rule's action for inc now that policy allows it. approved: a person let
+ * it run, and the backoff does not hold a person's decision back. */
+static void start_job(struct vigil_healer *h, struct vigil_incident *inc,
+		      const struct vigil_heal_rule *rule, struct wl_heal *wh, bool approved)
+{
+	const struct vigil_action_ops *ops = rule->action.ops;
+	uint64_t now = vigil_loop_now(h->loop), delay_ms, since_ms;
+	struct vigil_heal_job *j;
+	char detail[160];
+
+	if (wh->pending) {
+		vigil_out_action(h->out, inc, rule->name, "skipped",
+				 "a heal of this workload is already scheduled or running", 0);
+		return;
+	}
+	j = new_job(h, inc, rule, wh);
+	if (!j)
+		return;
 	since_ms = wh->restarts ? (now - wh->last_restart_ns) / 1000000 : UINT64_MAX;
 	if (since_ms >= BACKOFF_RESET_MS)
 		wh->restarts = 0;
@@ -706,6 +775,7 @@ int vigil_healer_approve(struct vigil_healer *h, struct vigil_incident *inc, con
 		vigil_out_action(h->out, inc, rule->name, "waiting",
 				 "a heal of this workload is running: this one runs when it ends",
 				 0);
+		mark(h);
 		return 0;
 	}
 	if (a) {
@@ -737,6 +807,7 @@ int vigil_healer_deny(struct vigil_healer *h, struct vigil_incident *inc, const 
 	/* Left to people: open, no longer held, it ends with its window like any other. */
 	vigil_incident_hold(inc, false);
 	set_state(h, inc, VIGIL_INC_OPEN);
+	mark(h);
 	return 0;
 }
 
@@ -800,6 +871,11 @@ void vigil_healer_free(struct vigil_healer *h)
 
 	if (!h)
 		return;
+	/* What the next run resumes is what holds now: a change not yet written is, and the
+	 * cancellations below are not (a scheduled heal and an approval outlive this stop). */
+	if (vigil_timer_pending(&h->save))
+		vigil_healer_save(h);
+	h->stopping = true;
 	while (h->jobs) {
 		j = h->jobs;
 		if (j->phase != JOB_RUNNING) {
@@ -819,6 +895,314 @@ void vigil_healer_free(struct vigil_healer *h)
 		h->approvals = a->next;
 		free(a);
 	}
+	vigil_timer_cancel(h->loop, &h->save);
 	free(h->w);
 	free(h);
+}
+
+/* --- durable state ------------------------------------------------------------------------ */
+
+/*
+ * What outlives a restart of vigil (heal/state.h): per workload its breaker and backoff; the
+ * heals waiting for a level-2 delay or the backoff, and the incidents awaiting approval. A heal
+ * already running (its action started) is not kept: what it did cannot be known after a
+ * crash, so a later run neither repeats it nor counts it — its restart still counts for the
+ * backoff, which is kept.
+ *
+ * Every change marks the state; it is written once the change at hand is complete (a timer of
+ * 0 ms: the next turn of the loop, with everything one callback changed), to the file and, as
+ * a state record, to the queued sinks (Redis: P:N:state).
+ */
+
+/* The state changed: write it on the loop's next turn. */
+static void mark(struct vigil_healer *h)
+{
+	if (h->state && !h->stopping)
+		vigil_timer_arm(h->loop, &h->save, 0);
+}
+
+/* A monotonic time of this run as wall-clock ns, and back (before this boot: the boot). */
+static uint64_t wall_of(const struct vigil_healer *h, uint64_t mono)
+{
+	uint64_t now = vigil_loop_now(h->loop), wall = vigil_loop_wall(h->loop);
+
+	return mono <= now ? wall - (now - mono) : wall + (mono - now);
+}
+
+static uint64_t mono_of(const struct vigil_healer *h, uint64_t wall_ns)
+{
+	uint64_t now = vigil_loop_now(h->loop), wall = vigil_loop_wall(h->loop), age;
+
+	age = wall > wall_ns ? wall - wall_ns : 0;
+	return age < now ? now - age : 0;
+}
+
+static enum vigil_breaker_state breaker_saved(enum breaker b)
+{
+	return b == BREAKER_OPEN	? VIGIL_BREAKER_OPEN
+	       : b == BREAKER_HALF_OPEN ? VIGIL_BREAKER_HALF_OPEN
+					: VIGIL_BREAKER_CLOSED;
+}
+
+static enum breaker breaker_of(enum vigil_breaker_state b)
+{
+	return b == VIGIL_BREAKER_OPEN	      ? BREAKER_OPEN
+	       : b == VIGIL_BREAKER_HALF_OPEN ? BREAKER_HALF_OPEN
+					      : BREAKER_CLOSED;
+}
+
+int vigil_healer_snapshot(const struct vigil_healer *h, struct vigil_heal_state *s)
+{
+	const struct vigil_incident *inc;
+
+	memset(s, 0, sizeof(*s));
+	s->saved_wall_ns = vigil_loop_wall(h->loop);
+	for (unsigned int i = 0; i < h->cfg->n_workloads; i++) {
+		const struct wl_heal *wh = &h->w[i];
+		struct vigil_state_workload *w;
+
+		if (wh->breaker == BREAKER_CLOSED && !wh->n_fails && !wh->restarts)
+			continue; /* nothing to remember */
+		w = vigil_state_add_workload(s);
+		if (!w)
+			goto nomem;
+		snprintf(w->name, sizeof(w->name), "%s", h->cfg->workloads[i].name);
+		w->breaker = breaker_saved(wh->breaker);
+		w->opened_wall_ns = wh->breaker != BREAKER_CLOSED ? wh->opened_wall_ns : 0;
+		for (unsigned int f = 0; f < wh->n_fails && f < VIGIL_STATE_FAILS; f++)
+			w->fails_wall_ns[w->n_fails++] = wall_of(h, wh->fails[f]);
+		w->restarts = wh->restarts;
+		w->last_restart_wall_ns = wh->restarts ? wall_of(h, wh->last_restart_ns) : 0;
+	}
+	for (const struct vigil_heal_job *j = h->jobs; j; j = j->next) {
+		struct vigil_state_item *it;
+
+		if (j->phase == JOB_RUNNING)
+			continue;
+		it = vigil_state_add_item(s);
+		if (!it)
+			goto nomem;
+		it->kind = VIGIL_STATE_PENDING;
+		snprintf(it->rule, sizeof(it->rule), "%s", j->run->rule->name);
+		/* Only a level-3 incident has the rule it waited with: it was approved. */
+		it->approved = j->run->inc->heal_rule != NULL;
+		it->at_wall_ns = wall_of(
+		    h, vigil_timer_pending(&j->timer) ? j->timer.due_ns : vigil_loop_now(h->loop));
+		vigil_incident_save(j->run->inc, &it->inc);
+	}
+	/* Approved, waiting for the heal of their workload to end: pending, and approved. */
+	for (const struct approval *a = h->approvals; a; a = a->next) {
+		struct vigil_state_item *it;
+
+		if (!a->approved)
+			continue;
+		it = vigil_state_add_item(s);
+		if (!it)
+			goto nomem;
+		it->kind = VIGIL_STATE_PENDING;
+		snprintf(it->rule, sizeof(it->rule), "%s", a->rule->name);
+		it->approved = true;
+		it->at_wall_ns = vigil_loop_wall(h->loop);
+		vigil_incident_save(a->inc, &it->inc);
+	}
+	for (inc = vigil_incidents_first(h->incs); inc; inc = inc->next) {
+		struct vigil_state_item *it;
+
+		if (inc->state != VIGIL_INC_AWAITING_APPROVAL || !inc->heal_rule)
+			continue;
+		it = vigil_state_add_item(s);
+		if (!it)
+			goto nomem;
+		it->kind = VIGIL_STATE_AWAITING;
+		snprintf(it->rule, sizeof(it->rule), "%s", inc->heal_rule->name);
+		it->at_wall_ns = inc->opened_wall_ns; /* level 3 waits from its opening */
+		vigil_incident_save(inc, &it->inc);
+	}
+	return 0;
+nomem:
+	vigil_state_clear(s);
+	return -ENOMEM;
+}
+
+static void state_members(struct vigil_json *j, const void *arg)
+{
+	const struct vigil_healer *h = ((const void *const *)arg)[0];
+
+	vigil_state_members(j, ((const void *const *)arg)[1], h->cfg->node);
+}
+
+int vigil_healer_save(struct vigil_healer *h)
+{
+	struct vigil_heal_state s;
+	const void *args[2] = {h, &s};
+	int err;
+
+	vigil_timer_cancel(h->loop, &h->save);
+	if (!h->state)
+		return 0;
+	err = vigil_healer_snapshot(h, &s);
+	if (err)
+		return err; /* the next change tries again */
+	err = vigil_state_file_write(h->state, &s, h->cfg->node);
+	vigil_out_state(h->out, state_members, args);
+	vigil_state_clear(&s);
+	return err;
+}
+
+static void save_due(struct vigil_loop *loop, void *arg)
+{
+	(void)loop;
+	vigil_healer_save(arg);
+}
+
+void vigil_healer_set_state(struct vigil_healer *h, struct vigil_state_file *f)
+{
+	h->state = f;
+}
+
+/* The configured workload of that name (index), or -1. */
+static int workload_index(const struct vigil_healer *h, const char *name)
+{
+	for (unsigned int i = 0; i < h->cfg->n_workloads; i++)
+		if (!strcmp(h->cfg->workloads[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* Its rule of that name that still applies to the class, or NULL. */
+static const struct vigil_heal_rule *rule_named(const struct vigil_workload *w, const char *name,
+						enum vigil_class cls)
+{
+	for (unsigned int i = 0; i < w->n_heal; i++)
+		if (!strcmp(w->heal[i].name, name) && applies(&w->heal[i], cls))
+			return &w->heal[i];
+	return NULL;
+}
+
+static void dropped(struct vigil_healer_restored *r, const char *fmt, const char *a, const char *b)
+{
+	if (!r->dropped++)
+		snprintf(r->dropped_why, sizeof(r->dropped_why), fmt, a, b);
+}
+
+/* Breakers and backoff of the workloads the config still has. */
+static void restore_workloads(struct vigil_healer *h, const struct vigil_heal_state *s,
+			      struct vigil_healer_restored *r)
+{
+	uint64_t now = vigil_loop_now(h->loop);
+
+	for (size_t i = 0; i < s->n_wl; i++) {
+		const struct vigil_state_workload *sw = &s->wl[i];
+		int k = workload_index(h, sw->name);
+		const struct vigil_workload *w;
+		struct wl_heal *wh;
+
+		if (k < 0) {
+			dropped(r, "workload %s%s is no longer in the config", sw->name, "");
+			continue;
+		}
+		w = &h->cfg->workloads[k];
+		wh = &h->w[k];
+		wh->breaker = breaker_of(sw->breaker);
+		wh->opened_wall_ns = sw->opened_wall_ns;
+		wh->opened_ns = mono_of(h, sw->opened_wall_ns);
+		wh->n_fails = 0;
+		for (unsigned int f = 0; f < sw->n_fails && f < MAX_FAILS; f++)
+			wh->fails[wh->n_fails++] = mono_of(h, sw->fails_wall_ns[f]);
+		wh->restarts = sw->restarts;
+		wh->last_restart_ns = sw->restarts ? mono_of(h, sw->last_restart_wall_ns) : 0;
+		r->backoffs += wh->restarts > 0;
+		if (wh->breaker == BREAKER_CLOSED)
+			continue;
+		r->breakers_open++;
+		/* Said again, as it stands: the journal and the breaker's hash show it. */
+		vigil_out_breaker(h->out, w->name,
+				  wh->breaker == BREAKER_OPEN ? "open" : "half_open",
+				  fails_in_window(wh, w, now), wh->opened_wall_ns);
+	}
+}
+
+/* One pending heal or approval, back in the live table and in the healer's hands. */
+static void restore_item(struct vigil_healer *h, const struct vigil_state_item *it,
+			 struct vigil_healer_restored *r)
+{
+	int k = workload_index(h, it->inc.workload_name), err = 0;
+	const struct vigil_heal_rule *rule;
+	struct vigil_incident *inc;
+	struct vigil_heal_job *j;
+	uint64_t wall = vigil_loop_wall(h->loop), delay_ms;
+	char detail[160];
+	bool awaiting;
+
+	if (k < 0) {
+		dropped(r, "workload %s%s is no longer in the config", it->inc.workload_name, "");
+		return;
+	}
+	rule = rule_named(&h->cfg->workloads[k], it->rule, it->inc.cls);
+	if (!rule) {
+		dropped(r, "rule %s of %s no longer applies", it->rule, it->inc.workload_name);
+		return;
+	}
+	/* A rule made level 3 since: its heal now waits for a person, unless one approved it. */
+	awaiting = it->kind == VIGIL_STATE_AWAITING || (rule->level >= 3 && !it->approved);
+	if (!awaiting && h->w[k].pending && !it->approved) {
+		dropped(r, "a second pending heal of %s%s", it->inc.workload_name, "");
+		return;
+	}
+	inc =
+	    vigil_incidents_restore(h->incs, &it->inc, (unsigned int)k + 1,
+				    awaiting ? VIGIL_INC_AWAITING_APPROVAL : VIGIL_INC_OPEN, &err);
+	if (!inc) {
+		dropped(r, "incident %s: %s", it->inc.id, strerror(-err));
+		return;
+	}
+	if (awaiting || it->approved)
+		inc->heal_rule = rule; /* what the person was shown, or approved */
+	if (awaiting) {
+		/* Its approval_timeout counts from when it began to wait (its opening). */
+		uint64_t until =
+		    it->at_wall_ns + h->cfg->workloads[k].approval_timeout_ms * 1000000ull;
+
+		track_approval(h, inc, rule, false, until > wall ? (until - wall) / 1000000 : 0);
+		r->awaiting++;
+		return;
+	}
+	if (h->w[k].pending) {
+		/* Approved, and its workload's heal resumed first: it waits its turn again. */
+		track_approval(h, inc, rule, true, 0);
+		r->pending++;
+		return;
+	}
+	j = new_job(h, inc, rule, &h->w[k]);
+	if (!j) {
+		vigil_incident_hold(inc, false);
+		set_state(h, inc, VIGIL_INC_FAILED);
+		return;
+	}
+	/* What was left of its delay or backoff when the earlier run stopped. */
+	delay_ms = it->at_wall_ns > wall ? (it->at_wall_ns - wall) / 1000000 : 0;
+	snprintf(detail, sizeof(detail), "%s in %llu ms (resumed: its delay goes on)",
+		 rule->action.ops->kind, (unsigned long long)delay_ms);
+	vigil_out_action(h->out, inc, rule->name, "scheduled", detail, 0);
+	job_after(j, delay_ms);
+	r->pending++;
+}
+
+int vigil_healer_restore(struct vigil_healer *h, const struct vigil_heal_state *s,
+			 struct vigil_healer_restored *r)
+{
+	memset(r, 0, sizeof(*r));
+	restore_workloads(h, s, r);
+	/* Approvals first, as they were written: a person was asked about them. */
+	for (size_t i = 0; i < s->n_items; i++)
+		if (s->items[i].kind == VIGIL_STATE_AWAITING)
+			restore_item(h, &s->items[i], r);
+	for (size_t i = 0; i < s->n_items; i++)
+		if (s->items[i].kind == VIGIL_STATE_PENDING)
+			restore_item(h, &s->items[i], r);
+	/* Written at once: the file again if it came from Redis, Redis if from the file. A
+	 * first start with nothing to resume writes nothing. */
+	if (s->n_wl || s->n_items)
+		mark(h);
+	return 0;
 }

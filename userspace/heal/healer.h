@@ -60,6 +60,55 @@ struct vigil_knowledge;
  */
 void vigil_healer_set_knowledge(struct vigil_healer *h, struct vigil_knowledge *k);
 
+struct vigil_fleet;
+
+/*
+ * Let the healer choose by the whole fleet's numbers (heal/fleet.h: every node's outcomes, as
+ * Redis holds them) while that cache is usable, by the local store's otherwise; the "chosen"
+ * record says which ("; numbers: fleet" or "; numbers: local"). Each outcome learned is also
+ * counted in the cache until the fleet's own numbers are read again. NULL: local only. The
+ * healer does not own f.
+ */
+void vigil_healer_set_fleet(struct vigil_healer *h, struct vigil_fleet *f);
+
+struct vigil_state_file;
+struct vigil_heal_state;
+
+/*
+ * Keep the healer's durable state (heal/state.h: breakers, backoff, heals waiting for a
+ * level-2 delay or the backoff, incidents awaiting approval) in f, rewritten after every
+ * change, and mirrored to the queued sinks as a "state" record (Redis: P:N:state). Without
+ * it, nothing outlives this run. The healer does not own f. Before vigil_healer_restore().
+ */
+void vigil_healer_set_state(struct vigil_healer *h, struct vigil_state_file *f);
+
+/* What a restore resumed, and what it could not, for the daemon to say. */
+struct vigil_healer_restored {
+	unsigned int breakers_open; /* open or half-open: still so */
+	unsigned int backoffs;	    /* workloads whose backoff goes on */
+	unsigned int pending;	    /* heals scheduled again for what was left of their delay */
+	unsigned int awaiting;	    /* incidents awaiting approval again */
+	unsigned int dropped;	    /* entries whose workload or rule the config lost */
+	char dropped_why[160];	    /* the first of them */
+};
+
+/*
+ * Resume what an earlier run left (s, from the state file or Redis): each breaker as it was
+ * (an open one stays open for the rest of its cooldown), the backoff, each pending heal at
+ * what is left of its delay (a "scheduled" record), each incident awaiting approval back in
+ * the live table (vigil_incidents_restore: its record says restored; `vigil approve` runs the
+ * rule it was waiting with). Times are converted from the wall clock onto the loop's. An entry
+ * whose workload or rule is no longer in the config is dropped and counted in *r. Call once,
+ * before the loop runs, with no incident yet. Returns 0.
+ */
+int vigil_healer_restore(struct vigil_healer *h, const struct vigil_heal_state *s,
+			 struct vigil_healer_restored *r);
+/* The healer's durable state now, into *s (vigil_state_clear it). Returns 0 or -ENOMEM. */
+int vigil_healer_snapshot(const struct vigil_healer *h, struct vigil_heal_state *s);
+/* Write it now (the file and the state record), not waiting for the loop's next turn.
+ * Returns 0, or the -errno of the snapshot or the file (counted by the file). */
+int vigil_healer_save(struct vigil_healer *h);
+
 /* Returns 0 and *out, or -ENOMEM. */
 int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 		     struct vigil_output *o, struct vigil_incidents *incs, vigil_watch_fn watch,

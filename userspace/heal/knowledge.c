@@ -114,57 +114,18 @@ static int to_json(const struct vigil_knowledge *k, struct vigil_json *j)
 	return vigil_json_end(j);
 }
 
-/* Write the whole table: PATH.tmp, fsync, rename over PATH, fsync the directory. Returns 0 or
- * -errno; a failed write leaves PATH as it was and no PATH.tmp. */
+/* Write the whole table: PATH.tmp, fsync, rename over PATH, fsync the directory
+ * (vigil_write_atomic). Returns 0 or -errno; a failed write leaves PATH as it was. */
 static int persist(struct vigil_knowledge *k)
 {
 	struct vigil_json j = {};
-	char tmp[4200], *text;
-	size_t len, off = 0;
-	int fd = -1, err;
+	int err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", k->path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
 	err = to_json(k, &j);
-	if (err)
-		goto cleanup;
-	text = j.buf;
-	len = j.len;
-	text[len++] = '\n'; /* over the writer's NUL: the file ends with a newline instead */
-	err = vigil_mkdir_parent(k->path);
-	if (err)
-		goto cleanup;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		err = -errno;
-		goto cleanup;
+	if (!err) {
+		j.buf[j.len] = '\n'; /* over the writer's NUL: the file ends with a newline */
+		err = vigil_write_atomic(k->path, j.buf, j.len + 1, 0640);
 	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd)) {
-		err = -errno;
-		goto cleanup;
-	}
-	err = close(fd) ? -errno : 0;
-	fd = -1;
-	if (!err && rename(tmp, k->path))
-		err = -errno;
-	if (!err)
-		err = vigil_sync_parent(k->path);
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		unlink(tmp);
 	vigil_json_free(&j);
 	if (err) {
 		k->st.persist_errors++;
@@ -346,30 +307,6 @@ cleanup:
 	return err;
 }
 
-/* Move a malformed file out of the way without replacing an earlier one. Returns 0 with its
- * new name in bad, -EEXIST when PATH.bad and PATH.bad.1..9 all exist, or -errno. */
-static int set_aside(const char *path, char *bad, size_t len)
-{
-	for (int i = 0; i < 10; i++) {
-		if (i)
-			snprintf(bad, len, "%s.bad.%d", path, i);
-		else
-			snprintf(bad, len, "%s.bad", path);
-		if (!renameat2(AT_FDCWD, path, AT_FDCWD, bad, RENAME_NOREPLACE))
-			return 0;
-		if (errno == EEXIST)
-			continue;
-		if (errno != EINVAL)
-			return -errno;
-		/* A filesystem without RENAME_NOREPLACE: link() never replaces either. */
-		if (!link(path, bad))
-			return unlink(path) ? -errno : 0;
-		if (errno != EEXIST)
-			return -errno;
-	}
-	return -EEXIST;
-}
-
 int vigil_knowledge_open(const char *path, unsigned int max, unsigned int flags,
 			 struct vigil_knowledge **out, char *msg, size_t msglen)
 {
@@ -397,7 +334,7 @@ int vigil_knowledge_open(const char *path, unsigned int max, unsigned int flags,
 			/* Start, loudly, without losing the file: a person can look at it. */
 			k->n = 0;
 			k->st.evicted = 0;
-			err = set_aside(path, bad, sizeof(bad));
+			err = vigil_set_aside(path, bad, sizeof(bad));
 			if (err) {
 				say(msg, msglen,
 				    "knowledge store %s: malformed (%s), and it could not be kept "
@@ -475,8 +412,10 @@ int vigil_knowledge_record(struct vigil_knowledge *k, const char *workload, cons
 		e->successes += success;
 	}
 	e->last_applied_ns = wall_ns;
-	if (out)
+	if (out) {
 		to_rec(e, out);
+		out->outcome = success ? "success" : "failed";
+	}
 	return k->path ? persist(k) : 0;
 }
 

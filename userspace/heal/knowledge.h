@@ -79,10 +79,11 @@ void vigil_knowledge_close(struct vigil_knowledge *k);
 /*
  * An action's outcome is known: attempts + 1, successes + success, last_applied = wall_ns,
  * workload and class refreshed; then the file is rewritten. out (may be NULL) receives what
- * the store now holds for the pair; its strings point into the store and stay valid until the
- * next change. The table is updated even when the write fails (the next change retries it).
- * Returns 0, -EINVAL for a string that is not 1..VIGIL_KNOW_STR-1 bytes of printable ASCII,
- * -EROFS for a store opened VIGIL_KNOW_READONLY, or the -errno of writing the file.
+ * the store now holds for the pair, and the outcome just learned; its strings point into the store
+ * and stay valid until the next change. The table is updated even when the write fails (the next
+ * change retries it). Returns 0, -EINVAL for a string that is not 1..VIGIL_KNOW_STR-1 bytes of
+ * printable ASCII, -EROFS for a store opened VIGIL_KNOW_READONLY, or the -errno of writing the
+ * file.
  */
 int vigil_knowledge_record(struct vigil_knowledge *k, const char *workload, const char *signature,
 			   const char *cls, const char *action, bool success, uint64_t wall_ns,

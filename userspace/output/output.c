@@ -198,6 +198,19 @@ void vigil_out_knowledge(struct vigil_output *s, const struct vigil_know_rec *k)
 	emit(s, vigil_record_knowledge(&s->j, s->node, now, &s->rid, k));
 }
 
+void vigil_out_state(struct vigil_output *s, vigil_members_fn members, const void *arg)
+{
+	uint64_t now;
+
+	if (!s->forward)
+		return; /* no sink: nothing else takes it */
+	now = next_rid(s);
+	if (vigil_record_state(&s->j, s->node, now, &s->rid, members, arg))
+		s->errors++;
+	else
+		s->forward(s->forward_arg, s->j.buf, s->j.len);
+}
+
 void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void *arg)
 {
 	s->forward = fn;

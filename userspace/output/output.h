@@ -47,6 +47,13 @@ void vigil_out_breaker(struct vigil_output *s, const char *workload, const char 
 		       uint64_t failures, uint64_t opened_wall_ns);
 /* What the knowledge store now holds for (signature, action): type "knowledge". */
 void vigil_out_knowledge(struct vigil_output *s, const struct vigil_know_rec *k);
+/*
+ * The healer's durable state (a "state" record, members written by members(j, arg)), to the
+ * queued sinks only: not to the journal nor stdout, which have every change it is made of as
+ * its own record already (breaker, scheduled, awaiting approval...), where a whole snapshot
+ * after each change would repeat all of it every time.
+ */
+void vigil_out_state(struct vigil_output *s, vigil_members_fn members, const void *arg);
 /* Also hand every finished record (JSON with its rid, no newline) to fn, e.g. the Redis
  * sink's push; fn NULL: stop. fn must not block. */
 typedef int (*vigil_forward_fn)(void *arg, const char *json, size_t len);

@@ -172,6 +172,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	vigil_json_bool(j, "lossy", i->lossy);
 	if (i->final)
 		vigil_json_bool(j, "final", true);
+	if (i->restored)
+		vigil_json_bool(j, "restored", true);
 	if (i->lossy)
 		vigil_json_u64(j, "lost", i->lost);
 	chain(j, i);
@@ -231,6 +233,18 @@ int vigil_record_knowledge(struct vigil_json *j, const char *node, uint64_t wall
 	} else {
 		vigil_json_null(j, "last_applied");
 	}
+	if (k->outcome)
+		vigil_json_str(j, "last_outcome", k->outcome);
+	return vigil_json_end(j);
+}
+
+int vigil_record_state(struct vigil_json *j, const char *node, uint64_t wall_ns,
+		       const struct vigil_rid *rid, vigil_members_fn members, const void *arg)
+{
+	common(j, "state", node, wall_ns, rid, "-");
+	vigil_json_object_begin(j, "state");
+	members(j, arg);
+	vigil_json_object_end(j);
 	return vigil_json_end(j);
 }
 

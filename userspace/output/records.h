@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * records: what vigil writes, one JSON object per record. Every record starts with type
- * (event|incident|action|health|breaker|knowledge), its record id rid, ts (RFC 3339 UTC, ms),
+ * (event|incident|action|health|breaker|knowledge|state), its record id rid, ts (RFC 3339 UTC, ms),
  * node and workload, in that order; see README.md "What vigil writes". The journal, stdout and
  * the queued sinks all take these bytes (output.h).
  */
@@ -31,6 +31,9 @@ struct vigil_know_rec {
 	const char *workload, *signature, *cls, *action;
 	uint64_t attempts, successes;
 	uint64_t last_applied_wall_ns; /* 0: never */
+	/* The outcome just learned ("success", "failed"), which the fleet's counts add (Redis:
+	 * P:knowledge:SIGNATURE); NULL: none (a record of numbers only, never counted there). */
+	const char *outcome;
 };
 
 /*
@@ -61,6 +64,11 @@ int vigil_record_breaker(struct vigil_json *j, const char *node, uint64_t wall_n
 			 uint64_t failures, uint64_t opened_wall_ns);
 int vigil_record_knowledge(struct vigil_json *j, const char *node, uint64_t wall_ns,
 			   const struct vigil_rid *rid, const struct vigil_know_rec *k);
+/* The healer's whole durable state (type "state", workload "-"): its members, written by
+ * members(j, arg) into the object "state" (heal/state.h's vigil_state_members). */
+typedef void (*vigil_members_fn)(struct vigil_json *j, const void *arg);
+int vigil_record_state(struct vigil_json *j, const char *node, uint64_t wall_ns,
+		       const struct vigil_rid *rid, vigil_members_fn members, const void *arg);
 
 /* RFC 3339 UTC with milliseconds: "2026-11-29T12:34:56.789Z". buf needs 25 bytes. */
 void vigil_rfc3339(uint64_t wall_ns, char *buf, size_t len);

@@ -40,7 +40,8 @@ struct sent {
 struct redis_be {
 	struct vigil_redis_url url;
 	char user[128], pass[256];
-	char *base; /* "{prefix}:{node}:" */
+	char *base;  /* "{prefix}:{node}:" */
+	char *fleet; /* "{prefix}:": what every node shares */
 	char maxlen[24];
 	uint64_t maxlen_n;
 	unsigned int timeout_ms;
@@ -132,18 +133,23 @@ static void redis_disconnect(void *be)
 	r->c = NULL;
 }
 
-int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
+struct redisContext *vigil_redis_connect(const struct vigil_redis_opts *o, char *why, size_t len)
 {
 	struct vigil_redis_url u;
+
+	if (vigil_redis_parse_url(o->url, &u, why, len))
+		return NULL;
+	return open_conn(&u, o->username ? o->username : u.user, o->password ? o->password : u.pass,
+			 o->timeout_ms ? o->timeout_ms : 2000, why, len);
+}
+
+int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
+{
 	const char *argv[] = {"PING"};
 	redisContext *c;
 	int ret;
 
-	ret = vigil_redis_parse_url(o->url, &u, msg, len);
-	if (ret)
-		return ret;
-	c = open_conn(&u, o->username ? o->username : u.user, o->password ? o->password : u.pass,
-		      o->timeout_ms ? o->timeout_ms : 2000, msg, len);
+	c = vigil_redis_connect(o, msg, len);
 	if (!c)
 		return -EIO;
 	ret = setup_cmd(c, 1, argv, msg, len);
@@ -170,7 +176,8 @@ static int plan_record(struct redis_be *r, const char *json, size_t len, bool au
 		r->scratch = b;
 		r->scratch_cap = len + 1;
 	}
-	return vigil_redis_plan(r->plan, r->base, r->maxlen, json, len, r->scratch, auto_id);
+	return vigil_redis_plan(r->plan, r->base, r->fleet, r->maxlen, json, len, r->scratch,
+				auto_id);
 }
 
 /* Append one record's commands to the connection's output. */
@@ -408,6 +415,7 @@ static void redis_free(void *be)
 		return;
 	redis_disconnect(r);
 	free(r->base);
+	free(r->fleet);
 	free(r->scratch);
 	free(r->sent);
 	free(r->plan);
@@ -448,14 +456,16 @@ int vigil_redis_sink_open(const struct vigil_redis_opts *o, struct vigil_sink **
 	snprintf(r->pass, sizeof(r->pass), "%s", o->password ? o->password : r->url.pass);
 	len = strlen(o->prefix) + strlen(o->node) + 3;
 	r->base = malloc(len);
+	r->fleet = malloc(len);
 	r->sent = calloc(VIGIL_SINK_BATCH, sizeof(*r->sent));
 	r->plan = malloc(sizeof(*r->plan));
-	if (!r->base || !r->sent || !r->plan) {
+	if (!r->base || !r->fleet || !r->sent || !r->plan) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		ret = -ENOMEM;
 		goto fail;
 	}
 	snprintf(r->base, len, "%s:%s:", o->prefix, o->node);
+	snprintf(r->fleet, len, "%s:", o->prefix);
 	snprintf(r->maxlen, sizeof(r->maxlen), "%llu", (unsigned long long)o->maxlen);
 	r->maxlen_n = o->maxlen;
 	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;

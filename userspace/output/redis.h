@@ -13,6 +13,7 @@
  *   {p}:{n}:incident:{id}   hash: the incident's latest record
  *   {p}:{n}:breaker:{wl}    hash: state, failures, opened_at
  *   {p}:{n}:knowledge:{sig} hash: {action}.attempts, .successes, .success_rate, .last_applied
+ *   {p}:{n}:state           string: the healer's durable state (heal/state.h), as JSON
  * Stream entries are written under the record's id ("rid"), and fields are the journal's: a
  * string is written as its text, a number or boolean as its JSON text, a list or object as JSON.
  *
@@ -29,6 +30,15 @@
 #include <stdint.h>
 
 #include "output/sink.h"
+
+/*
+ * Every command vigil sends, as an ACL rule for its user (with ~PREFIX:* for its keys): the
+ * sink's (streams, hashes, the state, the fleet's increment script and the commands the script
+ * runs) and the reader's (the state at start, the fleet's knowledge). AUTH needs no grant.
+ */
+#define VIGIL_REDIS_ACL                                                                            \
+	"+xadd +xrange +xlen +hset +expire +select +set +eval +get +hincrby +sadd +smembers "      \
+	"+hgetall"
 
 struct vigil_redis_opts {
 	const char *url;      /* redis://[user[:password]@]host[:port][/db] or unix:///path */
@@ -49,6 +59,12 @@ struct vigil_redis_opts {
  * with err saying what was wrong (bad URL, spool). */
 int vigil_redis_sink_open(const struct vigil_redis_opts *o, struct vigil_sink **out, char *err,
 			  size_t errlen);
+/* A connection of its own, authenticated and on its database (timeout_ms for the connect and
+ * each reply), for a reader that is not the sink (redis_reader.h). Returns it (redisFree it),
+ * or NULL with why saying what failed. */
+struct redisContext;
+struct redisContext *vigil_redis_connect(const struct vigil_redis_opts *o, char *why, size_t len);
+
 /* Connect, authenticate and PING once, synchronously (for `vigil doctor`). Returns 0 with msg
  * "URL answers", or -errno with msg saying what failed. */
 int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len);

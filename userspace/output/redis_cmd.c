@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /* redis_cmd: a record as the commands that write it to Redis. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "output/redis.h"
 #include "output/redis_cmd.h"
+
+const char vigil_redis_fleet_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', " VIGIL_REDIS_APPLIED_TTL ")\n"
+    "redis.call('HSET', KEYS[2], 'signature', ARGV[2], 'class', ARGV[3], 'workload', ARGV[4])\n"
+    "redis.call('HINCRBY', KEYS[2], ARGV[5] .. '.attempts', 1)\n"
+    "redis.call('HINCRBY', KEYS[2], ARGV[5] .. '.successes', ARGV[6])\n"
+    "redis.call('SADD', KEYS[3], ARGV[2])\n"
+    "return 1\n";
 
 /* The value of field key, or NULL. */
 static const char *field(const struct vigil_redis_plan *p, const char *key, size_t *len)
@@ -47,13 +57,13 @@ static void put_fields(struct vigil_redis_plan *p, struct vigil_redis_cmd *c, co
 		       size_t al)
 {
 	static const char *const per_action[] = {"attempts", "successes", "success_rate",
-						 "last_applied"};
+						 "last_applied", "last_outcome"};
 
 	for (int i = 0; i < p->nf; i++) {
 		const char *k = p->k[i];
 		size_t kl = p->kl[i];
 
-		for (unsigned int a = 0; action && a < 4; a++) {
+		for (unsigned int a = 0; action && a < 5; a++) {
 			if (kl == strlen(per_action[a]) && !memcmp(k, per_action[a], kl) &&
 			    al + 1 + kl < sizeof(p->names[a])) {
 				memcpy(p->names[a], action, al);
@@ -87,13 +97,72 @@ static int hset(struct vigil_redis_plan *p, const char *base, const char *suffix
 	return 0;
 }
 
+/* SET base+"state" to the value of field state (the healer's state object, as JSON). Setting
+ * it again changes nothing, so a replayed record is harmless. Returns 0 or -EINVAL. */
+static int set_state(struct vigil_redis_plan *p, const char *base)
+{
+	struct vigil_redis_cmd *c = &p->cmd[0];
+	size_t vl = 0, kl = make_key(p->key, base, "state", NULL, 0);
+	const char *v = field(p, "state", &vl);
+
+	if (!kl || !v || !vl || v[0] != '{')
+		return -EINVAL;
+	c->argc = 0;
+	arg(c, "SET", 3);
+	arg(c, p->key, kl);
+	arg(c, v, vl);
+	p->ncmd = 1;
+	return 0;
+}
+
 static bool is(const char *s, size_t len, const char *what)
 {
 	return len == strlen(what) && !memcmp(s, what, len);
 }
 
-int vigil_redis_plan(struct vigil_redis_plan *p, const char *base, const char *maxlen,
-		     const char *json, size_t len, char *scratch, bool auto_id)
+/*
+ * The fleet's increment of a knowledge record that says what was just learned (last_outcome),
+ * after its HSET: EVAL of vigil_redis_fleet_script. Nothing for a record without one, or
+ * without its fields (its HSET still goes).
+ */
+static void fleet_increment(struct vigil_redis_plan *p, const char *base, const char *fleet)
+{
+	static const char *const args[] = {"signature", "class", "workload", "action"};
+	struct vigil_redis_cmd *c = &p->cmd[p->ncmd];
+	const char *v[4], *outcome, *attempts;
+	size_t vl[4], ol = 0, al = 0, kl[3], ml;
+
+	outcome = field(p, "last_outcome", &ol);
+	attempts = field(p, "attempts", &al);
+	for (int i = 0; i < 4; i++)
+		if (!(v[i] = field(p, args[i], &vl[i])) || !vl[i])
+			return;
+	if (!outcome || !attempts)
+		return;
+	kl[0] = make_key(p->fkey[0], base, "applied:", p->rid, strlen(p->rid));
+	kl[1] = make_key(p->fkey[1], fleet, "knowledge:", v[0], vl[0]);
+	kl[2] = make_key(p->fkey[2], fleet, "knowledge:index", NULL, 0);
+	/* What the record is, beyond its rid: its pair and the node's count of attempts. */
+	ml = (size_t)snprintf(p->marker, sizeof(p->marker), "%.*s %.*s %.*s", (int)vl[0], v[0],
+			      (int)vl[3], v[3], (int)al, attempts);
+	if (!kl[0] || !kl[1] || !kl[2] || ml >= sizeof(p->marker))
+		return;
+	c->argc = 0;
+	arg(c, "EVAL", 4);
+	arg(c, vigil_redis_fleet_script, strlen(vigil_redis_fleet_script));
+	arg(c, "3", 1);
+	for (int i = 0; i < 3; i++)
+		arg(c, p->fkey[i], kl[i]);
+	arg(c, p->marker, ml);
+	for (int i = 0; i < 4; i++)
+		arg(c, v[i], vl[i]);
+	arg(c, is(outcome, ol, "success") ? "1" : "0", 1);
+	p->ncmd++;
+	p->fleet = true;
+}
+
+int vigil_redis_plan(struct vigil_redis_plan *p, const char *base, const char *fleet,
+		     const char *maxlen, const char *json, size_t len, char *scratch, bool auto_id)
 {
 	const char *type, *rid, *stream = "events", *a;
 	size_t tl = 0, rl = 0, al = 0;
@@ -101,6 +170,7 @@ int vigil_redis_plan(struct vigil_redis_plan *p, const char *base, const char *m
 
 	p->ncmd = 0;
 	p->xadd = false;
+	p->fleet = false;
 	p->nf = vigil_redis_fields(json, len, scratch, p->k, p->kl, p->v, p->vl,
 				   VIGIL_REDIS_MAX_FIELDS);
 	type = p->nf > 0 ? field(p, "type", &tl) : NULL;
@@ -112,9 +182,14 @@ int vigil_redis_plan(struct vigil_redis_plan *p, const char *base, const char *m
 
 	if (is(type, tl, "breaker"))
 		return hset(p, base, "breaker:", "workload", NULL, 0);
+	if (is(type, tl, "state"))
+		return set_state(p, base);
 	if (is(type, tl, "knowledge")) {
 		a = field(p, "action", &al);
-		return a ? hset(p, base, "knowledge:", "signature", a, al) : -EINVAL;
+		if (!a || hset(p, base, "knowledge:", "signature", a, al))
+			return -EINVAL;
+		fleet_increment(p, base, fleet);
+		return 0;
 	}
 	if (is(type, tl, "incident"))
 		stream = "incidents";
