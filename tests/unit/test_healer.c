@@ -46,6 +46,7 @@ struct env {
 	pid_t live;	/* the process the probe says is the workload's */
 	uint64_t conns; /* the inbound connections the probe reports */
 	/* what the probe was last asked: the ports (quiet.ports) */
+	int busy; /* what the probe says of the busy key: 1 set, 0 absent, -1 unknown */
 	unsigned int asked_ports;
 	uint16_t asked_port0;
 };
@@ -69,6 +70,12 @@ static uint64_t probe_conversations(unsigned int workload, const uint16_t *ports
 	e->asked_ports = n;
 	e->asked_port0 = n ? ports[0] : 0;
 	return e->conns;
+}
+
+static int probe_busy(unsigned int workload, void *arg)
+{
+	(void)workload;
+	return ((struct env *)arg)->busy;
 }
 
 static bool probe_owns(unsigned int workload, pid_t pid, void *arg)
@@ -139,7 +146,10 @@ static void env_init(struct env *e, const char *yaml)
 	assert_int_equal(
 	    vigil_healer_new(e->cfg, e->loop, e->sinks, e->incs, count_watch, e, &e->h), 0);
 	{
-		const struct vigil_healer_probe probe = {probe_conversations, probe_owns, e};
+		const struct vigil_healer_probe probe = {.conversations = probe_conversations,
+							 .busy = probe_busy,
+							 .owns = probe_owns,
+							 .arg = e};
 
 		vigil_healer_set_probe(e->h, &probe);
 	}
@@ -1112,8 +1122,8 @@ static void test_quiet_timeout_escalates(void **state)
 				"restart intent 0: /bin/sleep 5\n"
 				"restart deferred %d: 1 inbound connections open: waiting up to "
 				"1000 ms for them to close before stopping pid %d\n"
-				"restart escalated %d: 1 inbound connections still open after 1000 "
-				"ms: pid %d is not stopped; a person decides (quiet.on_timeout: "
+				"restart escalated %d: after 1000 ms, 1 inbound connections open: "
+				"pid %d is not stopped; a person decides (quiet.on_timeout: "
 				"restart stops it anyway)\n",
 				old, old, old, old));
 	assert_null(vigil_knowledge_get(e.know, i->signature, "restart")); /* not learnt */

@@ -415,8 +415,8 @@ static int build_detect(struct parse_ctx *pc, const char *base, const struct raw
 }
 
 /* quiet.ports and quiet.on_timeout. Returns 0 or -EINVAL. */
-static int build_quiet(struct parse_ctx *pc, const char *base, const struct raw_quiet *q,
-		       struct vigil_workload *w)
+static int build_quiet(struct parse_ctx *pc, const struct vigil_config *cfg, const char *base,
+		       const struct raw_quiet *q, struct vigil_workload *w)
 {
 	char key[40];
 	uint64_t v;
@@ -433,6 +433,14 @@ static int build_quiet(struct parse_ctx *pc, const char *base, const struct raw_
 		w->quiet_ports[k] = (uint16_t)v;
 	}
 	w->n_quiet_ports = q->ports_count;
+	if (!ret && q->busy_key) {
+		if (!cfg->redis_url)
+			return cfg_fail(pc, base, "quiet.busy_key",
+					"needs redis.url: the key is looked up in that Redis");
+		if (!q->busy_key[0] || strlen(q->busy_key) > 512)
+			return cfg_fail(pc, base, "quiet.busy_key", "must be 1 to 512 bytes");
+		ret = dup_str(q->busy_key, &w->quiet_busy_key);
+	}
 	if (ret || !q->on_timeout)
 		return ret;
 	if (!strcmp(q->on_timeout, "escalate"))
@@ -503,7 +511,7 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 		ret = get_duration(pc, base, "quiet.max_defer", q->max_defer, 60000, false,
 				   &w->quiet_max_defer_ms);
 	if (!ret)
-		ret = build_quiet(pc, base, q, w);
+		ret = build_quiet(pc, cfg, base, q, w);
 	if (!ret)
 		ret = get_duration(pc, base, "verify", r->verify, 2000, true, &w->verify_ms);
 	if (!ret)

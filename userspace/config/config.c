@@ -169,6 +169,7 @@ void vigil_config_free(struct vigil_config *cfg)
 		free(w->match.exe);
 		free(w->match.cgroup);
 		free(w->match.pidfile);
+		free(w->quiet_busy_key);
 		free_strv(w->latency_syscalls);
 		for (unsigned int j = 0; j < w->n_heal; j++) {
 			const struct vigil_action *a = &w->heal[j].action;

@@ -57,6 +57,7 @@ struct vigil_workload {
 	uint16_t quiet_ports[VIGIL_QUIET_MAX_PORTS];
 	unsigned int n_quiet_ports;
 	enum vigil_quiet_timeout quiet_on_timeout; /* default VIGIL_QUIET_ESCALATE */
+	char *quiet_busy_key;	      /* a Redis key the application sets while busy; NULL: none */
 	uint64_t verify_ms;	      /* how long a restarted process must live; default 2000 */
 	uint64_t approval_timeout_ms; /* a level-3 incident waits this long for a person; 1h */
 	/* detect: the derived classes' thresholds (defaults in parentheses) */

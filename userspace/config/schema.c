@@ -63,6 +63,7 @@ static const cyaml_schema_field_t quiet_fields[] = {
     F_STR("max_defer", struct raw_quiet, max_defer),
     F_STRV("ports", struct raw_quiet, ports),
     F_STR("on_timeout", struct raw_quiet, on_timeout),
+    F_STR("busy_key", struct raw_quiet, busy_key),
     CYAML_FIELD_END,
 };
 

@@ -49,6 +49,7 @@ struct raw_quiet {
 	char **ports;
 	unsigned int ports_count;
 	char *on_timeout;
+	char *busy_key;
 };
 
 struct raw_detect {

@@ -74,5 +74,6 @@ void vigil_daemon_adapters(struct daemon *d, struct vigil_derived_source *src,
 	};
 	io->lost = lost_since;
 	io->lost_arg = d;
-	*probe = (struct vigil_healer_probe){conversations, owns, d};
+	*probe = (struct vigil_healer_probe){
+	    .conversations = conversations, .busy = vigil_daemon_busy, .owns = owns, .arg = d};
 }

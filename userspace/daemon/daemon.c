@@ -22,6 +22,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/daemon_int.h"
+#include "output/redis_watch.h"
 #include "heal/knowledge.h"
 
 /* --- one fault, from wherever it was found ------------------------------------------------ */
@@ -137,6 +138,8 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 static void teardown(struct daemon *d)
 {
 	vigil_ctl_close(d->ctl);
+	/* No decision from Redis reaches the healer after this. */
+	vigil_redis_watch_close(d->watch);
 	/* The healer records its pending work, so it goes before the output. */
 	vigil_healer_free(d->healer);
 	vigil_daemon_state_close(d);
@@ -239,6 +242,10 @@ static int start_loop(struct daemon *d, const char *ctl_path, bool sockets, char
 	vigil_timer_arm(d->loop, &d->tick, TICK_MS);
 	if (sockets)
 		vigil_timer_arm(d->loop, &d->sample, VIGIL_RETRANS_SAMPLE_MS);
+	/* Approvals from Redis and the busy keys: decisions queued until the loop runs. */
+	ret = vigil_daemon_watch_open(d, err, errlen);
+	if (ret)
+		return ret;
 	if (!ctl_path[0])
 		return 0;
 	ret = vigil_ctl_listen(d->loop, ctl_path, &d->ctl);

@@ -56,7 +56,10 @@ struct daemon {
 	struct vigil_fleet *fleet;		 /* the fleet's knowledge (with redis.url) */
 	struct vigil_fleet_reader *fleet_reader; /* ... its thread */
 	struct vigil_output *out;
-	struct daemon_sink sinks[DAEMON_SINKS]; /* [DAEMON_SINK_REDIS]: redis.url */
+	struct daemon_sink sinks[DAEMON_SINKS];	 /* [DAEMON_SINK_REDIS]: redis.url */
+	struct vigil_redis_watch *watch;	 /* approvals stream, busy keys (redis.url) */
+	int busy_index[VIGIL_MAX_WORKLOADS + 1]; /* workload -> its busy key in watch, or -1 */
+	uint64_t approvals_ignored;		 /* stream decisions about no waiting incident */
 	struct vigil_ctl *ctl;
 	struct vigil_history_live history; /* the "incidents" and "incident" queries' context */
 	struct vigil_timer tick, sample;
@@ -70,6 +73,13 @@ struct daemon {
 void vigil_daemon_adapters(struct daemon *d, struct vigil_derived_source *src,
 			   struct vigil_incidents_opts *io, struct vigil_healer_probe *probe);
 int vigil_daemon_watch_new(unsigned int workload, pid_t pid, void *arg);
+
+/* daemon_watch.c: start the Redis watch (approvals from P:N:approvals to the healer, the
+ * workloads' busy keys) when there is a redis.url. Returns 0 or -errno (err written). The
+ * healer probe's busy(): 1 set, 0 absent, -1 unknown. The "redis_watch" status object. */
+int vigil_daemon_watch_open(struct daemon *d, char *err, size_t errlen);
+int vigil_daemon_busy(unsigned int workload, void *arg);
+void vigil_daemon_watch_status_json(const struct daemon *d, struct vigil_json *j);
 
 /* status.c: the "ready" line on stderr. */
 void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path);

@@ -346,26 +346,48 @@ static void escalate(struct vigil_heal_job *j, const char *detail, pid_t pid)
  * hand the run to the action. Still talking when the window ends: escalate to a person
  * (quiet.on_timeout: escalate, the default), or run the action anyway (restart).
  */
+/* What is still open, for the records: "2 inbound connections open", ", and the application
+ * says it is busy (KEY)", or that whether it is busy is unknown. */
+static void talking(char *buf, size_t len, uint64_t conns, int busy, const char *key)
+{
+	int n = snprintf(buf, len, "%llu inbound connections open", (unsigned long long)conns);
+
+	if (busy > 0 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ", and the application says it is busy (%s)",
+			 key);
+	else if (busy < 0 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n,
+			 ", and whether the application is busy is unknown (%s: Redis does not "
+			 "answer)",
+			 key);
+}
+
 static void quiet(struct vigil_heal_job *j)
 {
 	struct vigil_healer *h = j->h;
 	struct vigil_action_run *run = j->run;
 	const struct vigil_workload *w = run->workload;
 	uint64_t now = vigil_loop_now(h->loop), conns = 0;
-	char detail[512];
+	char detail[512], what[256];
+	int busy = 0;
 
 	if (j->victim > 0) {
 		conns = h->probe.conversations
 			    ? h->probe.conversations(run->inc->workload, w->quiet_ports,
 						     w->n_quiet_ports, h->probe.arg)
 			    : 0;
-		if (conns && now < j->quiet_until_ns) {
+		/* The application's own word, when it has a busy key; unknown counts as busy:
+		 * a conversation is never cut on a guess. */
+		if (w->quiet_busy_key)
+			busy = h->probe.busy ? h->probe.busy(run->inc->workload, h->probe.arg) : -1;
+		talking(what, sizeof(what), conns, busy, w->quiet_busy_key);
+		if ((conns || busy) && now < j->quiet_until_ns) {
 			if (!j->deferred) {
 				snprintf(detail, sizeof(detail),
-					 "%llu inbound connections open: waiting up to %llu ms for "
-					 "them to close before stopping pid %d",
-					 (unsigned long long)conns,
-					 (unsigned long long)w->quiet_max_defer_ms, j->victim);
+					 "%s: waiting up to %llu ms for them to close before "
+					 "stopping pid %d",
+					 what, (unsigned long long)w->quiet_max_defer_ms,
+					 j->victim);
 				vigil_out_action(h->out, run->inc, run->rule->name, "deferred",
 						 detail, j->victim);
 				j->deferred = true;
@@ -373,13 +395,11 @@ static void quiet(struct vigil_heal_job *j)
 			job_after(j, QUIET_POLL_MS);
 			return;
 		}
-		if (conns && w->quiet_on_timeout == VIGIL_QUIET_ESCALATE) {
+		if ((conns || busy) && w->quiet_on_timeout == VIGIL_QUIET_ESCALATE) {
 			snprintf(detail, sizeof(detail),
-				 "%llu inbound connections still open after %llu ms: pid %d is not "
-				 "stopped; a person decides (quiet.on_timeout: restart stops it "
-				 "anyway)",
-				 (unsigned long long)conns,
-				 (unsigned long long)w->quiet_max_defer_ms, j->victim);
+				 "after %llu ms, %s: pid %d is not stopped; a person decides "
+				 "(quiet.on_timeout: restart stops it anyway)",
+				 (unsigned long long)w->quiet_max_defer_ms, what, j->victim);
 			escalate(j, detail, j->victim);
 			return;
 		}

@@ -34,6 +34,9 @@ struct vigil_healer_probe {
 	 * ports (n of them; 0: all its ports). Outbound ones (a database pool) are not. */
 	uint64_t (*conversations)(unsigned int workload, const uint16_t *ports, unsigned int n,
 				  void *arg);
+	/* The application's busy key (quiet.busy_key): 1 set, 0 absent, -1 unknown (Redis does
+	 * not answer). NULL: treated as unknown for a workload that has one. */
+	int (*busy)(unsigned int workload, void *arg);
 	/* Is pid a live process of the workload (in the kernel's watched set for it)? */
 	bool (*owns)(unsigned int workload, pid_t pid, void *arg);
 	void *arg;

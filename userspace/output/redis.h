@@ -34,11 +34,12 @@
 /*
  * Every command vigil sends, as an ACL rule for its user (with ~PREFIX:* for its keys): the
  * sink's (streams, hashes, the state, the fleet's increment script and the commands the script
- * runs) and the reader's (the state at start, the fleet's knowledge). AUTH needs no grant.
+ * runs), the reader's (the state at start, the fleet's knowledge) and the watch's (the approvals
+ * stream, the busy keys: see redis_watch.h). AUTH needs no grant.
  */
 #define VIGIL_REDIS_ACL                                                                            \
 	"+xadd +xrange +xlen +hset +expire +select +set +eval +get +hincrby +sadd +smembers "      \
-	"+hgetall"
+	"+hgetall +xread +exists"
 
 struct vigil_redis_opts {
 	const char *url;      /* redis://[user[:password]@]host[:port][/db] or unix:///path */
