@@ -68,7 +68,8 @@ int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns)
 	unsigned long long ticks = 0;
 	struct timespec boot, mono;
 	char path[48], buf[1024], *p;
-	uint64_t start_boot, offset;
+	uint64_t start_boot;
+	int64_t offset;
 	long hz = sysconf(_SC_CLK_TCK);
 	ssize_t n;
 	int fd;
@@ -99,10 +100,11 @@ int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns)
 	 * timestamps are CLOCK_MONOTONIC, which does not: take the difference off. */
 	clock_gettime(CLOCK_BOOTTIME, &boot);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	offset = (uint64_t)(boot.tv_sec - mono.tv_sec) * 1000000000ull + boot.tv_nsec -
-		 mono.tv_nsec;
+	offset = (int64_t)(boot.tv_sec - mono.tv_sec) * 1000000000ll + boot.tv_nsec - mono.tv_nsec;
+	if (offset < 0)
+		offset = 0; /* read a few ns apart: the same clock, never suspended */
 	start_boot = ticks * (1000000000ull / (uint64_t)hz);
-	*mono_ns = start_boot > offset ? start_boot - offset : 0;
+	*mono_ns = start_boot > (uint64_t)offset ? start_boot - (uint64_t)offset : 0;
 	return 0;
 }
 
