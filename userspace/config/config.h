@@ -45,6 +45,9 @@ struct vigil_workload {
 	uint64_t breaker_cooldown_ms;  /* default 300000 (5m) */
 	uint64_t quiet_max_defer_ms;   /* default 60000 */
 	uint64_t verify_ms;	       /* how long a restarted process must live; default 2000 */
+	/* supervisor: external — something else (kubelet, systemd, runit) starts the replacement
+	 * of a process that ended: a restart awaits it, never starts it too. Default: vigil. */
+	bool supervisor_external;
 	/* detect: the derived classes' thresholds (defaults in parentheses) */
 	unsigned int crash_loop_exits;	/* failed exits that make a crash_loop (3), 2..16 */
 	uint64_t crash_loop_window_ms;	/* ... within this window (60s) */
