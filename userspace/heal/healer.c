@@ -245,6 +245,18 @@ bool vigil_action_owns(struct vigil_action_run *run, pid_t pid)
 	return p->owns && p->owns(run->inc->workload, pid, p->arg);
 }
 
+size_t vigil_action_pids(struct vigil_action_run *run, pid_t *out, size_t max)
+{
+	const struct vigil_healer_probe *p = &run->job->h->probe;
+
+	return p->pids ? p->pids(run->inc->workload, out, max, p->arg) : 0;
+}
+
+void vigil_action_replaced(struct vigil_action_run *run, uint64_t exec_ns)
+{
+	vigil_incident_set_replaced(run->job->h->incs, run->inc, exec_ns);
+}
+
 int vigil_action_watch(struct vigil_action_run *run, pid_t pid)
 {
 	struct vigil_healer *h = run->job->h;
@@ -588,6 +600,19 @@ void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus)
 			continue;
 		j->reaped = true; /* a pid is reaped once; a reused one is not the run's */
 		j->ops->progress(j->run, &ev);
+		return;
+	}
+}
+
+void vigil_healer_workload_event(struct vigil_healer *h, unsigned int workload,
+				 const struct vigil_action_event *ev)
+{
+	struct vigil_heal_job *j;
+
+	for (j = h->jobs; j; j = j->next) {
+		if (j->phase != JOB_RUNNING || j->run->inc->workload != workload)
+			continue;
+		j->ops->progress(j->run, ev); /* one heal per workload: this one */
 		return;
 	}
 }
