@@ -118,13 +118,13 @@ static pid_t sv_pid(struct fixture *f, const char *name)
 }
 
 /* Wait (5 s at most) until runsv says sv/NAME runs; its pid, or 0. */
-static pid_t sv_wait_run(struct fixture *f, const char *name, pid_t not)
+static pid_t sv_wait_run(struct fixture *f, const char *name, pid_t other)
 {
 	pid_t pid = 0;
 
 	for (int i = 0; i < 500; i++) {
 		pid = sv_pid(f, name);
-		if (pid > 0 && pid != not)
+		if (pid > 0 && pid != other)
 			return pid;
 		usleep(10000);
 	}
@@ -258,8 +258,8 @@ static void test_signal_mode_runit(void **state)
 	pid_t old, np;
 
 	need_runit(f);
-	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "rsig", "class", "syscall_slow",
-		      NULL);
+	inc =
+	    vt_wait(&f->v, WAIT_MS, "incident", "workload", "rsig", "class", "syscall_slow", NULL);
 	assert_non_null(inc);
 	old = (pid_t)vt_int(inc, "pid");
 	stop = vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "stop",
@@ -267,14 +267,14 @@ static void test_signal_mode_runit(void **state)
 	assert_non_null(stop);
 	assert_int_equal(vt_int(stop, "pid"), old);
 	assert_non_null(strstr(vt_str(stop, "detail"), "SIGTERM to pid"));
-	assert_non_null(
-	    vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "await", NULL));
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
+				"await", NULL));
 	resolved(&f->v, "signal", inc, old, &np, "(started by the supervisor)");
 	/* runit's own word: its service runs, as the new pid. */
 	assert_int_equal(sv_wait_run(f, "rsig", old), np);
-	assert_int_equal(vt_count(&f->v, "action", "incident", vt_str(inc, "id"), "outcome",
-				  "started", NULL),
-			 0);
+	assert_int_equal(
+	    vt_count(&f->v, "action", "incident", vt_str(inc, "id"), "outcome", "started", NULL),
+	    0);
 }
 
 /* command: `sv restart DIR`, which must exit 0; the replacement is awaited and verified. */
@@ -285,8 +285,8 @@ static void test_command_mode_runit(void **state)
 	pid_t old, np;
 
 	need_runit(f);
-	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "rcmd", "class", "syscall_slow",
-		      NULL);
+	inc =
+	    vt_wait(&f->v, WAIT_MS, "incident", "workload", "rcmd", "class", "syscall_slow", NULL);
 	assert_non_null(inc);
 	old = (pid_t)vt_int(inc, "pid");
 	cmd = vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "command",
@@ -373,12 +373,12 @@ static void test_external_supervisor_runit(void **state)
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "rext", "class", "crash", NULL);
 	assert_non_null(inc);
 	assert_int_equal(vt_int(inc, "pid"), old);
-	assert_non_null(
-	    vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "await", NULL));
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
+				"await", NULL));
 	resolved(&f->v, "external", inc, old, &np, "(started by the supervisor)");
-	assert_int_equal(vt_count(&f->v, "action", "incident", vt_str(inc, "id"), "outcome",
-				  "command", NULL),
-			 0);
+	assert_int_equal(
+	    vt_count(&f->v, "action", "incident", vt_str(inc, "id"), "outcome", "command", NULL),
+	    0);
 	assert_int_equal(sv_wait_run(f, "rext", old), np);
 }
 
