@@ -6,16 +6,14 @@
  *   faulty segv | abort | exit N | serve [PIDFILE] | alloc MIB | fork-exec PATH ARGS...
  *          | threads-segv N   (N threads running, then one of them faults)
  *          | connect IP PORT | connect-read IP PORT | serve-accept PORT | syn-timeout
- *          | slow-read MS | slow-then-serve MS | getppid N | nanosleep N MS | connect-segv IP PORT
- *          | burst N CODE   (N children exit with CODE at the same moment)
- *          | slow-reads N MS  (N reads, each waiting MS ms for its byte)
- *          | hang FILE  (a thread stuck in D state until SIGKILL)
- *          | accept-close PORT  (closes an accepted connection with its data unread)
- *          | listen-slow PORT MS  (holds an accepted connection, then one slow read, then stays)
- *          | syn-timeout-clean | syn-burst N MS | connect-n IP PORT N
- *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
- *          | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER
- *          | veth-exec PROG ARGS...   (test_sockets_more's modes, below)
+ *          | slow-read MS | slow-then-serve MS | daemonize [PIDFILE] | getppid N | nanosleep N MS |
+ * connect-segv IP PORT | burst N CODE   (N children exit with CODE at the same moment) | slow-reads
+ * N MS  (N reads, each waiting MS ms for its byte) | hang FILE  (a thread stuck in D state until
+ * SIGKILL) | accept-close PORT  (closes an accepted connection with its data unread) | listen-slow
+ * PORT MS  (holds an accepted connection, then one slow read, then stays) | syn-timeout-clean |
+ * syn-burst N MS | connect-n IP PORT N | connect-reset-n IP PORT N | noise OUTFILE   (the scenario
+ * modes, below) | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER |
+ * veth-exec PROG ARGS...   (test_sockets_more's modes, below)
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -677,6 +675,25 @@ int main(int argc, char **argv)
 		return 0;
 	} else if (!strcmp(mode, "syn-timeout")) {
 		return syn_timeout();
+	} else if (!strcmp(mode, "daemonize")) {
+		/* A service that forks into the background: the child serves, the parent exits 0.
+		 */
+		pid_t c = fork();
+
+		if (c == 0) {
+			setsid();
+			if (argc > 2) {
+				FILE *f = fopen(argv[2], "w");
+
+				if (!f)
+					_exit(2);
+				fprintf(f, "%d\n", getpid());
+				fclose(f);
+			}
+			for (;;)
+				pause();
+		}
+		return c > 0 ? 0 : 60;
 	} else if (!strcmp(mode, "slow-then-serve") && argc > 2) {
 		/* One read that waits MS ms for its byte, then a service that keeps running. */
 		int p[2];

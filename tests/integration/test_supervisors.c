@@ -64,6 +64,13 @@ static const char config[] =
     "      - on: [crash]\n"
     "        level: 1\n"
     "        action: { restart: { exec: [\"@DIR@/vt-rexe\", serve], env: [SERVICE=rexe] } }\n"
+    "  - name: rdmn\n"
+    "    match: { comm: vt-rdmn }\n"
+    "    verify: 1s\n"
+    "    heal:\n"
+    "      - on: [crash]\n"
+    "        level: 1\n"
+    "        action: { restart: { exec: [\"@DIR@/vt-rdmn\", daemonize] } }\n"
     "  - name: rext\n"
     "    match: { comm: vt-rext }\n"
     "    supervisor: external\n"
@@ -165,6 +172,7 @@ static int setup(void **state)
 	if (service(f, "rext", body))
 		return -1;
 	vt_link(&f->v, "vt-rexe");
+	vt_link(&f->v, "vt-rdmn");
 	/* vigil first, so that it sees the services exec (and the slow read) from the start. */
 	if (vt_start(&f->v, config, NULL))
 		return -1;
@@ -346,6 +354,69 @@ static void test_exec_mode(void **state)
 	kill(np, SIGKILL); /* vigil's child (setsid): ours to stop now */
 }
 
+/* The pid in DIR/name, once it is there (5 s at most), or 0. */
+static pid_t read_pid(struct vt *v, const char *name)
+{
+	char path[192];
+	int pid = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", v->dir, name);
+	for (int i = 0; i < 500 && pid <= 0; i++) {
+		fp = fopen(path, "r");
+		if (!fp || fscanf(fp, "%d", &pid) != 1)
+			pid = 0;
+		if (fp)
+			fclose(fp);
+		if (pid <= 0)
+			usleep(10000);
+	}
+	return pid;
+}
+
+/* exec, a service that forks into the background: the process vigil starts exits 0 and the
+ * child it leaves (found in the kernel's watched set) is what runs again. */
+static void test_exec_mode_daemonizing(void **state)
+{
+	struct fixture *f = *state;
+	char pidfile[192], id[32];
+	json_t *inc, *rep, *fol, *ok, *fin;
+	pid_t old, started, np;
+
+	need_runit(f);
+	snprintf(pidfile, sizeof(pidfile), "%s/rdmn.pid", f->v.dir);
+	{
+		const char *args[] = {"daemonize", pidfile, NULL};
+
+		assert_int_equal(WEXITSTATUS(vt_reap(vt_run(&f->v, "vt-rdmn", args))), 0);
+	}
+	old = read_pid(&f->v, "rdmn.pid"); /* its background child: the workload's (by fork) */
+	assert_true(old > 0);
+	unlink(pidfile);
+	kill(old, SIGSEGV);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "rdmn", "class", "crash", NULL);
+	assert_non_null(inc);
+	assert_int_equal(vt_int(inc, "pid"), old);
+	snprintf(id, sizeof(id), "%s", vt_str(inc, "id"));
+	rep = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "replaced", NULL);
+	assert_non_null(rep);
+	started = (pid_t)vt_int(rep, "pid");
+	fol = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "followed", NULL);
+	assert_non_null(fol);
+	np = (pid_t)vt_int(fol, "pid");
+	assert_true(np > 0 && np != started && np != old);
+	ok = vt_wait(&f->v, WAIT_MS, "action", "incident", id, "outcome", "success", NULL);
+	assert_non_null(ok);
+	assert_int_equal(vt_int(ok, "pid"), np);
+	fin = vt_wait(&f->v, WAIT_MS, "incident", "id", id, "state", "resolved", NULL);
+	assert_non_null(fin);
+	printf("    %-8s fault -> replacement exec %lld ms -> verified %lld ms (its background "
+	       "child pid %d followed)\n",
+	       "exec-bg", vt_int(fin, "replaced_after_ms"),
+	       vt_int(fin, "detect_us") / 1000 + vt_int(fin, "recovery_ms"), np);
+	kill(np, SIGKILL);
+}
+
 /* supervisor: external — a crash; runsv restarts it; vigil awaits and times it, runs no
  * command and starts nothing. */
 static void test_external_supervisor_runit(void **state)
@@ -388,6 +459,7 @@ int main(void)
 	    cmocka_unit_test(test_signal_mode_runit),
 	    cmocka_unit_test(test_command_mode_runit),
 	    cmocka_unit_test(test_exec_mode),
+	    cmocka_unit_test(test_exec_mode_daemonizing),
 	    cmocka_unit_test(test_external_supervisor_runit),
 	};
 
