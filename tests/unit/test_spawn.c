@@ -238,7 +238,7 @@ static void test_pidfd_exit_status(void **state)
 static void test_start_time(void **state)
 {
 	uint64_t before = vigil_mono_ns(), start = 0, after;
-	pid_t pid = fork();
+	pid_t pid = fork(), ppid = 0;
 
 	(void)state;
 	assert_true(pid >= 0);
@@ -247,12 +247,13 @@ static void test_start_time(void **state)
 		_exit(0);
 	}
 	after = vigil_mono_ns();
-	assert_int_equal(vigil_proc_start_ns(pid, &start), 0);
+	assert_int_equal(vigil_proc_start_ns(pid, &start, &ppid), 0);
 	assert_true(start + VIGIL_PROC_START_RES_NS >= before);
 	assert_true(start <= after);
+	assert_int_equal(ppid, getpid());
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_int_equal(vigil_proc_start_ns(pid, &start), -ENOENT);
+	assert_int_equal(vigil_proc_start_ns(pid, &start, NULL), -ENOENT);
 }
 
 static void test_signal_names(void **state)

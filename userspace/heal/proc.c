@@ -63,8 +63,9 @@ int vigil_pidfd_exit(int pidfd, bool peek, int *wstatus)
 	return 1;
 }
 
-int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns)
+int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns, pid_t *ppid)
 {
+	int parent = 0;
 	unsigned long long ticks = 0;
 	struct timespec boot, mono;
 	char path[48], buf[1024], *p;
@@ -89,6 +90,8 @@ int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns)
 	if (!p || hz <= 0)
 		return -EINVAL;
 	p++;
+	if (sscanf(p, " %*c %d", &parent) != 1)
+		return -EINVAL;
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
@@ -105,6 +108,8 @@ int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns)
 		offset = 0; /* read a few ns apart: the same clock, never suspended */
 	start_boot = ticks * (1000000000ull / (uint64_t)hz);
 	*mono_ns = start_boot > (uint64_t)offset ? start_boot - (uint64_t)offset : 0;
+	if (ppid)
+		*ppid = parent;
 	return 0;
 }
 

@@ -31,9 +31,10 @@ int vigil_pidfd_running(int pidfd);
 int vigil_pidfd_exit(int pidfd, bool peek, int *wstatus);
 
 /* When pid started, on CLOCK_MONOTONIC (the kernel's bpf_ktime_get_ns()), from
- * /proc/PID/stat: to the clock tick (VIGIL_PROC_START_RES_NS). Returns 0, -ENOENT, -errno. */
+ * /proc/PID/stat: to the clock tick (VIGIL_PROC_START_RES_NS); and its parent (ppid may be
+ * NULL). Returns 0, -ENOENT, -errno. */
 #define VIGIL_PROC_START_RES_NS 10000000ull /* USER_HZ 100: the resolution of that field */
-int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns);
+int vigil_proc_start_ns(pid_t pid, uint64_t *mono_ns, pid_t *ppid);
 
 /* 15 for "TERM" or "SIGTERM" (the signals that stop or kill a service: HUP INT QUIT KILL USR1
  * USR2 TERM), or -EINVAL. */

@@ -303,20 +303,22 @@ static int hold(struct restart_run *r, pid_t pid)
 
 /*
  * A process of the workload found in its watched set that started after the fault (to the
- * clock tick /proc gives) and may replace the old one: held, *fd, *start_ns. Returns its pid,
- * or 0. Finds what no exec record announced: the children a service forked into the
- * background, a pidfile's new pid, a replacement started before the run began.
+ * clock tick /proc gives) and may replace the old one — not a child the old one forked, which
+ * goes with it: held, *fd, *start_ns. Returns its pid, or 0. Finds what no exec record
+ * announced: the children a service forked into the background, a pidfile's new pid, a
+ * replacement started before the run began.
  */
 static pid_t find_new(struct restart_run *r, int *fd, uint64_t *start_ns)
 {
-	pid_t pids[MAX_PIDS];
+	pid_t pids[MAX_PIDS], ppid;
 	size_t n = vigil_action_pids(&r->run, pids, MAX_PIDS);
 
 	if (n > MAX_PIDS)
 		n = MAX_PIDS;
 	for (size_t i = 0; i < n; i++) {
 		if (!may_replace(r, pids[i]) || pids[i] == r->cand ||
-		    vigil_proc_start_ns(pids[i], start_ns) ||
+		    vigil_proc_start_ns(pids[i], start_ns, &ppid) ||
+		    (r->old > 0 && ppid == r->old) ||
 		    *start_ns + VIGIL_PROC_START_RES_NS < r->run.inc->first_kernel_ns)
 			continue;
 		*fd = hold(r, pids[i]);
