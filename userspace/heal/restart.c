@@ -496,6 +496,10 @@ static void stop_old(struct restart_run *r)
 	char detail[160], sig[8];
 	int err;
 
+	if (vigil_pidfd_running(r->old_fd) != 1) { /* it ended by itself meanwhile */
+		drop_fd(r, &r->old_fd);
+		return;
+	}
 	if (!vigil_action_owns(&r->run, r->old)) {
 		snprintf(detail, sizeof(detail),
 			 "pid %d is no longer the workload's: not signalled", r->old);
