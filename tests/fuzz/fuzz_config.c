@@ -91,11 +91,25 @@ static void check_config(const struct vigil_config *cfg)
 			CHECK(h->action.ops == vigil_action_find("restart") && h->action.params,
 			      "rule without an action");
 			rp = h->action.params;
+			CHECK(rp->signo > 0 && rp->kill_after_ms > 0 && rp->timeout_ms > 0 &&
+				  rp->await_ms > 0,
+			      "bad signal or duration");
+			if (rp->mode == VIGIL_RESTART_SIGNAL) {
+				CHECK(!rp->argv && !rp->envp, "argv or env with signal");
+				continue;
+			}
+			CHECK(rp->mode == VIGIL_RESTART_EXEC || rp->mode == VIGIL_RESTART_COMMAND,
+			      "bad mode");
 			CHECK(rp->argc >= 1 && rp->argc <= VIGIL_RESTART_MAX_ARGV, "bad argc");
 			check_path(rp->argv[0], false);
 			for (unsigned int k = 0; k < rp->argc; k++)
 				CHECK(rp->argv[k], "NULL in argv");
 			CHECK(!rp->argv[rp->argc], "argv not NULL-terminated");
+			CHECK(rp->envp && !rp->envp[rp->envc], "env not NULL-terminated");
+			for (unsigned int k = 0; k < rp->envc; k++)
+				CHECK(rp->envp[k] && strchr(rp->envp[k], '=') &&
+					  strchr(rp->envp[k], '=') != rp->envp[k],
+				      "env entry not NAME=value");
 		}
 		CHECK(w->breaker_failures >= 1, "breaker failures is 0");
 		CHECK(w->breaker_window_ms > 0 && w->verify_ms > 0, "window or verify is 0");

@@ -7,6 +7,8 @@
  *          | threads-segv N   (N threads running, then one of them faults)
  *          | connect IP PORT | connect-read IP PORT | serve-accept PORT | syn-timeout
  *          | slow-read MS | getppid N | nanosleep N MS | connect-segv IP PORT
+ *          | slow-then-serve MS  (one slow read, then serves)
+ *          | daemonize [PIDFILE]  (forks into the background and serves there)
  *          | burst N CODE   (N children exit with CODE at the same moment)
  *          | slow-reads N MS  (N reads, each waiting MS ms for its byte)
  *          | hang FILE  (a thread stuck in D state until SIGKILL)
@@ -695,6 +697,40 @@ int main(int argc, char **argv)
 		return 0;
 	} else if (!strcmp(mode, "syn-timeout")) {
 		return syn_timeout();
+	} else if (!strcmp(mode, "daemonize")) {
+		/* A service that forks into the background: the child serves, the parent exits 0.
+		 */
+		pid_t c = fork();
+
+		if (c == 0) {
+			setsid();
+			if (argc > 2) {
+				FILE *f = fopen(argv[2], "w");
+
+				if (!f)
+					_exit(2);
+				fprintf(f, "%d\n", getpid());
+				fclose(f);
+			}
+			for (;;)
+				pause();
+		}
+		return c > 0 ? 0 : 60;
+	} else if (!strcmp(mode, "slow-then-serve") && argc > 2) {
+		/* One read that waits MS ms for its byte, then a service that keeps running. */
+		int p[2];
+		char c;
+
+		if (pipe(p))
+			return 30;
+		if (fork() == 0) {
+			usleep(atoi(argv[2]) * 1000);
+			_exit(write(p[1], "x", 1) == 1 ? 0 : 1);
+		}
+		if (read(p[0], &c, 1) != 1)
+			return 31;
+		for (;;)
+			pause();
 	} else if (!strcmp(mode, "slow-read") && argc > 2) {
 		int p[2];
 		char c;

@@ -181,6 +181,15 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 	return -1;
 }
 
+void vt_kill9(struct vt *v)
+{
+	kill(v->vigil, SIGKILL);
+	waitpid(v->vigil, NULL, 0);
+	close(v->err_fd);
+	v->err_fd = -1;
+	v->vigil = -1;
+}
+
 int vt_stop(struct vt *v)
 {
 	uint64_t deadline = vt_mono_ns() + 10000000000ull;

@@ -37,6 +37,8 @@ void vt_fini(struct vt *v);
 int vt_start(struct vt *v, const char *yaml, const char *const *extra);
 /* SIGTERM vigil and wait. Returns its exit status (0 on a clean stop), -1 on a timeout. */
 int vt_stop(struct vt *v);
+/* SIGKILL vigil and reap it: nothing of its own stop runs (no final records, no last write). */
+void vt_kill9(struct vt *v);
 
 /* In a child between fork and exec: restore the default action of the signals cmocka
  * catches, so that a signal that arrives before the exec ends the child instead of running

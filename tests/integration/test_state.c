@@ -71,16 +71,6 @@ static void config(char *buf, size_t len, const char *node, int port, const char
 		 node, port, heal);
 }
 
-/* SIGKILL vigil: nothing of its own stop runs (no final records, no last write). */
-static void hard_kill(struct vt *v)
-{
-	kill(v->vigil, SIGKILL);
-	waitpid(v->vigil, NULL, 0);
-	close(v->err_fd);
-	v->err_fd = -1;
-	v->vigil = -1;
-}
-
 /* Start vt-svc (a process that stays up), wait until vigil saw its exec, crash it. Returns the
  * incident vigil opened for it. */
 static json_t *crash_svc(struct vt *v)
@@ -189,7 +179,7 @@ static void test_breaker_survives_kill(void **state)
 	printf("breaker: run 1: heal of %s failed, breaker open at %s\n", vt_str(inc, "id"),
 	       opened_at);
 	wait_file_has(path, "\"breaker\":\"open\"");
-	hard_kill(&v);
+	vt_kill9(&v);
 
 	assert_int_equal(vt_start(&v, yaml, NULL), 0);
 	printf("breaker: run 2 (after kill -9): %s\n",
@@ -242,7 +232,7 @@ static void approval_survives_kill(const char *node, bool from_redis)
 	wait_redis_has(key, id);
 	/* The state goes to Redis and its file, never to the journal. */
 	assert_int_equal(vt_count(&v, "state", NULL), 0);
-	hard_kill(&v);
+	vt_kill9(&v);
 	if (from_redis)
 		assert_int_equal(unlink(path), 0);
 

@@ -6,6 +6,7 @@
  * allocation failures and loading from a file.
  */
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -353,6 +354,75 @@ static void test_node_env(void **state)
 	unsetenv("VIGIL_TEST_ZONE");
 }
 
+/* restart's three modes: their params, defaults, ${VAR} in env and argv, supervisor. */
+static void test_restart_modes(void **state)
+{
+	static const char yaml[] =
+	    "workloads:\n"
+	    "  - name: a\n"
+	    "    match: { comm: a }\n"
+	    "    supervisor: external\n"
+	    "    heal:\n"
+	    "      - { on: [hang], name: stop, level: 1, action: { restart: { signal: TERM } } }\n"
+	    "      - on: [latency_slo]\n"
+	    "        name: ask\n"
+	    "        level: 1\n"
+	    "        action:\n"
+	    "          restart:\n"
+	    "            command: [/usr/bin/sv, restart, '/etc/sv/${VIGIL_TEST_SVC}', '']\n"
+	    "            env: ['HOME=/root', 'TOKEN=t-${VIGIL_TEST_SVC}', 'EMPTY=']\n"
+	    "            timeout: 5s\n"
+	    "            await: 20s\n"
+	    "  - name: b\n"
+	    "    match: { comm: b }\n"
+	    "    heal:\n"
+	    "      - on: [crash]\n"
+	    "        level: 1\n"
+	    "        action: { restart: { exec: [/bin/b], kill_after: 3s } }\n"
+	    "      - { on: [hang], name: kill, level: 1,\n"
+	    "          action: { restart: { signal: sigkill, kill_after: 1s, await: 2m } } }\n";
+	const struct vigil_restart_params *p;
+	struct vigil_config *cfg;
+
+	(void)state;
+	assert_int_equal(setenv("VIGIL_TEST_SVC", "story", 1), 0);
+	cfg = parse_ok(yaml);
+	assert_true(cfg->workloads[0].supervisor_external);
+	assert_false(cfg->workloads[1].supervisor_external);
+	p = cfg->workloads[0].heal[0].action.params;
+	assert_int_equal(p->mode, VIGIL_RESTART_SIGNAL);
+	assert_int_equal(p->signo, SIGTERM);
+	assert_int_equal(p->kill_after_ms, VIGIL_STOP_GRACE_MS);
+	assert_int_equal(p->await_ms, VIGIL_AWAIT_MS);
+	assert_null(p->argv);
+	p = cfg->workloads[0].heal[1].action.params;
+	assert_int_equal(p->mode, VIGIL_RESTART_COMMAND);
+	assert_int_equal(p->argc, 4);
+	assert_string_equal(p->argv[2], "/etc/sv/story");
+	assert_string_equal(p->argv[3], ""); /* no ${...}: as it is */
+	assert_null(p->argv[4]);
+	assert_int_equal(p->envc, 3);
+	assert_string_equal(p->envp[0], "HOME=/root");
+	assert_string_equal(p->envp[1], "TOKEN=t-story");
+	assert_string_equal(p->envp[2], "EMPTY=");
+	assert_null(p->envp[3]);
+	assert_int_equal(p->timeout_ms, 5000);
+	assert_int_equal(p->await_ms, 20000);
+	p = cfg->workloads[1].heal[0].action.params;
+	assert_int_equal(p->mode, VIGIL_RESTART_EXEC);
+	assert_int_equal(p->signo, SIGTERM);
+	assert_int_equal(p->kill_after_ms, 3000);
+	assert_int_equal(p->timeout_ms, VIGIL_COMMAND_TIMEOUT_MS);
+	assert_int_equal(p->envc, 0); /* no env: an empty environment */
+	assert_non_null(p->envp);
+	assert_null(p->envp[0]);
+	p = cfg->workloads[1].heal[1].action.params;
+	assert_int_equal(p->signo, SIGKILL);
+	assert_int_equal(p->await_ms, 120000);
+	vigil_config_free(cfg);
+	unsetenv("VIGIL_TEST_SVC");
+}
+
 /* A workload prefix for the error cases below: lines 1-3, a rule from line 4. */
 #define W "workloads:\n  - name: a\n    match: { comm: a }\n"
 #define RULE(on, level, action)                                                                    \
@@ -417,8 +487,9 @@ static const struct bad bad_inputs[] = {
      "t.yaml:5:9: workloads[0].heal[0]: ", "missing required key 'level'"},
     {W "    heal:\n      - on: [crash]\n        level: 1\n",
      "t.yaml:5:9: workloads[0].heal[0]: ", "missing required key 'action'"},
-    {RULE("[crash]", "1", "{ restart: { } }"),
-     "t.yaml:7:28: workloads[0].heal[0].action.restart: ", "missing required key 'exec'"},
+    {RULE("[crash]", "1", "{ restart: { } }"), "t.yaml:7:28: workloads[0].heal[0].action.restart: ",
+     "needs one of exec (vigil starts it), signal (vigil stops it, its supervisor starts it) or "
+     "command (one that restarts it)"},
     /* match */
     {"workloads:\n  - name: a\n    match: { comm: abcdefghijklmnop }\n",
      "t.yaml:3:20: workloads[0].match.comm: ", "'abcdefghijklmnop' must be 1 to 15 bytes"},
@@ -493,6 +564,49 @@ static const struct bad bad_inputs[] = {
 	  "0,1,2] } }"),
      "t.yaml:7:36: workloads[0].heal[0].action.restart.exec: ",
      "has 33 entries, at most 32 are allowed"},
+    /* restart's modes: exactly one, each with its own keys */
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/a], signal: TERM } }"),
+     "t.yaml:7:54: workloads[0].heal[0].action.restart.signal: ",
+     "a restart takes exactly one of exec, signal and command, not both exec and signal"},
+    {RULE("[crash]", "1", "{ restart: { signal: TERM, command: [/bin/sv, restart, /a] } }"),
+     "t.yaml:7:53: workloads[0].heal[0].action.restart.command: ", "not both signal and command"},
+    {RULE("[crash]", "1", "{ restart: { command: [] } }"),
+     "t.yaml:7:39: workloads[0].heal[0].action.restart.command: ", "must not be empty"},
+    {RULE("[crash]", "1", "{ restart: { command: [sv, restart] } }"),
+     "t.yaml:7:40: workloads[0].heal[0].action.restart.command[0]: ",
+     "'sv' must be an absolute path"},
+    {RULE("[crash]", "1", "{ restart: { signal: TERMINATE } }"),
+     "t.yaml:7:38: workloads[0].heal[0].action.restart.signal: ",
+     "'TERMINATE' is not one of HUP, INT, QUIT, KILL, USR1, USR2, TERM"},
+    {RULE("[crash]", "1", "{ restart: { signal: TERM, env: [A=1] } }"),
+     "t.yaml:7:49: workloads[0].heal[0].action.restart.env: ", "only applies to exec and command"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/a], timeout: 5s } }"),
+     "t.yaml:7:51: workloads[0].heal[0].action.restart.timeout: ", "only applies to command"},
+    {RULE("[crash]", "1", "{ restart: { command: [/a], kill_after: 5s } }"),
+     "t.yaml:7:57: workloads[0].heal[0].action.restart.kill_after: ",
+     "only applies to exec and signal"},
+    {RULE("[crash]", "1", "{ restart: { signal: TERM, kill_after: 0s } }"),
+     "t.yaml:7:56: workloads[0].heal[0].action.restart.kill_after: ", "must be longer than 0"},
+    {RULE("[crash]", "1", "{ restart: { signal: TERM, await: soon } }"),
+     "t.yaml:7:51: workloads[0].heal[0].action.restart.await: ", "'soon' is not a duration"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/a], env: [PATH=/bin, 'NO SPACE=x'] } }"),
+     "t.yaml:7:59: workloads[0].heal[0].action.restart.env[1]: ",
+     "'NO SPACE=x' must be NAME=value"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/a], env: [JUSTNAME] } }"),
+     "t.yaml:7:48: workloads[0].heal[0].action.restart.env[0]: ", "'JUSTNAME' must be NAME=value"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/a], env: ['T=${VIGIL_NO_SUCH_VAR}'] } }"),
+     "t.yaml:7:48: workloads[0].heal[0].action.restart.env[0]: ",
+     "environment variable VIGIL_NO_SUCH_VAR is not set"},
+    {RULE("[crash]", "1", "{ restart: { command: [/a, '${VIGIL_NO_SUCH_VAR}'] } }"),
+     "t.yaml:7:44: workloads[0].heal[0].action.restart.command[1]: ",
+     "environment variable VIGIL_NO_SUCH_VAR is not set"},
+    {W "    supervisor: systemd\n",
+     "t.yaml:4:17: workloads[0].supervisor: ", "'systemd' is not vigil"},
+    {W "    supervisor: external\n"
+       "    heal:\n      - { on: [crash], level: 1, action: { restart: "
+       "{ exec: [/a] } } }\n",
+     "t.yaml:6:61: workloads[0].heal[0].action.restart.exec: ",
+     "the workload's supervisor is external: vigil must not start it too"},
     /* empty strings */
     {"journal: ''\n", "t.yaml:1:10: journal: ", "must not be empty"},
     {"redis: { url: }\n", "t.yaml:1:15: redis.url: ", "must not be empty"},
@@ -598,7 +712,7 @@ static void test_action_validate_refusal(void **state)
 				   "              - --port\n";
 	const struct vigil_action_ops *ops = vigil_action_find("restart");
 	char *argv[] = {"usr/bin/api", "-v", NULL};
-	struct vigil_restart_params p = {argv, 2};
+	struct vigil_restart_params p = {.mode = VIGIL_RESTART_EXEC, .argv = argv, .argc = 2};
 	struct vigil_action a = {ops, &p};
 	struct vigil_config *cfg;
 	const char *key = NULL;
@@ -797,6 +911,8 @@ static void test_alloc_failure(void **state)
 	unsetenv("NODE_NAME");
 	alloc_sweep("workloads:\n  - name: a\n    matc: { comm: a }\n", -EINVAL);
 	alloc_sweep(RULE("[crash]", "1", "{ restart: { exec: [] } }"), -EINVAL);
+	alloc_sweep(RULE("[hang]", "1", "{ restart: { command: [/a, b], env: [A=1, B=2] } }"), 0);
+	alloc_sweep(RULE("[hang]", "1", "{ restart: { signal: TERM, env: [A=1] } }"), -EINVAL);
 	/* Refused by the libyaml walk before libcyaml runs: with any allocation failing, each walk
 	 * must still end (not spin in yaml_parser_parse()) and free what it took. */
 	alloc_sweep("node: a\nredis: { url: x\n", -EINVAL);
@@ -890,6 +1006,7 @@ int main(void)
 	    cmocka_unit_test(test_design_example),
 	    cmocka_unit_test(test_explicit_values_and_defaults),
 	    cmocka_unit_test(test_node_env),
+	    cmocka_unit_test(test_restart_modes),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_exact_messages),
 	    cmocka_unit_test(test_action_validate_refusal),

@@ -10,7 +10,9 @@
  * pass when a test moves it (advance()). Children are real (/bin/sleep, an exec that fails, a
  * live process to stop): the loop collects what they do with short real waits.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -49,15 +51,31 @@ struct env {
 	int busy; /* what the probe says of the busy key: 1 set, 0 absent, -1 unknown */
 	unsigned int asked_ports;
 	uint16_t asked_port0;
+	pid_t mine[8]; /* the workload's other processes, as the kernel's watched set has them: */
+	int n_mine;    /* what the healer watched, and what a test adds (own()) */
 };
+
+/* pid is in the workload's watched set from now on (as the kernel would have it). */
+static void own(struct env *e, pid_t pid)
+{
+	assert_true(e->n_mine < 8);
+	e->mine[e->n_mine++] = pid;
+}
+
+static void disown(struct env *e, pid_t pid)
+{
+	for (int i = 0; i < e->n_mine; i++)
+		if (e->mine[i] == pid)
+			e->mine[i] = -1;
+}
 
 static int count_watch(unsigned int workload, pid_t pid, void *arg)
 {
 	struct env *e = arg;
 
 	(void)workload;
-	(void)pid;
 	e->watched++;
+	own(e, pid);
 	return 0;
 }
 
@@ -80,7 +98,28 @@ static int probe_busy(unsigned int workload, void *arg)
 
 static bool probe_owns(unsigned int workload, pid_t pid, void *arg)
 {
-	return workload == 1 && pid > 0 && pid == ((struct env *)arg)->live;
+	struct env *e = arg;
+
+	for (int i = 0; workload == 1 && pid > 0 && i < e->n_mine; i++)
+		if (e->mine[i] == pid)
+			return true;
+	return workload == 1 && pid > 0 && pid == e->live;
+}
+
+/* The watched set: the live process, then the others. */
+static size_t probe_pids(unsigned int workload, pid_t *out, size_t max, void *arg)
+{
+	struct env *e = arg;
+	size_t n = 0;
+
+	if (workload != 1)
+		return 0;
+	if (e->live > 0 && n < max)
+		out[n++] = e->live;
+	for (int i = 0; i < e->n_mine && n < max; i++)
+		if (e->mine[i] > 0)
+			out[n++] = e->mine[i];
+	return n;
 }
 
 static uint64_t lost_hook(void *arg, unsigned int workload, uint64_t since_ns)
@@ -104,6 +143,17 @@ static void wait_state(struct env *e, const struct vigil_incident *inc, enum vig
 	for (int n = 0; n < 200 && inc->state != s; n++)
 		assert_int_equal(vigil_loop_run_once(e->loop, 10), 0);
 	assert_int_equal(inc->state, s);
+}
+
+static int count_outcome(struct env *e, const char *outcome);
+
+/* Let real children act, the clock standing still: run the loop (10 ms waits, 2 s at most)
+ * until the journal holds n action records with this outcome. */
+static void wait_outcome(struct env *e, const char *outcome, int n)
+{
+	for (int k = 0; k < 200 && count_outcome(e, outcome) < n; k++)
+		assert_int_equal(vigil_loop_run_once(e->loop, 10), 0);
+	assert_int_equal(count_outcome(e, outcome), n);
 }
 
 /* Incident records go to the journal, as the daemon wires them. */
@@ -146,10 +196,13 @@ static void env_init(struct env *e, const char *yaml)
 	assert_int_equal(
 	    vigil_healer_new(e->cfg, e->loop, e->sinks, e->incs, count_watch, e, &e->h), 0);
 	{
-		const struct vigil_healer_probe probe = {.conversations = probe_conversations,
-							 .busy = probe_busy,
-							 .owns = probe_owns,
-							 .arg = e};
+		const struct vigil_healer_probe probe = {
+		    .conversations = probe_conversations,
+		    .busy = probe_busy,
+		    .owns = probe_owns,
+		    .pids = probe_pids,
+		    .arg = e,
+		};
 
 		vigil_healer_set_probe(e->h, &probe);
 	}
@@ -168,6 +221,19 @@ static void env_know(struct env *e)
 	unlink(e->know_path); /* a missing file is an empty store */
 	assert_int_equal(vigil_knowledge_open(e->know_path, 0, 0, &e->know, msg, sizeof(msg)), 0);
 	vigil_healer_set_knowledge(e->h, e->know);
+}
+
+/* How many descriptors this process has open (a pidfd the healer forgot shows here). */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
 }
 
 static void env_fini(struct env *e)
@@ -227,6 +293,21 @@ static void outcomes(struct env *e, char *buf, size_t len)
 		json_decref(o);
 	}
 	fclose(f);
+}
+
+/* How many action records have this outcome. */
+static int count_outcome(struct env *e, const char *outcome)
+{
+	char out[4096], *p = out;
+	size_t len = strlen(outcome);
+	int n = 0;
+
+	outcomes(e, out, sizeof(out));
+	while ((p = strstr(p, outcome))) {
+		n += (p == out || p[-1] == ' ') && p[len] == ' ';
+		p += len;
+	}
+	return n;
 }
 
 /* The journal's records of type (all of them, in order): a JSON array to json_decref. */
@@ -332,10 +413,10 @@ __attribute__((format(printf, 2, 3))) static const char *fmt(char *buf, const ch
 }
 
 /*
- * A live process of workload 1 (the probe owns it), which ignores SIGTERM: it exits when the
- * test closes *release, and at once on SIGKILL. Returns its pid, once it ignores SIGTERM.
+ * A live process of workload 1 (the probe owns it): it exits when the test closes *release,
+ * and at once on SIGKILL; on SIGTERM too unless ignore_term. Returns its pid, once ready.
  */
-static pid_t live_process(struct env *e, int *release)
+static pid_t spawn_live(struct env *e, int *release, bool ignore_term)
 {
 	int ready[2], go[2];
 	pid_t pid;
@@ -346,7 +427,8 @@ static pid_t live_process(struct env *e, int *release)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		signal(SIGTERM, SIG_IGN);
+		if (ignore_term)
+			signal(SIGTERM, SIG_IGN);
 		close(ready[0]);
 		close(go[1]);
 		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) < 0)
@@ -360,6 +442,12 @@ static pid_t live_process(struct env *e, int *release)
 	*release = go[1];
 	e->live = pid;
 	return pid;
+}
+
+/* One that ignores SIGTERM: only SIGKILL (or *release) ends it. */
+static pid_t live_process(struct env *e, int *release)
+{
+	return spawn_live(e, release, true);
 }
 
 /* Wait (really, 2 s at most) until pid has ended, leaving it to be reaped. */
@@ -420,13 +508,16 @@ static void test_level1_restart_verified(void **state)
 	/* Level 1 acts at once: already spawned, watched before it could run. */
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
 	assert_int_equal(e.watched, 1);
+	/* Its exec succeeds: the replacement, timed; the verify window runs from there. */
+	wait_outcome(&e, "replaced", 1);
+	assert_int_equal(i->replaced_kernel_ns, i->first_kernel_ns);
 	advance(&e, 149);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
 	advance(&e, 1);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	assert_true(i->resolved_mono_ns > i->opened_mono_ns);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "intent started success ");
+	assert_string_equal(out, "intent started replaced success ");
 	kill_started(&e);
 	env_fini(&e);
 }
@@ -497,19 +588,22 @@ static void test_level3_runs_when_approved(void **state)
 	/* Only an incident awaiting approval can be approved, and only once. */
 	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), 0);
 	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), -EINVAL);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	assert_int_equal(e.watched, 1);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "approved intent started success ");
+	assert_string_equal(out, "approved intent started replaced success ");
 	p = started_pid(&e, 0);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr, fmt(want,
-				    "restart approved 0: approved by test\n"
-				    "restart intent 0: /bin/sleep 5\n"
-				    "restart started %d: started pid %d; verifying for 150 ms\n"
-				    "restart success %d: running again as pid %d, up for 150 ms\n",
-				    p, p, p, p));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart approved 0: approved by test\n"
+		    "restart intent 0: /bin/sleep 5\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart replaced %d: pid %d replaced pid 1011 after 0 ms (started by vigil)\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    p, p, p, p, p, p));
 	kill_started(&e);
 	env_fini(&e);
 }
@@ -532,6 +626,7 @@ static void test_approval_waits_its_turn(void **state)
 	j = crash(&e, 6);
 	assert_int_equal(j->state, VIGIL_INC_AWAITING_APPROVAL);
 	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), 0);
+	wait_outcome(&e, "replaced", 1);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
 	assert_int_equal(vigil_healer_approve(e.h, j, "alice (uid 1000, pid 7)", "after the show"),
 			 0);
@@ -541,28 +636,32 @@ static void test_approval_waits_its_turn(void **state)
 	assert_int_equal(vigil_healer_approve(e.h, j, "test", NULL), -EINVAL);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	wait_outcome(&e, "replaced", 2);
 	assert_int_equal(j->state, VIGIL_INC_VERIFYING); /* its turn came */
 	advance(&e, 150);
 	assert_int_equal(j->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "approved intent started approved waiting success intent started "
-				 "success ");
+	assert_string_equal(out, "approved intent started replaced approved waiting success intent "
+				 "started replaced success ");
 	p1 = started_pid(&e, 0);
 	p2 = started_pid(&e, 1);
 	trail(&e, tr, sizeof(tr));
 	assert_string_equal(
-	    tr, fmt(want,
-		    "restart approved 0: approved by test\n"
-		    "restart intent 0: /bin/sleep 5\n"
-		    "restart started %d: started pid %d; verifying for 150 ms\n"
-		    "restart approved 0: approved by alice (uid 1000, pid 7): after the show\n"
-		    "restart waiting 0: a heal of this workload is running: this one runs when it "
-		    "ends\n"
-		    "restart success %d: running again as pid %d, up for 150 ms\n"
-		    "restart intent 0: /bin/sleep 5\n"
-		    "restart started %d: started pid %d; verifying for 150 ms\n"
-		    "restart success %d: running again as pid %d, up for 150 ms\n",
-		    p1, p1, p1, p1, p2, p2, p2, p2));
+	    tr,
+	    fmt(want,
+		"restart approved 0: approved by test\n"
+		"restart intent 0: /bin/sleep 5\n"
+		"restart started %d: started pid %d; verifying for 150 ms\n"
+		"restart replaced %d: pid %d replaced pid 1011 after 0 ms (started by vigil)\n"
+		"restart approved 0: approved by alice (uid 1000, pid 7): after the show\n"
+		"restart waiting 0: a heal of this workload is running: this one runs when it "
+		"ends\n"
+		"restart success %d: running again as pid %d, up for 150 ms\n"
+		"restart intent 0: /bin/sleep 5\n"
+		"restart started %d: started pid %d; verifying for 150 ms\n"
+		"restart replaced %d: pid %d replaced pid 1006 after 150 ms (started by vigil)\n"
+		"restart success %d: running again as pid %d, up for 150 ms\n",
+		p1, p1, p1, p1, p1, p1, p2, p2, p2, p2, p2, p2));
 	kill_started(&e);
 	env_fini(&e);
 }
@@ -638,18 +737,23 @@ static void test_level2_waits_its_delay(void **state)
 	advance(&e, 100);
 	assert_int_equal(e.watched, 1);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "scheduled intent started success ");
+	assert_string_equal(out, "scheduled intent started replaced success ");
 	p = started_pid(&e, 0);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr, fmt(want,
-				    "restart scheduled 0: restart in 200 ms (level 2 delay)\n"
-				    "restart intent 0: /bin/sleep 5\n"
-				    "restart started %d: started pid %d; verifying for 150 ms\n"
-				    "restart success %d: running again as pid %d, up for 150 ms\n",
-				    p, p, p, p));
+	/* Recovery is timed from the fault to the new process's exec: the delay and all. */
+	assert_string_equal(
+	    tr,
+	    fmt(want,
+		"restart scheduled 0: restart in 200 ms (level 2 delay)\n"
+		"restart intent 0: /bin/sleep 5\n"
+		"restart started %d: started pid %d; verifying for 150 ms\n"
+		"restart replaced %d: pid %d replaced pid 1011 after 200 ms (started by vigil)\n"
+		"restart success %d: running again as pid %d, up for 150 ms\n",
+		p, p, p, p, p, p));
 	kill_started(&e);
 	env_fini(&e);
 }
@@ -667,9 +771,10 @@ static void test_second_fault_during_heal_is_not_stacked(void **state)
 	j = crash(&e, 6); /* another signature, same workload, while verifying */
 	assert_ptr_not_equal(i, j);
 	assert_int_equal(e.watched, 1);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "intent started skipped success ");
+	assert_string_equal(out, "intent started skipped replaced success ");
 	p = started_pid(&e, 0);
 	trail(&e, tr, sizeof(tr));
 	assert_string_equal(
@@ -678,8 +783,9 @@ static void test_second_fault_during_heal_is_not_stacked(void **state)
 		    "restart started %d: started pid %d; verifying for 150 ms\n"
 		    "restart skipped 0: a heal of this workload is already scheduled or "
 		    "running\n"
+		    "restart replaced %d: pid %d replaced pid 1011 after 0 ms (started by vigil)\n"
 		    "restart success %d: running again as pid %d, up for 150 ms\n",
-		    p, p, p, p));
+		    p, p, p, p, p, p));
 	assert_int_equal(j->state, VIGIL_INC_OPEN);
 	kill_started(&e);
 	env_fini(&e);
@@ -745,6 +851,7 @@ static void test_knowledge_prefers_what_worked(void **state)
 	know_fill(&e, 11, "restart-clean", 5, 4);
 	i = crash(&e, 11);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 
@@ -798,6 +905,7 @@ static void test_knowledge_empty_store_takes_first(void **state)
 	env_init(&e, CFG2("1", "/bin/sleep, \"5\"", "/bin/sleep, \"6\"", BREAKER_1H));
 	env_know(&e);
 	i = crash(&e, 11);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	acts = records(&e, "action");
@@ -830,10 +938,11 @@ static void test_no_store_takes_first(void **state)
 	(void)state;
 	env_init(&e, CFG2("1", "/bin/sleep, \"5\"", "/bin/sleep, \"6\"", BREAKER_1H));
 	i = crash(&e, 11);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "intent started success ");
+	assert_string_equal(out, "intent started replaced success ");
 	acts = records(&e, "action");
 	assert_string_equal(str_of(action_rec(acts, "intent"), "detail"), "/bin/sleep 5");
 	json_decref(acts);
@@ -904,6 +1013,7 @@ static void test_failure_learned_and_breaker_records(void **state)
 	assert_int_equal(j->state, VIGIL_INC_OPEN);
 	advance(&e, 1);
 	assert_int_equal(j->state, VIGIL_INC_VERIFYING);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(j->state, VIGIL_INC_RESOLVED);
 	br = records(&e, "breaker");
@@ -941,10 +1051,11 @@ static void test_approve_runs_the_rule_chosen(void **state)
 	    vigil_knowledge_score(vigil_knowledge_get(e.know, i->signature, "restart")) >
 	    vigil_knowledge_score(vigil_knowledge_get(e.know, i->signature, "restart-clean")));
 	assert_int_equal(vigil_healer_approve(e.h, i, "test", NULL), 0);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "chosen approved intent started success ");
+	assert_string_equal(out, "chosen approved intent started replaced success ");
 	acts = records(&e, "action");
 	assert_string_equal(str_of(action_rec(acts, "approved"), "action"), "restart-clean");
 	assert_string_equal(str_of(action_rec(acts, "intent"), "detail"), "/bin/sleep 6");
@@ -1011,20 +1122,23 @@ static void test_restart_waits_for_quiet_then_stops(void **state)
 	advance(&e, 20);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
 	assert_int_equal(e.watched, 1);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	p = started_pid(&e, 0);
 	assert_true(p > 0 && p != old);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr,
-			    fmt(want,
-				"restart intent 0: /bin/sleep 5\n"
-				"restart deferred %d: 2 inbound connections open: waiting up to "
-				"60000 ms for them to close before stopping pid %d\n"
-				"restart stop %d: SIGTERM to pid %d\n"
-				"restart started %d: started pid %d; verifying for 150 ms\n"
-				"restart success %d: running again as pid %d, up for 150 ms\n",
-				old, old, old, old, p, p, p, p));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: /bin/sleep 5\n"
+		    "restart deferred %d: 2 inbound connections open: waiting up to "
+		    "60000 ms for them to close before stopping pid %d\n"
+		    "restart stop %d: SIGTERM to pid %d\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart replaced %d: pid %d replaced pid %d after 30340 ms (started "
+		    "by vigil)\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    old, old, old, old, p, p, p, p, old, p, p));
 	kill_started(&e);
 	env_fini(&e);
 }
@@ -1065,21 +1179,24 @@ static void test_restart_kills_after_grace(void **state)
 	wait_ended(old);
 	advance(&e, 20);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	p = started_pid(&e, 0);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr,
-			    fmt(want,
-				"restart intent 0: /bin/sleep 5\n"
-				"restart deferred %d: 3 inbound connections open: waiting up to "
-				"1000 ms for them to close before stopping pid %d\n"
-				"restart stop %d: SIGTERM to pid %d (the quiet window expired with "
-				"connections open)\n"
-				"restart stop %d: SIGKILL to pid %d after 10000 ms\n"
-				"restart started %d: started pid %d; verifying for 150 ms\n"
-				"restart success %d: running again as pid %d, up for 150 ms\n",
-				old, old, old, old, old, old, p, p, p, p));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: /bin/sleep 5\n"
+		    "restart deferred %d: 3 inbound connections open: waiting up to "
+		    "1000 ms for them to close before stopping pid %d\n"
+		    "restart stop %d: SIGTERM to pid %d (the quiet window expired with "
+		    "connections open)\n"
+		    "restart stop %d: SIGKILL to pid %d after 10000 ms\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart replaced %d: pid %d replaced pid %d after 11139 ms (started "
+		    "by vigil)\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    old, old, old, old, old, old, p, p, p, p, old, p, p));
 	close(release);
 	kill_started(&e);
 	env_fini(&e);
@@ -1095,13 +1212,14 @@ static void test_quiet_timeout_escalates(void **state)
 	struct vigil_incident *i;
 	char tr[2048], want[2048], out[256];
 	struct env e;
-	int release;
+	int release, fds;
 	pid_t old;
 
 	(void)state;
 	env_init(&e, CFG_LIVE_Q("max_defer: 1s, ports: [8080, 8443]"));
 	env_know(&e);
 	old = live_process(&e, &release);
+	fds = open_fds();
 	e.conns = 1;
 	i = slow(&e, old);
 	/* The probe is asked about the configured ports only. */
@@ -1127,8 +1245,33 @@ static void test_quiet_timeout_escalates(void **state)
 				"restart stops it anyway)\n",
 				old, old, old, old));
 	assert_null(vigil_knowledge_get(e.know, i->signature, "restart")); /* not learnt */
+	/* The pidfd taken of the process it would have stopped is closed. */
+	assert_int_equal(open_fds(), fds);
 	close(release);
 	env_fini(&e);
+}
+
+/* vigil stops while a heal waits in its quiet window: nothing is signalled, and the pidfd
+ * taken of the process it would have stopped is closed. */
+static void test_stop_in_quiet_window_releases(void **state)
+{
+	struct vigil_incident *i;
+	struct env e;
+	int release, fds;
+	pid_t old;
+
+	(void)state;
+	fds = open_fds();
+	env_init(&e, CFG_LIVE("60s"));
+	old = live_process(&e, &release);
+	e.conns = 1;
+	i = slow(&e, old);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 500);
+	env_fini(&e);
+	assert_int_equal(kill(old, 0), 0); /* never signalled */
+	close(release);
+	assert_int_equal(open_fds(), fds);
 }
 
 /* A process the probe does not own (or a crash: nothing runs) is never waited for or stopped. */
@@ -1147,10 +1290,11 @@ static void test_restart_leaves_what_it_does_not_own(void **state)
 	e.conns = 5;
 	i = slow(&e, old);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	outcomes(&e, out, sizeof(out));
-	assert_string_equal(out, "intent started success ");
+	assert_string_equal(out, "intent started replaced success ");
 	assert_int_equal(kill(old, 0), 0);
 	close(release);
 	kill_started(&e);
@@ -1193,6 +1337,7 @@ static void test_verify_failures_recorded(void **state)
 	q = started_pid(&e, 1);
 	assert_true(q > 0);
 	assert_int_equal(waitpid(q, &st, 0), q); /* reaped, and not told */
+	wait_outcome(&e, "replaced", 2);
 	advance(&e, 150);
 	assert_int_equal(j->state, VIGIL_INC_FAILED);
 	trail(&e, tr, sizeof(tr));
@@ -1200,13 +1345,16 @@ static void test_verify_failures_recorded(void **state)
 	    tr, fmt(want,
 		    "restart intent 0: /bin/false\n"
 		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart replaced %d: pid %d replaced pid 1011 after 0 ms (started by vigil)\n"
 		    "restart failed %d: pid %d exited with status 1 within the verify "
 		    "window\n"
 		    "restart scheduled 0: restart in 10000 ms (backoff)\n"
 		    "restart intent 0: /bin/false\n"
 		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart replaced %d: pid %d replaced pid 1006 after 10000 ms (started by "
+		    "vigil)\n"
 		    "restart failed %d: pid %d is gone before the verify window ended\n",
-		    p, p, p, p, q, q, q, q));
+		    p, p, p, p, p, p, q, q, q, q, q, q));
 	assert_int_equal(vigil_knowledge_get(e.know, i->signature, "restart")->attempts, 1);
 	assert_int_equal(vigil_knowledge_get(e.know, j->signature, "restart")->attempts, 1);
 	env_fini(&e);
@@ -1229,14 +1377,15 @@ static void test_killed_within_verify_window(void **state)
 	vigil_healer_reaped(e.h, p, st);
 	assert_int_equal(i->state, VIGIL_INC_FAILED);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr,
-			    fmt(want,
-				"restart intent 0: /bin/sleep 5\n"
-				"restart started %d: started pid %d; verifying for 150 ms\n"
-				"restart failed %d: pid %d killed by signal 9 within the verify "
-				"window\n"
-				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n",
-				p, p, p, p));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: /bin/sleep 5\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart replaced %d: pid %d replaced pid 1011 after 0 ms (started by vigil)\n"
+		    "restart failed %d: pid %d killed by signal 9 within the verify "
+		    "window\n"
+		    "breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n",
+		    p, p, p, p, p, p));
 	env_fini(&e);
 }
 
@@ -1315,6 +1464,541 @@ static void test_shutdown_records_pending_heals(void **state)
 				old, old));
 	close(release);
 	assert_int_equal(e.watched, 0);
+	env_fini(&e);
+}
+
+/* --- regressions of issue 10: what main got wrong -------------------------------------- */
+
+/*
+ * A new process that has exited but is not reaped yet (a zombie: nothing reaps here) is not
+ * "running again". main asked kill(pid, 0), which a zombie answers, and called /bin/false a
+ * success.
+ */
+static void test_zombie_is_not_running(void **state)
+{
+	struct vigil_incident *i;
+	struct env e;
+	siginfo_t si;
+	pid_t p;
+
+	(void)state;
+	env_init(&e, CFG_FALSE);
+	i = crash(&e, 11);
+	p = started_pid(&e, 0);
+	assert_true(p > 0);
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_PID, (id_t)p, &si, WEXITED | WNOWAIT), 0); /* a zombie now */
+	advance(&e, 150);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	env_fini(&e);
+}
+
+/* A live process of workload 1 that ends on SIGTERM (not ignored); *release ends it too. */
+static pid_t live_process_soft(struct env *e, int *release)
+{
+	return spawn_live(e, release, false);
+}
+
+/* Has pid ended (left as a zombie for us to see)? */
+static bool ended(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+	return si.si_pid == pid;
+}
+
+/*
+ * The process chosen leaves the workload while the quiet window holds the heal back (its pid
+ * reused, say): SIGTERM is not sent. main checked ownership once, when the heal began, and
+ * signalled the pid up to max_defer later.
+ */
+static void test_no_sigterm_to_a_process_that_left(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release;
+	pid_t old;
+
+	(void)state;
+	env_init(&e, CFG_LIVE("60s"));
+	old = live_process_soft(&e, &release);
+	e.conns = 1;
+	i = slow(&e, old);
+	advance(&e, 100);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	e.live = 0; /* no longer the workload's */
+	e.conns = 0;
+	advance(&e, 100);
+	usleep(50000); /* a SIGTERM would have ended it by now */
+	assert_false(ended(old));
+	trail(&e, tr, sizeof(tr));
+	assert_non_null(strstr(tr, fmt(want,
+				       "restart stop %d: pid %d is no longer the workload's: "
+				       "not signalled\n",
+				       old, old)));
+	close(release);
+	kill_started(&e);
+	env_fini(&e);
+}
+
+/*
+ * The process leaves the workload between SIGTERM (which it ignores) and SIGKILL: SIGKILL is
+ * not sent. main sent SIGKILL to the pid 10 s after SIGTERM without looking.
+ */
+static void test_no_sigkill_to_a_process_that_left(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release;
+	pid_t old;
+
+	(void)state;
+	env_init(&e, CFG_LIVE("60s"));
+	old = live_process(&e, &release);
+	i = slow(&e, old);
+	assert_int_equal(i->state, VIGIL_INC_HEALING); /* SIGTERM sent, ignored */
+	e.live = 0;				       /* ... and now it is not the workload's */
+	advance(&e, VIGIL_STOP_GRACE_MS);
+	advance(&e, 20);
+	usleep(50000); /* a SIGKILL would have ended it by now */
+	assert_false(ended(old));
+	trail(&e, tr, sizeof(tr));
+	assert_non_null(strstr(tr, fmt(want,
+				       "restart stop %d: SIGTERM to pid %d\n"
+				       "restart stop %d: pid %d is no longer the workload's: "
+				       "SIGKILL not sent\n",
+				       old, old, old, old)));
+	close(release);
+	wait_ended(old);
+	kill_started(&e);
+	env_fini(&e);
+}
+
+/*
+ * A service that forks into the background: the process vigil started exits 0 and leaves one
+ * of the workload running, which is what is verified. main called that a failed heal.
+ */
+static void test_daemonizing_service_runs_again(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release, st;
+	pid_t p, bg;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	i = crash(&e, 11);
+	p = started_pid(&e, 0);
+	assert_true(p > 0);
+	/* What it left in the background: a process of the workload, started after the fault. */
+	bg = live_process(&e, &release);
+	e.live = 0;
+	own(&e, bg);
+	assert_int_equal(waitpid(p, &st, 0), p);
+	vigil_healer_reaped(e.h, p, st);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: /bin/true\n"
+		    "restart started %d: started pid %d; verifying for 150 ms\n"
+		    "restart replaced %d: pid %d replaced pid 1011 after 0 ms (started by vigil)\n"
+		    "restart followed %d: pid %d exited 0 and left pid %d of the workload running: "
+		    "verifying that one\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    p, p, p, p, bg, p, bg, bg, bg));
+	close(release);
+	wait_ended(bg);
+	env_fini(&e);
+}
+
+/* --- the modes: signal, command, await, supervisor: external ------------------------------ */
+
+#define CFG_MODE(on, supervisor, restart)                                                          \
+	"workloads:\n"                                                                             \
+	"  - name: svc\n"                                                                          \
+	"    match: { comm: svc }\n"                                                               \
+	"    verify: 150ms\n" supervisor                                                           \
+	"    breaker: { failures: 1, window: 1m, cooldown: 1h }\n"                                 \
+	"    heal:\n"                                                                              \
+	"      - on: [" on "]\n"                                                                   \
+	"        level: 1\n"                                                                       \
+	"        action: { restart: " restart " }\n"
+
+/* The kernel saw pid exec as a process of workload 1 (what daemon.c hands the healer). */
+static void exec_seen(struct env *e, pid_t pid)
+{
+	const struct vigil_action_event ev = {
+	    .type = VIGIL_ACTION_WORKLOAD_EXEC,
+	    .pid = pid,
+	    .ts_ns = vigil_clock_mono(&e->mc.clock),
+	};
+
+	own(e, pid);
+	vigil_healer_workload_event(e->h, 1, &ev);
+}
+
+/* The incident's last record, as written. */
+static json_t *last_incident(struct env *e)
+{
+	json_t *all = records(e, "incident");
+	json_t *r = json_incref(json_array_get(all, json_array_size(all) - 1));
+
+	json_decref(all);
+	return r;
+}
+
+/* signal: vigil SIGTERMs the incident's process, the supervisor starts the new one (an exec
+ * the kernel saw), which is verified and timed. */
+static void test_signal_mode(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release, release2;
+	pid_t old, np;
+	json_t *inc;
+
+	(void)state;
+	env_init(&e, CFG_MODE("latency_slo", "", "{ signal: TERM, kill_after: 1s, await: 5s }"));
+	old = live_process_soft(&e, &release);
+	i = slow(&e, old);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	wait_ended(old);
+	advance(&e, 40);
+	/* The supervisor's replacement. */
+	np = live_process(&e, &release2);
+	e.live = 0;
+	exec_seen(&e, np);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	assert_int_equal(e.watched, 0); /* vigil started nothing */
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: SIGTERM to the workload's process (SIGKILL after 1000 ms); "
+		    "await its replacement by the supervisor for up to 5000 ms\n"
+		    "restart stop %d: SIGTERM to pid %d\n"
+		    "restart await %d: awaiting the supervisor's replacement of pid %d for up to "
+		    "5000 ms\n"
+		    "restart replaced %d: pid %d replaced pid %d after 40 ms (started by the "
+		    "supervisor)\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    old, old, old, old, np, np, old, np, np));
+	inc = last_incident(&e);
+	assert_string_equal(str_of(inc, "state"), "resolved");
+	assert_int_equal(json_integer_value(json_object_get(inc, "replaced_after_ms")), 40);
+	json_decref(inc);
+	close(release);
+	close(release2);
+	wait_ended(np);
+	env_fini(&e);
+}
+
+/* A replacement found in the watched set is timed from its start as /proc gives it (to the
+ * clock tick, on the host's clock): "after N ms (started by the supervisor)" -> "after X ms". */
+static void mask_after(char *tr)
+{
+	char *p = strstr(tr, " ms (started by the supervisor)"), *d = p;
+
+	assert_non_null(p);
+	while (d > tr && d[-1] >= '0' && d[-1] <= '9')
+		d--;
+	assert_true(d < p);
+	*d = 'X';
+	memmove(d + 1, p, strlen(p) + 1);
+}
+
+/* signal: a process that ignores SIGTERM gets SIGKILL after kill_after; the verify waits for
+ * it to be gone. A replacement nobody announced is found in the watched set (polled). */
+static void test_signal_mode_kill_after_and_poll(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release, release2;
+	pid_t old, np;
+
+	(void)state;
+	env_init(&e, CFG_MODE("latency_slo", "", "{ signal: INT, kill_after: 1s, await: 5s }"));
+	signal(SIGINT, SIG_IGN); /* the child inherits it: it ignores SIGINT */
+	old = live_process(&e, &release);
+	signal(SIGINT, SIG_DFL);
+	i = slow(&e, old);
+	advance(&e, 250);
+	np = live_process(&e, &release2); /* a new one, found at the next poll */
+	e.live = old;
+	own(&e, np);
+	advance(&e, 250);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150); /* the window is over; old still there: its SIGKILL is due first */
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 600);
+	wait_state(&e, i, VIGIL_INC_RESOLVED);
+	assert_true(ended(old));
+	trail(&e, tr, sizeof(tr));
+	mask_after(tr);
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: SIGINT to the workload's process (SIGKILL after 1000 ms); "
+		    "await its replacement by the supervisor for up to 5000 ms\n"
+		    "restart stop %d: SIGINT to pid %d\n"
+		    "restart await %d: awaiting the supervisor's replacement of pid %d for up to "
+		    "5000 ms\n"
+		    "restart replaced %d: pid %d replaced pid %d after X ms (started by the "
+		    "supervisor)\n"
+		    "restart stop %d: SIGKILL to pid %d after 1000 ms\n"
+		    "restart success %d: running again as pid %d, up for 750 ms\n",
+		    old, old, old, old, np, np, old, old, old, np, np));
+	close(release2);
+	wait_ended(np);
+	env_fini(&e);
+}
+
+/* Nothing replaces it within await: a failed heal, learnt, counted by the breaker. */
+static void test_await_timeout(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release;
+	pid_t old;
+
+	(void)state;
+	env_init(&e, CFG_MODE("latency_slo", "", "{ signal: TERM, await: 2s }"));
+	env_know(&e);
+	old = live_process_soft(&e, &release);
+	i = slow(&e, old);
+	wait_ended(old);
+	advance(&e, 1999);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 1);
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_non_null(
+	    strstr(tr, fmt(want,
+			   "restart failed 0: no new process of the workload replaced "
+			   "pid %d within 2000 ms\n"
+			   "breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n",
+			   old)));
+	assert_int_equal(vigil_knowledge_get(e.know, i->signature, "restart")->attempts, 1);
+	env_fini(&e);
+}
+
+/* command: it runs with exactly its env (nothing of vigil's), exits 0; then the replacement
+ * is awaited, and one that exec'd while the command still ran counts (systemctl restart). */
+static void test_command_mode(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048], out[128] = "", path[64];
+	struct env e;
+	int release, fd;
+	pid_t old, np, c;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/vigil-cmd-%d", getpid());
+	assert_int_equal(setenv("VIGIL_SECRET", "hunter2", 1), 0);
+	{
+		char yaml[1024];
+
+		snprintf(yaml, sizeof(yaml),
+			 CFG_MODE("latency_slo", "",
+				  "{ command: [/bin/sh, -c, 'sleep 0.2; env > %s'], env: "
+				  "[A=1], await: 5s }"),
+			 path);
+		env_init(&e, yaml);
+	}
+	old = live_process_soft(&e, &release);
+	i = slow(&e, old);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	c = started_pid(&e, 0); /* none: a command is not the workload's new process */
+	assert_int_equal(c, 0);
+	kill(old, SIGTERM); /* what the command's supervisor does */
+	np = live_process(&e, &release);
+	e.live = 0;
+	exec_seen(&e, np); /* while the command runs: taken once it exits 0 */
+	wait_outcome(&e, "command", 2);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	assert_int_equal(e.watched, 0);
+	trail(&e, tr, sizeof(tr));
+	{
+		json_t *all = records(&e, "action");
+
+		c = (pid_t)json_integer_value(json_object_get(json_array_get(all, 1), "pid"));
+		json_decref(all);
+	}
+	assert_string_equal(
+	    tr,
+	    fmt(want,
+		"restart intent 0: /bin/sh -c sleep 0.2; env > %s; await the replacement for up "
+		"to 5000 ms\n"
+		"restart command %d: pid %d: /bin/sh -c sleep 0.2; env > %s (may take 60000 "
+		"ms)\n"
+		"restart command %d: command pid %d exited 0 after 0 ms\n"
+		"restart replaced %d: pid %d replaced pid %d after 0 ms (started by the "
+		"supervisor)\n"
+		"restart success %d: running again as pid %d, up for 150 ms\n",
+		path, c, c, path, c, c, np, np, old, np, np));
+	/* Its environment was the env list, nothing inherited (VIGIL_SECRET, PATH...). */
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "r");
+	while (f && fgets(out + strlen(out), (int)(sizeof(out) - strlen(out)), f))
+		;
+	fclose(f);
+	unlink(path);
+	assert_null(strstr(out, "VIGIL_SECRET"));
+	assert_non_null(strstr(out, "A=1\n"));
+	assert_null(strstr(out, "PATH=/"));
+	unsetenv("VIGIL_SECRET");
+	close(release);
+	wait_ended(np);
+	env_fini(&e);
+}
+
+/* command: a non-zero exit is a failed heal, with the status and what it said. */
+static void test_command_fails(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048];
+	struct env e;
+	int release;
+	pid_t old;
+
+	(void)state;
+	env_init(&e, CFG_MODE("latency_slo", "",
+			      "{ command: [/bin/sh, -c, 'echo no such service >&2; exit 3'] }"));
+	old = live_process_soft(&e, &release);
+	i = slow(&e, old);
+	wait_state(&e, i, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_non_null(strstr(tr, "exited with status 3 after 0 ms: no such service\n"));
+	assert_false(ended(old)); /* never signalled by vigil */
+	close(release);
+	env_fini(&e);
+}
+
+/* command: still running at its timeout — killed, a failed heal. */
+static void test_command_timeout(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release;
+	pid_t old, c;
+
+	(void)state;
+	env_init(&e, CFG_MODE("latency_slo", "", "{ command: [/bin/sleep, \"30\"], timeout: 1s }"));
+	old = live_process_soft(&e, &release);
+	i = slow(&e, old);
+	{
+		json_t *all = records(&e, "action");
+
+		c = (pid_t)json_integer_value(json_object_get(json_array_get(all, 1), "pid"));
+		json_decref(all);
+	}
+	assert_true(c > 0);
+	advance(&e, 999);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 1);
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	wait_ended(c);
+	trail(&e, tr, sizeof(tr));
+	assert_non_null(strstr(tr, fmt(want,
+				       "restart failed %d: command pid %d still running after 1000 "
+				       "ms: killed\n",
+				       c, c)));
+	close(release);
+	env_fini(&e);
+}
+
+/* supervisor: external — a crash's replacement is awaited and timed; the command is not run,
+ * nothing is spawned. */
+static void test_supervisor_external_awaits(void **state)
+{
+	struct vigil_incident *i;
+	char tr[2048], want[2048];
+	struct env e;
+	int release;
+	pid_t np;
+
+	(void)state;
+	env_init(&e, CFG_MODE("crash", "    supervisor: external\n",
+			      "{ command: [/usr/bin/sv, restart, /etc/sv/svc] }"));
+	i = crash(&e, 11);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, 1000); /* runit waits a second before it starts it again */
+	np = live_process(&e, &release);
+	e.live = 0;
+	exec_seen(&e, np);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	assert_int_equal(e.watched, 0);
+	assert_int_equal(count_outcome(&e, "command"), 0);
+	trail(&e, tr, sizeof(tr));
+	assert_string_equal(
+	    tr, fmt(want,
+		    "restart intent 0: /usr/bin/sv restart /etc/sv/svc; await the replacement for "
+		    "up to 60000 ms\n"
+		    "restart await 1011: pid 1011 ended; its supervisor starts the replacement "
+		    "(supervisor: external): awaiting it for up to 60000 ms\n"
+		    "restart replaced %d: pid %d replaced pid 1011 after 1000 ms (started by the "
+		    "supervisor)\n"
+		    "restart success %d: running again as pid %d, up for 150 ms\n",
+		    np, np, np, np));
+	/* Its replacement crashes within the verify window: failed, with how. */
+	close(release);
+	wait_ended(np);
+	disown(&e, np);
+	env_fini(&e);
+}
+
+/* An exit record of the replacement (a process vigil did not start) within the verify
+ * window: a failed heal, saying how it ended. */
+static void test_replacement_dies_within_verify(void **state)
+{
+	const struct vigil_action_event died = {
+	    .type = VIGIL_ACTION_WORKLOAD_EXIT,
+	    .pid = 4243,
+	    .wstatus = SIGSEGV,
+	};
+	struct vigil_incident *i;
+	char tr[2048];
+	struct env e;
+	int release;
+	pid_t np;
+
+	(void)state;
+	env_init(&e, CFG_MODE("crash", "    supervisor: external\n", "{ signal: TERM }"));
+	i = crash(&e, 11);
+	np = live_process(&e, &release);
+	e.live = 0;
+	exec_seen(&e, np);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	vigil_healer_workload_event(e.h, 1, &died); /* another pid: nothing */
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	{
+		struct vigil_action_event ev = died;
+
+		ev.pid = np;
+		vigil_healer_workload_event(e.h, 1, &ev);
+	}
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	trail(&e, tr, sizeof(tr));
+	assert_non_null(strstr(tr, "killed by signal 11 within the verify window\n"));
+	close(release);
 	env_fini(&e);
 }
 
@@ -1590,11 +2274,24 @@ int main(void)
 	    cmocka_unit_test(test_restart_waits_for_quiet_then_stops),
 	    cmocka_unit_test(test_restart_kills_after_grace),
 	    cmocka_unit_test(test_quiet_timeout_escalates),
+	    cmocka_unit_test(test_stop_in_quiet_window_releases),
 	    cmocka_unit_test(test_restart_leaves_what_it_does_not_own),
 	    cmocka_unit_test(test_verify_failures_recorded),
 	    cmocka_unit_test(test_killed_within_verify_window),
 	    cmocka_unit_test(test_lossy_incident_needs_level1),
 	    cmocka_unit_test(test_shutdown_records_pending_heals),
+	    cmocka_unit_test(test_zombie_is_not_running),
+	    cmocka_unit_test(test_no_sigterm_to_a_process_that_left),
+	    cmocka_unit_test(test_no_sigkill_to_a_process_that_left),
+	    cmocka_unit_test(test_daemonizing_service_runs_again),
+	    cmocka_unit_test(test_signal_mode),
+	    cmocka_unit_test(test_signal_mode_kill_after_and_poll),
+	    cmocka_unit_test(test_await_timeout),
+	    cmocka_unit_test(test_command_mode),
+	    cmocka_unit_test(test_command_fails),
+	    cmocka_unit_test(test_command_timeout),
+	    cmocka_unit_test(test_supervisor_external_awaits),
+	    cmocka_unit_test(test_replacement_dies_within_verify),
 	    cmocka_unit_test(test_any_kind_runs_through_the_interface),
 	    cmocka_unit_test(test_any_kind_waits_for_quiet),
 	    cmocka_unit_test(test_any_kind_hears_its_child),

@@ -59,6 +59,8 @@ struct run {
 	struct vigil_heal_state loaded;
 	bool found;
 	char journal[160];
+	pid_t mine[8]; /* what the healer started and watched: the workload's, for its probe */
+	int n_mine;
 };
 
 static int forward(void *arg, const char *json, size_t len)
@@ -73,6 +75,38 @@ static int forward(void *arg, const char *json, size_t len)
 	}
 	json_decref(o);
 	return 0;
+}
+
+/* The daemon's watch callback puts what the healer starts into the kernel's watched set; here,
+ * the run's list, which the probe answers from. */
+static int watch(unsigned int workload, pid_t pid, void *arg)
+{
+	struct run *r = arg;
+
+	(void)workload;
+	assert_true(r->n_mine < 8);
+	r->mine[r->n_mine++] = pid;
+	return 0;
+}
+
+static bool probe_owns(unsigned int workload, pid_t pid, void *arg)
+{
+	const struct run *r = arg;
+
+	for (int i = 0; workload == 1 && pid > 0 && i < r->n_mine; i++)
+		if (r->mine[i] == pid)
+			return true;
+	return false;
+}
+
+static size_t probe_pids(unsigned int workload, pid_t *out, size_t max, void *arg)
+{
+	const struct run *r = arg;
+	size_t n = 0;
+
+	for (int i = 0; workload == 1 && i < r->n_mine && n < max; i++)
+		out[n++] = r->mine[i];
+	return n;
 }
 
 static void record_incident(const struct vigil_incident *i, void *arg)
@@ -129,7 +163,16 @@ static void run_start(struct run *r, struct world *w, unsigned int n,
 
 		assert_int_equal(vigil_incidents_new(&io, &r->incs), 0);
 	}
-	assert_int_equal(vigil_healer_new(w->cfg, w->loop, r->out, r->incs, NULL, NULL, &r->h), 0);
+	assert_int_equal(vigil_healer_new(w->cfg, w->loop, r->out, r->incs, watch, r, &r->h), 0);
+	{
+		const struct vigil_healer_probe probe = {
+		    .owns = probe_owns,
+		    .pids = probe_pids,
+		    .arg = r,
+		};
+
+		vigil_healer_set_probe(r->h, &probe);
+	}
 	assert_int_equal(
 	    vigil_state_file_open(w->state_path, &r->file, &r->loaded, &r->found, msg, sizeof(msg)),
 	    0);
@@ -233,6 +276,34 @@ static void kill_started(struct run *r)
 	fclose(f);
 }
 
+/* How many action records of r have this outcome. */
+static int count_outcome(struct run *r, const char *outcome)
+{
+	FILE *f = fopen(r->journal, "r");
+	char line[4096];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *got = json_string_value(json_object_get(o, "outcome"));
+
+		n += got && !strcmp(got, outcome);
+		json_decref(o);
+	}
+	fclose(f);
+	return n;
+}
+
+/* Let real children act, the clock standing still, until r's heal has its replacement (its
+ * exec succeeded: the verify window runs from there). */
+static void wait_replaced(struct world *w, struct run *r)
+{
+	for (int n = 0; n < 200 && !count_outcome(r, "replaced"); n++)
+		assert_int_equal(vigil_loop_run_once(w->loop, 10), 0);
+	assert_int_equal(count_outcome(r, "replaced"), 1);
+}
+
 /* Run the loop (no time passing) so that a change is written. */
 static void settle(struct world *w)
 {
@@ -304,6 +375,7 @@ static void test_backoff_goes_on(void **state)
 	world_init(&w, CFG("level: 1", "/bin/sleep, \"30\"", "1h"));
 	run_start(&a, &w, 1, &rs);
 	i = crash(&a, 11); /* spawned now: the backoff counts from here */
+	wait_replaced(&w, &a);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
 	advance(&w, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
@@ -320,6 +392,7 @@ static void test_backoff_goes_on(void **state)
 	advance(&w, 5999);
 	assert_int_equal(i->state, VIGIL_INC_OPEN);
 	advance(&w, 1);
+	wait_replaced(&w, &b);
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
 	run_kill(&b);
 	kill_started(&b);
@@ -360,6 +433,7 @@ static void test_level2_runs_at_its_remaining_delay(void **state)
 	advance(&w, 24999);
 	assert_int_equal(r->state, VIGIL_INC_OPEN);
 	advance(&w, 1);
+	wait_replaced(&w, &b);
 	assert_int_equal(r->state, VIGIL_INC_VERIFYING);
 	advance(&w, 150);
 	assert_int_equal(r->state, VIGIL_INC_RESOLVED);
@@ -408,6 +482,7 @@ static void test_approval_stays_pending(void **state)
 	assert_non_null(r->heal_rule);
 	assert_int_equal(vigil_incidents_expire(b.incs), 0); /* held */
 	assert_int_equal(vigil_healer_approve(b.h, r, "test", NULL), 0);
+	wait_replaced(&w, &b);
 	assert_int_equal(r->state, VIGIL_INC_VERIFYING);
 	trail(&b, tr, sizeof(tr));
 	assert_non_null(strstr(tr, "restart approved: approved by test\n"
@@ -478,6 +553,7 @@ static void test_approved_waiting_survives(void **state)
 	r = vigil_incidents_lookup(b.incs, id);
 	assert_non_null(r);
 	advance(&w, 0);
+	wait_replaced(&w, &b);
 	assert_int_equal(r->state, VIGIL_INC_VERIFYING);
 	advance(&w, 150);
 	assert_int_equal(r->state, VIGIL_INC_RESOLVED);

@@ -151,7 +151,7 @@ int vigil_cmd_check(int argc, char **argv)
 		for (unsigned int k = 0; k < w->n_heal; k++)
 			printf("%s%s (level %u)", k ? ", " : ": ", w->heal[k].name,
 			       w->heal[k].level);
-		printf("\n");
+		printf("%s\n", w->supervisor_external ? "; supervisor: external" : "");
 	}
 	vigil_config_free(cfg);
 	return 0;

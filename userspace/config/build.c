@@ -5,6 +5,7 @@
  * with what) and copies them out into a struct vigil_config.
  */
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "config/build.h"
 #include "config/yaml.h"
 #include "heal/action.h"
+#include "heal/proc.h"
 #include "heal/restart.h"
 #include "vigil/limits.h"
 #define MAX_NAME_LEN 63
@@ -122,7 +124,7 @@ static bool is_word(const char *s, const char *chars)
  */
 static int expand_env(struct parse_ctx *pc, const char *key, const char *s, char **out)
 {
-	char buf[256], name[128];
+	char buf[1024], name[128];
 	const char *p = s, *end, *val;
 	size_t n = 0, len;
 
@@ -278,20 +280,126 @@ static int build_latency(struct parse_ctx *pc, const char *base, const struct ra
  * validate(), after. */
 typedef int (*params_fn)(struct parse_ctx *pc, const char *path, const void *raw, void **out);
 
-/* restart: { exec: [argv...] } */
+/* An argv for a child: each entry copied, ${VAR} expanded in those that hold one (the others
+ * as they are, "" included). Returns 0, -EINVAL (message written) or -ENOMEM. */
+static int build_argv(struct parse_ctx *pc, const char *path, const char *key, char **v,
+		      unsigned int n, char ***out)
+{
+	char at[PATH_LEN], entry[48];
+	int ret;
+
+	*out = calloc(n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(entry, sizeof(entry), "%s[%u]", key, i);
+		cfg_join_path(at, sizeof(at), path, entry);
+		ret = strstr(v[i], "${") ? expand_env(pc, at, v[i], &(*out)[i])
+					 : dup_str(v[i], &(*out)[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* env: [NAME=value...], a child's whole environment; ${VAR} expanded in each. Returns 0,
+ * -EINVAL (message written) or -ENOMEM. */
+static int build_envp(struct parse_ctx *pc, const char *path, const struct raw_restart *rs,
+		      struct vigil_restart_params *p)
+{
+	char key[24];
+	size_t name;
+
+	if (rs->env_count > VIGIL_RESTART_MAX_ENV)
+		return cfg_fail(pc, path, "env", "has %u entries, at most %d are allowed",
+				rs->env_count, VIGIL_RESTART_MAX_ENV);
+	for (unsigned int i = 0; i < rs->env_count; i++) {
+		name = strcspn(rs->env[i], "=");
+		if (rs->env[i][name] == '=' && name && name < 128 &&
+		    strspn(rs->env[i], WORD_CHARS) == name && !strchr("0123456789", rs->env[i][0]))
+			continue;
+		snprintf(key, sizeof(key), "env[%u]", i);
+		return cfg_fail(pc, path, key, "'%s' must be NAME=value, NAME of A-Z a-z 0-9 _",
+				rs->env[i]);
+	}
+	p->envc = rs->env_count;
+	return build_argv(pc, path, "env", rs->env, rs->env_count, &p->envp);
+}
+
+/* restart: { exec: [argv...] | signal: SIG | command: [argv...], env, kill_after, timeout,
+ * await } — exactly one of the three modes, and only the keys that go with it. */
 static int restart_params(struct parse_ctx *pc, const char *path, const void *raw, void **out)
 {
+	static const char *const modes[] = {"exec", "signal", "command"};
 	const struct raw_restart *rs = raw;
 	struct vigil_restart_params *p;
+	const char *mode = NULL;
+	char at[PATH_LEN];
+	int ret, n = 0;
+	bool has[3];
 
-	if (!rs->exec_count)
-		return no_list(pc, path, "exec");
+	has[0] = rs->exec_count;
+	has[1] = rs->signal;
+	has[2] = rs->command_count;
+	/* `exec: []` is loaded as no exec at all: it names the mode all the same. */
+	for (int i = 0; !has[0] && !has[1] && !has[2] && i < 3; i += 2) {
+		cfg_join_path(at, sizeof(at), path, modes[i]);
+		if (cfg_has_node(pc, at))
+			return no_list(pc, path, modes[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		if (!has[i])
+			continue;
+		if (mode)
+			return cfg_fail(pc, path, modes[i],
+					"a restart takes exactly one of exec, signal and command, "
+					"not both %s and %s",
+					mode, modes[i]);
+		mode = modes[i];
+		n++;
+	}
+	if (!n)
+		return cfg_fail(pc, path, NULL,
+				"needs one of exec (vigil starts it), signal (vigil stops it, its "
+				"supervisor starts it) or command (one that restarts it)");
+	if (rs->env && has[1])
+		return cfg_fail(pc, path, "env", "only applies to exec and command (a child's)");
+	if (rs->timeout && !has[2])
+		return cfg_fail(pc, path, "timeout", "only applies to command");
+	if (rs->kill_after && has[2])
+		return cfg_fail(pc, path, "kill_after",
+				"only applies to exec and signal (the command stops the process)");
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	*out = p;
-	p->argc = rs->exec_count;
-	return dup_strv(rs->exec, rs->exec_count, &p->argv);
+	p->mode = has[0]   ? VIGIL_RESTART_EXEC
+		  : has[1] ? VIGIL_RESTART_SIGNAL
+			   : VIGIL_RESTART_COMMAND;
+	p->signo = SIGTERM;
+	if (has[1]) {
+		p->signo = vigil_signal_parse(rs->signal);
+		if (p->signo < 0)
+			return cfg_fail(pc, path, "signal",
+					"'%s' is not one of HUP, INT, QUIT, KILL, USR1, USR2, TERM",
+					rs->signal);
+	}
+	ret = get_duration(pc, path, "kill_after", rs->kill_after, VIGIL_STOP_GRACE_MS, true,
+			   &p->kill_after_ms);
+	if (!ret)
+		ret = get_duration(pc, path, "timeout", rs->timeout, VIGIL_COMMAND_TIMEOUT_MS, true,
+				   &p->timeout_ms);
+	if (!ret)
+		ret =
+		    get_duration(pc, path, "await", rs->await, VIGIL_AWAIT_MS, true, &p->await_ms);
+	if (!ret && p->mode != VIGIL_RESTART_SIGNAL) {
+		p->argc = has[0] ? rs->exec_count : rs->command_count;
+		ret =
+		    build_argv(pc, path, mode, has[0] ? rs->exec : rs->command, p->argc, &p->argv);
+		if (!ret)
+			ret = build_envp(pc, path, rs, p);
+	}
+	return ret;
 }
 
 /* Each kind the schema has (config/schema.c): its key under `action:`, which is its name in
@@ -460,7 +568,7 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	const struct raw_quiet *q = r->quiet ? r->quiet : &(struct raw_quiet){0};
 	const struct raw_detect *dt = r->detect ? r->detect : &(struct raw_detect){0};
 	struct vigil_workload *w = &cfg->workloads[i];
-	char base[24], rule[48];
+	char base[24], rule[64];
 	uint64_t v = 0;
 	int ret;
 
@@ -477,6 +585,13 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	if (dup_str(r->name, &w->name))
 		return -ENOMEM;
 	ret = build_match(pc, base, r->match, &w->match);
+	if (!ret && r->supervisor && strcmp(r->supervisor, "vigil") &&
+	    strcmp(r->supervisor, "external"))
+		ret = cfg_fail(pc, base, "supervisor",
+			       "'%s' is not vigil (vigil starts what it restarts) or external "
+			       "(kubelet, systemd, runit... do)",
+			       r->supervisor);
+	w->supervisor_external = r->supervisor && !strcmp(r->supervisor, "external");
 	if (!ret && r->latency)
 		ret = build_latency(pc, base, r->latency, w);
 	if (!ret && r->heal_count) {
@@ -488,6 +603,14 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	for (unsigned int j = 0; !ret && j < r->heal_count; j++) {
 		snprintf(rule, sizeof(rule), "%s.heal[%u]", base, j);
 		ret = build_rule(pc, rule, &r->heal[j], &w->heal[j]);
+		if (!ret && w->supervisor_external && w->heal[j].action.ops == &vigil_restart_ops &&
+		    ((struct vigil_restart_params *)w->heal[j].action.params)->mode ==
+			VIGIL_RESTART_EXEC) {
+			snprintf(rule, sizeof(rule), "%s.heal[%u].action.restart", base, j);
+			ret = cfg_fail(pc, rule, "exec",
+				       "the workload's supervisor is external: vigil must not "
+				       "start it too (two would run); use signal or command");
+		}
 		/* The knowledge store tells two actions for one class apart by name alone. */
 		for (unsigned int k = 0; !ret && k < j; k++)
 			if ((w->heal[k].on_mask & w->heal[j].on_mask) &&

@@ -60,6 +60,9 @@ struct vigil_workload {
 	char *quiet_busy_key;	      /* a Redis key the application sets while busy; NULL: none */
 	uint64_t verify_ms;	      /* how long a restarted process must live; default 2000 */
 	uint64_t approval_timeout_ms; /* a level-3 incident waits this long for a person; 1h */
+	/* supervisor: external — something else (kubelet, systemd, runit) starts the replacement
+	 * of a process that ended: a restart awaits it, never starts it too. Default: vigil. */
+	bool supervisor_external;
 	/* detect: the derived classes' thresholds (defaults in parentheses) */
 	unsigned int crash_loop_exits;	/* failed exits that make a crash_loop (3), 2..16 */
 	uint64_t crash_loop_window_ms;	/* ... within this window (60s) */

@@ -31,6 +31,12 @@ static const cyaml_schema_field_t latency_fields[] = {
 
 static const cyaml_schema_field_t restart_fields[] = {
     F_STRV("exec", struct raw_restart, exec),
+    F_STR("signal", struct raw_restart, signal),
+    F_STRV("command", struct raw_restart, command),
+    F_STRV("env", struct raw_restart, env),
+    F_STR("kill_after", struct raw_restart, kill_after),
+    F_STR("timeout", struct raw_restart, timeout),
+    F_STR("await", struct raw_restart, await),
     CYAML_FIELD_END,
 };
 
@@ -86,6 +92,7 @@ static const cyaml_schema_field_t workload_fields[] = {
     F_MAP("detect", struct raw_workload, detect, detect_fields),
     F_STR("verify", struct raw_workload, verify),
     F_STR("approval_timeout", struct raw_workload, approval_timeout),
+    F_STR("supervisor", struct raw_workload, supervisor),
     CYAML_FIELD_END,
 };
 

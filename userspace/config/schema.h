@@ -24,6 +24,12 @@ struct raw_latency {
 struct raw_restart {
 	char **exec;
 	unsigned int exec_count;
+	char *signal;
+	char **command;
+	unsigned int command_count;
+	char **env;
+	unsigned int env_count;
+	char *kill_after, *timeout, *await;
 };
 
 struct raw_action {
@@ -69,6 +75,7 @@ struct raw_workload {
 	struct raw_detect *detect;
 	char *verify;
 	char *approval_timeout;
+	char *supervisor;
 };
 
 struct raw_redis {

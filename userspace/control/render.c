@@ -561,6 +561,9 @@ int vigil_ctl_print_incident(const char *json, FILE *out)
 	else if (code)
 		fprintf(out, "%-10s %lld\n", "exit code", code);
 	fprintf(out, "%-10s in %lld us\n", "detected", get_int(root, "detect_us"));
+	if (json_object_get(root, "replaced_after_ms"))
+		fprintf(out, "%-10s %lld ms after the fault (the new process's exec)\n", "replaced",
+			get_int(root, "replaced_after_ms"));
 	if (json_object_get(root, "recovery_ms"))
 		fprintf(out, "%-10s in %lld ms\n", "recovered", get_int(root, "recovery_ms"));
 	if (json_is_true(json_object_get(root, "lossy")))

@@ -56,6 +56,14 @@ static bool owns(unsigned int workload, pid_t pid, void *arg)
 	return vigil_workloads_owns(((struct daemon *)arg)->wl, workload, pid);
 }
 
+/* ... and the workload's live processes, from the kernel's watched set. */
+static size_t pids(unsigned int workload, pid_t *out, size_t max, void *arg)
+{
+	int n = vigil_probes_watched_pids(((struct daemon *)arg)->probes, workload, out, max);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
 int vigil_daemon_watch_new(unsigned int workload, pid_t pid, void *arg)
 {
 	return vigil_workloads_watch(((struct daemon *)arg)->wl, workload, pid);
@@ -75,5 +83,10 @@ void vigil_daemon_adapters(struct daemon *d, struct vigil_derived_source *src,
 	io->lost = lost_since;
 	io->lost_arg = d;
 	*probe = (struct vigil_healer_probe){
-	    .conversations = conversations, .busy = vigil_daemon_busy, .owns = owns, .arg = d};
+	    .conversations = conversations,
+	    .busy = vigil_daemon_busy,
+	    .owns = owns,
+	    .pids = pids,
+	    .arg = d,
+	};
 }

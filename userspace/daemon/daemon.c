@@ -73,6 +73,21 @@ static void on_derived(const struct vigil_derived_out *o, void *arg)
 	}
 }
 
+/* An exec or exit of a configured workload's process, for the healer. */
+static void heal_hears(struct daemon *d, const struct vigil_event_hdr *h)
+{
+	struct vigil_action_event ev = {
+	    .type =
+		h->kind == VIGIL_EV_EXEC ? VIGIL_ACTION_WORKLOAD_EXEC : VIGIL_ACTION_WORKLOAD_EXIT,
+	    .pid = (pid_t)h->tgid,
+	    .ts_ns = h->ts_ns,
+	};
+
+	if (h->kind == VIGIL_EV_EXIT && h->size >= sizeof(struct vigil_exit))
+		ev.wstatus = (int)((const struct vigil_exit *)h)->exit_code;
+	vigil_healer_workload_event(d->healer, h->workload, &ev);
+}
+
 /* A valid record from the ring buffer. */
 static void on_event(const struct vigil_event_hdr *h, void *arg)
 {
@@ -88,6 +103,10 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 		vigil_workloads_seen(d->wl, h->workload, h->tgid);
 	else if (h->kind == VIGIL_EV_EXIT)
 		vigil_workloads_gone(d->wl, h->workload, h->tgid);
+	/* A heal of the workload under way hears of its processes starting and ending (a
+	 * restart awaits its replacement) before this record opens an incident of its own. */
+	if (h->workload && (h->kind == VIGIL_EV_EXEC || h->kind == VIGIL_EV_EXIT))
+		heal_hears(d, h);
 	vigil_out_event(d->out, h, name, &det);
 	if (det.cls != VIGIL_CLASS_NONE)
 		record(d, h, &det, name);
@@ -268,6 +287,9 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	if (!d)
 		return -ENOMEM;
 	d->started_mono_ns = vigil_mono_ns();
+	/* A peer gone (a child that died before reading its go byte, a client that left) is an
+	 * error to handle where it happens (-EPIPE), never the end of vigil. */
+	signal(SIGPIPE, SIG_IGN);
 	/* 1, 2. Config (refused with file, line and key), output, Redis, knowledge. */
 	ret = open_config_and_output(d, o, err, sizeof(err));
 	if (ret)

@@ -24,6 +24,7 @@
 #include "kernel/collector.h"
 #include "kernel/loader.h"
 #include "output/output.h"
+#include "output/redis.h"
 #include "output/sink.h"
 
 #define TICK_MS VIGIL_DERIVED_TICK_MS
@@ -78,6 +79,9 @@ int vigil_daemon_watch_new(unsigned int workload, pid_t pid, void *arg);
  * workloads' busy keys) when there is a redis.url. Returns 0 or -errno (err written). The
  * healer probe's busy(): 1 set, 0 absent, -1 unknown. The "redis_watch" status object. */
 int vigil_daemon_watch_open(struct daemon *d, char *err, size_t errlen);
+/* daemon_state.c: the config's Redis as every connection of vigil's needs it (URL, user,
+ * password, prefix, node); the sink adds its spool and stream options. */
+struct vigil_redis_opts vigil_daemon_redis_opts(const struct vigil_config *c);
 int vigil_daemon_busy(unsigned int workload, void *arg);
 void vigil_daemon_watch_status_json(const struct daemon *d, struct vigil_json *j);
 

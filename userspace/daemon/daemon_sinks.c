@@ -28,19 +28,15 @@ static int sinks_push(void *arg, const char *json, size_t len)
 static int redis_open(struct daemon *d, struct vigil_sink **out, char *err, size_t errlen)
 {
 	const struct vigil_config *c = d->cfg;
-	const struct vigil_redis_opts ro = {
-	    .url = c->redis_url,
-	    .username = c->redis_username,
-	    .password = c->redis_password,
-	    .prefix = c->redis_prefix,
-	    .node = c->node,
-	    .spool = c->redis_spool,
-	    .spool_max_bytes = c->redis_spool_max_mb << 20,
-	    .spool_sync = true,
-	    .maxlen = c->redis_maxlen,
-	};
+	struct vigil_redis_opts ro = vigil_daemon_redis_opts(c);
 	char why[400], safe[256];
-	int ret = vigil_redis_sink_open(&ro, out, why, sizeof(why));
+	int ret;
+
+	ro.spool = c->redis_spool;
+	ro.spool_max_bytes = c->redis_spool_max_mb << 20;
+	ro.spool_sync = true;
+	ro.maxlen = c->redis_maxlen;
+	ret = vigil_redis_sink_open(&ro, out, why, sizeof(why));
 
 	if (ret)
 		snprintf(err, errlen, "redis sink (%s): %s",

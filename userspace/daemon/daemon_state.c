@@ -17,8 +17,7 @@
 #include "output/records.h"
 #include "output/redis_reader.h"
 
-/* The config's Redis, for the readers (the sink's own options are daemon_sinks.c's). */
-static struct vigil_redis_opts redis_opts(const struct vigil_config *c)
+struct vigil_redis_opts vigil_daemon_redis_opts(const struct vigil_config *c)
 {
 	return (struct vigil_redis_opts){
 	    .url = c->redis_url,
@@ -34,7 +33,7 @@ static struct vigil_redis_opts redis_opts(const struct vigil_config *c)
 static void from_redis(struct daemon *d)
 {
 	const struct vigil_config *c = d->cfg;
-	const struct vigil_redis_opts ro = redis_opts(c);
+	const struct vigil_redis_opts ro = vigil_daemon_redis_opts(c);
 	char msg[400], why[256], *text = NULL;
 	size_t len = 0;
 	int err;
@@ -83,7 +82,7 @@ int vigil_daemon_state_open(struct daemon *d, char *err, size_t errlen)
 		return 0;
 	/* The fleet's knowledge: loaded now by its own thread, then every 30 s. */
 	{
-		const struct vigil_redis_opts ro = redis_opts(d->cfg);
+		const struct vigil_redis_opts ro = vigil_daemon_redis_opts(d->cfg);
 
 		ret = vigil_fleet_new(&d->fleet);
 		if (ret) {

@@ -35,13 +35,7 @@ static void on_approval(const struct vigil_approval_msg *m, void *arg)
 int vigil_daemon_watch_open(struct daemon *d, char *err, size_t errlen)
 {
 	const struct vigil_config *c = d->cfg;
-	const struct vigil_redis_opts ro = {
-	    .url = c->redis_url,
-	    .username = c->redis_username,
-	    .password = c->redis_password,
-	    .prefix = c->redis_prefix,
-	    .node = c->node,
-	};
+	const struct vigil_redis_opts ro = vigil_daemon_redis_opts(c);
 	const char *keys[VIGIL_MAX_WORKLOADS];
 	uint64_t longest = 0;
 	unsigned int n = 0;

@@ -162,6 +162,13 @@ int vigil_incident_set_state(struct vigil_incidents *t, struct vigil_incident *i
 	return 0;
 }
 
+void vigil_incident_set_replaced(struct vigil_incidents *t, struct vigil_incident *i,
+				 uint64_t exec_ns)
+{
+	(void)t; /* written in the next record, the verifying or final one */
+	i->replaced_kernel_ns = exec_ns > i->first_kernel_ns ? exec_ns : i->first_kernel_ns;
+}
+
 void vigil_incident_hold(struct vigil_incident *i, bool held)
 {
 	i->busy = held;

@@ -66,8 +66,9 @@ struct vigil_incident {
 	uint64_t last_kernel_ns;
 	uint64_t opened_mono_ns; /* when userspace opened it: detection = opened - first_kernel */
 	uint64_t opened_wall_ns;
-	uint64_t resolved_mono_ns; /* 0 until resolved */
-	uint32_t tgid;		   /* of the last event */
+	uint64_t resolved_mono_ns;   /* 0 until resolved */
+	uint64_t replaced_kernel_ns; /* a heal's new process exec'd then (CLOCK_MONOTONIC); 0 */
+	uint32_t tgid;		     /* of the last event */
 	int signal, status;
 	bool core_dumped;
 	bool busy;  /* the healer holds it (vigil_incident_hold): not to be expired */
@@ -137,6 +138,10 @@ const struct vigil_incident *vigil_incidents_find(const struct vigil_incidents *
  */
 int vigil_incident_set_state(struct vigil_incidents *t, struct vigil_incident *i,
 			     enum vigil_incident_state s);
+/* A heal's replacement for the incident's process exec'd at exec_ns (CLOCK_MONOTONIC, the
+ * kernel's clock): recorded as replaced_after_ms, from its first event. */
+void vigil_incident_set_replaced(struct vigil_incidents *t, struct vigil_incident *i,
+				 uint64_t exec_ns);
 /* The healer holds an incident (a timer, a child, an approval it waits for) or lets it go:
  * a held incident is never expired. */
 void vigil_incident_hold(struct vigil_incident *i, bool held);

@@ -10,9 +10,10 @@
  *
  *   healer   describe() for the "intent" record; incident -> healing
  *            interrupts(): a live process to stop? then the quiet window ("deferred")
- *   kind     start(run); then progress(run, ev) on the run's timer and its child's exit;
- *            steps recorded with vigil_action_note(); vigil_action_verifying() when what it
- *            did is to be verified; the end with vigil_action_done()
+ *   kind     start(run); then progress(run, ev) on the run's timer, its child's exit, and
+ *            the workload's processes starting (exec) and ending (exit) as the kernel saw
+ *            them; steps recorded with vigil_action_note(); vigil_action_verifying() when
+ *            what it did is to be verified; the end with vigil_action_done()
  *   healer   "success" / "failed", the knowledge store, the breaker, resolved / failed
  *
  * or cancel(run), when vigil stops first. Adding a kind touches its own file, one line of the
@@ -41,14 +42,24 @@ struct vigil_action {
 };
 
 enum vigil_action_event_type {
-	VIGIL_ACTION_TIMER,	 /* the run's timer (vigil_action_after) is due */
-	VIGIL_ACTION_CHILD_EXIT, /* its child (vigil_action_own_child) was reaped */
+	VIGIL_ACTION_TIMER,	    /* the run's timer (vigil_action_after) is due */
+	VIGIL_ACTION_CHILD_EXIT,    /* its child (vigil_action_own_child) was reaped */
+	VIGIL_ACTION_WORKLOAD_EXEC, /* a new process of the run's workload exec'd (kernel) */
+	VIGIL_ACTION_WORKLOAD_EXIT, /* a process of the run's workload ended (kernel) */
 };
 
+/*
+ * WORKLOAD_EXEC is a process that matched the workload at exec (comm, exe, cgroup), whoever
+ * started it; a process already watched that execs (a child vigil spawned) is not one.
+ * WORKLOAD_EXIT is a watched main process ending, clean exits included, or a watched child
+ * ending in failure (the clean exits of children are only counted in the kernel).
+ */
 struct vigil_action_event {
 	enum vigil_action_event_type type;
-	pid_t pid;   /* CHILD_EXIT: the child */
-	int wstatus; /* CHILD_EXIT: as waitpid() gave it */
+	pid_t pid;	/* CHILD_EXIT: the child; WORKLOAD_*: the process (tgid) */
+	int wstatus;	/* CHILD_EXIT: as waitpid() gave it; WORKLOAD_EXIT: the kernel's
+			 * exit_code, in the same form */
+	uint64_t ts_ns; /* WORKLOAD_*: the kernel's time of it (CLOCK_MONOTONIC) */
 };
 
 /*
@@ -62,7 +73,7 @@ struct vigil_action_run {
 	const struct vigil_workload *workload;
 	struct vigil_incident *inc; /* written only through the services below */
 	struct vigil_loop *loop;    /* the clock is vigil_loop_now(loop); fds may be added */
-	/* At start(): the workload's established connections when the quiet window ended with
+	/* At start(): the workload's inbound connections when the quiet window ended with
 	 * them still open (it expired); 0 when it ended quiet, or there was nothing to wait for. */
 	uint64_t open_conns;
 	struct vigil_heal_job *job;
@@ -87,7 +98,7 @@ struct vigil_action_ops {
 	 * Optional, called once before start(): the live process of the workload this run would
 	 * stop, or 0 for none (restart: the incident's process, if it still runs and is still
 	 * the workload's). For a process, the healer first waits for the workload to hold no
-	 * established connection (at most quiet.max_defer).
+	 * inbound conversation (at most quiet.max_defer).
 	 */
 	pid_t (*interrupts)(struct vigil_action_run *run);
 	/* Begin. The run goes on in progress() and ends, now or later, with vigil_action_done(). */
@@ -100,6 +111,12 @@ struct vigil_action_ops {
 	 * its new process is alive), for the last record; the healer then ends the run, unlearnt.
 	 */
 	bool (*cancel)(struct vigil_action_run *run);
+	/*
+	 * Optional: the run ends after interrupts() and before start() (escalated at the end of
+	 * the quiet window, or vigil stopped during it): release what interrupts() took (restart:
+	 * the pidfd of the process it would have stopped).
+	 */
+	void (*abandon)(struct vigil_action_run *run);
 };
 
 /* The kind of that name this vigil can run, or NULL. */
@@ -118,6 +135,9 @@ void vigil_action_after(struct vigil_action_run *run, uint64_t ms);
 void vigil_action_own_child(struct vigil_action_run *run, pid_t pid);
 /* Is pid a live process of the workload, by the daemon's probe (false without a probe)? */
 bool vigil_action_owns(struct vigil_action_run *run, pid_t pid);
+/* The workload's live processes (the kernel's watched set for it), at most max into out.
+ * Returns how many it has (more than max: out holds max of them), 0 without a probe. */
+size_t vigil_action_pids(struct vigil_action_run *run, pid_t *out, size_t max);
 /* Put a process just forked into the workload's watched set before it may run. Returns 0 or
  * -errno (then abandon the process). */
 int vigil_action_watch(struct vigil_action_run *run, pid_t pid);
@@ -127,6 +147,9 @@ void vigil_action_attempt(struct vigil_action_run *run);
 /* A step, for the audit trail: outcome "stop", "started"... */
 void vigil_action_note(struct vigil_action_run *run, const char *outcome, const char *detail,
 		       pid_t pid);
+/* The workload runs again: a new process of it exec'd at exec_ns (CLOCK_MONOTONIC), which the
+ * incident records (replaced_after_ms, from its first fault). */
+void vigil_action_replaced(struct vigil_action_run *run, uint64_t exec_ns);
 /* What the run did is now to be verified: the incident goes verifying. */
 void vigil_action_verifying(struct vigil_action_run *run);
 /*

@@ -157,6 +157,14 @@ static void unlink_job(struct vigil_healer *h, struct vigil_heal_job *j)
 	}
 }
 
+/* A run in its quiet window holds what interrupts() took: the kind releases it first. */
+static void free_run(struct vigil_heal_job *j)
+{
+	if (j->phase == JOB_QUIET && j->ops->abandon)
+		j->ops->abandon(j->run);
+	free(j->run);
+}
+
 static void next_approved(struct vigil_healer *h, struct wl_heal *wh);
 
 /* The heal's timer fires job_due() in ms (re-arming replaces: never two at once). */
@@ -227,6 +235,19 @@ static void learn(struct vigil_healer *h, struct vigil_heal_job *j, bool ok)
 		vigil_fleet_learned(h->fleet, inc->signature, j->run->rule->name, ok);
 }
 
+/* The heal is over, whatever its outcome: the incident let go, the workload free for the next
+ * (an approved heal waiting its turn starts), the job freed, the state written. */
+static void job_over(struct vigil_healer *h, struct vigil_heal_job *j)
+{
+	vigil_incident_hold(j->run->inc, false);
+	j->wh->pending = false;
+	unlink_job(h, j);
+	free_run(j);
+	next_approved(h, j->wh);
+	free(j);
+	mark(h);
+}
+
 /*
  * The end of one heal: record the outcome, free the job and its run. known: the outcome says
  * something about the action (it was verified, its process died, its exec failed), so the
@@ -253,13 +274,7 @@ static void end(struct vigil_heal_job *j, bool ok, bool known, const char *detai
 		breaker_fail(h, j);
 	}
 	set_state(h, inc, ok ? VIGIL_INC_RESOLVED : VIGIL_INC_FAILED);
-	vigil_incident_hold(inc, false);
-	j->wh->pending = false;
-	unlink_job(h, j);
-	free(j->run);
-	next_approved(h, j->wh);
-	free(j);
-	mark(h);
+	job_over(h, j);
 }
 
 /* --- what the healer gives a run (action.h) ------------------------------------------------ */
@@ -280,6 +295,18 @@ bool vigil_action_owns(struct vigil_action_run *run, pid_t pid)
 	const struct vigil_healer_probe *p = &run->job->h->probe;
 
 	return p->owns && p->owns(run->inc->workload, pid, p->arg);
+}
+
+size_t vigil_action_pids(struct vigil_action_run *run, pid_t *out, size_t max)
+{
+	const struct vigil_healer_probe *p = &run->job->h->probe;
+
+	return p->pids ? p->pids(run->inc->workload, out, max, p->arg) : 0;
+}
+
+void vigil_action_replaced(struct vigil_action_run *run, uint64_t exec_ns)
+{
+	vigil_incident_set_replaced(run->job->h->incs, run->inc, exec_ns);
 }
 
 int vigil_action_watch(struct vigil_action_run *run, pid_t pid)
@@ -331,12 +358,7 @@ static void escalate(struct vigil_heal_job *j, const char *detail, pid_t pid)
 	vigil_timer_cancel(h->loop, &j->timer);
 	vigil_out_action(h->out, inc, j->run->rule->name, "escalated", detail, pid);
 	set_state(h, inc, VIGIL_INC_ESCALATED);
-	vigil_incident_hold(inc, false);
-	j->wh->pending = false;
-	unlink_job(h, j);
-	free(j->run);
-	next_approved(h, j->wh);
-	free(j);
+	job_over(h, j);
 }
 
 /*
@@ -880,6 +902,19 @@ void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus)
 			continue;
 		j->reaped = true; /* a pid is reaped once; a reused one is not the run's */
 		j->ops->progress(j->run, &ev);
+		return;
+	}
+}
+
+void vigil_healer_workload_event(struct vigil_healer *h, unsigned int workload,
+				 const struct vigil_action_event *ev)
+{
+	struct vigil_heal_job *j;
+
+	for (j = h->jobs; j; j = j->next) {
+		if (j->phase != JOB_RUNNING || j->run->inc->workload != workload)
+			continue;
+		j->ops->progress(j->run, ev); /* one heal per workload: this one */
 		return;
 	}
 }

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "detect/incidents.h"
 #include "core/loop.h"
+#include "heal/action.h"
 #include "output/output.h"
 
 struct vigil_healer;
@@ -40,6 +41,9 @@ struct vigil_healer_probe {
 	/* Is pid a live process of the workload (in the kernel's watched set for it)? */
 	bool (*owns)(unsigned int workload, pid_t pid, void *arg);
 	void *arg;
+	/* The workload's live processes (its watched set), at most max into out; returns how
+	 * many it has. May be NULL (none known). */
+	size_t (*pids)(unsigned int workload, pid_t *out, size_t max, void *arg);
 };
 
 /*
@@ -147,6 +151,14 @@ int vigil_healer_deny_answer(struct vigil_healer *h, const char *id, const char 
 /* A child of ours ended (the daemon reaps on SIGCHLD): the action that started it hears of it
  * (a restart's verify window ends early). */
 void vigil_healer_reaped(struct vigil_healer *h, pid_t pid, int wstatus);
+
+/*
+ * A process of a workload exec'd or ended, as the kernel saw it (ev: VIGIL_ACTION_WORKLOAD_EXEC
+ * or _EXIT): the action running for that workload hears of it (a restart awaiting or
+ * verifying the replacement). Nothing when no action of the workload runs.
+ */
+void vigil_healer_workload_event(struct vigil_healer *h, unsigned int workload,
+				 const struct vigil_action_event *ev);
 
 /* Restart backoff before the next restart of a workload that restarted `restarts` times,
  * the last one `since_ms` ago. Exposed for tests. */

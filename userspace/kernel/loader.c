@@ -395,6 +395,50 @@ int vigil_probes_watched(const struct vigil_probes *p, uint32_t tgid, uint32_t *
 	return 0;
 }
 
+/*
+ * The watched hash, read in batches (BPF_MAP_LOOKUP_BATCH walks it bucket by bucket, so an
+ * entry deleted or added meanwhile neither restarts the walk nor repeats an entry, as
+ * get_next_key from a deleted key would).
+ */
+int vigil_probes_watched_pids(const struct vigil_probes *p, uint32_t workload, pid_t *out,
+			      size_t max)
+{
+	enum { BATCH = 1024 };
+	int fd = bpf_map__fd(p->exits->maps.watched), total = 0, err = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct vigil_watch *vals;
+	__u32 *keys, token = 0;
+	bool first = true;
+
+	keys = calloc(BATCH, sizeof(*keys));
+	vals = calloc(BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!err) {
+		__u32 count = BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &count,
+					   &opts);
+		err = err ? -errno : 0;
+		first = false;
+		for (__u32 i = 0; i < count; i++) {
+			if (vals[i].workload != workload)
+				continue;
+			if ((size_t)total < max)
+				out[total] = (pid_t)keys[i];
+			total++;
+		}
+	}
+	if (err == -ENOENT) /* the end of the map */
+		err = 0;
+out:
+	free(keys);
+	free(vals);
+	return err ? err : total;
+}
+
 /* Put a 4-byte workload value under key in map. */
 static int put_key(struct bpf_map *map, const void *key, uint32_t workload)
 {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/json.h"
 #include "vigil/events.h"
@@ -66,6 +67,11 @@ int vigil_probes_ringbuf_fd(const struct vigil_probes *p);
 int vigil_probes_watch(const struct vigil_probes *p, uint32_t tgid, uint32_t workload);
 /* The workload (index + 1) tgid is watched for: 0 and *workload, or -ENOENT (not watched). */
 int vigil_probes_watched(const struct vigil_probes *p, uint32_t tgid, uint32_t *workload);
+/* The live processes (tgids) of workload in the watched set: at most max into out. Returns
+ * how many it holds (more than max when out was too short), or -errno. Processes that start
+ * or end meanwhile may or may not be listed; none is listed twice. */
+int vigil_probes_watched_pids(const struct vigil_probes *p, uint32_t workload, pid_t *out,
+			      size_t max);
 /* Match keys: a process that execs with this comm (VIGIL_COMM_LEN bytes, NUL-padded), this
  * executable inode or in this cgroup v2 id joins workload. Each returns 0 or -errno. */
 int vigil_probes_match_comm(const struct vigil_probes *p, const char *comm, uint32_t workload);

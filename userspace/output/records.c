@@ -169,6 +169,10 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	if (i->resolved_mono_ns)
 		vigil_json_u64(j, "recovery_ms",
 			       (i->resolved_mono_ns - i->opened_mono_ns) / 1000000);
+	/* A heal's new process exec'd: first fault (kernel) -> the replacement's exec. */
+	if (i->replaced_kernel_ns)
+		vigil_json_u64(j, "replaced_after_ms",
+			       (i->replaced_kernel_ns - i->first_kernel_ns) / 1000000);
 	vigil_json_bool(j, "lossy", i->lossy);
 	if (i->final)
 		vigil_json_bool(j, "final", true);

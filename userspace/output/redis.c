@@ -91,6 +91,8 @@ static redisContext *open_conn(const struct vigil_redis_url *u, const char *user
 		goto fail;
 	}
 	redisSetTimeout(c, tv);
+	/* Before the first reply: no array a server claims is allocated beyond the bound. */
+	c->reader->fn = vigil_redis_reply_functions();
 	if (!u->is_unix)
 		redisEnableKeepAlive(c);
 	if (pass[0]) {

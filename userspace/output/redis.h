@@ -93,4 +93,15 @@ const char *vigil_redis_url_safe(const char *url, char *buf, size_t len);
 /* Parse a redis:// or unix:// URL. Returns 0, or -EINVAL with err naming what was wrong. */
 int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err, size_t errlen);
 
+/*
+ * The reply objects vigil's connections build (hiredis's redisReply, freed with
+ * freeReplyObject), except that an array claiming more than VIGIL_REDIS_MAX_ELEMENTS is
+ * refused: the reader fails (the connection is dropped and said) instead of allocating what a
+ * hostile or broken server claims before it sends a byte of it. Every other object is paid for
+ * by the bytes that make it, so what a reply costs grows with what was sent.
+ */
+#define VIGIL_REDIS_MAX_ELEMENTS (1u << 20)
+struct redisReplyObjectFunctions;
+struct redisReplyObjectFunctions *vigil_redis_reply_functions(void);
+
 #endif /* VIGIL_REDIS_H */

@@ -133,7 +133,8 @@ static int poll_busy(struct vigil_redis_watch *w)
 			w->busy[i].value = rep->integer > 0;
 			w->busy[i].at_ns = vigil_mono_ns();
 		} else {
-			set_error(w, rep->type == REDIS_REPLY_ERROR ? rep->str : "EXISTS: not a number");
+			set_error(w, rep->type == REDIS_REPLY_ERROR ? rep->str
+								    : "EXISTS: not a number");
 			ret = -EIO;
 		}
 		pthread_mutex_unlock(&w->mu);
@@ -239,8 +240,8 @@ static void take_entry(const struct vigil_approval_msg *m, const char *why, void
 static int read_approvals(struct vigil_redis_watch *w, unsigned int block_ms)
 {
 	char block[16], why[200];
-	const char *argv[] = {"XREAD", "COUNT", XREAD_COUNT, "BLOCK", block, "STREAMS",
-			      w->stream, w->last_id};
+	const char *argv[] = {"XREAD", "COUNT",	  XREAD_COUNT, "BLOCK",
+			      block,   "STREAMS", w->stream,   w->last_id};
 	redisReply *rep;
 
 	snprintf(block, sizeof(block), "%u", block_ms ? block_ms : 1);
@@ -340,8 +341,8 @@ static void on_event(struct vigil_loop *loop, int fd, uint32_t events, void *arg
 
 int vigil_redis_watch_open(const struct vigil_redis_opts *o, const char *const *busy_keys,
 			   unsigned int n, uint64_t since_wall_ms, struct vigil_loop *loop,
-			   vigil_approval_fn fn, void *arg, struct vigil_redis_watch **out, char *err,
-			   size_t errlen)
+			   vigil_approval_fn fn, void *arg, struct vigil_redis_watch **out,
+			   char *err, size_t errlen)
 {
 	const char *strs[5] = {o->url, o->username, o->password, o->prefix, o->node};
 	struct vigil_redis_url u;
@@ -460,12 +461,15 @@ void vigil_redis_watch_status_json(struct vigil_redis_watch *w, struct vigil_jso
 	vigil_json_u64(j, "approvals_dropped", w->dropped);
 	vigil_json_array_begin(j, "busy_keys");
 	for (unsigned int i = 0; i < w->n_busy; i++) {
-		bool fresh = w->busy[i].at_ns &&
-			     now - w->busy[i].at_ns <= VIGIL_BUSY_STALE_MS * 1000000ull;
+		bool fresh =
+		    w->busy[i].at_ns && now - w->busy[i].at_ns <= VIGIL_BUSY_STALE_MS * 1000000ull;
 
 		vigil_json_object_begin(j, NULL);
 		vigil_json_str(j, "key", w->busy[i].key);
-		vigil_json_str(j, "answer", !fresh ? "unknown" : w->busy[i].value ? "set" : "absent");
+		vigil_json_str(j, "answer",
+			       !fresh		  ? "unknown"
+			       : w->busy[i].value ? "set"
+						  : "absent");
 		vigil_json_object_end(j);
 	}
 	vigil_json_array_end(j);

@@ -33,7 +33,7 @@
 
 /* One decision read from the approvals stream. */
 struct vigil_approval_msg {
-	char entry[48];	  /* the stream entry's id */
+	char entry[48]; /* the stream entry's id */
 	char incident[32];
 	char by[96];
 	char reason[256];
@@ -52,8 +52,8 @@ struct vigil_redis_watch;
  */
 int vigil_redis_watch_open(const struct vigil_redis_opts *o, const char *const *busy_keys,
 			   unsigned int n, uint64_t since_wall_ms, struct vigil_loop *loop,
-			   vigil_approval_fn fn, void *arg, struct vigil_redis_watch **out, char *err,
-			   size_t errlen);
+			   vigil_approval_fn fn, void *arg, struct vigil_redis_watch **out,
+			   char *err, size_t errlen);
 /* Stop the thread (within one XREAD block or reply timeout) and free; accepts NULL. */
 void vigil_redis_watch_close(struct vigil_redis_watch *w);
 

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * redis_wire: what the Redis sink needs to know about text — the URL it connects to, and how a
- * JSON record becomes field/value pairs. No I/O here, so both are unit-tested alone.
+ * redis_wire: what vigil's Redis connections need to know about text — the URL they connect
+ * to, how a JSON record becomes field/value pairs, and the bounded reply objects their replies
+ * are read into. No I/O here, so each is tested alone.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <hiredis/hiredis.h>
 
 #include "core/json_scan.h"
 #include "output/redis.h"
@@ -160,4 +163,97 @@ int vigil_redis_fields(const char *json, size_t len, char *buf, const char **key
 		n++;
 	}
 	return ret ? ret : (int)n;
+}
+
+/* --- reply objects -------------------------------------------------------------------------- */
+
+/* A new object of type, put in the task's place in its parent array. */
+static redisReply *reply_new(const redisReadTask *t, int type)
+{
+	redisReply *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->type = type;
+	if (t->parent) {
+		redisReply *parent = t->parent->obj;
+
+		parent->element[t->idx] = r;
+	}
+	return r;
+}
+
+static void *reply_string(const redisReadTask *t, char *s, size_t len)
+{
+	char *copy = malloc(len + 1);
+	redisReply *r;
+
+	if (!copy)
+		return NULL;
+	/* A status, an error or a bulk string: the task says which. */
+	r = reply_new(t, t->type);
+	if (!r) {
+		free(copy);
+		return NULL;
+	}
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	r->str = copy;
+	r->len = len;
+	return r;
+}
+
+static void *reply_array(const redisReadTask *t, int n)
+{
+	redisReply **elements = NULL;
+	redisReply *r;
+
+	/* n < 0 is a nil array, which hiredis hands to reply_nil instead. */
+	if (n < 0 || (unsigned int)n > VIGIL_REDIS_MAX_ELEMENTS)
+		return NULL;
+	if (n && !(elements = calloc((size_t)n, sizeof(*elements))))
+		return NULL;
+	r = reply_new(t, REDIS_REPLY_ARRAY);
+	if (!r) {
+		free(elements);
+		return NULL;
+	}
+	r->elements = (size_t)n;
+	r->element = elements;
+	return r;
+}
+
+static void *reply_integer(const redisReadTask *t, long long v)
+{
+	redisReply *r = reply_new(t, REDIS_REPLY_INTEGER);
+
+	if (r)
+		r->integer = v;
+	return r;
+}
+
+/* A nil bulk string or a nil array: the task's type is the one it would have had. */
+static void *reply_nil(const redisReadTask *t)
+{
+	return reply_new(t, REDIS_REPLY_NIL);
+}
+
+/* An object the reader gave up on mid-reply (the parent frees its elements). */
+static void reply_free(void *r)
+{
+	freeReplyObject(r);
+}
+
+struct redisReplyObjectFunctions *vigil_redis_reply_functions(void)
+{
+	/* hiredis takes a mutable pointer and never writes through it. */
+	static redisReplyObjectFunctions fns = {
+	    .createString = reply_string,
+	    .createArray = reply_array,
+	    .createInteger = reply_integer,
+	    .createNil = reply_nil,
+	    .freeObject = reply_free,
+	};
+
+	return &fns;
 }
