@@ -42,7 +42,8 @@ static void each(const struct vigil_approval_msg *m, const char *why, void *arg)
 		CHECK(why[0], "a refusal without a reason");
 		return;
 	}
-	CHECK(m->entry[0] && m->incident[0] && m->by[0], "a decision without its id, incident or by");
+	CHECK(m->entry[0] && m->incident[0] && m->by[0],
+	      "a decision without its id, incident or by");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

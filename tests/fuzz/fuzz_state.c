@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_state: %s\n%.*s\n", why, (int)j1.len, j1.buf);
 	CHECK(ret == 0, "what vigil wrote it does not read back");
 	save(&again, &j2);
-	CHECK(j1.len == j2.len && !memcmp(j1.buf, j2.buf, j1.len), "a round trip changed the state");
+	CHECK(j1.len == j2.len && !memcmp(j1.buf, j2.buf, j1.len),
+	      "a round trip changed the state");
 	free(j1.buf);
 	free(j2.buf);
 	vigil_state_clear(&s);

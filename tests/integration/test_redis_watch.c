@@ -171,9 +171,8 @@ static void test_approve_via_stream(void **state)
 	crash_svc(v, id, sizeof(id));
 	/* Anonymous: not taken. */
 	admin(NULL, 0, "XADD vigil:t-xapprove:approvals * incident %s", id);
-	admin(entry, sizeof(entry),
-	      "XADD vigil:t-xapprove:approvals * incident %s by %s reason %s", id,
-	      "alice (change-bot)", "CHG-42 approved in the review");
+	admin(entry, sizeof(entry), "XADD vigil:t-xapprove:approvals * incident %s by %s reason %s",
+	      id, "alice (change-bot)", "CHG-42 approved in the review");
 	rec = vt_wait(v, WAIT_MS, "action", "incident", id, "outcome", "approved", NULL);
 	assert_non_null(rec);
 	snprintf(want, sizeof(want),
@@ -214,7 +213,8 @@ static void test_deny_via_stream(void **state)
 	rec = vt_wait(v, WAIT_MS, "action", "incident", id, "outcome", "denied", NULL);
 	assert_non_null(rec);
 	snprintf(want, sizeof(want),
-		 "denied by bob via Redis (vigil:t-xdeny:approvals %s): not during the show", entry);
+		 "denied by bob via Redis (vigil:t-xdeny:approvals %s): not during the show",
+		 entry);
 	assert_string_equal(vt_str(rec, "detail"), want);
 	assert_non_null(vt_wait(v, WAIT_MS, "incident", "id", id, "state", "open", NULL));
 	usleep(300000);
@@ -352,8 +352,9 @@ int main(void)
 	};
 
 	if (geteuid() != 0) {
-		fprintf(stderr,
-			"test_redis_watch: must run as root (loads BPF programs): sudo make test\n");
+		fprintf(
+		    stderr,
+		    "test_redis_watch: must run as root (loads BPF programs): sudo make test\n");
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);

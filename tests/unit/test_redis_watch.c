@@ -55,7 +55,8 @@ static int walk(const char *resp, struct seen *s)
 }
 
 /* "*1\r\n*2\r\n$STREAM...\r\n*N\r\n" + entries: an XREAD reply of one stream. */
-#define XREAD(n_entries, entries) "*1\r\n*2\r\n$18\r\nvigil:n1:approvals\r\n*" n_entries "\r\n" entries
+#define XREAD(n_entries, entries)                                                                  \
+	"*1\r\n*2\r\n$18\r\nvigil:n1:approvals\r\n*" n_entries "\r\n" entries
 #define ENTRY(id_len, id, n_fields, fields)                                                        \
 	"*2\r\n$" id_len "\r\n" id "\r\n*" n_fields "\r\n" fields
 #define BULK(len, s) "$" len "\r\n" s "\r\n"
@@ -65,16 +66,16 @@ static void test_approve_and_deny(void **state)
 	struct seen s;
 
 	(void)state;
-	assert_int_equal(walk(XREAD("2", ENTRY("3", "1-0", "6",
-						   BULK("8", "incident") BULK("6", "a1b2c3")
-						       BULK("2", "by") BULK("5", "alice")
-							   BULK("6", "reason") BULK("9", "ticket 42"))
-					    ENTRY("3", "2-0", "6",
-						  BULK("8", "incident") BULK("6", "d4e5f6")
-						      BULK("2", "by") BULK("3", "bob")
-							  BULK("8", "decision") BULK("4", "deny"))),
-			      &s),
-			 2);
+	assert_int_equal(
+	    walk(XREAD("2",
+		       ENTRY("3", "1-0", "6",
+			     BULK("8", "incident") BULK("6", "a1b2c3") BULK("2", "by")
+				 BULK("5", "alice") BULK("6", "reason") BULK("9", "ticket 42"))
+			   ENTRY("3", "2-0", "6",
+				 BULK("8", "incident") BULK("6", "d4e5f6") BULK("2", "by")
+				     BULK("3", "bob") BULK("8", "decision") BULK("4", "deny"))),
+		 &s),
+	    2);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.why[0], "");
 	assert_string_equal(s.m[0].entry, "1-0");
@@ -110,23 +111,23 @@ static void test_malformed_entries_named(void **state)
 	    walk(XREAD("6",
 		       /* no by: who decided is the point */
 		       ENTRY("3", "1-1", "2", BULK("8", "incident") BULK("2", "i1"))
-			   /* an unknown decision */
-			   ENTRY("3", "1-2", "6",
-				 BULK("8", "incident") BULK("2", "i2") BULK("2", "by") BULK("1", "x")
-				     BULK("8", "decision") BULK("5", "maybe"))
-			   /* fields not in pairs */
-			   ENTRY("3", "1-3", "3", BULK("8", "incident") BULK("2", "i3") BULK("2", "by"))
-			   /* a field that is a number */
-			   ENTRY("3", "1-4", "2", BULK("8", "incident") ":7\r\n")
-			   /* no incident: an incident id longer than any vigil makes */
-			   ENTRY("3", "1-5", "4",
-				 BULK("8", "incident")
-				     BULK("40", "0123456789012345678901234567890123456789")
-					 BULK("2", "by") BULK("1", "x"))
-			   /* good */
-			   ENTRY("3", "1-6", "4",
-				 BULK("2", "by") BULK("5", "carol") BULK("8", "incident")
-				     BULK("2", "i6"))),
+		       /* an unknown decision */
+		       ENTRY("3", "1-2", "6",
+			     BULK("8", "incident") BULK("2", "i2") BULK("2", "by") BULK("1", "x")
+				 BULK("8", "decision") BULK("5", "maybe"))
+		       /* fields not in pairs */
+		       ENTRY("3", "1-3", "3", BULK("8", "incident") BULK("2", "i3") BULK("2", "by"))
+		       /* a field that is a number */
+		       ENTRY("3", "1-4", "2", BULK("8", "incident") ":7\r\n")
+		       /* no incident: an incident id longer than any vigil makes */
+		       ENTRY("3", "1-5", "4",
+			     BULK("8", "incident")
+				 BULK("40", "0123456789012345678901234567890123456789")
+				     BULK("2", "by") BULK("1", "x"))
+		       /* good */
+		       ENTRY("3", "1-6", "4",
+			     BULK("2", "by") BULK("5", "carol") BULK("8", "incident")
+				 BULK("2", "i6"))),
 		 &s),
 	    6);
 	assert_int_equal(s.n, 6);
@@ -149,8 +150,8 @@ static void test_entry_without_id(void **state)
 
 	(void)state;
 	assert_int_equal(walk(XREAD("2", ":5\r\n" ENTRY("3", "2-1", "4",
-							  BULK("8", "incident") BULK("2", "i7")
-							      BULK("2", "by") BULK("1", "d"))),
+							BULK("8", "incident") BULK("2", "i7")
+							    BULK("2", "by") BULK("1", "d"))),
 			      &s),
 			 2);
 	assert_string_equal(s.why[0], "an entry without an id");
@@ -228,9 +229,12 @@ static void test_claimed_array_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_approve_and_deny),	cmocka_unit_test(test_nothing_came),
-	    cmocka_unit_test(test_malformed_entries_named), cmocka_unit_test(test_entry_without_id),
-	    cmocka_unit_test(test_not_xread),		cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_approve_and_deny),
+	    cmocka_unit_test(test_nothing_came),
+	    cmocka_unit_test(test_malformed_entries_named),
+	    cmocka_unit_test(test_entry_without_id),
+	    cmocka_unit_test(test_not_xread),
+	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_claimed_array_refused),
 	};
 
