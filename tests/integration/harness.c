@@ -6,8 +6,11 @@
 #include <libgen.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "harness.h"
 
@@ -188,6 +193,23 @@ void vt_kill9(struct vt *v)
 	close(v->err_fd);
 	v->err_fd = -1;
 	v->vigil = -1;
+}
+
+void vt_wait_file_has(const char *path, int timeout_ms, const char *text)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		char buf[65536] = "";
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+			fclose(f);
+			if (strstr(buf, text))
+				return;
+		}
+		usleep(20000);
+	}
+	fail_msg("%s never held %s", path, text);
 }
 
 int vt_stop(struct vt *v)

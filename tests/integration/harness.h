@@ -39,6 +39,9 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra);
 int vt_stop(struct vt *v);
 /* SIGKILL vigil and reap it: nothing of its own stop runs (no final records, no last write). */
 void vt_kill9(struct vt *v);
+/* Wait (timeout_ms at most) until the file at path holds text: vigil writes its state file
+ * once a change is done, after the record that says so. Fails the test otherwise. */
+void vt_wait_file_has(const char *path, int timeout_ms, const char *text);
 
 /* In a child between fork and exec: restore the default action of the signals cmocka
  * catches, so that a signal that arrives before the exec ends the child instead of running

@@ -227,12 +227,15 @@ static void test_deny_via_stream(void **state)
 static void test_approval_while_down(void **state)
 {
 	struct vt *v = *state;
-	char yaml[4096], id[32], entry[64];
+	char yaml[4096], id[32], entry[64], path[160];
 	json_t *rec;
 
 	config(yaml, sizeof(yaml), "t-xdown", srv.port, "10s");
 	assert_int_equal(vt_start(v, yaml, NULL), 0);
 	crash_svc(v, id, sizeof(id));
+	/* Killed once the state file holds the incident (written after its record). */
+	snprintf(path, sizeof(path), "%s/state.json", v->dir);
+	vt_wait_file_has(path, WAIT_MS, id);
 	vt_kill9(v);
 	admin(entry, sizeof(entry), "XADD vigil:t-xdown:approvals * incident %s by carol", id);
 	assert_int_equal(vt_start(v, yaml, NULL), 0);

@@ -90,24 +90,6 @@ static json_t *crash_svc(struct vt *v)
 	return inc;
 }
 
-/* Wait until the file at path holds text (the state is written once the change is done). */
-static void wait_file_has(const char *path, const char *text)
-{
-	for (int waited = 0; waited < WAIT_MS; waited += 20) {
-		char buf[65536] = "";
-		FILE *f = fopen(path, "r");
-
-		if (f) {
-			buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
-			fclose(f);
-			if (strstr(buf, text))
-				return;
-		}
-		usleep(20000);
-	}
-	fail_msg("%s never held %s", path, text);
-}
-
 /* Wait until Redis key holds text (the sink writes on its own thread). */
 static void wait_redis_has(const char *key, const char *text)
 {
@@ -178,7 +160,7 @@ static void test_breaker_survives_kill(void **state)
 	snprintf(opened_at, sizeof(opened_at), "%s", vt_str(brk, "opened_at"));
 	printf("breaker: run 1: heal of %s failed, breaker open at %s\n", vt_str(inc, "id"),
 	       opened_at);
-	wait_file_has(path, "\"breaker\":\"open\"");
+	vt_wait_file_has(path, WAIT_MS, "\"breaker\":\"open\"");
 	vt_kill9(&v);
 
 	assert_int_equal(vt_start(&v, yaml, NULL), 0);
@@ -228,7 +210,7 @@ static void approval_survives_kill(const char *node, bool from_redis)
 	snprintf(id, sizeof(id), "%s", vt_str(inc, "id"));
 	assert_non_null(
 	    vt_wait(&v, WAIT_MS, "incident", "id", id, "state", "awaiting_approval", NULL));
-	wait_file_has(path, id);
+	vt_wait_file_has(path, WAIT_MS, id);
 	wait_redis_has(key, id);
 	/* The state goes to Redis and its file, never to the journal. */
 	assert_int_equal(vt_count(&v, "state", NULL), 0);
@@ -248,7 +230,7 @@ static void approval_survives_kill(const char *node, bool from_redis)
 	printf("approval (%s): incident %s back: state %s, restored, count %lld\n", node, id,
 	       vt_str(back, "state"), vt_int(back, "count"));
 	if (from_redis)
-		wait_file_has(path, id); /* the file is written again at once */
+		vt_wait_file_has(path, WAIT_MS, id); /* the file is written again at once */
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(vt_count(&v, "action", "incident", id, "outcome", "intent", NULL), 0);
 	assert_int_equal(approve(&v, id), 0);
