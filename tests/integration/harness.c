@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -148,6 +149,7 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 				v->journal,   "--quiet", "--ctl",    v->ctl};
 	int pipefd[2], n = 9;
 	uint64_t deadline;
+	pid_t parent;
 
 	if (write_config(v, yaml))
 		return -1;
@@ -161,8 +163,17 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 	v->errbuf[0] = '\0';
 	if (pipe2(pipefd, O_CLOEXEC))
 		return -1;
+	parent = getpid();
 	v->vigil = fork();
 	if (v->vigil == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		/* A vigil never outlives its test, even one that failed before vt_stop: it would
+		 * go on healing the next test's processes and hold the test's output (and the
+		 * integration lock) open, and the run would wait for it for ever. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
+			_exit(126);
+		dup2(null, STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
 		execv(argv[0], (char **)argv);
 		_exit(127);

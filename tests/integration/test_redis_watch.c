@@ -81,30 +81,23 @@ static int teardown(void **state)
 static void config(char *buf, size_t len, const char *node, int port, const char *max_defer)
 {
 	snprintf(buf, len,
-		 "node: %s\n"
-		 "window: 2s\n"
-		 "redis:\n"
-		 "  url: redis://127.0.0.1:%d/0\n"
-		 "  username: " VT_REDIS_USER "\n"
-		 "  password: " VT_REDIS_USER_PW "\n"
-		 "  spool: \"@DIR@/redis.spool\"\n"
-		 "workloads:\n"
-		 "  - name: svc\n"
-		 "    match: { comm: vt-svc }\n"
-		 "    verify: 300ms\n"
-		 "    heal:\n"
-		 "      - on: [crash]\n"
-		 "        level: 3\n"
-		 "        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n"
-		 "  - name: bsy\n"
-		 "    match: { comm: vt-bsy }\n"
-		 "    latency: { syscalls: [read], budget_ms: 100 }\n"
-		 "    quiet: { max_defer: %s, busy_key: \"" BUSY_KEY "\" }\n"
-		 "    verify: 300ms\n"
-		 "    heal:\n"
-		 "      - on: [syscall_slow]\n"
-		 "        level: 1\n"
-		 "        action: { restart: { exec: [\"@DIR@/vt-bsy\", serve] } }\n",
+		 VT_REDIS_YAML "workloads:\n"
+			       "  - name: svc\n"
+			       "    match: { comm: vt-svc }\n"
+			       "    verify: 300ms\n"
+			       "    heal:\n"
+			       "      - on: [crash]\n"
+			       "        level: 3\n"
+			       "        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n"
+			       "  - name: bsy\n"
+			       "    match: { comm: vt-bsy }\n"
+			       "    latency: { syscalls: [read], budget_ms: 100 }\n"
+			       "    quiet: { max_defer: %s, busy_key: \"" BUSY_KEY "\" }\n"
+			       "    verify: 300ms\n"
+			       "    heal:\n"
+			       "      - on: [syscall_slow]\n"
+			       "        level: 1\n"
+			       "        action: { restart: { exec: [\"@DIR@/vt-bsy\", serve] } }\n",
 		 node, port, max_defer);
 }
 

@@ -54,20 +54,13 @@ static int group_teardown(void **state)
 static void config(char *buf, size_t len, const char *node, int port, const char *heal)
 {
 	snprintf(buf, len,
-		 "node: %s\n"
-		 "window: 2s\n"
-		 "redis:\n"
-		 "  url: redis://127.0.0.1:%d/0\n"
-		 "  username: " VT_REDIS_USER "\n"
-		 "  password: " VT_REDIS_USER_PW "\n"
-		 "  spool: \"@DIR@/redis.spool\"\n"
-		 "workloads:\n"
-		 "  - name: svc\n"
-		 "    match: { comm: vt-svc }\n"
-		 "    verify: 300ms\n"
-		 "    breaker: { failures: 1, window: 10m, cooldown: 10m }\n"
-		 "    heal:\n"
-		 "%s",
+		 VT_REDIS_YAML "workloads:\n"
+			       "  - name: svc\n"
+			       "    match: { comm: vt-svc }\n"
+			       "    verify: 300ms\n"
+			       "    breaker: { failures: 1, window: 10m, cooldown: 10m }\n"
+			       "    heal:\n"
+			       "%s",
 		 node, port, heal);
 }
 

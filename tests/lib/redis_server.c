@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ int vt_redis_start(struct vt_redis *r, const char *prefix, const char *acl)
 	char port[16], logf[128], rule[1024];
 	redisContext *c = NULL;
 	redisReply *rep;
+	pid_t parent;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dir, sizeof(r->dir), "/tmp/vigil-vtredis-XXXXXX");
@@ -64,6 +66,7 @@ int vt_redis_start(struct vt_redis *r, const char *prefix, const char *acl)
 	r->port = free_port();
 	snprintf(port, sizeof(port), "%d", r->port);
 	snprintf(logf, sizeof(logf), "%s/redis.log", r->dir);
+	parent = getpid();
 	r->pid = fork();
 	if (r->pid < 0)
 		return -1;
@@ -85,6 +88,9 @@ int vt_redis_start(struct vt_redis *r, const char *prefix, const char *acl)
 				      logf,
 				      NULL};
 
+		/* Gone with its test, however the test ends. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(126);
 		execvp(argv[0], (char **)argv);
 		_exit(127);
 	}

@@ -15,6 +15,17 @@
 #define VT_REDIS_USER "vt-vigil"	/* vigil's */
 #define VT_REDIS_USER_PW "vt-vigil-pw"
 
+/* The head of a vigil config on this server, as a printf format taking the node name and the
+ * port: node, a 2 s window, and redis: as vigil's user, its spool in the test's directory. */
+#define VT_REDIS_YAML                                                                              \
+	"node: %s\n"                                                                               \
+	"window: 2s\n"                                                                             \
+	"redis:\n"                                                                                 \
+	"  url: redis://127.0.0.1:%d/0\n"                                                          \
+	"  username: " VT_REDIS_USER "\n"                                                          \
+	"  password: " VT_REDIS_USER_PW "\n"                                                       \
+	"  spool: \"@DIR@/redis.spool\"\n"
+
 struct vt_redis {
 	pid_t pid;
 	int port;
