@@ -54,74 +54,12 @@ struct redis_be {
 
 /* --- connection ---------------------------------------------------------------------------- */
 
-/* A command on a fresh connection, at setup. Returns 0, or -EIO with why written. */
-static int setup_cmd(redisContext *c, int argc, const char **argv, char *why, size_t len)
-{
-	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
-	int ret = 0;
-
-	if (!rep) {
-		snprintf(why, len, "%s: %s", argv[0], c->errstr);
-		return -EIO;
-	}
-	if (rep->type == REDIS_REPLY_ERROR) {
-		snprintf(why, len, "%s: %s", argv[0], rep->str);
-		ret = -EIO;
-	}
-	freeReplyObject(rep);
-	return ret;
-}
-
-/* Connect, authenticate, select the database. Returns the connection, or NULL with why. */
-static redisContext *open_conn(const struct vigil_redis_url *u, const char *user, const char *pass,
-			       unsigned int timeout_ms, char *why, size_t len)
-{
-	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	const char *argv[3];
-	redisContext *c;
-	char db[16];
-
-	if (u->is_unix)
-		c = redisConnectUnixWithTimeout(u->host, tv);
-	else
-		c = redisConnectWithTimeout(u->host, u->port, tv);
-	if (!c || c->err) {
-		snprintf(why, len, "connect %.64s: %.80s", u->host,
-			 c ? c->errstr : "out of memory");
-		goto fail;
-	}
-	redisSetTimeout(c, tv);
-	/* Before the first reply: no array a server claims is allocated beyond the bound. */
-	c->reader->fn = vigil_redis_reply_functions();
-	if (!u->is_unix)
-		redisEnableKeepAlive(c);
-	if (pass[0]) {
-		argv[0] = "AUTH";
-		argv[1] = user[0] ? user : pass;
-		argv[2] = pass;
-		if (setup_cmd(c, user[0] ? 3 : 2, argv, why, len))
-			goto fail;
-	}
-	if (u->db) {
-		snprintf(db, sizeof(db), "%d", u->db);
-		argv[0] = "SELECT";
-		argv[1] = db;
-		if (setup_cmd(c, 2, argv, why, len))
-			goto fail;
-	}
-	return c;
-fail:
-	if (c)
-		redisFree(c);
-	return NULL;
-}
-
 /* ops->connect: connect, authenticate, select. Returns 0 (up) or -EIO with why (down). */
 static int redis_connect(void *be, char *why, size_t len)
 {
 	struct redis_be *r = be;
 
-	r->c = open_conn(&r->url, r->user, r->pass, r->timeout_ms, why, len);
+	r->c = vigil_redis_open(&r->url, r->user, r->pass, r->timeout_ms, why, len);
 	return r->c ? 0 : -EIO;
 }
 
@@ -141,8 +79,9 @@ struct redisContext *vigil_redis_connect(const struct vigil_redis_opts *o, char 
 
 	if (vigil_redis_parse_url(o->url, &u, why, len))
 		return NULL;
-	return open_conn(&u, o->username ? o->username : u.user, o->password ? o->password : u.pass,
-			 o->timeout_ms ? o->timeout_ms : 2000, why, len);
+	return vigil_redis_open(&u, o->username ? o->username : u.user,
+				o->password ? o->password : u.pass,
+				o->timeout_ms ? o->timeout_ms : 2000, why, len);
 }
 
 int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
@@ -154,7 +93,7 @@ int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len)
 	c = vigil_redis_connect(o, msg, len);
 	if (!c)
 		return -EIO;
-	ret = setup_cmd(c, 1, argv, msg, len);
+	ret = vigil_redis_setup_cmd(c, 1, argv, msg, len);
 	if (!ret) {
 		char safe[256];
 

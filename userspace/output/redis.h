@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/redis_conn.h"
 #include "output/sink.h"
 
 /*
@@ -63,7 +64,6 @@ int vigil_redis_sink_open(const struct vigil_redis_opts *o, struct vigil_sink **
 /* A connection of its own, authenticated and on its database (timeout_ms for the connect and
  * each reply), for a reader that is not the sink (redis_reader.h). Returns it (redisFree it),
  * or NULL with why saying what failed. */
-struct redisContext;
 struct redisContext *vigil_redis_connect(const struct vigil_redis_opts *o, char *why, size_t len);
 
 /* Connect, authenticate and PING once, synchronously (for `vigil doctor`). Returns 0 with msg
@@ -78,30 +78,5 @@ int vigil_redis_ping(const struct vigil_redis_opts *o, char *msg, size_t len);
  */
 int vigil_redis_fields(const char *json, size_t len, char *buf, const char **keys, size_t *klens,
 		       const char **vals, size_t *vlens, unsigned int max);
-
-struct vigil_redis_url {
-	bool is_unix;
-	char host[256];		   /* host name or address, or the socket path */
-	int port;		   /* 6379 */
-	int db;			   /* 0 */
-	char user[128], pass[256]; /* "" if not in the URL; %XX decoded */
-};
-
-/* url with the password in it, if any, replaced by "***", for logs and status. Returns buf. */
-const char *vigil_redis_url_safe(const char *url, char *buf, size_t len);
-
-/* Parse a redis:// or unix:// URL. Returns 0, or -EINVAL with err naming what was wrong. */
-int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err, size_t errlen);
-
-/*
- * The reply objects vigil's connections build (hiredis's redisReply, freed with
- * freeReplyObject), except that an array claiming more than VIGIL_REDIS_MAX_ELEMENTS is
- * refused: the reader fails (the connection is dropped and said) instead of allocating what a
- * hostile or broken server claims before it sends a byte of it. Every other object is paid for
- * by the bytes that make it, so what a reply costs grows with what was sent.
- */
-#define VIGIL_REDIS_MAX_ELEMENTS (1u << 20)
-struct redisReplyObjectFunctions;
-struct redisReplyObjectFunctions *vigil_redis_reply_functions(void);
 
 #endif /* VIGIL_REDIS_H */
