@@ -2007,6 +2007,7 @@ static void test_replacement_dies_within_verify(void **state)
 static char fake_log[512]; /* the ops called, in order */
 static pid_t fake_victim;  /* what interrupts() returns */
 static bool fake_forks;	   /* start() forks a child that exits 3, and owns it */
+static int fake_work_ms;   /* start() runs blocking work this long (vigil_action_work) */
 
 __attribute__((format(printf, 1, 2))) static void fake_say(const char *f, ...)
 {
@@ -2021,7 +2022,17 @@ __attribute__((format(printf, 1, 2))) static void fake_say(const char *f, ...)
 struct fake_run {
 	struct vigil_action_run run;
 	int ticks;
+	int worked; /* set by its blocking work, on the work's thread */
 };
+
+/* The blocking work: sleeps, then leaves its mark in the run (its own memory). */
+static void fake_work(void *arg)
+{
+	struct fake_run *f = arg;
+
+	usleep((useconds_t)fake_work_ms * 1000);
+	f->worked = 42;
+}
 
 static void fake_describe(const struct vigil_action *a, char *buf, size_t len)
 {
@@ -2043,6 +2054,12 @@ static void fake_start(struct vigil_action_run *run)
 
 	fake_say("start(%llu) ", (unsigned long long)run->open_conns);
 	vigil_action_note(run, "step", "fake began", 0);
+	if (fake_work_ms) {
+		assert_int_equal(vigil_action_work(run, fake_work, run), 0);
+		assert_int_equal(vigil_action_work(run, fake_work, run),
+				 -EBUSY); /* one at a time */
+		return;
+	}
 	if (!fake_forks) {
 		vigil_action_after(run, 1000);
 		return;
@@ -2059,6 +2076,11 @@ static void fake_progress(struct vigil_action_run *run, const struct vigil_actio
 {
 	struct fake_run *f = (struct fake_run *)run;
 
+	if (ev->type == VIGIL_ACTION_WORK_DONE) {
+		fake_say("work(%d) ", f->worked);
+		vigil_action_done(run, f->worked == 42, true, "fake worked off the loop", 0);
+		return;
+	}
 	if (ev->type == VIGIL_ACTION_CHILD_EXIT) {
 		fake_say("child(%d) ", WEXITSTATUS(ev->wstatus));
 		vigil_action_done(run, false, true, "fake child died", ev->pid);
@@ -2075,7 +2097,7 @@ static void fake_progress(struct vigil_action_run *run, const struct vigil_actio
 
 static bool fake_cancel(struct vigil_action_run *run)
 {
-	fake_say("cancel ");
+	fake_say("cancel(%d) ", ((struct fake_run *)run)->worked);
 	return ((struct fake_run *)run)->ticks > 0;
 }
 
@@ -2102,6 +2124,7 @@ static struct vigil_action fake_rule(struct env *e)
 	fake_log[0] = '\0';
 	fake_victim = 0;
 	fake_forks = false;
+	fake_work_ms = 0;
 	return was;
 }
 
@@ -2152,7 +2175,8 @@ static void test_any_kind_runs_through_the_interface(void **state)
 	/* vigil stops while it runs, before it asked to be verified: cancelled. */
 	vigil_healer_free(e.h);
 	e.h = NULL;
-	assert_string_equal(fake_log, "interrupts start(0) tick tick interrupts start(0) cancel ");
+	assert_string_equal(fake_log,
+			    "interrupts start(0) tick tick interrupts start(0) cancel(0) ");
 	assert_int_equal(j->state, VIGIL_INC_FAILED);
 	trail(&e, tr, sizeof(tr));
 	assert_string_equal(tr, "fake intent 0: fake: do the thing\n"
@@ -2163,6 +2187,43 @@ static void test_any_kind_runs_through_the_interface(void **state)
 				"fake failed 0: vigil stopped before the scheduled heal\n"
 				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n");
 	assert_null(vigil_knowledge_get(e.know, j->signature, "fake")); /* not learned */
+	fake_unrule(&e, was);
+	env_fini(&e);
+}
+
+/* A kind's blocking step runs off the loop (the loop goes on while it blocks); its end comes
+ * back to progress() on the loop. vigil stopping while it runs waits for it before cancel(). */
+static void test_any_kind_works_off_the_loop(void **state)
+{
+	struct vigil_action was;
+	struct vigil_incident *i, *j;
+	char tr[1024];
+	struct env e;
+
+	(void)state;
+	env_init(&e, CFG("level: 1", "/bin/true"));
+	was = fake_rule(&e);
+	fake_work_ms = 100;
+	i = crash(&e, 11);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	/* The loop does not wait for it: a turn returns with the work still running. */
+	assert_int_equal(vigil_loop_run_once(e.loop, 0), 0);
+	assert_string_equal(fake_log, "interrupts start(0) ");
+	for (int n = 0; n < 100 && i->state == VIGIL_INC_HEALING; n++)
+		assert_int_equal(vigil_loop_run_once(e.loop, 10), 0);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	assert_string_equal(fake_log, "interrupts start(0) work(42) ");
+	/* vigil stops while the next one's work blocks: it is waited for, then cancelled. */
+	fake_log[0] = '\0';
+	fake_work_ms = 200;
+	j = crash(&e, 6);
+	assert_int_equal(j->state, VIGIL_INC_HEALING);
+	vigil_healer_free(e.h);
+	e.h = NULL;
+	assert_string_equal(fake_log, "interrupts start(0) cancel(42) ");
+	trail(&e, tr, sizeof(tr));
+	assert_non_null(strstr(tr, "fake success 0: fake worked off the loop\n"));
 	fake_unrule(&e, was);
 	env_fini(&e);
 }
@@ -2192,7 +2253,7 @@ static void test_any_kind_waits_for_quiet(void **state)
 	/* vigil stops during its verify window: cancel says its work stands. */
 	vigil_healer_free(e.h);
 	e.h = NULL;
-	assert_string_equal(fake_log, "interrupts start(2) tick cancel ");
+	assert_string_equal(fake_log, "interrupts start(2) tick cancel(0) ");
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	trail(&e, tr, sizeof(tr));
 	assert_string_equal(tr,
@@ -2294,6 +2355,7 @@ int main(void)
 	    cmocka_unit_test(test_replacement_dies_within_verify),
 	    cmocka_unit_test(test_any_kind_runs_through_the_interface),
 	    cmocka_unit_test(test_any_kind_waits_for_quiet),
+	    cmocka_unit_test(test_any_kind_works_off_the_loop),
 	    cmocka_unit_test(test_any_kind_hears_its_child),
 	};
 

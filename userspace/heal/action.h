@@ -46,6 +46,7 @@ enum vigil_action_event_type {
 	VIGIL_ACTION_CHILD_EXIT,    /* its child (vigil_action_own_child) was reaped */
 	VIGIL_ACTION_WORKLOAD_EXEC, /* a new process of the run's workload exec'd (kernel) */
 	VIGIL_ACTION_WORKLOAD_EXIT, /* a process of the run's workload ended (kernel) */
+	VIGIL_ACTION_WORK_DONE,	    /* its blocking work (vigil_action_work) returned */
 };
 
 /*
@@ -131,6 +132,14 @@ const struct vigil_action_ops *vigil_action_kind_at(unsigned int i);
 
 /* Arm the run's one timer (re-arming replaces it): progress(TIMER) in ms. */
 void vigil_action_after(struct vigil_action_run *run, uint64_t ms);
+/*
+ * Run fn(arg) on a thread of its own, off the event loop, for a step that blocks (a Redis or
+ * HTTP round trip); progress(WORK_DONE) on the loop when it returns. fn touches only arg (never
+ * the run's other fields, never vigil's state) and must bound its own time (its connections'
+ * timeouts): vigil waits for it before cancel() and before the run is freed. One at a time.
+ * Returns 0, -EBUSY (one is running) or -errno.
+ */
+int vigil_action_work(struct vigil_action_run *run, void (*fn)(void *arg), void *arg);
 /* Route the reap of pid, a child the run started, to progress(CHILD_EXIT); one at a time. */
 void vigil_action_own_child(struct vigil_action_run *run, pid_t pid);
 /* Is pid a live process of the workload, by the daemon's probe (false without a probe)? */

@@ -13,6 +13,7 @@
 #include "heal/action.h"
 #include "heal/fleet.h"
 #include "heal/healer.h"
+#include "heal/work.h"
 #include "heal/knowledge.h"
 #include "heal/state.h"
 
@@ -63,6 +64,7 @@ struct vigil_heal_job {
 	bool verifying;		 /* vigil_action_verifying() was called */
 	pid_t child;		 /* vigil_action_own_child(): its reap goes to the run */
 	bool reaped;
+	struct vigil_work *work; /* vigil_action_work(): running off the loop */
 	struct vigil_heal_job *next;
 };
 
@@ -160,6 +162,9 @@ static void unlink_job(struct vigil_healer *h, struct vigil_heal_job *j)
 /* A run in its quiet window holds what interrupts() took: the kind releases it first. */
 static void free_run(struct vigil_heal_job *j)
 {
+	/* Work still running uses the run's memory: it ends first (bounded by its timeouts). */
+	vigil_work_wait(j->work);
+	j->work = NULL;
 	if (j->phase == JOB_QUIET && j->ops->abandon)
 		j->ops->abandon(j->run);
 	free(j->run);
@@ -282,6 +287,25 @@ static void end(struct vigil_heal_job *j, bool ok, bool known, const char *detai
 void vigil_action_after(struct vigil_action_run *run, uint64_t ms)
 {
 	job_after(run->job, ms);
+}
+
+/* The run's blocking work is over: the thread is joined, the run told. */
+static void work_done(void *arg)
+{
+	struct vigil_heal_job *j = arg;
+	const struct vigil_action_event ev = {.type = VIGIL_ACTION_WORK_DONE};
+
+	j->work = NULL;
+	j->ops->progress(j->run, &ev);
+}
+
+int vigil_action_work(struct vigil_action_run *run, void (*fn)(void *arg), void *arg)
+{
+	struct vigil_heal_job *j = run->job;
+
+	if (j->work)
+		return -EBUSY;
+	return vigil_work_start(j->h->loop, fn, arg, work_done, j, &j->work);
 }
 
 void vigil_action_own_child(struct vigil_action_run *run, pid_t pid)
@@ -937,6 +961,9 @@ void vigil_healer_free(struct vigil_healer *h)
 			end(j, false, false, "vigil stopped before the scheduled heal", 0);
 			continue;
 		}
+		/* Its blocking work ends first: cancel() may then release what it used. */
+		vigil_work_wait(j->work);
+		j->work = NULL;
 		ok = j->ops->cancel(j->run);
 		end(j, ok, false,
 		    j->verifying ? "vigil stopped during the verify window"

@@ -933,6 +933,8 @@ static void restart_progress(struct vigil_action_run *run, const struct vigil_ac
 			verify_due(r);
 		}
 		break;
+	case VIGIL_ACTION_WORK_DONE:
+		break; /* restart runs no blocking work */
 	}
 	settle(r);
 }
