@@ -55,6 +55,30 @@ uint64_t vt_ts_ms(const char *ts)
 	return (uint64_t)timegm(&tm) * 1000ull + ms;
 }
 
+int vt_copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ssize_t n = 0;
+	int ret = 0;
+
+	if (in < 0 || out < 0)
+		ret = -1;
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			ret = -1;
+	if (n < 0 || (out >= 0 && fchmod(out, 0755)))
+		ret = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out))
+		ret = -1;
+	if (ret)
+		fprintf(stderr, "harness: copy %s to %s: %s\n", from, to, strerror(errno));
+	return ret;
+}
+
 int vt_init(struct vt *v)
 {
 	char self[400];
@@ -70,10 +94,15 @@ int vt_init(struct vt *v)
 	/* build/tests/integration/test_x -> build/ */
 	dirname(dirname(dirname(self)));
 	snprintf(v->vigil_bin, sizeof(v->vigil_bin), "%s/vigil", self);
-	snprintf(v->faulty, sizeof(v->faulty), "%s/tests/helpers/faulty", self);
 	snprintf(v->dir, sizeof(v->dir), "/tmp/vigil-test-XXXXXX");
 	if (!mkdtemp(v->dir))
 		return -errno;
+	/* A copy in the (root's, 0700) scratch dir: a heal policy runs only executables that
+	 * root alone can change, which a checkout in a user's home is not. */
+	snprintf(self + strlen(self), sizeof(self) - strlen(self), "/tests/helpers/faulty");
+	snprintf(v->faulty, sizeof(v->faulty), "%s/faulty", v->dir);
+	if (vt_copy_file(self, v->faulty))
+		return -EIO;
 	snprintf(v->journal, sizeof(v->journal), "%s/journal.jsonl", v->dir);
 	snprintf(v->config, sizeof(v->config), "%s/vigil.yaml", v->dir);
 	snprintf(v->ctl, sizeof(v->ctl), "%s/vigil.sock", v->dir);
@@ -134,6 +163,13 @@ static int write_config(struct vt *v, const char *yaml)
 		} else if (!strncmp(hit, "@DIR@", 5)) {
 			fputs(v->dir, f);
 			p = hit + 5;
+		} else if (!strncmp(hit, "@LINK:", 6) && strchr(hit + 6, '@')) {
+			char name[64];
+			size_t len = strchr(hit + 6, '@') - (hit + 6);
+
+			snprintf(name, sizeof(name), "%.*s", (int)len, hit + 6);
+			fputs(vt_link(v, name), f);
+			p = hit + 6 + len + 1;
 		} else {
 			fputc('@', f);
 			p = hit + 1;

@@ -18,7 +18,7 @@ struct vt {
 	char journal[128];
 	char config[128];
 	char ctl[96];	  /* control socket */
-	char faulty[512]; /* build/tests/helpers/faulty */
+	char faulty[512]; /* a copy of build/tests/helpers/faulty in dir */
 	char vigil_bin[512];
 	char errbuf[16384]; /* vigil's stderr so far */
 	size_t errlen;
@@ -28,10 +28,13 @@ struct vt {
 
 /* Make the scratch directory and find the binaries. Returns 0 or -errno. */
 int vt_init(struct vt *v);
+/* Copy a file, mode 0755. 0 or -1 (said on stderr). */
+int vt_copy_file(const char *from, const char *to);
 /* Stop vigil if it runs, remove the scratch directory, free. */
 void vt_fini(struct vt *v);
 
-/* Write yaml as the config ("@FAULTY@" becomes the faulty path, "@DIR@" the scratch dir), start
+/* Write yaml as the config ("@FAULTY@" becomes the faulty path, "@DIR@" the scratch dir,
+ * "@LINK:name@" the path of vt_link(v, name), made now: a path a heal policy can trust), start
  * `vigil run --config ... --journal ... --quiet` plus extra (NULL-terminated, may be NULL),
  * and wait for its "ready" line. Returns 0, or -1 with vigil's stderr printed. */
 int vt_start(struct vt *v, const char *yaml, const char *const *extra);

@@ -96,18 +96,20 @@ static void test_check_and_doctor_name_redis(void **state)
 	snprintf(path, sizeof(path), "%s/r.yaml", v.dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(
-	    f,
-	    "node: n1\n"
-	    "knowledge: %s/k.json\n"
-	    "redis: { url: \"redis://vigil:hunter2@127.0.0.1:%d/0\", spool: %s/r.spool }\n"
-	    "workloads:\n"
-	    "  - name: svc\n"
-	    "    match: { comm: svc }\n"
-	    "    heal:\n"
-	    "      - { name: quick, on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n"
-	    "      - { name: slow, on: [crash], level: 3, action: { restart: { exec: [/b] } } }\n",
-	    v.dir, port, v.dir);
+	fprintf(f,
+		"node: n1\n"
+		"knowledge: %s/k.json\n"
+		"redis: { url: \"redis://vigil:hunter2@127.0.0.1:%d/0\", spool: %s/r.spool }\n"
+		"workloads:\n"
+		"  - name: svc\n"
+		"    match: { comm: svc }\n"
+		"    heal:\n"
+		"      - { name: quick, on: [crash], level: 1, action: { restart: { exec: "
+		"[/bin/true] } } }\n"
+		"      - { name: slow, on: [crash], level: 3, action: { restart: { exec: "
+		"[/bin/false] } } }\n"
+		"    policy: { allowed_exec: [/bin/true, /bin/false] }\n",
+		v.dir, port, v.dir);
 	fclose(f);
 	{
 		const char *args[] = {"check", path, NULL};

@@ -26,7 +26,8 @@ static const char config[] = "workloads:\n"
 			     "      - on: [crash]\n"
 			     "        level: 2\n"
 			     "        delay: 1s\n"
-			     "        action: { restart: { exec: [/bin/true] } }\n";
+			     "        action: { restart: { exec: [/bin/true] } }\n"
+			     "    policy: { allowed_exec: [/bin/true] }\n";
 
 static void test_drops_are_counted_and_taint_incidents(void **state)
 {

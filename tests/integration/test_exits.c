@@ -40,14 +40,16 @@ static const char config[] = "observe_all: false\n"
 			     "    heal:\n"
 			     "      - on: [crash]\n"
 			     "        level: 1\n"
-			     "        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n"
+			     "        action: { restart: { exec: [\"@LINK:vt-svc@\", serve] } }\n"
+			     "    policy: { allowed_exec: [\"@LINK:vt-svc@\"] }\n"
 			     "  - name: gated\n"
 			     "    match: { comm: vt-gated }\n"
 			     "    verify: 300ms\n"
 			     "    heal:\n"
 			     "      - on: [crash]\n"
 			     "        level: 3\n"
-			     "        action: { restart: { exec: [\"@DIR@/vt-gated\", serve] } }\n";
+			     "        action: { restart: { exec: [\"@LINK:vt-gated@\", serve] } }\n"
+			     "    policy: { allowed_exec: [\"@LINK:vt-gated@\"] }\n";
 
 struct fixture {
 	struct vt v;

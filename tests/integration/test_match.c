@@ -35,26 +35,6 @@ struct fixture {
 	bool have_cgroup;
 };
 
-/* Copy faulty to path, executable. Returns 0 or -1. */
-static int copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	ssize_t n;
-	int ret = 0;
-
-	if (in < 0 || out < 0)
-		ret = -1;
-	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n)
-			ret = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out))
-		ret = -1;
-	return ret;
-}
-
 static int setup(void **state)
 {
 	static const char *const serve[] = {"serve", NULL};
@@ -65,7 +45,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->exe, sizeof(f->exe), "%s/vt-exe-copy", f->v.dir);
 	snprintf(f->pidfile, sizeof(f->pidfile), "%s/svc.pid", f->v.dir);
-	if (copy_file(f->v.faulty, f->exe))
+	if (vt_copy_file(f->v.faulty, f->exe))
 		return -1;
 	/* A cgroup v2 directory of ours, with a child to put processes in. */
 	snprintf(f->cgroup, sizeof(f->cgroup), "vigil-test-%d", getpid());

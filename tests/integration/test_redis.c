@@ -502,7 +502,8 @@ static void test_heal_reaches_redis(void **state)
 		"    heal:\n"
 		"      - on: [crash]\n"
 		"        level: 1\n"
-		"        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n",
+		"        action: { restart: { exec: [\"@LINK:vt-svc@\", serve] } }\n"
+		"    policy: { allowed_exec: [\"@LINK:vt-svc@\"] }\n",
 		sizeof(yaml) - strlen(yaml) - 1);
 	assert_int_equal(vt_start(&v, yaml, NULL), 0);
 	svc = vt_run(&v, "vt-svc", serve);

@@ -88,7 +88,8 @@ static void config(char *buf, size_t len, const char *node, int port, const char
 			       "    heal:\n"
 			       "      - on: [crash]\n"
 			       "        level: 3\n"
-			       "        action: { restart: { exec: [\"@DIR@/vt-svc\", serve] } }\n"
+			       "        action: { restart: { exec: [\"@LINK:vt-svc@\", serve] } }\n"
+			       "    policy: { allowed_exec: [\"@LINK:vt-svc@\"] }\n"
 			       "  - name: bsy\n"
 			       "    match: { comm: vt-bsy }\n"
 			       "    latency: { syscalls: [read], budget_ms: 100 }\n"
@@ -97,7 +98,8 @@ static void config(char *buf, size_t len, const char *node, int port, const char
 			       "    heal:\n"
 			       "      - on: [syscall_slow]\n"
 			       "        level: 1\n"
-			       "        action: { restart: { exec: [\"@DIR@/vt-bsy\", serve] } }\n",
+			       "        action: { restart: { exec: [\"@LINK:vt-bsy@\", serve] } }\n"
+			       "    policy: { allowed_exec: [\"@LINK:vt-bsy@\"] }\n",
 		 node, port, max_defer);
 }
 

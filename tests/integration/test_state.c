@@ -59,6 +59,7 @@ static void config(char *buf, size_t len, const char *node, int port, const char
 			       "    match: { comm: vt-svc }\n"
 			       "    verify: 300ms\n"
 			       "    breaker: { failures: 1, window: 10m, cooldown: 10m }\n"
+			       "    policy: { allowed_exec: [/bin/true, /bin/false] }\n"
 			       "    heal:\n"
 			       "%s",
 		 node, port, heal);

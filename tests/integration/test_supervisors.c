@@ -57,20 +57,23 @@ static const char config[] =
     "            command: [" SV ", restart, \"@DIR@/sv/rcmd\"]\n"
     "            timeout: 20s\n"
     "            await: 20s\n"
+    "    policy: { allowed_exec: [" SV "] }\n"
     "  - name: rexe\n"
     "    match: { comm: vt-rexe }\n"
     "    verify: 1s\n"
     "    heal:\n"
     "      - on: [crash]\n"
     "        level: 1\n"
-    "        action: { restart: { exec: [\"@DIR@/vt-rexe\", serve], env: [SERVICE=rexe] } }\n"
+    "        action: { restart: { exec: [\"@LINK:vt-rexe@\", serve], env: [SERVICE=rexe] } }\n"
+    "    policy: { allowed_exec: [\"@LINK:vt-rexe@\"] }\n"
     "  - name: rdmn\n"
     "    match: { comm: vt-rdmn }\n"
     "    verify: 1s\n"
     "    heal:\n"
     "      - on: [crash]\n"
     "        level: 1\n"
-    "        action: { restart: { exec: [\"@DIR@/vt-rdmn\", daemonize] } }\n"
+    "        action: { restart: { exec: [\"@LINK:vt-rdmn@\", daemonize] } }\n"
+    "    policy: { allowed_exec: [\"@LINK:vt-rdmn@\"] }\n"
     "  - name: rext\n"
     "    match: { comm: vt-rext }\n"
     "    supervisor: external\n"
@@ -78,7 +81,8 @@ static const char config[] =
     "    heal:\n"
     "      - on: [crash]\n"
     "        level: 1\n"
-    "        action: { restart: { command: [" SV ", restart, \"@DIR@/sv/rext\"] } }\n";
+    "        action: { restart: { command: [" SV ", restart, \"@DIR@/sv/rext\"] } }\n"
+    "    policy: { allowed_exec: [" SV "] }\n";
 
 struct fixture {
 	struct vt v;

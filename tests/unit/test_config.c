@@ -131,17 +131,18 @@ static const char design_example[] =
     "    heal:\n"
     "      - on: [crash, oom_kill, exit_nonzero]\n"
     "        level: 1\n"
-    "        action: { restart: { exec: [/usr/local/bin/storyteller, --port, \"8080\"] } }\n"
+    "        action: { restart: { exec: [/bin/echo, --port, \"8080\"] } }\n"
     "      - on: [conn_refused, conn_reset]\n"
     "        level: 2\n"
     "        delay: 5m\n"
-    "        action: { restart: { exec: [/usr/local/bin/storyteller, --port, \"8081\"] } }\n"
+    "        action: { restart: { exec: [/bin/echo, --port, \"8081\"] } }\n"
     "      - on: [crash_loop]\n"
     "        level: 3                          # needs `vigil approve ID`\n"
-    "        action: { restart: { exec: [/usr/bin/systemctl, restart, storyteller] } }\n"
+    "        action: { restart: { exec: [/bin/true, restart, storyteller] } }\n"
     "    breaker: { failures: 3, window: 10m, cooldown: 5m }\n"
     "    quiet: { max_defer: 60s }             # wait for no active connections before a "
-    "restart\n";
+    "restart\n"
+    "    policy: { allowed_exec: [/bin/echo, /bin/true] }\n";
 
 #define BIT(c) (1u << (c))
 
@@ -159,9 +160,9 @@ static void assert_argv(const struct vigil_action *a, const char *const *want, u
 
 static void test_design_example(void **state)
 {
-	static const char *const argv0[] = {"/usr/local/bin/storyteller", "--port", "8080"};
-	static const char *const argv1[] = {"/usr/local/bin/storyteller", "--port", "8081"};
-	static const char *const argv2[] = {"/usr/bin/systemctl", "restart", "storyteller"};
+	static const char *const argv0[] = {"/bin/echo", "--port", "8080"};
+	static const char *const argv1[] = {"/bin/echo", "--port", "8081"};
+	static const char *const argv2[] = {"/bin/true", "restart", "storyteller"};
 	static const char *const sys[] = {"read", "write", "connect", "fsync"};
 	struct vigil_config *cfg;
 	struct vigil_workload *w;
@@ -245,13 +246,17 @@ static void test_explicit_values_and_defaults(void **state)
 				   "        delay: 90\n"
 				   "        action:\n"
 				   "          restart:\n"
-				   "            exec: [/usr/bin/api]\n"
+				   "            exec: [/bin/cat]\n"
 				   "      - on: [conn_timeout, conn_unreachable, crash, crash]\n"
 				   "        level: 2\n"
-				   "        action: { restart: { exec: [/usr/bin/api, -v] } }\n"
+				   "        action: { restart: { exec: [/bin/cat, -v] } }\n"
 				   "    breaker: { failures: 7, window: 2h, cooldown: 0 }\n"
 				   "    quiet: { max_defer: 0s }\n"
 				   "    verify: 1500ms\n"
+				   "    policy:\n"
+				   "      allowed_exec: [/bin/cat]\n"
+				   "      redis_keys: ['api:cache:*', api:flag]\n"
+				   "      forbidden: [drop_tables]\n"
 				   "    detect: { crash_loop_exits: 5, crash_loop_window: 2m,\n"
 				   "              retransmits_per_s: 50, conn_errors_per_s: 20,\n"
 				   "              slo_intervals: 10 }\n"
@@ -295,12 +300,12 @@ static void test_explicit_values_and_defaults(void **state)
 						 BIT(VIGIL_CLASS_LATENCY_SLO) |
 						 BIT(VIGIL_CLASS_RETRANSMITS));
 	assert_int_equal(w->heal[0].delay_ms, 90000); /* a bare number is seconds */
-	assert_argv(&w->heal[0].action, (const char *const[]){"/usr/bin/api"}, 1);
+	assert_argv(&w->heal[0].action, (const char *const[]){"/bin/cat"}, 1);
 	assert_int_equal(w->heal[1].on_mask, BIT(VIGIL_CLASS_CONN_TIMEOUT) |
 						 BIT(VIGIL_CLASS_CONN_UNREACHABLE) |
 						 BIT(VIGIL_CLASS_CRASH));
 	assert_int_equal(w->heal[1].delay_ms, 300000); /* level 2 without a delay: 5m */
-	assert_argv(&w->heal[1].action, (const char *const[]){"/usr/bin/api", "-v"}, 2);
+	assert_argv(&w->heal[1].action, (const char *const[]){"/bin/cat", "-v"}, 2);
 	assert_int_equal(w->breaker_failures, 7);
 	assert_int_equal(w->breaker_window_ms, 7200000);
 	assert_int_equal(w->breaker_cooldown_ms, 0);
@@ -369,18 +374,20 @@ static void test_restart_modes(void **state)
 	    "        level: 1\n"
 	    "        action:\n"
 	    "          restart:\n"
-	    "            command: [/usr/bin/sv, restart, '/etc/sv/${VIGIL_TEST_SVC}', '']\n"
+	    "            command: [/bin/echo, restart, '/etc/sv/${VIGIL_TEST_SVC}', '']\n"
 	    "            env: ['HOME=/root', 'TOKEN=t-${VIGIL_TEST_SVC}', 'EMPTY=']\n"
 	    "            timeout: 5s\n"
 	    "            await: 20s\n"
+	    "    policy: { allowed_exec: [/bin/echo] }\n"
 	    "  - name: b\n"
 	    "    match: { comm: b }\n"
 	    "    heal:\n"
 	    "      - on: [crash]\n"
 	    "        level: 1\n"
-	    "        action: { restart: { exec: [/bin/b], kill_after: 3s } }\n"
+	    "        action: { restart: { exec: [/bin/false], kill_after: 3s } }\n"
 	    "      - { on: [hang], name: kill, level: 1,\n"
-	    "          action: { restart: { signal: sigkill, kill_after: 1s, await: 2m } } }\n";
+	    "          action: { restart: { signal: sigkill, kill_after: 1s, await: 2m } } }\n"
+	    "    policy: { allowed_exec: [/bin/false] }\n";
 	const struct vigil_restart_params *p;
 	struct vigil_config *cfg;
 
@@ -425,10 +432,12 @@ static void test_restart_modes(void **state)
 
 /* A workload prefix for the error cases below: lines 1-3, a rule from line 4. */
 #define W "workloads:\n  - name: a\n    match: { comm: a }\n"
+/* After the rule, so that the rule's lines stay 5-7. */
+#define POLICY "    policy: { allowed_exec: [/bin/true, /bin/false] }\n"
 #define RULE(on, level, action)                                                                    \
 	W "    heal:\n      - on: " on "\n        level: " level "\n"                              \
-	  "        action: " action "\n"
-#define RESTART "{ restart: { exec: [/bin/a] } }"
+	  "        action: " action "\n" POLICY
+#define RESTART "{ restart: { exec: [/bin/true] } }"
 
 struct bad {
 	const char *yaml;
@@ -548,12 +557,12 @@ static const struct bad bad_inputs[] = {
      "t.yaml:7:19: workloads[0].heal[0].action: ", "unknown action 'shell'"},
     {RULE("[crash]", "1", "{ flushall: { } }"),
      "t.yaml:7:19: workloads[0].heal[0].action: ", "unknown action 'flushall'"},
-    {RULE("[crash]", "1", "{ restart: { exec: [/bin/a] }, rollback: { exec: [/bin/b] } }"),
-     "t.yaml:7:48: workloads[0].heal[0].action: ",
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true] }, rollback: { exec: [/bin/false] } }"),
+     "t.yaml:7:51: workloads[0].heal[0].action: ",
      "two actions, restart and 'rollback'; a rule takes exactly one"},
     {RULE("[crash]", "1", "{ }"), "t.yaml:7:17: workloads[0].heal[0].action: ", "names no action"},
-    {RULE("[crash]", "1", "{ restart: { exec: [/bin/a], args: [x] } }"),
-     "t.yaml:7:46: workloads[0].heal[0].action.restart: ", "unexpected key 'args'"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true], args: [x] } }"),
+     "t.yaml:7:49: workloads[0].heal[0].action.restart: ", "unexpected key 'args'"},
     {RULE("[crash]", "1", "{ restart: { exec: [] } }"),
      "t.yaml:7:36: workloads[0].heal[0].action.restart.exec: ", "must not be empty"},
     {RULE("[crash]", "1", "{ restart: { exec: [bin/a, x] } }"),
@@ -565,8 +574,8 @@ static const struct bad bad_inputs[] = {
      "t.yaml:7:36: workloads[0].heal[0].action.restart.exec: ",
      "has 33 entries, at most 32 are allowed"},
     /* restart's modes: exactly one, each with its own keys */
-    {RULE("[crash]", "1", "{ restart: { exec: [/bin/a], signal: TERM } }"),
-     "t.yaml:7:54: workloads[0].heal[0].action.restart.signal: ",
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true], signal: TERM } }"),
+     "t.yaml:7:57: workloads[0].heal[0].action.restart.signal: ",
      "a restart takes exactly one of exec, signal and command, not both exec and signal"},
     {RULE("[crash]", "1", "{ restart: { signal: TERM, command: [/bin/sv, restart, /a] } }"),
      "t.yaml:7:53: workloads[0].heal[0].action.restart.command: ", "not both signal and command"},
@@ -580,31 +589,31 @@ static const struct bad bad_inputs[] = {
      "'TERMINATE' is not one of HUP, INT, QUIT, KILL, USR1, USR2, TERM"},
     {RULE("[crash]", "1", "{ restart: { signal: TERM, env: [A=1] } }"),
      "t.yaml:7:49: workloads[0].heal[0].action.restart.env: ", "only applies to exec and command"},
-    {RULE("[crash]", "1", "{ restart: { exec: [/a], timeout: 5s } }"),
-     "t.yaml:7:51: workloads[0].heal[0].action.restart.timeout: ", "only applies to command"},
-    {RULE("[crash]", "1", "{ restart: { command: [/a], kill_after: 5s } }"),
-     "t.yaml:7:57: workloads[0].heal[0].action.restart.kill_after: ",
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true], timeout: 5s } }"),
+     "t.yaml:7:58: workloads[0].heal[0].action.restart.timeout: ", "only applies to command"},
+    {RULE("[crash]", "1", "{ restart: { command: [/bin/true], kill_after: 5s } }"),
+     "t.yaml:7:64: workloads[0].heal[0].action.restart.kill_after: ",
      "only applies to exec and signal"},
     {RULE("[crash]", "1", "{ restart: { signal: TERM, kill_after: 0s } }"),
      "t.yaml:7:56: workloads[0].heal[0].action.restart.kill_after: ", "must be longer than 0"},
     {RULE("[crash]", "1", "{ restart: { signal: TERM, await: soon } }"),
      "t.yaml:7:51: workloads[0].heal[0].action.restart.await: ", "'soon' is not a duration"},
-    {RULE("[crash]", "1", "{ restart: { exec: [/a], env: [PATH=/bin, 'NO SPACE=x'] } }"),
-     "t.yaml:7:59: workloads[0].heal[0].action.restart.env[1]: ",
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true], env: [PATH=/bin, 'NO SPACE=x'] } }"),
+     "t.yaml:7:66: workloads[0].heal[0].action.restart.env[1]: ",
      "'NO SPACE=x' must be NAME=value"},
-    {RULE("[crash]", "1", "{ restart: { exec: [/a], env: [JUSTNAME] } }"),
-     "t.yaml:7:48: workloads[0].heal[0].action.restart.env[0]: ", "'JUSTNAME' must be NAME=value"},
-    {RULE("[crash]", "1", "{ restart: { exec: [/a], env: ['T=${VIGIL_NO_SUCH_VAR}'] } }"),
-     "t.yaml:7:48: workloads[0].heal[0].action.restart.env[0]: ",
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true], env: [JUSTNAME] } }"),
+     "t.yaml:7:55: workloads[0].heal[0].action.restart.env[0]: ", "'JUSTNAME' must be NAME=value"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true], env: ['T=${VIGIL_NO_SUCH_VAR}'] } }"),
+     "t.yaml:7:55: workloads[0].heal[0].action.restart.env[0]: ",
      "environment variable VIGIL_NO_SUCH_VAR is not set"},
-    {RULE("[crash]", "1", "{ restart: { command: [/a, '${VIGIL_NO_SUCH_VAR}'] } }"),
-     "t.yaml:7:44: workloads[0].heal[0].action.restart.command[1]: ",
+    {RULE("[crash]", "1", "{ restart: { command: [/bin/true, '${VIGIL_NO_SUCH_VAR}'] } }"),
+     "t.yaml:7:51: workloads[0].heal[0].action.restart.command[1]: ",
      "environment variable VIGIL_NO_SUCH_VAR is not set"},
     {W "    supervisor: systemd\n",
      "t.yaml:4:17: workloads[0].supervisor: ", "'systemd' is not vigil"},
     {W "    supervisor: external\n"
        "    heal:\n      - { on: [crash], level: 1, action: { restart: "
-       "{ exec: [/a] } } }\n",
+       "{ exec: [/bin/true] } } }\n",
      "t.yaml:6:61: workloads[0].heal[0].action.restart.exec: ",
      "the workload's supervisor is external: vigil must not start it too"},
     /* empty strings */
@@ -621,10 +630,12 @@ static const struct bad bad_inputs[] = {
      "t.yaml:1:20: redis.password: ", "environment variable VIGIL_NO_SUCH_VAR is not set"},
     {"knowledge: k.json\n", "t.yaml:1:12: knowledge: ", "must be an absolute path"},
     {"state: st.json\n", "t.yaml:1:8: state: ", "must be an absolute path"},
-    {W "    heal:\n      - { on: [crash], level: 1, action: { restart: { exec: [/a] } } }\n"
-       "      - { on: [oom_kill, crash], level: 1, action: { restart: { exec: [/b] } } }\n",
+    {W "    heal:\n      - { on: [crash], level: 1, action: { restart: { exec: [/bin/true] } } }\n"
+       "      - { on: [oom_kill, crash], level: 1, action: { restart: { exec: [/bin/false] } } "
+       "}\n" POLICY,
      "t.yaml:6:9: workloads[0].heal[1]: ", "name 'restart' is also heal[0]'s"},
-    {W "    heal:\n      - { name: 'a b', on: [crash], level: 1, action: { restart: { exec: [/a] } "
+    {W "    heal:\n      - { name: 'a b', on: [crash], level: 1, action: { restart: { exec: "
+       "[/bin/true] } "
        "} }\n",
      "t.yaml:5:17: workloads[0].heal[0].name: ", "must be 1..63 of"},
     /* duplicate keys: the position of the second one */
@@ -911,7 +922,8 @@ static void test_alloc_failure(void **state)
 	unsetenv("NODE_NAME");
 	alloc_sweep("workloads:\n  - name: a\n    matc: { comm: a }\n", -EINVAL);
 	alloc_sweep(RULE("[crash]", "1", "{ restart: { exec: [] } }"), -EINVAL);
-	alloc_sweep(RULE("[hang]", "1", "{ restart: { command: [/a, b], env: [A=1, B=2] } }"), 0);
+	alloc_sweep(
+	    RULE("[hang]", "1", "{ restart: { command: [/bin/true, b], env: [A=1, B=2] } }"), 0);
 	alloc_sweep(RULE("[hang]", "1", "{ restart: { signal: TERM, env: [A=1] } }"), -EINVAL);
 	/* Refused by the libyaml walk before libcyaml runs: with any allocation failing, each walk
 	 * must still end (not spin in yaml_parser_parse()) and free what it took. */

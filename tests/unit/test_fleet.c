@@ -117,10 +117,13 @@ static void test_cache(void **state)
 	"  - name: svc\n"                                                                          \
 	"    match: { comm: svc }\n"                                                               \
 	"    heal:\n"                                                                              \
-	"      - { name: restart-a, on: [crash], level: 3, action: { restart: { exec: [/a] } } "   \
+	"      - { name: restart-a, on: [crash], level: 3, action: { restart: { exec: "            \
+	"[/bin/true] } } "                                                                         \
 	"}\n"                                                                                      \
-	"      - { name: restart-b, on: [crash], level: 3, action: { restart: { exec: [/b] } } "   \
-	"}\n"
+	"      - { name: restart-b, on: [crash], level: 3, action: { restart: { exec: "            \
+	"[/bin/false] } } "                                                                        \
+	"}\n"                                                                                      \
+	"    policy: { allowed_exec: [/bin/true, /bin/false] }\n"
 
 struct choice {
 	struct vigil_manual_clock mc;

@@ -22,10 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "bad_exec.h"
 
 #include "heal/action.h"
 #include "heal/healer.h"
@@ -485,11 +488,17 @@ static struct vigil_incident *slow(struct env *e, pid_t tgid)
 	return i;
 }
 
+/* Every executable the tests' rules run, listed as the policy requires (BAD_EXEC: a trusted
+ * file that is no program, for an exec that fails). */
+#define BAD_EXEC VT_BAD_EXEC
+#define POLICY                                                                                     \
+	"    policy: { allowed_exec: [/bin/sleep, /bin/true, /bin/false, /bin/sh, "                \
+	"/usr/bin/sv, " BAD_EXEC "] }\n"
+
 #define CFG(level_and_more, exec)                                                                  \
 	"workloads:\n"                                                                             \
 	"  - name: svc\n"                                                                          \
-	"    match: { comm: svc }\n"                                                               \
-	"    verify: 150ms\n"                                                                      \
+	"    match: { comm: svc }\n" POLICY "    verify: 150ms\n"                                  \
 	"    breaker: { failures: 1, window: 1m, cooldown: 1h }\n"                                 \
 	"    heal:\n"                                                                              \
 	"      - on: [crash]\n"                                                                    \
@@ -530,7 +539,8 @@ static void test_exec_failure_opens_breaker(void **state)
 	pid_t p;
 
 	(void)state;
-	env_init(&e, CFG("level: 1", "/nonexistent/vigil-test-binary"));
+	assert_int_equal(vt_bad_exec_make(), 0);
+	env_init(&e, CFG("level: 1", BAD_EXEC));
 	i = crash(&e, 11);
 	wait_state(&e, i, VIGIL_INC_FAILED);
 	outcomes(&e, out, sizeof(out));
@@ -545,15 +555,13 @@ static void test_exec_failure_opens_breaker(void **state)
 	p = started_pid(&e, 0);
 	assert_true(p > 0);
 	trail(&e, tr, sizeof(tr));
-	assert_string_equal(tr,
-			    fmt(want,
-				"restart intent 0: /nonexistent/vigil-test-binary\n"
-				"restart started %d: started pid %d; verifying for 150 ms\n"
-				"restart failed %d: exec /nonexistent/vigil-test-binary: No such "
-				"file or directory\n"
-				"breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n"
-				"restart skipped 0: circuit breaker open: a human must look\n",
-				p, p, p));
+	assert_string_equal(tr, fmt(want,
+				    "restart intent 0: " BAD_EXEC "\n"
+				    "restart started %d: started pid %d; verifying for 150 ms\n"
+				    "restart failed %d: exec " BAD_EXEC ": Exec format error\n"
+				    "breaker open 0: 1 failed heals in 60 s: no action for 3600 s\n"
+				    "restart skipped 0: circuit breaker open: a human must look\n",
+				    p, p, p));
 	env_fini(&e);
 }
 
@@ -809,8 +817,7 @@ static void test_backoff_table(void **state)
 #define CFG2(level, exec1, exec2, breaker)                                                         \
 	"workloads:\n"                                                                             \
 	"  - name: svc\n"                                                                          \
-	"    match: { comm: svc }\n"                                                               \
-	"    verify: 150ms\n"                                                                      \
+	"    match: { comm: svc }\n" POLICY "    verify: 150ms\n"                                  \
 	"    breaker: " breaker "\n"                                                               \
 	"    heal:\n"                                                                              \
 	"      - on: [crash]\n"                                                                    \
@@ -966,7 +973,8 @@ static void test_failure_learned_and_breaker_records(void **state)
 	struct env e;
 
 	(void)state;
-	env_init(&e, CFG2("1", "/nonexistent/vigil-test-binary", "/bin/sleep, \"5\"",
+	assert_int_equal(vt_bad_exec_make(), 0);
+	env_init(&e, CFG2("1", BAD_EXEC, "/bin/sleep, \"5\"",
 			  "{ failures: 1, window: 1m, cooldown: 100ms }"));
 	env_know(&e);
 	i = crash(&e, 11);
@@ -1069,8 +1077,7 @@ static void test_approve_runs_the_rule_chosen(void **state)
 #define CFG_LIVE_Q(quiet)                                                                          \
 	"workloads:\n"                                                                             \
 	"  - name: svc\n"                                                                          \
-	"    match: { comm: svc }\n"                                                               \
-	"    verify: 150ms\n"                                                                      \
+	"    match: { comm: svc }\n" POLICY "    verify: 150ms\n"                                  \
 	"    quiet: { " quiet " }\n"                                                               \
 	"    heal:\n"                                                                              \
 	"      - on: [latency_slo]\n"                                                              \
@@ -1304,8 +1311,7 @@ static void test_restart_leaves_what_it_does_not_own(void **state)
 #define CFG_FALSE                                                                                  \
 	"workloads:\n"                                                                             \
 	"  - name: svc\n"                                                                          \
-	"    match: { comm: svc }\n"                                                               \
-	"    verify: 150ms\n"                                                                      \
+	"    match: { comm: svc }\n" POLICY "    verify: 150ms\n"                                  \
 	"    breaker: { failures: 5, window: 1m, cooldown: 1h }\n"                                 \
 	"    heal:\n"                                                                              \
 	"      - on: [crash]\n"                                                                    \
@@ -1625,8 +1631,7 @@ static void test_daemonizing_service_runs_again(void **state)
 #define CFG_MODE(on, supervisor, restart)                                                          \
 	"workloads:\n"                                                                             \
 	"  - name: svc\n"                                                                          \
-	"    match: { comm: svc }\n"                                                               \
-	"    verify: 150ms\n" supervisor                                                           \
+	"    match: { comm: svc }\n" POLICY "    verify: 150ms\n" supervisor                       \
 	"    breaker: { failures: 1, window: 1m, cooldown: 1h }\n"                                 \
 	"    heal:\n"                                                                              \
 	"      - on: [" on "]\n"                                                                   \

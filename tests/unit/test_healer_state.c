@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "bad_exec.h"
+
 #include "heal/healer.h"
 #include "heal/state.h"
 #include "records.h"
@@ -36,7 +38,8 @@
 	"    heal:\n"                                                                              \
 	"      - on: [crash]\n"                                                                    \
 	"        " level_and_more "\n"                                                             \
-	"        action: { restart: { exec: [" exec "] } }\n"
+	"        action: { restart: { exec: [" exec "] } }\n"                                      \
+	"    policy: { allowed_exec: [/bin/sleep, /bin/true, /bin/false, " VT_BAD_EXEC "] }\n"
 
 /* What stays across runs: the clock, the loop, the config, the state file's path. */
 struct world {
@@ -323,7 +326,8 @@ static void test_breaker_keeps_its_cooldown(void **state)
 	char tr[4096];
 
 	(void)state;
-	world_init(&w, CFG("level: 1", "/nonexistent/vigil-test-binary", "300s"));
+	assert_int_equal(vt_bad_exec_make(), 0);
+	world_init(&w, CFG("level: 1", VT_BAD_EXEC, "300s"));
 	run_start(&a, &w, 1, &rs);
 	assert_false(a.found);
 	i = crash(&a, 11);
@@ -349,10 +353,9 @@ static void test_breaker_keeps_its_cooldown(void **state)
 				"restart skipped: circuit breaker open: a human must look\n"
 				"restart skipped: circuit breaker open: a human must look\n"
 				"breaker half_open\n"
-				"restart intent: /nonexistent/vigil-test-binary\n"
+				"restart intent: " VT_BAD_EXEC "\n"
 				"restart started: PID\n"
-				"restart failed: exec /nonexistent/vigil-test-binary: No such file "
-				"or directory\n"
+				"restart failed: exec " VT_BAD_EXEC ": Exec format error\n"
 				"breaker open: 2 failed heals in 600 s: no action for 300 s\n"
 				"breaker open\n");
 	run_kill(&b);
@@ -637,7 +640,8 @@ static void test_snapshot_round_trip(void **state)
 	uint64_t opened;
 
 	(void)state;
-	world_init(&w, CFG("level: 1", "/nonexistent/vigil-test-binary", "300s"));
+	assert_int_equal(vt_bad_exec_make(), 0);
+	world_init(&w, CFG("level: 1", VT_BAD_EXEC, "300s"));
 	run_start(&a, &w, 1, &rs);
 	i = crash(&a, 11);
 	wait_state(&w, i, VIGIL_INC_FAILED);

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "bad_exec.h"
+
 #include "core/clock.h"
 #include "heal/proc.h"
 #include "heal/spawn.h"
@@ -157,17 +159,18 @@ static void test_child_dead_before_go_is_epipe(void **state)
 /* An exec that fails: the errno on the status pipe; the child exits 127. */
 static void test_exec_failure_on_status_pipe(void **state)
 {
-	char *argv[] = {"/nonexistent/vigil-test", NULL};
-	struct vigil_spawn_opts o = {.argv = argv, .out_fd = -1};
+	char *argv[] = {VT_BAD_EXEC, NULL}, why[256] = "";
+	struct vigil_spawn_opts o = {.argv = argv, .out_fd = -1, .why = why, .whylen = sizeof(why)};
 	struct vigil_spawned sp;
 	int err = 0, ws;
 
 	(void)state;
+	assert_int_equal(vt_bad_exec_make(), 0);
 	assert_int_equal(vigil_spawn(&o, &sp), 0);
 	assert_int_equal(waitpid(sp.pid, &ws, 0), sp.pid);
 	assert_int_equal(WEXITSTATUS(ws), 127);
 	assert_int_equal(read(sp.status_fd, &err, sizeof(err)), sizeof(err));
-	assert_int_equal(err, ENOENT);
+	assert_int_equal(err, ENOEXEC);
 	close(sp.pidfd);
 	close(sp.status_fd);
 	{
@@ -175,6 +178,14 @@ static void test_exec_failure_on_status_pipe(void **state)
 
 		o.argv = rel;
 		assert_int_equal(vigil_spawn(&o, &sp), -EINVAL);
+	}
+	/* Checked again at the fork, not only at load: a path gone since is refused, said why. */
+	{
+		char *gone[] = {"/nonexistent/vigil-test", NULL};
+
+		o.argv = gone;
+		assert_int_equal(vigil_spawn(&o, &sp), -ENOENT);
+		assert_non_null(strstr(why, "/nonexistent/vigil-test"));
 	}
 }
 

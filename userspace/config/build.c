@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "config/build.h"
+#include "config/policy.h"
 #include "config/yaml.h"
 #include "heal/action.h"
 #include "heal/proc.h"
@@ -72,8 +73,7 @@ static int dup_str(const char *s, char **out)
 	return s && !*out ? -ENOMEM : 0;
 }
 
-/* Copies @n strings into a NULL-terminated array. Returns 0 or -ENOMEM (nothing is kept). */
-static int dup_strv(char *const *v, unsigned int n, char ***out)
+int cfg_dup_strv(char *const *v, unsigned int n, char ***out)
 {
 	char **r = calloc(n + 1, sizeof(*r));
 
@@ -266,7 +266,7 @@ static int build_latency(struct parse_ctx *pc, const char *base, const struct ra
 		return cfg_fail(pc, lat, NULL, "missing required key 'budget_ms'");
 	if (get_uint(pc, lat, "budget_ms", r->budget_ms, 0, 1, UINT64_MAX, &w->latency_budget_ms))
 		return -EINVAL;
-	if (dup_strv(r->syscalls, r->syscalls_count, &w->latency_syscalls))
+	if (cfg_dup_strv(r->syscalls, r->syscalls_count, &w->latency_syscalls))
 		return -ENOMEM;
 	w->n_latency_syscalls = r->syscalls_count;
 	return 0;
@@ -455,6 +455,30 @@ static int build_action(struct parse_ctx *pc, const char *base, const struct raw
 	return ret;
 }
 
+/* retry: { attempts, backoff, max }. Absent: one attempt. Returns 0 or -EINVAL. */
+static int build_retry(struct parse_ctx *pc, const char *base, const struct raw_retry *r,
+		       struct vigil_heal_rule *h)
+{
+	const struct raw_retry none = {};
+	uint64_t v = 1;
+	int ret;
+
+	if (!r)
+		r = &none;
+	else if (!r->attempts)
+		return cfg_fail(pc, base, "retry", "missing required key 'attempts'");
+	ret = get_uint(pc, base, "retry.attempts", r->attempts, 1, 1, VIGIL_RETRY_MAX_ATTEMPTS, &v);
+	h->retry_attempts = v;
+	if (!ret)
+		ret = get_duration(pc, base, "retry.backoff", r->backoff, 10000, true,
+				   &h->retry_backoff_ms);
+	if (!ret)
+		ret = get_duration(pc, base, "retry.max", r->max, 300000, true, &h->retry_max_ms);
+	if (!ret && h->retry_max_ms < h->retry_backoff_ms)
+		ret = cfg_fail(pc, base, "retry.max", "must not be shorter than retry.backoff");
+	return ret;
+}
+
 static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_rule *r,
 		      struct vigil_heal_rule *h)
 {
@@ -486,6 +510,9 @@ static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_r
 		return cfg_fail(pc, base, "delay", "only applies to level 2 rules");
 	ret = get_duration(pc, base, "delay", r->delay, h->level == 2 ? 300000 : 0, false,
 			   &h->delay_ms);
+	if (ret)
+		return ret;
+	ret = build_retry(pc, base, r->retry, h);
 	if (ret)
 		return ret;
 	if (!r->action)
@@ -594,6 +621,8 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	w->supervisor_external = r->supervisor && !strcmp(r->supervisor, "external");
 	if (!ret && r->latency)
 		ret = build_latency(pc, base, r->latency, w);
+	if (!ret)
+		ret = cfg_build_policy(pc, base, r->policy, w);
 	if (!ret && r->heal_count) {
 		w->heal = calloc(r->heal_count, sizeof(*w->heal));
 		if (!w->heal)
@@ -619,6 +648,9 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 					       "name '%s' is also heal[%u]'s, for the same class: "
 					       "give each rule a name of its own",
 					       w->heal[j].name, k);
+		/* Last: a rule well formed in itself, then held to what its workload allows. */
+		if (!ret)
+			ret = cfg_check_rule_policy(pc, rule, w, &w->heal[j]);
 	}
 	if (ret)
 		return ret;

@@ -17,4 +17,7 @@
  */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg);
 
+/* Copies n strings into a NULL-terminated array. Returns 0 or -ENOMEM (nothing is kept). */
+int cfg_dup_strv(char *const *v, unsigned int n, char ***out);
+
 #endif /* VIGIL_CONFIG_BUILD_H */

@@ -170,6 +170,9 @@ void vigil_config_free(struct vigil_config *cfg)
 		free(w->match.cgroup);
 		free(w->match.pidfile);
 		free(w->quiet_busy_key);
+		free_strv(w->policy.allowed_exec);
+		free_strv(w->policy.redis_keys);
+		free_strv(w->policy.forbidden);
 		free_strv(w->latency_syscalls);
 		for (unsigned int j = 0; j < w->n_heal; j++) {
 			const struct vigil_action *a = &w->heal[j].action;

@@ -21,6 +21,12 @@ struct vigil_heal_rule {
 	uint32_t on_mask;   /* bit (1u << enum vigil_class) per class named in `on:` */
 	unsigned int level; /* 1 at once, 2 after delay_ms, 3 only with approval */
 	uint64_t delay_ms;  /* level 2 only; default 300000 (5m) */
+	/* retry: a failed attempt is tried again, up to retry_attempts in all (1: no retry),
+	 * after retry_backoff_ms doubling each time up to retry_max_ms, with jitter; the
+	 * attempts are one heal for the breaker and the knowledge store. */
+	unsigned int retry_attempts; /* 1..10; default 1 */
+	uint64_t retry_backoff_ms;   /* default 10000 */
+	uint64_t retry_max_ms;	     /* default 300000 */
 	/* what to do: a kind of the action table, its params validated at load by the kind */
 	struct vigil_action action;
 };
@@ -33,6 +39,25 @@ struct vigil_match {
 };
 
 #define VIGIL_QUIET_MAX_PORTS 16
+#define VIGIL_RETRY_MAX_ATTEMPTS 10
+
+/*
+ * What a workload's heal rules may touch, enforced at load: each executable an action runs is
+ * listed in allowed_exec (and is root-owned, not writable by others, nor is any directory on
+ * its way); each Redis key or pattern it touches lies inside one of redis_keys (globs); no
+ * rule is named in forbidden, nor in the names vigil always refuses (vigil_forbidden_names).
+ */
+struct vigil_policy {
+	char **allowed_exec;
+	unsigned int n_allowed_exec;
+	char **redis_keys;
+	unsigned int n_redis_keys;
+	char **forbidden;
+	unsigned int n_forbidden;
+};
+
+/* The rule names no config may use, whatever its policy.forbidden says: NULL-terminated. */
+extern const char *const vigil_forbidden_names[];
 
 enum vigil_quiet_timeout {
 	VIGIL_QUIET_ESCALATE = 0, /* leave it to a person: the incident is escalated */
@@ -63,6 +88,7 @@ struct vigil_workload {
 	/* supervisor: external — something else (kubelet, systemd, runit) starts the replacement
 	 * of a process that ended: a restart awaits it, never starts it too. Default: vigil. */
 	bool supervisor_external;
+	struct vigil_policy policy;
 	/* detect: the derived classes' thresholds (defaults in parentheses) */
 	unsigned int crash_loop_exits;	/* failed exits that make a crash_loop (3), 2..16 */
 	uint64_t crash_loop_window_ms;	/* ... within this window (60s) */
@@ -109,6 +135,11 @@ int vigil_config_load(const char *path, struct vigil_config **out, char *err, si
 
 /* Frees everything; accepts NULL. */
 void vigil_config_free(struct vigil_config *cfg);
+
+/* Does every key the Redis glob pattern matches lie inside glob? A key (no wildcard): when glob
+ * matches it; a pattern: when it is glob itself, or glob is PREFIX* and the pattern's fixed
+ * start begins with PREFIX. Anything else is not shown to be inside: false. */
+bool vigil_redis_glob_inside(const char *pattern, const char *glob);
 
 /* "250ms", "30s", "5m", "2h" -> milliseconds. Returns 0 or -EINVAL. A bare number is seconds. */
 int vigil_parse_duration(const char *s, uint64_t *ms);

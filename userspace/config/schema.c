@@ -45,11 +45,19 @@ static const cyaml_schema_field_t action_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t retry_fields[] = {
+    F_STR("attempts", struct raw_retry, attempts),
+    F_STR("backoff", struct raw_retry, backoff),
+    F_STR("max", struct raw_retry, max),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t rule_fields[] = {
     F_STR("name", struct raw_rule, name),
     F_STRV("on", struct raw_rule, on),
     F_STR("level", struct raw_rule, level),
     F_STR("delay", struct raw_rule, delay),
+    F_MAP("retry", struct raw_rule, retry, retry_fields),
     F_MAP("action", struct raw_rule, action, action_fields),
     CYAML_FIELD_END,
 };
@@ -82,6 +90,13 @@ static const cyaml_schema_field_t detect_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t policy_fields[] = {
+    F_STRV("allowed_exec", struct raw_policy, allowed_exec),
+    F_STRV("redis_keys", struct raw_policy, redis_keys),
+    F_STRV("forbidden", struct raw_policy, forbidden),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t workload_fields[] = {
     F_STR("name", struct raw_workload, name),
     F_MAP("match", struct raw_workload, match, match_fields),
@@ -93,6 +108,7 @@ static const cyaml_schema_field_t workload_fields[] = {
     F_STR("verify", struct raw_workload, verify),
     F_STR("approval_timeout", struct raw_workload, approval_timeout),
     F_STR("supervisor", struct raw_workload, supervisor),
+    F_MAP("policy", struct raw_workload, policy, policy_fields),
     CYAML_FIELD_END,
 };
 

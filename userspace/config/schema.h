@@ -36,13 +36,27 @@ struct raw_action {
 	struct raw_restart *restart;
 };
 
+struct raw_retry {
+	char *attempts, *backoff, *max;
+};
+
 struct raw_rule {
 	char *name;
 	char **on;
 	unsigned int on_count;
 	char *level;
 	char *delay;
+	struct raw_retry *retry;
 	struct raw_action *action;
+};
+
+struct raw_policy {
+	char **allowed_exec;
+	unsigned int allowed_exec_count;
+	char **redis_keys;
+	unsigned int redis_keys_count;
+	char **forbidden;
+	unsigned int forbidden_count;
 };
 
 struct raw_breaker {
@@ -76,6 +90,7 @@ struct raw_workload {
 	char *verify;
 	char *approval_timeout;
 	char *supervisor;
+	struct raw_policy *policy;
 };
 
 struct raw_redis {

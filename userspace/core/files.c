@@ -3,6 +3,7 @@
  * and read back. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -179,4 +180,95 @@ cleanup:
 	free(buf);
 	close(fd);
 	return err;
+}
+
+/* st of name (a file or a directory): owned by root, and not writable by its group or others
+ * (a directory may be, when sticky). Returns 0 or -EPERM with why. */
+static int owned_safely(const char *name, const struct stat *st, char *why, size_t len)
+{
+	bool dir = S_ISDIR(st->st_mode);
+
+	if (st->st_uid != 0) {
+		snprintf(why, len, "%s %s is owned by uid %u, not root", dir ? "directory" : "file",
+			 name, (unsigned int)st->st_uid);
+		return -EPERM;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st->st_mode & S_ISVTX))) {
+		snprintf(why, len, "%s %s is writable by %s (mode %04o)",
+			 dir ? "directory" : "file", name,
+			 st->st_mode & S_IWOTH ? "others" : "its group",
+			 (unsigned int)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Every directory above the file at real (a resolved path), up to /. */
+static int dirs_safe(const char *real, char *why, size_t len)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", real);
+	while ((slash = strrchr(dir, '/'))) {
+		if (slash == dir)
+			slash[1] = '\0'; /* "/" itself */
+		else
+			*slash = '\0';
+		if (stat(dir, &st)) {
+			int err = -errno;
+
+			snprintf(why, len, "directory %s: %s", dir, strerror(-err));
+			return err;
+		}
+		if (owned_safely(dir, &st, why, len))
+			return -EPERM;
+		if (!strcmp(dir, "/"))
+			break;
+	}
+	return 0;
+}
+
+int vigil_path_trusted(const char *path, char *why, size_t len)
+{
+	char real[PATH_MAX], linkdir[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+	int err;
+
+	if (!path || path[0] != '/') {
+		snprintf(why, len, "'%s' is not an absolute path", path ? path : "");
+		return -EINVAL;
+	}
+	if (!realpath(path, real) || stat(real, &st)) {
+		err = -errno;
+		snprintf(why, len, "%s: %s", path, strerror(-err));
+		return err;
+	}
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+		snprintf(why, len, "%s is not an executable file", path);
+		return -EPERM;
+	}
+	err = owned_safely(real, &st, why, len);
+	if (!err)
+		err = dirs_safe(real, why, len);
+	if (err || !strcmp(path, real))
+		return err;
+	/* A link: whoever may change the directory it stands in may point it elsewhere. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	slash[slash == dir ? 1 : 0] = '\0';
+	if (!realpath(dir, linkdir)) {
+		err = -errno;
+		snprintf(why, len, "directory %s: %s", dir, strerror(-err));
+		return err;
+	}
+	if (stat(linkdir, &st)) {
+		err = -errno;
+		snprintf(why, len, "directory %s: %s", linkdir, strerror(-err));
+		return err;
+	}
+	err = owned_safely(linkdir, &st, why, len);
+	return err ? err : dirs_safe(linkdir, why, len);
 }

@@ -30,4 +30,13 @@ int vigil_set_aside(const char *path, char *bad, size_t len);
  * regular file), -EFBIG (larger than max), -ENOMEM or the -errno of reading it. */
 int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen);
 
+/*
+ * May vigil, as root, run the executable at path: absolute, a regular executable file owned by
+ * root and not writable by its group or others, and every directory on its way (of the path
+ * as written, and of where its links lead) owned by root and not writable by others — unless
+ * sticky, like /tmp, where no one but root may replace what root owns. Returns 0, or -errno
+ * (-EPERM for a trust failure) with why naming the file or directory and what is wrong.
+ */
+int vigil_path_trusted(const char *path, char *why, size_t len);
+
 #endif /* VIGIL_FILES_H */

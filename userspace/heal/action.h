@@ -64,6 +64,26 @@ struct vigil_action_event {
 };
 
 /*
+ * What an action may touch, as its kind declares it (ops->touches): the config checks each
+ * against the workload's policy at load (an executable must be listed in
+ * policy.allowed_exec and trusted; a key or a pattern must lie inside policy.redis_keys), and
+ * `vigil check` prints them.
+ */
+enum vigil_touch_type {
+	VIGIL_TOUCH_EXEC,	 /* an executable it runs: its absolute path as written */
+	VIGIL_TOUCH_SIGNAL,	 /* a signal it sends the workload's process: "TERM" */
+	VIGIL_TOUCH_REDIS,	 /* a Redis server it connects to: its URL */
+	VIGIL_TOUCH_REDIS_KEY,	 /* a key it reads or writes (a flag, a stream) */
+	VIGIL_TOUCH_REDIS_MATCH, /* a pattern of keys it may delete */
+	VIGIL_TOUCH_URL,	 /* an HTTP endpoint it calls */
+};
+
+/* key: the param's key in the action's YAML ("exec", "match"...), for messages. A non-zero
+ * return stops the walk and is its result. */
+typedef int (*vigil_touch_fn)(enum vigil_touch_type type, const char *key, const char *value,
+			      void *arg);
+
+/*
  * One run of an action for one incident. The healer allocates ops->run_size bytes, zeroed,
  * with this struct first (a kind's run struct embeds it as its first member), and fills it;
  * the kind reads it and never writes it.
@@ -91,6 +111,10 @@ struct vigil_action_ops {
 			const char **key, char *why, size_t len);
 	/* What it will do, for the "intent" record ("/usr/bin/svc --port 8080"). */
 	void (*describe)(const struct vigil_action *a, char *buf, size_t len);
+	/* Optional: hand each thing the action may touch to fn (see enum vigil_touch_type), in
+	 * the order of its params. Returns 0 or fn's first non-zero return. A kind that touches
+	 * anything declares it here: the policy only sees what is declared. */
+	int (*touches)(const struct vigil_action *a, vigil_touch_fn fn, void *arg);
 	/* Frees a->params (NULL accepted). NULL: free() is enough. */
 	void (*free_params)(void *params);
 

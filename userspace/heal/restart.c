@@ -733,7 +733,7 @@ static int prespawn(pid_t pid, void *arg)
 
 /* Spawn argv with the rule's environment; out_fd its output (-1: none). Returns 0 (the child's
  * fds watched on the loop) or -errno. */
-static int spawn_child(struct restart_run *r, int out_fd, bool watch)
+static int spawn_child(struct restart_run *r, int out_fd, bool watch, char *why, size_t len)
 {
 	const struct vigil_restart_params *p = params(&r->run);
 	struct vigil_spawn_opts o = {
@@ -742,6 +742,8 @@ static int spawn_child(struct restart_run *r, int out_fd, bool watch)
 	    .out_fd = out_fd,
 	    .pre = watch ? prespawn : NULL,
 	    .arg = r,
+	    .why = why,
+	    .whylen = len,
 	};
 	struct vigil_spawned sp;
 	int err = vigil_spawn(&o, &sp);
@@ -766,13 +768,15 @@ static void spawn_new(struct restart_run *r)
 	char detail[512];
 	int err;
 
+	char why[256] = "";
+
 	vigil_action_attempt(run);
 	r->phase = P_EXEC;
-	err = spawn_child(r, -1, true);
+	err = spawn_child(r, -1, true, why, sizeof(why));
 	if (err) {
-		/* vigil's failure (fork, pidfd, watch, a child dead before it was let go), not
-		 * the action's. */
-		finish(r, false, false, 0, "spawn: %s", strerror(-err));
+		/* vigil's failure (fork, pidfd, watch, a child dead before it was let go), or
+		 * its refusal of an executable no longer safe to run: not the action's. */
+		finish(r, false, false, 0, "spawn: %s", why[0] ? why : strerror(-err));
 		return;
 	}
 	vigil_action_verifying(run);
@@ -787,6 +791,7 @@ static void run_command(struct restart_run *r)
 {
 	const struct vigil_restart_params *p = params(&r->run);
 	char detail[512], argv[384];
+	char why[256] = "";
 	int out[2], err;
 
 	vigil_action_attempt(&r->run);
@@ -795,13 +800,13 @@ static void run_command(struct restart_run *r)
 		out[0] = out[1] = -1; /* then without its output */
 	else
 		fcntl(out[0], F_SETFL, O_NONBLOCK); /* ours only: the child writes blocking */
-	err = spawn_child(r, out[1], false);
+	err = spawn_child(r, out[1], false, why, sizeof(why));
 	if (out[1] >= 0)
 		close(out[1]);
 	if (err) {
 		if (out[0] >= 0)
 			close(out[0]);
-		finish(r, false, false, 0, "spawn: %s", strerror(-err));
+		finish(r, false, false, 0, "spawn: %s", why[0] ? why : strerror(-err));
 		return;
 	}
 	r->out_fd = out[0];
@@ -956,10 +961,27 @@ static void restart_abandon(struct vigil_action_run *run)
 	release((struct restart_run *)run);
 }
 
+/* exec and command run their argv[0]; every mode may stop the workload's process (exec: the
+ * old one, if it still runs) with its stop signal. */
+static int restart_touches(const struct vigil_action *a, vigil_touch_fn fn, void *arg)
+{
+	const struct vigil_restart_params *p = a->params;
+	char sig[8];
+	int ret = 0;
+
+	if (p->mode != VIGIL_RESTART_SIGNAL)
+		ret = fn(VIGIL_TOUCH_EXEC, p->mode == VIGIL_RESTART_EXEC ? "exec[0]" : "command[0]",
+			 p->argv[0], arg);
+	if (!ret && p->mode != VIGIL_RESTART_COMMAND)
+		ret = fn(VIGIL_TOUCH_SIGNAL, "signal", vigil_signal_name(p->signo, sig), arg);
+	return ret;
+}
+
 const struct vigil_action_ops vigil_restart_ops = {
     .kind = "restart",
     .validate = restart_validate,
     .describe = restart_describe,
+    .touches = restart_touches,
     .free_params = restart_free_params,
     .run_size = sizeof(struct restart_run),
     .interrupts = restart_interrupts,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "heal/proc.h"
+#include "core/files.h"
 #include "heal/spawn.h"
 
 /* An fd of ours moved to 3 or above (close-on-exec), so that stdio can be laid over 0..2. */
@@ -85,8 +86,16 @@ int vigil_spawn(const struct vigil_spawn_opts *o, struct vigil_spawned *out)
 	pid_t p;
 	int err;
 
+	char why[256];
+
 	if (!o->argv || !o->argv[0] || o->argv[0][0] != '/')
 		return -EINVAL;
+	err = vigil_path_trusted(o->argv[0], why, sizeof(why));
+	if (err) {
+		if (o->why)
+			snprintf(o->why, o->whylen, "%s", why);
+		return err;
+	}
 	if (pipe2(go, O_CLOEXEC) || pipe2(st, O_CLOEXEC)) {
 		err = -errno;
 		goto fail;

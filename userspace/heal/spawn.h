@@ -20,6 +20,8 @@ struct vigil_spawn_opts {
 	int out_fd;	       /* its stdout and stderr; -1: /dev/null */
 	vigil_prespawn_fn pre; /* may be NULL */
 	void *arg;
+	char *why; /* may be NULL: why argv[0] was refused (-EPERM) */
+	size_t whylen;
 };
 
 /* What a spawn gives the caller, who closes the fds. */
@@ -33,9 +35,11 @@ struct vigil_spawned {
 /*
  * Start o->argv in a new session: stdin from /dev/null, stdout and stderr to o->out_fd (or
  * /dev/null), signals unblocked and at their defaults, no other fd of ours, the environment
- * o->envp. Returns 0 with *out; -EPIPE if the child died before it was let go (it is reaped
- * by whoever reaps our children); -errno if fork, pipe, pidfd_open or o->pre failed (then no
- * child is left running). SIGPIPE is never raised in the caller.
+ * o->envp. argv[0] is looked at again first (vigil_path_trusted: the config's check at load
+ * may be stale): -EPERM (or its -errno) with o->why when it may no longer be run. Returns 0
+ * with *out; -EPIPE if the child died before it was let go (it is reaped by whoever reaps our
+ * children); -errno if fork, pipe, pidfd_open or o->pre failed (then no child is left
+ * running). SIGPIPE is never raised in the caller.
  */
 int vigil_spawn(const struct vigil_spawn_opts *o, struct vigil_spawned *out);
 
