@@ -813,6 +813,119 @@ static void test_backoff_table(void **state)
 	assert_int_equal(vigil_backoff_ms(9, 600000), 0); /* ten quiet minutes reset it */
 }
 
+/* The retries' waits: doubling from backoff up to max, each 80..120 % of that, never past max. */
+static void test_retry_wait_table(void **state)
+{
+	uint64_t rng = 42, w;
+
+	(void)state;
+	for (int k = 0; k < 1000; k++) {
+		w = vigil_retry_wait_ms(10000, 300000, 1, &rng);
+		assert_in_range(w, 8000, 12000);
+		w = vigil_retry_wait_ms(10000, 300000, 3, &rng); /* 40 s */
+		assert_in_range(w, 32000, 48000);
+		w = vigil_retry_wait_ms(10000, 300000, 9, &rng); /* 2560 s, capped */
+		assert_in_range(w, 240000, 300000);
+		w = vigil_retry_wait_ms(10000, 15000, 2, &rng); /* 20 s, capped at 15 */
+		assert_in_range(w, 12000, 15000);
+	}
+	/* The jitter spreads: not one value for all. */
+	assert_int_not_equal(vigil_retry_wait_ms(10000, 300000, 1, &rng),
+			     vigil_retry_wait_ms(10000, 300000, 1, &rng));
+}
+
+/* The wait a "retry" record announces ("...; attempt N in MS ms"). */
+static uint64_t retry_wait(json_t *rec)
+{
+	const char *d = strstr(str_of(rec, "detail"), "; attempt ");
+	unsigned int n;
+	unsigned long long ms;
+
+	assert_non_null(d);
+	assert_int_equal(sscanf(d, "; attempt %u in %llu ms", &n, &ms), 2);
+	return ms;
+}
+
+/*
+ * retry: a failing action (its exec fails) tried 3 times in all, after 1 s then 2 s capped to
+ * 1.5 s (each jittered), every attempt audited (intent "attempt N of 3", its failure as
+ * "retry" with the wait), and the whole one heal: one failure for the breaker (failures: 1
+ * opens it only after the third), one "failed" record.
+ */
+static void test_retry_with_backoff(void **state)
+{
+	struct vigil_incident *i;
+	json_t *all, *r;
+	uint64_t w1, w2;
+	struct env e;
+	char out[512];
+
+	(void)state;
+	assert_int_equal(vt_bad_exec_make(), 0);
+	env_init(&e, CFG("level: 1\n        retry: { attempts: 3, backoff: 1s, max: 1500ms }",
+			 BAD_EXEC));
+	i = crash(&e, 11);
+	wait_outcome(&e, "retry", 1);
+	all = records(&e, "action");
+	r = action_rec(all, "retry");
+	assert_non_null(strstr(str_of(r, "detail"), "attempt 1 of 3 failed: exec " BAD_EXEC
+						    ": Exec format error; attempt 2 in "));
+	w1 = retry_wait(r);
+	json_decref(all);
+	assert_in_range(w1, 800, 1200);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	advance(&e, w1 - 1);
+	assert_int_equal(count_outcome(&e, "intent"), 1);
+	advance(&e, 1);
+	assert_int_equal(count_outcome(&e, "intent"), 2);
+	wait_outcome(&e, "retry", 2);
+	all = records(&e, "action");
+	r = json_array_get(all, json_array_size(all) - 1);
+	assert_string_equal(str_of(r, "outcome"), "retry");
+	w2 = retry_wait(r);
+	assert_non_null(strstr(str_of(r, "detail"), "attempt 2 of 3 failed"));
+	json_decref(all);
+	assert_in_range(w2, 1200, 1500);
+	advance(&e, w2);
+	wait_state(&e, i, VIGIL_INC_FAILED);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "intent started retry intent started retry intent started failed "
+				 "open ");
+	all = records(&e, "action");
+	assert_non_null(strstr(str_of(action_rec(all, "intent"), "detail"), "(attempt 1 of 3)"));
+	assert_non_null(strstr(str_of(action_rec(all, "open"), "detail"), "1 failed heals"));
+	json_decref(all);
+	print_message("retry: attempts after %llu ms and %llu ms (backoff 1s, max 1500ms)\n",
+		      (unsigned long long)w1, (unsigned long long)w2);
+	env_fini(&e);
+}
+
+/* A retry that works: the second attempt succeeds; one success, the breaker never counted. */
+static void test_retry_then_success(void **state)
+{
+	struct vigil_incident *i;
+	struct env e;
+	char out[256];
+
+	(void)state;
+	assert_int_equal(vt_bad_exec_make(), 0);
+	env_init(&e, CFG("level: 1\n        retry: { attempts: 2, backoff: 1s }", BAD_EXEC));
+	i = crash(&e, 11);
+	wait_outcome(&e, "retry", 1);
+	/* The program is fixed meanwhile (as a cache warming up, a dependency coming back). */
+	assert_int_equal(unlink(BAD_EXEC), 0);
+	assert_int_equal(symlink("/bin/sleep", BAD_EXEC), 0);
+	advance(&e, 1200);
+	wait_outcome(&e, "replaced", 1);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "intent started retry intent started replaced success ");
+	kill_started(&e);
+	env_fini(&e);
+	assert_int_equal(unlink(BAD_EXEC), 0);
+}
+
 /* Two actions for one class: the first by config order, the second by name. */
 #define CFG2(level, exec1, exec2, breaker)                                                         \
 	"workloads:\n"                                                                             \
@@ -2329,6 +2442,9 @@ int main(void)
 	    cmocka_unit_test(test_level2_waits_its_delay),
 	    cmocka_unit_test(test_second_fault_during_heal_is_not_stacked),
 	    cmocka_unit_test(test_backoff_table),
+	    cmocka_unit_test(test_retry_wait_table),
+	    cmocka_unit_test(test_retry_with_backoff),
+	    cmocka_unit_test(test_retry_then_success),
 	    cmocka_unit_test(test_knowledge_prefers_what_worked),
 	    cmocka_unit_test(test_knowledge_empty_store_takes_first),
 	    cmocka_unit_test(test_no_store_takes_first),

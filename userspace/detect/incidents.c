@@ -137,7 +137,9 @@ static bool allowed(enum vigil_incident_state from, enum vigil_incident_state to
 		return to == VIGIL_INC_VERIFYING || to == VIGIL_INC_RESOLVED ||
 		       to == VIGIL_INC_FAILED || to == VIGIL_INC_ESCALATED;
 	case VIGIL_INC_VERIFYING:
-		return to == VIGIL_INC_RESOLVED || to == VIGIL_INC_FAILED;
+		/* healing again: a rule's retry, after its attempt failed its verify */
+		return to == VIGIL_INC_RESOLVED || to == VIGIL_INC_FAILED ||
+		       to == VIGIL_INC_HEALING;
 	case VIGIL_INC_AWAITING_APPROVAL:
 		return to == VIGIL_INC_OPEN || to == VIGIL_INC_EXPIRED;
 	default:

@@ -10,6 +10,7 @@
  *   open -> awaiting_approval -> open (approved)       open -> escalated (breaker, lossy)
  *   open | healing -> failed                            healing -> resolved
  *   healing -> escalated (a heal that must not go on: the quiet window ended, say)
+ *   verifying -> healing (a rule's retry: its attempt failed, the next one waits its turn)
  *   awaiting_approval -> expired (approval_timeout passed; it leaves the live table)
  *
  * and refuses anything else as a bug (counted, and said on stderr). Every change worth a record

@@ -65,6 +65,7 @@ struct vigil_heal_job {
 	pid_t child;		 /* vigil_action_own_child(): its reap goes to the run */
 	bool reaped;
 	struct vigil_work *work; /* vigil_action_work(): running off the loop */
+	unsigned int attempt;	 /* 1.., up to the rule's retry_attempts */
 	struct vigil_heal_job *next;
 };
 
@@ -85,6 +86,7 @@ struct vigil_healer {
 	struct vigil_state_file *state;
 	struct vigil_timer save; /* writes it once the change at hand is complete */
 	bool stopping;		 /* vigil stops: what is saved now is what the next run resumes */
+	uint64_t jitter;	 /* xorshift64 state for the retries' jitter, never 0 */
 };
 
 static void mark(struct vigil_healer *h);
@@ -121,6 +123,8 @@ int vigil_healer_new(const struct vigil_config *cfg, struct vigil_loop *loop,
 	h->incs = incs;
 	h->watch = watch;
 	h->watch_arg = watch_arg;
+	/* Jitter only spreads retries out: any seed serves; the clock's keeps tests repeatable. */
+	h->jitter = (vigil_loop_now(loop) ^ 0x9e3779b97f4a7c15ull) | 1;
 	vigil_timer_init(&h->save, save_due, h);
 	*out = h;
 	return 0;
@@ -254,6 +258,68 @@ static void job_over(struct vigil_healer *h, struct vigil_heal_job *j)
 }
 
 /*
+ * The wait before attempt n + 1 of a rule with retry (after attempt n failed): its backoff
+ * doubled n - 1 times, at most its max, then jittered to 80..120 % of that (never above the
+ * max), so that the nodes of a fleet that failed together do not retry together.
+ */
+uint64_t vigil_retry_wait_ms(uint64_t backoff_ms, uint64_t max_ms, unsigned int n, uint64_t *rng)
+{
+	uint64_t base = backoff_ms, x = *rng, span, wait;
+
+	for (unsigned int i = 1; i < n && base < max_ms; i++)
+		base *= 2;
+	if (base > max_ms)
+		base = max_ms;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*rng = x;
+	span = base * 2 / 5; /* 40 %: from 80 % to 120 % */
+	wait = base - base / 5 + (span ? x % (span + 1) : 0);
+	return wait > max_ms ? max_ms : wait;
+}
+
+/*
+ * A failed attempt of a rule with retry attempts left: recorded ("retry", with the wait), and
+ * the same heal begins again after the wait — its intent, its quiet window, a fresh run of the
+ * kind. Nothing is counted yet: the attempts together are one heal, for the breaker and the
+ * knowledge store, counted at the end. Returns false when there is no attempt left (or vigil
+ * stops): the heal ends.
+ */
+static bool retry(struct vigil_heal_job *j, const char *detail, pid_t pid)
+{
+	struct vigil_healer *h = j->h;
+	struct vigil_action_run *run = j->run, base = *run;
+	const struct vigil_heal_rule *r = run->rule;
+	char buf[768];
+	uint64_t ms;
+
+	if (h->stopping || j->attempt >= r->retry_attempts)
+		return false;
+	ms = vigil_retry_wait_ms(r->retry_backoff_ms, r->retry_max_ms, j->attempt, &h->jitter);
+	snprintf(buf, sizeof(buf), "attempt %u of %u failed: %s; attempt %u in %llu ms", j->attempt,
+		 r->retry_attempts, detail ? detail : "", j->attempt + 1, (unsigned long long)ms);
+	vigil_out_action(h->out, run->inc, r->name, "retry", buf, pid);
+	/* The kind released what it held before it ended the run; its blocking work is over. */
+	vigil_work_wait(j->work);
+	j->work = NULL;
+	memset(run, 0, j->ops->run_size > sizeof(*run) ? j->ops->run_size : sizeof(*run));
+	*run = base;
+	run->open_conns = 0;
+	j->attempt++;
+	j->phase = JOB_SCHEDULED;
+	j->victim = 0;
+	j->deferred = false;
+	j->verifying = false;
+	j->child = 0;
+	j->reaped = false;
+	if (run->inc->state == VIGIL_INC_VERIFYING)
+		set_state(h, run->inc, VIGIL_INC_HEALING);
+	job_after(j, ms);
+	return true;
+}
+
+/*
  * The end of one heal: record the outcome, free the job and its run. known: the outcome says
  * something about the action (it was verified, its process died, its exec failed), so the
  * knowledge store learns from it; not when vigil itself failed to run it or stopped before
@@ -265,6 +331,8 @@ static void end(struct vigil_heal_job *j, bool ok, bool known, const char *detai
 	struct vigil_incident *inc = j->run->inc;
 
 	vigil_timer_cancel(h->loop, &j->timer);
+	if (!ok && retry(j, detail, pid))
+		return;
 	vigil_out_action(h->out, inc, j->run->rule->name, ok ? "success" : "failed", detail, pid);
 	if (known)
 		learn(h, j, ok);
@@ -463,8 +531,15 @@ static void begin(struct vigil_heal_job *j)
 	struct vigil_action_run *run = j->run;
 	char detail[512];
 
-	set_state(h, run->inc, VIGIL_INC_HEALING);
+	if (run->inc->state != VIGIL_INC_HEALING) /* healing already: a retry */
+		set_state(h, run->inc, VIGIL_INC_HEALING);
 	j->ops->describe(run->action, detail, sizeof(detail));
+	if (run->rule->retry_attempts > 1) {
+		size_t n = strlen(detail);
+
+		snprintf(detail + n, sizeof(detail) - n, " (attempt %u of %u)", j->attempt,
+			 run->rule->retry_attempts);
+	}
 	vigil_out_action(h->out, run->inc, run->rule->name, "intent", detail, 0);
 	j->victim = j->ops->interrupts ? j->ops->interrupts(run) : 0;
 	j->quiet_until_ns =
@@ -746,6 +821,7 @@ static struct vigil_heal_job *new_job(struct vigil_healer *h, struct vigil_incid
 	j->h = h;
 	j->wh = wh;
 	j->ops = ops;
+	j->attempt = 1;
 	vigil_timer_init(&j->timer, job_due, j);
 	j->run->action = &rule->action;
 	j->run->rule = rule;
@@ -1059,7 +1135,8 @@ int vigil_healer_snapshot(const struct vigil_healer *h, struct vigil_heal_state 
 	for (const struct vigil_heal_job *j = h->jobs; j; j = j->next) {
 		struct vigil_state_item *it;
 
-		if (j->phase == JOB_RUNNING)
+		/* Begun (its action ran at least once, retries waiting included): not resumed. */
+		if (j->phase == JOB_RUNNING || j->attempt > 1)
 			continue;
 		it = vigil_state_add_item(s);
 		if (!it)

@@ -163,5 +163,9 @@ void vigil_healer_workload_event(struct vigil_healer *h, unsigned int workload,
 /* Restart backoff before the next restart of a workload that restarted `restarts` times,
  * the last one `since_ms` ago. Exposed for tests. */
 uint64_t vigil_backoff_ms(unsigned int restarts, uint64_t since_ms);
+/* The wait before attempt n + 1 of a rule's retry, after attempt n failed: backoff_ms doubled
+ * n - 1 times, at most max_ms, jittered to 80..120 % (never above max_ms). rng: xorshift64
+ * state, not 0, advanced. */
+uint64_t vigil_retry_wait_ms(uint64_t backoff_ms, uint64_t max_ms, unsigned int n, uint64_t *rng);
 
 #endif /* VIGIL_HEALER_H */
