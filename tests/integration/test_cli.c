@@ -118,7 +118,18 @@ static void test_check_and_doctor_name_redis(void **state)
 	}
 	assert_non_null(strstr(out, "redis redis://vigil:***@127.0.0.1:"));
 	assert_non_null(strstr(out, "as vigil:n1:*"));
-	assert_non_null(strstr(out, "svc: 2 heal rules: quick (level 1), slow (level 3)"));
+	assert_non_null(strstr(out, "  svc: 2 heal rules\n"
+				    "    quick: level 1, on crash\n"
+				    "      restart: /bin/true\n"
+				    "        runs /bin/true\n"
+				    "        signals the incident's process with SIGTERM\n"
+				    "    slow: level 3 (a person approves), on crash\n"));
+	assert_non_null(strstr(out,
+			       "    policy:\n"
+			       "      allowed_exec: /bin/true, /bin/false\n"
+			       "      redis_keys: (none)\n"
+			       "      forbidden: modify_story_content, change_user_permissions, "
+			       "alter_database_schema, modify_privacy_settings\n"));
 	assert_null(strstr(out, "hunter2"));
 	{
 		const char *args[] = {"doctor", "--config", path, NULL};

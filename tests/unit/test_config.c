@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -659,6 +660,142 @@ static const struct bad bad_inputs[] = {
     {"node: a\n...\nnode: [\n", "t.yaml:3:1: ", "syntax error"},
 };
 
+/* A file for the policy refusals: mode, owner; its directory's too. */
+static void policy_file(const char *path, mode_t mode, uid_t uid)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexit 0\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+	assert_int_equal(chown(path, uid, 0), 0);
+}
+
+/*
+ * The policy refuses, at load, with the file, line, column and why: an executable not listed
+ * or not one root alone controls, a forbidden rule name, a key glob that would hold any key.
+ * Each message is printed (the closing note's table).
+ */
+static void test_policy_refusals(void **state)
+{
+	char dir[] = "/tmp/vigil-policy-XXXXXX", wdir[128], udir[128], path[8][160];
+	char yaml[1024];
+	static const struct {
+		const char *exec; /* %s: the test's directory; NULL: /bin/true */
+		const char *allowed;
+		const char *name;
+		const char *extra; /* more policy */
+		const char *what;
+	} cases[] = {
+	    {NULL, NULL, NULL, NULL,
+	     "'/bin/true' is not in the workload's policy.allowed_exec, "
+	     "which lists none: list each executable a rule may run"},
+	    {NULL, "/bin/false", NULL, NULL,
+	     "'/bin/true' is not in the workload's policy.allowed_exec (/bin/false)"},
+	    {NULL, "bin/true", NULL, NULL, "'bin/true' must be an absolute path"},
+	    {"%s/gone", "%s/gone", NULL, NULL, "/gone: No such file or directory"},
+	    {"%s/user", "%s/user", NULL, NULL, "is not an executable vigil may run as root"},
+	    {"%s/world", "%s/world", NULL, NULL, "is not an executable vigil may run as root"},
+	    {"%s/group", "%s/group", NULL, NULL, "is not an executable vigil may run as root"},
+	    {"%s/plain", "%s/plain", NULL, NULL, "is not an executable file"},
+	    {"%s/w/prog", "%s/w/prog", NULL, NULL, "is not an executable vigil may run as root"},
+	    {"%s/u/prog", "%s/u/prog", NULL, NULL, "is not an executable vigil may run as root"},
+	    {NULL, "/bin/true", "modify_story_content", NULL,
+	     "'modify_story_content' is a forbidden action: vigil never modifies story content, "
+	     "user permissions, database schemas or privacy settings"},
+	    {NULL, "/bin/true", "Alter_Database_Schema", NULL, "is a forbidden action"},
+	    {NULL, "/bin/true", "change_user_permissions", NULL, "is a forbidden action"},
+	    {NULL, "/bin/true", "modify_privacy_settings", NULL, "is a forbidden action"},
+	    {NULL, "/bin/true", "purge", ", forbidden: [purge]",
+	     "'purge' is forbidden by the workload's policy.forbidden"},
+	    {NULL, "/bin/true", NULL, ", redis_keys: ['*']",
+	     "'*' would allow keys of any name: a glob must start with a fixed prefix"},
+	};
+	char exec[160], allowed[160];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path[0], sizeof(path[0]), "%s/user", dir);
+	policy_file(path[0], 0755, 65534);
+	snprintf(path[1], sizeof(path[1]), "%s/world", dir);
+	policy_file(path[1], 0777, 0);
+	snprintf(path[2], sizeof(path[2]), "%s/group", dir);
+	policy_file(path[2], 0775, 0);
+	snprintf(path[3], sizeof(path[3]), "%s/plain", dir);
+	policy_file(path[3], 0644, 0);
+	snprintf(wdir, sizeof(wdir), "%s/w", dir); /* anyone may replace what it holds */
+	assert_int_equal(mkdir(wdir, 0777), 0);
+	assert_int_equal(chmod(wdir, 0777), 0);
+	snprintf(path[4], sizeof(path[4]), "%s/prog", wdir);
+	policy_file(path[4], 0755, 0);
+	snprintf(udir, sizeof(udir), "%s/u", dir); /* a user's directory */
+	assert_int_equal(mkdir(udir, 0755), 0);
+	assert_int_equal(chown(udir, 65534, 0), 0);
+	snprintf(path[5], sizeof(path[5]), "%s/prog", udir);
+	policy_file(path[5], 0755, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vigil_config *cfg = NULL;
+		char err[512] = "";
+		int ret;
+
+		snprintf(exec, sizeof(exec), cases[i].exec ? cases[i].exec : "/bin/true", dir);
+		snprintf(allowed, sizeof(allowed), cases[i].allowed ? cases[i].allowed : "", dir);
+		snprintf(yaml, sizeof(yaml),
+			 "workloads:\n"
+			 "  - name: svc\n"
+			 "    match: { comm: svc }\n"
+			 "    heal:\n"
+			 "      - { on: [crash], level: 1, name: %s,\n"
+			 "          action: { restart: { exec: [\"%s\"] } } }\n"
+			 "    policy: { allowed_exec: [%s%s%s]%s }\n",
+			 cases[i].name ? cases[i].name : "restart", exec,
+			 cases[i].allowed ? "\"" : "", allowed, cases[i].allowed ? "\"" : "",
+			 cases[i].extra ? cases[i].extra : "");
+		ret = vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, err, sizeof(err));
+		if (ret != -EINVAL || !strstr(err, cases[i].what) || strncmp(err, "t.yaml:", 7))
+			fail_msg("case %zu:\n%s\ngot %d \"%s\"\nwanted \"%s\"", i, yaml, ret, err,
+				 cases[i].what);
+		assert_null(cfg);
+		print_message("refused: %s\n", err);
+	}
+	/* The same trusted file, listed: loads. */
+	snprintf(yaml, sizeof(yaml),
+		 "workloads:\n  - name: svc\n    match: { comm: svc }\n"
+		 "    heal: [{ on: [crash], level: 1, action: { restart: "
+		 "{ exec: [/bin/true] } } }]\n"
+		 "    policy: { allowed_exec: [/bin/true] }\n");
+	{
+		struct vigil_config *cfg = NULL;
+		char err[512];
+
+		assert_int_equal(
+		    vigil_config_parse(yaml, strlen(yaml), "t.yaml", &cfg, err, sizeof(err)), 0);
+		vigil_config_free(cfg);
+	}
+	snprintf(yaml, sizeof(yaml), "rm -rf '%s'", dir);
+	assert_int_equal(system(yaml), 0);
+}
+
+/* Which Redis keys and patterns lie inside a policy glob. */
+static void test_redis_glob_inside(void **state)
+{
+	(void)state;
+	assert_true(vigil_redis_glob_inside("story:cache:1", "story:cache:*"));
+	assert_true(vigil_redis_glob_inside("story:cache:*", "story:cache:*"));
+	assert_true(vigil_redis_glob_inside("story:cache:user:*", "story:cache:*"));
+	assert_true(vigil_redis_glob_inside("story:cache:?", "story:cache:*"));
+	assert_true(vigil_redis_glob_inside("model:active", "model:active"));
+	assert_true(vigil_redis_glob_inside("model:active", "model:*"));
+	assert_false(vigil_redis_glob_inside("story:*", "story:cache:*"));
+	assert_false(vigil_redis_glob_inside("story:cache*", "story:cache:*"));
+	assert_false(vigil_redis_glob_inside("user:perm:1", "story:cache:*"));
+	assert_false(vigil_redis_glob_inside("model:active2", "model:active"));
+	/* A pattern inside a glob of another shape is not proven: refused. */
+	assert_false(vigil_redis_glob_inside("a:b:*", "a:?:*"));
+	assert_false(vigil_redis_glob_inside("a:*", "a:*:x"));
+}
+
 /* Every case is tried, so one run shows all that fail. */
 static void test_bad_inputs(void **state)
 {
@@ -1020,6 +1157,8 @@ int main(void)
 	    cmocka_unit_test(test_node_env),
 	    cmocka_unit_test(test_restart_modes),
 	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_policy_refusals),
+	    cmocka_unit_test(test_redis_glob_inside),
 	    cmocka_unit_test(test_exact_messages),
 	    cmocka_unit_test(test_action_validate_refusal),
 	    cmocka_unit_test(test_too_many_workloads),

@@ -12,6 +12,8 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
+#include "core/classes.h"
+#include "heal/action.h"
 #include "cli/doctor.h"
 #include "output/export.h"
 #include "control/history.h"
@@ -119,6 +121,77 @@ cleanup:
 	return ret;
 }
 
+/* One thing a rule may touch, as `vigil check` says it (a Redis URL without its password). */
+static int print_touch(enum vigil_touch_type type, const char *key, const char *value, void *arg)
+{
+	static const char *const what[] = {
+	    [VIGIL_TOUCH_EXEC] = "runs",
+	    [VIGIL_TOUCH_SIGNAL] = "signals the incident's process with",
+	    [VIGIL_TOUCH_REDIS] = "connects to Redis",
+	    [VIGIL_TOUCH_REDIS_KEY] = "reads and writes the key",
+	    [VIGIL_TOUCH_REDIS_MATCH] = "deletes the keys matching",
+	    [VIGIL_TOUCH_URL] = "calls",
+	};
+	char safe[256];
+
+	(void)key;
+	(void)arg;
+	if (type == VIGIL_TOUCH_REDIS)
+		value = vigil_redis_url_safe(value, safe, sizeof(safe));
+	printf("        %s %s\n", what[type], value);
+	return 0;
+}
+
+static void print_list(const char *name, char *const *v, unsigned int n)
+{
+	printf("      %s:", name);
+	for (unsigned int i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : " ", v[i]);
+	printf("%s\n", n ? "" : " (none)");
+}
+
+/* Per workload: each rule's classes, level and action, what the action may touch, and the
+ * policy that holds them. */
+static void check_workload(const struct vigil_workload *w)
+{
+	char desc[512];
+
+	printf("  %s: %u heal rules%s\n", w->name, w->n_heal,
+	       w->supervisor_external ? "; supervisor: external" : "");
+	for (unsigned int k = 0; k < w->n_heal; k++) {
+		const struct vigil_heal_rule *r = &w->heal[k];
+		const struct vigil_action_ops *ops = r->action.ops;
+		unsigned int n = 0;
+
+		printf("    %s: level %u", r->name, r->level);
+		if (r->level == 2)
+			printf(" (after %llu ms)", (unsigned long long)r->delay_ms);
+		if (r->level == 3)
+			printf(" (a person approves)");
+		printf(", on");
+		for (unsigned int c = 0; c < 32; c++)
+			if (r->on_mask & (1u << c))
+				printf("%s%s", n++ ? ", " : " ", vigil_class_name(c));
+		if (r->retry_attempts > 1)
+			printf("; %u attempts, retried after %llu ms doubling to %llu ms",
+			       r->retry_attempts, (unsigned long long)r->retry_backoff_ms,
+			       (unsigned long long)r->retry_max_ms);
+		ops->describe(&r->action, desc, sizeof(desc));
+		printf("\n      %s: %s\n", ops->kind, desc);
+		if (ops->touches)
+			ops->touches(&r->action, print_touch, NULL);
+	}
+	printf("    policy:\n");
+	print_list("allowed_exec", w->policy.allowed_exec, w->policy.n_allowed_exec);
+	print_list("redis_keys", w->policy.redis_keys, w->policy.n_redis_keys);
+	printf("      forbidden:");
+	for (unsigned int i = 0; vigil_forbidden_names[i]; i++)
+		printf("%s%s", i ? ", " : " ", vigil_forbidden_names[i]);
+	for (unsigned int i = 0; i < w->policy.n_forbidden; i++)
+		printf(", %s", w->policy.forbidden[i]);
+	printf("\n");
+}
+
 int vigil_cmd_check(int argc, char **argv)
 {
 	struct vigil_config *cfg;
@@ -144,15 +217,8 @@ int vigil_cmd_check(int argc, char **argv)
 		    (unsigned long long)cfg->redis_maxlen);
 	else
 		printf("  redis off\n");
-	for (unsigned int i = 0; i < cfg->n_workloads; i++) {
-		const struct vigil_workload *w = &cfg->workloads[i];
-
-		printf("  %s: %u heal rules", w->name, w->n_heal);
-		for (unsigned int k = 0; k < w->n_heal; k++)
-			printf("%s%s (level %u)", k ? ", " : ": ", w->heal[k].name,
-			       w->heal[k].level);
-		printf("%s\n", w->supervisor_external ? "; supervisor: external" : "");
-	}
+	for (unsigned int i = 0; i < cfg->n_workloads; i++)
+		check_workload(&cfg->workloads[i]);
 	vigil_config_free(cfg);
 	return 0;
 }
