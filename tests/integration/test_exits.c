@@ -49,7 +49,16 @@ static const char config[] = "observe_all: false\n"
 			     "      - on: [crash]\n"
 			     "        level: 3\n"
 			     "        action: { restart: { exec: [\"@LINK:vt-gated@\", serve] } }\n"
-			     "    policy: { allowed_exec: [\"@LINK:vt-gated@\"] }\n";
+			     "    policy: { allowed_exec: [\"@LINK:vt-gated@\"] }\n"
+			     "  - name: retrier\n"
+			     "    match: { comm: vt-retrier }\n"
+			     "    heal:\n"
+			     "      - on: [crash]\n"
+			     "        name: retry_with_backoff\n"
+			     "        level: 1\n"
+			     "        retry: { attempts: 3, backoff: 300ms, max: 500ms }\n"
+			     "        action: { restart: { command: [/bin/false] } }\n"
+			     "    policy: { allowed_exec: [/bin/false] }\n";
 
 struct fixture {
 	struct vt v;
@@ -520,6 +529,73 @@ static void test_restart_crashed_service(void **state)
 }
 
 /*
+ * retry: a rule whose action always fails (its command exits 1), 3 attempts after 300 ms
+ * doubling to at most 500 ms, jittered. The audit trail has each attempt's intent, each
+ * failure's "retry" record with the wait it announced, and one final "failed"; the real gaps
+ * between a failure and the next intent are those waits.
+ */
+static void test_retry_backoff(void **state)
+{
+	static const char *const serve[] = {"serve", NULL};
+	struct fixture *f = *state;
+	json_t *inc, *rec;
+	char pid[16];
+	uint64_t failed_ms = 0;
+	unsigned int intents = 0, retries = 0, waits[2] = {};
+	size_t i;
+	pid_t p = vt_run(&f->v, "vt-retrier", serve);
+
+	snprintf(pid, sizeof(pid), "%d", p);
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "event", "class", "exec", "pid", pid, NULL));
+	kill(p, SIGSEGV);
+	vt_reap(p);
+	inc = vt_wait(&f->v, WAIT_MS, "incident", "class", "crash", "workload", "retrier", NULL);
+	assert_non_null(inc);
+	assert_non_null(vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
+				"failed", NULL));
+	json_array_foreach(f->v.records, i, rec)
+	{
+		const char *o;
+
+		if (strcmp(vt_str(rec, "type"), "action") ||
+		    strcmp(vt_str(rec, "incident"), vt_str(inc, "id")))
+			continue;
+		o = vt_str(rec, "outcome");
+		if (!strcmp(o, "intent")) {
+			char want[32];
+
+			snprintf(want, sizeof(want), "(attempt %u of 3)", ++intents);
+			assert_non_null(strstr(vt_str(rec, "detail"), want));
+			if (intents > 1) {
+				uint64_t gap = vt_ts_ms(vt_str(rec, "ts")) - failed_ms;
+
+				/* jittered: 80..120 % of 300 ms, then of 500 ms (600 capped) */
+				assert_in_range(waits[intents - 2], intents == 2 ? 240 : 400,
+						intents == 2 ? 360 : 500);
+				assert_in_range(gap, waits[intents - 2], waits[intents - 2] + 300);
+				printf("    retry: attempt %u after %llu ms (announced %u ms)\n",
+				       intents, (unsigned long long)gap, waits[intents - 2]);
+			}
+		} else if (!strcmp(o, "retry")) {
+			const char *d = strstr(vt_str(rec, "detail"), " ms");
+			const char *in = strstr(vt_str(rec, "detail"), " in ");
+
+			assert_true(retries < 2 && d && in);
+			waits[retries++] = (unsigned int)atoi(in + 4);
+			failed_ms = vt_ts_ms(vt_str(rec, "ts"));
+			assert_non_null(strstr(vt_str(rec, "detail"), "failed: "));
+		}
+	}
+	assert_int_equal(intents, 3);
+	assert_int_equal(retries, 2);
+	/* One heal: one failure for the breaker (its default: 3 opens it), one outcome. */
+	assert_int_equal(
+	    vt_count(&f->v, "action", "incident", vt_str(inc, "id"), "outcome", "failed", NULL), 1);
+	assert_int_equal(vt_count(&f->v, "action", "workload", "retrier", "outcome", "open", NULL),
+			 0);
+}
+
+/*
  * SIGTERM: every live incident's final record carries its true count. Six identical failed
  * exits are recorded at counts 1, 2 and 4; the record vigil writes as it stops says 6.
  */
@@ -581,6 +657,7 @@ int main(void)
 	    cmocka_unit_test(test_level3_waits_for_approve),
 	    cmocka_unit_test(test_level3_denied),
 	    cmocka_unit_test(test_restart_crashed_service),
+	    cmocka_unit_test(test_retry_backoff),
 	};
 	const struct CMUnitTest classic[] = {
 	    cmocka_unit_test(test_mode_classic),
