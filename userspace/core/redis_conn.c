@@ -7,6 +7,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,10 @@
 #include <hiredis/hiredis.h>
 
 #include "core/redis_conn.h"
+
+/* The reader failed on the bounds (VIGIL_REDIS_MAX_*), not for want of memory: per thread, as
+ * a connection is read by one thread at a time. */
+static __thread bool reply_over;
 
 /* --- the URL -------------------------------------------------------------------------------- */
 
@@ -145,10 +151,67 @@ bad_host:
 
 /* --- the connection ------------------------------------------------------------------------- */
 
+/* A reply over the bounds: the connection is unusable (its owner frees it), said so; what the
+ * reader built of the reply is freed, and handed back to the system (malloc keeps freed small
+ * blocks otherwise). */
+static int over(redisContext *c)
+{
+	reply_over = false;
+	c->err = REDIS_ERR_PROTOCOL;
+	snprintf(c->errstr, sizeof(c->errstr),
+		 "reply over %u MiB or %u elements: connection dropped",
+		 VIGIL_REDIS_MAX_REPLY_BYTES >> 20, VIGIL_REDIS_MAX_ELEMENTS);
+	malloc_trim(0);
+	return REDIS_ERR;
+}
+
+/* The reader's next reply, if it has one: REDIS_OK (*rep may be NULL), or REDIS_ERR. */
+static int from_reader(redisContext *c, void **rep)
+{
+	reply_over = false;
+	if (redisGetReplyFromReader(c, rep) == REDIS_OK)
+		return REDIS_OK;
+	return reply_over ? over(c) : REDIS_ERR;
+}
+
+int vigil_redis_get_reply(redisContext *c, redisReply **out)
+{
+	void *rep = NULL;
+	int done = 0;
+
+	*out = NULL;
+	if (from_reader(c, &rep) != REDIS_OK)
+		return REDIS_ERR;
+	while (!rep && !done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			return REDIS_ERR;
+	while (!rep) {
+		if (redisBufferRead(c) != REDIS_OK)
+			return REDIS_ERR;
+		/* hiredis keeps what it has not parsed yet (a bulk string still coming) whole:
+		 * what a server claims is not buffered beyond the bound either. */
+		if (c->reader->len - c->reader->pos > VIGIL_REDIS_MAX_REPLY_BYTES)
+			return over(c);
+		if (from_reader(c, &rep) != REDIS_OK)
+			return REDIS_ERR;
+	}
+	*out = rep;
+	return REDIS_OK;
+}
+
+redisReply *vigil_redis_command(redisContext *c, int argc, const char **argv, const size_t *argl)
+{
+	redisReply *rep;
+
+	if (redisAppendCommandArgv(c, argc, argv, argl) != REDIS_OK)
+		return NULL;
+	return vigil_redis_get_reply(c, &rep) == REDIS_OK ? rep : NULL;
+}
+
 /* A command on a fresh connection, at setup. Returns 0, or -EIO with why written. */
 int vigil_redis_setup_cmd(redisContext *c, int argc, const char **argv, char *why, size_t len)
 {
-	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+	redisReply *rep = vigil_redis_command(c, argc, argv, NULL);
 	int ret = 0;
 
 	if (!rep) {
@@ -218,11 +281,41 @@ redisContext *vigil_redis_open_url(const char *url, unsigned int timeout_ms, cha
 
 /* --- reply objects -------------------------------------------------------------------------- */
 
+/*
+ * What the reply being read has cost so far, in bytes (its objects, strings and element
+ * arrays). Per thread: a connection is read by one thread at a time, and each reply starts
+ * from its top-level object (no parent).
+ */
+static __thread size_t reply_bytes;
+
+/*
+ * Charge the reply being read an allocation of size bytes, as malloc spends it (its header,
+ * rounded to 16, at least 32): false when that takes the reply over the bound.
+ */
+static bool charge(const redisReadTask *t, size_t size)
+{
+	size_t cost = size > VIGIL_REDIS_MAX_REPLY_BYTES ? SIZE_MAX : ((size + 8 + 15) & ~15ul);
+
+	if (!t->parent)
+		reply_bytes = 0;
+	if (cost < 32)
+		cost = 32;
+	if (cost > VIGIL_REDIS_MAX_REPLY_BYTES - reply_bytes) {
+		reply_over = true;
+		return false;
+	}
+	reply_bytes += cost;
+	return true;
+}
+
 /* A new object of type, put in the task's place in its parent array. */
 static redisReply *reply_new(const redisReadTask *t, int type)
 {
-	redisReply *r = calloc(1, sizeof(*r));
+	redisReply *r;
 
+	if (!charge(t, sizeof(*r)))
+		return NULL;
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	r->type = type;
@@ -236,9 +329,12 @@ static redisReply *reply_new(const redisReadTask *t, int type)
 
 static void *reply_string(const redisReadTask *t, char *s, size_t len)
 {
-	char *copy = malloc(len + 1);
+	char *copy;
 	redisReply *r;
 
+	if (!charge(t, len + 1))
+		return NULL;
+	copy = malloc(len + 1);
 	if (!copy)
 		return NULL;
 	/* A status, an error or a bulk string: the task says which. */
@@ -260,7 +356,11 @@ static void *reply_array(const redisReadTask *t, int n)
 	redisReply *r;
 
 	/* n < 0 is a nil array, which hiredis hands to reply_nil instead. */
-	if (n < 0 || (unsigned int)n > VIGIL_REDIS_MAX_ELEMENTS)
+	if (n < 0 || (unsigned int)n > VIGIL_REDIS_MAX_ELEMENTS) {
+		reply_over = true;
+		return NULL;
+	}
+	if (!charge(t, (size_t)n * sizeof(*elements)))
 		return NULL;
 	if (n && !(elements = calloc((size_t)n, sizeof(*elements))))
 		return NULL;

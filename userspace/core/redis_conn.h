@@ -31,6 +31,9 @@ int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err,
  * by the bytes that make it, so what a reply costs grows with what was sent.
  */
 #define VIGIL_REDIS_MAX_ELEMENTS (1u << 20)
+/* And no reply costs more than this (its objects, strings and arrays), nor is more than this
+ * of one buffered while it arrives: the reader fails, the connection is dropped and said. */
+#define VIGIL_REDIS_MAX_REPLY_BYTES (16u << 20)
 struct redisReplyObjectFunctions;
 struct redisReplyObjectFunctions *vigil_redis_reply_functions(void);
 
@@ -47,6 +50,15 @@ struct redisContext *vigil_redis_open(const struct vigil_redis_url *u, const cha
 /* The same from a URL, with the URL's own user and password (timeout_ms 0: 2000). */
 struct redisContext *vigil_redis_open_url(const char *url, unsigned int timeout_ms, char *why,
 					  size_t len);
+struct redisReply;
+/*
+ * redisGetReply() and redisCommandArgv() with the bound above on what is buffered: every reply
+ * vigil reads goes through these. On an error c->err and c->errstr say it (the connection is
+ * then unusable); vigil_redis_command returns NULL.
+ */
+int vigil_redis_get_reply(struct redisContext *c, struct redisReply **out);
+struct redisReply *vigil_redis_command(struct redisContext *c, int argc, const char **argv,
+				       const size_t *argl);
 /* One command whose reply is only checked: returns 0, or -EIO with why ("CMD: error" or the
  * connection's error). */
 int vigil_redis_setup_cmd(struct redisContext *c, int argc, const char **argv, char *why,

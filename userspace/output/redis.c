@@ -152,7 +152,7 @@ static bool transient(const char *msg)
  * why written. */
 static redisReply *command(struct redis_be *r, int argc, const char **argv, char *why, size_t len)
 {
-	redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+	redisReply *rep = vigil_redis_command(r->c, argc, argv, NULL);
 
 	if (!rep) {
 		snprintf(why, len, "write: %s", r->c->errstr);
@@ -252,7 +252,7 @@ static int settle_duplicate(struct redis_be *r, const char *json, size_t len, ch
 		if (found)
 			return 1;
 	}
-	rep = redisCommandArgv(r->c, p->cmd[0].argc, p->cmd[0].argv, p->cmd[0].argl);
+	rep = vigil_redis_command(r->c, p->cmd[0].argc, p->cmd[0].argv, p->cmd[0].argl);
 	if (!rep) {
 		snprintf(why, wlen, "write: %s", r->c->errstr);
 		return -EIO;
@@ -299,7 +299,7 @@ static unsigned int redis_write(void *be, const char *const *recs, const size_t 
 		for (unsigned int k = 0; k < sent[i].ncmd; k++) {
 			redisReply *rep;
 
-			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+			if (vigil_redis_get_reply(r->c, &rep) != REDIS_OK) {
 				snprintf(why, wlen, "write: %s", r->c->errstr);
 				lost = true;
 				if (i < first_fail)

@@ -34,7 +34,7 @@ int vigil_redis_get_state(const struct vigil_redis_opts *o, char **text, size_t 
 	c = vigil_redis_connect(o, msg, msglen);
 	if (!c)
 		return -EIO;
-	rep = redisCommandArgv(c, 2, argv, NULL);
+	rep = vigil_redis_command(c, 2, argv, NULL);
 	if (!rep) {
 		snprintf(msg, msglen, "GET %.200s: %s", key, c->errstr);
 		ret = -EIO;
@@ -178,7 +178,7 @@ static int load_hashes(redisContext *c, const char *prefix, char (*sigs)[17], si
 	for (size_t i = 0; i < n; i++) {
 		redisReply *rep;
 
-		if (redisGetReply(c, (void **)&rep) != REDIS_OK) {
+		if (vigil_redis_get_reply(c, &rep) != REDIS_OK) {
 			snprintf(why, len, "HGETALL: %s", c->errstr);
 			return -EIO; /* the connection is gone */
 		}
@@ -207,7 +207,11 @@ int vigil_fleet_load(struct redisContext *c, const char *prefix, struct vigil_fl
 	*e = NULL;
 	*n = 0;
 	snprintf(key, sizeof(key), "%s:knowledge:index", prefix);
-	rep = redisCommand(c, "SMEMBERS %s", key);
+	{
+		const char *argv[] = {"SMEMBERS", key};
+
+		rep = vigil_redis_command(c, 2, argv, NULL);
+	}
 	if (!rep) {
 		snprintf(why, len, "SMEMBERS: %s", c->errstr);
 		return -EIO;

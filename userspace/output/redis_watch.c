@@ -123,7 +123,7 @@ static int poll_busy(struct vigil_redis_watch *w)
 	for (unsigned int i = 0; i < w->n_busy; i++) {
 		redisReply *rep = NULL;
 
-		if (redisGetReply(w->c, (void **)&rep) != REDIS_OK) {
+		if (vigil_redis_get_reply(w->c, &rep) != REDIS_OK) {
 			snprintf(why, sizeof(why), "EXISTS: %s", w->c->errstr);
 			lost(w, why);
 			return -EIO;
@@ -245,7 +245,7 @@ static int read_approvals(struct vigil_redis_watch *w, unsigned int block_ms)
 	redisReply *rep;
 
 	snprintf(block, sizeof(block), "%u", block_ms ? block_ms : 1);
-	rep = redisCommandArgv(w->c, 8, argv, NULL);
+	rep = vigil_redis_command(w->c, 8, argv, NULL);
 	if (!rep) {
 		snprintf(why, sizeof(why), "XREAD: %s", w->c->errstr);
 		lost(w, why);
