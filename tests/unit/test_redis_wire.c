@@ -165,6 +165,33 @@ static void test_url_safe(void **state)
 			    "redis://h:6379/0");
 	assert_string_equal(vigil_redis_url_safe("unix:///run/r.sock", buf, sizeof(buf)),
 			    "unix:///run/r.sock");
+	/* Whatever its characters: a raw '@' or '/' in the password shows nothing of it. */
+	assert_string_equal(vigil_redis_url_safe("redis://u:p@ss@h:1/0", buf, sizeof(buf)),
+			    "redis://u:***@h:1/0");
+	assert_string_equal(vigil_redis_url_safe("redis://u:pa/ss@h/3", buf, sizeof(buf)),
+			    "redis://u:***@h/3");
+	assert_string_equal(vigil_redis_url_safe("redis://:a/b@c/d@h", buf, sizeof(buf)),
+			    "redis://:***@h");
+}
+
+/* ... and such a URL is read as its author meant: the user info ends at the last '@'. */
+static void test_url_raw_password(void **state)
+{
+	struct vigil_redis_url u;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(vigil_redis_parse_url("redis://u:pa/s@s@h:7/2", &u, err, sizeof(err)), 0);
+	assert_string_equal(u.user, "u");
+	assert_string_equal(u.pass, "pa/s@s");
+	assert_string_equal(u.host, "h");
+	assert_int_equal(u.port, 7);
+	assert_int_equal(u.db, 2);
+	/* An error about such a URL names it without the password. */
+	assert_int_equal(vigil_redis_parse_url("redis://u:p/w@h:99999", &u, err, sizeof(err)),
+			 -EINVAL);
+	assert_null(strstr(err, "p/w"));
+	assert_non_null(strstr(err, "redis://u:***@h:99999"));
 }
 
 static void test_url_refused(void **state)
@@ -334,11 +361,12 @@ static void test_plan_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fields_values),  cmocka_unit_test(test_fields_unescape),
-	    cmocka_unit_test(test_fields_refused), cmocka_unit_test(test_url),
-	    cmocka_unit_test(test_url_refused),	   cmocka_unit_test(test_url_safe),
-	    cmocka_unit_test(test_plan),	   cmocka_unit_test(test_plan_refused),
-	    cmocka_unit_test(test_plan_state),	   cmocka_unit_test(test_plan_fleet),
+	    cmocka_unit_test(test_fields_values),    cmocka_unit_test(test_fields_unescape),
+	    cmocka_unit_test(test_fields_refused),   cmocka_unit_test(test_url),
+	    cmocka_unit_test(test_url_refused),	     cmocka_unit_test(test_url_safe),
+	    cmocka_unit_test(test_url_raw_password), cmocka_unit_test(test_plan),
+	    cmocka_unit_test(test_plan_refused),     cmocka_unit_test(test_plan_state),
+	    cmocka_unit_test(test_plan_fleet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,10 +51,17 @@ static int pct_copy(char *out, size_t outlen, const char *s, size_t n)
 	return 0;
 }
 
+/* Where the user info of a redis:// URL ends: its last '@' (a host, port or database never
+ * holds one, a password may hold '@' and '/'), or NULL. */
+static const char *userinfo_end(const char *p)
+{
+	return strrchr(p, '@');
+}
+
 const char *vigil_redis_url_safe(const char *url, char *buf, size_t len)
 {
 	const char *host = strncmp(url, "redis://", 8) ? NULL : url + 8;
-	const char *at = host ? memchr(host, '@', strcspn(host, "/")) : NULL;
+	const char *at = host ? userinfo_end(host) : NULL;
 	const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
 
 	if (!colon)
@@ -87,8 +94,7 @@ int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err,
 		return -EINVAL;
 	}
 	p = url + 8;
-	end = p + strcspn(p, "/");
-	at = memchr(p, '@', (size_t)(end - p));
+	at = userinfo_end(p);
 	if (at) {
 		colon = memchr(p, ':', (size_t)(at - p));
 		if (pct_copy(u->user, sizeof(u->user), p, (size_t)((colon ? colon : at) - p)) ||
@@ -99,6 +105,7 @@ int vigil_redis_parse_url(const char *url, struct vigil_redis_url *u, char *err,
 		}
 		p = at + 1;
 	}
+	end = p + strcspn(p, "/");
 	colon = memchr(p, ':', (size_t)(end - p));
 	if (p[0] == '[') { /* [v6 address] */
 		const char *rb = memchr(p, ']', (size_t)(end - p));
