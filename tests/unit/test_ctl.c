@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -446,6 +447,69 @@ static void test_seventeenth_connection_closed(void **state)
 	client_free(&c);
 }
 
+/*
+ * One member of the socket's group (a child as uid 65534) opens 16 connections: it keeps 4
+ * (its share), the rest are closed at once, and root still gets its answer.
+ */
+static void greedy_user(struct client *c)
+{
+	int up[2], down[2];
+	char kept = 0, go = 0;
+	pid_t pid;
+
+	if (pipe(up) || pipe(down)) {
+		c->err[0] = -errno;
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int fds[16], n = 0;
+
+		close(up[0]);
+		close(down[1]);
+		if (setgid(65534) || setuid(65534))
+			_exit(1);
+		for (int i = 0; i < 16; i++)
+			fds[n++] = raw_connect(c->path);
+		usleep(300000); /* the server takes them, and closes what is over the share */
+		for (int i = 0; i < n; i++) {
+			struct pollfd p = {.fd = fds[i], .events = POLLIN};
+
+			kept += fds[i] >= 0 && poll(&p, 1, 0) == 0;
+		}
+		if (write(up[1], &kept, 1) != 1 || read(down[0], &go, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (pid < 0 || read(up[0], &kept, 1) != 1)
+		c->err[0] = -EIO;
+	c->still_open = kept;
+	/* While it holds its share: root is answered. */
+	c->err[1] = vigil_ctl_request(c->path, "status", NULL, &c->answer[1], TIMEOUT_MS);
+	close(down[1]);
+	close(up[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+static void test_slots_fair_per_user(void **state)
+{
+	struct fixture *f = *state;
+	struct client c = {};
+
+	/* The socket's group is nogroup here, so that uid 65534 may connect. */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chown(f->path, 0, 65534), 0);
+	run_client(f, &c, greedy_user);
+	assert_int_equal(c.err[0], 0);
+	assert_int_equal(c.still_open, 4);
+	assert_int_equal(c.err[1], 0);
+	assert_string_equal(c.answer[1], STATUS_ANSWER);
+	client_free(&c);
+}
+
 static void one_status(struct client *c)
 {
 	c->err[0] = vigil_ctl_request(c->path, "status", NULL, &c->answer[0], TIMEOUT_MS);
@@ -702,6 +766,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_large_answer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_client_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seventeenth_connection_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slots_fair_per_user, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_live_and_modes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_no_daemon, setup, teardown),
 	    cmocka_unit_test(test_render_status),

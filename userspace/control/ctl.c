@@ -7,7 +7,9 @@
  * build the whole answer in memory, and then writes it as fast as the client takes it (the
  * fd is watched for EPOLLOUT only while bytes are left). A client cannot hold the loop or a
  * connection slot: the request line must arrive within CTL_IDLE_MS of the accept, and while
- * answering, each CTL_IDLE_MS must see some progress.
+ * answering, each CTL_IDLE_MS must see some progress. Nor can one member of the socket's group
+ * hold them all: a user other than root has at most CTL_MAX_PER_UID at once, and the last slot
+ * is root's alone, so that `vigil approve` always gets in.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include "control/ctl.h"
 
 #define CTL_MAX_CONNS 16
+#define CTL_MAX_PER_UID 4   /* a user other than root holds at most this many at once */
 #define CTL_MAX_REQUEST 256 /* bytes of the request line, its "\n" included */
 #define CTL_IDLE_MS 2000
 #define CTL_BACKLOG 32
@@ -286,18 +289,37 @@ static struct vigil_ctl_peer get_peer(int fd)
 	return p;
 }
 
+/* May peer have one more connection? Fair shares, and the last slot root's. */
+static bool conn_allowed(const struct vigil_ctl *ctl, const struct vigil_ctl_peer *peer)
+{
+	unsigned int mine = 0;
+
+	if (ctl->n_conns >= CTL_MAX_CONNS)
+		return false;
+	if (peer->uid == 0)
+		return true;
+	if (ctl->n_conns >= CTL_MAX_CONNS - 1)
+		return false;
+	for (const struct ctl_conn *c = ctl->conns; c; c = c->next)
+		mine += c->peer.uid == peer->uid;
+	return mine < CTL_MAX_PER_UID;
+}
+
 /* Take a new connection: watch it, arm its timer. Returns 0 or -errno (cfd left open). */
 static int conn_new(struct vigil_ctl *ctl, int cfd)
 {
 	struct ctl_conn *c;
+	struct vigil_ctl_peer peer = get_peer(cfd);
 	int err;
 
+	if (!conn_allowed(ctl, &peer))
+		return -EBUSY;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->ctl = ctl;
 	c->fd = cfd;
-	c->peer = get_peer(cfd);
+	c->peer = peer;
 	vigil_timer_init(&c->timer, on_conn_timer, c);
 	c->deadline_ns = vigil_loop_now(ctl->loop) + CTL_IDLE_MS * 1000000ull;
 	err = vigil_loop_add_fd(ctl->loop, cfd, EPOLLIN, on_conn, c);
@@ -331,9 +353,9 @@ static void on_listen(struct vigil_loop *loop, int fd, uint32_t events, void *ar
 				pause_accept(ctl);
 			return; /* EAGAIN: all taken */
 		}
-		/* Over the limit: accepted and closed at once, so the client learns it now
-		 * rather than after a timeout in the backlog. */
-		if (ctl->n_conns >= CTL_MAX_CONNS || conn_new(ctl, cfd))
+		/* Over the limit (its user's, or all): accepted and closed at once, so the
+		 * client learns it now rather than after a timeout in the backlog. */
+		if (conn_new(ctl, cfd))
 			close(cfd);
 	}
 }
