@@ -450,6 +450,50 @@ static void test_default_bound(void **state)
 	vigil_knowledge_close(k);
 }
 
+/* The file cap is sized to the store: one entry at its largest (every string 63 bytes, each
+ * byte escaped, the counts at their largest) takes at most VIGIL_KNOW_ENTRY_MAX_JSON bytes, so
+ * VIGIL_KNOW_MAX of them fit the cap; a file one byte over it is refused unparsed and kept
+ * aside. */
+static void test_file_cap_fits_the_store(void **state)
+{
+	struct vigil_knowledge *k;
+	struct stat st0, st1;
+	struct scratch s;
+	char msg[512], big[VIGIL_KNOW_STR];
+	char *text;
+
+	(void)state;
+	scratch_init(&s);
+	memset(big, '"', sizeof(big) - 1); /* written \" */
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(vigil_knowledge_open(s.path, 0, 0, &k, msg, sizeof(msg)), 0);
+	assert_int_equal(vigil_knowledge_record(k, big, big, big, big, true, UINT64_MAX / 2, NULL),
+			 0);
+	assert_int_equal(stat(s.path, &st0), 0);
+	big[0] = '\\'; /* another signature, as long, as escaped */
+	assert_int_equal(vigil_knowledge_record(k, big, big, big, big, true, UINT64_MAX / 2, NULL),
+			 0);
+	assert_int_equal(stat(s.path, &st1), 0);
+	vigil_knowledge_close(k);
+	print_message("one entry at its largest: %lld bytes (bound %d); cap %u bytes\n",
+		      (long long)(st1.st_size - st0.st_size), VIGIL_KNOW_ENTRY_MAX_JSON,
+		      VIGIL_KNOW_FILE_MAX);
+	assert_true(st1.st_size - st0.st_size <= VIGIL_KNOW_ENTRY_MAX_JSON);
+	assert_true(st0.st_size <= VIGIL_KNOW_ENTRY_MAX_JSON + 64);
+
+	text = malloc(VIGIL_KNOW_FILE_MAX + 1);
+	assert_non_null(text);
+	memset(text, ' ', VIGIL_KNOW_FILE_MAX + 1);
+	write_file(&s, text, VIGIL_KNOW_FILE_MAX + 1);
+	free(text);
+	assert_int_equal(
+	    vigil_knowledge_open(s.path, 0, VIGIL_KNOW_SET_ASIDE, &k, msg, sizeof(msg)), 0);
+	assert_non_null(strstr(msg, "larger than any store vigil writes"));
+	assert_true(exists("%s.bad", s.path));
+	vigil_knowledge_close(k);
+	scratch_fini(&s);
+}
+
 /* A write that fails leaves the table updated, the error counted, and the old file whole. */
 static void test_persist_failure(void **state)
 {
@@ -546,6 +590,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_strings),
 	    cmocka_unit_test(test_bound_evicts_oldest),
 	    cmocka_unit_test(test_default_bound),
+	    cmocka_unit_test(test_file_cap_fits_the_store),
 	    cmocka_unit_test(test_persist_failure),
 	    cmocka_unit_test(test_readonly),
 	    cmocka_unit_test(test_score),

@@ -449,26 +449,33 @@ static void test_not_a_spool(void **state)
 	static const char text[] = "not a spool at all\n";
 	struct fixture *f = *state;
 	struct vigil_spool *s = NULL;
-	char path[160], err[256] = "", back[64] = "";
+	char path[160], bad[176], err[256] = "", back[64] = "";
 	int fd;
 
-	/* Other contents, and a short file: -EINVAL, left as they were. */
+	/* Other contents, and a short file: set aside untouched (PATH.bad, then PATH.bad.1), and
+	 * a new spool in their place — vigil starts, and loses nothing. */
 	snprintf(path, sizeof(path), "%s/other", f->dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
 	close(fd);
-	assert_int_equal(vigil_spool_open(path, 0, true, &s, err, sizeof(err)), -EINVAL);
-	assert_null(s);
-	assert_non_null(strstr(err, path));
-	assert_non_null(strstr(err, "not a vigil spool"));
-	assert_int_equal(file_size(path), sizeof(text) - 1);
-	read_at(path, 0, back, sizeof(text) - 1);
+	assert_int_equal(vigil_spool_open(path, 0, true, &s, err, sizeof(err)), 0);
+	assert_non_null(s);
+	snprintf(bad, sizeof(bad), "%s.bad", path);
+	assert_string_equal(vigil_spool_aside(s), bad);
+	assert_int_equal(file_size(path), 16);
+	vigil_spool_close(s);
+	assert_int_equal(file_size(bad), sizeof(text) - 1);
+	read_at(bad, 0, back, sizeof(text) - 1);
 	assert_string_equal(back, text);
 
-	assert_int_equal(truncate(path, 3), 0); /* "not" */
-	assert_int_equal(vigil_spool_open(path, 0, true, &s, err, sizeof(err)), -EINVAL);
-	assert_int_equal(file_size(path), 3);
+	assert_int_equal(truncate(path, 3), 0); /* a torn header: "VSP" */
+	assert_int_equal(vigil_spool_open(path, 0, true, &s, err, sizeof(err)), 0);
+	snprintf(bad, sizeof(bad), "%s.bad.1", path);
+	assert_string_equal(vigil_spool_aside(s), bad);
+	assert_int_equal(file_size(bad), 3);
+	vigil_spool_close(s);
+	s = NULL;
 
 	/* A directory is an error too. */
 	assert_int_equal(vigil_spool_open(f->dir, 0, true, &s, err, sizeof(err)), -EISDIR);

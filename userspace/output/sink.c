@@ -532,6 +532,12 @@ int vigil_sink_open(const struct vigil_sink_opts *o, const struct vigil_sink_bac
 	ret = vigil_spool_open(o->spool, o->spool_max_bytes, o->spool_sync, &s->spool, err, errlen);
 	if (ret)
 		goto fail;
+	if (vigil_spool_aside(s->spool))
+		fprintf(
+		    stderr,
+		    "vigil: %s sink: %s was not a vigil spool: kept aside as %s, starting a new "
+		    "spool\n",
+		    ops->name, o->spool, vigil_spool_aside(s->spool));
 	sync_spool_stats(s);
 	/* The thread takes no signal: the loop's signalfd must see SIGTERM and SIGCHLD. */
 	sigfillset(&all);

@@ -77,6 +77,7 @@ struct vigil_spool {
 	const void **recs;
 	size_t *lens;
 	size_t ncap;
+	char *aside; /* where a file that was no spool was put at open, or NULL */
 };
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -420,6 +421,7 @@ int vigil_spool_open(const char *path, uint64_t max_bytes, bool sync, struct vig
 	}
 	s->max_bytes = max_bytes;
 	s->sync = sync;
+again:
 	s->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0 && errno == ENOENT) {
 		ret = vigil_mkdir_parent(path);
@@ -464,9 +466,23 @@ int vigil_spool_open(const char *path, uint64_t max_bytes, bool sync, struct vig
 			goto fail;
 	}
 	if (st.st_size < SPOOL_HDR || memcmp(h, spool_magic, sizeof(spool_magic))) {
+		char bad[PATH_MAX];
+
+		/* Not ours, or its header destroyed: kept for a person to look at, and vigil
+		 * starts with a new spool rather than not at all. Once. */
 		ret = -EINVAL;
 		why = "not a vigil spool";
-		goto fail;
+		if (s->aside)
+			goto fail;
+		ret = vigil_set_aside(path, bad, sizeof(bad));
+		why = ret ? "not a vigil spool, and it could not be kept aside" : NULL;
+		if (!ret && !(s->aside = strdup(bad)))
+			ret = -ENOMEM;
+		if (ret)
+			goto fail;
+		close(s->fd);
+		s->fd = -1;
+		goto again;
 	}
 	ret = recover(s, st.st_size, get_le64(h + CURSOR_OFF));
 	trim(&s->zbuf, &s->zcap);
@@ -491,7 +507,13 @@ void vigil_spool_close(struct vigil_spool *s)
 	free(s->rbuf);
 	free(s->recs);
 	free(s->lens);
+	free(s->aside);
 	free(s);
+}
+
+const char *vigil_spool_aside(const struct vigil_spool *s)
+{
+	return s->aside;
 }
 
 int vigil_spool_append(struct vigil_spool *s, const void *const *recs, const size_t *lens,

@@ -39,8 +39,9 @@ struct vigil_spool_stats {
  * never seen without its header; an existing empty file is given a header. The file is locked
  * (flock): a second open of the same spool, in this process or another, fails with -EBUSY.
  * Returns 0 and *out, or -errno with err naming the path and what was wrong. A file that is
- * not a spool at all (bad file header) is an error (-EINVAL, "path: not a vigil spool"),
- * never overwritten. */
+ * not a spool at all (bad file header) is never overwritten: it is set aside as PATH.bad (or
+ * .bad.1 to .9) and a new spool made in its place (vigil_spool_aside() says where it went);
+ * -EINVAL only when it cannot be set aside. */
 int vigil_spool_open(const char *path, uint64_t max_bytes, bool sync, struct vigil_spool **out,
 		     char *err, size_t errlen);
 /* Closes the file (releasing the lock) and frees; accepts NULL. */
@@ -72,5 +73,7 @@ int vigil_spool_consume(struct vigil_spool *s);
 
 /* Counters and sizes. */
 void vigil_spool_stats(const struct vigil_spool *s, struct vigil_spool_stats *st);
+/* Where open set aside a file that was no spool, or NULL. */
+const char *vigil_spool_aside(const struct vigil_spool *s);
 
 #endif /* VIGIL_SPOOL_H */
