@@ -108,7 +108,7 @@ static void test_check_and_doctor_name_redis(void **state)
 		"[/bin/true] } } }\n"
 		"      - { name: slow, on: [crash], level: 3, action: { restart: { exec: "
 		"[/bin/false] } } }\n"
-		"    policy: { allowed_exec: [/bin/true, /bin/false] }\n",
+		"    policy: { allow_comm_only: true, allowed_exec: [/bin/true, /bin/false] }\n",
 		v.dir, port, v.dir);
 	fclose(f);
 	{
@@ -118,12 +118,16 @@ static void test_check_and_doctor_name_redis(void **state)
 	}
 	assert_non_null(strstr(out, "redis redis://vigil:***@127.0.0.1:"));
 	assert_non_null(strstr(out, "as vigil:n1:*"));
-	assert_non_null(strstr(out, "  svc: 2 heal rules\n"
-				    "    quick: level 1, on crash\n"
-				    "      restart: /bin/true\n"
-				    "        runs /bin/true\n"
-				    "        signals the incident's process with SIGTERM\n"
-				    "    slow: level 3 (a person approves), on crash\n"));
+	assert_non_null(strstr(out,
+			       "  svc: 2 heal rules\n"
+			       "    warning: matched by comm alone: any user can name a process "
+			       "'svc' and be taken for this workload (its rules run: "
+			       "policy.allow_comm_only is true)\n"
+			       "    quick: level 1, on crash\n"
+			       "      restart: /bin/true\n"
+			       "        runs /bin/true\n"
+			       "        signals the incident's process with SIGTERM\n"
+			       "    slow: level 3 (a person approves), on crash\n"));
 	assert_non_null(strstr(out,
 			       "    policy:\n"
 			       "      allowed_exec: /bin/true, /bin/false\n"

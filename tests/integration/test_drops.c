@@ -27,7 +27,7 @@ static const char config[] = "workloads:\n"
 			     "        level: 2\n"
 			     "        delay: 1s\n"
 			     "        action: { restart: { exec: [/bin/true] } }\n"
-			     "    policy: { allowed_exec: [/bin/true] }\n";
+			     "    policy: { allow_comm_only: true, allowed_exec: [/bin/true] }\n";
 
 static void test_drops_are_counted_and_taint_incidents(void **state)
 {

@@ -32,6 +32,8 @@ struct fixture {
 	char pidfile[192];
 	pid_t early_exe; /* started before vigil: found by the /proc scan */
 	pid_t early_pidf;
+	pid_t user_pidf;  /* named by a pidfile that uid 65534 owns: never taken */
+	pid_t wrong_comm; /* named by a root pidfile, but not of the workload's comm */
 	bool have_cgroup;
 };
 
@@ -68,6 +70,20 @@ static int setup(void **state)
 
 		f->early_pidf = vt_run(&f->v, "vt-pidf", args);
 	}
+	{
+		char upid[224], wpid[224];
+		const char *uargs[] = {"serve", upid, NULL}, *wargs[] = {"serve", wpid, NULL};
+
+		snprintf(upid, sizeof(upid), "%s/user.pid", f->v.dir);
+		snprintf(wpid, sizeof(wpid), "%s/wrong.pid", f->v.dir);
+		f->user_pidf = vt_run(&f->v, "vt-upidf", uargs);
+		f->wrong_comm = vt_run(&f->v, "vt-wpidf", wargs);
+		for (int i = 0; i < 100 && (access(upid, F_OK) || access(wpid, F_OK)); i++)
+			usleep(10000);
+		/* A user's pidfile, as a service that dropped root would write it. */
+		if (chown(upid, 65534, 65534))
+			return -1;
+	}
 	for (int i = 0; i < 100 && access(f->pidfile, F_OK); i++)
 		usleep(10000);
 	usleep(50000); /* both have exec'd */
@@ -79,9 +95,13 @@ static int setup(void **state)
 		 "    match: { cgroup: \"/%s/*\" }\n"
 		 "  - name: bypidfile\n"
 		 "    match: { pidfile: \"%s\" }\n"
+		 "  - name: byuserpidfile\n"
+		 "    match: { pidfile: \"%s/user.pid\" }\n"
+		 "  - name: pidfileandcomm\n"
+		 "    match: { pidfile: \"%s/wrong.pid\", comm: vt-right }\n"
 		 "  - name: sentinel\n"
 		 "    match: { comm: vt-sentinel }\n",
-		 f->exe, f->cgroup, f->pidfile);
+		 f->exe, f->cgroup, f->pidfile, f->v.dir, f->v.dir);
 	if (vt_start(&f->v, config, NULL))
 		return -1;
 	*state = f;
@@ -98,6 +118,10 @@ static int teardown(void **state)
 		kill(f->early_exe, SIGKILL);
 	if (f->early_pidf > 0)
 		kill(f->early_pidf, SIGKILL);
+	if (f->user_pidf > 0)
+		kill(f->user_pidf, SIGKILL);
+	if (f->wrong_comm > 0)
+		kill(f->wrong_comm, SIGKILL);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	snprintf(path, sizeof(path), CGROOT "/%s/app", f->cgroup);
@@ -164,6 +188,34 @@ static void test_pidfile_found_at_start(void **state)
 	assert_string_equal(vt_str(inc, "workload"), "bypidfile");
 }
 
+/*
+ * A pidfile is believed only when root alone could have written it, and its pid only when the
+ * process also holds the workload's other keys: a pidfile uid 65534 owns, and a root one
+ * naming a process of another comm, make nobody's process a workload's (a heal on a non-exit
+ * class would stop it). vigil says why, once.
+ */
+static void test_pidfile_not_trusted(void **state)
+{
+	static const char *const sentinel[] = {"exit", "6", NULL};
+	struct fixture *f = *state;
+	char u[16], w[16];
+
+	snprintf(u, sizeof(u), "%d", f->user_pidf);
+	snprintf(w, sizeof(w), "%d", f->wrong_comm);
+	kill(f->user_pidf, SIGSEGV);
+	kill(f->wrong_comm, SIGSEGV);
+	vt_reap(f->user_pidf);
+	vt_reap(f->wrong_comm);
+	f->user_pidf = f->wrong_comm = -1;
+	vt_reap(vt_run(&f->v, "vt-sentinel", sentinel));
+	assert_non_null(
+	    vt_wait(&f->v, WAIT_MS, "incident", "workload", "sentinel", "exit_code", "6", NULL));
+	assert_int_equal(vt_count(&f->v, "event", "pid", u, NULL), 0);
+	assert_int_equal(vt_count(&f->v, "event", "pid", w, NULL), 0);
+	assert_non_null(strstr(f->v.errbuf, "workload byuserpidfile: pidfile not taken: file "));
+	assert_non_null(strstr(f->v.errbuf, "is owned by uid 65534, not root"));
+}
+
 /* By cgroup: a process that enters the matched cgroup and then execs is watched from its
  * exec on, whatever its name. */
 static void test_cgroup_at_exec(void **state)
@@ -211,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_exe_at_exec),
 	    cmocka_unit_test(test_exe_found_at_start),
 	    cmocka_unit_test(test_pidfile_found_at_start),
+	    cmocka_unit_test(test_pidfile_not_trusted),
 	    cmocka_unit_test(test_cgroup_at_exec),
 	    cmocka_unit_test(test_no_false_match),
 	};

@@ -503,7 +503,7 @@ static void test_heal_reaches_redis(void **state)
 		"      - on: [crash]\n"
 		"        level: 1\n"
 		"        action: { restart: { exec: [\"@LINK:vt-svc@\", serve] } }\n"
-		"    policy: { allowed_exec: [\"@LINK:vt-svc@\"] }\n",
+		"    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-svc@\"] }\n",
 		sizeof(yaml) - strlen(yaml) - 1);
 	assert_int_equal(vt_start(&v, yaml, NULL), 0);
 	svc = vt_run(&v, "vt-svc", serve);

@@ -81,25 +81,26 @@ static int teardown(void **state)
 static void config(char *buf, size_t len, const char *node, int port, const char *max_defer)
 {
 	snprintf(buf, len,
-		 VT_REDIS_YAML "workloads:\n"
-			       "  - name: svc\n"
-			       "    match: { comm: vt-svc }\n"
-			       "    verify: 300ms\n"
-			       "    heal:\n"
-			       "      - on: [crash]\n"
-			       "        level: 3\n"
-			       "        action: { restart: { exec: [\"@LINK:vt-svc@\", serve] } }\n"
-			       "    policy: { allowed_exec: [\"@LINK:vt-svc@\"] }\n"
-			       "  - name: bsy\n"
-			       "    match: { comm: vt-bsy }\n"
-			       "    latency: { syscalls: [read], budget_ms: 100 }\n"
-			       "    quiet: { max_defer: %s, busy_key: \"" BUSY_KEY "\" }\n"
-			       "    verify: 300ms\n"
-			       "    heal:\n"
-			       "      - on: [syscall_slow]\n"
-			       "        level: 1\n"
-			       "        action: { restart: { exec: [\"@LINK:vt-bsy@\", serve] } }\n"
-			       "    policy: { allowed_exec: [\"@LINK:vt-bsy@\"] }\n",
+		 VT_REDIS_YAML
+		 "workloads:\n"
+		 "  - name: svc\n"
+		 "    match: { comm: vt-svc }\n"
+		 "    verify: 300ms\n"
+		 "    heal:\n"
+		 "      - on: [crash]\n"
+		 "        level: 3\n"
+		 "        action: { restart: { exec: [\"@LINK:vt-svc@\", serve] } }\n"
+		 "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-svc@\"] }\n"
+		 "  - name: bsy\n"
+		 "    match: { comm: vt-bsy }\n"
+		 "    latency: { syscalls: [read], budget_ms: 100 }\n"
+		 "    quiet: { max_defer: %s, busy_key: \"" BUSY_KEY "\" }\n"
+		 "    verify: 300ms\n"
+		 "    heal:\n"
+		 "      - on: [syscall_slow]\n"
+		 "        level: 1\n"
+		 "        action: { restart: { exec: [\"@LINK:vt-bsy@\", serve] } }\n"
+		 "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-bsy@\"] }\n",
 		 node, port, max_defer);
 }
 

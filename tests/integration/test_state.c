@@ -54,14 +54,15 @@ static int group_teardown(void **state)
 static void config(char *buf, size_t len, const char *node, int port, const char *heal)
 {
 	snprintf(buf, len,
-		 VT_REDIS_YAML "workloads:\n"
-			       "  - name: svc\n"
-			       "    match: { comm: vt-svc }\n"
-			       "    verify: 300ms\n"
-			       "    breaker: { failures: 1, window: 10m, cooldown: 10m }\n"
-			       "    policy: { allowed_exec: [/bin/true, /bin/false] }\n"
-			       "    heal:\n"
-			       "%s",
+		 VT_REDIS_YAML
+		 "workloads:\n"
+		 "  - name: svc\n"
+		 "    match: { comm: vt-svc }\n"
+		 "    verify: 300ms\n"
+		 "    breaker: { failures: 1, window: 10m, cooldown: 10m }\n"
+		 "    policy: { allow_comm_only: true, allowed_exec: [/bin/true, /bin/false] }\n"
+		 "    heal:\n"
+		 "%s",
 		 node, port, heal);
 }
 

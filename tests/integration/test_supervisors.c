@@ -45,6 +45,7 @@ static const char config[] =
     "      - on: [syscall_slow]\n"
     "        level: 1\n"
     "        action: { restart: { signal: TERM, kill_after: 5s, await: 20s } }\n"
+    "    policy: { allow_comm_only: true }\n"
     "  - name: rcmd\n"
     "    match: { comm: vt-rcmd }\n"
     "    latency: { syscalls: [read], budget_ms: 100 }\n"
@@ -57,7 +58,7 @@ static const char config[] =
     "            command: [" SV ", restart, \"@DIR@/sv/rcmd\"]\n"
     "            timeout: 20s\n"
     "            await: 20s\n"
-    "    policy: { allowed_exec: [" SV "] }\n"
+    "    policy: { allow_comm_only: true, allowed_exec: [" SV "] }\n"
     "  - name: rexe\n"
     "    match: { comm: vt-rexe }\n"
     "    verify: 1s\n"
@@ -65,7 +66,7 @@ static const char config[] =
     "      - on: [crash]\n"
     "        level: 1\n"
     "        action: { restart: { exec: [\"@LINK:vt-rexe@\", serve], env: [SERVICE=rexe] } }\n"
-    "    policy: { allowed_exec: [\"@LINK:vt-rexe@\"] }\n"
+    "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-rexe@\"] }\n"
     "  - name: rdmn\n"
     "    match: { comm: vt-rdmn }\n"
     "    verify: 1s\n"
@@ -73,7 +74,7 @@ static const char config[] =
     "      - on: [crash]\n"
     "        level: 1\n"
     "        action: { restart: { exec: [\"@LINK:vt-rdmn@\", daemonize] } }\n"
-    "    policy: { allowed_exec: [\"@LINK:vt-rdmn@\"] }\n"
+    "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-rdmn@\"] }\n"
     "  - name: rext\n"
     "    match: { comm: vt-rext }\n"
     "    supervisor: external\n"
@@ -82,7 +83,7 @@ static const char config[] =
     "      - on: [crash]\n"
     "        level: 1\n"
     "        action: { restart: { command: [" SV ", restart, \"@DIR@/sv/rext\"] } }\n"
-    "    policy: { allowed_exec: [" SV "] }\n";
+    "    policy: { allow_comm_only: true, allowed_exec: [" SV "] }\n";
 
 struct fixture {
 	struct vt v;

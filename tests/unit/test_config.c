@@ -143,7 +143,7 @@ static const char design_example[] =
     "    breaker: { failures: 3, window: 10m, cooldown: 5m }\n"
     "    quiet: { max_defer: 60s }             # wait for no active connections before a "
     "restart\n"
-    "    policy: { allowed_exec: [/bin/echo, /bin/true] }\n";
+    "    policy: { allow_comm_only: true, allowed_exec: [/bin/echo, /bin/true] }\n";
 
 #define BIT(c) (1u << (c))
 
@@ -379,7 +379,7 @@ static void test_restart_modes(void **state)
 	    "            env: ['HOME=/root', 'TOKEN=t-${VIGIL_TEST_SVC}', 'EMPTY=']\n"
 	    "            timeout: 5s\n"
 	    "            await: 20s\n"
-	    "    policy: { allowed_exec: [/bin/echo] }\n"
+	    "    policy: { allow_comm_only: true, allowed_exec: [/bin/echo] }\n"
 	    "  - name: b\n"
 	    "    match: { comm: b }\n"
 	    "    heal:\n"
@@ -388,7 +388,7 @@ static void test_restart_modes(void **state)
 	    "        action: { restart: { exec: [/bin/false], kill_after: 3s } }\n"
 	    "      - { on: [hang], name: kill, level: 1,\n"
 	    "          action: { restart: { signal: sigkill, kill_after: 1s, await: 2m } } }\n"
-	    "    policy: { allowed_exec: [/bin/false] }\n";
+	    "    policy: { allow_comm_only: true, allowed_exec: [/bin/false] }\n";
 	const struct vigil_restart_params *p;
 	struct vigil_config *cfg;
 
@@ -434,7 +434,7 @@ static void test_restart_modes(void **state)
 /* A workload prefix for the error cases below: lines 1-3, a rule from line 4. */
 #define W "workloads:\n  - name: a\n    match: { comm: a }\n"
 /* After the rule, so that the rule's lines stay 5-7. */
-#define POLICY "    policy: { allowed_exec: [/bin/true, /bin/false] }\n"
+#define POLICY "    policy: { allow_comm_only: true, allowed_exec: [/bin/true, /bin/false] }\n"
 #define RULE(on, level, action)                                                                    \
 	W "    heal:\n      - on: " on "\n        level: " level "\n"                              \
 	  "        action: " action "\n" POLICY
@@ -639,6 +639,14 @@ static const struct bad bad_inputs[] = {
        "[/bin/true] } "
        "} }\n",
      "t.yaml:5:17: workloads[0].heal[0].name: ", "must be 1..63 of"},
+    /* a heal rule on a workload anyone can take */
+    {W "    heal:\n      - { on: [hang], level: 1, action: { restart: { signal: TERM } } }\n",
+     "t.yaml:5:9: workloads[0].heal[0]: ",
+     "the workload is matched by comm alone, which any user can take (a process may name "
+     "itself 'a'): match it by exe, cgroup or pidfile too, or accept that with "
+     "policy.allow_comm_only: true"},
+    {W "    policy: { allow_comm_only: maybe }\n",
+     "t.yaml:4:32: workloads[0].policy.allow_comm_only: ", "'maybe' is not a boolean"},
     /* duplicate keys: the position of the second one */
     {"node: a\njournal: /j\nnode: b\n", "t.yaml:3:1: node: ", "key given twice"},
     {W "    match: storyteller\n", "t.yaml:4:5: workloads[0].match: ", "key given twice"},
@@ -748,7 +756,7 @@ static void test_policy_refusals(void **state)
 			 "    heal:\n"
 			 "      - { on: [crash], level: 1, name: %s,\n"
 			 "          action: { restart: { exec: [\"%s\"] } } }\n"
-			 "    policy: { allowed_exec: [%s%s%s]%s }\n",
+			 "    policy: { allow_comm_only: true, allowed_exec: [%s%s%s]%s }\n",
 			 cases[i].name ? cases[i].name : "restart", exec,
 			 cases[i].allowed ? "\"" : "", allowed, cases[i].allowed ? "\"" : "",
 			 cases[i].extra ? cases[i].extra : "");
@@ -764,7 +772,7 @@ static void test_policy_refusals(void **state)
 		 "workloads:\n  - name: svc\n    match: { comm: svc }\n"
 		 "    heal: [{ on: [crash], level: 1, action: { restart: "
 		 "{ exec: [/bin/true] } } }]\n"
-		 "    policy: { allowed_exec: [/bin/true] }\n");
+		 "    policy: { allow_comm_only: true, allowed_exec: [/bin/true] }\n");
 	{
 		struct vigil_config *cfg = NULL;
 		char err[512];

@@ -123,7 +123,7 @@ static void test_cache(void **state)
 	"      - { name: restart-b, on: [crash], level: 3, action: { restart: { exec: "            \
 	"[/bin/false] } } "                                                                        \
 	"}\n"                                                                                      \
-	"    policy: { allowed_exec: [/bin/true, /bin/false] }\n"
+	"    policy: { allow_comm_only: true, allowed_exec: [/bin/true, /bin/false] }\n"
 
 struct choice {
 	struct vigil_manual_clock mc;

@@ -492,7 +492,8 @@ static struct vigil_incident *slow(struct env *e, pid_t tgid)
  * file that is no program, for an exec that fails). */
 #define BAD_EXEC VT_BAD_EXEC
 #define POLICY                                                                                     \
-	"    policy: { allowed_exec: [/bin/sleep, /bin/true, /bin/false, /bin/sh, "                \
+	"    policy: { allow_comm_only: true, allowed_exec: [/bin/sleep, /bin/true, /bin/false, "  \
+	"/bin/sh, "                                                                                \
 	"/usr/bin/sv, " BAD_EXEC "] }\n"
 
 #define CFG(level_and_more, exec)                                                                  \

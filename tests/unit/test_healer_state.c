@@ -39,7 +39,8 @@
 	"      - on: [crash]\n"                                                                    \
 	"        " level_and_more "\n"                                                             \
 	"        action: { restart: { exec: [" exec "] } }\n"                                      \
-	"    policy: { allowed_exec: [/bin/sleep, /bin/true, /bin/false, " VT_BAD_EXEC "] }\n"
+	"    policy: { allow_comm_only: true, allowed_exec: [/bin/sleep, /bin/true, "              \
+	"/bin/false, " VT_BAD_EXEC "] }\n"
 
 /* What stays across runs: the clock, the loop, the config, the state file's path. */
 struct world {

@@ -158,6 +158,12 @@ static void check_workload(const struct vigil_workload *w)
 
 	printf("  %s: %u heal rules%s\n", w->name, w->n_heal,
 	       w->supervisor_external ? "; supervisor: external" : "");
+	if (vigil_workload_comm_only(w))
+		printf(
+		    "    warning: matched by comm alone: any user can name a process '%s' and be "
+		    "taken for this workload%s\n",
+		    w->match.comm,
+		    w->n_heal ? " (its rules run: policy.allow_comm_only is true)" : "");
 	for (unsigned int k = 0; k < w->n_heal; k++) {
 		const struct vigil_heal_rule *r = &w->heal[k];
 		const struct vigil_action_ops *ops = r->action.ops;

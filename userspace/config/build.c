@@ -178,13 +178,18 @@ static int get_uint(struct parse_ctx *pc, const char *base, const char *key, con
 	return 0;
 }
 
-/* Reads the boolean at @key; absent is false. Returns 0 or -EINVAL. */
-static int get_bool(struct parse_ctx *pc, const char *key, const char *s, bool *out)
+int cfg_bool(struct parse_ctx *pc, const char *base, const char *key, const char *s, bool *out)
 {
 	*out = s && (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"));
 	if (s && !*out && strcmp(s, "false") && strcmp(s, "no") && strcmp(s, "off"))
-		return cfg_fail(pc, key, NULL, "'%s' is not a boolean (true or false)", s);
+		return cfg_fail(pc, base, key, "'%s' is not a boolean (true or false)", s);
 	return 0;
+}
+
+/* Reads the boolean at the top-level @key; absent is false. Returns 0 or -EINVAL. */
+static int get_bool(struct parse_ctx *pc, const char *key, const char *s, bool *out)
+{
+	return cfg_bool(pc, key, NULL, s, out);
 }
 
 /* libcyaml loads `key: []` and a missing key alike, as NULL: tell them apart. Returns -EINVAL. */

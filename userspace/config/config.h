@@ -54,6 +54,9 @@ struct vigil_policy {
 	unsigned int n_redis_keys;
 	char **forbidden;
 	unsigned int n_forbidden;
+	/* Heal rules on a workload matched by comm alone, which any user can take (a process
+	 * may name itself anything): refused unless this says the risk is accepted. */
+	bool allow_comm_only;
 };
 
 /* The rule names no config may use, whatever its policy.forbidden says: NULL-terminated. */
@@ -143,5 +146,8 @@ bool vigil_redis_glob_inside(const char *pattern, const char *glob);
 
 /* "250ms", "30s", "5m", "2h" -> milliseconds. Returns 0 or -EINVAL. A bare number is seconds. */
 int vigil_parse_duration(const char *s, uint64_t *ms);
+
+/* Is w matched by its comm alone (no exe, cgroup or pidfile)? Any user can take it. */
+bool vigil_workload_comm_only(const struct vigil_workload *w);
 
 #endif /* VIGIL_CONFIG_H */

@@ -25,6 +25,11 @@ const char *const vigil_forbidden_names[] = {
     NULL,
 };
 
+bool vigil_workload_comm_only(const struct vigil_workload *w)
+{
+	return w->match.comm && !w->match.exe && !w->match.cgroup && !w->match.pidfile;
+}
+
 /* Where a Redis glob stops being literal: its first *, ?, [ or \. */
 static size_t literal_len(const char *glob)
 {
@@ -82,7 +87,9 @@ int cfg_build_policy(struct parse_ctx *pc, const char *base, const struct raw_po
 			    "fixed prefix (like story:cache:*)",
 			    r->redis_keys[i]);
 		}
-	ret = cfg_dup_strv(r->allowed_exec, r->allowed_exec_count, &p->allowed_exec);
+	ret = cfg_bool(pc, base, "policy.allow_comm_only", r->allow_comm_only, &p->allow_comm_only);
+	if (!ret)
+		ret = cfg_dup_strv(r->allowed_exec, r->allowed_exec_count, &p->allowed_exec);
 	p->n_allowed_exec = r->allowed_exec_count;
 	if (!ret)
 		ret = cfg_dup_strv(r->redis_keys, r->redis_keys_count, &p->redis_keys);
@@ -185,6 +192,12 @@ int cfg_check_rule_policy(struct parse_ctx *pc, const char *base, const struct v
 			return cfg_fail(pc, base, "name",
 					"'%s' is forbidden by the workload's policy.forbidden",
 					h->name);
+	if (vigil_workload_comm_only(w) && !w->policy.allow_comm_only)
+		return cfg_fail(pc, base, NULL,
+				"the workload is matched by comm alone, which any user can take "
+				"(a process may name itself '%s'): match it by exe, cgroup or "
+				"pidfile too, or accept that with policy.allow_comm_only: true",
+				w->match.comm);
 	if (!ops->touches)
 		return 0;
 	snprintf(path, sizeof(path), "%s.action.%s", base, ops->kind);

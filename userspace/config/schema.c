@@ -94,6 +94,7 @@ static const cyaml_schema_field_t policy_fields[] = {
     F_STRV("allowed_exec", struct raw_policy, allowed_exec),
     F_STRV("redis_keys", struct raw_policy, redis_keys),
     F_STRV("forbidden", struct raw_policy, forbidden),
+    F_STR("allow_comm_only", struct raw_policy, allow_comm_only),
     CYAML_FIELD_END,
 };
 

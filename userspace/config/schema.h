@@ -57,6 +57,7 @@ struct raw_policy {
 	unsigned int redis_keys_count;
 	char **forbidden;
 	unsigned int forbidden_count;
+	char *allow_comm_only;
 };
 
 struct raw_breaker {

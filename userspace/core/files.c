@@ -230,7 +230,8 @@ static int dirs_safe(const char *real, char *why, size_t len)
 	return 0;
 }
 
-int vigil_path_trusted(const char *path, char *why, size_t len)
+/* vigil_path_trusted() and vigil_file_trusted(): exec, whether it must be executable. */
+static int trusted(const char *path, bool exec, char *why, size_t len)
 {
 	char real[PATH_MAX], linkdir[PATH_MAX], dir[PATH_MAX];
 	struct stat st;
@@ -246,8 +247,8 @@ int vigil_path_trusted(const char *path, char *why, size_t len)
 		snprintf(why, len, "%s: %s", path, strerror(-err));
 		return err;
 	}
-	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
-		snprintf(why, len, "%s is not an executable file", path);
+	if (!S_ISREG(st.st_mode) || (exec && !(st.st_mode & 0111))) {
+		snprintf(why, len, "%s is not %s", path, exec ? "an executable file" : "a file");
 		return -EPERM;
 	}
 	err = owned_safely(real, &st, why, len);
@@ -271,4 +272,14 @@ int vigil_path_trusted(const char *path, char *why, size_t len)
 	}
 	err = owned_safely(linkdir, &st, why, len);
 	return err ? err : dirs_safe(linkdir, why, len);
+}
+
+int vigil_path_trusted(const char *path, char *why, size_t len)
+{
+	return trusted(path, true, why, len);
+}
+
+int vigil_file_trusted(const char *path, char *why, size_t len)
+{
+	return trusted(path, false, why, len);
 }

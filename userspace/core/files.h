@@ -38,5 +38,8 @@ int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen);
  * (-EPERM for a trust failure) with why naming the file or directory and what is wrong.
  */
 int vigil_path_trusted(const char *path, char *why, size_t len);
+/* The same for a file vigil believes (a pidfile): a regular file, executable or not, that
+ * only root can have written or replaced. */
+int vigil_file_trusted(const char *path, char *why, size_t len);
 
 #endif /* VIGIL_FILES_H */

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "kernel/syscalls.h"
 #include "detect/workloads.h"
 
@@ -23,6 +24,7 @@ struct wl_state {
 	size_t n_pids, cap_pids;
 	struct vigil_exe_key exe; /* last key put in the kernel, ino 0 if none */
 	uint8_t *hist;		  /* histogram slot of each latency syscall, config order */
+	bool pidfile_refused;	  /* said once: its pidfile is not one root alone writes */
 };
 
 struct vigil_workloads {
@@ -165,53 +167,85 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* pid from a pidfile, or 0 if it holds none or that process is gone. */
-static pid_t read_pidfile(const char *path)
+static bool comm_matches(const struct vigil_match *m, pid_t pid)
 {
-	char buf[32], *end;
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	return !read_small(path, buf, sizeof(buf)) && !strcmp(buf, m->comm);
+}
+
+static bool exe_matches(const struct wl_state *s, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return s->exe.ino && !stat(path, &st) && st.st_ino == s->exe.ino &&
+	       vigil_kernel_dev(st.st_dev) == s->exe.dev;
+}
+
+static bool cgroup_matches(const struct vigil_workloads *wl, const struct vigil_match *m, pid_t pid)
+{
+	char path[64], buf[512], *line, *save = NULL;
+
+	if (!wl->cgroot[0])
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_small(path, buf, sizeof(buf)))
+		return false;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "0::", 3) && !fnmatch(m->cgroup, line + 3, 0))
+			return true;
+	return false;
+}
+
+/*
+ * The pid in workload s's pidfile, or 0: when it holds none, that process is gone, the file is
+ * one a user other than root could have written (said once on stderr: a writable pidfile would
+ * let anyone name a process for a heal to stop), or the process fails one of the workload's
+ * other keys (comm, exe, cgroup: each one given must hold too).
+ */
+static pid_t read_pidfile(const struct vigil_workloads *wl, struct wl_state *s)
+{
+	const struct vigil_match *m = &s->cfg->match;
+	char buf[32], why[256], *end;
+	int err = vigil_file_trusted(m->pidfile, why, sizeof(why));
 	long v;
 
-	if (read_small(path, buf, sizeof(buf)))
+	if (err) {
+		if (!s->pidfile_refused && err != -ENOENT)
+			fprintf(stderr, "vigil: workload %s: pidfile not taken: %s\n", s->cfg->name,
+				why);
+		s->pidfile_refused = true;
+		return 0;
+	}
+	s->pidfile_refused = false;
+	if (read_small(m->pidfile, buf, sizeof(buf)))
 		return 0;
 	v = strtol(buf, &end, 10);
 	if (end == buf || v <= 0 || v > 4194304 || (*end && !isspace((unsigned char)*end)))
 		return 0;
 	if (kill((pid_t)v, 0) && errno == ESRCH)
 		return 0;
+	if ((m->comm && !comm_matches(m, (pid_t)v)) || (m->exe && !exe_matches(s, (pid_t)v)) ||
+	    (m->cgroup && !cgroup_matches(wl, m, (pid_t)v)))
+		return 0;
 	return (pid_t)v;
 }
 
-/* Does process pid match workload w? Reads comm, exe and cgroup from /proc. */
-static bool proc_matches(const struct vigil_workloads *wl, const struct wl_state *s, pid_t pid)
+/* Does process pid match workload s? Any one key (the pidfile's pid: see read_pidfile). */
+static bool proc_matches(const struct vigil_workloads *wl, struct wl_state *s, pid_t pid)
 {
 	const struct vigil_match *m = &s->cfg->match;
-	char path[64], buf[512];
-	struct stat st;
 
-	if (m->comm) {
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		if (!read_small(path, buf, sizeof(buf)) && !strcmp(buf, m->comm))
-			return true;
-	}
-	if (m->exe && s->exe.ino) {
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		if (!stat(path, &st) && st.st_ino == s->exe.ino &&
-		    vigil_kernel_dev(st.st_dev) == s->exe.dev)
-			return true;
-	}
-	if (m->cgroup && wl->cgroot[0]) {
-		char *line, *save = NULL;
-
-		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-		if (read_small(path, buf, sizeof(buf)))
-			return false;
-		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			if (!strncmp(line, "0::", 3) && !fnmatch(m->cgroup, line + 3, 0))
-				return true;
-	}
-	if (m->pidfile && read_pidfile(m->pidfile) == pid)
+	if (m->comm && comm_matches(m, pid))
 		return true;
-	return false;
+	if (m->exe && exe_matches(s, pid))
+		return true;
+	if (m->cgroup && cgroup_matches(wl, m, pid))
+		return true;
+	return m->pidfile && read_pidfile(wl, s) == pid;
 }
 
 /* Executable inode of workload i into the kernel (again when the file was replaced). */
@@ -321,8 +355,8 @@ int vigil_workloads_refresh(struct vigil_workloads *wl)
 
 		refresh_exe(wl, i);
 		refresh_cgroups(wl, i);
-		if (s->cfg->match.pidfile && (pid = read_pidfile(s->cfg->match.pidfile)) &&
-		    !has_pid(s, pid) && !vigil_workloads_watch(wl, i + 1, pid))
+		if (s->cfg->match.pidfile && (pid = read_pidfile(wl, s)) && !has_pid(s, pid) &&
+		    !vigil_workloads_watch(wl, i + 1, pid))
 			added++;
 	}
 	return added;
