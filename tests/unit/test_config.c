@@ -471,7 +471,7 @@ static const struct bad bad_inputs[] = {
     {W "    breaker: { failures: 0 }\n",
      "t.yaml:4:26: workloads[0].breaker.failures: ", "must be at least 1"},
     {W "    latency: { syscalls: [read], budget_ms: 0 }\n",
-     "t.yaml:4:45: workloads[0].latency.budget_ms: ", "must be at least 1"},
+     "t.yaml:4:45: workloads[0].latency.budget_ms: ", "0 is out of range 1..3600000"},
     {W "    latency: { syscalls: [read, Write], budget_ms: 5 }\n",
      "t.yaml:4:33: workloads[0].latency.syscalls[1]: ", "'Write' is not a syscall name"},
     {W "    latency: { budget_ms: 5 }\n",
@@ -630,6 +630,13 @@ static const struct bad bad_inputs[] = {
     {"redis: { password: '${VIGIL_NO_SUCH_VAR}' }\n",
      "t.yaml:1:20: redis.password: ", "environment variable VIGIL_NO_SUCH_VAR is not set"},
     {"knowledge: k.json\n", "t.yaml:1:12: knowledge: ", "must be an absolute path"},
+    {"journal: j.jsonl\n", "t.yaml:1:10: journal: ", "must be an absolute path"},
+    /* numbers that would overflow once in nanoseconds */
+    {"window: 307445735h\n",
+     "t.yaml:1:9: window: ", "'307445735h' is longer than any duration vigil takes (720 h)"},
+    {"window: 721h\n", "t.yaml:1:9: window: ", "is longer than any duration vigil takes"},
+    {W "    latency: { syscalls: [read], budget_ms: 18446744073710 }\n",
+     "t.yaml:4:45: workloads[0].latency.budget_ms: ", "18446744073710 is out of range 1..3600000"},
     {"state: st.json\n", "t.yaml:1:8: state: ", "must be an absolute path"},
     {W "    heal:\n      - { on: [crash], level: 1, action: { restart: { exec: [/bin/true] } } }\n"
        "      - { on: [oom_kill, crash], level: 1, action: { restart: { exec: [/bin/false] } } "

@@ -106,6 +106,10 @@ static int get_duration(struct parse_ctx *pc, const char *base, const char *key,
 				s);
 	if (positive && !*ms)
 		return cfg_fail(pc, base, key, "must be longer than 0");
+	if (*ms > VIGIL_DURATION_MAX_MS)
+		return cfg_fail(pc, base, key,
+				"'%s' is longer than any duration vigil takes (%llu h)", s,
+				(unsigned long long)VIGIL_DURATION_MAX_MS / 3600000);
 	return 0;
 }
 
@@ -269,7 +273,8 @@ static int build_latency(struct parse_ctx *pc, const char *base, const struct ra
 	}
 	if (!r->budget_ms)
 		return cfg_fail(pc, lat, NULL, "missing required key 'budget_ms'");
-	if (get_uint(pc, lat, "budget_ms", r->budget_ms, 0, 1, UINT64_MAX, &w->latency_budget_ms))
+	if (get_uint(pc, lat, "budget_ms", r->budget_ms, 0, 1, VIGIL_BUDGET_MAX_MS,
+		     &w->latency_budget_ms))
 		return -EINVAL;
 	if (cfg_dup_strv(r->syscalls, r->syscalls_count, &w->latency_syscalls))
 		return -ENOMEM;
@@ -739,6 +744,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 	if (!ret)
 		ret = get_str(pc, "journal", r->journal, "/var/lib/vigil/journal.jsonl",
 			      &cfg->journal);
+	if (!ret)
+		ret = need_abs(pc, "", "journal", r->journal);
 	if (!ret)
 		ret = get_bool(pc, "observe_all", r->observe_all, &cfg->observe_all);
 	if (!ret)

@@ -146,6 +146,10 @@ bool vigil_redis_glob_inside(const char *pattern, const char *glob);
 
 /* "250ms", "30s", "5m", "2h" -> milliseconds. Returns 0 or -EINVAL. A bare number is seconds. */
 int vigil_parse_duration(const char *s, uint64_t *ms);
+/* The longest duration any key takes (30 days), and the largest latency budget (an hour):
+ * beyond them a config is refused, so that no time overflows once in nanoseconds. */
+#define VIGIL_DURATION_MAX_MS (30ull * 24 * 3600 * 1000)
+#define VIGIL_BUDGET_MAX_MS 3600000ull
 
 /* Is w matched by its comm alone (no exe, cgroup or pidfile)? Any user can take it. */
 bool vigil_workload_comm_only(const struct vigil_workload *w);
