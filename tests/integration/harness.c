@@ -613,3 +613,26 @@ void vt_tcp_abort_close(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	close(fd);
 }
+
+void vt_dump(struct vt *v, const char *key, const char *value)
+{
+	json_t *rec;
+	size_t i;
+
+	json_array_foreach(v->records, i, rec)
+	{
+		json_t *f = json_object_get(rec, key);
+		char num[32], *text;
+		const char *have = json_is_string(f) ? json_string_value(f) : NULL;
+
+		if (json_is_integer(f)) {
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(f));
+			have = num;
+		}
+		if (!have || strcmp(have, value))
+			continue;
+		text = json_dumps(rec, JSON_COMPACT);
+		fprintf(stderr, "    seen: %s\n", text ? text : "?");
+		free(text);
+	}
+}

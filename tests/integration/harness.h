@@ -73,6 +73,10 @@ json_t *vt_wait(struct vt *v, int timeout_ms, const char *type, ...);
 /* How many records seen so far match (same arguments, no waiting). */
 int vt_count(struct vt *v, const char *type, ...);
 
+/* Print (stderr) every record read so far whose key is value (a string or an integer field):
+ * what a test saw, when what it waited for did not come. */
+void vt_dump(struct vt *v, const char *key, const char *value);
+
 /* Ask the running vigil (its control socket in the scratch dir) "cmd arg"; returns the
  * parsed answer (caller json_decref) or NULL. */
 json_t *vt_ctl(struct vt *v, const char *cmd, const char *arg);

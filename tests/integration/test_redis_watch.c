@@ -156,6 +156,17 @@ static json_t *watch_status(struct vt *v)
 	return w;
 }
 
+/* Is vigil's last answer for the busy key (its status) answer? */
+static bool busy_answer_is(struct vt *v, const char *answer)
+{
+	json_t *w = watch_status(v);
+	const char *a = vt_str(json_array_get(json_object_get(w, "busy_keys"), 0), "answer");
+	bool is = a && !strcmp(a, answer);
+
+	json_decref(w);
+	return is;
+}
+
 static void test_approve_via_stream(void **state)
 {
 	struct vt *v = *state;
@@ -273,6 +284,10 @@ static void test_busy_key_defers(void **state)
 	config(yaml, sizeof(yaml), "t-busy", srv.port, "10s");
 	assert_int_equal(vt_start(v, yaml, NULL), 0);
 	admin(NULL, 0, "SET %s 1", BUSY_KEY);
+	/* vigil reads the key every VIGIL_BUSY_POLL_MS: the fault comes once it has seen it set
+	 * (before that, its last answer — not set — is what a heal would go by). */
+	for (int i = 0; i < 100 && !busy_answer_is(v, "set"); i++)
+		usleep(50000);
 	l = vt_tcp_listener(&portnr);
 	assert_true(l >= 0);
 	p = slow_bsy(v, l, portnr, &pool);
@@ -280,6 +295,8 @@ static void test_busy_key_defers(void **state)
 	assert_non_null(inc);
 	snprintf(id, sizeof(id), "%s", vt_str(inc, "id"));
 	deferred = vt_wait(v, WAIT_MS, "action", "incident", id, "outcome", "deferred", NULL);
+	if (!deferred)
+		vt_dump(v, "incident", id);
 	assert_non_null(deferred);
 	printf("busy key: %s\n", vt_str(deferred, "detail"));
 	assert_non_null(strstr(vt_str(deferred, "detail"),
