@@ -17,6 +17,9 @@ int vt_bad_exec_make(void)
 		return -errno;
 	if (chmod("/tmp/vigil-test-bad-exec", 0700))
 		return -errno;
+	/* Whatever stands there (a link a test left) goes: the file is made anew. */
+	if (unlink(VT_BAD_EXEC) && errno != ENOENT)
+		return -errno;
 	fd = open(VT_BAD_EXEC, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0755);
 	if (fd < 0)
 		return -errno;

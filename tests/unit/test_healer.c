@@ -906,16 +906,33 @@ static void test_retry_then_success(void **state)
 {
 	struct vigil_incident *i;
 	struct env e;
-	char out[256];
+	char out[256], prog[96], yaml[1024];
 
 	(void)state;
+	/* A program of this test's own (in root's /tmp/vigil-test-bad-exec/), broken at first. */
 	assert_int_equal(vt_bad_exec_make(), 0);
-	env_init(&e, CFG("level: 1\n        retry: { attempts: 2, backoff: 1s }", BAD_EXEC));
+	snprintf(prog, sizeof(prog), "/tmp/vigil-test-bad-exec/retry-%d", getpid());
+	unlink(prog);
+	assert_int_equal(link(BAD_EXEC, prog), 0);
+	snprintf(yaml, sizeof(yaml),
+		 "workloads:\n"
+		 "  - name: svc\n"
+		 "    match: { comm: svc }\n"
+		 "    policy: { allow_comm_only: true, allowed_exec: [%s] }\n"
+		 "    verify: 150ms\n"
+		 "    breaker: { failures: 1, window: 1m, cooldown: 1h }\n"
+		 "    heal:\n"
+		 "      - on: [crash]\n"
+		 "        level: 1\n"
+		 "        retry: { attempts: 2, backoff: 1s }\n"
+		 "        action: { restart: { exec: [%s] } }\n",
+		 prog, prog);
+	env_init(&e, yaml);
 	i = crash(&e, 11);
 	wait_outcome(&e, "retry", 1);
 	/* The program is fixed meanwhile (as a cache warming up, a dependency coming back). */
-	assert_int_equal(unlink(BAD_EXEC), 0);
-	assert_int_equal(symlink("/bin/sleep", BAD_EXEC), 0);
+	assert_int_equal(unlink(prog), 0);
+	assert_int_equal(symlink("/bin/sleep", prog), 0);
 	advance(&e, 1200);
 	wait_outcome(&e, "replaced", 1);
 	advance(&e, 150);
@@ -924,7 +941,7 @@ static void test_retry_then_success(void **state)
 	assert_string_equal(out, "intent started retry intent started replaced success ");
 	kill_started(&e);
 	env_fini(&e);
-	assert_int_equal(unlink(BAD_EXEC), 0);
+	assert_int_equal(unlink(prog), 0);
 }
 
 /* Two actions for one class: the first by config order, the second by name. */
