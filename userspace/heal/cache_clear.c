@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,29 +183,11 @@ static void clear_work(void *arg)
 
 /* --- the loop ----------------------------------------------------------------------------- */
 
-/* The end: the connection closed, the run ended (and freed). */
-__attribute__((format(printf, 4, 5))) static void finish(struct clear_run *r, bool ok, bool known,
-							 const char *f, ...)
-{
-	char detail[512];
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(detail, sizeof(detail), f, ap);
-	va_end(ap);
-	vigil_redis_step_close(&r->w.rs);
-	vigil_action_done(&r->run, ok, known, detail, 0);
-}
-
 /* Run the step at hand off the loop; its end comes to progress(WORK_DONE). */
 static void go(struct clear_run *r, enum step s)
 {
-	int err;
-
 	r->w.step = s;
-	err = vigil_action_work(&r->run, clear_work, &r->w);
-	if (err)
-		finish(r, false, false, "could not start its work: %s", strerror(-err));
+	vigil_redis_step_go(&r->run, &r->w.rs, clear_work, &r->w);
 }
 
 static void clear_start(struct vigil_action_run *run)
@@ -225,8 +206,9 @@ static void cleared(struct clear_run *r)
 
 	ms_text(r->w.clear_ns, took, sizeof(took));
 	if (r->w.err) {
-		finish(r, false, false, "%s; %" PRIu64 " keys matching '%s' unlinked before, in %s",
-		       r->w.rs.err, r->w.unlinked, p->match, took);
+		vigil_redis_step_done(&r->run, &r->w.rs, false, false,
+				      "%s; %" PRIu64 " keys matching '%s' unlinked before, in %s",
+				      r->w.rs.err, r->w.unlinked, p->match, took);
 		return;
 	}
 	snprintf(detail, sizeof(detail), "%" PRIu64 " keys matching '%s' unlinked in %s%s",
@@ -245,22 +227,24 @@ static void verified(struct clear_run *r)
 
 	ms_text(r->w.clear_ns, took, sizeof(took));
 	if (r->w.err)
-		finish(r, false, false,
-		       "%" PRIu64 " keys unlinked in %s; the final SCAN failed: %s", r->w.unlinked,
-		       took, r->w.rs.err);
+		vigil_redis_step_done(&r->run, &r->w.rs, false, false,
+				      "%" PRIu64 " keys unlinked in %s; the final SCAN failed: %s",
+				      r->w.unlinked, took, r->w.rs.err);
 	else if (!r->w.remain && !r->w.remain_more)
-		finish(r, true, true, "%" PRIu64 " keys matching '%s' unlinked in %s; none remain",
-		       r->w.unlinked, p->match, took);
+		vigil_redis_step_done(&r->run, &r->w.rs, true, true,
+				      "%" PRIu64 " keys matching '%s' unlinked in %s; none remain",
+				      r->w.unlinked, p->match, took);
 	else if (r->w.at_limit)
-		finish(r, false, true,
-		       "more keys matched '%s' than max_keys: %" PRIu64
-		       " unlinked in %s, %s%" PRIu64 " remain",
-		       p->match, r->w.unlinked, took, more, r->w.remain);
+		vigil_redis_step_done(&r->run, &r->w.rs, false, true,
+				      "more keys matched '%s' than max_keys: %" PRIu64
+				      " unlinked in %s, %s%" PRIu64 " remain",
+				      p->match, r->w.unlinked, took, more, r->w.remain);
 	else
-		finish(r, false, true,
-		       "%" PRIu64 " keys matching '%s' unlinked in %s, but %s%" PRIu64
-		       " match again (written since?)",
-		       r->w.unlinked, p->match, took, more, r->w.remain);
+		vigil_redis_step_done(&r->run, &r->w.rs, false, true,
+				      "%" PRIu64
+				      " keys matching '%s' unlinked in %s, but %s%" PRIu64
+				      " match again (written since?)",
+				      r->w.unlinked, p->match, took, more, r->w.remain);
 }
 
 static void clear_progress(struct vigil_action_run *run, const struct vigil_action_event *ev)

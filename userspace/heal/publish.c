@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,28 +215,11 @@ static uint64_t now_ns(const struct pub_run *r)
 	return vigil_loop_now(r->run.loop);
 }
 
-/* The end: the connection closed, the run ended (and freed). */
-__attribute__((format(printf, 4, 5))) static void finish(struct pub_run *r, bool ok, bool known,
-							 const char *f, ...)
-{
-	char detail[768];
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(detail, sizeof(detail), f, ap);
-	va_end(ap);
-	vigil_redis_step_close(&r->w.rs);
-	vigil_action_done(&r->run, ok, known, detail, 0);
-}
-
+/* Run the step at hand off the loop; its end comes to progress(WORK_DONE). */
 static void go(struct pub_run *r, enum step s)
 {
-	int err;
-
 	r->w.step = s;
-	err = vigil_action_work(&r->run, pub_work, &r->w);
-	if (err)
-		finish(r, false, false, "could not start its work: %s", strerror(-err));
+	vigil_redis_step_go(&r->run, &r->w.rs, pub_work, &r->w);
 }
 
 /* The publish step is over: the end, or the wait for the acknowledgement. */
@@ -248,12 +230,14 @@ static void published(struct pub_run *r)
 	char detail[384];
 
 	if (r->w.err) {
-		finish(r, false, false, "not published: %s", r->w.rs.err);
+		vigil_redis_step_done(&r->run, &r->w.rs, false, false, "not published: %s",
+				      r->w.rs.err);
 		return;
 	}
 	if (!p->ack_timeout_ms) {
-		finish(r, true, true, "published to %s as entry %s in %" PRIu64 ".%" PRIu64 " ms",
-		       p->stream, r->w.id, took / 1000000, took / 100000 % 10);
+		vigil_redis_step_done(&r->run, &r->w.rs, true, true,
+				      "published to %s as entry %s in %" PRIu64 ".%" PRIu64 " ms",
+				      p->stream, r->w.id, took / 1000000, took / 100000 % 10);
 		return;
 	}
 	r->published_ns = now_ns(r);
@@ -279,9 +263,10 @@ static void polled(struct pub_run *r)
 	if (r->w.err)
 		snprintf(r->last_err, sizeof(r->last_err), "%s", r->w.rs.err);
 	if (!r->w.err && r->w.delivered && !r->w.pending) {
-		finish(r, true, true,
-		       "%s entry %s acknowledged in group %s%s%s after %" PRIu64 " ms", p->stream,
-		       r->w.id, p->group, r->w.consumer[0] ? " by " : "", r->w.consumer, since);
+		vigil_redis_step_done(
+		    &r->run, &r->w.rs, true, true,
+		    "%s entry %s acknowledged in group %s%s%s after %" PRIu64 " ms", p->stream,
+		    r->w.id, p->group, r->w.consumer[0] ? " by " : "", r->w.consumer, since);
 		return;
 	}
 	if (now < r->until_ns) {
@@ -298,9 +283,10 @@ static void polled(struct pub_run *r)
 		snprintf(why, sizeof(why), "delivered, but never seen pending nor acknowledged");
 	else
 		snprintf(why, sizeof(why), "never read by group %s", p->group);
-	finish(r, false, true, "%s entry %s not acknowledged within %" PRIu64 " ms: %s%s%s",
-	       p->stream, r->w.id, p->ack_timeout_ms, why, r->last_err[0] ? "; last poll: " : "",
-	       r->last_err);
+	vigil_redis_step_done(&r->run, &r->w.rs, false, true,
+			      "%s entry %s not acknowledged within %" PRIu64 " ms: %s%s%s",
+			      p->stream, r->w.id, p->ack_timeout_ms, why,
+			      r->last_err[0] ? "; last poll: " : "", r->last_err);
 }
 
 static void pub_start(struct vigil_action_run *run)

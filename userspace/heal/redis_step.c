@@ -2,9 +2,11 @@
 /* redis_step: the Redis action kinds' shared connection handling (redis_step.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/redis_conn.h"
+#include "heal/action.h"
 #include "heal/redis_step.h"
 
 int vigil_redis_step_open(struct vigil_redis_step *s, const char *url)
@@ -44,6 +46,37 @@ void vigil_redis_step_close(struct vigil_redis_step *s)
 	if (s->c)
 		redisFree(s->c);
 	s->c = NULL;
+}
+
+void vigil_redis_step_vdone(struct vigil_action_run *run, struct vigil_redis_step *s, bool ok,
+			    bool known, const char *fmt, va_list ap)
+{
+	char detail[768];
+
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vigil_redis_step_close(s);
+	vigil_action_done(run, ok, known, detail, 0);
+}
+
+void vigil_redis_step_done(struct vigil_action_run *run, struct vigil_redis_step *s, bool ok,
+			   bool known, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vigil_redis_step_vdone(run, s, ok, known, fmt, ap);
+	va_end(ap);
+}
+
+int vigil_redis_step_go(struct vigil_action_run *run, struct vigil_redis_step *s,
+			void (*fn)(void *arg), void *arg)
+{
+	int err = vigil_action_work(run, fn, arg);
+
+	if (err)
+		vigil_redis_step_done(run, s, false, false, "could not start its work: %s",
+				      strerror(-err));
+	return err;
 }
 
 uint64_t vigil_redis_step_now_ns(void)

@@ -12,6 +12,8 @@
 #ifndef VIGIL_HEAL_REDIS_STEP_H
 #define VIGIL_HEAL_REDIS_STEP_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +40,28 @@ redisReply *vigil_redis_step_cmd(struct vigil_redis_step *s, int argc, const cha
 
 /* Close the connection if open (NULL-safe s->c). */
 void vigil_redis_step_close(struct vigil_redis_step *s);
+
+struct vigil_action_run;
+
+/*
+ * Run the run's next step, fn(arg), on its work thread (vigil_action_work): its end comes to
+ * progress(WORK_DONE). If it cannot start, the run ends here, failed and not learnt (vigil
+ * failed, not the action), s closed. Returns 0, or -errno when the run has ended (and is
+ * freed: not to be touched).
+ */
+int vigil_redis_step_go(struct vigil_action_run *run, struct vigil_redis_step *s,
+			void (*fn)(void *arg), void *arg);
+
+/* The end of the run: s closed, then vigil_action_done(run, ok, known, the detail, 0). The
+ * run is freed after. */
+__attribute__((format(printf, 5, 6))) void vigil_redis_step_done(struct vigil_action_run *run,
+								 struct vigil_redis_step *s,
+								 bool ok, bool known,
+								 const char *fmt, ...);
+__attribute__((format(printf, 5, 0))) void vigil_redis_step_vdone(struct vigil_action_run *run,
+								  struct vigil_redis_step *s,
+								  bool ok, bool known,
+								  const char *fmt, va_list ap);
 
 /* CLOCK_MONOTONIC now, in ns: a step times itself. */
 uint64_t vigil_redis_step_now_ns(void);

@@ -192,23 +192,23 @@ static void release(struct flag_run *r)
 __attribute__((format(printf, 4, 5))) static void finish(struct flag_run *r, bool ok, bool known,
 							 const char *f, ...)
 {
-	char detail[768];
 	va_list ap;
 
+	value_clear(&r->w.old);
+	value_clear(&r->w.now);
 	va_start(ap, f);
-	vsnprintf(detail, sizeof(detail), f, ap);
+	vigil_redis_step_vdone(&r->run, &r->w.rs, ok, known, f, ap);
 	va_end(ap);
-	release(r);
-	vigil_action_done(&r->run, ok, known, detail, 0);
 }
 
+/* Run the step at hand off the loop; its end comes to progress(WORK_DONE). */
 static void go(struct flag_run *r, enum step s)
 {
 	int err;
 
 	r->w.step = s;
 	err = vigil_action_work(&r->run, flag_work, &r->w);
-	if (err)
+	if (err) /* the values held go too: not vigil_redis_step_go() */
 		finish(r, false, false, "could not start its work: %s", strerror(-err));
 }
 
