@@ -22,7 +22,10 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "heal/cache_clear.h"
+#include "heal/publish.h"
 #include "heal/restart.h"
+#include "heal/set_flag.h"
 #include "vigil/limits.h"
 #include "failalloc.h"
 
@@ -542,16 +545,10 @@ static const struct bad bad_inputs[] = {
     {W "    heal:\n      - on: [crash]\n        level: 1\n        delay: 5m\n"
        "        action: " RESTART "\n",
      "t.yaml:7:16: workloads[0].heal[0].delay: ", "only applies to level 2"},
-    /* actions: the closed vocabulary, of which only restart is implemented */
-    {RULE("[crash]", "1", "{ cache_clear: { pattern: \"story:cache:*\" } }"),
-     "t.yaml:7:19: workloads[0].heal[0].action: ",
-     "action 'cache_clear' is not implemented yet in this version"},
-    {RULE("[crash]", "1", "{ retry: { } }"),
-     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'retry' is not implemented yet"},
-    {RULE("[crash]", "1", "{ set_flag: { key: x } }"), "t.yaml:7:19: workloads[0].heal[0].action: ",
-     "action 'set_flag' is not implemented yet in this version (only restart is)"},
-    {RULE("[crash]", "1", "{ publish: { } }"),
-     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'publish' is not implemented yet"},
+    /* actions: the closed vocabulary, of which retry and rollback are not implemented */
+    {RULE("[crash]", "1", "{ retry: { } }"), "t.yaml:7:19: workloads[0].heal[0].action: ",
+     "action 'retry' is not implemented yet in this version (only restart, cache_clear, "
+     "set_flag, publish are)"},
     {RULE("[crash_loop]", "3", "{ rollback: { exec: [kubectl, rollout, undo] } }"),
      "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'rollback' is not implemented yet"},
     {RULE("[crash]", "1", "{ shell: \"rm -rf /\" }"),
@@ -561,6 +558,9 @@ static const struct bad bad_inputs[] = {
     {RULE("[crash]", "1", "{ restart: { exec: [/bin/true] }, rollback: { exec: [/bin/false] } }"),
      "t.yaml:7:51: workloads[0].heal[0].action: ",
      "two actions, restart and 'rollback'; a rule takes exactly one"},
+    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true] }, cache_clear: { match: 'a:*' } }"),
+     "t.yaml:7:17: workloads[0].heal[0].action: ",
+     "has two actions, restart and 'cache_clear'; a rule takes exactly one"},
     {RULE("[crash]", "1", "{ }"), "t.yaml:7:17: workloads[0].heal[0].action: ", "names no action"},
     {RULE("[crash]", "1", "{ restart: { exec: [/bin/true], args: [x] } }"),
      "t.yaml:7:49: workloads[0].heal[0].action.restart: ", "unexpected key 'args'"},
@@ -822,6 +822,228 @@ static void test_bad_inputs(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* A rule of the Redis kinds (its action from column 17 of line 7), in a workload whose policy
+ * allows the keys under app: (line 8). */
+#define RPOLICY "    policy: { redis_keys: ['app:*'] }\n"
+#define RRULE(action)                                                                              \
+	W "    heal:\n      - on: [crash]\n        level: 1\n        action: " action "\n" RPOLICY
+#define AT(key) "workloads[0].heal[0].action." key ": "
+#define CC(rest) "{ cache_clear: { redis: 'redis://h', " rest " } }"
+#define SF(rest) "{ set_flag: { redis: 'redis://h', " rest " } }"
+#define PB(rest) "{ publish: { redis: 'redis://h', stream: 'app:cmd', " rest " } }"
+
+/* cache_clear, set_flag and publish: each refusal, at the key it is about. */
+static const struct bad redis_bad_inputs[] = {
+    /* every kind: redis, required and parsed at load */
+    {RRULE("{ cache_clear: { match: 'app:*' } }"), "t.yaml:7:32: " AT("cache_clear"),
+     "missing required key 'redis'"},
+    {RRULE("{ cache_clear: { redis: '', match: 'app:*' } }"),
+     "t.yaml:7:41: " AT("cache_clear.redis"), "must not be empty"},
+    {RRULE("{ cache_clear: { redis: 'http://h', match: 'app:*' } }"),
+     "t.yaml:7:41: " AT("cache_clear.redis"),
+     "redis url 'http://h': must start with redis:// or unix://"},
+    {RRULE("{ set_flag: { redis: 'redis://:pw@h:99999', key: 'app:f', value: on } }"),
+     "t.yaml:7:38: " AT("set_flag.redis"), "redis url 'redis://:***@h:99999': bad port"},
+    {RRULE("{ publish: { redis: 'unix://run/r.sock', stream: 'app:s', fields: [a=1] } }"),
+     "t.yaml:7:37: " AT("publish.redis"), "unix:// needs an absolute socket path"},
+    {RRULE("{ publish: { redis: 'redis://h/${VIGIL_NO_SUCH_VAR}', stream: 'app:s', "
+	   "fields: [a=1] } }"),
+     "t.yaml:7:37: " AT("publish.redis"), "environment variable VIGIL_NO_SUCH_VAR is not set"},
+    /* cache_clear */
+    {RRULE("{ cache_clear: { redis: 'redis://h' } }"), "t.yaml:7:32: " AT("cache_clear"),
+     "missing required key 'match'"},
+    {RRULE(CC("match: ''")), "t.yaml:7:61: " AT("cache_clear.match"), "must be 1 to 512 bytes"},
+    {RRULE(CC("match: 'app:*', max_keys: 0")), "t.yaml:7:80: " AT("cache_clear.max_keys"),
+     "0 is out of range 1..1000000"},
+    {RRULE(CC("match: 'app:*', max_keys: 1000001")), "t.yaml:7:80: " AT("cache_clear.max_keys"),
+     "1000001 is out of range 1..1000000"},
+    {RRULE(CC("match: 'app:*', max_keys: all")), "t.yaml:7:80: " AT("cache_clear.max_keys"),
+     "'all' is not a whole number"},
+    {RRULE(CC("match: 'app:*', pattern: 'x'")), "t.yaml:7:70: " AT("cache_clear"),
+     "unexpected key 'pattern'"},
+    /* the policy: a pattern with a fixed prefix, inside policy.redis_keys */
+    {RRULE(CC("match: '*'")), "t.yaml:7:61: " AT("cache_clear.match"),
+     "'*' would match keys of any name: a pattern must start with a fixed prefix (like "
+     "story:cache:*)"},
+    {RRULE(CC("match: '[a]pp:*'")), "t.yaml:7:61: " AT("cache_clear.match"),
+     "'[a]pp:*' would match keys of any name"},
+    {RRULE(CC("match: 'other:*'")), "t.yaml:7:61: " AT("cache_clear.match"),
+     "pattern 'other:*' is not inside the workload's policy.redis_keys (app:*)"},
+    {RRULE(CC("match: 'ap*'")), "t.yaml:7:61: " AT("cache_clear.match"),
+     "pattern 'ap*' is not inside the workload's policy.redis_keys (app:*)"},
+    {W "    heal:\n      - { on: [crash], level: 1, action: " CC("match: 'app:*'") " }\n",
+     "t.yaml:5:86: " AT("cache_clear.match"),
+     "pattern 'app:*' is not inside the workload's policy.redis_keys, which lists none: list "
+     "the key globs its rules may touch"},
+    /* set_flag */
+    {RRULE(SF("value: on")), "t.yaml:7:29: " AT("set_flag"), "missing required key 'key'"},
+    {RRULE(SF("key: '', value: on")), "t.yaml:7:56: " AT("set_flag.key"), "must be 1 to 512 bytes"},
+    {RRULE(SF("key: 'app:f'")), "t.yaml:7:29: " AT("set_flag"), "missing required key 'value'"},
+    {RRULE(SF("key: 'app:f', value: ''")), "t.yaml:7:72: " AT("set_flag.value"),
+     "must be 1 to 4096 bytes"},
+    {RRULE(SF("key: 'app:f', value: on, ttl: soon")), "t.yaml:7:81: " AT("set_flag.ttl"),
+     "'soon' is not a duration (like 250ms, 30s, 5m, 2h)"},
+    {RRULE(SF("key: 'app:f', value: on, ttl: 0s")), "t.yaml:7:81: " AT("set_flag.ttl"),
+     "must be longer than 0"},
+    {RRULE(SF("key: 'app:f', value: on, revert_after: 0")),
+     "t.yaml:7:90: " AT("set_flag.revert_after"), "must be longer than 0"},
+    {RRULE(SF("key: 'app:f', value: on, ttl: 1m, revert_after: 1m")),
+     "t.yaml:7:99: " AT("set_flag.revert_after"),
+     "must be shorter than ttl (60000 ms): the key would have expired"},
+    {RRULE(SF("key: 'other:f', value: on")), "t.yaml:7:56: " AT("set_flag.key"),
+     "key 'other:f' is not inside the workload's policy.redis_keys (app:*)"},
+    /* publish */
+    {RRULE("{ publish: { redis: 'redis://h', fields: [a=1] } }"), "t.yaml:7:28: " AT("publish"),
+     "missing required key 'stream'"},
+    {RRULE(PB("")), "t.yaml:7:28: " AT("publish"), "missing required key 'fields'"},
+    {RRULE(PB("fields: []")), "t.yaml:7:77: " AT("publish.fields"), "must not be empty"},
+    {RRULE(PB("fields: [op=restore, 'no name']")), "t.yaml:7:90: " AT("publish.fields[1]"),
+     "'no name' must be NAME=value, NAME 1..64 of A-Z a-z 0-9 _ . - :"},
+    {RRULE(PB("fields: ['=x']")), "t.yaml:7:78: " AT("publish.fields[0]"),
+     "'=x' must be NAME=value"},
+    {RRULE(PB("fields: [op=restore, incident=x]")), "t.yaml:7:90: " AT("publish.fields[1]"),
+     "'incident' is a field vigil sets itself (incident, signature, workload, action)"},
+    {RRULE(PB("fields: ['v=${VIGIL_NO_SUCH_VAR}']")), "t.yaml:7:78: " AT("publish.fields[0]"),
+     "environment variable VIGIL_NO_SUCH_VAR is not set"},
+    {RRULE(PB("fields: [a=1,b=1,c=1,d=1,e=1,f=1,g=1,h=1,i=1,j=1,k=1,l=1,m=1,n=1,o=1,p=1,q=1,"
+	      "r=1,s=1,t=1,u=1,v=1,w=1,x=1,y=1,z=1,A=1,B=1,C=1,D=1,E=1,F=1,G=1]")),
+     "t.yaml:7:77: " AT("publish.fields"), "has 33 entries, at most 32 are allowed"},
+    {RRULE(PB("fields: [a=1], ack_timeout: 2s")), "t.yaml:7:28: " AT("publish"),
+     "ack_timeout needs group: the consumer group in which the application acknowledges the "
+     "entry (XACK)"},
+    {RRULE(PB("fields: [a=1], group: g")), "t.yaml:7:91: " AT("publish.group"),
+     "only applies with ack_timeout"},
+    {RRULE(PB("fields: [a=1], ack_timeout: never, group: g")),
+     "t.yaml:7:97: " AT("publish.ack_timeout"), "'never' is not a duration"},
+    {RRULE(PB("fields: [a=1], ack_timeout: 2s, group: ''")), "t.yaml:7:108: " AT("publish.group"),
+     "must be 1 to 512 bytes"},
+    {RRULE("{ publish: { redis: 'redis://h', stream: 'app', fields: [a=1] } }"),
+     "t.yaml:7:58: " AT("publish.stream"),
+     "key 'app' is not inside the workload's policy.redis_keys (app:*)"},
+};
+
+static void test_redis_bad_inputs(void **state)
+{
+	unsigned int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(redis_bad_inputs) / sizeof(redis_bad_inputs[0]); i++)
+		failed += !is_refused(redis_bad_inputs[i].yaml, redis_bad_inputs[i].where,
+				      redis_bad_inputs[i].what);
+	assert_int_equal(failed, 0);
+}
+
+/* What a touches() walk saw: "TYPE key value" lines. */
+static int collect_touch(enum vigil_touch_type type, const char *key, const char *value, void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 512 - n, "%d %s %s\n", (int)type, key, value);
+	return 0;
+}
+
+/* The three kinds parsed: their params, defaults, ${VAR}s, what they describe and touch (the
+ * URL's password never shown). */
+static void test_redis_kinds(void **state)
+{
+	static const char yaml[] =
+	    "workloads:\n"
+	    "  - name: app\n"
+	    "    match: { comm: app }\n"
+	    "    heal:\n"
+	    "      - on: [crash]\n"
+	    "        level: 1\n"
+	    "        action: { cache_clear: { redis: 'redis://u:${VIGIL_TEST_PW}@h:6380/2',\n"
+	    "                                 match: 'app:cache:*' } }\n"
+	    "      - on: [hang]\n"
+	    "        name: switch_to_backup_model\n"
+	    "        level: 2\n"
+	    "        action:\n"
+	    "          set_flag: { redis: 'unix:///run/r.sock', key: 'app:model', value: backup,\n"
+	    "                      ttl: 10m, revert_after: 5m }\n"
+	    "      - on: [oom_kill]\n"
+	    "        name: restore_conversation_state\n"
+	    "        level: 1\n"
+	    "        action:\n"
+	    "          publish:\n"
+	    "            redis: 'redis://h'\n"
+	    "            stream: 'app:commands'\n"
+	    "            fields: [op=restore, 'node=${VIGIL_TEST_PW}', 'empty=', 'eq=a=b']\n"
+	    "            ack_timeout: 1500ms\n"
+	    "            group: app\n"
+	    "      - { on: [exit_nonzero], level: 1, action: { cache_clear: { redis: 'redis://h',\n"
+	    "          match: 'app:cache:x', max_keys: 1000000 } } }\n"
+	    "    policy: { redis_keys: ['app:*'] }\n";
+	const struct vigil_cache_clear_params *cc;
+	const struct vigil_set_flag_params *sf;
+	const struct vigil_publish_params *pb;
+	const struct vigil_workload *w;
+	struct vigil_config *cfg;
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(setenv("VIGIL_TEST_PW", "s3cret", 1), 0);
+	cfg = parse_ok(yaml);
+	w = &cfg->workloads[0];
+	assert_int_equal(w->n_heal, 4);
+
+	assert_ptr_equal(w->heal[0].action.ops, &vigil_cache_clear_ops);
+	assert_string_equal(w->heal[0].name, "cache_clear");
+	cc = w->heal[0].action.params;
+	assert_string_equal(cc->url, "redis://u:s3cret@h:6380/2");
+	assert_string_equal(cc->url_safe, "redis://u:***@h:6380/2");
+	assert_string_equal(cc->match, "app:cache:*");
+	assert_int_equal(cc->max_keys, VIGIL_CACHE_CLEAR_MAX_KEYS);
+	w->heal[0].action.ops->describe(&w->heal[0].action, buf, sizeof(buf));
+	assert_string_equal(buf, "SCAN MATCH 'app:cache:*' + UNLINK, at most 10000 keys, on "
+				 "redis://u:***@h:6380/2");
+	buf[0] = '\0';
+	assert_int_equal(w->heal[0].action.ops->touches(&w->heal[0].action, collect_touch, buf), 0);
+	assert_string_equal(buf, "2 redis redis://u:***@h:6380/2\n4 match app:cache:*\n");
+	cc = w->heal[3].action.params;
+	assert_int_equal(cc->max_keys, 1000000);
+
+	assert_ptr_equal(w->heal[1].action.ops, &vigil_set_flag_ops);
+	sf = w->heal[1].action.params;
+	assert_string_equal(sf->url_safe, "unix:///run/r.sock");
+	assert_string_equal(sf->key, "app:model");
+	assert_string_equal(sf->value, "backup");
+	assert_int_equal(sf->ttl_ms, 600000);
+	assert_int_equal(sf->revert_after_ms, 300000);
+	w->heal[1].action.ops->describe(&w->heal[1].action, buf, sizeof(buf));
+	assert_string_equal(buf, "SET app:model 'backup' PX 600000 on unix:///run/r.sock; put back "
+				 "after 300000 ms");
+	buf[0] = '\0';
+	assert_int_equal(w->heal[1].action.ops->touches(&w->heal[1].action, collect_touch, buf), 0);
+	assert_string_equal(buf, "2 redis unix:///run/r.sock\n3 key app:model\n");
+
+	assert_ptr_equal(w->heal[2].action.ops, &vigil_publish_ops);
+	pb = w->heal[2].action.params;
+	assert_string_equal(pb->stream, "app:commands");
+	assert_int_equal(pb->nfields, 4);
+	assert_string_equal(pb->names[0], "op");
+	assert_string_equal(pb->values[0], "restore");
+	assert_string_equal(pb->names[1], "node");
+	assert_string_equal(pb->values[1], "s3cret");
+	assert_string_equal(pb->names[2], "empty");
+	assert_string_equal(pb->values[2], "");
+	assert_string_equal(pb->names[3], "eq");
+	assert_string_equal(pb->values[3], "a=b");
+	assert_int_equal(pb->ack_timeout_ms, 1500);
+	assert_string_equal(pb->group, "app");
+	w->heal[2].action.ops->describe(&w->heal[2].action, buf, sizeof(buf));
+	assert_string_equal(buf,
+			    "XADD app:commands * op restore node s3cret empty  eq a=b incident "
+			    "signature workload action on redis://h; acknowledged in group "
+			    "app within 1500 ms");
+	buf[0] = '\0';
+	assert_int_equal(w->heal[2].action.ops->touches(&w->heal[2].action, collect_touch, buf), 0);
+	assert_string_equal(buf, "2 redis redis://h\n3 stream app:commands\n");
+	vigil_config_free(cfg);
+	unsetenv("VIGIL_TEST_PW");
+}
+
 /* The two messages the brief shows, whole: the name given, the line and column, the key path. */
 static void test_exact_messages(void **state)
 {
@@ -890,8 +1112,11 @@ static void test_action_validate_refusal(void **state)
 	assert_non_null(ops);
 	assert_string_equal(ops->kind, "restart");
 	assert_ptr_equal(vigil_action_kind_at(0), ops);
-	assert_null(vigil_action_kind_at(1));
-	assert_null(vigil_action_find("cache_clear"));
+	assert_ptr_equal(vigil_action_find("cache_clear"), &vigil_cache_clear_ops);
+	assert_ptr_equal(vigil_action_find("set_flag"), &vigil_set_flag_ops);
+	assert_ptr_equal(vigil_action_find("publish"), &vigil_publish_ops);
+	assert_null(vigil_action_kind_at(4));
+	assert_null(vigil_action_find("retry"));
 	assert_null(vigil_action_find(NULL));
 	assert_int_equal(ops->validate(&a, NULL, &key, why, sizeof(why)), -EINVAL);
 	assert_string_equal(key, "exec[0]");
@@ -1077,6 +1302,10 @@ static void test_alloc_failure(void **state)
 	alloc_sweep(
 	    RULE("[hang]", "1", "{ restart: { command: [/bin/true, b], env: [A=1, B=2] } }"), 0);
 	alloc_sweep(RULE("[hang]", "1", "{ restart: { signal: TERM, env: [A=1] } }"), -EINVAL);
+	alloc_sweep(RRULE(CC("match: 'app:c:*', max_keys: 5")), 0);
+	alloc_sweep(RRULE(SF("key: 'app:f', value: on, ttl: 1m, revert_after: 5s")), 0);
+	alloc_sweep(RRULE(PB("fields: [a=1, b=2], ack_timeout: 2s, group: g")), 0);
+	alloc_sweep(RRULE(PB("fields: [a=1, incident=2]")), -EINVAL);
 	/* Refused by the libyaml walk before libcyaml runs: with any allocation failing, each walk
 	 * must still end (not spin in yaml_parser_parse()) and free what it took. */
 	alloc_sweep("node: a\nredis: { url: x\n", -EINVAL);
@@ -1174,6 +1403,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_policy_refusals),
 	    cmocka_unit_test(test_redis_glob_inside),
+	    cmocka_unit_test(test_redis_bad_inputs),
+	    cmocka_unit_test(test_redis_kinds),
 	    cmocka_unit_test(test_exact_messages),
 	    cmocka_unit_test(test_action_validate_refusal),
 	    cmocka_unit_test(test_too_many_workloads),

@@ -18,9 +18,13 @@
 #include "config/build.h"
 #include "config/policy.h"
 #include "config/yaml.h"
+#include "core/redis_conn.h"
 #include "heal/action.h"
+#include "heal/cache_clear.h"
 #include "heal/proc.h"
+#include "heal/publish.h"
 #include "heal/restart.h"
+#include "heal/set_flag.h"
 #include "vigil/limits.h"
 #define MAX_NAME_LEN 63
 #define SYSCALL_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
@@ -412,6 +416,160 @@ static int restart_params(struct parse_ctx *pc, const char *path, const void *ra
 	return ret;
 }
 
+#define MAX_KEY_LEN 512	   /* of a Redis key, pattern, stream or group an action names */
+#define MAX_VALUE_LEN 4096 /* of a flag's value */
+#define MAX_FIELD_NAME 64  /* of a published field's name */
+
+/* redis: URL of the Redis an action works on (required): ${VAR} expanded, parsed now, and its
+ * form without the password for the records. Returns 0, -EINVAL (message written) or -ENOMEM. */
+static int get_redis_url(struct parse_ctx *pc, const char *path, const char *s, char **url,
+			 char **safe)
+{
+	struct vigil_redis_url u;
+	char at[PATH_LEN], why[192], buf[512];
+	int ret;
+
+	if (!s)
+		return cfg_fail(pc, path, NULL, "missing required key 'redis'");
+	if (!*s)
+		return cfg_fail(pc, path, "redis", "must not be empty");
+	cfg_join_path(at, sizeof(at), path, "redis");
+	ret = strstr(s, "${") ? expand_env(pc, at, s, url) : dup_str(s, url);
+	if (ret)
+		return ret;
+	ret = vigil_redis_parse_url(*url, &u, why, sizeof(why));
+	memset(&u, 0, sizeof(u)); /* its password */
+	if (ret)
+		return cfg_fail(pc, path, "redis", "%s", why);
+	return dup_str(vigil_redis_url_safe(*url, buf, sizeof(buf)), safe);
+}
+
+/* A required string at @path.@key of 1..@max bytes (a key, a pattern, a value). Returns 0,
+ * -EINVAL (message written) or -ENOMEM. */
+static int get_text(struct parse_ctx *pc, const char *path, const char *key, const char *s,
+		    size_t max, char **out)
+{
+	if (!s)
+		return cfg_fail(pc, path, NULL, "missing required key '%s'", key);
+	if (!*s || strlen(s) > max)
+		return cfg_fail(pc, path, key, "must be 1 to %zu bytes", max);
+	return dup_str(s, out);
+}
+
+/* cache_clear: { redis, match, max_keys }. */
+static int cache_clear_params(struct parse_ctx *pc, const char *path, const void *raw, void **out)
+{
+	const struct raw_cache_clear *rc = raw;
+	struct vigil_cache_clear_params *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	ret = get_redis_url(pc, path, rc->redis, &p->url, &p->url_safe);
+	if (!ret)
+		ret = get_text(pc, path, "match", rc->match, MAX_KEY_LEN, &p->match);
+	if (!ret)
+		ret = get_uint(pc, path, "max_keys", rc->max_keys, VIGIL_CACHE_CLEAR_MAX_KEYS, 1,
+			       VIGIL_CACHE_CLEAR_KEYS_LIMIT, &p->max_keys);
+	return ret;
+}
+
+/* set_flag: { redis, key, value, ttl, revert_after }. */
+static int set_flag_params(struct parse_ctx *pc, const char *path, const void *raw, void **out)
+{
+	const struct raw_set_flag *rs = raw;
+	struct vigil_set_flag_params *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	ret = get_redis_url(pc, path, rs->redis, &p->url, &p->url_safe);
+	if (!ret)
+		ret = get_text(pc, path, "key", rs->key, MAX_KEY_LEN, &p->key);
+	if (!ret)
+		ret = get_text(pc, path, "value", rs->value, MAX_VALUE_LEN, &p->value);
+	if (!ret)
+		ret = get_duration(pc, path, "ttl", rs->ttl, 0, true, &p->ttl_ms);
+	if (!ret)
+		ret = get_duration(pc, path, "revert_after", rs->revert_after, 0, true,
+				   &p->revert_after_ms);
+	return ret;
+}
+
+/* publish's fields: [NAME=value...], NAME not one vigil sets, ${VAR} expanded in a value that
+ * holds one. Returns 0, -EINVAL (message written) or -ENOMEM. */
+static int build_fields(struct parse_ctx *pc, const char *path, const struct raw_publish *rp,
+			struct vigil_publish_params *p)
+{
+	static const char *const own[] = {"incident", "signature", "workload", "action"};
+	char key[24], at[PATH_LEN];
+	size_t name;
+	int ret;
+
+	if (!rp->fields_count)
+		return no_list(pc, path, "fields");
+	if (rp->fields_count > VIGIL_PUBLISH_MAX_FIELDS)
+		return cfg_fail(pc, path, "fields", "has %u entries, at most %d are allowed",
+				rp->fields_count, VIGIL_PUBLISH_MAX_FIELDS);
+	p->names = calloc(rp->fields_count, sizeof(*p->names));
+	p->values = calloc(rp->fields_count, sizeof(*p->values));
+	if (!p->names || !p->values)
+		return -ENOMEM;
+	p->nfields = rp->fields_count;
+	for (unsigned int i = 0; i < rp->fields_count; i++) {
+		const char *f = rp->fields[i];
+
+		snprintf(key, sizeof(key), "fields[%u]", i);
+		name = strcspn(f, "=");
+		if (f[name] != '=' || !name || name > MAX_FIELD_NAME ||
+		    strspn(f, WORD_CHARS ".-:") != name)
+			return cfg_fail(
+			    pc, path, key,
+			    "'%s' must be NAME=value, NAME 1..%d of A-Z a-z 0-9 _ . - :", f,
+			    MAX_FIELD_NAME);
+		for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+			if (strlen(own[k]) == name && !strncmp(f, own[k], name))
+				return cfg_fail(pc, path, key,
+						"'%s' is a field vigil sets itself (incident, "
+						"signature, workload, action)",
+						own[k]);
+		p->names[i] = strndup(f, name);
+		if (!p->names[i])
+			return -ENOMEM;
+		cfg_join_path(at, sizeof(at), path, key);
+		ret = strstr(f + name + 1, "${") ? expand_env(pc, at, f + name + 1, &p->values[i])
+						 : dup_str(f + name + 1, &p->values[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* publish: { redis, stream, fields, ack_timeout, group }. */
+static int publish_params(struct parse_ctx *pc, const char *path, const void *raw, void **out)
+{
+	const struct raw_publish *rp = raw;
+	struct vigil_publish_params *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	ret = get_redis_url(pc, path, rp->redis, &p->url, &p->url_safe);
+	if (!ret)
+		ret = get_text(pc, path, "stream", rp->stream, MAX_KEY_LEN, &p->stream);
+	if (!ret)
+		ret = build_fields(pc, path, rp, p);
+	if (!ret)
+		ret = get_duration(pc, path, "ack_timeout", rp->ack_timeout, 0, true,
+				   &p->ack_timeout_ms);
+	if (!ret && rp->group)
+		ret = get_text(pc, path, "group", rp->group, MAX_KEY_LEN, &p->group);
+	return ret;
+}
+
 /* Each kind the schema has (config/schema.c): its key under `action:`, which is its name in
  * the action table (heal/actions.c), where libcyaml put its raw mapping, and its params. */
 static const struct {
@@ -420,6 +578,9 @@ static const struct {
 	params_fn params;
 } action_shapes[] = {
     {"restart", offsetof(struct raw_action, restart), restart_params},
+    {"cache_clear", offsetof(struct raw_action, cache_clear), cache_clear_params},
+    {"set_flag", offsetof(struct raw_action, set_flag), set_flag_params},
+    {"publish", offsetof(struct raw_action, publish), publish_params},
 };
 
 /* The rule's one action: its kind resolved through the action table, its params built, and

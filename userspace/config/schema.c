@@ -40,8 +40,36 @@ static const cyaml_schema_field_t restart_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t cache_clear_fields[] = {
+    F_STR("redis", struct raw_cache_clear, redis),
+    F_STR("match", struct raw_cache_clear, match),
+    F_STR("max_keys", struct raw_cache_clear, max_keys),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t set_flag_fields[] = {
+    F_STR("redis", struct raw_set_flag, redis),
+    F_STR("key", struct raw_set_flag, key),
+    F_STR("value", struct raw_set_flag, value),
+    F_STR("ttl", struct raw_set_flag, ttl),
+    F_STR("revert_after", struct raw_set_flag, revert_after),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t publish_fields[] = {
+    F_STR("redis", struct raw_publish, redis),
+    F_STR("stream", struct raw_publish, stream),
+    F_STRV("fields", struct raw_publish, fields),
+    F_STR("ack_timeout", struct raw_publish, ack_timeout),
+    F_STR("group", struct raw_publish, group),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t action_fields[] = {
     F_MAP("restart", struct raw_action, restart, restart_fields),
+    F_MAP("cache_clear", struct raw_action, cache_clear, cache_clear_fields),
+    F_MAP("set_flag", struct raw_action, set_flag, set_flag_fields),
+    F_MAP("publish", struct raw_action, publish, publish_fields),
     CYAML_FIELD_END,
 };
 

@@ -32,8 +32,27 @@ struct raw_restart {
 	char *kill_after, *timeout, *await;
 };
 
+struct raw_cache_clear {
+	char *redis, *match, *max_keys;
+};
+
+struct raw_set_flag {
+	char *redis, *key, *value, *ttl, *revert_after;
+};
+
+/* fields: a list of NAME=value (libcyaml maps only known keys into a struct). */
+struct raw_publish {
+	char *redis, *stream;
+	char **fields;
+	unsigned int fields_count;
+	char *ack_timeout, *group;
+};
+
 struct raw_action {
 	struct raw_restart *restart;
+	struct raw_cache_clear *cache_clear;
+	struct raw_set_flag *set_flag;
+	struct raw_publish *publish;
 };
 
 struct raw_retry {

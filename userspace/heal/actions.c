@@ -3,10 +3,16 @@
 #include <string.h>
 
 #include "heal/action.h"
+#include "heal/cache_clear.h"
+#include "heal/publish.h"
 #include "heal/restart.h"
+#include "heal/set_flag.h"
 
 static const struct vigil_action_ops *const kinds[] = {
     &vigil_restart_ops,
+    &vigil_cache_clear_ops,
+    &vigil_set_flag_ops,
+    &vigil_publish_ops,
 };
 
 const struct vigil_action_ops *vigil_action_find(const char *kind)
