@@ -181,15 +181,20 @@ static int write_config(struct vt *v, const char *yaml)
 
 int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 {
-	const char *argv[32] = {v->vigil_bin, "run",	 "--config", v->config, "--journal",
-				v->journal,   "--quiet", "--ctl",    v->ctl};
-	int pipefd[2], n = 9;
+	const char *argv[48];
+	const char *const own[] = {v->vigil_bin, "run",	    "--config", v->config, "--journal",
+				   v->journal,	 "--quiet", "--ctl",	v->ctl,	   NULL};
+	int pipefd[2], n = 0;
 	uint64_t deadline;
 	pid_t parent;
 
 	if (write_config(v, yaml))
 		return -1;
-	for (int i = 0; extra && extra[i] && n < 30; i++)
+	for (int i = 0; v->wrap && v->wrap[i] && n < 16; i++)
+		argv[n++] = v->wrap[i];
+	for (int i = 0; own[i]; i++)
+		argv[n++] = own[i];
+	for (int i = 0; extra && extra[i] && n < 46; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 	unlink(v->journal);

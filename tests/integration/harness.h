@@ -19,6 +19,8 @@ struct vt {
 	char config[128];
 	char ctl[96];	  /* control socket */
 	char faulty[512]; /* a copy of build/tests/helpers/faulty in dir */
+	/* argv that runs vigil (setpriv ..., which execs it under the same pid); NULL: none */
+	const char *const *wrap;
 	char vigil_bin[512];
 	char errbuf[16384]; /* vigil's stderr so far */
 	size_t errlen;

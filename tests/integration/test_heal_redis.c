@@ -187,7 +187,7 @@ static void start(struct vt *v, const char *name, const char *action)
 		     "      - on: [crash]\n"
 		     "        level: 1\n"
 		     "        action: %s\n"
-		     "    policy: { redis_keys: ['app:*'] }\n",
+		     "    policy: { allow_comm_only: true, redis_keys: ['app:*'] }\n",
 		     name, name, act);
 	assert_true(n > 0 && (size_t)n < sizeof(yaml));
 	assert_int_equal(vt_start(v, yaml, NULL), 0);

@@ -275,6 +275,34 @@ static int start_loop(struct daemon *d, const char *ctl_path, bool sockets, char
 	return ret;
 }
 
+/* What a rule may touch tells what it needs of root: a signal (CAP_KILL), a program. */
+static int rule_needs(enum vigil_touch_type type, const char *key, const char *value, void *arg)
+{
+	struct vigil_priv_needs *n = arg;
+
+	(void)key;
+	(void)value;
+	n->stops_processes |= type == VIGIL_TOUCH_SIGNAL;
+	n->runs_programs |= type == VIGIL_TOUCH_EXEC;
+	return 0;
+}
+
+/* 5b. Everything loaded and listening: keep of root only what the config needs. */
+static int drop_privileges(struct daemon *d, char *err, size_t errlen)
+{
+	struct vigil_priv_needs n = {};
+
+	for (unsigned int i = 0; i < d->cfg->n_workloads; i++) {
+		const struct vigil_workload *w = &d->cfg->workloads[i];
+
+		n.exe_match |= w->match.exe != NULL;
+		for (unsigned int k = 0; k < w->n_heal; k++)
+			if (w->heal[k].action.ops->touches)
+				w->heal[k].action.ops->touches(&w->heal[k].action, rule_needs, &n);
+	}
+	return vigil_privileges_drop(&n, &d->privs, err, errlen);
+}
+
 int vigil_daemon_run(const struct vigil_run_opts *o)
 {
 	const char *ctl_path = o->ctl ? o->ctl : VIGIL_CTL_PATH;
@@ -315,6 +343,8 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 		goto fail;
 	}
 	ret = start_loop(d, ctl_path, po.sockets, err, sizeof(err));
+	if (!ret)
+		ret = drop_privileges(d, err, sizeof(err));
 	if (ret)
 		goto fail;
 	vigil_daemon_say_ready(d, ctl_path);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/privileges.h"
 #include "config/config.h"
 #include "control/ctl.h"
 #include "control/history.h"
@@ -67,6 +68,7 @@ struct daemon {
 	unsigned int ticks;
 	const char *journal; /* the journal in use ("" when off): --journal beats the config */
 	uint64_t started_mono_ns;
+	struct vigil_privs privs; /* what the loop's thread kept of root (core/privileges.h) */
 };
 
 /* adapters.c: the derived stage's source, the incidents' lost hook and the healer's probe,

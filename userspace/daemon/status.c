@@ -38,6 +38,7 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	vigil_incidents_status_json(d->incidents, j);
 	vigil_loop_status_json(d->loop, j);
 	vigil_workloads_status_json(d->wl, j);
+	vigil_privileges_status_json(&d->privs, j);
 	return vigil_json_end(j);
 }
 
@@ -118,7 +119,7 @@ int vigil_daemon_handlers(struct daemon *d)
 /* The one line on stderr that says vigil runs, and how: "vigil: ready: ...". */
 void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path)
 {
-	char progs[512], safe[256];
+	char progs[512], safe[256], caps[64];
 	unsigned int nprogs;
 
 	for (enum vigil_family f = VIGIL_FAM_SOCKETS; f < VIGIL_FAM_MAX; f++)
@@ -126,13 +127,16 @@ void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path)
 			fprintf(stderr, "vigil: %s probes not attached, running without them: %s\n",
 				vigil_family_name(f), vigil_probes_error(d->probes, f));
 	nprogs = vigil_probes_attached(d->probes, VIGIL_FAM_MAX, progs, sizeof(progs));
-	fprintf(stderr,
-		"vigil: ready: node %s, config %s, %s probes (%u: %s), %u workloads, "
-		"observe_all %s, journal %s, redis %s, control %s\n",
-		d->cfg->node, d->cfg->source, vigil_probes_mode(d->probes), nprogs, progs,
-		d->cfg->n_workloads, d->cfg->observe_all ? "on" : "off",
-		d->journal && d->journal[0] ? d->journal : "off",
-		d->cfg->redis_url ? vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe))
-				  : "off",
-		ctl_path[0] ? ctl_path : "off");
+	fprintf(
+	    stderr,
+	    "vigil: ready: node %s, config %s, %s probes (%u: %s), %u workloads, "
+	    "observe_all %s, journal %s, redis %s, control %s, capabilities %s%s\n",
+	    d->cfg->node, d->cfg->source, vigil_probes_mode(d->probes), nprogs, progs,
+	    d->cfg->n_workloads, d->cfg->observe_all ? "on" : "off",
+	    d->journal && d->journal[0] ? d->journal : "off",
+	    d->cfg->redis_url ? vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)) : "off",
+	    ctl_path[0] ? ctl_path : "off",
+	    vigil_privileges_names(d->privs.effective, caps, sizeof(caps)),
+	    d->privs.permitted != d->privs.effective ? " (root's kept for the programs rules run)"
+						     : "");
 }

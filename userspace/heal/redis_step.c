@@ -26,7 +26,7 @@ redisReply *vigil_redis_step_cmd(struct vigil_redis_step *s, int argc, const cha
 		snprintf(s->err, sizeof(s->err), "%s: not connected", argv[0]);
 		return NULL;
 	}
-	r = redisCommandArgv(s->c, argc, argv, lens);
+	r = vigil_redis_command(s->c, argc, argv, lens);
 	if (!r) {
 		snprintf(s->err, sizeof(s->err), "%s: %s", argv[0],
 			 s->c->errstr[0] ? s->c->errstr : "no reply");

@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "core/privileges.h"
 #include "core/clock.h"
 #include "heal/fleet.h"
 #include "output/redis_cmd.h"
@@ -344,6 +345,7 @@ static void *reader_main(void *arg)
 	struct timespec ts;
 	bool ok;
 
+	vigil_privileges_drop_thread(); /* network and root's files: nothing more */
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		now = vigil_mono_ns();

@@ -21,6 +21,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "core/privileges.h"
 #include "core/clock.h"
 #include "output/redis_watch.h"
 
@@ -283,6 +284,7 @@ static void *watch_main(void *arg)
 	uint64_t next_busy = 0, now;
 	char why[256];
 
+	vigil_privileges_drop_thread(); /* network and root's files: nothing more */
 	while (!stopping(w)) {
 		if (!w->c) {
 			w->c = vigil_redis_connect(&w->o, why, sizeof(why));

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/privileges.h"
 #include "core/json.h"
 #include "output/sink.h"
 #include "output/spool.h"
@@ -345,6 +346,7 @@ static void *sink_thread(void *arg)
 	struct vigil_sink *s = arg;
 	unsigned int n;
 
+	vigil_privileges_drop_thread(); /* network and root's files: nothing more */
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
 		if (!s->up) {
