@@ -824,7 +824,7 @@ static void test_bad_inputs(void **state)
 
 /* A rule of the Redis kinds (its action from column 17 of line 7), in a workload whose policy
  * allows the keys under app: (line 8). */
-#define RPOLICY "    policy: { redis_keys: ['app:*'] }\n"
+#define RPOLICY "    policy: { allow_comm_only: true, redis_keys: ['app:*'] }\n"
 #define RRULE(action)                                                                              \
 	W "    heal:\n      - on: [crash]\n        level: 1\n        action: " action "\n" RPOLICY
 #define AT(key) "workloads[0].heal[0].action." key ": "
@@ -871,7 +871,9 @@ static const struct bad redis_bad_inputs[] = {
      "pattern 'other:*' is not inside the workload's policy.redis_keys (app:*)"},
     {RRULE(CC("match: 'ap*'")), "t.yaml:7:61: " AT("cache_clear.match"),
      "pattern 'ap*' is not inside the workload's policy.redis_keys (app:*)"},
-    {W "    heal:\n      - { on: [crash], level: 1, action: " CC("match: 'app:*'") " }\n",
+    {W "    heal:\n      - { on: [crash], level: 1, action: " CC(
+	 "match: 'app:*'") " }\n"
+			   "    policy: { allow_comm_only: true }\n",
      "t.yaml:5:86: " AT("cache_clear.match"),
      "pattern 'app:*' is not inside the workload's policy.redis_keys, which lists none: list "
      "the key globs its rules may touch"},
@@ -974,7 +976,7 @@ static void test_redis_kinds(void **state)
 	    "            group: app\n"
 	    "      - { on: [exit_nonzero], level: 1, action: { cache_clear: { redis: 'redis://h',\n"
 	    "          match: 'app:cache:x', max_keys: 1000000 } } }\n"
-	    "    policy: { redis_keys: ['app:*'] }\n";
+	    "    policy: { allow_comm_only: true, redis_keys: ['app:*'] }\n";
 	const struct vigil_cache_clear_params *cc;
 	const struct vigil_set_flag_params *sf;
 	const struct vigil_publish_params *pb;
