@@ -32,8 +32,22 @@ struct raw_restart {
 	char *kill_after, *timeout, *await;
 };
 
+struct raw_http {
+	char *url, *method, *body, *bearer_token_file, *timeout;
+};
+
+struct raw_rollback {
+	char **command;
+	unsigned int command_count;
+	char **env;
+	unsigned int env_count;
+	char *timeout;
+};
+
 struct raw_action {
 	struct raw_restart *restart;
+	struct raw_http *http;
+	struct raw_rollback *rollback;
 };
 
 struct raw_retry {

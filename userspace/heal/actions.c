@@ -3,10 +3,14 @@
 #include <string.h>
 
 #include "heal/action.h"
+#include "heal/http.h"
 #include "heal/restart.h"
+#include "heal/rollback.h"
 
 static const struct vigil_action_ops *const kinds[] = {
     &vigil_restart_ops,
+    &vigil_http_ops,
+    &vigil_rollback_ops,
 };
 
 const struct vigil_action_ops *vigil_action_find(const char *kind)

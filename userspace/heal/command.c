@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,4 +80,31 @@ const char *vigil_wstatus_str(int wstatus, char *buf, size_t len)
 	else
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(wstatus));
 	return buf;
+}
+
+int vigil_argv_check(char *const *argv, unsigned int argc, const char *key, const char *key0,
+		     const char **bad, char *why, size_t len)
+{
+	*bad = key;
+	if (!argc || !argv) {
+		snprintf(why, len, "must not be empty");
+		return -EINVAL;
+	}
+	if (argc > VIGIL_MAX_ARGV) {
+		snprintf(why, len, "has %u entries, at most %d are allowed", argc, VIGIL_MAX_ARGV);
+		return -EINVAL;
+	}
+	if (argv[0][0] != '/') {
+		*bad = key0;
+		snprintf(why, len, "'%s' must be an absolute path (start with /)", argv[0]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void vigil_strv_free(char **v)
+{
+	for (char **s = v; s && *s; s++)
+		free(*s);
+	free(v);
 }

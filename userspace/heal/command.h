@@ -13,6 +13,8 @@
 #include "heal/spawn.h"
 
 #define VIGIL_OUT_TAIL 200 /* bytes of a command's output kept for the record */
+#define VIGIL_MAX_ARGV 32  /* entries of an argv, at most */
+#define VIGIL_MAX_ENV 64   /* entries of a child's environment, at most */
 
 /* The end of a command's output. Zeroed: empty. */
 struct vigil_out_tail {
@@ -43,6 +45,17 @@ const char *vigil_out_tail_said(struct vigil_out_tail *t, char *buf, size_t len)
  * known yet, the -errno of a failed exec. Any return but 0 is final: the caller closes fd.
  */
 int vigil_exec_status(int fd);
+
+/*
+ * At load: an argv an action may run — 1..VIGIL_MAX_ARGV entries, argv[0] an absolute path.
+ * Returns 0, or -EINVAL with *bad the key to name (key, or key0 for argv[0]) and why (see
+ * action.h's validate).
+ */
+int vigil_argv_check(char *const *argv, unsigned int argc, const char *key, const char *key0,
+		     const char **bad, char *why, size_t len);
+
+/* Free a NULL-terminated vector of strings and the strings (NULL accepted). */
+void vigil_strv_free(char **v);
 
 /* "exited with status N" or "killed by signal N", of a wait status, into buf. Returns buf. */
 const char *vigil_wstatus_str(int wstatus, char *buf, size_t len);

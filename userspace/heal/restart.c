@@ -114,27 +114,14 @@ static int restart_validate(const struct vigil_action *a, const struct vigil_hea
 			    const char **key, char *why, size_t len)
 {
 	const struct vigil_restart_params *p = a->params;
-	bool exec = p && p->mode == VIGIL_RESTART_EXEC;
 
 	(void)r;
-	*key = exec ? "exec" : "command";
 	if (p && p->mode == VIGIL_RESTART_SIGNAL)
 		return 0;
-	if (!p || !p->argc || !p->argv) {
-		snprintf(why, len, "must not be empty");
-		return -EINVAL;
-	}
-	if (p->argc > VIGIL_RESTART_MAX_ARGV) {
-		snprintf(why, len, "has %u entries, at most %d are allowed", p->argc,
-			 VIGIL_RESTART_MAX_ARGV);
-		return -EINVAL;
-	}
-	if (p->argv[0][0] != '/') {
-		*key = exec ? "exec[0]" : "command[0]";
-		snprintf(why, len, "'%s' must be an absolute path (start with /)", p->argv[0]);
-		return -EINVAL;
-	}
-	return 0;
+	if (p && p->mode == VIGIL_RESTART_EXEC)
+		return vigil_argv_check(p->argv, p->argc, "exec", "exec[0]", key, why, len);
+	return vigil_argv_check(p ? p->argv : NULL, p ? p->argc : 0, "command", "command[0]", key,
+				why, len);
 }
 
 /* The intent: the command line (exec); what will be done (signal, command). */
@@ -169,21 +156,14 @@ static void restart_describe(const struct vigil_action *a, char *buf, size_t len
 	}
 }
 
-static void free_strv(char **v)
-{
-	for (char **s = v; s && *s; s++)
-		free(*s);
-	free(v);
-}
-
 static void restart_free_params(void *params)
 {
 	struct vigil_restart_params *p = params;
 
 	if (!p)
 		return;
-	free_strv(p->argv);
-	free_strv(p->envp);
+	vigil_strv_free(p->argv);
+	vigil_strv_free(p->envp);
 	free(p);
 }
 
