@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/loop.h"
 #include "heal/command.h"
 
 int vigil_spawn_piped(struct vigil_spawn_opts *o, struct vigil_spawned *sp, int *out_fd)
@@ -107,4 +108,13 @@ void vigil_strv_free(char **v)
 	for (char **s = v; s && *s; s++)
 		free(*s);
 	free(v);
+}
+
+void vigil_drop_fd(struct vigil_loop *loop, int *fd)
+{
+	if (*fd < 0)
+		return;
+	vigil_loop_del_fd(loop, *fd);
+	close(*fd);
+	*fd = -1;
 }

@@ -54,6 +54,11 @@ int vigil_exec_status(int fd);
 int vigil_argv_check(char *const *argv, unsigned int argc, const char *key, const char *key0,
 		     const char **bad, char *why, size_t len);
 
+struct vigil_loop;
+
+/* Take *fd off the loop and close it; *fd becomes -1. Nothing when it is -1 already. */
+void vigil_drop_fd(struct vigil_loop *loop, int *fd);
+
 /* Free a NULL-terminated vector of strings and the strings (NULL accepted). */
 void vigil_strv_free(char **v);
 

@@ -316,6 +316,8 @@ static void answered(struct http_work *w, CURL *c, CURLcode rc, double ms, const
 		return;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	while (w->n_kept && w->kept[w->n_kept - 1] == ' ')
+		w->kept[--w->n_kept] = '\0';
 	outcome(w, status >= 200 && status < 300, true, "HTTP %ld after %.1f ms, %zu bytes%s%s%s",
 		status, ms, w->n_total, w->n_kept ? ": " : "", w->kept,
 		status >= 300 && status < 400 ? " (redirects are not followed)" : "");

@@ -195,11 +195,7 @@ __attribute__((format(printf, 5, 6))) static void finish(struct restart_run *r, 
 
 static void drop_fd(struct restart_run *r, int *fd)
 {
-	if (*fd < 0)
-		return;
-	vigil_loop_del_fd(r->run.loop, *fd);
-	close(*fd);
-	*fd = -1;
+	vigil_drop_fd(r->run.loop, fd);
 }
 
 /* Let go of every fd the run holds (the processes themselves are left as they are). */

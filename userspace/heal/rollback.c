@@ -93,11 +93,7 @@ static void rollback_free_params(void *params)
 
 static void drop_fd(struct rollback_run *r, int *fd)
 {
-	if (*fd < 0)
-		return;
-	vigil_loop_del_fd(r->run.loop, *fd);
-	close(*fd);
-	*fd = -1;
+	vigil_drop_fd(r->run.loop, fd);
 }
 
 static void release(struct rollback_run *r)
