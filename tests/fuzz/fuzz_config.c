@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/config.h"
+#include "heal/http.h"
 #include "heal/restart.h"
+#include "heal/rollback.h"
 #include "vigil/limits.h"
 
 #define NAME "fuzz.yaml"
@@ -88,8 +91,30 @@ static void check_config(const struct vigil_config *cfg)
 			      "bad on_mask");
 			CHECK(h->level >= 1 && h->level <= 3, "bad level");
 			CHECK(h->level == 2 || !h->delay_ms, "delay on a rule not of level 2");
-			CHECK(h->action.ops == vigil_action_find("restart") && h->action.params,
-			      "rule without an action");
+			CHECK(h->action.ops && h->action.params, "rule without an action");
+			if (h->action.ops == &vigil_http_ops) {
+				const struct vigil_http_params *hp = h->action.params;
+
+				CHECK(hp->url && (!strncasecmp(hp->url, "http://", 7) ||
+						  !strncasecmp(hp->url, "https://", 8)),
+				      "http url not http(s)");
+				CHECK(hp->method && hp->timeout_ms > 0 &&
+					  hp->timeout_ms <= VIGIL_HTTP_TIMEOUT_MAX_MS,
+				      "bad http method or timeout");
+				CHECK(!hp->token_file || hp->token_file[0] == '/',
+				      "relative bearer_token_file");
+				continue;
+			}
+			if (h->action.ops == &vigil_rollback_ops) {
+				const struct vigil_rollback_params *bp = h->action.params;
+
+				CHECK(h->level == 3, "rollback below level 3");
+				CHECK(bp->argc >= 1 && bp->argv && bp->argv[0][0] == '/' &&
+					  !bp->argv[bp->argc] && bp->timeout_ms > 0,
+				      "bad rollback command");
+				continue;
+			}
+			CHECK(h->action.ops == vigil_action_find("restart"), "unknown kind");
 			rp = h->action.params;
 			CHECK(rp->signo > 0 && rp->kill_after_ms > 0 && rp->timeout_ms > 0 &&
 				  rp->await_ms > 0,

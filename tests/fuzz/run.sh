@@ -37,7 +37,7 @@ san="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-saniti
 # validate, and what they use) comes from the daemon's own library, built first.
 config_srcs="$(ls userspace/config/*.c) userspace/core/classes.c"
 lib="${OUT:-build}/libvigil.a"
-libs="-lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lpthread"
+libs="-lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthread"
 make --no-print-directory "$lib" >/dev/null
 
 mkdir -p "$out/artifacts"

@@ -23,8 +23,10 @@
 
 #include "config/config.h"
 #include "heal/cache_clear.h"
+#include "heal/http.h"
 #include "heal/publish.h"
 #include "heal/restart.h"
+#include "heal/rollback.h"
 #include "heal/set_flag.h"
 #include "vigil/limits.h"
 #include "failalloc.h"
@@ -545,18 +547,17 @@ static const struct bad bad_inputs[] = {
     {W "    heal:\n      - on: [crash]\n        level: 1\n        delay: 5m\n"
        "        action: " RESTART "\n",
      "t.yaml:7:16: workloads[0].heal[0].delay: ", "only applies to level 2"},
-    /* actions: the closed vocabulary, of which retry and rollback are not implemented */
+    /* actions: the closed vocabulary, every kind of it implemented; retry is a rule's key */
     {RULE("[crash]", "1", "{ retry: { } }"), "t.yaml:7:19: workloads[0].heal[0].action: ",
      "action 'retry' is not implemented yet in this version (only restart, cache_clear, "
-     "set_flag, publish are)"},
-    {RULE("[crash_loop]", "3", "{ rollback: { exec: [kubectl, rollout, undo] } }"),
-     "t.yaml:7:19: workloads[0].heal[0].action: ", "action 'rollback' is not implemented yet"},
+     "set_flag, publish, http, rollback are)"},
     {RULE("[crash]", "1", "{ shell: \"rm -rf /\" }"),
      "t.yaml:7:19: workloads[0].heal[0].action: ", "unknown action 'shell'"},
     {RULE("[crash]", "1", "{ flushall: { } }"),
      "t.yaml:7:19: workloads[0].heal[0].action: ", "unknown action 'flushall'"},
-    {RULE("[crash]", "1", "{ restart: { exec: [/bin/true] }, rollback: { exec: [/bin/false] } }"),
-     "t.yaml:7:51: workloads[0].heal[0].action: ",
+    {RULE("[crash]", "1",
+	  "{ restart: { exec: [/bin/true] }, rollback: { command: [/bin/false] } }"),
+     "t.yaml:7:17: workloads[0].heal[0].action: ",
      "two actions, restart and 'rollback'; a rule takes exactly one"},
     {RULE("[crash]", "1", "{ restart: { exec: [/bin/true] }, cache_clear: { match: 'a:*' } }"),
      "t.yaml:7:17: workloads[0].heal[0].action: ",
@@ -610,6 +611,61 @@ static const struct bad bad_inputs[] = {
     {RULE("[crash]", "1", "{ restart: { command: [/bin/true, '${VIGIL_NO_SUCH_VAR}'] } }"),
      "t.yaml:7:51: workloads[0].heal[0].action.restart.command[1]: ",
      "environment variable VIGIL_NO_SUCH_VAR is not set"},
+    /* rollback: level 3 only, an argv the policy allows */
+    {RULE("[crash]", "1", "{ rollback: { command: [/bin/true] } }"),
+     "t.yaml:7:29: workloads[0].heal[0].action.rollback: ",
+     "rollback runs only with a person's approval: level must be 3, not 1"},
+    {RULE("[crash]", "2", "{ rollback: { command: [/bin/true] } }"),
+     "t.yaml:7:29: workloads[0].heal[0].action.rollback: ",
+     "rollback runs only with a person's approval: level must be 3, not 2"},
+    {RULE("[crash]", "3", "{ rollback: { command: [/bin/sh, -c, 'echo x'] } }"),
+     "t.yaml:7:41: workloads[0].heal[0].action.rollback.command[0]: ",
+     "'/bin/sh' is not in the workload's policy.allowed_exec (/bin/true, /bin/false)"},
+    {RULE("[crash]", "3", "{ rollback: { command: [bin/true] } }"),
+     "t.yaml:7:41: workloads[0].heal[0].action.rollback.command[0]: ",
+     "'bin/true' must be an absolute path (start with /)"},
+    {RULE("[crash]", "3", "{ rollback: { command: [] } }"),
+     "t.yaml:7:40: workloads[0].heal[0].action.rollback.command: ", "must not be empty"},
+    {RULE("[crash]", "3", "{ rollback: { env: [A=1] } }"),
+     "t.yaml:7:29: workloads[0].heal[0].action.rollback: ", "missing required key 'command'"},
+    {RULE("[crash]", "3", "{ rollback: { command: [/bin/true], timeout: 0s } }"),
+     "t.yaml:7:62: workloads[0].heal[0].action.rollback.timeout: ", "must be longer than 0"},
+    {RULE("[crash]", "3", "{ rollback: { command: [/bin/true], env: [NOEQ] } }"),
+     "t.yaml:7:59: workloads[0].heal[0].action.rollback.env[0]: ", "'NOEQ' must be NAME=value"},
+    {RULE("[crash_loop]", "3", "{ rollback: { exec: [kubectl, rollout, undo] } }"),
+     "t.yaml:7:31: workloads[0].heal[0].action.rollback: ", "unexpected key 'exec'"},
+    /* http: an http(s) URL with a host, an absolute token file open to its owner only */
+    {RULE("[crash]", "1", "{ http: { url: 'ftp://example.com/x' } }"),
+     "t.yaml:7:32: workloads[0].heal[0].action.http.url: ",
+     "'ftp://example.com/x' must start with http:// or https://"},
+    {RULE("[crash]", "1", "{ http: { url: 'http:///admin' } }"),
+     "t.yaml:7:32: workloads[0].heal[0].action.http.url: ", "'http:///admin' has no host"},
+    {RULE("[crash]", "1", "{ http: { url: 'https://h:99999/' } }"),
+     "t.yaml:7:32: workloads[0].heal[0].action.http.url: ", "'https://h:99999/' is not a URL: "},
+    {RULE("[crash]", "1", "{ http: { url: 'http://u:pw@h/admin' } }"),
+     "t.yaml:7:32: workloads[0].heal[0].action.http.url: ",
+     "must not hold a user or password (a bearer_token_file holds the secret)"},
+    {RULE("[crash]", "1", "{ http: { url: 'http://h/', bearer_token_file: run/token } }"),
+     "t.yaml:7:64: workloads[0].heal[0].action.http.bearer_token_file: ",
+     "'run/token' must be an absolute path (start with /)"},
+    {RULE("[crash]", "1", "{ http: { url: 'http://h/', bearer_token_file: /etc/passwd } }"),
+     "t.yaml:7:64: workloads[0].heal[0].action.http.bearer_token_file: ",
+     "'/etc/passwd' is open to group or others (mode 0644): a token file must be 0600 or 0400"},
+    {RULE("[crash]", "1", "{ http: { url: 'http://h/', bearer_token_file: /nonexistent/token } }"),
+     "t.yaml:7:64: workloads[0].heal[0].action.http.bearer_token_file: ",
+     "'/nonexistent/token' cannot be read: No such file or directory"},
+    {RULE("[crash]", "1", "{ http: { url: 'http://h/', timeout: 6m } }"),
+     "t.yaml:7:54: workloads[0].heal[0].action.http.timeout: ",
+     "'6m' is longer than the 5m allowed"},
+    {RULE("[crash]", "1", "{ http: { url: 'http://h/', method: GET } }"),
+     "t.yaml:7:53: workloads[0].heal[0].action.http.method: ",
+     "'GET' is not one of POST, PUT, PATCH, DELETE"},
+    {RULE("[crash]", "1", "{ http: { body: x } }"),
+     "t.yaml:7:25: workloads[0].heal[0].action.http: ", "missing required key 'url'"},
+    {RULE("[crash]", "1", "{ http: { url: 'http://h/', body: '' } }"),
+     "t.yaml:7:51: workloads[0].heal[0].action.http.body: ", "must not be empty"},
+    {RULE("[crash]", "1", "{ http: { url: 'http://h/', header: x } }"),
+     "t.yaml:7:45: workloads[0].heal[0].action.http: ", "unexpected key 'header'"},
     {W "    supervisor: systemd\n",
      "t.yaml:4:17: workloads[0].supervisor: ", "'systemd' is not vigil"},
     {W "    supervisor: external\n"
@@ -1117,7 +1173,9 @@ static void test_action_validate_refusal(void **state)
 	assert_ptr_equal(vigil_action_find("cache_clear"), &vigil_cache_clear_ops);
 	assert_ptr_equal(vigil_action_find("set_flag"), &vigil_set_flag_ops);
 	assert_ptr_equal(vigil_action_find("publish"), &vigil_publish_ops);
-	assert_null(vigil_action_kind_at(4));
+	assert_ptr_equal(vigil_action_find("http"), &vigil_http_ops);
+	assert_ptr_equal(vigil_action_find("rollback"), &vigil_rollback_ops);
+	assert_null(vigil_action_kind_at(6));
 	assert_null(vigil_action_find("retry"));
 	assert_null(vigil_action_find(NULL));
 	assert_int_equal(ops->validate(&a, NULL, &key, why, sizeof(why)), -EINVAL);
@@ -1132,6 +1190,76 @@ static void test_action_validate_refusal(void **state)
 	assert_int_equal(ops->validate(&a, NULL, &key, why, sizeof(why)), 0);
 	ops->describe(&a, why, sizeof(why));
 	assert_string_equal(why, "/usr/bin/api -v");
+}
+
+/* Collects what a kind declares it touches, "TYPE key=value;" each. */
+static int collect_touch(enum vigil_touch_type type, const char *key, const char *value, void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 256 - n, "%d %s=%s;", (int)type, key, value);
+	return 0;
+}
+
+/* http and rollback as they load: their params, defaults, intent and touches — never the token. */
+static void test_http_rollback_ok(void **state)
+{
+	char tok[] = "/tmp/vigil-test-token-XXXXXX", yaml[1024], buf[256];
+	const struct vigil_http_params *hp;
+	const struct vigil_rollback_params *rp;
+	const struct vigil_heal_rule *h;
+	struct vigil_config *cfg;
+	int fd = mkstemp(tok);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "sekrit-token\n", 13), 13);
+	close(fd);
+	snprintf(yaml, sizeof(yaml),
+		 W "    heal:\n"
+		   "      - { name: drain, on: [crash], level: 1, action: { http: { url: "
+		   "'https://127.0.0.1:8443/admin/drain', body: '{\"mode\": \"safe\"}', "
+		   "bearer_token_file: %s } } }\n"
+		   "      - { on: [crash_loop], level: 3, action: { rollback: { command: "
+		   "[/bin/true, undo], env: [A=1], timeout: 90s } } }\n" POLICY,
+		 tok);
+	cfg = parse_ok(yaml);
+	h = &cfg->workloads[0].heal[0];
+	assert_ptr_equal(h->action.ops, &vigil_http_ops);
+	hp = h->action.params;
+	assert_string_equal(hp->url, "https://127.0.0.1:8443/admin/drain");
+	assert_string_equal(hp->method, "POST");
+	assert_string_equal(hp->body, "{\"mode\": \"safe\"}");
+	assert_string_equal(hp->token_file, tok);
+	assert_int_equal(hp->timeout_ms, VIGIL_HTTP_TIMEOUT_MS);
+	h->action.ops->describe(&h->action, buf, sizeof(buf));
+	assert_null(strstr(buf, "sekrit"));
+	assert_non_null(strstr(buf, "POST https://127.0.0.1:8443/admin/drain with a 16-byte body"));
+	buf[0] = '\0';
+	assert_int_equal(h->action.ops->touches(&h->action, collect_touch, buf), 0);
+	assert_string_equal(buf, "5 url=https://127.0.0.1:8443/admin/drain;");
+	h = &cfg->workloads[0].heal[1];
+	assert_ptr_equal(h->action.ops, &vigil_rollback_ops);
+	assert_string_equal(h->name, "rollback");
+	rp = h->action.params;
+	assert_int_equal(rp->argc, 2);
+	assert_string_equal(rp->argv[1], "undo");
+	assert_null(rp->argv[2]);
+	assert_string_equal(rp->envp[0], "A=1");
+	assert_int_equal(rp->timeout_ms, 90000);
+	h->action.ops->describe(&h->action, buf, sizeof(buf));
+	assert_string_equal(buf, "/bin/true undo (must exit 0 within 90000 ms)");
+	buf[0] = '\0';
+	assert_int_equal(h->action.ops->touches(&h->action, collect_touch, buf), 0);
+	assert_string_equal(buf, "0 command[0]=/bin/true;");
+	vigil_config_free(cfg);
+	/* Open to the group: refused, as at any load. */
+	assert_int_equal(chmod(tok, 0640), 0);
+	assert_true(is_refused(yaml,
+			       "t.yaml:5:153: workloads[0].heal[0].action.http.bearer_token_file: ",
+			       "is open to group or others (mode 0640)"));
+	unlink(tok);
 }
 
 static void test_too_many_workloads(void **state)
@@ -1407,6 +1535,7 @@ int main(void)
 	    cmocka_unit_test(test_redis_glob_inside),
 	    cmocka_unit_test(test_redis_bad_inputs),
 	    cmocka_unit_test(test_redis_kinds),
+	    cmocka_unit_test(test_http_rollback_ok),
 	    cmocka_unit_test(test_exact_messages),
 	    cmocka_unit_test(test_action_validate_refusal),
 	    cmocka_unit_test(test_too_many_workloads),

@@ -22,8 +22,10 @@
 #include "heal/action.h"
 #include "heal/cache_clear.h"
 #include "heal/proc.h"
+#include "heal/http.h"
 #include "heal/publish.h"
 #include "heal/restart.h"
+#include "heal/rollback.h"
 #include "heal/set_flag.h"
 #include "vigil/limits.h"
 #define MAX_NAME_LEN 63
@@ -316,28 +318,28 @@ static int build_argv(struct parse_ctx *pc, const char *path, const char *key, c
 	return 0;
 }
 
-/* env: [NAME=value...], a child's whole environment; ${VAR} expanded in each. Returns 0,
- * -EINVAL (message written) or -ENOMEM. */
-static int build_envp(struct parse_ctx *pc, const char *path, const struct raw_restart *rs,
-		      struct vigil_restart_params *p)
+/* env: [NAME=value...] (n of them), a child's whole environment; ${VAR} expanded in each,
+ * into *envp and *envc. Returns 0, -EINVAL (message written) or -ENOMEM. */
+static int build_envp(struct parse_ctx *pc, const char *path, char **env, unsigned int n,
+		      char ***envp, unsigned int *envc)
 {
 	char key[24];
 	size_t name;
 
-	if (rs->env_count > VIGIL_RESTART_MAX_ENV)
-		return cfg_fail(pc, path, "env", "has %u entries, at most %d are allowed",
-				rs->env_count, VIGIL_RESTART_MAX_ENV);
-	for (unsigned int i = 0; i < rs->env_count; i++) {
-		name = strcspn(rs->env[i], "=");
-		if (rs->env[i][name] == '=' && name && name < 128 &&
-		    strspn(rs->env[i], WORD_CHARS) == name && !strchr("0123456789", rs->env[i][0]))
+	if (n > VIGIL_MAX_ENV)
+		return cfg_fail(pc, path, "env", "has %u entries, at most %d are allowed", n,
+				VIGIL_MAX_ENV);
+	for (unsigned int i = 0; i < n; i++) {
+		name = strcspn(env[i], "=");
+		if (env[i][name] == '=' && name && name < 128 &&
+		    strspn(env[i], WORD_CHARS) == name && !strchr("0123456789", env[i][0]))
 			continue;
 		snprintf(key, sizeof(key), "env[%u]", i);
 		return cfg_fail(pc, path, key, "'%s' must be NAME=value, NAME of A-Z a-z 0-9 _",
-				rs->env[i]);
+				env[i]);
 	}
-	p->envc = rs->env_count;
-	return build_argv(pc, path, "env", rs->env, rs->env_count, &p->envp);
+	*envc = n;
+	return build_argv(pc, path, "env", env, n, envp);
 }
 
 /* restart: { exec: [argv...] | signal: SIG | command: [argv...], env, kill_after, timeout,
@@ -411,7 +413,7 @@ static int restart_params(struct parse_ctx *pc, const char *path, const void *ra
 		ret =
 		    build_argv(pc, path, mode, has[0] ? rs->exec : rs->command, p->argc, &p->argv);
 		if (!ret)
-			ret = build_envp(pc, path, rs, p);
+			ret = build_envp(pc, path, rs->env, rs->env_count, &p->envp, &p->envc);
 	}
 	return ret;
 }
@@ -570,6 +572,64 @@ static int publish_params(struct parse_ctx *pc, const char *path, const void *ra
 	return ret;
 }
 
+/* http: { url, method, body, bearer_token_file, timeout } — url required, method POST and
+ * timeout 10s (at most 5m) by default. What they mean is checked by the kind (heal/http.c). */
+static int http_params(struct parse_ctx *pc, const char *path, const void *raw, void **out)
+{
+	const struct raw_http *rh = raw;
+	struct vigil_http_params *p;
+	char at[5][PATH_LEN];
+	int ret;
+
+	if (!rh->url)
+		return cfg_fail(pc, path, NULL, "missing required key 'url'");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	cfg_join_path(at[0], PATH_LEN, path, "url");
+	cfg_join_path(at[1], PATH_LEN, path, "method");
+	cfg_join_path(at[2], PATH_LEN, path, "body");
+	cfg_join_path(at[3], PATH_LEN, path, "bearer_token_file");
+	ret = get_str(pc, at[0], rh->url, NULL, &p->url);
+	if (!ret)
+		ret = get_str(pc, at[1], rh->method, "POST", &p->method);
+	if (!ret && rh->body)
+		ret = get_str(pc, at[2], rh->body, NULL, &p->body);
+	if (!ret && rh->bearer_token_file)
+		ret = get_str(pc, at[3], rh->bearer_token_file, NULL, &p->token_file);
+	if (!ret)
+		ret = get_duration(pc, path, "timeout", rh->timeout, VIGIL_HTTP_TIMEOUT_MS, true,
+				   &p->timeout_ms);
+	if (!ret && p->timeout_ms > VIGIL_HTTP_TIMEOUT_MAX_MS)
+		ret = cfg_fail(pc, path, "timeout", "'%s' is longer than the 5m allowed",
+			       rh->timeout);
+	return ret;
+}
+
+/* rollback: { command: [argv...], env, timeout } — command required; timeout 5m by default. */
+static int rollback_params(struct parse_ctx *pc, const char *path, const void *raw, void **out)
+{
+	const struct raw_rollback *rr = raw;
+	struct vigil_rollback_params *p;
+	int ret;
+
+	if (!rr->command_count)
+		return no_list(pc, path, "command");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	p->argc = rr->command_count;
+	ret = get_duration(pc, path, "timeout", rr->timeout, VIGIL_ROLLBACK_TIMEOUT_MS, true,
+			   &p->timeout_ms);
+	if (!ret)
+		ret = build_argv(pc, path, "command", rr->command, rr->command_count, &p->argv);
+	if (!ret)
+		ret = build_envp(pc, path, rr->env, rr->env_count, &p->envp, &p->envc);
+	return ret;
+}
+
 /* Each kind the schema has (config/schema.c): its key under `action:`, which is its name in
  * the action table (heal/actions.c), where libcyaml put its raw mapping, and its params. */
 static const struct {
@@ -581,6 +641,8 @@ static const struct {
     {"cache_clear", offsetof(struct raw_action, cache_clear), cache_clear_params},
     {"set_flag", offsetof(struct raw_action, set_flag), set_flag_params},
     {"publish", offsetof(struct raw_action, publish), publish_params},
+    {"http", offsetof(struct raw_action, http), http_params},
+    {"rollback", offsetof(struct raw_action, rollback), rollback_params},
 };
 
 /* The rule's one action: its kind resolved through the action table, its params built, and

@@ -65,11 +65,29 @@ static const cyaml_schema_field_t publish_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t http_fields[] = {
+    F_STR("url", struct raw_http, url),
+    F_STR("method", struct raw_http, method),
+    F_STR("body", struct raw_http, body),
+    F_STR("bearer_token_file", struct raw_http, bearer_token_file),
+    F_STR("timeout", struct raw_http, timeout),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t rollback_fields[] = {
+    F_STRV("command", struct raw_rollback, command),
+    F_STRV("env", struct raw_rollback, env),
+    F_STR("timeout", struct raw_rollback, timeout),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t action_fields[] = {
     F_MAP("restart", struct raw_action, restart, restart_fields),
     F_MAP("cache_clear", struct raw_action, cache_clear, cache_clear_fields),
     F_MAP("set_flag", struct raw_action, set_flag, set_flag_fields),
     F_MAP("publish", struct raw_action, publish, publish_fields),
+    F_MAP("http", struct raw_action, http, http_fields),
+    F_MAP("rollback", struct raw_action, rollback, rollback_fields),
     CYAML_FIELD_END,
 };
 

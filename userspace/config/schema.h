@@ -48,11 +48,25 @@ struct raw_publish {
 	char *ack_timeout, *group;
 };
 
+struct raw_http {
+	char *url, *method, *body, *bearer_token_file, *timeout;
+};
+
+struct raw_rollback {
+	char **command;
+	unsigned int command_count;
+	char **env;
+	unsigned int env_count;
+	char *timeout;
+};
+
 struct raw_action {
 	struct raw_restart *restart;
 	struct raw_cache_clear *cache_clear;
 	struct raw_set_flag *set_flag;
 	struct raw_publish *publish;
+	struct raw_http *http;
+	struct raw_rollback *rollback;
 };
 
 struct raw_retry {

@@ -21,7 +21,7 @@
 /* DESIGN.md's closed action vocabulary. Those implemented are the kinds of the action table
  * (heal/actions.c), each with a YAML shape in config/schema.c. */
 static const char *const action_names[] = {
-    "restart", "cache_clear", "retry", "set_flag", "publish", "rollback",
+    "restart", "cache_clear", "retry", "set_flag", "publish", "rollback", "http",
 };
 
 /* --- finding a key path in the text (libyaml) --------------------------------------------- */

@@ -4,8 +4,10 @@
 
 #include "heal/action.h"
 #include "heal/cache_clear.h"
+#include "heal/http.h"
 #include "heal/publish.h"
 #include "heal/restart.h"
+#include "heal/rollback.h"
 #include "heal/set_flag.h"
 
 static const struct vigil_action_ops *const kinds[] = {
@@ -13,6 +15,8 @@ static const struct vigil_action_ops *const kinds[] = {
     &vigil_cache_clear_ops,
     &vigil_set_flag_ops,
     &vigil_publish_ops,
+    &vigil_http_ops,
+    &vigil_rollback_ops,
 };
 
 const struct vigil_action_ops *vigil_action_find(const char *kind)

@@ -29,7 +29,6 @@
  * run — once, after everything it did — or arms that timer.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +42,7 @@
 #include "core/loop.h"
 #include "detect/detector.h"
 #include "detect/incidents.h"
+#include "heal/command.h"
 #include "heal/proc.h"
 #include "heal/restart.h"
 #include "heal/spawn.h"
@@ -50,7 +50,6 @@
 #define AWAIT_POLL_MS 250 /* how often the watched set is looked at while awaiting */
 #define MAX_PIDS 256	  /* of the workload's processes looked at, at most */
 #define MAX_GONE 16	  /* processes that ended during the run: never a replacement */
-#define OUT_TAIL 200	  /* bytes of a command's output kept for the record */
 
 enum phase {
 	P_STOP,	   /* exec: the old process is to end before the new one starts */
@@ -73,8 +72,7 @@ struct restart_run {
 	int child_fd, status_fd, out_fd; /* its pidfd, exec status pipe, output (command) */
 	uint64_t child_ns;		 /* when it was started */
 	uint64_t cmd_until_ns;		 /* command: killed then */
-	char out[OUT_TAIL + 1];		 /* command: the end of its output */
-	size_t out_len;
+	struct vigil_out_tail out;	 /* command: the end of its output */
 	/* awaiting */
 	uint64_t await_until_ns, poll_at_ns;
 	pid_t seen; /* command: a new process that exec'd while it still ran */
@@ -116,27 +114,14 @@ static int restart_validate(const struct vigil_action *a, const struct vigil_hea
 			    const char **key, char *why, size_t len)
 {
 	const struct vigil_restart_params *p = a->params;
-	bool exec = p && p->mode == VIGIL_RESTART_EXEC;
 
 	(void)r;
-	*key = exec ? "exec" : "command";
 	if (p && p->mode == VIGIL_RESTART_SIGNAL)
 		return 0;
-	if (!p || !p->argc || !p->argv) {
-		snprintf(why, len, "must not be empty");
-		return -EINVAL;
-	}
-	if (p->argc > VIGIL_RESTART_MAX_ARGV) {
-		snprintf(why, len, "has %u entries, at most %d are allowed", p->argc,
-			 VIGIL_RESTART_MAX_ARGV);
-		return -EINVAL;
-	}
-	if (p->argv[0][0] != '/') {
-		*key = exec ? "exec[0]" : "command[0]";
-		snprintf(why, len, "'%s' must be an absolute path (start with /)", p->argv[0]);
-		return -EINVAL;
-	}
-	return 0;
+	if (p && p->mode == VIGIL_RESTART_EXEC)
+		return vigil_argv_check(p->argv, p->argc, "exec", "exec[0]", key, why, len);
+	return vigil_argv_check(p ? p->argv : NULL, p ? p->argc : 0, "command", "command[0]", key,
+				why, len);
 }
 
 /* The intent: the command line (exec); what will be done (signal, command). */
@@ -171,21 +156,14 @@ static void restart_describe(const struct vigil_action *a, char *buf, size_t len
 	}
 }
 
-static void free_strv(char **v)
-{
-	for (char **s = v; s && *s; s++)
-		free(*s);
-	free(v);
-}
-
 static void restart_free_params(void *params)
 {
 	struct vigil_restart_params *p = params;
 
 	if (!p)
 		return;
-	free_strv(p->argv);
-	free_strv(p->envp);
+	vigil_strv_free(p->argv);
+	vigil_strv_free(p->envp);
 	free(p);
 }
 
@@ -217,11 +195,7 @@ __attribute__((format(printf, 5, 6))) static void finish(struct restart_run *r, 
 
 static void drop_fd(struct restart_run *r, int *fd)
 {
-	if (*fd < 0)
-		return;
-	vigil_loop_del_fd(r->run.loop, *fd);
-	close(*fd);
-	*fd = -1;
+	vigil_drop_fd(r->run.loop, fd);
 }
 
 /* Let go of every fd the run holds (the processes themselves are left as they are). */
@@ -558,55 +532,28 @@ static void kill_due(struct restart_run *r)
  * exec. */
 static int read_status(struct restart_run *r)
 {
-	int err = 0;
-	ssize_t n;
+	int st;
 
 	if (r->status_fd < 0)
 		return 1;
-	n = read(r->status_fd, &err, sizeof(err));
-	if (n < 0 && errno == EAGAIN)
-		return 0;
-	drop_fd(r, &r->status_fd);
-	return n == sizeof(err) ? -err : 1;
+	st = vigil_exec_status(r->status_fd);
+	if (st)
+		drop_fd(r, &r->status_fd);
+	return st;
 }
 
 /* Keep the end of the command's output: one line of text for the record. */
 static void read_output(struct restart_run *r)
 {
-	char buf[512];
-	ssize_t n;
-
-	while (r->out_fd >= 0 && (n = read(r->out_fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				drop_fd(r, &r->out_fd);
-			return;
-		}
-		for (ssize_t i = 0; i < n; i++) {
-			char c = buf[i] == '\n' || buf[i] == '\t' ? ' ' : buf[i];
-
-			if ((unsigned char)c < ' ' ||
-			    (c == ' ' && r->out_len && r->out[r->out_len - 1] == ' '))
-				continue;
-			if (r->out_len == OUT_TAIL) {
-				memmove(r->out, r->out + 1, OUT_TAIL - 1);
-				r->out_len--;
-			}
-			r->out[r->out_len++] = c;
-		}
-		r->out[r->out_len] = '\0';
-	}
-	drop_fd(r, &r->out_fd); /* EOF */
+	if (r->out_fd >= 0 && vigil_out_tail_read(&r->out, r->out_fd))
+		drop_fd(r, &r->out_fd);
 }
 
 /* ": what it said last", or "" when it said nothing. */
 static const char *said(struct restart_run *r, char *buf, size_t len)
 {
 	read_output(r);
-	while (r->out_len && r->out[r->out_len - 1] == ' ')
-		r->out[--r->out_len] = '\0';
-	snprintf(buf, len, "%s%s", r->out_len ? ": " : "", r->out);
-	return buf;
+	return vigil_out_tail_said(&r->out, buf, len);
 }
 
 /* What a failed exec says. */
@@ -618,20 +565,14 @@ static void exec_failed(struct restart_run *r, int err)
 /* The command ended with wstatus. */
 static void command_exit(struct restart_run *r, int wstatus)
 {
-	char detail[256], out[OUT_TAIL + 3];
+	char detail[256], out[VIGIL_OUT_TAIL + 3], how[40];
 	uint64_t took = ms_since(r, r->child_ns);
 	int fd;
 
-	if (WIFSIGNALED(wstatus)) {
-		finish(r, false, true, r->child,
-		       "command pid %d killed by signal %d after %llu ms%s", r->child,
-		       WTERMSIG(wstatus), (unsigned long long)took, said(r, out, sizeof(out)));
-		return;
-	}
-	if (WEXITSTATUS(wstatus)) {
-		finish(r, false, true, r->child,
-		       "command pid %d exited with status %d after %llu ms%s", r->child,
-		       WEXITSTATUS(wstatus), (unsigned long long)took, said(r, out, sizeof(out)));
+	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus)) {
+		finish(r, false, true, r->child, "command pid %d %s after %llu ms%s", r->child,
+		       vigil_wstatus_str(wstatus, how, sizeof(how)), (unsigned long long)took,
+		       said(r, out, sizeof(out)));
 		return;
 	}
 	snprintf(detail, sizeof(detail), "command pid %d exited 0 after %llu ms", r->child,
@@ -731,22 +672,23 @@ static int prespawn(pid_t pid, void *arg)
 	return vigil_action_watch(&r->run, pid);
 }
 
-/* Spawn argv with the rule's environment; out_fd its output (-1: none). Returns 0 (the child's
- * fds watched on the loop) or -errno. */
-static int spawn_child(struct restart_run *r, int out_fd, bool watch, char *why, size_t len)
+/* Spawn argv with the rule's environment: exec's new process (watched before it may run, its
+ * output to /dev/null), or the command (its output kept). Returns 0 (the child's fds watched on
+ * the loop) or -errno. */
+static int spawn_child(struct restart_run *r, bool command, char *why, size_t len)
 {
 	const struct vigil_restart_params *p = params(&r->run);
 	struct vigil_spawn_opts o = {
 	    .argv = p->argv,
 	    .envp = p->envp,
-	    .out_fd = out_fd,
-	    .pre = watch ? prespawn : NULL,
+	    .out_fd = -1,
+	    .pre = command ? NULL : prespawn,
 	    .arg = r,
 	    .why = why,
 	    .whylen = len,
 	};
 	struct vigil_spawned sp;
-	int err = vigil_spawn(&o, &sp);
+	int err = command ? vigil_spawn_piped(&o, &sp, &r->out_fd) : vigil_spawn(&o, &sp);
 
 	if (err)
 		return err;
@@ -772,7 +714,7 @@ static void spawn_new(struct restart_run *r)
 
 	vigil_action_attempt(run);
 	r->phase = P_EXEC;
-	err = spawn_child(r, -1, true, why, sizeof(why));
+	err = spawn_child(r, false, why, sizeof(why));
 	if (err) {
 		/* vigil's failure (fork, pidfd, watch, a child dead before it was let go), or
 		 * its refusal of an executable no longer safe to run: not the action's. */
@@ -792,24 +734,15 @@ static void run_command(struct restart_run *r)
 	const struct vigil_restart_params *p = params(&r->run);
 	char detail[512], argv[384];
 	char why[256] = "";
-	int out[2], err;
+	int err;
 
 	vigil_action_attempt(&r->run);
 	r->phase = P_COMMAND;
-	if (pipe2(out, O_CLOEXEC))
-		out[0] = out[1] = -1; /* then without its output */
-	else
-		fcntl(out[0], F_SETFL, O_NONBLOCK); /* ours only: the child writes blocking */
-	err = spawn_child(r, out[1], false, why, sizeof(why));
-	if (out[1] >= 0)
-		close(out[1]);
+	err = spawn_child(r, true, why, sizeof(why));
 	if (err) {
-		if (out[0] >= 0)
-			close(out[0]);
 		finish(r, false, false, 0, "spawn: %s", why[0] ? why : strerror(-err));
 		return;
 	}
-	r->out_fd = out[0];
 	if (r->out_fd >= 0 &&
 	    vigil_loop_add_fd(r->run.loop, r->out_fd, EPOLLIN, output_readable, r)) {
 		close(r->out_fd);
@@ -905,7 +838,7 @@ static void restart_progress(struct vigil_action_run *run, const struct vigil_ac
 		if (r->over)
 			break;
 		if (r->phase == P_COMMAND && now >= r->cmd_until_ns) {
-			char out[OUT_TAIL + 3];
+			char out[VIGIL_OUT_TAIL + 3];
 
 			if (r->child_fd >= 0)
 				vigil_pidfd_signal(r->child_fd, SIGKILL);

@@ -23,13 +23,14 @@
 #define VIGIL_HEAL_RESTART_H
 
 #include "heal/action.h"
+#include "heal/command.h"
 
 /* Defaults: kill_after (SIGTERM, then SIGKILL this long after), await, a command's timeout. */
 #define VIGIL_STOP_GRACE_MS 10000
 #define VIGIL_AWAIT_MS 60000
 #define VIGIL_COMMAND_TIMEOUT_MS 60000
-#define VIGIL_RESTART_MAX_ARGV 32
-#define VIGIL_RESTART_MAX_ENV 64
+#define VIGIL_RESTART_MAX_ARGV VIGIL_MAX_ARGV
+#define VIGIL_RESTART_MAX_ENV VIGIL_MAX_ENV
 
 enum vigil_restart_mode {
 	VIGIL_RESTART_EXEC = 0,

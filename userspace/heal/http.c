@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * http: the action kind `http` (http.h), behind the action interface (action.h). start() copies
+ * what the request needs into the run's work (the thread touches nothing else), the request is
+ * made on the work thread, and progress(WORK_DONE) ends the run with its outcome: "success" or
+ * "failed", learnt — but for a token that could not be read, or a request vigil could not
+ * make, which say nothing about the endpoint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "detect/incidents.h"
+#include "heal/http.h"
+
+#define TOKEN_MAX 4096 /* bytes of a bearer token file, at most */
+
+/* What the work thread gets (copies: it touches nothing of vigil's) and gives back. */
+struct http_work {
+	/* in */
+	char *url, *method, *body, *token_file;
+	const char *ctype; /* NULL without a body */
+	uint64_t timeout_ms;
+	char incident[17], signature[17];
+	/* out */
+	bool done; /* the request was made, or refused before it */
+	bool ok, known;
+	char detail[VIGIL_HTTP_KEEP + 160];
+	/* the answer, as it comes */
+	char kept[VIGIL_HTTP_KEEP + 1];
+	size_t n_kept, n_total;
+};
+
+struct http_run {
+	struct vigil_action_run run; /* first: what the healer allocates and fills */
+	struct http_work w;
+};
+
+/* --- libcurl's global init ----------------------------------------------------------------- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Once per process, on the main thread (see http.h). Returns whether libcurl can be used. */
+static bool curl_ready(void)
+{
+	pthread_once(&curl_once, curl_init);
+	return curl_init_rc == CURLE_OK;
+}
+
+/* --- at load ------------------------------------------------------------------------------ */
+
+/* http:// or https://, a host, no credentials. Returns 0, or -EINVAL with why. */
+static int check_url(const char *url, char *why, size_t len)
+{
+	const char *host;
+	CURLU *u;
+	CURLUcode rc;
+	char *part = NULL;
+	int ret = -EINVAL;
+
+	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) {
+		snprintf(why, len, "'%s' must start with http:// or https://", url);
+		return -EINVAL;
+	}
+	/* libcurl takes "http:///x" as host x: the host must follow the two slashes. */
+	host = strstr(url, "://") + 3;
+	if (!*host || *host == '/' || *host == '\\') {
+		snprintf(why, len, "'%s' has no host", url);
+		return -EINVAL;
+	}
+	u = curl_url();
+	if (!u)
+		return -ENOMEM;
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc) {
+		snprintf(why, len, "'%s' is not a URL: %s", url, curl_url_strerror(rc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &part, 0) || !part || !*part) {
+		snprintf(why, len, "'%s' has no host", url);
+		goto out;
+	}
+	curl_free(part);
+	part = NULL;
+	if (!curl_url_get(u, CURLUPART_USER, &part, 0) ||
+	    !curl_url_get(u, CURLUPART_PASSWORD, &part, 0)) {
+		/* Not echoed: it may hold a password. */
+		snprintf(why, len,
+			 "must not hold a user or password (a bearer_token_file holds the "
+			 "secret)");
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_free(part);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+/* A token file is a regular file open to no one but its owner. Returns 0, or -EPERM with why. */
+static int check_token_mode(const struct stat *st, const char *path, char *why, size_t len)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(why, len, "'%s' is not a regular file", path);
+		return -EPERM;
+	}
+	if (st->st_mode & 077) {
+		snprintf(why, len,
+			 "'%s' is open to group or others (mode %04o): a token file must be 0600 "
+			 "or 0400",
+			 path, (unsigned int)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int http_validate(const struct vigil_action *a, const struct vigil_heal_rule *r,
+			 const char **key, char *why, size_t len)
+{
+	const struct vigil_http_params *p = a->params;
+	static const char *const methods[] = {"POST", "PUT", "PATCH", "DELETE"};
+	struct stat st;
+	size_t i;
+	int ret;
+
+	(void)r;
+	*key = NULL;
+	if (!curl_ready()) {
+		snprintf(why, len, "libcurl could not be initialised");
+		return -EINVAL;
+	}
+	*key = "url";
+	if (!p || !p->url) {
+		snprintf(why, len, "must not be empty");
+		return -EINVAL;
+	}
+	ret = check_url(p->url, why, len);
+	if (ret)
+		return ret;
+	*key = "method";
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]) && strcmp(p->method, methods[i]); i++)
+		;
+	if (i == sizeof(methods) / sizeof(methods[0])) {
+		snprintf(why, len, "'%s' is not one of POST, PUT, PATCH, DELETE", p->method);
+		return -EINVAL;
+	}
+	*key = "body";
+	if (p->body && strlen(p->body) > VIGIL_HTTP_BODY_MAX) {
+		snprintf(why, len, "is %zu bytes, at most %d are allowed", strlen(p->body),
+			 VIGIL_HTTP_BODY_MAX);
+		return -EINVAL;
+	}
+	*key = "bearer_token_file";
+	if (!p->token_file)
+		return 0;
+	if (p->token_file[0] != '/') {
+		snprintf(why, len, "'%s' must be an absolute path (start with /)", p->token_file);
+		return -EINVAL;
+	}
+	if (stat(p->token_file, &st)) {
+		snprintf(why, len, "'%s' cannot be read: %s", p->token_file, strerror(errno));
+		return -EINVAL;
+	}
+	return check_token_mode(&st, p->token_file, why, len) ? -EINVAL : 0;
+}
+
+/* The intent: what will be sent where. Never the token: only where it is read from. */
+static void http_describe(const struct vigil_action *a, char *buf, size_t len)
+{
+	const struct vigil_http_params *p = a->params;
+	char body[48] = "no body";
+
+	if (p->body)
+		snprintf(body, sizeof(body), "a %zu-byte body", strlen(p->body));
+	snprintf(buf, len, "%s %s with %s%s%s; a 2xx answer within %llu ms", p->method, p->url,
+		 body, p->token_file ? ", the bearer token of " : "",
+		 p->token_file ? p->token_file : "", (unsigned long long)p->timeout_ms);
+}
+
+static int http_touches(const struct vigil_action *a, vigil_touch_fn fn, void *arg)
+{
+	const struct vigil_http_params *p = a->params;
+
+	return fn(VIGIL_TOUCH_URL, "url", p->url, arg);
+}
+
+static void http_free_params(void *params)
+{
+	struct vigil_http_params *p = params;
+
+	if (!p)
+		return;
+	free(p->url);
+	free(p->method);
+	free(p->body);
+	free(p->token_file);
+	free(p);
+}
+
+/* --- on the work thread -------------------------------------------------------------------- */
+
+__attribute__((format(printf, 4, 5))) static void outcome(struct http_work *w, bool ok, bool known,
+							  const char *f, ...)
+{
+	va_list ap;
+
+	w->done = true;
+	w->ok = ok;
+	w->known = known;
+	va_start(ap, f);
+	vsnprintf(w->detail, sizeof(w->detail), f, ap);
+	va_end(ap);
+}
+
+/* The token into buf (its trailing newline and spaces dropped). Returns 0, or -errno with the
+ * outcome set. */
+static int read_token(struct http_work *w, char *buf, size_t len)
+{
+	char why[256];
+	struct stat st;
+	ssize_t n;
+	size_t end;
+	int fd, err = 0;
+
+	fd = open(w->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		err = -errno;
+		outcome(w, false, false, "bearer_token_file %s: %s", w->token_file, strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		outcome(w, false, false, "bearer_token_file %s: %s", w->token_file, strerror(-err));
+	} else if (check_token_mode(&st, w->token_file, why, sizeof(why))) {
+		err = -EPERM;
+		outcome(w, false, false, "bearer_token_file %s", why);
+	} else if ((n = read(fd, buf, len)) < 0) {
+		err = -errno;
+		outcome(w, false, false, "bearer_token_file %s: %s", w->token_file, strerror(-err));
+	} else if ((size_t)n == len) {
+		err = -EFBIG;
+		outcome(w, false, false, "bearer_token_file %s: longer than %zu bytes",
+			w->token_file, len - 1);
+	} else {
+		for (end = (size_t)n; end && strchr(" \t\r\n", buf[end - 1]); end--)
+			;
+		buf[end] = '\0';
+		for (size_t i = 0; i < end && !err; i++)
+			if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
+				err = -EINVAL;
+		if (!end || err) {
+			err = -EINVAL;
+			outcome(w, false, false, "bearer_token_file %s: %s", w->token_file,
+				end ? "the token holds a control character" : "empty");
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/* libcurl hands the answer's body: the first bytes kept, the rest counted. */
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_work *w = arg;
+	size_t len = size * n;
+
+	for (size_t i = 0; i < len && w->n_kept < VIGIL_HTTP_KEEP; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		w->kept[w->n_kept++] = c >= ' ' && c < 0x7f ? (char)c : c == '\n' ? ' ' : '.';
+	}
+	w->kept[w->n_kept] = '\0';
+	w->n_total += len;
+	return len;
+}
+
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* The request's outcome, once curl_easy_perform returned rc after ms. */
+static void answered(struct http_work *w, CURL *c, CURLcode rc, double ms, const char *err)
+{
+	long status = 0, oserr = 0;
+
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		outcome(w, false, true, "timed out after %.1f ms (timeout %llu ms)", ms,
+			(unsigned long long)w->timeout_ms);
+		return;
+	}
+	if (rc == CURLE_COULDNT_CONNECT) {
+		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+		outcome(w, false, true, "connect: %s", oserr ? strerror((int)oserr) : err);
+		return;
+	}
+	if (rc != CURLE_OK) {
+		outcome(w, false, true, "%s: %s", curl_easy_strerror(rc), err);
+		return;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	while (w->n_kept && w->kept[w->n_kept - 1] == ' ')
+		w->kept[--w->n_kept] = '\0';
+	outcome(w, status >= 200 && status < 300, true, "HTTP %ld after %.1f ms, %zu bytes%s%s%s",
+		status, ms, w->n_total, w->n_kept ? ": " : "", w->kept,
+		status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+}
+
+/* The work: one request, bounded by the timeout. */
+static void http_request(void *arg)
+{
+	struct http_work *w = arg;
+	char token[TOKEN_MAX + 1], line[TOKEN_MAX + 32], err[CURL_ERROR_SIZE] = "";
+	struct curl_slist *h = NULL, *nh;
+	struct timespec t0, t1;
+	CURL *c = NULL;
+	CURLcode rc;
+
+	if (w->token_file && read_token(w, token, sizeof(token)))
+		return;
+	c = curl_easy_init();
+	if (!c) {
+		outcome(w, false, false, "libcurl: no handle");
+		goto out;
+	}
+	snprintf(line, sizeof(line), "X-Vigil-Incident: %s", w->incident);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Vigil-Signature: %s", w->signature);
+	h = h ? curl_slist_append(h, line) : NULL;
+	h = h ? curl_slist_append(h, "Expect:") : NULL; /* no 100-continue round trip */
+	if (h && w->ctype) {
+		snprintf(line, sizeof(line), "Content-Type: %s", w->ctype);
+		h = curl_slist_append(h, line);
+	}
+	if (h && w->token_file) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		nh = curl_slist_append(h, line);
+		explicit_bzero(line, sizeof(line));
+		h = nh;
+	}
+	if (!h) {
+		outcome(w, false, false, "libcurl: out of memory");
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, w->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, w->body ? w->body : "");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(w->body ? strlen(w->body) : 0));
+	if (strcmp(w->method, "POST"))
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, w->method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = curl_easy_perform(c);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	answered(w, c, rc, ms_between(&t0, &t1), err[0] ? err : curl_easy_strerror(rc));
+out:
+	if (w->token_file)
+		explicit_bzero(token, sizeof(token));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+/* --- the run ------------------------------------------------------------------------------ */
+
+/* application/json for a JSON object, text/plain otherwise; NULL without a body. */
+static const char *content_type(const char *body)
+{
+	json_t *j;
+	bool obj;
+
+	if (!body)
+		return NULL;
+	j = json_loads(body, JSON_DECODE_ANY, NULL);
+	obj = json_is_object(j);
+	json_decref(j);
+	return obj ? "application/json" : "text/plain; charset=utf-8";
+}
+
+static void drop_copies(struct http_work *w)
+{
+	free(w->url);
+	free(w->method);
+	free(w->body);
+	free(w->token_file);
+	w->url = w->method = w->body = w->token_file = NULL;
+}
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*failed = true;
+	return d;
+}
+
+static void http_start(struct vigil_action_run *run)
+{
+	struct http_run *r = (struct http_run *)run;
+	const struct vigil_http_params *p = run->action->params;
+	struct http_work *w = &r->w;
+	bool failed = !curl_ready();
+	char detail[96];
+	int err;
+
+	w->url = dup_or_null(p->url, &failed);
+	w->method = dup_or_null(p->method, &failed);
+	w->body = dup_or_null(p->body, &failed);
+	w->token_file = dup_or_null(p->token_file, &failed);
+	w->ctype = content_type(p->body);
+	w->timeout_ms = p->timeout_ms;
+	snprintf(w->incident, sizeof(w->incident), "%s", run->inc->id);
+	snprintf(w->signature, sizeof(w->signature), "%s", run->inc->signature);
+	err = failed ? -ENOMEM : vigil_action_work(run, http_request, w);
+	if (err) {
+		drop_copies(w);
+		snprintf(detail, sizeof(detail), "the request could not be started: %s",
+			 strerror(-err));
+		vigil_action_done(run, false, false, detail, 0);
+		return;
+	}
+	vigil_action_attempt(run);
+}
+
+static void http_progress(struct vigil_action_run *run, const struct vigil_action_event *ev)
+{
+	struct http_run *r = (struct http_run *)run;
+	char detail[sizeof(r->w.detail)];
+
+	if (ev->type != VIGIL_ACTION_WORK_DONE)
+		return; /* nothing else is waited for */
+	drop_copies(&r->w);
+	snprintf(detail, sizeof(detail), "%s", r->w.done ? r->w.detail : "no outcome");
+	vigil_action_done(run, r->w.ok, r->w.known && r->w.done, detail, 0);
+}
+
+/* vigil stops: the work has returned (vigil waited for it). Did the endpoint say yes? */
+static bool http_cancel(struct vigil_action_run *run)
+{
+	struct http_run *r = (struct http_run *)run;
+
+	drop_copies(&r->w);
+	return r->w.done && r->w.ok;
+}
+
+const struct vigil_action_ops vigil_http_ops = {
+    .kind = "http",
+    .validate = http_validate,
+    .describe = http_describe,
+    .touches = http_touches,
+    .free_params = http_free_params,
+    .run_size = sizeof(struct http_run),
+    .start = http_start,
+    .progress = http_progress,
+    .cancel = http_cancel,
+};
