@@ -147,6 +147,85 @@ static void test_check_and_doctor_name_redis(void **state)
 	vt_fini(&v);
 }
 
+/* The repository's file at rel (from its root, which holds build/vigil), into path. */
+static void repo_file(const struct vt *v, const char *rel, char *path, size_t len)
+{
+	snprintf(path, len, "%s", v->vigil_bin);
+	*strrchr(path, '/') = '\0'; /* build */
+	*strrchr(path, '/') = '\0'; /* the checkout */
+	snprintf(path + strlen(path), len - strlen(path), "/%s", rel);
+}
+
+/*
+ * deploy/vigil.yaml passes `vigil check` on this machine: the service's five allowed healing
+ * actions by name, and a level-3 rollback, each with what it may touch; and so does the
+ * DaemonSet's own config (its ConfigMap), whose command rule runs kubectl.
+ */
+static void test_deploy_configs_check(void **state)
+{
+	static const char *const names[] = {
+	    "    restart_failed_agent: level 1",
+	    "    clear_corrupted_cache: level 1",
+	    "    retry_with_backoff: level 1",
+	    "    switch_to_backup_model: level 1",
+	    "    restore_conversation_state: level 1",
+	    "    rollback: level 3 (a person approves), on crash_loop\n"
+	    "      rollback: /usr/bin/systemctl start storyteller-rollback.service",
+	};
+	char path[512], ds[512], out[16384], line[512];
+	struct vt v;
+	FILE *in, *cm;
+	bool inside = false;
+
+	(void)state;
+	assert_int_equal(vt_init(&v), 0);
+	assert_int_equal(setenv("NODE_NAME", "node-1", 1), 0);
+	repo_file(&v, "deploy/vigil.yaml", path, sizeof(path));
+	{
+		const char *args[] = {"check", path, NULL};
+
+		if (run_vigil(&v, args, out, sizeof(out)))
+			fail_msg("vigil check %s:\n%s", path, out);
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strstr(out, names[i]))
+			fail_msg("no '%s' in:\n%s", names[i], out);
+	assert_non_null(strstr(out, "deletes the keys matching story:cache:*\n"));
+	assert_non_null(strstr(out, "calls http://127.0.0.1:8080/admin/reconnect\n"));
+	printf("%s", out);
+	/* The DaemonSet's ConfigMap holds its own vigil.yaml, indented under "vigil.yaml: |". */
+	repo_file(&v, "deploy/daemonset.yaml", path, sizeof(path));
+	snprintf(ds, sizeof(ds), "%s/daemonset-vigil.yaml", v.dir);
+	in = fopen(path, "r");
+	cm = fopen(ds, "w");
+	assert_non_null(in);
+	assert_non_null(cm);
+	while (fgets(line, sizeof(line), in)) {
+		if (inside && !strncmp(line, "---", 3))
+			break;
+		if (inside)
+			fputs(strlen(line) > 4 ? line + 4 : "\n", cm);
+		inside |= !strcmp(line, "  vigil.yaml: |\n");
+	}
+	fclose(in);
+	fclose(cm);
+	if (access("/usr/bin/kubectl", X_OK)) {
+		printf(
+		    "    SKIPPED the DaemonSet's config: its command rule runs /usr/bin/kubectl, "
+		    "which this machine lacks\n");
+	} else {
+		const char *args[] = {"check", ds, NULL};
+
+		setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1);
+		setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+		if (run_vigil(&v, args, out, sizeof(out)))
+			fail_msg("vigil check (the DaemonSet's ConfigMap):\n%s", out);
+		assert_non_null(strstr(out, "runs /usr/bin/kubectl\n"));
+	}
+	unsetenv("NODE_NAME");
+	vt_fini(&v);
+}
+
 static void test_missing_config_file(void **state)
 {
 	const char *args[] = {"run", "--config", "/nonexistent/vigil.yaml", NULL};
@@ -451,6 +530,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_config_names_file_line_key),
 	    cmocka_unit_test(test_missing_config_file),
 	    cmocka_unit_test(test_check_and_doctor_name_redis),
+	    cmocka_unit_test(test_deploy_configs_check),
 	    cmocka_unit_test(test_usage_and_version),
 	    cmocka_unit_test(test_doctor),
 	    cmocka_unit_test(test_hostile_comm_in_journal),

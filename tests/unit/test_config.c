@@ -1192,20 +1192,10 @@ static void test_action_validate_refusal(void **state)
 	assert_string_equal(why, "/usr/bin/api -v");
 }
 
-/* Collects what a kind declares it touches, "TYPE key=value;" each. */
-static int collect_touch(enum vigil_touch_type type, const char *key, const char *value, void *arg)
-{
-	char *buf = arg;
-	size_t n = strlen(buf);
-
-	snprintf(buf + n, 256 - n, "%d %s=%s;", (int)type, key, value);
-	return 0;
-}
-
 /* http and rollback as they load: their params, defaults, intent and touches — never the token. */
 static void test_http_rollback_ok(void **state)
 {
-	char tok[] = "/tmp/vigil-test-token-XXXXXX", yaml[1024], buf[256];
+	char tok[] = "/tmp/vigil-test-token-XXXXXX", yaml[1024], buf[512];
 	const struct vigil_http_params *hp;
 	const struct vigil_rollback_params *rp;
 	const struct vigil_heal_rule *h;
@@ -1238,7 +1228,7 @@ static void test_http_rollback_ok(void **state)
 	assert_non_null(strstr(buf, "POST https://127.0.0.1:8443/admin/drain with a 16-byte body"));
 	buf[0] = '\0';
 	assert_int_equal(h->action.ops->touches(&h->action, collect_touch, buf), 0);
-	assert_string_equal(buf, "5 url=https://127.0.0.1:8443/admin/drain;");
+	assert_string_equal(buf, "5 url https://127.0.0.1:8443/admin/drain\n");
 	h = &cfg->workloads[0].heal[1];
 	assert_ptr_equal(h->action.ops, &vigil_rollback_ops);
 	assert_string_equal(h->name, "rollback");
@@ -1252,7 +1242,7 @@ static void test_http_rollback_ok(void **state)
 	assert_string_equal(buf, "/bin/true undo (must exit 0 within 90000 ms)");
 	buf[0] = '\0';
 	assert_int_equal(h->action.ops->touches(&h->action, collect_touch, buf), 0);
-	assert_string_equal(buf, "0 command[0]=/bin/true;");
+	assert_string_equal(buf, "0 command[0] /bin/true\n");
 	vigil_config_free(cfg);
 	/* Open to the group: refused, as at any load. */
 	assert_int_equal(chmod(tok, 0640), 0);

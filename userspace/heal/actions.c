@@ -11,12 +11,8 @@
 #include "heal/set_flag.h"
 
 static const struct vigil_action_ops *const kinds[] = {
-    &vigil_restart_ops,
-    &vigil_cache_clear_ops,
-    &vigil_set_flag_ops,
-    &vigil_publish_ops,
-    &vigil_http_ops,
-    &vigil_rollback_ops,
+    &vigil_restart_ops, &vigil_cache_clear_ops, &vigil_set_flag_ops,
+    &vigil_publish_ops, &vigil_http_ops,	&vigil_rollback_ops,
 };
 
 const struct vigil_action_ops *vigil_action_find(const char *kind)
