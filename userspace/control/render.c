@@ -549,3 +549,8 @@ out:
 	json_decref(root);
 	return err;
 }
+
+const char *vigil_ctl_clean(const char *s, char *buf, size_t len)
+{
+	return clean(s, buf, len);
+}
