@@ -517,6 +517,8 @@ static void test_level1_restart_verified(void **state)
 	i = crash(&e, 11);
 	/* Level 1 acts at once: already spawned, watched before it could run. */
 	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	/* The chosen rule's level: the incident records carry it (vigil report). */
+	assert_int_equal(i->level, 1);
 	assert_int_equal(e.watched, 1);
 	/* Its exec succeeds: the replacement, timed; the verify window runs from there. */
 	wait_outcome(&e, "replaced", 1);
@@ -578,6 +580,7 @@ static void test_level3_waits_for_approval(void **state)
 	advance(&e, 50);
 	assert_int_equal(i->state, VIGIL_INC_AWAITING_APPROVAL);
 	assert_int_equal(e.watched, 0);
+	assert_int_equal(i->level, 3);
 	outcomes(&e, out, sizeof(out));
 	assert_string_equal(out, "");
 	env_fini(&e);
@@ -741,6 +744,7 @@ static void test_level2_waits_its_delay(void **state)
 	env_init(&e, CFG("level: 2\n        delay: 200ms", "/bin/sleep, \"5\""));
 	i = crash(&e, 11);
 	assert_int_equal(i->state, VIGIL_INC_OPEN);
+	assert_int_equal(i->level, 2);
 	advance(&e, 100);
 	assert_int_equal(e.watched, 0); /* not yet */
 	advance(&e, 100);

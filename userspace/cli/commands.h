@@ -28,5 +28,6 @@ int vigil_cmd_check(int argc, char **argv);
 int vigil_cmd_doctor(int argc, char **argv);
 int vigil_cmd_knowledge(int argc, char **argv);
 int vigil_cmd_export(int argc, char **argv);
+int vigil_cmd_report(int argc, char **argv);
 
 #endif /* VIGIL_CLI_COMMANDS_H */

@@ -7,7 +7,7 @@
  *
  *   run.c      run (the daemon)
  *   client.c   status, latency, incidents, incident, approve, deny (ask the daemon)
- *   offline.c  knowledge, export, check, doctor (read files and the host)
+ *   offline.c  knowledge, export, report, check, doctor (read files and the host)
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +56,14 @@ const char vigil_usage[] =
     "           --journal FILE  the journal to read (default: " VIGIL_HISTORY_JOURNAL ")\n"
     "           --knowledge FILE  the knowledge store, whose numbers beat the journal's\n"
     "                           (default: the config's, if it exists; '' for none)\n"
+    "  report   the success metrics of a journal: detection and recovery p50/p99 with\n"
+    "           their distributions, the share of level-1 incidents resolved without a\n"
+    "           person (target 80 %), escalations, failed heals, incidents per workload\n"
+    "           and per class; each incident counted once, at its last record\n"
+    "           -c, --config FILE  take the journal it names (default: the embedded config's)\n"
+    "           --journal FILE  the journal to read (default: " VIGIL_HISTORY_JOURNAL ")\n"
+    "           --since D       only incidents whose last record is newer than D (30m, 2h)\n"
+    "           --json          the numbers as one JSON object\n"
     "  knowledge  what the healer learned: per (signature, action) attempts, successes,\n"
     "           success rate and last use, from the store the config names\n"
     "           -c, --config FILE  the config (default: the embedded one)\n"
@@ -101,6 +109,7 @@ static const struct command {
     {"deny", vigil_cmd_decide},
     {"knowledge", vigil_cmd_knowledge},
     {"export", vigil_cmd_export},
+    {"report", vigil_cmd_report},
     {"check", vigil_cmd_check},
     {"doctor", vigil_cmd_doctor},
     {"version", cmd_version},

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * offline: the commands that read files and the host rather than ask the daemon — check,
- * doctor, knowledge, export (see commands.h for their exit statuses).
+ * doctor, knowledge, export, report (see commands.h for their exit statuses).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +19,9 @@
 #include "control/history.h"
 #include "heal/knowledge.h"
 #include "control/know_render.h"
+#include "control/report.h"
+#include "core/clock.h"
+#include "output/records.h"
 #include "output/redis.h"
 
 /* The config a client command reads (-c FILE, or the embedded default: the paths it names
@@ -325,4 +328,95 @@ int vigil_cmd_export(int argc, char **argv)
 		knowledge[0] ? knowledge : "(none)", st.store_entries);
 	vigil_config_free(cfg);
 	return 0;
+}
+
+/*
+ * `vigil report [-c CONFIG] [--journal FILE] [--since D] [--json]`: the success metrics of a
+ * journal (control/report.h) for a person, or as one JSON object. The journal defaults as for
+ * export. --since D ("2h", "30m", "90s"; a bare number is seconds) counts only the incidents
+ * whose last record is that recent. Exit status: 0 (an empty journal says "no incidents", or
+ * gives zeros with --json); 1 when the config or the journal cannot be read or stdout
+ * written; 2 for a usage error.
+ */
+int vigil_cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"journal", required_argument, NULL, 'j'},
+	    {"since", required_argument, NULL, 's'},  {"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},	      {},
+	};
+	static const char rusage[] =
+	    "usage: vigil report [-c CONFIG] [--journal FILE] [--since DURATION] [--json]\n";
+	const char *journal = NULL, *config = NULL, *since = NULL;
+	struct vigil_config *cfg = NULL;
+	struct vigil_json out = {};
+	struct vigil_report r = {};
+	char cutoff[32];
+	uint64_t ms = 0, now;
+	bool json = false;
+	int c, err, ret = 1;
+	FILE *f;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'j':
+			journal = optarg;
+			break;
+		case 's':
+			since = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(rusage, stdout);
+			return 0;
+		default:
+			fputs(rusage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (journal && !journal[0])) {
+		fputs(rusage, stderr);
+		return 2;
+	}
+	now = vigil_wall_ns();
+	if (since && (vigil_parse_duration(since, &ms) || !ms || ms > now / 1000000)) {
+		fprintf(stderr, "vigil report: --since '%s' is not a duration (like 30m, 2h)\n",
+			since);
+		return 2;
+	}
+	if (since)
+		vigil_rfc3339(now - ms * 1000000, cutoff, sizeof(cutoff));
+	if (client_config("report", config, &cfg))
+		return 1;
+	if (!journal)
+		journal = config ? cfg->journal : VIGIL_HISTORY_JOURNAL;
+	f = fopen(journal, "r");
+	if (!f) {
+		fprintf(stderr, "vigil report: %s: %s\n", journal, strerror(errno));
+		goto cleanup;
+	}
+	err = vigil_report_read(f, since ? cutoff : NULL, &r);
+	fclose(f);
+	if (!err && json) {
+		err = vigil_report_json(&r, journal, &out);
+		if (!err)
+			printf("%s\n", out.buf);
+	} else if (!err) {
+		err = vigil_report_print(&r, journal, stdout);
+	}
+	if (err) {
+		fprintf(stderr, "vigil report: %s: %s\n", journal, strerror(-err));
+		goto cleanup;
+	}
+	ret = fflush(stdout) || ferror(stdout) ? 1 : 0;
+cleanup:
+	vigil_json_free(&out);
+	vigil_report_free(&r);
+	vigil_config_free(cfg);
+	return ret;
 }

@@ -19,8 +19,7 @@
 #include "core/loop.h"
 #include "output/records.h"
 
-/* A record is a few KiB (a chain of 16 entries at most): a longer line is not one. */
-#define LINE_MAX_BYTES (1u << 20)
+#define LINE_MAX_BYTES VIGIL_JOURNAL_LINE_MAX
 /* Every record starts so (records.c): where the next record begins after a torn one. */
 #define RECORD_MARK "{\"type\":\""
 
@@ -284,13 +283,8 @@ static bool worth_decoding(const char *line, size_t len, const char *id)
 	return !id || memmem(line, len, id, strlen(id));
 }
 
-/*
- * The record on a line of len bytes, or NULL when the line is not a JSON object. A line torn
- * by a crash mid-write is followed, on the same line, by the first record written after the
- * restart: that record is still read from its own start (*at), the line still counted as
- * skipped.
- */
-static json_t *parse_line(const char *line, size_t len, size_t *at, struct vigil_journal_stats *st)
+json_t *vigil_history_parse_line(const char *line, size_t len, size_t *at,
+				 struct vigil_journal_stats *st)
 {
 	const char *p = line, *last = NULL;
 	json_t *r = json_loadb(line, len, 0, NULL);
@@ -357,7 +351,7 @@ int vigil_history_journal(FILE *f, const char *cmd, const char *arg, unsigned in
 		 * (json_scan.h), which is an order of magnitude cheaper than decoding it. */
 		if (!worth_decoding(line, n, one ? arg : NULL) && !vigil_json_scan_object(line, n))
 			continue;
-		rec = parse_line(line, n, &at, st);
+		rec = vigil_history_parse_line(line, n, &at, st);
 		type = str_at(rec, "type");
 		if (!type || strcmp(type, "incident")) {
 			json_decref(rec);

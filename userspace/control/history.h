@@ -15,11 +15,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "detect/incidents.h"
 #include "core/json.h"
 
 #define VIGIL_HISTORY_JOURNAL "/var/lib/vigil/journal.jsonl" /* the configs' default */
 #define VIGIL_HISTORY_MAX 10000 /* incidents kept from a journal: the newest ones */
+/* A record is a few KiB (a chain of 16 entries at most): a longer line is not one. */
+#define VIGIL_JOURNAL_LINE_MAX (1u << 20)
 
 /*
  * Answer "incidents" or "incident ID" from the live table t of the daemon on node. Returns 0
@@ -55,5 +59,15 @@ struct vigil_journal_stats {
  */
 int vigil_history_journal(FILE *f, const char *cmd, const char *arg, unsigned int max,
 			  uint64_t now_wall_ns, char **answer, struct vigil_journal_stats *st);
+
+/*
+ * The record on a journal line of len bytes (without its newline), or NULL when the line is
+ * not a JSON object (counted in st->skipped). A line torn by a crash mid-write is followed,
+ * on the same line, by the first record written after the restart: that record is still
+ * read from its own start (*at), the line still counted as skipped. The caller
+ * json_decref()s the record. Every reader of a journal reads its lines so (vigil report).
+ */
+json_t *vigil_history_parse_line(const char *line, size_t len, size_t *at,
+				 struct vigil_journal_stats *st);
 
 #endif /* VIGIL_HISTORY_H */

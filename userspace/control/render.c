@@ -17,12 +17,11 @@
 #include <jansson.h>
 
 #include "control/ctl.h"
+#include "control/hist.h"
 #include "control/table.h"
 
 #define CELL VIGIL_TABLE_CELL /* bytes of a table cell; longer text is cut */
 #define MAX_PIDS_SHOWN 8      /* a workload with more shows "+N" for the rest */
-#define BAR_WIDTH 40	      /* as bcc's print_log2_hist */
-#define MAX_SLOTS 64	      /* slot i starts at 2^i ns: 64 covers any u64 */
 
 /* The string at key, or "-" when it is missing or not a string. */
 static const char *get_str(const json_t *o, const char *key)
@@ -309,36 +308,23 @@ static void fmt_ns(char *buf, size_t len, double ns)
 		snprintf(buf, len, "%.2f s", ns / 1e9);
 }
 
-/*
- * One histogram, as bcc's print_log2_hist. Slot i counts [2^i, 2^(i+1)) ns (slot 0 also 0 ns,
- * the last slot everything above). The unit is chosen by the lowest populated slot: nsecs
- * below 1024 ns, usecs below 2^20 ns, else msecs; bounds in us or ms are the ns bounds
- * divided and truncated, so each row is exactly the set of truncated values it counts (two
- * rows can share a bound: 1024..2047 ns is "1 -> 2" usecs, 2048..4095 ns "2 -> 4").
- * Returns 0, or -EINVAL for a histogram without a slots array.
- */
+/* One histogram: its calls and average, then its bars (hist.h). Returns 0, or -EINVAL for a
+ * histogram without a slots array. */
 static int print_hist(const char *wl, long long budget, const json_t *h, FILE *out)
 {
 	const json_t *js = json_object_get(h, "slots");
-	size_t n = json_array_size(js), first = 0, last = 0, i;
-	unsigned long long slot[MAX_SLOTS] = {}, total = 0, max = 0, count, scale;
-	const char *unit, *sys = get_str(h, "syscall");
+	size_t n = json_array_size(js), i;
+	unsigned long long slot[VIGIL_HIST_SLOTS] = {}, total = 0, count;
+	const char *sys = get_str(h, "syscall");
 	char avg[32];
 
-	if (!json_is_array(js) || n > MAX_SLOTS)
+	if (!json_is_array(js) || n > VIGIL_HIST_SLOTS)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		long long v = (long long)json_integer_value(json_array_get(js, i));
 
 		slot[i] = v > 0 ? (unsigned long long)v : 0;
-		if (!slot[i])
-			continue;
-		if (!total)
-			first = i;
-		last = i;
 		total += slot[i];
-		if (slot[i] > max)
-			max = slot[i];
 	}
 	count = get_int(h, "count") > 0 ? (unsigned long long)get_int(h, "count") : total;
 	if (!count) {
@@ -350,23 +336,7 @@ static int print_hist(const char *wl, long long budget, const json_t *h, FILE *o
 	if (budget > 0)
 		fprintf(out, ", budget %lld ms", budget);
 	fputc('\n', out);
-	if (!total)
-		return 0;
-	scale = first >= 20 ? 1000000 : first >= 10 ? 1000 : 1;
-	unit = first >= 20 ? "msecs" : first >= 10 ? "usecs" : "nsecs";
-	fprintf(out, "%*s%-*s : count    distribution\n", 5, "", 19, unit);
-	for (i = first; i <= last; i++) {
-		unsigned long long lo = i ? (1ull << i) / scale : 0;
-		int stars = (int)(slot[i] * BAR_WIDTH / max);
-		char hi[24];
-
-		if (i == n - 1)
-			snprintf(hi, sizeof(hi), "inf");
-		else
-			snprintf(hi, sizeof(hi), "%llu", ((2ull << i) - 1) / scale);
-		fprintf(out, "%10llu -> %-10s : %-8llu |%.*s%*s|\n", lo, hi, slot[i], stars,
-			"****************************************", BAR_WIDTH - stars, "");
-	}
+	vigil_hist_draw(out, slot, n);
 	return 0;
 }
 
@@ -578,4 +548,9 @@ int vigil_ctl_print_incident(const char *json, FILE *out)
 out:
 	json_decref(root);
 	return err;
+}
+
+const char *vigil_ctl_clean(const char *s, char *buf, size_t len)
+{
+	return clean(s, buf, len);
 }

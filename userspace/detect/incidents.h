@@ -78,6 +78,7 @@ struct vigil_incident {
 	bool restored; /* put back from the healer's state by a later run (vigil_incidents_restore)
 			*/
 	uint64_t lost; /* ... how many */
+	unsigned int level; /* the heal rule's autonomy level (1..3) once the healer chose one; 0 */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;
 	/* The heal rule the healer chose when it went awaiting approval: an approval runs it. */

@@ -767,6 +767,8 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 	rule = choose_rule(h, w, inc, why, sizeof(why));
 	if (!rule)
 		return;
+	/* Recorded from now on: what `vigil report` counts as a level-1 fault. */
+	inc->level = rule->level;
 	wh = &h->w[inc->workload - 1];
 
 	if (wh->breaker == BREAKER_OPEN) {
@@ -1315,6 +1317,7 @@ static void restore_item(struct vigil_healer *h, const struct vigil_state_item *
 		dropped(r, "incident %s: %s", it->inc.id, strerror(-err));
 		return;
 	}
+	inc->level = rule->level;
 	if (awaiting || it->approved)
 		inc->heal_rule = rule; /* what the person was shown, or approved */
 	if (awaiting) {

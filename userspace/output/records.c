@@ -173,6 +173,9 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	if (i->replaced_kernel_ns)
 		vigil_json_u64(j, "replaced_after_ms",
 			       (i->replaced_kernel_ns - i->first_kernel_ns) / 1000000);
+	/* The chosen heal rule's autonomy level; absent while none was chosen (or none applies). */
+	if (i->level)
+		vigil_json_u64(j, "level", i->level);
 	vigil_json_bool(j, "lossy", i->lossy);
 	if (i->final)
 		vigil_json_bool(j, "final", true);
