@@ -37,7 +37,9 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 
 	inc = vigil_incidents_record(d->incidents, h, det, name, &opened);
 	if (!inc) {
-		fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
+		/* ENOSPC: the table is full of held incidents; counted, and a health record. */
+		if (errno == ENOMEM)
+			fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
 		return;
 	}
 	vigil_healer_incident(d->healer, inc, opened);

@@ -176,6 +176,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	vigil_json_bool(j, "lossy", i->lossy);
 	if (i->final)
 		vigil_json_bool(j, "final", true);
+	if (i->evicted)
+		vigil_json_bool(j, "evicted", true);
 	if (i->restored)
 		vigil_json_bool(j, "restored", true);
 	if (i->lossy)
