@@ -221,6 +221,7 @@ static int build_stages(struct daemon *d)
 {
 	struct vigil_incidents_opts io = {
 	    .window_ms = d->cfg->window_ms,
+	    .max = (unsigned int)d->cfg->max_incidents,
 	    .notify = record_incident,
 	    .notify_arg = d,
 	};
@@ -299,6 +300,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	/* 3. Kernel programs: tp_btf or classic tracepoints. Sockets and latency serve
 	 * workloads only; latency attaches nothing unless a workload asks. */
 	po.observe_all = d->cfg->observe_all;
+	po.unwatched_rate = (unsigned int)d->cfg->observe_all_rate;
 	po.force_classic = o->force_classic;
 	po.ringbuf_bytes = o->ringbuf_kib * 1024;
 	po.sockets = d->cfg->n_workloads > 0;
