@@ -72,6 +72,9 @@ static void on_derived(const struct vigil_derived_out *o, void *arg)
 	case VIGIL_DERIVED_HEALTH:
 		vigil_out_health(d->out, o->workload, o->count, o->total);
 		break;
+	case VIGIL_DERIVED_FULL:
+		vigil_out_health_full(d->out, o->workload, o->map, o->count, o->total);
+		break;
 	}
 }
 
