@@ -64,8 +64,8 @@ static json_t *exits_probe(json_t *st)
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(json_object_get(st, "probes"), i, f) if (!strcmp(vt_str(f, "family"),
-									     "exits")) return f;
+	json_array_foreach(json_object_get(st, "probes"), i,
+			   f) if (!strcmp(vt_str(f, "family"), "exits")) return f;
 	return NULL;
 }
 
@@ -95,8 +95,8 @@ static void test_watched_crash_heals_under_flood(void **state)
 	snprintf(pid, sizeof(pid), "%d", (int)svc);
 	kill(svc, SIGSEGV);
 	vt_reap(svc);
-	inc = vt_wait(&v, WAIT_MS, "incident", "class", "crash", "workload", "svc", "pid", pid,
-		      NULL);
+	inc =
+	    vt_wait(&v, WAIT_MS, "incident", "class", "crash", "workload", "svc", "pid", pid, NULL);
 	assert_non_null(inc);
 	/* Its records won over the flood's: nothing of the workload was lost around it. */
 	assert_false(json_is_true(json_object_get(inc, "lossy")));
@@ -129,7 +129,8 @@ static void test_watched_crash_heals_under_flood(void **state)
 	       " ms, took %llu ms): "
 	       "%lld sent, %lld rate-limited, %lld shed in the kernel; incidents: peak %lld "
 	       "(cap %d), %lld evicted, %lld dropped; vigil VmHWM %ld KiB\n",
-	       (unsigned long long)flood_ms, vt_int(exits_probe(st), "events"), vt_int(exits_probe(st), "unwatched_limited"),
+	       (unsigned long long)flood_ms, vt_int(exits_probe(st), "events"),
+	       vt_int(exits_probe(st), "unwatched_limited"),
 	       vt_int(exits_probe(st), "unwatched_shed"), vt_int(incs, "peak"), CAP,
 	       vt_int(incs, "evicted"), vt_int(incs, "dropped"), status_kib(v.vigil, "VmHWM:"));
 	assert_true(vt_int(exits_probe(st), "unwatched_limited") > 0);
