@@ -155,10 +155,10 @@ static long long stat_of(json_t *st, const char *family, const char *key)
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(json_object_get(st, "probes"), i,
-			   f) if (!strcmp(json_string_value(json_object_get(f, "family")) ?: "",
-					  family)) return json_integer_value(json_object_get(f,
-											     key));
+	json_array_foreach(
+	    json_object_get(st, "probes"), i,
+	    f) if (!strcmp(json_string_value(json_object_get(f, "family")) ?: "",
+			   family)) return json_integer_value(json_object_get(f, key));
 	return 0;
 }
 
@@ -242,12 +242,11 @@ int main(int argc, char **argv)
 
 	/* 1. vigil, observe-all with one watched workload, as the DaemonSet runs it. */
 	{
-		char *av[] = {argv[1], "run",  "--config", config, "--journal",
-			      journal, "--ctl", sock,	   "--quiet", NULL};
+		char *av[] = {argv[1], "run",	"--config", config,    "--journal",
+			      journal, "--ctl", sock,	    "--quiet", NULL};
 
 		snprintf(vigil.log, sizeof(vigil.log), "%s/vigil-exit-flood.log", argv[3]);
-		err = child_start(av, &vigil, "vigil: ready:", START_TIMEOUT_S, line,
-				  sizeof(line));
+		err = child_start(av, &vigil, "vigil: ready:", START_TIMEOUT_S, line, sizeof(line));
 	}
 	if (err) {
 		fprintf(stderr, "exit_flood: vigil did not start: %s\n", line);
