@@ -184,7 +184,7 @@ run: deps $(OUT)/vigil
 doctor: $(OUT)/vigil
 	$(OUT)/vigil doctor
 
-bench: $(OUT)/vigil
+bench: $(OUT)/vigil $(OUT)/tests/helpers/faulty
 	@$(MAKE) --no-print-directory -f bench/bench.mk OUT=$(OUT) ARCH=$(ARCH) CLANG=$(CLANG) \
 		BPFTOOL=$(BPFTOOL) CC=$(CC) run
 

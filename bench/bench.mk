@@ -22,7 +22,7 @@ BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthrea
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read
+all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read $(B)/exit_flood
 
 $(B):
 	mkdir -p $@
@@ -44,6 +44,10 @@ $(B)/overhead: $(B)/overhead.o $(B)/proc.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 $(B)/rss: $(B)/rss.o $(B)/proc.o
+	$(CC) $^ $(BENCH_LIBS) -o $@
+
+# The flood of issue 12 needs the tests' faulty (comm-flood) and vigil itself.
+$(B)/exit_flood: $(B)/exit_flood.o $(B)/proc.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 # The daemon's own collector and loop, as built for $(OUT)/vigil.
@@ -78,6 +82,7 @@ run: all syscount
 	echo; $(B)/rss $(OUT)/vigil $(B) || rc=1; \
 	echo; $(B)/redis_sink || rc=1; \
 	echo; $(B)/json_read || rc=1; \
+	echo; $(B)/exit_flood $(OUT)/vigil $(OUT)/tests/helpers/faulty $(B) || rc=1; \
 	exit $$rc
 
 -include $(wildcard $(B)/*.d)

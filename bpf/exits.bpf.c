@@ -9,7 +9,9 @@
  * fork adds the children of watched processes.
  *
  * Only exceptional records cross the ring buffer: in observe-all mode a clean exit of an
- * unwatched process is counted here (VIGIL_STAT_CLEAN_EXITS) and never sent.
+ * unwatched process is counted here (VIGIL_STAT_CLEAN_EXITS) and never sent, and a failing one
+ * is sent at most at its comm's and its cgroup's rate (VIGIL_STAT_UNWATCHED_LIMITED beyond):
+ * any user can fork processes under names of their choosing, and each name is a signature.
  *
  * Each hook has a tp_btf program (preferred: typed arguments, no tracefs) and a classic
  * tracepoint twin for kernels without tp_btf; the loader enables one of each pair.
@@ -21,6 +23,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader between open and load. */
 const volatile bool observe_all = false;     /* report failing exits of every process */
 const volatile bool inherit_at_exit = false; /* classic fork hook cannot tell threads apart */
+/* observe-all: one record every this many ns per comm and per cgroup, a second's worth at once */
+const volatile __u64 unwatched_interval_ns = 1000000000ull / VIGIL_UNWATCHED_RATE_DEFAULT;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -64,6 +68,62 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sender);
 } senders SEC(".maps");
+
+/*
+ * The rate of unwatched records, per comm and per cgroup: key -> the GCRA's theoretical
+ * arrival time (a token bucket in one __u64). LRU: a flood of new names pushes out old ones,
+ * which then start again with a full bucket; the cgroup's bucket still holds the flood.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VIGIL_RATE_KEYS);
+	__type(key, char[VIGIL_COMM_LEN]);
+	__type(value, __u64);
+} rate_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VIGIL_RATE_KEYS);
+	__type(key, __u64); /* cgroup v2 id */
+	__type(value, __u64);
+} rate_cgroup SEC(".maps");
+
+/*
+ * May one more record go under @key of @map at @now? GCRA: each record moves the key's
+ * theoretical arrival time on by the interval; a record is refused while that time is more
+ * than a second (less one interval) ahead, which allows a burst of a second's worth. Two CPUs
+ * may race on one key: the rate is then a little over, never unbounded.
+ */
+static __always_inline bool rate_admit(void *map, const void *key, __u64 now)
+{
+	__u64 *tat = bpf_map_lookup_elem(map, key), t;
+
+	if (!tat) {
+		t = now + unwatched_interval_ns;
+		bpf_map_update_elem(map, key, &t, BPF_ANY);
+		return true;
+	}
+	t = *tat > now ? *tat : now;
+	if (t - now + unwatched_interval_ns > 1000000000ull)
+		return false;
+	*tat = t + unwatched_interval_ns;
+	return true;
+}
+
+/* An unwatched process's record: within its cgroup's rate (first, so that a flood of new
+ * names is stopped before it churns the comm map), then its comm's. Counts a refusal. */
+static __always_inline bool unwatched_admit(struct task_struct *task)
+{
+	char comm[VIGIL_COMM_LEN] = {};
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cgid = task_cgroup_id(task);
+
+	bpf_probe_read_kernel_str(comm, sizeof(comm), BPF_CORE_READ(task, group_leader, comm));
+	if (rate_admit(&rate_cgroup, &cgid, now) && rate_admit(&rate_comm, comm, now))
+		return true;
+	stat_inc(&stats, VIGIL_STAT_UNWATCHED_LIMITED);
+	return false;
+}
 
 /* Insert @tgid into the watched set; counts a full map instead of failing silently. */
 static __always_inline void watch(__u32 tgid, __u32 workload, __u32 flags)
@@ -183,6 +243,9 @@ static __always_inline int on_exit(struct task_struct *task)
 		stat_inc(&stats, VIGIL_STAT_CLEAN_EXITS);
 		goto out;
 	}
+	/* A workload's records are never rate-limited. */
+	if (!w.workload && !unwatched_admit(task))
+		goto out;
 
 	e = reserve(sizeof(*e), w.workload);
 	if (!e)

@@ -77,10 +77,22 @@ struct {
 	__type(value, __u64);
 } workload_drops SEC(".maps");
 
-/* Reserve a record of @size about @workload, counting a full buffer as a drop. */
+/*
+ * Reserve a record of @size about @workload, counting a full buffer as a drop. A workload's
+ * records always win: an unwatched one (@workload 0, observe-all) is not sent once the buffer
+ * is more than half full, so that a flood of them cannot take the room a workload's fault
+ * needs. Counted apart (VIGIL_STAT_UNWATCHED_SHED): it is a choice, not a loss.
+ */
 static __always_inline void *reserve(__u32 size, __u32 workload)
 {
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	void *e;
+
+	if (!workload && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+			     bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
+		stat_inc(&stats, VIGIL_STAT_UNWATCHED_SHED);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&events, size, 0);
 
 	if (!e) {
 		stat_inc(&stats, VIGIL_STAT_DROPS);

@@ -127,13 +127,15 @@ struct vigil_hang {
  * Not every family uses every counter.
  */
 enum vigil_stat {
-	VIGIL_STAT_EVENTS = 0,	 /* records submitted to the ring buffer */
-	VIGIL_STAT_DROPS,	 /* ring buffer full: bpf_ringbuf_reserve() failed */
-	VIGIL_STAT_CLEAN_EXITS,	 /* observe-all exits with status 0, aggregated, not sent */
-	VIGIL_STAT_WATCH_FULL,	 /* watched-tgid map full: a process could not be watched */
-	VIGIL_STAT_RATE_LIMITED, /* slow-syscall events over the per-workload rate, not sent */
-	VIGIL_STAT_NO_OWNER,	 /* socket event on a socket whose owner was never seen */
-	VIGIL_STAT_OWNER_FULL,	 /* socket-owner map full */
+	VIGIL_STAT_EVENTS = 0,	      /* records submitted to the ring buffer */
+	VIGIL_STAT_DROPS,	      /* ring buffer full: bpf_ringbuf_reserve() failed */
+	VIGIL_STAT_CLEAN_EXITS,	      /* observe-all exits with status 0, aggregated, not sent */
+	VIGIL_STAT_WATCH_FULL,	      /* watched-tgid map full: a process could not be watched */
+	VIGIL_STAT_RATE_LIMITED,      /* slow-syscall events over the per-workload rate, not sent */
+	VIGIL_STAT_NO_OWNER,	      /* socket event on a socket whose owner was never seen */
+	VIGIL_STAT_OWNER_FULL,	      /* socket-owner map full */
+	VIGIL_STAT_UNWATCHED_LIMITED, /* observe-all records over their comm's or cgroup's rate */
+	VIGIL_STAT_UNWATCHED_SHED,    /* observe-all records not sent: ring buffer over half full */
 	VIGIL_STAT_MAX,
 };
 

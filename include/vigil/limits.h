@@ -10,5 +10,8 @@
 #define VIGIL_RINGBUF_BYTES (1 << 20) /* default ring buffer: ~10k exit records */
 #define VIGIL_PID_MAX 4194304	      /* PID_MAX_LIMIT: the largest pid_max a kernel allows */
 #define VIGIL_PID_WORDS (VIGIL_PID_MAX / 64) /* watched_bits: one bit per tgid */
+#define VIGIL_UNWATCHED_RATE_DEFAULT 20	     /* observe-all records/s per comm, per cgroup */
+#define VIGIL_UNWATCHED_RATE_LIMIT 100000    /* the largest observe_all_rate */
+#define VIGIL_RATE_KEYS 4096		     /* comms and cgroups rate-limited at once (LRU) */
 
 #endif /* VIGIL_LIMITS_H */

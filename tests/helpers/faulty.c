@@ -20,6 +20,8 @@
  *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
  *          | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER
  *          | veth-exec PROG ARGS...   (test_sockets_more's modes, below)
+ *          | comm-flood UID N MS  (as UID, N children each under its own name exit(1), over
+ *            MS ms; 0: flat out)
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -31,7 +33,9 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -306,6 +310,55 @@ static int connects_ending(char **argv, int err, int fail)
 }
 
 /*
+ * What any user can do to an observe-all agent: as uid (setuid in this process, before any
+ * child), n children, each renamed "fl-<pid>" (PR_SET_NAME: its comm, so its own signature)
+ * and exiting 1, spread evenly over ms milliseconds. At most 64 children are alive at once.
+ * Prints "comm-flood: N exits in MS ms" on stdout. Returns 0, or 60 when it cannot drop to
+ * uid, 61 when a fork fails.
+ */
+static int comm_flood(uid_t uid, int n, int ms)
+{
+	struct timespec t0, now;
+	int alive = 0;
+	double el;
+
+	if (setgroups(0, NULL) || setgid(uid) || setuid(uid))
+		return 60;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		pid_t p;
+
+		/* Paced: child i starts at i * ms / n. */
+		do {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			el = (now.tv_sec - t0.tv_sec) * 1e3 + (now.tv_nsec - t0.tv_nsec) / 1e6;
+			if (ms && el < (double)i * ms / n)
+				usleep(200);
+		} while (ms && el < (double)i * ms / n);
+		while (alive >= 64 && wait(NULL) > 0)
+			alive--;
+		p = fork();
+		if (p < 0)
+			return 61;
+		if (p == 0) {
+			snprintf(name, sizeof(name), "fl-%d", (int)getpid());
+			prctl(PR_SET_NAME, name);
+			_exit(1);
+		}
+		alive++;
+		while (alive && waitpid(-1, NULL, WNOHANG) > 0)
+			alive--;
+	}
+	while (wait(NULL) > 0)
+		;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	el = (now.tv_sec - t0.tv_sec) * 1e3 + (now.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("comm-flood: %d exits in %.0f ms\n", n, el);
+	return 0;
+}
+
+/*
  * The scenario modes. Returns the exit code of the one argv names, or -1 if it names none.
  *   syn-timeout-clean | syn-burst N MS | connect-n IP PORT N (all refused: exit 0)
  *   | connect-reset-n IP PORT N (each reset by the peer: exit 0) | noise OUTFILE
@@ -324,6 +377,8 @@ static int scenario_mode(int argc, char **argv)
 		return connects_ending(argv, ECONNRESET, 51);
 	if (!strcmp(mode, "noise") && argc > 2)
 		return noise(argv[0], argv[2]);
+	if (!strcmp(mode, "comm-flood") && argc > 4)
+		return comm_flood((uid_t)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
 	return -1;
 }
 

@@ -26,6 +26,7 @@ struct fake {
 	uint64_t retrans[3];	    /* per workload */
 	uint64_t wl_drops[3];	    /* per workload */
 	uint64_t fam_drops[2];	    /* per family */
+	uint64_t full[2];	    /* refusals of the maps "watched" and "incidents" */
 	struct vigil_lat_hist h[3]; /* workload 1's three timed syscalls */
 	bool no_sockets;
 };
@@ -52,6 +53,15 @@ static int f_fam_drops(void *arg, unsigned int f, uint64_t *total, const char **
 
 	*total = ((struct fake *)arg)->fam_drops[f];
 	*name = names[f];
+	return 0;
+}
+
+static int f_map_full(void *arg, unsigned int m, uint64_t *total, const char **family,
+		      const char **map)
+{
+	*total = ((struct fake *)arg)->full[m];
+	*family = m ? "daemon" : "exits";
+	*map = m ? "incidents" : "watched";
 	return 0;
 }
 
@@ -114,6 +124,8 @@ static void env_init(struct env *e)
 	    .family_drops = f_fam_drops,
 	    .n_families = 2,
 	    .latency = f_latency,
+	    .map_full = f_map_full,
+	    .n_maps = 2,
 	    .arg = &e->k,
 	};
 	assert_int_equal(vigil_derived_new(e->cfg, &e->src, on_found, &e->got, T0, &e->d), 0);
@@ -274,6 +286,40 @@ static void test_latency_slo(void **state)
 	env_fini(&e);
 }
 
+/* A map that fills: one health finding when the episode starts, none while it goes on, one
+ * again after a tick without refusals. */
+static void test_map_full_once_per_episode(void **state)
+{
+	struct env e;
+
+	(void)state;
+	env_init(&e);
+	assert_int_equal(vigil_derived_tick(e.d, T0 + SEC), 0);
+	e.k.full[1] = 5;
+	assert_int_equal(vigil_derived_tick(e.d, T0 + 2 * SEC), 1);
+	assert_int_equal(e.got.o[0].kind, VIGIL_DERIVED_FULL);
+	assert_string_equal(e.got.o[0].workload, "daemon");
+	assert_string_equal(e.got.o[0].map, "incidents");
+	assert_int_equal(e.got.o[0].count, 5);
+	assert_int_equal(e.got.o[0].total, 5);
+	/* Still refusing, a tick after tick: the same episode. */
+	for (unsigned int k = 3; k < 10; k++) {
+		e.k.full[1] += 100;
+		assert_int_equal(vigil_derived_tick(e.d, T0 + k * SEC), 0);
+	}
+	/* Another map is its own episode. */
+	e.k.full[0] = 1;
+	assert_int_equal(vigil_derived_tick(e.d, T0 + 10 * SEC), 1);
+	assert_string_equal(e.got.o[1].map, "watched");
+	/* A quiet tick ends the episode; the next refusal starts one. */
+	assert_int_equal(vigil_derived_tick(e.d, T0 + 11 * SEC), 0);
+	e.k.full[1] += 2;
+	assert_int_equal(vigil_derived_tick(e.d, T0 + 12 * SEC), 1);
+	assert_int_equal(e.got.o[2].count, 2);
+	assert_int_equal(e.got.o[2].total, 707);
+	env_fini(&e);
+}
+
 static void test_drops(void **state)
 {
 	struct env e;
@@ -308,7 +354,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_crash_loop),	cmocka_unit_test(test_conn_rate),
 	    cmocka_unit_test(test_retransmits), cmocka_unit_test(test_latency_slo),
-	    cmocka_unit_test(test_drops),
+	    cmocka_unit_test(test_drops),	cmocka_unit_test(test_map_full_once_per_episode),
 	};
 
 	return cmocka_run_group_tests_name("derived", tests, NULL, NULL);

@@ -3,7 +3,9 @@
  * Unit: aggregation by signature inside the window, the lifecycle (every transition DESIGN.md
  * has, and every other refused and counted), what is recorded (opened, counts 2, 4, 8…,
  * transitions, finals), lossy incidents, expiry on a manual clock, and the final records of
- * vigil's stop with their true counts.
+ * vigil's stop with their true counts; the cap on live incidents (the least recently seen
+ * evicted, never a held one or one a heal is about; dropped when all are held) and the index
+ * by signature.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 
 #include "detect/incidents.h"
 #include "core/clock.h"
@@ -64,6 +67,32 @@ static struct vigil_incident *rec(struct vigil_incidents *t, struct vigil_exit *
 
 	vigil_detect(&e->hdr, "svc", &d);
 	return vigil_incidents_record(t, &e->hdr, &d, "svc", opened);
+}
+
+/* A table with a cap. */
+static struct vigil_incidents *capped(unsigned int max, struct seen *s)
+{
+	const struct vigil_incidents_opts o = {
+	    .window_ms = 60000,
+	    .notify = s ? saw : NULL,
+	    .notify_arg = s,
+	    .max = max,
+	};
+	struct vigil_incidents *t;
+
+	assert_int_equal(vigil_incidents_new(&o, &t), 0);
+	return t;
+}
+
+/* A failing exit of the process named name: one signature per name. */
+static struct vigil_incident *rec_name(struct vigil_incidents *t, const char *name, uint64_t ts,
+				       bool *opened)
+{
+	struct vigil_exit e = ev(1, ts, 1 << 8);
+	struct vigil_detection d;
+
+	vigil_detect(&e.hdr, name, &d);
+	return vigil_incidents_record(t, &e.hdr, &d, name, opened);
 }
 
 static void test_window_aggregates(void **state)
@@ -348,6 +377,143 @@ static void test_save_and_restore(void **state)
 	vigil_incidents_free(t2);
 }
 
+/* At the cap the least recently *seen* incident leaves (not the oldest opened), with a final
+ * record marked evicted; the table never grows past the cap. */
+static void test_cap_evicts_least_recently_seen(void **state)
+{
+	uint64_t now = vigil_mono_ns();
+	struct vigil_incidents_stats st;
+	struct vigil_incidents *t;
+	struct vigil_incident *a, *d;
+	struct seen s = {};
+	bool opened;
+
+	(void)state;
+	t = capped(3, &s);
+	a = rec_name(t, "a", now, &opened);
+	rec_name(t, "b", now + 1, &opened);
+	rec_name(t, "c", now + 2, &opened);
+	/* a is seen again: b is now the least recently seen. */
+	assert_ptr_equal(rec_name(t, "a", now + 3, &opened), a);
+	assert_false(opened);
+	s.n = 0;
+	d = rec_name(t, "d", now + 4, &opened);
+	assert_non_null(d);
+	assert_true(opened);
+	assert_int_equal(vigil_incidents_count(t), 3);
+	/* b's final record (evicted), then d's opening. */
+	assert_int_equal(s.n, 2);
+	assert_true(s.final[0]);
+	assert_false(s.final[1]);
+	for (const struct vigil_incident *i = vigil_incidents_first(t); i; i = i->next)
+		assert_string_not_equal(i->workload_name, "b");
+	/* a and c are still found by their signature. */
+	assert_ptr_equal(rec_name(t, "a", now + 5, &opened), a);
+	assert_false(opened);
+	rec_name(t, "c", now + 6, &opened);
+	assert_false(opened);
+	vigil_incidents_stats(t, &st);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.max, 3);
+	assert_int_equal(st.peak, 3);
+	vigil_incidents_free(t);
+}
+
+/* Held incidents, and those a heal is about, are never evicted: when nothing else is left,
+ * the new fault is dropped and counted. */
+static void test_cap_never_evicts_held(void **state)
+{
+	uint64_t now = vigil_mono_ns();
+	struct vigil_incidents_stats st;
+	struct vigil_incidents *t;
+	struct vigil_incident *a, *b, *c, *x;
+	bool opened;
+
+	(void)state;
+	t = capped(3, NULL);
+	a = rec_name(t, "a", now, &opened);
+	b = rec_name(t, "b", now + 1, &opened);
+	c = rec_name(t, "c", now + 2, &opened);
+	vigil_incident_hold(a, true);
+	assert_int_equal(vigil_incident_set_state(t, b, VIGIL_INC_HEALING), 0);
+	assert_int_equal(vigil_incident_set_state(t, c, VIGIL_INC_AWAITING_APPROVAL), 0);
+	errno = 0;
+	x = rec_name(t, "x", now + 3, &opened);
+	assert_null(x);
+	assert_int_equal(errno, ENOSPC);
+	assert_false(opened);
+	vigil_incidents_stats(t, &st);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(st.evicted, 0);
+	assert_int_equal(vigil_incidents_count(t), 3);
+	/* Verifying is a heal under way too. */
+	assert_int_equal(vigil_incident_set_state(t, b, VIGIL_INC_VERIFYING), 0);
+	assert_null(rec_name(t, "x", now + 4, &opened));
+	/* Let a go: it is the one that leaves, whatever its place. */
+	vigil_incident_hold(a, false);
+	x = rec_name(t, "x", now + 5, &opened);
+	assert_non_null(x);
+	assert_true(opened);
+	for (const struct vigil_incident *i = vigil_incidents_first(t); i; i = i->next)
+		assert_string_not_equal(i->workload_name, "a");
+	assert_int_equal(b->state, VIGIL_INC_VERIFYING);
+	assert_int_equal(c->state, VIGIL_INC_AWAITING_APPROVAL);
+	vigil_incidents_stats(t, &st);
+	assert_int_equal(st.dropped, 2);
+	assert_int_equal(st.evicted, 1);
+	vigil_incidents_free(t);
+}
+
+/* A flood of distinct signatures: the table stays at its cap, every live one is found again
+ * by its signature, and a record costs the same with thousands live (today's linear scan
+ * took ~0.5 s for this). Expire, retire and finish keep the index whole. */
+static void test_index_under_flood(void **state)
+{
+	enum { CAP = 8192, FLOOD = 40000 };
+	uint64_t now = vigil_mono_ns(), t0, took;
+	struct vigil_incidents_stats st;
+	struct vigil_incidents *t;
+	struct vigil_incident *i;
+	char name[32];
+	bool opened;
+
+	(void)state;
+	t = capped(CAP, NULL);
+	for (unsigned int k = 0; k < FLOOD; k++) {
+		snprintf(name, sizeof(name), "f%u", k);
+		assert_non_null(rec_name(t, name, now + k, &opened));
+		assert_true(opened);
+		assert_true(vigil_incidents_count(t) <= CAP);
+	}
+	vigil_incidents_stats(t, &st);
+	assert_int_equal(st.peak, CAP);
+	assert_int_equal(st.evicted, FLOOD - CAP);
+	/* The last CAP are live, each found (not opened again). */
+	t0 = vigil_mono_ns();
+	for (unsigned int k = FLOOD - CAP; k < FLOOD; k++) {
+		snprintf(name, sizeof(name), "f%u", k);
+		assert_non_null(rec_name(t, name, now + FLOOD + k, &opened));
+		assert_false(opened);
+	}
+	took = vigil_mono_ns() - t0;
+	printf("    %d records joining %d live incidents: %llu us\n", CAP, CAP,
+	       (unsigned long long)(took / 1000));
+	assert_true(took < 250000000ull);
+	/* Retire one, then every one leaves through finish: the lists stay whole. */
+	i = (struct vigil_incident *)vigil_incidents_first(t);
+	assert_int_equal(vigil_incidents_retire(t, i), 0);
+	assert_int_equal(vigil_incidents_count(t), CAP - 1);
+	assert_non_null(rec_name(t, "new", now + 3 * FLOOD, &opened));
+	assert_true(opened);
+	vigil_incidents_finish(t);
+	assert_int_equal(vigil_incidents_count(t), 0);
+	assert_null(vigil_incidents_first(t));
+	assert_non_null(rec_name(t, "again", now + 3 * FLOOD + 1, &opened));
+	assert_true(opened);
+	vigil_incidents_free(t);
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -370,6 +536,9 @@ int main(void)
 	    cmocka_unit_test(test_lossy_at_open),
 	    cmocka_unit_test(test_retire),
 	    cmocka_unit_test(test_save_and_restore),
+	    cmocka_unit_test(test_cap_evicts_least_recently_seen),
+	    cmocka_unit_test(test_cap_never_evicts_held),
+	    cmocka_unit_test(test_index_under_flood),
 	    cmocka_unit_test(test_state_names),
 	};
 

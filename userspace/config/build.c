@@ -19,6 +19,7 @@
 #include "config/policy.h"
 #include "config/yaml.h"
 #include "core/redis_conn.h"
+#include "detect/incidents.h"
 #include "heal/action.h"
 #include "heal/cache_clear.h"
 #include "heal/proc.h"
@@ -984,6 +985,14 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_str(pc, "state", r->state, "/var/lib/vigil/state.json", &cfg->state);
 	if (!ret)
 		ret = build_redis(pc, rd, cfg);
+	if (!ret)
+		ret =
+		    get_uint(pc, "", "max_incidents", r->max_incidents, VIGIL_INCIDENTS_MAX_DEFAULT,
+			     16, VIGIL_INCIDENTS_MAX_LIMIT, &cfg->max_incidents);
+	if (!ret)
+		ret = get_uint(pc, "", "observe_all_rate", r->observe_all_rate,
+			       VIGIL_UNWATCHED_RATE_DEFAULT, 1, VIGIL_UNWATCHED_RATE_LIMIT,
+			       &cfg->observe_all_rate);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)

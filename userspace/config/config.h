@@ -117,6 +117,8 @@ struct vigil_config {
 	char *redis_spool;	     /* default /var/lib/vigil/redis.spool */
 	uint64_t redis_spool_max_mb; /* the spool's cap; default 256 */
 	uint64_t redis_maxlen;	     /* MAXLEN ~ of each stream; default 100000 */
+	uint64_t max_incidents;	     /* live incidents at most; default 4096, 16..16384 */
+	uint64_t observe_all_rate;   /* unwatched failing exits a second, per comm and per cgroup */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -184,6 +184,8 @@ static const cyaml_schema_field_t config_fields[] = {
     F_MAP("redis", struct raw_config, redis, redis_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
 			 CYAML_UNLIMITED),
+    F_STR("max_incidents", struct raw_config, max_incidents),
+    F_STR("observe_all_rate", struct raw_config, observe_all_rate),
     CYAML_FIELD_END,
 };
 

@@ -138,6 +138,7 @@ struct raw_config {
 	struct raw_redis *redis;
 	struct raw_workload *workloads;
 	unsigned int workloads_count;
+	char *max_incidents, *observe_all_rate;
 };
 
 /* The top level: loads a struct raw_config (NULL for a text of comments only). */

@@ -125,6 +125,17 @@ static int print_probes(const json_t *probes, FILE *out)
 		snprintf(vigil_table_cell(&t, i, 6), CELL, "%s", get_str(p, "programs"));
 	}
 	vigil_table_print(&t, out);
+	/* Records of unwatched processes the kernel chose not to send (observe-all). */
+	for (size_t i = 0; i < n; i++) {
+		const json_t *p = json_array_get(probes, i);
+
+		if (get_int(p, "unwatched_limited") > 0 || get_int(p, "unwatched_shed") > 0)
+			fprintf(out,
+				"%s: observe-all records not sent: %lld over their comm's or "
+				"cgroup's rate, %lld shed (ring buffer over half full)\n",
+				get_str(p, "family"), get_int(p, "unwatched_limited"),
+				get_int(p, "unwatched_shed"));
+	}
 	return 0;
 }
 
@@ -278,8 +289,15 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	print_state(json_object_get(root, "state"), json_object_get(root, "fleet"), out);
 	incs = json_object_get(root, "incidents");
 	fprintf(out, "incidents  %lld live", get_int(incs, "live"));
+	if (json_object_get(incs, "max"))
+		fprintf(out, " (at most %lld, peak %lld)", get_int(incs, "max"),
+			get_int(incs, "peak"));
 	if (json_object_get(incs, "opened"))
 		fprintf(out, ", %lld opened since start", get_int(incs, "opened"));
+	/* The table at its cap: who left for newer ones, and what found no room at all. */
+	if (get_int(incs, "evicted") || get_int(incs, "dropped"))
+		fprintf(out, ", %lld evicted (least recently seen), %lld dropped (all held)",
+			get_int(incs, "evicted"), get_int(incs, "dropped"));
 	/* A refused lifecycle transition is a bug in vigil: never hidden. */
 	if (get_int(incs, "bad_transitions"))
 		fprintf(out, ", %lld invalid state transitions (a bug: see vigil's stderr)",

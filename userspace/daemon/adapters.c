@@ -4,6 +4,8 @@
  * derived stage's counters, the incidents' lost hook, the healer's probe and its watch
  * callback. The stages take these as callbacks, so that their tests give them fakes.
  */
+#include <errno.h>
+
 #include "daemon/daemon_int.h"
 
 static int src_retransmits(void *arg, unsigned int workload, uint64_t *total)
@@ -27,6 +29,44 @@ static int src_family_drops(void *arg, unsigned int f, uint64_t *total, const ch
 
 	*total = st[VIGIL_STAT_DROPS];
 	*name = vigil_family_name(f);
+	return err;
+}
+
+/*
+ * The maps that can fill: the kernel's watched set and socket owners (an entry refused), and
+ * the incident table (an incident evicted at the cap, or a fault dropped).
+ */
+static int src_map_full(void *arg, unsigned int m, uint64_t *total, const char **family,
+			const char **map)
+{
+	struct daemon *d = arg;
+	struct vigil_incidents_stats is;
+	uint64_t st[VIGIL_STAT_MAX];
+	int err = 0;
+
+	switch (m) {
+	case 0:
+		err = vigil_probes_stats(d->probes, VIGIL_FAM_EXITS, st);
+		*total = st[VIGIL_STAT_WATCH_FULL];
+		*family = "exits";
+		*map = "watched";
+		break;
+	case 1:
+		err = vigil_probes_stats(d->probes, VIGIL_FAM_SOCKETS, st);
+		*total = st[VIGIL_STAT_OWNER_FULL];
+		*family = "sockets";
+		*map = "sock_owner";
+		break;
+	default:
+		/* The daemon's own table: the derived stage is made before it, and asks first. */
+		if (!d->incidents)
+			return -ENOENT;
+		vigil_incidents_stats(d->incidents, &is);
+		*total = is.evicted + is.dropped;
+		*family = "daemon";
+		*map = "incidents";
+		break;
+	}
 	return err;
 }
 
@@ -78,6 +118,8 @@ void vigil_daemon_adapters(struct daemon *d, struct vigil_derived_source *src,
 	    .family_drops = src_family_drops,
 	    .n_families = VIGIL_FAM_MAX,
 	    .latency = src_latency,
+	    .map_full = src_map_full,
+	    .n_maps = 3,
 	    .arg = d,
 	};
 	io->lost = lost_since;

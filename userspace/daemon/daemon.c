@@ -37,7 +37,9 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 
 	inc = vigil_incidents_record(d->incidents, h, det, name, &opened);
 	if (!inc) {
-		fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
+		/* ENOSPC: the table is full of held incidents; counted, and a health record. */
+		if (errno == ENOMEM)
+			fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
 		return;
 	}
 	vigil_healer_incident(d->healer, inc, opened);
@@ -69,6 +71,9 @@ static void on_derived(const struct vigil_derived_out *o, void *arg)
 		break;
 	case VIGIL_DERIVED_HEALTH:
 		vigil_out_health(d->out, o->workload, o->count, o->total);
+		break;
+	case VIGIL_DERIVED_FULL:
+		vigil_out_health_full(d->out, o->workload, o->map, o->count, o->total);
 		break;
 	}
 }
@@ -219,6 +224,7 @@ static int build_stages(struct daemon *d)
 {
 	struct vigil_incidents_opts io = {
 	    .window_ms = d->cfg->window_ms,
+	    .max = (unsigned int)d->cfg->max_incidents,
 	    .notify = record_incident,
 	    .notify_arg = d,
 	};
@@ -325,6 +331,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	/* 3. Kernel programs: tp_btf or classic tracepoints. Sockets and latency serve
 	 * workloads only; latency attaches nothing unless a workload asks. */
 	po.observe_all = d->cfg->observe_all;
+	po.unwatched_rate = (unsigned int)d->cfg->observe_all_rate;
 	po.force_classic = o->force_classic;
 	po.ringbuf_bytes = o->ringbuf_kib * 1024;
 	po.sockets = d->cfg->n_workloads > 0;

@@ -21,6 +21,7 @@
 /* Per-workload drop totals kept for this many ticks: must cover VIGIL_CHAIN_NS (10 s). */
 #define DROP_TICKS 16
 #define MAX_FAMILIES 8
+#define MAX_MAPS 8
 
 /* One workload's connection errors of one class: judged at each error over the last second;
  * the per-tick count feeds the moving baseline. */
@@ -70,6 +71,8 @@ struct vigil_derived {
 	uint64_t sample_ns; /* the last retransmit sample (or start) */
 	uint64_t slo_ns;    /* the last latency_slo check, 0 before the first */
 	uint64_t family_seen[MAX_FAMILIES];
+	uint64_t full_seen[MAX_MAPS];
+	bool full_episode[MAX_MAPS]; /* the map refused something in the last tick */
 	/* A ring of per-workload drop totals, one per tick, oldest at drop_next. */
 	struct {
 		uint64_t mono_ns;
@@ -127,6 +130,11 @@ int vigil_derived_new(const struct vigil_config *cfg, const struct vigil_derived
 		const char *name;
 
 		src->family_drops(src->arg, f, &d->family_seen[f], &name);
+	}
+	for (unsigned int m = 0; src->map_full && m < src->n_maps && m < MAX_MAPS; m++) {
+		const char *family, *map;
+
+		src->map_full(src->arg, m, &d->full_seen[m], &family, &map);
 	}
 	*out = d;
 	return 0;
@@ -278,6 +286,35 @@ static unsigned int family_drops(struct vigil_derived *d)
 	return found;
 }
 
+/*
+ * Maps that refused entries since the last tick: a health finding when an episode starts (the
+ * tick before refused nothing), so that a map full for an hour says so once, not 3,600 times.
+ * The counters still say how many, in status.
+ */
+static unsigned int maps_full(struct vigil_derived *d)
+{
+	unsigned int found = 0;
+
+	for (unsigned int m = 0; d->src->map_full && m < d->src->n_maps && m < MAX_MAPS; m++) {
+		struct vigil_derived_out o = {.kind = VIGIL_DERIVED_FULL};
+		bool refusing;
+		uint64_t total;
+
+		if (d->src->map_full(d->src->arg, m, &total, &o.workload, &o.map))
+			continue;
+		refusing = total != d->full_seen[m];
+		if (refusing && !d->full_episode[m]) {
+			o.count = total - d->full_seen[m];
+			o.total = total;
+			d->fn(&o, d->arg);
+			found++;
+		}
+		d->full_episode[m] = refusing;
+		d->full_seen[m] = total;
+	}
+	return found;
+}
+
 /* The workloads' drop totals now, into the ring. */
 static void drops_tick(struct vigil_derived *d, uint64_t now_ns)
 {
@@ -401,6 +438,7 @@ unsigned int vigil_derived_tick(struct vigil_derived *d, uint64_t now_ns)
 	unsigned int found;
 
 	found = family_drops(d);
+	found += maps_full(d);
 	drops_tick(d, now_ns);
 	d->tick_ns = now_ns;
 	if (interval_ms) {

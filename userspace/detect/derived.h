@@ -12,6 +12,9 @@
  *   drops           a probe family's records lost to a full ring buffer, per second (health),
  *                   and each workload's losses kept for 16 s, to tell whether an incident's
  *                   window lost events (vigil_derived_lost_since)
+ *   full            a map that filled (the kernel's watched set or socket owners, the
+ *                   incident table at its cap): one health finding per episode, when it
+ *                   starts refusing (or evicting) after a tick that did not
  *
  * Nothing here reads the kernel or a clock: the counters come from a source the caller gives
  * (the daemon's reads the kernel's maps; a test's is a table), and every entry point takes the
@@ -45,6 +48,11 @@ struct vigil_derived_source {
 	/* The histogram of the k-th of workload's latency.syscalls. -EEXIST when the workload
 	 * names that syscall twice and k is not the first: one histogram, judged once. */
 	int (*latency)(void *arg, unsigned int workload, unsigned int k, struct vigil_lat_hist *h);
+	/* Entries map m (0 .. n_maps-1) refused, or pushed out, for being full, in all; *family
+	 * and *map: whose map, and its name, for the health record. May be NULL. */
+	int (*map_full)(void *arg, unsigned int m, uint64_t *total, const char **family,
+			const char **map);
+	unsigned int n_maps;
 	void *arg;
 };
 
@@ -52,6 +60,7 @@ enum vigil_derived_kind {
 	VIGIL_DERIVED_FAULT,  /* an incident's fault: det.cls is set */
 	VIGIL_DERIVED_RATE,   /* a rate over one interval (retransmits): an event, no fault */
 	VIGIL_DERIVED_HEALTH, /* a family's records lost to a full ring buffer */
+	VIGIL_DERIVED_FULL,   /* a map began to refuse entries: the start of an episode */
 };
 
 /* One finding. */
@@ -62,10 +71,12 @@ struct vigil_derived_out {
 	 * interval), so that the detection time is never flattering; workload and tgid set. */
 	struct vigil_event_hdr hdr;
 	struct vigil_detection det; /* FAULT and RATE */
-	const char *workload;	    /* name (FAULT, RATE) or family (HEALTH) */
-	uint64_t count;		    /* RATE: in the interval; HEALTH: lost since the last */
+	const char *workload;	    /* name (FAULT, RATE) or family (HEALTH, FULL) */
+	const char *map;	    /* FULL: the map's name */
+	uint64_t count;		    /* RATE: in the interval; HEALTH: lost since the last;
+				     * FULL: refused in the last tick */
 	uint64_t interval_ms;	    /* RATE */
-	uint64_t total;		    /* HEALTH: lost in all */
+	uint64_t total;		    /* HEALTH: lost in all; FULL: refused in all */
 };
 
 typedef void (*vigil_derived_fn)(const struct vigil_derived_out *o, void *arg);

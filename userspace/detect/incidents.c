@@ -14,6 +14,23 @@ struct note {
 	struct vigil_chain_entry e;
 };
 
+/* Two links, for a list where any member leaves in O(1). */
+struct link {
+	struct link *prev, *next;
+};
+
+/*
+ * A live incident and its places: the public list (newest opened first, through inc.next;
+ * pprev points at the pointer to it), its hash bucket, and the recency list (most recently
+ * seen first) that eviction takes from the far end of.
+ */
+struct entry {
+	struct vigil_incident inc; /* first: an incident is its entry */
+	struct vigil_incident **pprev;
+	struct entry *hnext, **hpprev;
+	struct link lru;
+};
+
 struct vigil_incidents {
 	struct vigil_incidents_opts o;
 	struct vigil_incidents_stats st;
@@ -21,9 +38,82 @@ struct vigil_incidents {
 	uint32_t seq;
 	unsigned int n;
 	struct vigil_incident *head; /* newest first */
+	struct entry **buckets;	     /* signature -> entries with that signature */
+	unsigned int mask;	     /* buckets - 1 */
+	struct link lru;	     /* lru.next: the most recently seen; lru.prev: the least */
 	struct note notes[NOTES];    /* a ring: notes[next] is the oldest */
 	unsigned int next_note;
 };
+
+static struct entry *entry_of(struct vigil_incident *i)
+{
+	return (struct entry *)i;
+}
+
+static struct entry *entry_of_lru(struct link *l)
+{
+	return (struct entry *)((char *)l - offsetof(struct entry, lru));
+}
+
+/* FNV-1a of a signature: 16 hex digits, already a hash, but never trusted to be one. */
+static unsigned int bucket(const struct vigil_incidents *t, const char *sig)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *sig; sig++)
+		h = (h ^ (unsigned char)*sig) * 16777619u;
+	return h & t->mask;
+}
+
+static void lru_unlink(struct entry *e)
+{
+	e->lru.prev->next = e->lru.next;
+	e->lru.next->prev = e->lru.prev;
+}
+
+/* e is the most recently seen now. */
+static void lru_front(struct vigil_incidents *t, struct entry *e)
+{
+	e->lru.prev = &t->lru;
+	e->lru.next = t->lru.next;
+	t->lru.next->prev = &e->lru;
+	t->lru.next = &e->lru;
+}
+
+/* Into the public list (newest first), the hash index and the recency list. */
+static void link_in(struct vigil_incidents *t, struct entry *e)
+{
+	struct entry **b = &t->buckets[bucket(t, e->inc.signature)];
+
+	e->inc.next = t->head;
+	if (t->head)
+		entry_of(t->head)->pprev = &e->inc.next;
+	t->head = &e->inc;
+	e->pprev = &t->head;
+	e->hnext = *b;
+	if (*b)
+		(*b)->hpprev = &e->hnext;
+	*b = e;
+	e->hpprev = b;
+	lru_front(t, e);
+	t->n++;
+	if (t->n > t->st.peak)
+		t->st.peak = t->n;
+}
+
+/* Out of all three, and freed. */
+static void unlink_free(struct vigil_incidents *t, struct entry *e)
+{
+	*e->pprev = e->inc.next;
+	if (e->inc.next)
+		entry_of(e->inc.next)->pprev = e->pprev;
+	*e->hpprev = e->hnext;
+	if (e->hnext)
+		e->hnext->hpprev = e->hpprev;
+	lru_unlink(e);
+	free(e);
+	t->n--;
+}
 
 void vigil_incidents_note(struct vigil_incidents *t, unsigned int workload, uint64_t kernel_ns,
 			  uint32_t pid, const char *label, const char *detail)
@@ -103,13 +193,27 @@ const char *vigil_incident_state_name(enum vigil_incident_state s)
 int vigil_incidents_new(const struct vigil_incidents_opts *o, struct vigil_incidents **out)
 {
 	struct vigil_incidents *t = calloc(1, sizeof(*t));
+	unsigned int nb = 16;
 
 	if (!t)
 		return -ENOMEM;
 	t->o = *o;
 	if (!t->o.clock)
 		t->o.clock = &vigil_clock_host;
+	if (!t->o.max)
+		t->o.max = VIGIL_INCIDENTS_MAX_DEFAULT;
+	t->st.max = t->o.max;
 	t->window_ns = o->window_ms * 1000000ull;
+	/* One bucket per incident at the cap, at least: chains of about one. */
+	while (nb < t->o.max && nb < (1u << 30))
+		nb <<= 1;
+	t->buckets = calloc(nb, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return -ENOMEM;
+	}
+	t->mask = nb - 1;
+	t->lru.prev = t->lru.next = &t->lru;
 	*out = t;
 	return 0;
 }
@@ -189,8 +293,9 @@ void vigil_incidents_free(struct vigil_incidents *t)
 		return;
 	for (i = t->head; i; i = next) {
 		next = i->next;
-		free(i);
+		free(entry_of(i));
 	}
+	free(t->buckets);
 	free(t);
 }
 
@@ -200,30 +305,91 @@ static bool over(const struct vigil_incident *i)
 	       i->state == VIGIL_INC_EXPIRED;
 }
 
+/* May i leave the table for a newer incident? Not while anyone acts on it or waits for it. */
+static bool evictable(const struct vigil_incident *i)
+{
+	return !i->busy && i->state != VIGIL_INC_HEALING && i->state != VIGIL_INC_VERIFYING &&
+	       i->state != VIGIL_INC_AWAITING_APPROVAL;
+}
+
+/*
+ * Room for one more: below the cap already, or the least recently seen evictable incident
+ * leaves (its final record, marked evicted). Held ones met on the way go to the front: they
+ * are not candidates, and the next search need not walk over them again. Returns 0, or
+ * -ENOSPC when every live incident is held.
+ */
+static int make_room(struct vigil_incidents *t)
+{
+	unsigned int n = t->n;
+
+	if (t->n < t->o.max)
+		return 0;
+	while (n--) {
+		struct entry *e = entry_of_lru(t->lru.prev);
+
+		if (!evictable(&e->inc)) {
+			lru_unlink(e);
+			lru_front(t, e);
+			continue;
+		}
+		e->inc.final = true;
+		e->inc.evicted = true;
+		notify(t, &e->inc);
+		unlink_free(t, e);
+		t->st.evicted++;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+/* The live incident of this signature whose window holds ts_ns, or NULL. */
+static struct entry *find_live(const struct vigil_incidents *t, const char *sig, uint64_t ts_ns)
+{
+	for (struct entry *e = t->buckets[bucket(t, sig)]; e; e = e->hnext) {
+		if (over(&e->inc) || strcmp(e->inc.signature, sig))
+			continue;
+		if (ts_ns - e->inc.last_kernel_ns > t->window_ns)
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
 struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 					      const struct vigil_event_hdr *hdr,
 					      const struct vigil_detection *d, const char *workload,
 					      bool *opened)
 {
 	struct vigil_incident *i;
+	struct entry *e;
 
-	for (i = t->head; i; i = i->next) {
-		if (over(i) || strcmp(i->signature, d->signature))
-			continue;
-		if (hdr->ts_ns - i->last_kernel_ns > t->window_ns)
-			continue;
+	e = find_live(t, d->signature, hdr->ts_ns);
+	if (e) {
+		i = &e->inc;
 		i->count++;
+		lru_unlink(e);
+		lru_front(t, e);
 		goto update;
 	}
-	i = calloc(1, sizeof(*i));
-	if (!i)
+	*opened = false;
+	if (make_room(t)) {
+		t->st.dropped++;
+		errno = ENOSPC;
 		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	i = &e->inc;
 	i->opened_mono_ns = vigil_clock_mono(t->o.clock);
 	i->opened_wall_ns = vigil_clock_wall(t->o.clock);
 	snprintf(i->id, sizeof(i->id), "%012llx%04x",
 		 (unsigned long long)(i->opened_wall_ns / 1000000ull) & 0xffffffffffffull,
 		 ++t->seq & 0xffff);
 	memcpy(i->signature, d->signature, sizeof(i->signature));
+	i->signature[sizeof(i->signature) - 1] = '\0';
 	i->cls = d->cls;
 	i->state = VIGIL_INC_OPEN;
 	i->workload = hdr->workload;
@@ -239,9 +405,7 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 		    t->o.lost(t->o.lost_arg, i->workload, i->first_kernel_ns - VIGIL_CHAIN_NS);
 		i->lossy = i->lost > 0;
 	}
-	i->next = t->head;
-	t->head = i;
-	t->n++;
+	link_in(t, e);
 	t->st.opened++;
 	*opened = true;
 	goto fill;
@@ -286,6 +450,7 @@ struct vigil_incident *vigil_incidents_restore(struct vigil_incidents *t,
 {
 	uint64_t mono = vigil_clock_mono(t->o.clock), wall = vigil_clock_wall(t->o.clock), age;
 	struct vigil_incident *i;
+	struct entry *e;
 
 	if (st != VIGIL_INC_OPEN && st != VIGIL_INC_AWAITING_APPROVAL) {
 		*err = -EINVAL;
@@ -295,11 +460,17 @@ struct vigil_incident *vigil_incidents_restore(struct vigil_incidents *t,
 		*err = -EEXIST;
 		return NULL;
 	}
-	i = calloc(1, sizeof(*i));
-	if (!i) {
+	if (make_room(t)) {
+		t->st.dropped++;
+		*err = -ENOSPC;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
 		*err = -ENOMEM;
 		return NULL;
 	}
+	i = &e->inc;
 	memcpy(i->id, s->id, sizeof(i->id));
 	i->id[sizeof(i->id) - 1] = '\0';
 	memcpy(i->signature, s->signature, sizeof(i->signature));
@@ -326,9 +497,7 @@ struct vigil_incident *vigil_incidents_restore(struct vigil_incidents *t,
 	i->lost = s->lost;
 	i->busy = true;
 	i->restored = true;
-	i->next = t->head;
-	t->head = i;
-	t->n++;
+	link_in(t, e);
 	notify(t, i);
 	return i;
 }
@@ -336,42 +505,36 @@ struct vigil_incident *vigil_incidents_restore(struct vigil_incidents *t,
 unsigned int vigil_incidents_expire(struct vigil_incidents *t)
 {
 	uint64_t now = vigil_clock_mono(t->o.clock);
-	struct vigil_incident **pp = &t->head, *i;
+	struct vigil_incident *i, *next;
 	unsigned int n = 0;
 
-	while ((i = *pp)) {
+	for (i = t->head; i; i = next) {
+		next = i->next;
 		/* Kernel timestamps are CLOCK_MONOTONIC too, so they compare with now. */
-		if (!i->busy && now - i->last_kernel_ns > t->window_ns) {
-			i->final = true;
-			notify(t, i);
-			*pp = i->next;
-			free(i);
-			t->n--;
-			n++;
+		if (i->busy || now - i->last_kernel_ns <= t->window_ns)
 			continue;
-		}
-		pp = &i->next;
+		i->final = true;
+		notify(t, i);
+		unlink_free(t, entry_of(i));
+		n++;
 	}
 	return n;
 }
 
 int vigil_incidents_retire(struct vigil_incidents *t, struct vigil_incident *i)
 {
-	struct vigil_incident **pp;
+	struct vigil_incident *p;
 
 	if (i->busy)
 		return -EBUSY;
-	for (pp = &t->head; *pp; pp = &(*pp)->next) {
-		if (*pp != i)
-			continue;
-		i->final = true;
-		notify(t, i);
-		*pp = i->next;
-		free(i);
-		t->n--;
-		return 0;
-	}
-	return -ENOENT;
+	for (p = t->head; p && p != i; p = p->next)
+		;
+	if (!p)
+		return -ENOENT;
+	i->final = true;
+	notify(t, i);
+	unlink_free(t, entry_of(i));
+	return 0;
 }
 
 void vigil_incidents_finish(struct vigil_incidents *t)
@@ -381,9 +544,7 @@ void vigil_incidents_finish(struct vigil_incidents *t)
 	while ((i = t->head)) {
 		i->final = true;
 		notify(t, i);
-		t->head = i->next;
-		free(i);
-		t->n--;
+		unlink_free(t, entry_of(i));
 	}
 }
 
@@ -396,7 +557,11 @@ void vigil_incidents_status_json(const struct vigil_incidents *t, struct vigil_j
 {
 	vigil_json_object_begin(j, "incidents");
 	vigil_json_u64(j, "live", t->n);
+	vigil_json_u64(j, "max", t->st.max);
+	vigil_json_u64(j, "peak", t->st.peak);
 	vigil_json_u64(j, "opened", t->st.opened);
+	vigil_json_u64(j, "evicted", t->st.evicted);
+	vigil_json_u64(j, "dropped", t->st.dropped);
 	vigil_json_u64(j, "bad_transitions", t->st.bad_transitions);
 	vigil_json_object_end(j);
 }

@@ -16,6 +16,13 @@
  * and refuses anything else as a bug (counted, and said on stderr). Every change worth a record
  * — an incident opened, its count reaching 2, 4, 8…, a transition, its final record when it
  * leaves the table — is handed to the notify callback, which the daemon wires to the output.
+ *
+ * The live table is bounded (opts.max): any process can pick its own name, and in observe-all
+ * mode every name is a signature. At the cap, a new incident takes the place of the least
+ * recently seen one that nothing holds and no heal is about (healing, verifying, awaiting
+ * approval): that one's final record says "evicted". When every live incident is held, the
+ * new fault is counted as dropped. Incidents are found by signature through a hash index,
+ * so a record costs the same with 10 or 10,000 live incidents.
  */
 #ifndef VIGIL_INCIDENTS_H
 #define VIGIL_INCIDENTS_H
@@ -41,8 +48,10 @@ enum vigil_incident_state {
 	VIGIL_INC_EXPIRED, /* no one approved it in time: over, leaves the live table */
 };
 
-#define VIGIL_CHAIN_MAX 16	      /* events listed before an incident */
-#define VIGIL_CHAIN_NS 10000000000ull /* ... from the 10 s before its first event */
+#define VIGIL_CHAIN_MAX 16		 /* events listed before an incident */
+#define VIGIL_INCIDENTS_MAX_DEFAULT 4096 /* live incidents: ~2 KiB each, ~8 MiB in all */
+#define VIGIL_INCIDENTS_MAX_LIMIT 16384	 /* the largest max_incidents: ~32 MiB */
+#define VIGIL_CHAIN_NS 10000000000ull	 /* ... from the 10 s before its first event */
 
 /* One earlier event of the same workload: the causal chain of an incident. */
 struct vigil_chain_entry {
@@ -77,6 +86,7 @@ struct vigil_incident {
 	bool final; /* its last record: vigil stops tracking it (window passed, nothing holds it) */
 	bool restored; /* put back from the healer's state by a later run (vigil_incidents_restore)
 			*/
+	bool evicted;  /* with final: it left a full table for a newer incident */
 	uint64_t lost; /* ... how many */
 	unsigned int level; /* the heal rule's autonomy level (1..3) once the healer chose one; 0 */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
@@ -100,11 +110,16 @@ struct vigil_incidents_opts {
 	 * in its chain's window is lossy. May be NULL (never lossy). */
 	uint64_t (*lost)(void *arg, unsigned int workload, uint64_t since_ns);
 	void *lost_arg;
+	unsigned int max; /* live incidents at most; 0: VIGIL_INCIDENTS_MAX_DEFAULT */
 };
 
 struct vigil_incidents_stats {
 	uint64_t opened;
 	uint64_t bad_transitions; /* refused set_state calls: each one is a bug */
+	uint64_t evicted;	  /* left the full table for a newer incident */
+	uint64_t dropped;	  /* faults not counted: the table was full of held incidents */
+	unsigned int max;	  /* the cap */
+	unsigned int peak;	  /* the most live at once */
 };
 
 /* Returns 0 and *out, or -ENOMEM. */
@@ -115,8 +130,10 @@ void vigil_incidents_free(struct vigil_incidents *t);
 /*
  * Count one fault. Joins the live incident with the same signature whose last event is inside
  * the window (resolved and failed ones are over: a new one opens), or opens one (lossy when
- * the lost hook says so). *opened says which. Notifies when it opened or its count reached a
- * power of two. Returns the incident, or NULL on -ENOMEM.
+ * the lost hook says so), evicting the least recently seen evictable one at the cap. *opened
+ * says which. Notifies when it opened or its count reached a power of two. Returns the
+ * incident, or NULL with errno ENOMEM, or ENOSPC (at the cap, everything held: counted as
+ * dropped).
  */
 struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 					      const struct vigil_event_hdr *hdr,
@@ -145,7 +162,7 @@ int vigil_incident_set_state(struct vigil_incidents *t, struct vigil_incident *i
 void vigil_incident_set_replaced(struct vigil_incidents *t, struct vigil_incident *i,
 				 uint64_t exec_ns);
 /* The healer holds an incident (a timer, a child, an approval it waits for) or lets it go:
- * a held incident is never expired. */
+ * a held incident is never expired nor evicted. */
 void vigil_incident_hold(struct vigil_incident *i, bool held);
 
 /*
@@ -179,7 +196,8 @@ void vigil_incident_save(const struct vigil_incident *i, struct vigil_incident_s
  * (index + 1), held (vigil_incident_hold) and marked restored, which its records say. Its times
  * are moved onto this run's monotonic clock (an opening before this boot counts from the
  * boot); its window starts now; its chain is not kept. Notifies. Returns it, or NULL with *err
- * -EEXIST (an incident with that id is live), -EINVAL (st is neither) or -ENOMEM.
+ * -EEXIST (an incident with that id is live), -EINVAL (st is neither), -ENOSPC (the table is
+ * full of held incidents) or -ENOMEM.
  */
 struct vigil_incident *vigil_incidents_restore(struct vigil_incidents *t,
 					       const struct vigil_incident_saved *s,
@@ -199,7 +217,8 @@ void vigil_incidents_finish(struct vigil_incidents *t);
 
 unsigned int vigil_incidents_count(const struct vigil_incidents *t);
 void vigil_incidents_stats(const struct vigil_incidents *t, struct vigil_incidents_stats *st);
-/* "incidents": live now, opened since start, refused transitions, into j. */
+/* "incidents": live now, its cap and peak, opened since start, evicted, dropped, refused
+ * transitions, into j. */
 void vigil_incidents_status_json(const struct vigil_incidents *t, struct vigil_json *j);
 const char *vigil_incident_state_name(enum vigil_incident_state s);
 

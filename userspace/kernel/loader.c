@@ -188,6 +188,9 @@ static int try_open(struct vigil_probes *p, const struct vigil_probe_opts *o, bo
 		return ret;
 	}
 	s->rodata->observe_all = o->observe_all;
+	/* GCRA: one record every interval_ns, a second's worth at once. */
+	s->rodata->unwatched_interval_ns =
+	    1000000000ull / (o->unwatched_rate ? o->unwatched_rate : VIGIL_UNWATCHED_RATE_DEFAULT);
 	s->rodata->inherit_at_exit = !btf;
 	choose_programs(s, btf);
 	ret = bpf_map__set_max_entries(s->maps.events,
@@ -630,6 +633,8 @@ void vigil_probes_status_json(const struct vigil_probes *p, struct vigil_json *j
 		vigil_json_u64(j, "clean_exits", st[VIGIL_STAT_CLEAN_EXITS]);
 		vigil_json_u64(j, "map_full",
 			       st[VIGIL_STAT_WATCH_FULL] + st[VIGIL_STAT_OWNER_FULL]);
+		vigil_json_u64(j, "unwatched_limited", st[VIGIL_STAT_UNWATCHED_LIMITED]);
+		vigil_json_u64(j, "unwatched_shed", st[VIGIL_STAT_UNWATCHED_SHED]);
 		vigil_json_object_end(j);
 	}
 	vigil_json_array_end(j);

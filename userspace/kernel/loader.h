@@ -32,6 +32,8 @@ struct vigil_probe_opts {
 	bool sockets;	      /* load the sockets family */
 	bool latency;	      /* load the latency family */
 	size_t ringbuf_bytes; /* 0: VIGIL_RINGBUF_BYTES; else a power of 2, >= the page size */
+	unsigned int unwatched_rate; /* observe-all records/s per comm and per cgroup; 0: the
+				      * default */
 };
 
 /*

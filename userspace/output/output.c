@@ -180,6 +180,17 @@ void vigil_out_health(struct vigil_output *s, const char *family, uint64_t drops
 	      (unsigned long long)drops, (unsigned long long)drops_total);
 }
 
+void vigil_out_health_full(struct vigil_output *s, const char *family, const char *map,
+			   uint64_t refused, uint64_t refused_total)
+{
+	uint64_t now = next_rid(s);
+
+	emit(s, vigil_record_health_full(&s->j, s->node, now, &s->rid, family, map, refused,
+					 refused_total));
+	human(s, "health   %s: %s is full: %llu refused in the last second, %llu in all", family,
+	      map, (unsigned long long)refused, (unsigned long long)refused_total);
+}
+
 void vigil_out_breaker(struct vigil_output *s, const char *workload, const char *state,
 		       uint64_t failures, uint64_t opened_wall_ns)
 {

@@ -38,6 +38,9 @@ void vigil_out_action(struct vigil_output *s, const struct vigil_incident *i, co
 /* A rate over one interval (retransmits): an event record with count, interval_ms, per_s. */
 void vigil_out_rate(struct vigil_output *s, const char *workload, const struct vigil_detection *d,
 		    uint64_t count, uint64_t interval_ms);
+/* A map of family is full: the start of an episode (type "health", with "map"). */
+void vigil_out_health_full(struct vigil_output *s, const char *family, const char *map,
+			   uint64_t refused, uint64_t refused_total);
 /* Kernel events a probe family dropped since the last record (type "health"). */
 void vigil_out_health(struct vigil_output *s, const char *family, uint64_t drops,
 		      uint64_t drops_total);

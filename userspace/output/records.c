@@ -132,6 +132,18 @@ int vigil_record_health(struct vigil_json *j, const char *node, uint64_t wall_ns
 	return vigil_json_end(j);
 }
 
+int vigil_record_health_full(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			     const struct vigil_rid *rid, const char *family, const char *map,
+			     uint64_t refused, uint64_t refused_total)
+{
+	common(j, "health", node, wall_ns, rid, "-");
+	vigil_json_str(j, "family", family);
+	vigil_json_str(j, "map", map);
+	vigil_json_u64(j, "full", refused);
+	vigil_json_u64(j, "full_total", refused_total);
+	return vigil_json_end(j);
+}
+
 /* "chain": the workload's events before the incident, each with its offset before it. */
 static void chain(struct vigil_json *j, const struct vigil_incident *i)
 {
@@ -179,6 +191,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	vigil_json_bool(j, "lossy", i->lossy);
 	if (i->final)
 		vigil_json_bool(j, "final", true);
+	if (i->evicted)
+		vigil_json_bool(j, "evicted", true);
 	if (i->restored)
 		vigil_json_bool(j, "restored", true);
 	if (i->lossy)

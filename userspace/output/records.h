@@ -57,6 +57,11 @@ int vigil_record_rate(struct vigil_json *j, const char *node, uint64_t wall_ns,
 int vigil_record_health(struct vigil_json *j, const char *node, uint64_t wall_ns,
 			const struct vigil_rid *rid, const char *family, uint64_t drops,
 			uint64_t drops_total);
+/* Map of family began to refuse entries for being full: refused in the last second, in all
+ * (type "health", with "map"). */
+int vigil_record_health_full(struct vigil_json *j, const char *node, uint64_t wall_ns,
+			     const struct vigil_rid *rid, const char *family, const char *map,
+			     uint64_t refused, uint64_t refused_total);
 /* A circuit breaker changed state ("open", "half_open", "closed"): type "breaker". failures:
  * failed heals in the window; opened_wall_ns: when it last opened (0: never). */
 int vigil_record_breaker(struct vigil_json *j, const char *node, uint64_t wall_ns,
