@@ -547,7 +547,11 @@ int vt_group_setup(void **state, const char *yaml, const char *const *extra)
 int vt_group_teardown(void **state)
 {
 	struct vt *v = *state;
-	int rc = vt_stop(v);
+	int rc;
+
+	if (!v) /* its setup failed (and said why) */
+		return -1;
+	rc = vt_stop(v);
 
 	if (rc)
 		fprintf(stderr, "vigil exited with %d:\n%s\n", rc, v->errbuf);
