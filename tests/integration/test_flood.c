@@ -38,7 +38,7 @@ static const char config[] = "observe_all: true\n"
 			     "      - on: [crash]\n"
 			     "        level: 1\n"
 			     "        action: { restart: { exec: [\"@LINK:vt-fsvc@\", serve] } }\n"
-			     "    policy: { allowed_exec: [\"@LINK:vt-fsvc@\"] }\n";
+			     "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-fsvc@\"] }\n";
 
 /* A kB field of /proc/PID/status ("VmHWM:"), or -1. */
 static long status_kib(pid_t pid, const char *field)
