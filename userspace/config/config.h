@@ -114,6 +114,9 @@ struct vigil_config {
 	char *redis_spool;	     /* default /var/lib/vigil/redis.spool */
 	uint64_t redis_spool_max_mb; /* the spool's cap; default 256 */
 	uint64_t redis_maxlen;	     /* MAXLEN ~ of each stream; default 100000 */
+	uint64_t journal_max_mb;     /* rotate the journal past it; default 64, 0: never */
+	unsigned int journal_keep;   /* rotated journals kept; default 5, 0..100 */
+	int journal_fsync;	     /* enum vigil_journal_fsync; default interval */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -137,6 +137,9 @@ static const cyaml_schema_field_t config_fields[] = {
     F_MAP("redis", struct raw_config, redis, redis_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
 			 CYAML_UNLIMITED),
+    F_STR("journal_max_mb", struct raw_config, journal_max_mb),
+    F_STR("journal_keep", struct raw_config, journal_keep),
+    F_STR("journal_fsync", struct raw_config, journal_fsync),
     CYAML_FIELD_END,
 };
 
