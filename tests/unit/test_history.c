@@ -392,7 +392,7 @@ static void test_render_table(void **state)
 			    "ID                STATE      COUNT  AGE  TITLE\n"
 			    "01a2274d24950003  open          12   5s  svc exit_nonzero status=3\n"
 			    "01a2274d24950002  resolved       1   3m  svc crash SIGSEGV [lossy]\n"
-			    "01a2274d24950001  failed         3   2h  a?[2Jb\n"
+			    "01a2274d24950001  failed         3   2h  a\\x1b[2Jb\n"
 			    "01a2274d24950000  escalated      1   1d  old\n");
 	free(s);
 	s = render(vigil_ctl_print_incidents, "{\"incidents\":[]}", 0);
