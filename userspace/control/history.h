@@ -41,6 +41,7 @@ int vigil_history_incident_query(const char *arg, struct vigil_json *out, const 
 struct vigil_journal_stats {
 	uint64_t lines;	    /* lines read */
 	uint64_t skipped;   /* not JSON: torn, truncated, garbage, or longer than any record */
+	uint64_t torn;	    /* torn, with a whole record after the tear: that record was read */
 	uint64_t malformed; /* incident records without a usable id (counted when listing) */
 	uint64_t forgotten; /* incidents dropped, oldest first, to keep only max of them */
 };
@@ -55,5 +56,10 @@ struct vigil_journal_stats {
  */
 int vigil_history_journal(FILE *f, const char *cmd, const char *arg, unsigned int max,
 			  uint64_t now_wall_ns, char **answer, struct vigil_journal_stats *st);
+/* The same from the nf files of a journal, read in turn as one (oldest first: a rotated
+ * journal's PATH.N .. PATH.1, then PATH; output/journal.h's vigil_journal_files()). */
+int vigil_history_journals(FILE *const *f, unsigned int nf, const char *cmd, const char *arg,
+			   unsigned int max, uint64_t now_wall_ns, char **answer,
+			   struct vigil_journal_stats *st);
 
 #endif /* VIGIL_HISTORY_H */
