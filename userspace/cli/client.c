@@ -213,6 +213,9 @@ static int journal_answer(const char *path, const char *cmd, const char *id, cha
 		goto out;
 	}
 	err = vigil_history_journals(f, (unsigned int)nf, cmd, id, 0, vigil_wall_ns(), answer, &st);
+	if (nf > 1)
+		fprintf(stderr, "vigil: journal %s: read with its %d rotated file%s\n", path,
+			nf - 1, nf == 2 ? "" : "s");
 	if (st.skipped)
 		fprintf(stderr, "vigil: journal %s: %llu line%s skipped: not JSON\n", path,
 			(unsigned long long)st.skipped, st.skipped == 1 ? "" : "s");
