@@ -94,15 +94,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f[1] = fmemopen((void *)(data + mid), size - mid ? size - mid : 1, "r");
 	if (!f[0] || !f[1])
 		goto out;
-	err = vigil_history_journals(f, mid && size - mid ? 2 : 1, "incidents", NULL, 8, 0,
-				     &answer, &hst);
+	err = vigil_history_journals(f, mid && size - mid ? 2 : 1, "incidents", NULL, 8, 0, &answer,
+				     &hst);
 	CHECK(!err || err == -ENOMEM, "incidents failed");
 	free(answer);
 	answer = NULL;
 	rewind(f[0]);
 	rewind(f[1]);
-	err = vigil_history_journals(f, mid && size - mid ? 2 : 1, "incident", "019ac0000000a001", 0,
-				     0, &answer, &hst);
+	err = vigil_history_journals(f, mid && size - mid ? 2 : 1, "incident", "019ac0000000a001",
+				     0, 0, &answer, &hst);
 	CHECK(!err || err == -ENOENT || err == -ENOMEM, "incident failed");
 	free(answer);
 	rewind(f[0]);
