@@ -352,12 +352,17 @@ int vigil_cmd_export(int argc, char **argv)
 		fprintf(stderr, "vigil export: %s\n", strerror(ENOMEM));
 		goto cleanup;
 	}
-	for (nf = 0; nf < n; nf++) {
-		f[nf] = fopen(paths[nf], "r");
-		if (!f[nf]) {
-			fprintf(stderr, "vigil export: %s: %s\n", paths[nf], strerror(errno));
-			goto cleanup;
+	for (int i = 0; i < n; i++) {
+		f[nf] = fopen(paths[i], "r");
+		if (f[nf]) {
+			nf++;
+			continue;
 		}
+		/* A rotated file the daemon removed since it was listed is no error. */
+		if (errno == ENOENT && !n_named && i < n - 1)
+			continue;
+		fprintf(stderr, "vigil export: %s: %s\n", paths[i], strerror(errno));
+		goto cleanup;
 	}
 	err = vigil_export_sql(f, (unsigned int)nf, store, stdout, &st);
 	if (err) {
