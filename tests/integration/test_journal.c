@@ -158,7 +158,8 @@ static void test_full_filesystem(void **state)
 		assert_null(strstr(err, "skipped"));
 	}
 	{
-		const char *a[] = {"export", "--sql", "--journal", journal, "--knowledge", "", NULL};
+		const char *a[] = {"export",	  "--sql", "--journal", journal,
+				   "--knowledge", "",	   NULL};
 
 		assert_int_equal(run_vigil(&v, a, out, sizeof(out), err, sizeof(err)), 0);
 		assert_int_equal(occurrences(out, "insert into public.incidents (id, node, "
@@ -185,9 +186,9 @@ static void prefill(const char *path, const char *mark, size_t bytes)
 
 	assert_non_null(f);
 	for (unsigned int i = 0; done < bytes; i++)
-		done += (size_t)fprintf(f,
-					"{\"type\":\"pad\",\"mark\":\"%s\",\"n\":%u,\"x\":\"%0200u\"}\n",
-					mark, i, i);
+		done += (size_t)fprintf(
+		    f, "{\"type\":\"pad\",\"mark\":\"%s\",\"n\":%u,\"x\":\"%0200u\"}\n", mark, i,
+		    i);
 	fclose(f);
 }
 
@@ -211,9 +212,8 @@ static void test_rotation(void **state)
 	prefill(name, "old1", 1000);
 	snprintf(name, sizeof(name), "%s.2", journal);
 	prefill(name, "old2", 1000);
-	assert_int_equal(vt_start(&v, "observe_all: true\njournal_max_mb: 1\njournal_keep: 2\n",
-				  extra),
-			 0);
+	assert_int_equal(
+	    vt_start(&v, "observe_all: true\njournal_max_mb: 1\njournal_keep: 2\n", extra), 0);
 	p = vt_run(&v, "jrot", args);
 	waitpid(p, NULL, 0);
 	snprintf(pid, sizeof(pid), "%d", p);
