@@ -189,8 +189,6 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 
 	if (write_config(v, yaml))
 		return -1;
-	if (v->stdout_fd > 0)
-		argv[6] = "--json";
 	for (int i = 0; extra && extra[i] && n < 30; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -211,7 +209,7 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 		 * integration lock) open, and the run would wait for it for ever. */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
 			_exit(126);
-		dup2(v->stdout_fd > 0 ? v->stdout_fd : null, STDOUT_FILENO);
+		dup2(null, STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
 		execv(argv[0], (char **)argv);
 		_exit(127);

@@ -24,7 +24,6 @@ struct vt {
 	size_t errlen;
 	json_t *records;   /* journal lines parsed so far, in order */
 	off_t journal_off; /* bytes of the journal already parsed */
-	int stdout_fd;	   /* > 0: vigil's stdout (with --json instead of --quiet) */
 };
 
 /* Make the scratch directory and find the binaries. Returns 0 or -errno. */
@@ -36,8 +35,7 @@ void vt_fini(struct vt *v);
 
 /* Write yaml as the config ("@FAULTY@" becomes the faulty path, "@DIR@" the scratch dir,
  * "@LINK:name@" the path of vt_link(v, name), made now: a path a heal policy can trust), start
- * `vigil run --config ... --journal ... --quiet` (--json to v->stdout_fd when set) plus extra
- * (NULL-terminated, may be NULL),
+ * `vigil run --config ... --journal ... --quiet` plus extra (NULL-terminated, may be NULL),
  * and wait for its "ready" line. Returns 0, or -1 with vigil's stderr printed. */
 int vt_start(struct vt *v, const char *yaml, const char *const *extra);
 /* SIGTERM vigil and wait. Returns its exit status (0 on a clean stop), -1 on a timeout. */

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -327,6 +328,42 @@ static void test_c1_in_process_name(void **state)
 	vt_fini(&v);
 }
 
+/* vigil with --json on the stdout given (vt_start makes it --quiet), its stderr read until
+ * its ready line; then v works with vt_wait, vt_ctl and vt_stop. Returns 0 or -1. */
+static int start_with_stdout(struct vt *v, const char *yaml, int out)
+{
+	const char *argv[] = {v->vigil_bin, "run",    "--config", v->config, "--journal",
+			      v->journal,   "--json", "--ctl",	  v->ctl,    NULL};
+	int errp[2];
+	FILE *f = fopen(v->config, "w");
+
+	if (!f || fputs(yaml, f) < 0 || fclose(f) || pipe2(errp, O_CLOEXEC))
+		return -1;
+	v->vigil = fork();
+	if (v->vigil == 0) {
+		vt_child_signals();
+		dup2(out, STDOUT_FILENO);
+		dup2(errp[1], STDERR_FILENO);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(errp[1]);
+	v->err_fd = errp[0];
+	for (int waited = 0; waited < 20000 && !strstr(v->errbuf, "vigil: ready"); waited += 10) {
+		struct pollfd p = {.fd = v->err_fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		n = read(v->err_fd, v->errbuf + v->errlen, sizeof(v->errbuf) - 1 - v->errlen);
+		if (n <= 0)
+			return -1;
+		v->errlen += (size_t)n;
+		v->errbuf[v->errlen] = '\0';
+	}
+	return strstr(v->errbuf, "vigil: ready") ? 0 : -1;
+}
+
 static void test_stalled_stdout(void **state)
 {
 	static const char *const args[] = {"exit", "3", NULL};
@@ -345,8 +382,7 @@ static void test_stalled_stdout(void **state)
 		;
 	assert_int_equal(errno, EAGAIN);
 	fcntl(fds[1], F_SETFL, 0); /* the blocking pipe a supervisor would hand over */
-	v.stdout_fd = fds[1];
-	assert_int_equal(vt_start(&v, "observe_all: true\n", NULL), 0);
+	assert_int_equal(start_with_stdout(&v, "observe_all: true\n", fds[1]), 0);
 	for (int i = 0; i < 5; i++) {
 		char name[16];
 		pid_t p;

@@ -18,10 +18,10 @@
 #include "config/build.h"
 #include "config/policy.h"
 #include "config/yaml.h"
+#include "output/journal.h"
 #include "heal/action.h"
 #include "heal/proc.h"
 #include "heal/restart.h"
-#include "output/journal.h"
 #include "vigil/limits.h"
 #define MAX_NAME_LEN 63
 #define SYSCALL_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
