@@ -18,11 +18,11 @@
 #include "config/build.h"
 #include "config/policy.h"
 #include "config/yaml.h"
-#include "output/journal.h"
 #include "heal/action.h"
 #include "heal/proc.h"
 #include "heal/restart.h"
 #include "vigil/limits.h"
+#include "output/journal.h" /* journal_keep's maximum, the fsync policies */
 #define MAX_NAME_LEN 63
 #define SYSCALL_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
 #define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ" SYSCALL_CHARS /* and of variable names */
