@@ -113,10 +113,22 @@ static long long journal_status(struct vt *v, const char *key)
 	return n;
 }
 
+/* The tmpfs test_full_filesystem mounts, unmounted here even when the test failed. */
+static char fs[96];
+
+static int unmount_fs(void **state)
+{
+	(void)state;
+	if (fs[0])
+		umount2(fs, MNT_DETACH);
+	fs[0] = '\0';
+	return 0;
+}
+
 static void test_full_filesystem(void **state)
 {
 	static const char *const args[] = {"exit", "3", NULL};
-	char fs[96], filler[112], journal[112], buf[4096];
+	char filler[112], journal[112], buf[4096];
 	const char *extra[] = {"--journal", journal, NULL};
 	static char out[1 << 20], err[4096];
 	json_t *ids = json_object();
@@ -175,7 +187,7 @@ static void test_full_filesystem(void **state)
 	assert_int_equal(vt_stop(&v), 0);
 	assert_int_equal(bad_lines(journal, NULL), 0);
 	json_decref(ids);
-	umount2(fs, MNT_DETACH);
+	unmount_fs(NULL);
 	vt_fini(&v);
 }
 
@@ -408,8 +420,10 @@ static void test_stalled_stdout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_filesystem), cmocka_unit_test(test_rotation),
-	    cmocka_unit_test(test_sighup_reopen),   cmocka_unit_test(test_c1_in_process_name),
+	    cmocka_unit_test_teardown(test_full_filesystem, unmount_fs),
+	    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test(test_sighup_reopen),
+	    cmocka_unit_test(test_c1_in_process_name),
 	    cmocka_unit_test(test_stalled_stdout),
 	};
 
