@@ -762,6 +762,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_str(pc, "journal", r->journal, "/var/lib/vigil/journal.jsonl",
 			      &cfg->journal);
 	if (!ret)
+		ret = build_journal(pc, r, cfg);
+	if (!ret)
 		ret = get_bool(pc, "observe_all", r->observe_all, &cfg->observe_all);
 	if (!ret)
 		ret = get_duration(pc, "", "window", r->window, 60000, true, &cfg->window_ms);
@@ -776,8 +778,6 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_str(pc, "state", r->state, "/var/lib/vigil/state.json", &cfg->state);
 	if (!ret)
 		ret = build_redis(pc, rd, cfg);
-	if (!ret)
-		ret = build_journal(pc, r, cfg);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)
