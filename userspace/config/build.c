@@ -762,11 +762,11 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_str(pc, "journal", r->journal, "/var/lib/vigil/journal.jsonl",
 			      &cfg->journal);
 	if (!ret)
-		ret = build_journal(pc, r, cfg);
-	if (!ret)
 		ret = get_bool(pc, "observe_all", r->observe_all, &cfg->observe_all);
 	if (!ret)
 		ret = get_duration(pc, "", "window", r->window, 60000, true, &cfg->window_ms);
+	if (!ret)
+		ret = build_journal(pc, r, cfg);
 	if (!ret)
 		ret = need_abs(pc, "", "knowledge", r->knowledge);
 	if (!ret)

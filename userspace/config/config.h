@@ -100,11 +100,14 @@ struct vigil_workload {
 #define VIGIL_CRASH_LOOP_MAX 16 /* the largest crash_loop_exits */
 
 struct vigil_config {
-	char *source;	    /* file name, or "<embedded>" */
-	char *node;	    /* after ${VAR} expansion; default: the hostname */
-	char *journal;	    /* default /var/lib/vigil/journal.jsonl */
-	bool observe_all;   /* report failing exits of every process, not only workloads */
-	uint64_t window_ms; /* incident aggregation window; default 60000 */
+	char *source;		   /* file name, or "<embedded>" */
+	char *node;		   /* after ${VAR} expansion; default: the hostname */
+	char *journal;		   /* default /var/lib/vigil/journal.jsonl */
+	uint64_t journal_max_mb;   /* rotate the journal past it; default 64, 0: never */
+	unsigned int journal_keep; /* rotated journals kept; default 5, 0..100 */
+	int journal_fsync;	   /* enum vigil_journal_fsync; default interval */
+	bool observe_all;	   /* report failing exits of every process, not only workloads */
+	uint64_t window_ms;	   /* incident aggregation window; default 60000 */
 	char *knowledge;    /* the knowledge store's file; default /var/lib/vigil/knowledge.json */
 	char *state;	    /* the healer's durable state; default /var/lib/vigil/state.json */
 	char *redis_url;    /* may be NULL: no Redis sink */
@@ -114,9 +117,6 @@ struct vigil_config {
 	char *redis_spool;	     /* default /var/lib/vigil/redis.spool */
 	uint64_t redis_spool_max_mb; /* the spool's cap; default 256 */
 	uint64_t redis_maxlen;	     /* MAXLEN ~ of each stream; default 100000 */
-	uint64_t journal_max_mb;     /* rotate the journal past it; default 64, 0: never */
-	unsigned int journal_keep;   /* rotated journals kept; default 5, 0..100 */
-	int journal_fsync;	     /* enum vigil_journal_fsync; default interval */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };
