@@ -3,16 +3,18 @@
 #
 # Robustness fuzzing of every parser of outside input: the config, the JSON writer and
 # scanner, the healer's state read back (its file, or Redis's copy), and Redis's replies on the
-# approvals stream. Builds into build/fuzz/ and runs each target named (default: config json
-# json_scan state redis_reply) for SECONDS (default 60):
+# approvals stream, and the journal's readers. Builds into build/fuzz/ and runs each target named
+# (default: config json json_scan state redis_reply journal) for SECONDS (default 60):
 #
-#   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [oom]
+#   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
 #                 cross-checks the scanner against jansson; state checks that what is read
 #                 writes back and reads again to the same text; redis_reply feeds RESP bytes
-#                 through hiredis's reader to the approvals walk. -timeout=2
+#                 through hiredis's reader to the approvals walk; journal reads any bytes as a
+#                 rotated journal the way vigil incidents, incident and export do, and checks
+#                 the torn-line parse and the terminal-safe copy of every line. -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
 #                 seeded from tests/fuzz/corpus_<t>/ when it exists; a failing input is saved as
@@ -27,7 +29,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-config json json_scan state redis_reply}
+targets=${*:-config json json_scan state redis_reply journal}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
 warn="-std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers"
@@ -64,6 +66,12 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_state.c userspace/heal/state.c \
 			userspace/core/json.c "$lib" $libs -o "$out/fuzz_state"
 		dict=-dict=tests/fuzz/json.dict ;;
+	journal)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_journal.c userspace/output/journal.c \
+			userspace/control/history.c userspace/output/export.c userspace/core/text.c \
+			"$lib" $libs -o "$out/fuzz_journal"
+		dict=-dict=tests/fuzz/json.dict ;;
 	redis_reply)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_redis_reply.c userspace/output/redis_watch.c \
@@ -77,7 +85,8 @@ for t in $targets; do
 			status=1
 		continue ;;
 	*)
-		echo "run.sh: unknown target '$t' (config, json, json_scan, state, redis_reply, oom)" >&2
+		echo "run.sh: unknown target '$t' (config, json, json_scan, state, redis_reply," \
+			"journal, oom)" >&2
 		exit 2 ;;
 	esac
 	seeds=

@@ -27,18 +27,19 @@
 #define WAIT_MS 5000
 #define RSS_MAX_KIB (48 * 1024)
 
-static const char config[] = "observe_all: true\n"
-			     "max_incidents: 64\n"
-			     "observe_all_rate: 20\n"
-			     "workloads:\n"
-			     "  - name: svc\n"
-			     "    match: { comm: vt-fsvc }\n"
-			     "    verify: 500ms\n"
-			     "    heal:\n"
-			     "      - on: [crash]\n"
-			     "        level: 1\n"
-			     "        action: { restart: { exec: [\"@LINK:vt-fsvc@\", serve] } }\n"
-			     "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-fsvc@\"] }\n";
+static const char config[] =
+    "observe_all: true\n"
+    "max_incidents: 64\n"
+    "observe_all_rate: 20\n"
+    "workloads:\n"
+    "  - name: svc\n"
+    "    match: { comm: vt-fsvc }\n"
+    "    verify: 500ms\n"
+    "    heal:\n"
+    "      - on: [crash]\n"
+    "        level: 1\n"
+    "        action: { restart: { exec: [\"@LINK:vt-fsvc@\", serve] } }\n"
+    "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-fsvc@\"] }\n";
 
 /* A kB field of /proc/PID/status ("VmHWM:"), or -1. */
 static long status_kib(pid_t pid, const char *field)

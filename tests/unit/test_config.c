@@ -93,6 +93,9 @@ static void test_default_config(void **state)
 	assert_string_equal(cfg->redis_spool, "/var/lib/vigil/redis.spool");
 	assert_int_equal(cfg->redis_spool_max_mb, 256);
 	assert_int_equal(cfg->redis_maxlen, 100000);
+	assert_int_equal(cfg->journal_max_mb, 64);
+	assert_int_equal(cfg->journal_keep, 5);
+	assert_int_equal(cfg->journal_fsync, 1); /* interval */
 	assert_string_equal(cfg->knowledge, "/var/lib/vigil/knowledge.json");
 	assert_string_equal(cfg->state, "/var/lib/vigil/state.json");
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
@@ -694,6 +697,13 @@ static const struct bad bad_inputs[] = {
     {W "    latency: { syscalls: [read], budget_ms: 18446744073710 }\n",
      "t.yaml:4:45: workloads[0].latency.budget_ms: ", "18446744073710 is out of range 1..3600000"},
     {"state: st.json\n", "t.yaml:1:8: state: ", "must be an absolute path"},
+    /* the journal's rotation and fsync */
+    {"journal_max_mb: 1048577\n",
+     "t.yaml:1:17: journal_max_mb: ", "1048577 is out of range 0..1048576"},
+    {"journal_keep: 101\n", "t.yaml:1:15: journal_keep: ", "101 is out of range 0..100"},
+    {"journal_keep: -1\n", "t.yaml:1:15: journal_keep: ", "'-1' is not a whole number"},
+    {"journal_fsync: sometimes\n",
+     "t.yaml:1:16: journal_fsync: ", "'sometimes' is not none, interval or always"},
     {W "    heal:\n      - { on: [crash], level: 1, action: { restart: { exec: [/bin/true] } } }\n"
        "      - { on: [oom_kill, crash], level: 1, action: { restart: { exec: [/bin/false] } } "
        "}\n" POLICY,

@@ -647,7 +647,7 @@ static void test_render_status(void **state)
 	    "           lost: 0 queue full, 0 spool full, 1 rejected, 2 torn spool frames; 0 "
 	    "reordered, "
 	    "3 reconnects\n"
-	    "           last error: connect r: Connection refused?[2J\n"
+	    "           last error: connect r: Connection refused\\x1b[2J\n"
 	    "state      /var/lib/vigil/state.json, 9 writes, 0 write errors; resumed from redis: 1 "
 	    "breakers open, 0 pending heals, 2 awaiting approval, 1 not resumed (config changed)\n"
 	    "fleet      usable: 12 entries, last load 2026-01-02T03:04:05.678Z, 4 loads, 1 failed, "

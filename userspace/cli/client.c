@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "control/ctl.h"
 #include "control/history.h"
+#include "output/journal.h"
 #include "core/clock.h"
 
 /* How long `vigil status` waits for the daemon: it answers from memory, on its loop. */
@@ -185,24 +186,44 @@ static int daemon_journal(const char *ctl, char *buf, size_t len)
 	return err;
 }
 
-/* Answer cmd from the journal at path, saying on stderr what could not be read, and why there
- * is no answer. Returns 0 and *answer, or -errno (-ENOENT: the id is not in it). */
+/* Answer cmd from the journal at path and its rotated files (PATH.N .. PATH.1, oldest first,
+ * those that exist), saying on stderr what could not be read, and why there is no answer.
+ * Returns 0 and *answer, or -errno (-ENOENT: the id is not in it). */
 static int journal_answer(const char *path, const char *cmd, const char *id, char **answer)
 {
-	struct vigil_journal_stats st;
-	FILE *f = fopen(path, "re");
-	int err;
+	struct vigil_journal_stats st = {};
+	FILE *f[VIGIL_JOURNAL_KEEP_MAX + 1];
+	char **paths = NULL;
+	int n, nf = 0, err = 0;
 
-	if (!f) {
-		err = -errno;
-		fprintf(stderr, "vigil: journal %s: %s\n", path, strerror(-err));
-		return err;
+	n = vigil_journal_files(path, VIGIL_JOURNAL_KEEP_MAX, &paths);
+	if (n < 0) {
+		fprintf(stderr, "vigil: journal %s: %s\n", path, strerror(-n));
+		return n;
 	}
-	err = vigil_history_journal(f, cmd, id, 0, vigil_wall_ns(), answer, &st);
-	fclose(f);
+	for (int i = 0; i < n && !err; i++) {
+		f[nf] = fopen(paths[i], "re");
+		if (f[nf])
+			nf++;
+		else if (errno != ENOENT || i == n - 1)
+			err = -errno; /* a rotated file gone meanwhile is no error */
+	}
+	if (err) {
+		fprintf(stderr, "vigil: journal %s: %s\n", paths[nf], strerror(-err));
+		goto out;
+	}
+	err = vigil_history_journals(f, (unsigned int)nf, cmd, id, 0, vigil_wall_ns(), answer, &st);
+	if (nf > 1)
+		fprintf(stderr, "vigil: journal %s: read with its %d rotated file%s\n", path,
+			nf - 1, nf == 2 ? "" : "s");
 	if (st.skipped)
 		fprintf(stderr, "vigil: journal %s: %llu line%s skipped: not JSON\n", path,
 			(unsigned long long)st.skipped, st.skipped == 1 ? "" : "s");
+	if (st.torn)
+		fprintf(stderr,
+			"vigil: journal %s: %llu torn line%s: the whole record after the tear "
+			"read\n",
+			path, (unsigned long long)st.torn, st.torn == 1 ? "" : "s");
 	if (st.malformed)
 		fprintf(stderr, "vigil: journal %s: %llu incident record%s without an id ignored\n",
 			path, (unsigned long long)st.malformed, st.malformed == 1 ? "" : "s");
@@ -213,6 +234,10 @@ static int journal_answer(const char *path, const char *cmd, const char *id, cha
 		fprintf(stderr, "vigil: no incident %s in the journal %s\n", id, path);
 	else if (err)
 		fprintf(stderr, "vigil: journal %s: %s\n", path, strerror(-err));
+out:
+	while (nf > 0)
+		fclose(f[--nf]);
+	vigil_journal_files_free(paths, n);
 	return err;
 }
 

@@ -13,9 +13,11 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "core/classes.h"
+#include "core/text.h"
 #include "heal/action.h"
 #include "cli/doctor.h"
 #include "output/export.h"
+#include "output/journal.h"
 #include "control/history.h"
 #include "heal/knowledge.h"
 #include "control/know_render.h"
@@ -124,6 +126,16 @@ cleanup:
 	return ret;
 }
 
+/* s, terminal-safe (core/text.h), in one of four buffers that take turns: a config's strings
+ * (a path, a command, a name) go to the terminal through it, up to four in one printf. */
+static const char *safe(const char *s)
+{
+	static char buf[4][1024];
+	static unsigned int next;
+
+	return vigil_term_safe(s, buf[next++ % 4], sizeof(buf[0]));
+}
+
 /* One thing a rule may touch, as `vigil check` says it (a Redis URL without its password). */
 static int print_touch(enum vigil_touch_type type, const char *key, const char *value, void *arg)
 {
@@ -135,13 +147,13 @@ static int print_touch(enum vigil_touch_type type, const char *key, const char *
 	    [VIGIL_TOUCH_REDIS_MATCH] = "deletes the keys matching",
 	    [VIGIL_TOUCH_URL] = "calls",
 	};
-	char safe[256];
+	char url[256];
 
 	(void)key;
 	(void)arg;
 	if (type == VIGIL_TOUCH_REDIS)
-		value = vigil_redis_url_safe(value, safe, sizeof(safe));
-	printf("        %s %s\n", what[type], value);
+		value = vigil_redis_url_safe(value, url, sizeof(url));
+	printf("        %s %s\n", what[type], safe(value));
 	return 0;
 }
 
@@ -149,7 +161,7 @@ static void print_list(const char *name, char *const *v, unsigned int n)
 {
 	printf("      %s:", name);
 	for (unsigned int i = 0; i < n; i++)
-		printf("%s%s", i ? ", " : " ", v[i]);
+		printf("%s%s", i ? ", " : " ", safe(v[i]));
 	printf("%s\n", n ? "" : " (none)");
 }
 
@@ -159,7 +171,7 @@ static void check_workload(const struct vigil_workload *w)
 {
 	char desc[512];
 
-	printf("  %s: %u heal rules%s\n", w->name, w->n_heal,
+	printf("  %s: %u heal rules%s\n", safe(w->name), w->n_heal,
 	       w->supervisor_external ? "; supervisor: external" : "");
 	if (vigil_workload_comm_only(w))
 		printf(
@@ -172,7 +184,7 @@ static void check_workload(const struct vigil_workload *w)
 		const struct vigil_action_ops *ops = r->action.ops;
 		unsigned int n = 0;
 
-		printf("    %s: level %u", r->name, r->level);
+		printf("    %s: level %u", safe(r->name), r->level);
 		if (r->level == 2)
 			printf(" (after %llu ms)", (unsigned long long)r->delay_ms);
 		if (r->level == 3)
@@ -186,7 +198,7 @@ static void check_workload(const struct vigil_workload *w)
 			       r->retry_attempts, (unsigned long long)r->retry_backoff_ms,
 			       (unsigned long long)r->retry_max_ms);
 		ops->describe(&r->action, desc, sizeof(desc));
-		printf("\n      %s: %s\n", ops->kind, desc);
+		printf("\n      %s: %s\n", ops->kind, safe(desc));
 		if (ops->touches)
 			ops->touches(&r->action, print_touch, NULL);
 	}
@@ -197,32 +209,40 @@ static void check_workload(const struct vigil_workload *w)
 	for (unsigned int i = 0; vigil_forbidden_names[i]; i++)
 		printf("%s%s", i ? ", " : " ", vigil_forbidden_names[i]);
 	for (unsigned int i = 0; i < w->policy.n_forbidden; i++)
-		printf(", %s", w->policy.forbidden[i]);
+		printf(", %s", safe(w->policy.forbidden[i]));
 	printf("\n");
 }
 
 int vigil_cmd_check(int argc, char **argv)
 {
 	struct vigil_config *cfg;
-	char err[512], safe[256];
+	char err[512], url[256];
 
 	if (argc != 2) {
 		fputs("usage: vigil check FILE\n", stderr);
 		return 2;
 	}
 	if (vigil_config_load(argv[1], &cfg, err, sizeof(err))) {
-		fprintf(stderr, "vigil: %s\n", err);
+		fprintf(stderr, "vigil: %s\n", safe(err));
 		return 1;
 	}
-	printf("%s: ok: node %s, %u workloads, observe_all %s, journal %s\n", cfg->source,
-	       cfg->node, cfg->n_workloads, cfg->observe_all ? "on" : "off", cfg->journal);
-	printf("  knowledge store %s\n", cfg->knowledge);
-	printf("  healer state %s\n", cfg->state);
+	printf("%s: ok: node %s, %u workloads, observe_all %s, journal %s\n", safe(cfg->source),
+	       safe(cfg->node), cfg->n_workloads, cfg->observe_all ? "on" : "off",
+	       safe(cfg->journal));
+	if (cfg->journal_max_mb)
+		printf("  journal rotated past %llu MiB, %u rotated files kept",
+		       (unsigned long long)cfg->journal_max_mb, cfg->journal_keep);
+	else
+		printf("  journal never rotated by vigil (SIGHUP reopens it)");
+	printf(", fsync %s\n", vigil_journal_fsync_name(cfg->journal_fsync));
+	printf("  knowledge store %s\n", safe(cfg->knowledge));
+	printf("  healer state %s\n", safe(cfg->state));
 	if (cfg->redis_url)
 		printf(
 		    "  redis %s as %s:%s:*, spool %s (at most %llu MiB), streams capped at ~%llu\n",
-		    vigil_redis_url_safe(cfg->redis_url, safe, sizeof(safe)), cfg->redis_prefix,
-		    cfg->node, cfg->redis_spool, (unsigned long long)cfg->redis_spool_max_mb,
+		    safe(vigil_redis_url_safe(cfg->redis_url, url, sizeof(url))), cfg->redis_prefix,
+		    safe(cfg->node), safe(cfg->redis_spool),
+		    (unsigned long long)cfg->redis_spool_max_mb,
 		    (unsigned long long)cfg->redis_maxlen);
 	else
 		printf("  redis off\n");
@@ -232,12 +252,35 @@ int vigil_cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/* The files to export: those named by --journal, in their order; else the journal (the
+ * config's, or the default) with its rotated files, oldest first. Returns how many are in
+ * *paths (vigil_journal_files_free), or -ENOMEM. */
+static int export_files(char *const *named, int n_named, const char *journal, char ***paths)
+{
+	char **v;
+
+	if (!n_named)
+		return vigil_journal_files(journal, VIGIL_JOURNAL_KEEP_MAX, paths);
+	v = calloc((size_t)n_named, sizeof(*v));
+	for (int i = 0; v && i < n_named; i++) {
+		v[i] = strdup(named[i]);
+		if (!v[i]) {
+			vigil_journal_files_free(v, i);
+			v = NULL;
+		}
+	}
+	*paths = v;
+	return v ? n_named : -ENOMEM;
+}
+
 /*
- * `vigil export --sql [-c CONFIG] [--journal FILE] [--knowledge FILE]`: the journal as SQL on
- * stdout, a summary on stderr (so that stdout stays a clean script for psql). The journal and
- * the knowledge store default to the config's (the embedded one's without -c); the store is
- * taken when it exists. Exit status: 0; 1 when the config, the journal or the store cannot be
- * read (or the store is malformed) or stdout written; 2 for a usage error.
+ * `vigil export --sql [-c CONFIG] [--journal FILE]... [--knowledge FILE]`: the journal as SQL
+ * on stdout, a summary on stderr (so that stdout stays a clean script for psql). The journal
+ * defaults to the config's (the embedded one's without -c) with its rotated files (PATH.N ..
+ * PATH.1, then PATH); each --journal names one file, read in the order given (oldest first).
+ * The knowledge store defaults to the config's and is taken when it exists. Exit status: 0; 1
+ * when the config, a journal or the store cannot be read (or the store is malformed) or
+ * stdout written; 2 for a usage error.
  */
 int vigil_cmd_export(int argc, char **argv)
 {
@@ -246,17 +289,22 @@ int vigil_cmd_export(int argc, char **argv)
 	    {"journal", required_argument, NULL, 'j'}, {"knowledge", required_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},	       {},
 	};
-	static const char eusage[] = "usage: vigil export --sql [-c CONFIG] [--journal FILE] "
+	static const char eusage[] = "usage: vigil export --sql [-c CONFIG] [--journal FILE]... "
 				     "[--knowledge FILE]\n";
-	const char *journal = NULL, *config = NULL, *knowledge = NULL;
+	const char *config = NULL, *knowledge = NULL, *journal;
+	char **named = calloc((size_t)argc, sizeof(char *)), **paths = NULL;
+	FILE **f = NULL;
 	struct vigil_knowledge *store = NULL;
 	struct vigil_config *cfg = NULL;
 	struct vigil_export_stats st;
+	int c, err, n_named = 0, n = 0, nf = 0, ret = 1;
 	char msg[4608];
 	bool sql = false;
-	FILE *f;
-	int c, err;
 
+	if (!named) {
+		fprintf(stderr, "vigil export: %s\n", strerror(ENOMEM));
+		return 1;
+	}
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -266,28 +314,32 @@ int vigil_cmd_export(int argc, char **argv)
 			config = optarg;
 			break;
 		case 'j':
-			journal = optarg;
+			named[n_named++] = optarg;
 			break;
 		case 'k':
 			knowledge = optarg;
 			break;
 		case 'h':
 			fputs(eusage, stdout);
+			free(named);
 			return 0;
 		default:
 			fputs(eusage, stderr);
+			free(named);
 			return 2;
 		}
 	}
-	if (!sql || optind != argc || (journal && !journal[0])) {
+	for (int i = 0; i < n_named; i++)
+		sql = sql && named[i][0];
+	if (!sql || optind != argc) {
 		fputs(eusage, stderr);
+		free(named);
 		return 2;
 	}
 	if (client_config("export", config, &cfg))
-		return 1;
+		goto cleanup;
 	/* Without -c, the journal's default stays the one the other commands read. */
-	if (!journal)
-		journal = config ? cfg->journal : VIGIL_HISTORY_JOURNAL;
+	journal = config ? cfg->journal : VIGIL_HISTORY_JOURNAL;
 	if (!knowledge)
 		knowledge = cfg->knowledge;
 	err = vigil_knowledge_open(knowledge, 0, VIGIL_KNOW_READONLY, &store, msg, sizeof(msg));
@@ -301,33 +353,51 @@ int vigil_cmd_export(int argc, char **argv)
 	}
 	if (err) {
 		fprintf(stderr, "vigil export: %s\n", msg);
-		vigil_config_free(cfg);
-		return 1;
+		goto cleanup;
 	}
-	f = fopen(journal, "r");
+	n = export_files(named, n_named, journal, &paths);
+	f = n > 0 ? calloc((size_t)n, sizeof(*f)) : NULL;
 	if (!f) {
-		fprintf(stderr, "vigil export: %s: %s\n", journal, strerror(errno));
-		vigil_knowledge_close(store);
-		vigil_config_free(cfg);
-		return 1;
+		fprintf(stderr, "vigil export: %s\n", strerror(ENOMEM));
+		goto cleanup;
 	}
-	err = vigil_export_sql(f, store, stdout, &st);
-	fclose(f);
-	vigil_knowledge_close(store);
+	for (int i = 0; i < n; i++) {
+		f[nf] = fopen(paths[i], "r");
+		if (f[nf]) {
+			nf++;
+			continue;
+		}
+		/* A rotated file the daemon removed since it was listed is no error. */
+		if (errno == ENOENT && !n_named && i < n - 1)
+			continue;
+		fprintf(stderr, "vigil export: %s: %s\n", paths[i], strerror(errno));
+		goto cleanup;
+	}
+	err = vigil_export_sql(f, (unsigned int)nf, store, stdout, &st);
 	if (err) {
 		fprintf(stderr, "vigil export: %s\n", strerror(-err));
-		vigil_config_free(cfg);
-		return 1;
+		goto cleanup;
 	}
 	fprintf(stderr,
-		"vigil export: %s: %lu lines, %lu incidents, %lu actions, %lu knowledge rows; "
-		"%lu lines not JSON and %lu records incomplete, skipped; %lu NUL and %lu invalid "
-		"UTF-8 written as U+FFFD; %lu knowledge records; knowledge store %s: %lu entries\n",
-		journal, st.lines, st.incidents, st.actions, st.knowledge, st.bad_lines, st.skipped,
-		st.nul_replaced, st.bad_utf8, st.knowledge_records,
-		knowledge[0] ? knowledge : "(none)", st.store_entries);
+		"vigil export: %s%s: %lu lines, %lu incidents, %lu actions, %lu knowledge rows; "
+		"%lu lines not JSON and %lu records incomplete, skipped; %lu torn lines (the "
+		"record after the tear read); %lu NUL and %lu invalid UTF-8 written as U+FFFD; "
+		"%lu knowledge records; knowledge store %s: %lu entries\n",
+		paths[n - 1], n > 1 ? " (and the files before it)" : "", st.lines, st.incidents,
+		st.actions, st.knowledge, st.bad_lines, st.skipped, st.torn, st.nul_replaced,
+		st.bad_utf8, st.knowledge_records, knowledge[0] ? knowledge : "(none)",
+		st.store_entries);
+	ret = 0;
+cleanup:
+	while (nf > 0)
+		fclose(f[--nf]);
+	free(f);
+	if (n > 0)
+		vigil_journal_files_free(paths, n);
+	vigil_knowledge_close(store);
 	vigil_config_free(cfg);
-	return 0;
+	free(named);
+	return ret;
 }
 
 /*

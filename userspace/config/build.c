@@ -29,6 +29,7 @@
 #include "heal/rollback.h"
 #include "heal/set_flag.h"
 #include "vigil/limits.h"
+#include "output/journal.h" /* journal_keep's maximum, the fsync policies */
 #define MAX_NAME_LEN 63
 #define SYSCALL_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
 #define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ" SYSCALL_CHARS /* and of variable names */
@@ -945,6 +946,32 @@ static int build_redis(struct parse_ctx *pc, const struct raw_redis *rd, struct 
 	return ret;
 }
 
+/* journal_max_mb (0: never rotate), journal_keep, journal_fsync (output/journal.h). Returns 0
+ * or -EINVAL. */
+static int build_journal(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *c)
+{
+	static const char *const fsyncs[] = {"none", "interval", "always"};
+	uint64_t keep = 0;
+	int ret = get_uint(pc, "", "journal_max_mb", r->journal_max_mb, 64, 0, 1 << 20,
+			   &c->journal_max_mb);
+
+	if (!ret)
+		ret = get_uint(pc, "", "journal_keep", r->journal_keep, 5, 0,
+			       VIGIL_JOURNAL_KEEP_MAX, &keep);
+	c->journal_keep = (unsigned int)keep;
+	c->journal_fsync = VIGIL_FSYNC_INTERVAL;
+	if (ret || !r->journal_fsync)
+		return ret;
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(r->journal_fsync, fsyncs[i])) {
+			c->journal_fsync = i;
+			return 0;
+		}
+	}
+	return cfg_fail(pc, "", "journal_fsync", "'%s' is not none, interval or always",
+			r->journal_fsync);
+}
+
 /* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
  * -ENOMEM. */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
@@ -974,6 +1001,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_bool(pc, "observe_all", r->observe_all, &cfg->observe_all);
 	if (!ret)
 		ret = get_duration(pc, "", "window", r->window, 60000, true, &cfg->window_ms);
+	if (!ret)
+		ret = build_journal(pc, r, cfg);
 	if (!ret)
 		ret = need_abs(pc, "", "knowledge", r->knowledge);
 	if (!ret)

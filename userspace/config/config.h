@@ -103,11 +103,14 @@ struct vigil_workload {
 #define VIGIL_CRASH_LOOP_MAX 16 /* the largest crash_loop_exits */
 
 struct vigil_config {
-	char *source;	    /* file name, or "<embedded>" */
-	char *node;	    /* after ${VAR} expansion; default: the hostname */
-	char *journal;	    /* default /var/lib/vigil/journal.jsonl */
-	bool observe_all;   /* report failing exits of every process, not only workloads */
-	uint64_t window_ms; /* incident aggregation window; default 60000 */
+	char *source;		   /* file name, or "<embedded>" */
+	char *node;		   /* after ${VAR} expansion; default: the hostname */
+	char *journal;		   /* default /var/lib/vigil/journal.jsonl */
+	uint64_t journal_max_mb;   /* rotate the journal past it; default 64, 0: never */
+	unsigned int journal_keep; /* rotated journals kept; default 5, 0..100 */
+	int journal_fsync;	   /* enum vigil_journal_fsync; default interval */
+	bool observe_all;	   /* report failing exits of every process, not only workloads */
+	uint64_t window_ms;	   /* incident aggregation window; default 60000 */
 	char *knowledge;    /* the knowledge store's file; default /var/lib/vigil/knowledge.json */
 	char *state;	    /* the healer's durable state; default /var/lib/vigil/state.json */
 	char *redis_url;    /* may be NULL: no Redis sink */

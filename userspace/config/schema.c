@@ -186,6 +186,9 @@ static const cyaml_schema_field_t config_fields[] = {
 			 CYAML_UNLIMITED),
     F_STR("max_incidents", struct raw_config, max_incidents),
     F_STR("observe_all_rate", struct raw_config, observe_all_rate),
+    F_STR("journal_max_mb", struct raw_config, journal_max_mb),
+    F_STR("journal_keep", struct raw_config, journal_keep),
+    F_STR("journal_fsync", struct raw_config, journal_fsync),
     CYAML_FIELD_END,
 };
 

@@ -139,6 +139,7 @@ struct raw_config {
 	struct raw_workload *workloads;
 	unsigned int workloads_count;
 	char *max_incidents, *observe_all_rate;
+	char *journal_max_mb, *journal_keep, *journal_fsync;
 };
 
 /* The top level: loads a struct raw_config (NULL for a text of comments only). */

@@ -64,9 +64,4 @@ int vigil_ctl_print_latency(const char *json, FILE *out);
 int vigil_ctl_print_incidents(const char *json, FILE *out);
 int vigil_ctl_print_incident(const char *json, FILE *out);
 
-/* A copy of s into buf (len > 0 bytes) that a terminal can only print: the bytes that could
- * move its cursor or forge a line (C0 controls, DEL) as '?'. What every renderer above prints
- * of a name, a title or a journal's text goes through it. Returns buf. */
-const char *vigil_ctl_clean(const char *s, char *buf, size_t len);
-
 #endif /* VIGIL_CTL_H */

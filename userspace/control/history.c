@@ -17,9 +17,11 @@
 #include "control/history.h"
 #include "core/json_scan.h"
 #include "core/loop.h"
+#include "output/journal.h"
 #include "output/records.h"
 
-#define LINE_MAX_BYTES VIGIL_JOURNAL_LINE_MAX
+/* A record is a few KiB (a chain of 16 entries at most): a longer line is not one. */
+#define LINE_MAX_BYTES (1u << 20)
 /* Every record starts so (records.c): where the next record begins after a torn one. */
 #define RECORD_MARK "{\"type\":\""
 
@@ -286,110 +288,117 @@ static bool worth_decoding(const char *line, size_t len, const char *id)
 json_t *vigil_history_parse_line(const char *line, size_t len, size_t *at,
 				 struct vigil_journal_stats *st)
 {
-	const char *p = line, *last = NULL;
-	json_t *r = json_loadb(line, len, 0, NULL);
+	bool torn;
+	/* A torn line (output/journal.h): the record after the tear is still read. */
+	json_t *rec = vigil_journal_parse_line(line, len, 0, at, &torn);
 
-	*at = 0;
-	if (json_is_object(r))
-		return r;
-	json_decref(r);
-	st->skipped++;
-	while (len > 1 && (p = memmem(p + 1, len - (size_t)(p + 1 - line), RECORD_MARK,
-				      sizeof(RECORD_MARK) - 1)))
-		last = p;
-	if (!last)
-		return NULL;
-	r = json_loadb(last, len - (size_t)(last - line), 0, NULL);
-	if (json_is_object(r)) {
-		*at = (size_t)(last - line);
-		return r;
-	}
-	json_decref(r);
-	return NULL;
+	if (torn && rec)
+		st->torn++;
+	else if (!rec)
+		st->skipped++;
+	return rec;
 }
 
-int vigil_history_journal(FILE *f, const char *cmd, const char *arg, unsigned int max,
-			  uint64_t now_wall_ns, char **answer, struct vigil_journal_stats *st)
-{
-	struct jtable t = {};
-	char *line = NULL, *found = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	bool one;
-	int err = 0;
+/* What reading the files of one answer keeps from file to file. */
+struct hread {
+	struct jtable t;
+	const char *arg; /* the id of "incident", NULL for "incidents" */
+	char *found;	 /* "incident": its last record so far */
+	char *line;
+	size_t cap;
+	struct vigil_journal_stats *st;
+};
 
-	memset(st, 0, sizeof(*st));
-	if (!strcmp(cmd, "incident") && arg)
-		one = true;
-	else if (!strcmp(cmd, "incidents") && !arg)
-		one = false;
-	else
-		return -ENOENT;
-	/* One id keeps one line; the list keeps a summary per incident, at most max of them. */
-	if (!one) {
-		err = jt_init(&t, max ? max : VIGIL_HISTORY_MAX);
-		if (err)
-			goto cleanup;
-	}
-	while ((len = getline(&line, &cap, f)) >= 0) {
+/* Fold the lines of one file into h. Returns 0, -EIO or -ENOMEM. */
+static int read_file(struct hread *h, FILE *f)
+{
+	struct vigil_journal_stats *st = h->st;
+	ssize_t len;
+
+	while ((len = getline(&h->line, &h->cap, f)) >= 0) {
 		size_t n = (size_t)len, at;
 		const char *type, *id;
 		json_t *rec;
 
 		st->lines++;
-		if (n && line[n - 1] == '\n')
+		if (n && h->line[n - 1] == '\n')
 			n--;
 		if (n > LINE_MAX_BYTES) {
 			st->skipped++;
 			/* Give back what the long line took: the next ones are short again. */
-			free(line);
-			line = NULL;
-			cap = 0;
+			free(h->line);
+			h->line = NULL;
+			h->cap = 0;
 			continue;
 		}
 		/* A whole record of no interest is only counted: checked by its syntax alone
 		 * (json_scan.h), which is an order of magnitude cheaper than decoding it. */
-		if (!worth_decoding(line, n, one ? arg : NULL) && !vigil_json_scan_object(line, n))
+		if (!worth_decoding(h->line, n, h->arg) && !vigil_json_scan_object(h->line, n))
 			continue;
-		rec = vigil_history_parse_line(line, n, &at, st);
+		rec = vigil_history_parse_line(h->line, n, &at, st);
 		type = str_at(rec, "type");
 		if (!type || strcmp(type, "incident")) {
 			json_decref(rec);
 			continue;
 		}
 		id = record_id(rec);
-		if (!one) {
-			jt_record(&t, rec, st);
-		} else if (id && !strcmp(id, arg)) {
-			free(found);
-			found = strndup(line + at, n - at);
-			if (!found)
-				err = -ENOMEM;
+		if (!h->arg) {
+			jt_record(&h->t, rec, st);
+		} else if (id && !strcmp(id, h->arg)) {
+			free(h->found);
+			h->found = strndup(h->line + at, n - at);
+			if (!h->found) {
+				json_decref(rec);
+				return -ENOMEM;
+			}
 		}
 		json_decref(rec);
+	}
+	/* getline() returns -1 at the end, on a read error and when out of memory. */
+	if (ferror(f))
+		return -EIO;
+	return feof(f) ? 0 : -ENOMEM;
+}
+
+int vigil_history_journals(FILE *const *f, unsigned int nf, const char *cmd, const char *arg,
+			   unsigned int max, uint64_t now_wall_ns, char **answer,
+			   struct vigil_journal_stats *st)
+{
+	struct hread h = {.st = st};
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!strcmp(cmd, "incident") && arg)
+		h.arg = arg;
+	else if (strcmp(cmd, "incidents") || arg)
+		return -ENOENT;
+	/* One id keeps one line; the list keeps a summary per incident, at most max of them. */
+	if (!h.arg) {
+		err = jt_init(&h.t, max ? max : VIGIL_HISTORY_MAX);
 		if (err)
 			goto cleanup;
 	}
-	/* getline() returns -1 at the end, on a read error and when out of memory. */
-	if (ferror(f)) {
-		err = -EIO;
+	for (unsigned int i = 0; i < nf && !err; i++)
+		err = read_file(&h, f[i]);
+	if (err)
 		goto cleanup;
-	}
-	if (!feof(f)) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	if (!one) {
-		err = jt_answer(&t, now_wall_ns, answer);
-	} else if (found) {
-		*answer = found;
-		found = NULL;
+	if (!h.arg) {
+		err = jt_answer(&h.t, now_wall_ns, answer);
+	} else if (h.found) {
+		*answer = h.found;
+		h.found = NULL;
 	} else {
 		err = -ENOENT;
 	}
 cleanup:
-	free(found);
-	free(line);
-	jt_free(&t);
+	free(h.found);
+	free(h.line);
+	jt_free(&h.t);
 	return err;
+}
+
+int vigil_history_journal(FILE *f, const char *cmd, const char *arg, unsigned int max,
+			  uint64_t now_wall_ns, char **answer, struct vigil_journal_stats *st)
+{
+	return vigil_history_journals(&f, 1, cmd, arg, max, now_wall_ns, answer, st);
 }

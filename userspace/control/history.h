@@ -45,6 +45,7 @@ int vigil_history_incident_query(const char *arg, struct vigil_json *out, const 
 struct vigil_journal_stats {
 	uint64_t lines;	    /* lines read */
 	uint64_t skipped;   /* not JSON: torn, truncated, garbage, or longer than any record */
+	uint64_t torn;	    /* torn, with a whole record after the tear: that record was read */
 	uint64_t malformed; /* incident records without a usable id (counted when listing) */
 	uint64_t forgotten; /* incidents dropped, oldest first, to keep only max of them */
 };
@@ -59,13 +60,18 @@ struct vigil_journal_stats {
  */
 int vigil_history_journal(FILE *f, const char *cmd, const char *arg, unsigned int max,
 			  uint64_t now_wall_ns, char **answer, struct vigil_journal_stats *st);
+/* The same from the nf files of a journal, read in turn as one (oldest first: a rotated
+ * journal's PATH.N .. PATH.1, then PATH; output/journal.h's vigil_journal_files()). */
+int vigil_history_journals(FILE *const *f, unsigned int nf, const char *cmd, const char *arg,
+			   unsigned int max, uint64_t now_wall_ns, char **answer,
+			   struct vigil_journal_stats *st);
 
 /*
- * The record on a journal line of len bytes (without its newline), or NULL when the line is
- * not a JSON object (counted in st->skipped). A line torn by a crash mid-write is followed,
- * on the same line, by the first record written after the restart: that record is still
- * read from its own start (*at), the line still counted as skipped. The caller
- * json_decref()s the record. Every reader of a journal reads its lines so (vigil report).
+ * The record on a journal line of len bytes (without its newline), or NULL when the line
+ * holds none (counted in st->skipped): vigil_journal_parse_line(), counted. A line torn by a
+ * crash mid-write and followed, on the same line, by a whole record: that record is read from
+ * its own start (*at), the line counted in st->torn. The caller json_decref()s the record.
+ * Every reader of a journal reads its lines so (vigil incidents, vigil report).
  */
 json_t *vigil_history_parse_line(const char *line, size_t len, size_t *at,
 				 struct vigil_journal_stats *st);

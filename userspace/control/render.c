@@ -19,6 +19,7 @@
 #include "control/ctl.h"
 #include "control/hist.h"
 #include "control/table.h"
+#include "core/text.h"
 
 #define CELL VIGIL_TABLE_CELL /* bytes of a table cell; longer text is cut */
 #define MAX_PIDS_SHOWN 8      /* a workload with more shows "+N" for the rest */
@@ -43,9 +44,32 @@ static long long get_int(const json_t *o, const char *key)
 	return 0;
 }
 
+/* Every string of v (values and array elements, at any depth) as vigil_term_safe() makes it:
+ * whatever a renderer below prints of the answer cannot drive the terminal. Returns 0 or
+ * -ENOMEM. */
+static int term_safe_tree(json_t *v)
+{
+	char buf[4 * CELL];
+	const char *key;
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v) &&
+	    strcmp(json_string_value(v), vigil_term_safe(json_string_value(v), buf, sizeof(buf))))
+		return json_string_set(v, buf) ? -ENOMEM : 0;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, e) if (term_safe_tree(e)) return -ENOMEM;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) if (term_safe_tree(e)) return -ENOMEM;
+	}
+	return 0;
+}
+
 /*
- * Parse an answer. Returns 0 and *root (an object; json_decref it), -EINVAL for text that is
- * not a JSON object, or -ENOENT for an {"error": ...} answer, after printing the error.
+ * Parse an answer, its strings made terminal-safe. Returns 0 and *root (an object;
+ * json_decref it), -EINVAL for text that is not a JSON object, -ENOMEM, or -ENOENT for an {"error":
+ * ...} answer, after printing the error.
  */
 static int parse_answer(const char *text, FILE *out, json_t **root)
 {
@@ -55,6 +79,10 @@ static int parse_answer(const char *text, FILE *out, json_t **root)
 	if (!json_is_object(r)) {
 		json_decref(r);
 		return -EINVAL;
+	}
+	if (term_safe_tree(r)) {
+		json_decref(r);
+		return -ENOMEM;
 	}
 	e = json_object_get(r, "error");
 	if (e) {
@@ -176,17 +204,6 @@ static int print_workloads(const json_t *wls, FILE *out)
 	return 0;
 }
 
-/* A copy of s into buf with the bytes that could move a terminal's cursor or forge a line
- * replaced by '?': a journal, or a process name, may hold any. Returns buf. */
-static const char *clean(const char *s, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", s);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return buf;
-}
-
 /* The Redis sink's line(s): state, queue depth, spool size; "off" without redis.url. */
 static void print_redis(const json_t *r, FILE *out)
 {
@@ -209,7 +226,7 @@ static void print_redis(const json_t *r, FILE *out)
 		get_int(r, "spool_torn_frames"), get_int(r, "reordered"), get_int(r, "reconnects"));
 	if (get_str(r, "last_error")[0])
 		fprintf(out, "           last error: %s\n",
-			clean(get_str(r, "last_error"), buf, sizeof(buf)));
+			vigil_term_safe(get_str(r, "last_error"), buf, sizeof(buf)));
 }
 
 /* The healer's state file (what it resumed, from where) and the fleet's knowledge cache. */
@@ -244,7 +261,40 @@ static void print_state(const json_t *st, const json_t *fl, FILE *out)
 	    get_int(fl, "loads"), get_int(fl, "load_errors"), get_int(fl, "refreshes"));
 	if (get_str(fl, "last_error")[0])
 		fprintf(out, "           last error: %s\n",
-			clean(get_str(fl, "last_error"), buf, sizeof(buf)));
+			vigil_term_safe(get_str(fl, "last_error"), buf, sizeof(buf)));
+}
+
+/* The rest of the journal's line (what a daemon that has them sends: its policy, each kind of
+ * failure, rotations) and the stdout line (lines a stalled reader made vigil drop). */
+static void print_journal(const json_t *jr, const json_t *so, FILE *out)
+{
+	if (json_object_get(jr, "records")) {
+		fprintf(out,
+			" (%lld no space, %lld short writes: %lld cut back, %lld left torn); %lld "
+			"records, fsync %s",
+			get_int(jr, "enospc"), get_int(jr, "short_writes"), get_int(jr, "cut_back"),
+			get_int(jr, "torn"), get_int(jr, "records"), get_str(jr, "fsync"));
+		if (get_int(jr, "max_bytes"))
+			fprintf(out, ", rotated past %lld MiB (%lld kept): %lld rotations",
+				get_int(jr, "max_bytes") >> 20, get_int(jr, "keep"),
+				get_int(jr, "rotations"));
+		if (get_int(jr, "rotate_errors") || get_int(jr, "reopen_errors") ||
+		    get_int(jr, "fsync_errors"))
+			fprintf(out, "; failed: %lld rotations, %lld reopens, %lld fsyncs",
+				get_int(jr, "rotate_errors"), get_int(jr, "reopen_errors"),
+				get_int(jr, "fsync_errors"));
+		if (get_int(jr, "reopens"))
+			fprintf(out, "; %lld reopens (SIGHUP)", get_int(jr, "reopens"));
+		if (get_str(jr, "last_error")[0] && strcmp(get_str(jr, "last_error"), "-"))
+			fprintf(out, "\n           last error: %s", get_str(jr, "last_error"));
+	}
+	fputc('\n', out);
+	if (!json_is_object(so))
+		return;
+	fprintf(out, "stdout     %s%s: %lld lines, %lld dropped (reader behind), %lld errors\n",
+		get_str(so, "mode"),
+		json_is_true(json_object_get(so, "nonblocking")) ? ", non-blocking" : "",
+		get_int(so, "lines"), get_int(so, "dropped"), get_int(so, "errors"));
 }
 
 /* Returns 0, -EINVAL for text that is not a status answer, -ENOENT for an error answer, or
@@ -276,8 +326,9 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 		fprintf(out, ", %lld repeated exits", get_int(coll, "dup_exits"));
 	fputc('\n', out);
 	journal = json_object_get(root, "journal");
-	fprintf(out, "journal    %s, %lld errors\n", get_str(journal, "path"),
+	fprintf(out, "journal    %s, %lld errors", get_str(journal, "path"),
 		get_int(journal, "errors"));
+	print_journal(journal, json_object_get(root, "stdout"), out);
 	if (json_is_object(json_object_get(root, "knowledge"))) {
 		const json_t *k = json_object_get(root, "knowledge");
 
@@ -443,11 +494,11 @@ int vigil_ctl_print_incidents(const char *json, FILE *out)
 		const json_t *inc = json_array_get(list, i);
 		char title[CELL];
 
-		clean(get_str(inc, "id"), vigil_table_cell(&t, i, 0), CELL);
-		clean(get_str(inc, "state"), vigil_table_cell(&t, i, 1), CELL);
+		vigil_term_safe(get_str(inc, "id"), vigil_table_cell(&t, i, 0), CELL);
+		vigil_term_safe(get_str(inc, "state"), vigil_table_cell(&t, i, 1), CELL);
 		snprintf(vigil_table_cell(&t, i, 2), CELL, "%lld", get_int(inc, "count"));
 		fmt_age(vigil_table_cell(&t, i, 3), CELL, get_int(inc, "age_s"));
-		clean(get_str(inc, "title"), title, sizeof(title));
+		vigil_term_safe(get_str(inc, "title"), title, sizeof(title));
 		/* Kernel events of the workload were lost around it: its chain may miss some. */
 		snprintf(vigil_table_cell(&t, i, 4), CELL, "%.*s%s", CELL - 9, title,
 			 json_is_true(json_object_get(inc, "lossy")) ? " [lossy]" : "");
@@ -498,12 +549,12 @@ static void print_chain(const json_t *chain, FILE *out)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const json_t *c = json_array_get(chain, i);
-		const char *d = clean(get_str(c, "detail"), detail, sizeof(detail));
+		const char *d = vigil_term_safe(get_str(c, "detail"), detail, sizeof(detail));
 		long long pid = get_int(c, "pid");
 
 		snprintf(ms, sizeof(ms), "-%lld", get_int(c, "before_ms"));
 		fprintf(out, "  %*s ms  %s", width, ms,
-			clean(get_str(c, "class"), label, sizeof(label)));
+			vigil_term_safe(get_str(c, "class"), label, sizeof(label)));
 		if (d[0] && strcmp(d, "-"))
 			fprintf(out, " %s", d);
 		if (pid > 0)
@@ -532,12 +583,13 @@ int vigil_ctl_print_incident(const char *json, FILE *out)
 		err = -EINVAL;
 		goto out;
 	}
-	fprintf(out, "%s\n", clean(get_str(root, "title"), buf, sizeof(buf)));
+	fprintf(out, "%s\n", vigil_term_safe(get_str(root, "title"), buf, sizeof(buf)));
 	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
 		fprintf(out, "%-10s %s\n", first[i],
-			clean(get_str(root, first[i]), buf, sizeof(buf)));
+			vigil_term_safe(get_str(root, first[i]), buf, sizeof(buf)));
 	fprintf(out, "%-10s %lld\n", "count", get_int(root, "count"));
-	fprintf(out, "%-10s %s\n", "workload", clean(get_str(root, "workload"), buf, sizeof(buf)));
+	fprintf(out, "%-10s %s\n", "workload",
+		vigil_term_safe(get_str(root, "workload"), buf, sizeof(buf)));
 	if (get_int(root, "pid") > 0)
 		fprintf(out, "%-10s %lld (the last event's)\n", "pid", get_int(root, "pid"));
 	signal = get_int(root, "signal");
@@ -559,16 +611,12 @@ int vigil_ctl_print_incident(const char *json, FILE *out)
 			"lossy", get_int(root, "lost"));
 	else
 		fprintf(out, "%-10s no\n", "lossy");
-	fprintf(out, "%-10s %s\n", "node", clean(get_str(root, "node"), buf, sizeof(buf)));
+	fprintf(out, "%-10s %s\n", "node",
+		vigil_term_safe(get_str(root, "node"), buf, sizeof(buf)));
 	print_opened(json_string_value(id), out);
-	fprintf(out, "%-10s %s\n", "as of", clean(get_str(root, "ts"), buf, sizeof(buf)));
+	fprintf(out, "%-10s %s\n", "as of", vigil_term_safe(get_str(root, "ts"), buf, sizeof(buf)));
 	print_chain(json_object_get(root, "chain"), out);
 out:
 	json_decref(root);
 	return err;
-}
-
-const char *vigil_ctl_clean(const char *s, char *buf, size_t len)
-{
-	return clean(s, buf, len);
 }

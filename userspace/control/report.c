@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "core/text.h"
 #include "control/ctl.h"
 #include "control/report.h"
 #include "control/table.h"
@@ -373,7 +374,7 @@ static int print_groups(FILE *out, const char *what, const struct vigil_report_g
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
-		vigil_ctl_clean(g[i].name, vigil_table_cell(&t, i, 0), VIGIL_TABLE_CELL);
+		vigil_term_safe(g[i].name, vigil_table_cell(&t, i, 0), VIGIL_TABLE_CELL);
 		snprintf(vigil_table_cell(&t, i, 1), VIGIL_TABLE_CELL, "%llu",
 			 (unsigned long long)g[i].incidents);
 		snprintf(vigil_table_cell(&t, i, 2), VIGIL_TABLE_CELL, "%llu",
@@ -393,7 +394,7 @@ int vigil_report_print(const struct vigil_report *r, const char *journal, FILE *
 	char share[32], name[256];
 	int err, n = 0;
 
-	fprintf(out, "vigil report: %s", vigil_ctl_clean(journal, name, sizeof(name)));
+	fprintf(out, "vigil report: %s", vigil_term_safe(journal, name, sizeof(name)));
 	if (r->since[0])
 		fprintf(out, ", incidents whose last record is at or after %s", r->since);
 	fprintf(out, " (%llu lines, %llu skipped)\n", (unsigned long long)r->st.lines,

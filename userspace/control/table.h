@@ -28,7 +28,8 @@ int vigil_table_init(struct vigil_table *t, const char *const *head, unsigned in
 		     unsigned int right, size_t rows);
 /* The cell at row, col: VIGIL_TABLE_CELL bytes to write its text into. */
 char *vigil_table_cell(struct vigil_table *t, size_t row, unsigned int col);
-/* Print the header and every row, then free the cells. */
+/* Print the header and every row, each cell terminal-safe (core/text.h), then free the
+ * cells. */
 void vigil_table_print(struct vigil_table *t, FILE *out);
 /* Free the cells of a table that is not printed; accepts a table whose init failed. */
 void vigil_table_free(struct vigil_table *t);

@@ -8,7 +8,8 @@
  *                                                             -> healer -> actions
  *
  * One thread: everything runs from vigil_loop_run(), driven by the ring buffer's fd, a signalfd
- * (SIGINT, SIGTERM: stop; SIGCHLD: reap what the healer started), the control socket and two
+ * (SIGINT, SIGTERM: stop; SIGCHLD: reap what the healer started; SIGHUP: reopen the journal),
+ * the control socket and two
  * timers (the derived stage's 25 ms sample and 1 s tick). Each stage keeps its own state; this
  * file only hands one stage's output to the next and adapts the kernel's maps to the stages
  * that read them.
@@ -121,7 +122,7 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 
 /* --- the loop's callbacks ----------------------------------------------------------------- */
 
-/* SIGCHLD: reap what the healer started; SIGINT, SIGTERM: stop. */
+/* SIGCHLD: reap what the healer started; SIGHUP: reopen the journal; SIGINT, SIGTERM: stop. */
 static void on_signal(struct vigil_loop *loop, int signo, void *arg)
 {
 	struct daemon *d = arg;
@@ -131,6 +132,13 @@ static void on_signal(struct vigil_loop *loop, int signo, void *arg)
 	if (signo == SIGCHLD) {
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			vigil_healer_reaped(d->healer, pid, status);
+		return;
+	}
+	if (signo == SIGHUP) {
+		/* An outside rotation (logrotate) moved or cut the journal: open its path again. */
+		if (vigil_output_reopen(d->out))
+			fprintf(stderr, "vigil: SIGHUP: reopening the journal %s failed\n",
+				d->journal);
 		return;
 	}
 	fprintf(stderr, "vigil: %s, stopping\n", strsignal(signo));
@@ -151,6 +159,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 
 	vigil_derived_tick(d->derived, vigil_loop_now(loop));
 	vigil_daemon_sinks_tick(d);
+	vigil_output_tick(d->out);
 	vigil_incidents_expire(d->incidents);
 	if (++d->ticks % REFRESH_TICKS == 0)
 		vigil_workloads_refresh(d->wl);
@@ -202,6 +211,9 @@ static int open_config_and_output(struct daemon *d, const struct vigil_run_opts 
 		return ret;
 	so.node = d->cfg->node;
 	so.journal = d->journal = o->journal ? o->journal : d->cfg->journal;
+	so.journal_max_bytes = d->cfg->journal_max_mb << 20;
+	so.journal_keep = d->cfg->journal_keep;
+	so.journal_fsync = d->cfg->journal_fsync;
 	ret = vigil_output_open(&so, &d->out, err, errlen);
 	if (!ret)
 		ret = vigil_daemon_sinks_open(d, err, errlen);
@@ -255,8 +267,8 @@ static int build_stages(struct daemon *d)
 static int start_loop(struct daemon *d, const char *ctl_path, bool sockets, char *err,
 		      size_t errlen)
 {
-	static const int signals[] = {SIGINT, SIGTERM, SIGCHLD};
-	int ret = vigil_loop_signals(d->loop, signals, 3, on_signal, d);
+	static const int signals[] = {SIGINT, SIGTERM, SIGCHLD, SIGHUP};
+	int ret = vigil_loop_signals(d->loop, signals, 4, on_signal, d);
 
 	if (ret) {
 		snprintf(err, errlen, "signals: %s", strerror(-ret));

@@ -16,7 +16,9 @@
 
 #include <jansson.h>
 
+#include "core/json.h"
 #include "output/export.h"
+#include "output/journal.h"
 #include "heal/knowledge.h"
 #include "output/records.h"
 
@@ -48,36 +50,6 @@ static void put_replacement(FILE *out)
 	fputs("\xef\xbf\xbd", out);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if it is not one. Overlong
- * forms and surrogates are refused as PostgreSQL refuses them. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* s[0..n) as a SQL string literal: quotes doubled, NUL and invalid bytes as U+FFFD. */
 static void put_lit(FILE *out, const char *s, size_t n, struct vigil_export_stats *st)
 {
@@ -92,7 +64,7 @@ static void put_lit(FILE *out, const char *s, size_t n, struct vigil_export_stat
 			i++;
 			continue;
 		}
-		len = utf8_len(p + i, n - i);
+		len = p[i] < 0x80 ? 1 : vigil_utf8_len(p + i, n - i);
 		if (!len) {
 			put_replacement(out);
 			st->bad_utf8++;
@@ -368,27 +340,30 @@ static int collect_record(struct collect *c, json_t *rec, struct vigil_export_st
 	return 0;
 }
 
+/* The lines of one journal file into c. Returns 0, -EIO or -ENOMEM. */
 static int collect_journal(struct collect *c, FILE *journal, struct vigil_export_stats *st)
 {
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, at;
 	ssize_t n;
 	int err = 0;
 
 	while ((n = getline(&line, &cap, journal)) >= 0) {
-		json_error_t jerr;
 		json_t *rec;
+		bool torn;
 
 		if (strspn(line, " \t\r\n") == (size_t)n)
 			continue;
 		st->lines++;
-		/* JSON_ALLOW_NUL: a \u0000 in a name is data to carry (as U+FFFD), not garbage. */
-		rec = json_loadb(line, n, JSON_ALLOW_NUL, &jerr);
-		if (!json_is_object(rec)) {
+		/* JSON_ALLOW_NUL: a \u0000 in a name is data to carry (as U+FFFD), not garbage.
+		 * A torn line (output/journal.h): the whole record after the tear is read. */
+		rec = vigil_journal_parse_line(line, (size_t)n, JSON_ALLOW_NUL, &at, &torn);
+		if (!rec) {
 			st->bad_lines++;
-			json_decref(rec);
 			continue;
 		}
+		if (torn)
+			st->torn++;
 		err = collect_record(c, rec, st);
 		json_decref(rec);
 		if (err)
@@ -574,8 +549,8 @@ static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_sta
 	return 0;
 }
 
-int vigil_export_sql(FILE *journal, const struct vigil_knowledge *store, FILE *out,
-		     struct vigil_export_stats *st)
+int vigil_export_sql(FILE *const *journals, unsigned int n, const struct vigil_knowledge *store,
+		     FILE *out, struct vigil_export_stats *st)
 {
 	struct vigil_export_stats local = {};
 	struct collect c = {
@@ -584,7 +559,7 @@ int vigil_export_sql(FILE *journal, const struct vigil_knowledge *store, FILE *o
 	    .actions = json_array(),
 	    .know = json_object(),
 	};
-	int err;
+	int err = 0;
 
 	if (!st)
 		st = &local;
@@ -593,7 +568,8 @@ int vigil_export_sql(FILE *journal, const struct vigil_knowledge *store, FILE *o
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = collect_journal(&c, journal, st);
+	for (unsigned int i = 0; i < n && !err; i++)
+		err = collect_journal(&c, journals[i], st);
 	if (!err && store)
 		err = know_store(&c, store, st);
 	if (err)

@@ -11,7 +11,8 @@
 
 struct vigil_export_stats {
 	unsigned long lines;	 /* non-empty lines read */
-	unsigned long bad_lines; /* not a JSON object: skipped (a torn tail, garbage) */
+	unsigned long bad_lines; /* no record in them: skipped (a torn tail, garbage) */
+	unsigned long torn;	 /* torn lines with a whole record after the tear: it was read */
 	unsigned long skipped;	 /* incident/action records without the fields a row needs */
 	unsigned long incidents; /* rows upserted into incidents */
 	unsigned long actions;	 /* rows inserted into healing_actions */
@@ -25,8 +26,9 @@ struct vigil_export_stats {
 struct vigil_knowledge;
 
 /*
- * Read a journal of JSON lines and write one transaction of SQL to out: for each incident id
- * its last record as an upsert into incidents, every action record as an insert into
+ * Read a journal of JSON lines (the n files of journals in turn, oldest first: a rotated
+ * journal's PATH.N .. PATH.1, then PATH) and write one transaction of SQL to out: for each incident
+ * id its last record as an upsert into incidents, every action record as an insert into
  * healing_actions (a re-load inserts nothing twice), and per (signature, action) an upsert
  * into incident_knowledge of its attempts, successes and last application, taken from the
  * best source that has the pair: the knowledge store (store, may be NULL), else the last
@@ -35,7 +37,7 @@ struct vigil_knowledge;
  * hold NUL, so a \u0000 in any string is written as U+FFFD. st may be NULL.
  * Returns 0, -EIO on a read or write error, -ENOMEM.
  */
-int vigil_export_sql(FILE *journal, const struct vigil_knowledge *store, FILE *out,
-		     struct vigil_export_stats *st);
+int vigil_export_sql(FILE *const *journals, unsigned int n, const struct vigil_knowledge *store,
+		     FILE *out, struct vigil_export_stats *st);
 
 #endif /* VIGIL_EXPORT_H */

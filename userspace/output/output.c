@@ -10,33 +10,136 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/files.h"
 #include "core/loop.h"
+#include "core/text.h"
+#include "output/journal.h"
 #include "output/output.h"
+
+/* stdout, which a reader that stalls must never make the loop wait for (output.h). */
+struct out_stream {
+	bool nonblock;	 /* a pipe or socket: O_NONBLOCK set by us, restored at close */
+	int saved_flags; /* its flags before */
+	char *pend;	 /* the rest of a line a pipe took only part of */
+	size_t pend_len, pend_off, pend_cap;
+	uint64_t lines;	  /* lines written whole */
+	uint64_t dropped; /* lines not written: the reader is behind (EAGAIN) */
+	uint64_t errors;  /* lines not written: another error (EPIPE, EIO) */
+	int last_errno;
+};
 
 struct vigil_output {
 	char *node;
-	char *journal; /* NULL: none */
-	int journal_fd;
+	struct vigil_journal *journal; /* NULL: none */
 	bool json_stdout;
 	bool quiet;
-	uint64_t errors;
+	uint64_t errors;       /* records that could not be built */
+	uint64_t journal_said; /* journal errors already told in a health record */
+	uint64_t stdout_said;  /* stdout drops already told in a health record */
+	struct out_stream out;
 	struct vigil_rid rid;
 	vigil_forward_fn forward;
 	void *forward_arg;
 	struct vigil_json j; /* reused for every record: no allocation on the hot path */
 };
 
+/* stdout a pipe or a socket: non-blocking, so that a full pipe answers EAGAIN instead of
+ * stopping the loop. A terminal or a file is left as it is (a write to either does not wait
+ * on a reader). */
+static void stdout_setup(struct out_stream *o)
+{
+	struct stat sb;
+	int fl;
+
+	if (fstat(STDOUT_FILENO, &sb) || !(S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)))
+		return;
+	fl = fcntl(STDOUT_FILENO, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK) || fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK))
+		return;
+	o->nonblock = true;
+	o->saved_flags = fl;
+}
+
+/* Try once more to write what a pipe left of a line. Returns true when nothing is left. */
+static bool stdout_drain(struct out_stream *o)
+{
+	ssize_t n;
+
+	while (o->pend_off < o->pend_len) {
+		n = write(STDOUT_FILENO, o->pend + o->pend_off, o->pend_len - o->pend_off);
+		if (n <= 0)
+			return false;
+		o->pend_off += (size_t)n;
+	}
+	o->pend_off = o->pend_len = 0;
+	return true;
+}
+
+/* One whole line (len bytes, '\n' included) to stdout with one write(2), never waiting: when
+ * the reader is behind, the line is dropped and counted; when a pipe takes part of a long
+ * line, the rest is written before any other line, so lines are never interleaved. */
+static void stdout_line(struct out_stream *o, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!stdout_drain(o)) {
+		o->dropped++;
+		return;
+	}
+	n = write(STDOUT_FILENO, buf, len);
+	if (n == (ssize_t)len) {
+		o->lines++;
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			o->dropped++;
+		} else {
+			o->errors++;
+			o->last_errno = errno;
+		}
+		return;
+	}
+	/* Part of it went: the rest is owed to the reader before anything else. */
+	if (o->pend_cap < len - (size_t)n) {
+		char *p = realloc(o->pend, len - (size_t)n);
+
+		if (!p) {
+			o->errors++; /* the line stays torn: nothing better to do */
+			o->last_errno = ENOMEM;
+			return;
+		}
+		o->pend = p;
+		o->pend_cap = len - (size_t)n;
+	}
+	memcpy(o->pend, buf + n, len - (size_t)n);
+	o->pend_len = len - (size_t)n;
+	o->pend_off = 0;
+	o->lines++;
+}
+
+static void stdout_close(struct out_stream *o)
+{
+	stdout_drain(o);
+	if (o->nonblock)
+		fcntl(STDOUT_FILENO, F_SETFL, o->saved_flags);
+	free(o->pend);
+}
+
 int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **out, char *err,
 		      size_t errlen)
 {
+	struct vigil_journal_opts jo = {
+	    .path = o->journal,
+	    .max_bytes = o->journal_max_bytes,
+	    .keep = o->journal_keep,
+	    .fsync = o->journal_fsync,
+	};
 	struct vigil_output *s;
 	int ret;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->journal_fd = -1;
 	s->json_stdout = o->json_stdout;
 	s->quiet = o->quiet;
 	s->node = strdup(o->node ? o->node : "");
@@ -45,18 +148,12 @@ int vigil_output_open(const struct vigil_output_opts *o, struct vigil_output **o
 		goto fail;
 	}
 	if (o->journal && o->journal[0]) {
-		s->journal = strdup(o->journal);
-		ret = s->journal ? vigil_mkdir_parent(o->journal) : -ENOMEM;
-		if (!ret) {
-			s->journal_fd =
-			    open(o->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-			ret = s->journal_fd < 0 ? -errno : 0;
-		}
-		if (ret) {
-			snprintf(err, errlen, "journal %s: %s", o->journal, strerror(-ret));
+		ret = vigil_journal_open(&jo, &s->journal, err, errlen);
+		if (ret)
 			goto fail;
-		}
 	}
+	if (!s->quiet)
+		stdout_setup(&s->out);
 	*out = s;
 	return 0;
 fail:
@@ -68,10 +165,9 @@ void vigil_output_close(struct vigil_output *s)
 {
 	if (!s)
 		return;
-	if (s->journal_fd >= 0)
-		close(s->journal_fd);
+	vigil_journal_close(s->journal);
+	stdout_close(&s->out);
 	vigil_json_free(&s->j);
-	free(s->journal);
 	free(s->node);
 	free(s);
 }
@@ -98,23 +194,22 @@ static void emit(struct vigil_output *s, int built)
 		s->forward(s->forward_arg, s->j.buf, s->j.len);
 	s->j.buf[s->j.len] = '\n';
 	/* One write() per record with O_APPEND: concurrent readers never see half a line. */
-	if (s->journal_fd >= 0 &&
-	    write(s->journal_fd, s->j.buf, s->j.len + 1) != (ssize_t)(s->j.len + 1))
-		s->errors++;
+	if (s->journal)
+		vigil_journal_append(s->journal, s->j.buf, s->j.len + 1);
 	if (!s->quiet && s->json_stdout)
-		fwrite(s->j.buf, 1, s->j.len + 1, stdout);
+		stdout_line(&s->out, s->j.buf, s->j.len + 1);
 	s->j.buf[s->j.len] = '\0';
-	if (!s->quiet && s->json_stdout)
-		fflush(stdout);
 }
 
-/* Human line on stdout: "12:34:56.789 <what>" with control bytes replaced. */
+/* Human line on stdout: "12:34:56.789 <what>", terminal-safe (core/text.h: a process name
+ * must not be able to move the cursor or forge a line; the journal keeps the exact bytes). */
 static void human(struct vigil_output *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void human(struct vigil_output *s, const char *fmt, ...)
 {
-	char ts[32], line[512];
+	char ts[32], line[512], safe[2048], out[2100];
 	va_list ap;
+	int n;
 
 	if (s->quiet || s->json_stdout)
 		return;
@@ -122,14 +217,9 @@ static void human(struct vigil_output *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* A process name must not be able to move the cursor or forge a line: only printable
-	 * ASCII reaches the terminal (8-bit and UTF-8 C1 controls included; the journal keeps
-	 * the exact bytes). */
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?';
-	printf("%s %s\n", ts + 11, line);
-	fflush(stdout);
+	n = snprintf(out, sizeof(out), "%s %s\n", ts + 11,
+		     vigil_term_safe(line, safe, sizeof(safe)));
+	stdout_line(&s->out, out, (size_t)n);
 }
 
 void vigil_out_event(struct vigil_output *s, const struct vigil_event_hdr *h, const char *workload,
@@ -230,16 +320,57 @@ void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void 
 
 uint64_t vigil_output_errors(const struct vigil_output *s)
 {
-	return s->errors;
+	return s->errors + (s->journal ? vigil_journal_counts(s->journal)->errors : 0);
+}
+
+int vigil_output_reopen(struct vigil_output *s)
+{
+	return s->journal ? vigil_journal_reopen(s->journal) : 0;
+}
+
+/* A "health" record of family when its count of losses grew since the last one told. */
+static void tell(struct vigil_output *s, const char *family, uint64_t total, uint64_t *said,
+		 int err)
+{
+	uint64_t now;
+
+	if (total <= *said)
+		return;
+	now = next_rid(s);
+	emit(s, vigil_record_health(&s->j, s->node, now, &s->rid, family, total - *said, total));
+	if (!strcmp(family, "journal"))
+		human(s, "health   journal: %llu records not written (%s), %llu in all",
+		      (unsigned long long)(total - *said), err ? strerror(err) : "?",
+		      (unsigned long long)total);
+	*said = total;
+}
+
+void vigil_output_tick(struct vigil_output *s)
+{
+	if (s->journal) {
+		const struct vigil_journal_counts *st = vigil_journal_counts(s->journal);
+
+		vigil_journal_sync(s->journal);
+		tell(s, "journal", st->errors, &s->journal_said, st->last_errno);
+	}
+	tell(s, "stdout", s->out.dropped + s->out.errors, &s->stdout_said, 0);
 }
 
 void vigil_output_status_json(const struct vigil_output *s, struct vigil_json *j)
 {
 	vigil_json_object_begin(j, "journal");
 	if (s->journal)
-		vigil_json_str(j, "path", s->journal);
+		vigil_journal_status_json(s->journal, j);
 	else
 		vigil_json_null(j, "path");
-	vigil_json_u64(j, "errors", s->errors);
+	vigil_json_u64(j, "record_errors", s->errors);
+	vigil_json_object_end(j);
+	vigil_json_object_begin(j, "stdout");
+	vigil_json_str(j, "mode", s->quiet ? "quiet" : s->json_stdout ? "json" : "human");
+	vigil_json_bool(j, "nonblocking", s->out.nonblock);
+	vigil_json_u64(j, "lines", s->out.lines);
+	vigil_json_u64(j, "dropped", s->out.dropped);
+	vigil_json_u64(j, "errors", s->out.errors);
+	vigil_json_str(j, "last_error", s->out.last_errno ? strerror(s->out.last_errno) : "");
 	vigil_json_object_end(j);
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * output: where records go. The journal (JSON lines, append-only), stdout (short human lines,
- * or JSON lines with --json) and a forward hook for the queued sinks. Each vigil_out_*() takes
- * the next record id, builds the record (records.h) and hands the same bytes to all three.
+ * output: where records go. The journal (JSON lines, append-only; journal.h), stdout (short
+ * human lines, terminal-safe, or JSON lines with --json) and a forward hook for the queued
+ * sinks. Each vigil_out_*() takes the next record id, builds the record (records.h) and hands
+ * the same bytes to all three. stdout never makes the loop wait: each line is one write(2),
+ * non-blocking when stdout is a pipe or socket; a line a stalled reader cannot take now is
+ * dropped and counted (the journal has it).
  */
 #ifndef VIGIL_OUTPUT_H
 #define VIGIL_OUTPUT_H
@@ -13,15 +16,19 @@
 
 #include "detect/detector.h"
 #include "detect/incidents.h"
+#include "output/journal.h"
 #include "output/records.h"
 
 struct vigil_output;
 
 struct vigil_output_opts {
 	const char *node;
-	const char *journal; /* NULL or "": no journal */
-	bool json_stdout;    /* JSON lines on stdout instead of human lines */
-	bool quiet;	     /* nothing on stdout */
+	const char *journal;			/* NULL or "": no journal */
+	uint64_t journal_max_bytes;		/* journal.h: rotate past it; 0: never */
+	unsigned int journal_keep;		/* rotated files kept */
+	enum vigil_journal_fsync journal_fsync; /* none, interval (vigil_output_tick), always */
+	bool json_stdout;			/* JSON lines on stdout instead of human lines */
+	bool quiet;				/* nothing on stdout */
 };
 
 /* Returns 0 and *out, or -errno with err naming the journal path and the reason. */
@@ -61,9 +68,16 @@ void vigil_out_state(struct vigil_output *s, vigil_members_fn members, const voi
  * sink's push; fn NULL: stop. fn must not block. */
 typedef int (*vigil_forward_fn)(void *arg, const char *json, size_t len);
 void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void *arg);
-/* Records that could not be written (journal write errors), for status. */
+/* Records that could not be built or written to the journal, for status. */
 uint64_t vigil_output_errors(const struct vigil_output *s);
-/* "journal": its path (null when off) and the records it could not take, into j. */
+/* SIGHUP: close the journal and open its path again (an outside rotation moved or cut it).
+ * Returns 0 or -errno (counted; the next record tries again). */
+int vigil_output_reopen(struct vigil_output *s);
+/* Once a second: the journal's interval fsync, and a "health" record (family "journal" or
+ * "stdout") when records were lost there since the last one (drops: since, drops_total: all). */
+void vigil_output_tick(struct vigil_output *s);
+/* "journal": its path (null when off), policy and counts (journal.h); "stdout": its mode and
+ * the lines a stalled reader made it drop; into j. */
 void vigil_output_status_json(const struct vigil_output *s, struct vigil_json *j);
 
 #endif /* VIGIL_OUTPUT_H */
