@@ -308,7 +308,7 @@ int vigil_cmd_export(int argc, char **argv)
 		vigil_config_free(cfg);
 		return 1;
 	}
-	err = vigil_export_sql(f, store, stdout, &st);
+	err = vigil_export_sql(f, store, cfg->node, stdout, &st);
 	fclose(f);
 	vigil_knowledge_close(store);
 	if (err) {
