@@ -16,6 +16,7 @@
 #include "heal/action.h"
 #include "cli/doctor.h"
 #include "output/export.h"
+#include "output/postgres.h"
 #include "control/history.h"
 #include "heal/knowledge.h"
 #include "control/know_render.h"
@@ -223,6 +224,15 @@ int vigil_cmd_check(int argc, char **argv)
 		    (unsigned long long)cfg->redis_maxlen);
 	else
 		printf("  redis off\n");
+	if (cfg->pg_url)
+		printf("  postgres %s, password %s, spool %s (at most %llu MiB)\n",
+		       vigil_pg_url_safe(cfg->pg_url, safe, sizeof(safe)),
+		       cfg->pg_password	       ? "set"
+		       : cfg->pg_password_file ? cfg->pg_password_file
+					       : "from the URL or PGPASSWORD",
+		       cfg->pg_spool, (unsigned long long)cfg->pg_spool_max_mb);
+	else
+		printf("  postgres off\n");
 	for (unsigned int i = 0; i < cfg->n_workloads; i++)
 		check_workload(&cfg->workloads[i]);
 	vigil_config_free(cfg);

@@ -721,6 +721,33 @@ static int build_redis(struct parse_ctx *pc, const struct raw_redis *rd, struct 
 	return ret;
 }
 
+/* postgres: where the PostgreSQL sink writes, and its spool. Returns 0, -EINVAL or -ENOMEM. */
+static int build_postgres(struct parse_ctx *pc, const struct raw_postgres *pg,
+			  struct vigil_config *cfg)
+{
+	int ret = 0;
+
+	if (pg->url && strncmp(pg->url, "postgresql://", 13) && strncmp(pg->url, "postgres://", 11))
+		return cfg_fail(pc, "postgres", "url", "must start with postgresql://");
+	if (pg->password && pg->password_file)
+		return cfg_fail(pc, "postgres", "password_file",
+				"password is set too: one or the other");
+	ret = get_str(pc, "postgres.url", pg->url, NULL, &cfg->pg_url);
+	if (!ret && pg->password)
+		ret = expand_env(pc, "postgres.password", pg->password, &cfg->pg_password);
+	ret = ret ?: need_abs(pc, "postgres", "password_file", pg->password_file);
+	ret = ret
+		  ?: get_str(pc, "postgres.password_file", pg->password_file, NULL,
+			     &cfg->pg_password_file);
+	ret = ret ?: need_abs(pc, "postgres", "spool", pg->spool);
+	ret = ret
+		  ?: get_str(pc, "postgres.spool", pg->spool, "/var/lib/vigil/postgres.spool",
+			     &cfg->pg_spool);
+	return ret
+		   ?: get_uint(pc, "postgres", "spool_max_mb", pg->spool_max_mb, 256, 1, 1 << 20,
+			       &cfg->pg_spool_max_mb);
+}
+
 /* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
  * -ENOMEM. */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
@@ -761,6 +788,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_str(pc, "state", r->state, "/var/lib/vigil/state.json", &cfg->state);
 	if (!ret)
 		ret = build_redis(pc, rd, cfg);
+	if (!ret)
+		ret = build_postgres(pc, r->postgres ?: &(struct raw_postgres){0}, cfg);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)

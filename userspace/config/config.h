@@ -117,6 +117,11 @@ struct vigil_config {
 	char *redis_spool;	     /* default /var/lib/vigil/redis.spool */
 	uint64_t redis_spool_max_mb; /* the spool's cap; default 256 */
 	uint64_t redis_maxlen;	     /* MAXLEN ~ of each stream; default 100000 */
+	char *pg_url;		     /* postgres.url; NULL: no PostgreSQL sink */
+	char *pg_password;	     /* NULL: password_file, the URL's, or PGPASSWORD; ${VAR} */
+	char *pg_password_file;	     /* absolute; read at each connection */
+	char *pg_spool;		     /* default /var/lib/vigil/postgres.spool */
+	uint64_t pg_spool_max_mb;    /* default 256 */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };
