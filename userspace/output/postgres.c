@@ -29,7 +29,7 @@
 #include "output/sink.h"
 #include "output/sql_rows.h"
 
-#define CHUNK 32	     /* records per transaction */
+#define CHUNK 32	  /* records per transaction */
 #define PASSWORD_MAX 1024 /* the most read of a password file */
 
 /* The backend: set at open, then the sink thread's alone. */
@@ -41,10 +41,10 @@ struct pg_be {
 
 /* What a statement came to. */
 enum outcome {
-	DONE,	/* rows changed: in *rows */
-	BAD,	/* the server refused the record's data: why written */
-	RETRY,	/* the server cannot take it now: why written; the connection is still good */
-	LOST,	/* the connection failed or did not answer in time: why written */
+	DONE,  /* rows changed: in *rows */
+	BAD,   /* the server refused the record's data: why written */
+	RETRY, /* the server cannot take it now: why written; the connection is still good */
+	LOST,  /* the connection failed or did not answer in time: why written */
 };
 
 /* One line of text from libpq (its messages end in "\n"), into why after prefix. */
@@ -101,7 +101,8 @@ static int pg_connect(void *be, char *why, size_t len)
 		keys[k] = "password", vals[k++] = pass;
 	}
 	/* libpq counts whole seconds, at least 2. */
-	snprintf(tmo, sizeof(tmo), "%u", (p->timeout_ms + 999) / 1000 < 2 ? 2 : (p->timeout_ms + 999) / 1000);
+	snprintf(tmo, sizeof(tmo), "%u",
+		 (p->timeout_ms + 999) / 1000 < 2 ? 2 : (p->timeout_ms + 999) / 1000);
 	keys[k] = "connect_timeout", vals[k++] = tmo;
 	keys[k] = "application_name", vals[k++] = "vigil";
 	keys[k] = "client_encoding", vals[k++] = "UTF8";
@@ -144,8 +145,8 @@ static long long now_ms(void)
  * integrity constraints (23), program limits such as an index row too large (54). */
 static bool bad_data(const char *state)
 {
-	return state && (!strncmp(state, "22", 2) || !strncmp(state, "23", 2) ||
-			 !strncmp(state, "54", 2));
+	return state &&
+	       (!strncmp(state, "22", 2) || !strncmp(state, "23", 2) || !strncmp(state, "54", 2));
 }
 
 /*
@@ -160,8 +161,7 @@ static enum outcome run(struct pg_be *p, const char *stmt, const struct vigil_sq
 	PGresult *res, *more;
 	int ok;
 
-	ok = r ? PQsendQueryParams(p->c, stmt, r->n, NULL, (const char *const *)r->v, NULL, NULL,
-				   0)
+	ok = r ? PQsendQueryParams(p->c, stmt, r->n, NULL, (const char *const *)r->v, NULL, NULL, 0)
 	       : PQsendQuery(p->c, stmt);
 	if (!ok) {
 		set_why(why, len, "write: ", PQerrorMessage(p->c));
@@ -191,8 +191,8 @@ static enum outcome run(struct pg_be *p, const char *stmt, const struct vigil_sq
 			o = LOST;
 		} else {
 			o = bad_data(state) ? BAD : RETRY;
-			snprintf(prefix, sizeof(prefix), "%s: %s: ",
-				 o == BAD ? "rejected" : "refused", state);
+			snprintf(prefix, sizeof(prefix),
+				 "%s: %s: ", o == BAD ? "rejected" : "refused", state);
 			set_why(why, len, prefix, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 		}
 	} else if (rows) {
@@ -315,8 +315,8 @@ static enum outcome write_chunk(struct pg_be *p, const char *const *recs, const 
  * ops->write: n records, CHUNK to a transaction. Returns the number done from the start (all
  * n unless a transaction did not commit), res[i] saying what became of each.
  */
-static unsigned int pg_write(void *be, const char *const *recs, const size_t *lens,
-			     unsigned int n, enum vigil_sink_result *res, char *why, size_t len)
+static unsigned int pg_write(void *be, const char *const *recs, const size_t *lens, unsigned int n,
+			     enum vigil_sink_result *res, char *why, size_t len)
 {
 	struct pg_be *p = be;
 	unsigned int done = 0;
@@ -374,7 +374,8 @@ int vigil_pg_sink_open(const struct vigil_pg_opts *o, struct vigil_sink **out, c
 	};
 	struct pg_be *p = calloc(1, sizeof(*p));
 
-	if (!p || !(p->url = strdup(o->url)) || (o->password && !(p->password = strdup(o->password))) ||
+	if (!p || !(p->url = strdup(o->url)) ||
+	    (o->password && !(p->password = strdup(o->password))) ||
 	    (o->password_file && !(p->password_file = strdup(o->password_file))) ||
 	    (o->node && !(p->node = strdup(o->node)))) {
 		pg_free(p);
