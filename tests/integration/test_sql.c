@@ -42,21 +42,6 @@ static struct pg {
 	bool up;
 } pg;
 
-/* Run a shell command line built from our own paths. Returns its exit status, -1 if it did
- * not exit. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int psql(const char *sql, char *out, size_t len)
 {
 	return vt_pg_psql(&pg.srv, sql, out, len);
@@ -113,11 +98,11 @@ static void test_migrations_apply_twice(void **state)
 	assert_true(g.gl_pathc >= 4);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < g.gl_pathc; i++) {
-			int rc =
-			    sh("%s -f %s >%s/migrate.log 2>&1", pg.psql, g.gl_pathv[i], pg.v.dir);
+			int rc = vt_pg_sh("%s -f %s >%s/migrate.log 2>&1", pg.psql, g.gl_pathv[i],
+					  pg.v.dir);
 
 			if (rc)
-				sh("cat %s/migrate.log >&2", pg.v.dir);
+				vt_pg_sh("cat %s/migrate.log >&2", pg.v.dir);
 			assert_int_equal(rc, 0);
 		}
 	}
@@ -209,16 +194,17 @@ static void test_export_loads_twice(void **state)
 	snprintf(script, sizeof(script), "%s/export.sql", pg.v.dir);
 	write_journal(journal);
 	/* --knowledge '': the journal alone, whatever store this host has. */
-	assert_int_equal(sh("%s export --sql --journal %s --knowledge '' >%s 2>%s/export.err",
-			    pg.v.vigil_bin, journal, script, pg.v.dir),
+	assert_int_equal(vt_pg_sh("%s export --sql --journal %s --knowledge '' >%s 2>%s/export.err",
+				  pg.v.vigil_bin, journal, script, pg.v.dir),
 			 0);
-	sh("cat %s/export.err", pg.v.dir);
-	assert_int_equal(sh("grep -q '1 lines not JSON' %s/export.err", pg.v.dir), 0);
-	assert_int_equal(sh("%s -f - <%s", pg.psql, script), 0);
+	vt_pg_sh("cat %s/export.err", pg.v.dir);
+	assert_int_equal(vt_pg_sh("grep -q '1 lines not JSON' %s/export.err", pg.v.dir), 0);
+	assert_int_equal(vt_pg_sh("%s -f - <%s", pg.psql, script), 0);
 	/* The second load as the README tells it, through a pipe: nothing may double. */
-	assert_int_equal(sh("%s export --sql --journal %s --knowledge '' 2>/dev/null | %s -f -",
-			    pg.v.vigil_bin, journal, pg.psql),
-			 0);
+	assert_int_equal(
+	    vt_pg_sh("%s export --sql --journal %s --knowledge '' 2>/dev/null | %s -f -",
+		     pg.v.vigil_bin, journal, pg.psql),
+	    0);
 
 	assert_int_equal(psql("select state || '|' || count || '|' || recovery_ms || '|' || "
 			      "to_char(opened_at at time zone 'UTC', 'HH24:MI:SS') || '|' || "
@@ -280,9 +266,10 @@ static void test_export_store_wins(void **state)
 	      "\"successes\": 5, \"last_applied_ns\": 1796036400000000000}]}\n",
 	      f);
 	fclose(f);
-	assert_int_equal(sh("%s export --sql --journal %s --knowledge %s 2>/dev/null | %s -f -",
-			    pg.v.vigil_bin, journal, store, pg.psql),
-			 0);
+	assert_int_equal(
+	    vt_pg_sh("%s export --sql --journal %s --knowledge %s 2>/dev/null | %s -f -",
+		     pg.v.vigil_bin, journal, store, pg.psql),
+	    0);
 	assert_int_equal(psql("select success_rate || '|' || attempts || '|' || successes || '|' "
 			      "|| to_char(last_applied at time zone 'UTC', 'HH24:MI') from "
 			      "incident_knowledge where error_pattern ->> 'signature' = 'sigA' and "

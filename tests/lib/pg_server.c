@@ -17,9 +17,7 @@
 
 #include "pg_server.h"
 
-/* Run a shell command line built from our own paths. Returns its exit status, -1 if it did
- * not exit. */
-static int sh(const char *fmt, ...)
+int vt_pg_sh(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -74,11 +72,11 @@ int vt_pg_init(struct vt_pg *pg, char *why, size_t len)
 		perror("pg_server: scratch directory");
 		return -1;
 	}
-	if (sh("runuser -u postgres -- %s/initdb -D %s/data -U postgres --auth-local=trust "
-	       "--auth-host=scram-sha-256 -E UTF8 --no-locale >%s/initdb.log 2>&1",
-	       pg->bin, pg->dir, pg->dir)) {
+	if (vt_pg_sh("runuser -u postgres -- %s/initdb -D %s/data -U postgres --auth-local=trust "
+		     "--auth-host=scram-sha-256 -E UTF8 --no-locale >%s/initdb.log 2>&1",
+		     pg->bin, pg->dir, pg->dir)) {
 		fprintf(stderr, "pg_server: initdb failed:\n");
-		sh("cat %s/initdb.log >&2", pg->dir);
+		vt_pg_sh("cat %s/initdb.log >&2", pg->dir);
 		return -1;
 	}
 	return vt_pg_start(pg);
@@ -86,11 +84,11 @@ int vt_pg_init(struct vt_pg *pg, char *why, size_t len)
 
 int vt_pg_start(struct vt_pg *pg)
 {
-	if (sh("runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/pg.log -w -t 60 -o \"-k %s "
-	       "-c listen_addresses=127.0.0.1 -p %d\" start >/dev/null",
-	       pg->bin, pg->dir, pg->dir, pg->dir, pg->port)) {
+	if (vt_pg_sh("runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/pg.log -w -t 60 -o \"-k %s "
+		     "-c listen_addresses=127.0.0.1 -p %d\" start >/dev/null",
+		     pg->bin, pg->dir, pg->dir, pg->dir, pg->port)) {
 		fprintf(stderr, "pg_server: pg_ctl start failed:\n");
-		sh("tail -20 %s/pg.log >&2", pg->dir);
+		vt_pg_sh("tail -20 %s/pg.log >&2", pg->dir);
 		return -1;
 	}
 	pg->up = 1;
@@ -99,8 +97,8 @@ int vt_pg_start(struct vt_pg *pg)
 
 int vt_pg_stop(struct vt_pg *pg, const char *mode)
 {
-	int rc = sh("runuser -u postgres -- %s/pg_ctl -D %s/data -m %s -w stop >/dev/null", pg->bin,
-		    pg->dir, mode);
+	int rc = vt_pg_sh("runuser -u postgres -- %s/pg_ctl -D %s/data -m %s -w stop >/dev/null",
+			  pg->bin, pg->dir, mode);
 
 	pg->up = 0;
 	return rc ? -1 : 0;
@@ -115,7 +113,7 @@ void vt_pg_fini(struct vt_pg *pg)
 		if (vt_pg_stop(pg, "fast"))
 			fprintf(stderr, "pg_server: pg_ctl stop failed\n");
 	}
-	sh("rm -rf '%s'", pg->dir);
+	vt_pg_sh("rm -rf '%s'", pg->dir);
 	pg->dir[0] = '\0';
 }
 
@@ -196,7 +194,7 @@ int vt_pg_psql(const struct vt_pg *pg, const char *sql, char *out, size_t len)
 		return -1;
 	fputs(sql, f);
 	fclose(f);
-	rc = sh("%s -At -f %s >%s 2>&1", vt_pg_psql_cmd(pg, cmd, sizeof(cmd)), path, opath);
+	rc = vt_pg_sh("%s -At -f %s >%s 2>&1", vt_pg_psql_cmd(pg, cmd, sizeof(cmd)), path, opath);
 	if (out && len) {
 		f = fopen(opath, "r");
 		if (f) {
@@ -235,10 +233,10 @@ int vt_pg_migrate(const struct vt_pg *pg, const char *sqldir)
 	if (glob(pat, 0, NULL, &g))
 		return -1;
 	for (size_t i = 0; !rc && i < g.gl_pathc; i++) {
-		rc = sh("%s -f %s >%s/migrate.log 2>&1", vt_pg_psql_cmd(pg, cmd, sizeof(cmd)),
-			g.gl_pathv[i], pg->dir);
+		rc = vt_pg_sh("%s -f %s >%s/migrate.log 2>&1", vt_pg_psql_cmd(pg, cmd, sizeof(cmd)),
+			      g.gl_pathv[i], pg->dir);
 		if (rc)
-			sh("cat %s/migrate.log >&2", pg->dir);
+			vt_pg_sh("cat %s/migrate.log >&2", pg->dir);
 	}
 	globfree(&g);
 	return rc;

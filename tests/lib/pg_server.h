@@ -31,6 +31,9 @@ void vt_pg_fini(struct vt_pg *pg);
 /* Send sig to the postmaster and every process of the server. Returns how many got it. */
 int vt_pg_signal(const struct vt_pg *pg, int sig);
 
+/* Run a shell command line built from the test's own paths (psql, pg_ctl, vigil export
+ * piped to psql). Returns its exit status, -1 if it did not exit. */
+__attribute__((format(printf, 1, 2))) int vt_pg_sh(const char *fmt, ...);
 /* The psql command line as the superuser, up to the options of one call, into buf. */
 const char *vt_pg_psql_cmd(const struct vt_pg *pg, char *buf, size_t len);
 /* Run sql (from a file: no shell quoting) as the superuser; the unaligned answer, without
