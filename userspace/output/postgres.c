@@ -11,7 +11,7 @@
  * makes a replay of what did commit (its reply lost) change nothing: 0 rows, a duplicate.
  *
  * Nothing read from the server is kept but an error's first characters (into why) and the
- * count of rows a statement changed: the statements return no rows.
+ * count of rows a statement changed: the statements return no rows, and notices are dropped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +80,14 @@ static int read_password(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* Notices (a server's warnings) are not vigil's to print: libpq's default writes each to
+ * stderr, which a server could flood. */
+static void ignore_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 /* ops->connect. Returns 0 (up) or -EIO with why (down). */
 static int pg_connect(void *be, char *why, size_t len)
 {
@@ -119,6 +127,7 @@ static int pg_connect(void *be, char *why, size_t len)
 		p->c = NULL;
 		return -EIO;
 	}
+	PQsetNoticeProcessor(p->c, ignore_notice, NULL);
 	return 0;
 }
 
