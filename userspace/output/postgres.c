@@ -207,6 +207,9 @@ static enum outcome run(struct pg_be *p, const char *stmt, const struct vigil_sq
 	} else if (rows) {
 		*rows = strtol(PQcmdTuples(res), NULL, 10);
 	}
+	/* PGRES_TUPLES_OK: the doctor's probe, whose rows are none (limit 0). */
+	if (o != DONE && res && PQresultStatus(res) == PGRES_TUPLES_OK)
+		o = DONE;
 	PQclear(res);
 	/* The end of the answer (a NULL result); anything else is not ours to read. */
 	while ((more = PQgetResult(p->c)))
@@ -394,6 +397,35 @@ int vigil_pg_sink_open(const struct vigil_pg_opts *o, struct vigil_sink **out, c
 	p->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
 	/* From here the backend is the sink's, whatever it returns. */
 	return vigil_sink_open(&so, &pg_ops, p, out, err, errlen);
+}
+
+int vigil_pg_ping(const struct vigil_pg_opts *o, char *msg, size_t len)
+{
+	struct pg_be p = {
+	    .url = (char *)o->url,
+	    .password = (char *)o->password,
+	    .password_file = (char *)o->password_file,
+	    .timeout_ms = o->timeout_ms ? o->timeout_ms : 5000,
+	};
+	char safe[256], why[256];
+	enum outcome out;
+
+	if (pg_connect(&p, why, sizeof(why))) {
+		snprintf(msg, len, "%s", why);
+		return -EIO;
+	}
+	/* The columns of sql/ through 004, readable by this role. */
+	out = run(&p,
+		  "select created_by_agent, incident_type from public.incident_knowledge, "
+		  "public.incidents, public.healing_actions limit 0",
+		  NULL, NULL, why, sizeof(why));
+	pg_disconnect(&p);
+	vigil_pg_url_safe(o->url, safe, sizeof(safe));
+	if (out == DONE)
+		snprintf(msg, len, "%s answers, sql/ applied", safe);
+	else
+		snprintf(msg, len, "%s: %s (sql/ applied, through 004?)", safe, why);
+	return out == DONE ? 0 : -EIO;
 }
 
 bool vigil_pg_wants(const char *json, size_t len)

@@ -37,6 +37,9 @@ struct vigil_pg_opts {
  * started. The server need not be up. Returns 0 and *out, or -errno with err written. */
 int vigil_pg_sink_open(const struct vigil_pg_opts *o, struct vigil_sink **out, char *err,
 		       size_t errlen);
+/* Connect once and read sql/'s columns (none of their rows), for `vigil doctor`. Returns 0
+ * with msg "URL answers, sql/ applied", or -EIO with msg saying what failed. */
+int vigil_pg_ping(const struct vigil_pg_opts *o, char *msg, size_t len);
 /* Whether the sink has anything to write for this record (incident, action, knowledge):
  * others are not queued. */
 bool vigil_pg_wants(const char *json, size_t len);
