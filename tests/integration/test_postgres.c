@@ -12,7 +12,8 @@
  *   - a role without the claim is refused by RLS: nothing is lost, records wait, and arrive
  *     once the role is given it; anon reads nothing;
  *   - a wrong password: a clear error in `vigil status`, the password nowhere; a server that
- *     stops answering (SIGSTOP): vigil gives up on it after 5 s, spools, and catches up.
+ *     stops answering (SIGSTOP): vigil gives up on it after 5 s, spools, and catches up;
+ *   - bad data (a check refusing some records): those rejected alone and counted.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -377,7 +378,7 @@ static void test_heal_rows_live(void **state)
 }
 
 /* Faults of a watched workload, healed by a command that cannot bring it back: incidents,
- * actions (intent, started, failed, the breaker) and knowledge, many of them. */
+ * actions (intents, outcomes, the breaker) and knowledge. */
 static const char burst_workload[] =
     "  - name: burst\n"
     "    match: { comm: vt-pgburst }\n"
@@ -580,6 +581,51 @@ static void test_server_stops_answering(void **state)
 	vt_fini(&v);
 }
 
+/*
+ * Bad data: a check the server adds refuses the "intent" action records of this node
+ * (SQLSTATE 23514). Each is rejected alone and counted, said in last_error; every other
+ * record of the same transactions is written, and the sink stays up.
+ */
+static void test_bad_data_rejected(void **state)
+{
+	char out[4096];
+	struct tally t;
+	struct vt v;
+	json_t *st;
+	int started;
+
+	(void)state;
+	need_server();
+	q(out, sizeof(out),
+	  "alter table healing_actions add constraint vt_no_intent check (node <> 't-pg-bad' or "
+	  "outcome <> 'intent');");
+	start(&v, "t-pg-bad", WRITER, WRITER_PW, burst_workload);
+	burst(&v, 1, 4);
+	for (int i = 1; i <= 4; i++) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "%d", i);
+		assert_non_null(vt_wait(&v, WAIT_MS, "incident", "exit_code", code, NULL));
+	}
+	sleep(1); /* the heals' outcomes */
+	st = vt_sink_settled(&v, "postgres", 10000);
+	assert_int_equal(vt_stop(&v), 0);
+	started = vt_count(&v, "action", "outcome", "intent", NULL);
+	tally(&v, "t-pg-bad", &t);
+	printf("bad data: %d intent records, %lld rejected (\"%s\"), %lld written; rows: %u "
+	       "missing, %u duplicates\n",
+	       started, vt_int(st, "rejected"), vt_str(st, "last_error"), vt_int(st, "written"),
+	       t.missing, t.duplicates);
+	assert_true(started > 0);
+	assert_int_equal(vt_int(st, "rejected"), started);
+	assert_non_null(strstr(vt_str(st, "last_error"), "rejected: 23514"));
+	assert_int_equal(t.missing, (unsigned int)started);
+	assert_int_equal(t.duplicates, 0);
+	json_decref(st);
+	q(out, sizeof(out), "alter table healing_actions drop constraint vt_no_intent;");
+	vt_fini(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(test_rls),
 	    cmocka_unit_test(test_wrong_password),
 	    cmocka_unit_test(test_server_stops_answering),
+	    cmocka_unit_test(test_bad_data_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
