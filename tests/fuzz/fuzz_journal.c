@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rewind(f[1]);
 	out = open_memstream(&sql, &sqllen);
 	if (out) {
-		err = vigil_export_sql(f, mid && size - mid ? 2 : 1, NULL, out, &est);
+		err = vigil_export_sql(f, mid && size - mid ? 2 : 1, NULL, "fuzz", out, &est);
 		CHECK(!err || err == -ENOMEM, "export failed");
 		fclose(out);
 		free(sql);

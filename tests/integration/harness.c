@@ -645,3 +645,33 @@ void vt_dump(struct vt *v, const char *key, const char *value)
 		free(text);
 	}
 }
+
+json_t *vt_sink_status(struct vt *v, const char *name)
+{
+	json_t *st = vt_ctl(v, "status", NULL), *r;
+
+	assert_non_null(st);
+	r = json_object_get(st, name);
+	assert_true(json_is_object(r));
+	json_incref(r);
+	json_decref(st);
+	return r;
+}
+
+json_t *vt_sink_settled(struct vt *v, const char *name, int timeout_ms)
+{
+	for (int waited = 0;; waited += 50) {
+		json_t *r = vt_sink_status(v, name);
+
+		if (!strcmp(vt_str(r, "state"), "up") && !vt_int(r, "queued") &&
+		    !vt_int(r, "spool_pending"))
+			return r;
+		if (waited >= timeout_ms) {
+			char *s = json_dumps(r, JSON_COMPACT);
+
+			fail_msg("the %s sink did not settle: %s", name, s);
+		}
+		json_decref(r);
+		usleep(50000);
+	}
+}

@@ -109,4 +109,10 @@ uint64_t vt_wall_ms(void);
 /* Milliseconds since the epoch of an RFC 3339 "ts" field with ms. */
 uint64_t vt_ts_ms(const char *ts);
 
+/* A queued sink's status object ("redis", "postgres") from `vigil status` (caller
+ * json_decref), or fails the test; and the same once the sink is up with nothing queued or
+ * spooled, waiting timeout_ms at most. */
+json_t *vt_sink_status(struct vt *v, const char *name);
+json_t *vt_sink_settled(struct vt *v, const char *name, int timeout_ms);
+
 #endif /* VIGIL_TEST_HARNESS_H */

@@ -195,36 +195,14 @@ static void crash_exit(struct vt *v, int code)
 	vt_reap(vt_run(v, "vt-crasher", args));
 }
 
-/* The sink's status object (caller json_decref), or fails. */
 static json_t *sink_status(struct vt *v)
 {
-	json_t *st = vt_ctl(v, "status", NULL), *r;
-
-	assert_non_null(st);
-	r = json_object_get(st, "redis");
-	assert_true(json_is_object(r));
-	json_incref(r);
-	json_decref(st);
-	return r;
+	return vt_sink_status(v, "redis");
 }
 
-/* Wait until the sink has nothing queued or spooled and is up. Returns its status. */
 static json_t *sink_settled(struct vt *v, int timeout_ms)
 {
-	for (int waited = 0;; waited += 50) {
-		json_t *r = sink_status(v);
-
-		if (!strcmp(vt_str(r, "state"), "up") && !vt_int(r, "queued") &&
-		    !vt_int(r, "spool_pending"))
-			return r;
-		if (waited >= timeout_ms) {
-			char *s = json_dumps(r, JSON_COMPACT);
-
-			fail_msg("the Redis sink did not settle: %s", s);
-		}
-		json_decref(r);
-		usleep(50000);
-	}
+	return vt_sink_settled(v, "redis", timeout_ms);
 }
 
 /* The stream a record type goes to, or NULL (hashes only). */

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Integration: sql/ and `vigil export --sql` against a real PostgreSQL server, started here on
- * a unix socket in a scratch directory (no TCP): the migrations apply twice, an export loads
+ * Integration: sql/ and `vigil export --sql` against a real PostgreSQL server (tests/lib's
+ * pg_server, as the PostgreSQL sink's test uses): the migrations apply twice, an export loads
  * twice without duplicating the audit trail, a hostile title round-trips byte for byte, the
  * knowledge rate is right, the knowledge store's numbers beat the journal's, the
- * success_rate check refuses 1.5, and row-level security lets an authenticated user read but
- * not write. The tests run in order on one server.
+ * success_rate check refuses 1.5, the seed's NOT NULLs hold, and row-level security lets an
+ * authenticated user read but not write. The tests run in order on one server.
  */
 #include <glob.h>
 #include <pwd.h>
@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "pg_server.h"
 
 #define ID_A "019ac0000000a001"
 #define ID_B "019ac0000000b002"
@@ -34,131 +35,43 @@ static const char hostile[] = "svc 'crash' \\ \" $$ $x$ E'\\n' \n\t; drop table 
 
 static struct pg {
 	struct vt v;
-	char bin[256];	  /* /usr/lib/postgresql/N/bin */
+	struct vt_pg srv;
 	char psql[1024];  /* psql command line up to the options of one call */
 	char sqldir[512]; /* the repository's sql/ */
 	char why[256];	  /* why the tests skip */
 	bool up;
 } pg;
 
-/* Run a shell command line built from our own paths. Returns its exit status, -1 if it did
- * not exit. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Write sql to a file and run it with psql; the unaligned answer into out (may be NULL).
- * A file, not -c: no shell quoting of SQL that contains quotes. Returns psql's status. */
 static int psql(const char *sql, char *out, size_t len)
 {
-	char path[256], opath[256];
-	FILE *f;
-	int rc;
-	size_t n = 0;
-
-	snprintf(path, sizeof(path), "%s/q.sql", pg.v.dir);
-	snprintf(opath, sizeof(opath), "%s/q.out", pg.v.dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(sql, f);
-	fclose(f);
-	rc = sh("%s -At -f %s >%s 2>&1", pg.psql, path, opath);
-	if (out && len) {
-		f = fopen(opath, "r");
-		if (f) {
-			n = fread(out, 1, len - 1, f);
-			fclose(f);
-		}
-		out[n] = '\0';
-		/* One answer line: without its newline, for assert_string_equal. */
-		if (n && out[n - 1] == '\n')
-			out[n - 1] = '\0';
-	}
-	return rc;
+	return vt_pg_psql(&pg.srv, sql, out, len);
 }
 
 static int group_setup(void **state)
 {
-	struct passwd *pw;
-	glob_t g = {};
 	char *slash;
 	int rc;
 
 	(void)state;
 	if (vt_init(&pg.v))
 		return -1;
-	if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) || !g.gl_pathc) {
-		snprintf(pg.why, sizeof(pg.why),
-			 "no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)");
-		globfree(&g);
-		return 0;
-	}
-	/* The newest version: glob sorts, and 9 < 15 is not an issue on Debian 12 (only 15). */
-	snprintf(pg.bin, sizeof(pg.bin), "%s", g.gl_pathv[g.gl_pathc - 1]);
-	globfree(&g);
-	*strrchr(pg.bin, '/') = '\0';
-	pw = getpwnam("postgres");
-	if (!pw) {
-		snprintf(pg.why, sizeof(pg.why), "no postgres user to run initdb as");
-		return 0;
-	}
 	/* build/vigil -> the repository, whose sql/ holds the migrations. */
 	snprintf(pg.sqldir, sizeof(pg.sqldir), "%s", pg.v.vigil_bin);
 	for (int i = 0; i < 2 && (slash = strrchr(pg.sqldir, '/')); i++)
 		*slash = '\0';
 	strncat(pg.sqldir, "/sql", sizeof(pg.sqldir) - strlen(pg.sqldir) - 1);
-	/* initdb refuses root: the cluster and its socket belong to postgres. */
-	if (chown(pg.v.dir, pw->pw_uid, pw->pw_gid))
-		return -1;
-	rc = sh("runuser -u postgres -- %s/initdb -D %s/data -U postgres --auth=trust -E UTF8 "
-		"--no-locale >%s/initdb.log 2>&1",
-		pg.bin, pg.v.dir, pg.v.dir);
-	if (rc) {
-		fprintf(stderr, "test_sql: initdb failed (%d):\n", rc);
-		sh("cat %s/initdb.log >&2", pg.v.dir);
-		return -1;
-	}
-	rc = sh("runuser -u postgres -- %s/pg_ctl -D %s/data -l %s/pg.log -w -t 60 "
-		"-o \"-k %s -c listen_addresses=''\" start >/dev/null",
-		pg.bin, pg.v.dir, pg.v.dir, pg.v.dir);
-	if (rc) {
-		fprintf(stderr, "test_sql: pg_ctl start failed (%d):\n", rc);
-		sh("cat %s/pg.log >&2", pg.v.dir);
-		return -1;
-	}
+	rc = vt_pg_init(&pg.srv, pg.why, sizeof(pg.why));
+	if (rc)
+		return rc < 0 ? -1 : 0;
 	pg.up = true;
-	snprintf(pg.psql, sizeof(pg.psql),
-		 "%s/psql -X -q -h %s -U postgres -d postgres -v ON_ERROR_STOP=1", pg.bin,
-		 pg.v.dir);
-	/* What Supabase provides: auth.users, and auth.role() as Supabase defines it (the role
-	 * claim of the request's JWT). */
-	rc = psql(
-	    "create schema auth;\n"
-	    "create table auth.users (id uuid primary key);\n"
-	    "create function auth.role() returns text language sql stable as $$\n"
-	    "  select coalesce(nullif(current_setting('request.jwt.claim.role', true), ''),\n"
-	    "    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role'))\n"
-	    "$$;\n",
-	    NULL, 0);
-	return rc ? -1 : 0;
+	vt_pg_psql_cmd(&pg.srv, pg.psql, sizeof(pg.psql));
+	return vt_pg_supabase(&pg.srv) ? -1 : 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (pg.up && sh("runuser -u postgres -- %s/pg_ctl -D %s/data -m fast -w stop >/dev/null",
-			pg.bin, pg.v.dir))
-		fprintf(stderr, "test_sql: pg_ctl stop failed\n");
+	vt_pg_fini(&pg.srv);
 	pg.up = false;
 	vt_fini(&pg.v);
 	return 0;
@@ -182,14 +95,14 @@ static void test_migrations_apply_twice(void **state)
 	need_server();
 	snprintf(pat, sizeof(pat), "%s/[0-9][0-9][0-9]_*.sql", pg.sqldir);
 	assert_int_equal(glob(pat, 0, NULL, &g), 0);
-	assert_true(g.gl_pathc >= 3);
+	assert_true(g.gl_pathc >= 4);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < g.gl_pathc; i++) {
-			int rc =
-			    sh("%s -f %s >%s/migrate.log 2>&1", pg.psql, g.gl_pathv[i], pg.v.dir);
+			int rc = vt_pg_sh("%s -f %s >%s/migrate.log 2>&1", pg.psql, g.gl_pathv[i],
+					  pg.v.dir);
 
 			if (rc)
-				sh("cat %s/migrate.log >&2", pg.v.dir);
+				vt_pg_sh("cat %s/migrate.log >&2", pg.v.dir);
 			assert_int_equal(rc, 0);
 		}
 	}
@@ -281,16 +194,17 @@ static void test_export_loads_twice(void **state)
 	snprintf(script, sizeof(script), "%s/export.sql", pg.v.dir);
 	write_journal(journal);
 	/* --knowledge '': the journal alone, whatever store this host has. */
-	assert_int_equal(sh("%s export --sql --journal %s --knowledge '' >%s 2>%s/export.err",
-			    pg.v.vigil_bin, journal, script, pg.v.dir),
+	assert_int_equal(vt_pg_sh("%s export --sql --journal %s --knowledge '' >%s 2>%s/export.err",
+				  pg.v.vigil_bin, journal, script, pg.v.dir),
 			 0);
-	sh("cat %s/export.err", pg.v.dir);
-	assert_int_equal(sh("grep -q '1 lines not JSON' %s/export.err", pg.v.dir), 0);
-	assert_int_equal(sh("%s -f - <%s", pg.psql, script), 0);
+	vt_pg_sh("cat %s/export.err", pg.v.dir);
+	assert_int_equal(vt_pg_sh("grep -q '1 lines not JSON' %s/export.err", pg.v.dir), 0);
+	assert_int_equal(vt_pg_sh("%s -f - <%s", pg.psql, script), 0);
 	/* The second load as the README tells it, through a pipe: nothing may double. */
-	assert_int_equal(sh("%s export --sql --journal %s --knowledge '' 2>/dev/null | %s -f -",
-			    pg.v.vigil_bin, journal, pg.psql),
-			 0);
+	assert_int_equal(
+	    vt_pg_sh("%s export --sql --journal %s --knowledge '' 2>/dev/null | %s -f -",
+		     pg.v.vigil_bin, journal, pg.psql),
+	    0);
 
 	assert_int_equal(psql("select state || '|' || count || '|' || recovery_ms || '|' || "
 			      "to_char(opened_at at time zone 'UTC', 'HH24:MI:SS') || '|' || "
@@ -352,9 +266,10 @@ static void test_export_store_wins(void **state)
 	      "\"successes\": 5, \"last_applied_ns\": 1796036400000000000}]}\n",
 	      f);
 	fclose(f);
-	assert_int_equal(sh("%s export --sql --journal %s --knowledge %s 2>/dev/null | %s -f -",
-			    pg.v.vigil_bin, journal, store, pg.psql),
-			 0);
+	assert_int_equal(
+	    vt_pg_sh("%s export --sql --journal %s --knowledge %s 2>/dev/null | %s -f -",
+		     pg.v.vigil_bin, journal, store, pg.psql),
+	    0);
 	assert_int_equal(psql("select success_rate || '|' || attempts || '|' || successes || '|' "
 			      "|| to_char(last_applied at time zone 'UTC', 'HH24:MI') from "
 			      "incident_knowledge where error_pattern ->> 'signature' = 'sigA' and "
@@ -372,6 +287,24 @@ static void test_success_rate_checked(void **state)
 
 	(void)state;
 	need_server();
+	/* The seed's constraints (004): the columns required, the rate's default and its named
+	 * check. */
+	assert_int_not_equal(psql("insert into incident_knowledge (error_pattern, fix_action) "
+				  "values ('{\"signature\":\"n\"}', '{\"action\":\"restart\"}');",
+				  out, sizeof(out)),
+			     0);
+	assert_non_null(strstr(out, "incident_type"));
+	assert_int_equal(psql("select count(*) from pg_constraint where conname = "
+			      "'incident_knowledge_success_rate_check';",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "1");
+	assert_int_equal(psql("insert into incident_knowledge (incident_type, error_pattern, "
+			      "fix_action) values ('crash', '{\"signature\":\"d\"}', "
+			      "'{\"action\":\"restart\"}') returning success_rate;",
+			      out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "0.00");
 	assert_int_not_equal(psql("insert into incident_knowledge (incident_type, error_pattern, "
 				  "fix_action, success_rate) values ('crash', "
 				  "'{\"signature\":\"x\"}', '{\"action\":\"restart\"}', 1.5);",

@@ -61,7 +61,7 @@ static void test_glued_and_rotated(void **state)
 	f[1] = file_of(INC("019ac0000000a001", "resolved") "\n");
 	out = open_memstream(&sql, &len);
 	assert_non_null(out);
-	assert_int_equal(vigil_export_sql(f, 2, NULL, out, &st), 0);
+	assert_int_equal(vigil_export_sql(f, 2, NULL, "n1", out, &st), 0);
 	fclose(out);
 	assert_int_equal(st.incidents, 2);
 	assert_int_equal(st.torn, 1);

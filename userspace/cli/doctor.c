@@ -17,6 +17,7 @@
 #include "cli/doctor.h"
 #include "control/table.h"
 #include "kernel/loader.h"
+#include "output/postgres.h"
 #include "output/redis.h"
 
 #define CAP_SYS_ADMIN_BIT 21
@@ -196,6 +197,28 @@ static void config_rows(struct report *r, const struct vigil_config *c)
 	row(r, false, ok, "redis spool", buf);
 }
 
+/* Its PostgreSQL: reachable now, sql/ applied; and the spool's directory. */
+static void postgres_rows(struct report *r, const struct vigil_config *c)
+{
+	const struct vigil_pg_opts o = {
+	    .url = c->pg_url,
+	    .password = c->pg_password,
+	    .password_file = c->pg_password_file,
+	};
+	char msg[400], buf[512];
+	bool ok;
+
+	if (!c->pg_url)
+		return;
+	ok = !vigil_pg_ping(&o, msg, sizeof(msg));
+	snprintf(buf, sizeof(buf),
+		 ok ? "%s" : "%s: vigil still runs, and spools records until PostgreSQL takes them",
+		 msg);
+	row(r, false, ok, "postgres", buf);
+	ok = dir_writable(c->pg_spool, buf, sizeof(buf));
+	row(r, false, ok, "postgres spool", buf);
+}
+
 int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 {
 	struct report r = {.out = out};
@@ -287,6 +310,7 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 
 	if (cfg)
 		config_rows(&r, cfg);
+	postgres_rows(&r, cfg);
 	row(&r, false, true, "kprobes / fentry", "not used: vigil attaches tracepoints only");
 	row(&r, false, true, "RLIMIT_MEMLOCK",
 	    "not needed: BPF memory is charged to the memory "

@@ -18,6 +18,7 @@
 #include "cli/doctor.h"
 #include "output/export.h"
 #include "output/journal.h"
+#include "output/postgres.h"
 #include "control/history.h"
 #include "heal/knowledge.h"
 #include "control/know_render.h"
@@ -246,6 +247,15 @@ int vigil_cmd_check(int argc, char **argv)
 		    (unsigned long long)cfg->redis_maxlen);
 	else
 		printf("  redis off\n");
+	if (cfg->pg_url)
+		printf("  postgres %s, password %s, spool %s (at most %llu MiB)\n",
+		       safe(vigil_pg_url_safe(cfg->pg_url, url, sizeof(url))),
+		       cfg->pg_password	       ? "set"
+		       : cfg->pg_password_file ? safe(cfg->pg_password_file)
+					       : "from the URL or PGPASSWORD",
+		       safe(cfg->pg_spool), (unsigned long long)cfg->pg_spool_max_mb);
+	else
+		printf("  postgres off\n");
 	for (unsigned int i = 0; i < cfg->n_workloads; i++)
 		check_workload(&cfg->workloads[i]);
 	vigil_config_free(cfg);
@@ -373,7 +383,7 @@ int vigil_cmd_export(int argc, char **argv)
 		fprintf(stderr, "vigil export: %s: %s\n", paths[i], strerror(errno));
 		goto cleanup;
 	}
-	err = vigil_export_sql(f, (unsigned int)nf, store, stdout, &st);
+	err = vigil_export_sql(f, (unsigned int)nf, store, cfg->node, stdout, &st);
 	if (err) {
 		fprintf(stderr, "vigil export: %s\n", strerror(-err));
 		goto cleanup;

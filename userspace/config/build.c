@@ -972,6 +972,33 @@ static int build_journal(struct parse_ctx *pc, const struct raw_config *r, struc
 			r->journal_fsync);
 }
 
+/* postgres: where the PostgreSQL sink writes, and its spool. Returns 0, -EINVAL or -ENOMEM. */
+static int build_postgres(struct parse_ctx *pc, const struct raw_postgres *pg,
+			  struct vigil_config *cfg)
+{
+	int ret = 0;
+
+	if (pg->url && strncmp(pg->url, "postgresql://", 13) && strncmp(pg->url, "postgres://", 11))
+		return cfg_fail(pc, "postgres", "url", "must start with postgresql://");
+	if (pg->password && pg->password_file)
+		return cfg_fail(pc, "postgres", "password_file",
+				"password is set too: one or the other");
+	ret = get_str(pc, "postgres.url", pg->url, NULL, &cfg->pg_url);
+	if (!ret && pg->password)
+		ret = expand_env(pc, "postgres.password", pg->password, &cfg->pg_password);
+	ret = ret ?: need_abs(pc, "postgres", "password_file", pg->password_file);
+	ret = ret
+		  ?: get_str(pc, "postgres.password_file", pg->password_file, NULL,
+			     &cfg->pg_password_file);
+	ret = ret ?: need_abs(pc, "postgres", "spool", pg->spool);
+	ret = ret
+		  ?: get_str(pc, "postgres.spool", pg->spool, "/var/lib/vigil/postgres.spool",
+			     &cfg->pg_spool);
+	return ret
+		   ?: get_uint(pc, "postgres", "spool_max_mb", pg->spool_max_mb, 256, 1, 1 << 20,
+			       &cfg->pg_spool_max_mb);
+}
+
 /* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
  * -ENOMEM. */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
@@ -1022,6 +1049,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = get_uint(pc, "", "observe_all_rate", r->observe_all_rate,
 			       VIGIL_UNWATCHED_RATE_DEFAULT, 1, VIGIL_UNWATCHED_RATE_LIMIT,
 			       &cfg->observe_all_rate);
+	if (!ret)
+		ret = build_postgres(pc, r->postgres ?: &(struct raw_postgres){0}, cfg);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)

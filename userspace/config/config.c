@@ -194,6 +194,10 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->redis_username);
 	free(cfg->redis_password);
 	free(cfg->redis_spool);
+	free(cfg->pg_url);
+	free(cfg->pg_password);
+	free(cfg->pg_password_file);
+	free(cfg->pg_spool);
 	free(cfg->knowledge);
 	free(cfg->state);
 	free(cfg);

@@ -122,6 +122,11 @@ struct vigil_config {
 	uint64_t redis_maxlen;	     /* MAXLEN ~ of each stream; default 100000 */
 	uint64_t max_incidents;	     /* live incidents at most; default 4096, 16..16384 */
 	uint64_t observe_all_rate;   /* unwatched failing exits a second, per comm and per cgroup */
+	char *pg_url;		     /* postgres.url; NULL: no PostgreSQL sink */
+	char *pg_password;	     /* NULL: password_file, the URL's, or PGPASSWORD; ${VAR} */
+	char *pg_password_file;	     /* absolute; read at each connection */
+	char *pg_spool;		     /* default /var/lib/vigil/postgres.spool */
+	uint64_t pg_spool_max_mb;    /* default 256 */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

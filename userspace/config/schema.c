@@ -174,6 +174,15 @@ static const cyaml_schema_field_t redis_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t postgres_fields[] = {
+    F_STR("url", struct raw_postgres, url),
+    F_STR("password", struct raw_postgres, password),
+    F_STR("password_file", struct raw_postgres, password_file),
+    F_STR("spool", struct raw_postgres, spool),
+    F_STR("spool_max_mb", struct raw_postgres, spool_max_mb),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t config_fields[] = {
     F_STR("node", struct raw_config, node),
     F_STR("journal", struct raw_config, journal),
@@ -182,6 +191,7 @@ static const cyaml_schema_field_t config_fields[] = {
     F_STR("observe_all", struct raw_config, observe_all),
     F_STR("window", struct raw_config, window),
     F_MAP("redis", struct raw_config, redis, redis_fields),
+    F_MAP("postgres", struct raw_config, postgres, postgres_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
 			 CYAML_UNLIMITED),
     F_STR("max_incidents", struct raw_config, max_incidents),

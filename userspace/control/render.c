@@ -205,20 +205,21 @@ static int print_workloads(const json_t *wls, FILE *out)
 }
 
 /* The Redis sink's line(s): state, queue depth, spool size; "off" without redis.url. */
-static void print_redis(const json_t *r, FILE *out)
+/* A queued sink's lines ("redis", "postgres"), or "off". */
+static void print_sink(const char *name, const json_t *r, FILE *out)
 {
 	char buf[256];
 
 	if (!json_is_object(r)) {
-		fprintf(out, "redis      off\n");
+		fprintf(out, "%-10s off\n", name);
 		return;
 	}
 	fprintf(out,
-		"redis      %s %s: %lld written, queue %lld/%lld, spool %lld records (%lld bytes), "
+		"%-10s %s %s: %lld written, queue %lld/%lld, spool %lld records (%lld bytes), "
 		"%lld duplicates skipped\n",
-		get_str(r, "state"), get_str(r, "url"), get_int(r, "written"), get_int(r, "queued"),
-		get_int(r, "queue_max"), get_int(r, "spool_pending"), get_int(r, "spool_bytes"),
-		get_int(r, "duplicates"));
+		name, get_str(r, "state"), get_str(r, "url"), get_int(r, "written"),
+		get_int(r, "queued"), get_int(r, "queue_max"), get_int(r, "spool_pending"),
+		get_int(r, "spool_bytes"), get_int(r, "duplicates"));
 	fprintf(out,
 		"           lost: %lld queue full, %lld spool full, %lld rejected, %lld torn spool "
 		"frames; %lld reordered, %lld reconnects\n",
@@ -336,7 +337,9 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 			get_str(k, "path"), get_int(k, "entries"), get_int(k, "evicted"),
 			get_int(k, "write_errors"));
 	}
-	print_redis(json_object_get(root, "redis"), out);
+	print_sink("redis", json_object_get(root, "redis"), out);
+	if (json_is_object(json_object_get(root, "postgres")))
+		print_sink("postgres", json_object_get(root, "postgres"), out);
 	print_state(json_object_get(root, "state"), json_object_get(root, "fleet"), out);
 	incs = json_object_get(root, "incidents");
 	fprintf(out, "incidents  %lld live", get_int(incs, "live"));

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/* daemon_sinks: the daemon's side of the queued sinks (output/sink.h; Redis today) — opening
+/* daemon_sinks: the daemon's side of the queued sinks (output/sink.h; Redis, PostgreSQL) — opening
  * them behind the journal, handing them every record, and what it says each second about
  * records lost and about a sink going down and coming back. */
 #include <stdio.h>
 
 #include "daemon/daemon_int.h"
+#include "output/postgres.h"
 #include "output/redis.h"
 #include "output/sink.h"
 
@@ -16,7 +17,11 @@ static int sinks_push(void *arg, const char *json, size_t len)
 	int ret = 0;
 
 	for (int i = 0; i < DAEMON_SINKS; i++) {
-		int err = d->sinks[i].sink ? vigil_sink_push(d->sinks[i].sink, json, len) : 0;
+		int err = 0;
+
+		/* PostgreSQL holds incidents, actions and knowledge only: no queue for the rest. */
+		if (d->sinks[i].sink && (i != DAEMON_SINK_POSTGRES || vigil_pg_wants(json, len)))
+			err = vigil_sink_push(d->sinks[i].sink, json, len);
 
 		if (err)
 			ret = err;
@@ -44,12 +49,39 @@ static int redis_open(struct daemon *d, struct vigil_sink **out, char *err, size
 	return ret;
 }
 
+/* The PostgreSQL sink, on its own thread; the server need not be up. Returns 0 or -errno. */
+static int pg_open(struct daemon *d, struct vigil_sink **out, char *err, size_t errlen)
+{
+	const struct vigil_config *c = d->cfg;
+	const struct vigil_pg_opts po = {
+	    .url = c->pg_url,
+	    .password = c->pg_password,
+	    .password_file = c->pg_password_file,
+	    .node = c->node,
+	    .spool = c->pg_spool,
+	    .spool_max_bytes = c->pg_spool_max_mb << 20,
+	    .spool_sync = true,
+	};
+	char why[400], safe[256];
+	int ret = vigil_pg_sink_open(&po, out, why, sizeof(why));
+
+	if (ret)
+		snprintf(err, errlen, "postgres sink (%s): %s",
+			 vigil_pg_url_safe(c->pg_url, safe, sizeof(safe)), why);
+	return ret;
+}
+
 int vigil_daemon_sinks_open(struct daemon *d, char *err, size_t errlen)
 {
 	int ret;
 
 	if (d->cfg->redis_url) {
 		ret = redis_open(d, &d->sinks[DAEMON_SINK_REDIS].sink, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (d->cfg->pg_url) {
+		ret = pg_open(d, &d->sinks[DAEMON_SINK_POSTGRES].sink, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -113,15 +145,23 @@ void vigil_daemon_sinks_close(struct daemon *d)
 void vigil_daemon_sinks_status_json(const struct daemon *d, struct vigil_json *j)
 {
 	struct vigil_sink *redis = d->sinks[DAEMON_SINK_REDIS].sink;
+	struct vigil_sink *pg = d->sinks[DAEMON_SINK_POSTGRES].sink;
 	char safe[256];
 
-	/* "redis": its state, queue and spool (null when no redis.url). */
+	/* "redis", "postgres": each one's state, queue and spool (null when not configured). */
 	if (!redis) {
 		vigil_json_null(j, "redis");
+	} else {
+		vigil_json_object_begin(j, "redis");
+		vigil_sink_status_json(
+		    redis, vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)), j);
+		vigil_json_object_end(j);
+	}
+	if (!pg) {
+		vigil_json_null(j, "postgres");
 		return;
 	}
-	vigil_json_object_begin(j, "redis");
-	vigil_sink_status_json(redis, vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)),
-			       j);
+	vigil_json_object_begin(j, "postgres");
+	vigil_sink_status_json(pg, vigil_pg_url_safe(d->cfg->pg_url, safe, sizeof(safe)), j);
 	vigil_json_object_end(j);
 }

@@ -3,7 +3,8 @@
  * export: the journal as SQL for the tables in sql/. One pass over the journal collects, in
  * journal order, the last record of each incident, every action record and the (signature,
  * action) counts, which the knowledge records of the journal and then the knowledge store
- * override; then one transaction of SQL is written. Every string goes out as a standard
+ * override; then one transaction of SQL is written: sql_rows.h's statements, the ones the
+ * PostgreSQL sink sends, their parameters rendered as literals. Every string goes out as a standard
  * '...' literal (the script sets standard_conforming_strings, so a backslash is just a
  * backslash and only the quote needs doubling), which a process name cannot break out of.
  */
@@ -21,6 +22,7 @@
 #include "output/journal.h"
 #include "heal/knowledge.h"
 #include "output/records.h"
+#include "output/sql_rows.h"
 
 /* What one pass over the journal keeps. jansson objects iterate in insertion order, so rows
  * come out in the order the journal first named them. */
@@ -42,134 +44,6 @@ static const char *const src_keys[] = {"", "rec_", "store_"};
 static const char *str_at(const json_t *rec, const char *key)
 {
 	return json_string_value(json_object_get(rec, key));
-}
-
-/* U+FFFD, in place of what PostgreSQL text cannot hold (NUL) or what is not UTF-8. */
-static void put_replacement(FILE *out)
-{
-	fputs("\xef\xbf\xbd", out);
-}
-
-/* s[0..n) as a SQL string literal: quotes doubled, NUL and invalid bytes as U+FFFD. */
-static void put_lit(FILE *out, const char *s, size_t n, struct vigil_export_stats *st)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, len;
-
-	fputc('\'', out);
-	while (i < n) {
-		if (p[i] == '\0') {
-			put_replacement(out);
-			st->nul_replaced++;
-			i++;
-			continue;
-		}
-		len = p[i] < 0x80 ? 1 : vigil_utf8_len(p + i, n - i);
-		if (!len) {
-			put_replacement(out);
-			st->bad_utf8++;
-			i++;
-			continue;
-		}
-		if (p[i] == '\'')
-			fputc('\'', out);
-		fwrite(p + i, 1, len, out);
-		i += len;
-	}
-	fputc('\'', out);
-}
-
-/* A string field as a literal, or null when absent or not a string. */
-static void put_str(FILE *out, const json_t *v, struct vigil_export_stats *st)
-{
-	if (!json_is_string(v)) {
-		fputs("null", out);
-		return;
-	}
-	put_lit(out, json_string_value(v), json_string_length(v), st);
-}
-
-static void put_int(FILE *out, const json_t *v)
-{
-	if (json_is_integer(v))
-		fprintf(out, "%lld", (long long)json_integer_value(v));
-	else
-		fputs("null", out);
-}
-
-static bool digits(const char *s, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-/* vigil writes "2026-11-29T13:42:45.123Z". Anything else becomes null instead of making
- * PostgreSQL refuse the whole transaction. */
-static bool ts_ok(const char *ts)
-{
-	int mon, day, hh, mm, ss;
-	const char *p;
-
-	if (!ts || strlen(ts) < 19 || !digits(ts, 4) || ts[4] != '-' || !digits(ts + 5, 2) ||
-	    ts[7] != '-' || !digits(ts + 8, 2) || ts[10] != 'T' || !digits(ts + 11, 2) ||
-	    ts[13] != ':' || !digits(ts + 14, 2) || ts[16] != ':' || !digits(ts + 17, 2))
-		return false;
-	if (sscanf(ts + 5, "%2d-%2dT%2d:%2d:%2d", &mon, &day, &hh, &mm, &ss) != 5 || mon < 1 ||
-	    mon > 12 || day < 1 || day > 28 + (mon != 2) * 3 || hh > 23 || mm > 59 || ss > 60)
-		return false;
-	p = ts + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return false;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	return !strcmp(p, "Z");
-}
-
-static void put_ts(FILE *out, const char *ts)
-{
-	if (ts_ok(ts))
-		fprintf(out, "'%s'::timestamptz", ts);
-	else
-		fputs("null", out);
-}
-
-/*
- * A JSON value as a jsonb literal. jsonb refuses \u0000 as text refuses NUL: rewrite it as
- * \ufffd. In jansson's compact output a backslash always begins an escape, so walking escape
- * by escape cannot mistake an escaped backslash followed by "u0000" for a NUL.
- */
-static int put_jsonb(FILE *out, const json_t *v, struct vigil_export_stats *st)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	if (!s)
-		return -ENOMEM;
-	for (char *p = s; *p; p++) {
-		if (*p != '\\')
-			continue;
-		if (!strncmp(p + 1, "u0000", 5)) {
-			memcpy(p + 1, "ufffd", 5);
-			st->nul_replaced++;
-		}
-		p++; /* the escaped character: never the start of another escape */
-	}
-	put_lit(out, s, strlen(s), st);
-	fputs("::jsonb", out);
-	free(s);
-	return 0;
-}
-
-static void put_cstr(FILE *out, const char *s, struct vigil_export_stats *st)
-{
-	if (s)
-		put_lit(out, s, strlen(s), st);
-	else
-		fputs("null", out);
 }
 
 /* The (signature, action) object of the pair (both JSON strings), made if new. Returns it
@@ -325,7 +199,7 @@ static int collect_record(struct collect *c, json_t *rec, struct vigil_export_st
 	if (!strcmp(type, "action")) {
 		id = str_at(rec, "incident");
 		if (!id || !*id || !str_at(rec, "node") || !str_at(rec, "action") ||
-		    !str_at(rec, "outcome") || !ts_ok(str_at(rec, "ts"))) {
+		    !str_at(rec, "outcome") || !vigil_sql_ts_ok(str_at(rec, "ts"))) {
 			st->skipped++;
 			return 0;
 		}
@@ -376,115 +250,84 @@ cleanup:
 	return err;
 }
 
+/* Write one row and add its replacements to the summary. Returns 0 or -EIO. */
+static int put_row(FILE *out, struct vigil_sql_row *r, struct vigil_export_stats *st)
+{
+	int err = vigil_sql_render(out, r);
+
+	st->nul_replaced += r->nul_replaced;
+	st->bad_utf8 += r->bad_utf8;
+	vigil_sql_row_free(r);
+	return err;
+}
+
 static int write_incidents(struct collect *c, FILE *out, struct vigil_export_stats *st)
 {
-	static const char *const strs[] = {"node", "workload", "signature", "class", "state", NULL};
+	struct vigil_sql_row r;
 	const char *id;
 	json_t *rec;
+	int err;
 
 	json_object_foreach(c->last, id, rec)
 	{
-		fputs("insert into public.incidents (id, node, workload, signature, class, state, "
-		      "count, title, detail, opened_at, detect_us, recovery_ms, lossy, chain, "
-		      "updated_at)\nvalues (",
-		      out);
-		put_cstr(out, id, st);
-		for (int i = 0; strs[i]; i++) {
-			fputs(", ", out);
-			put_str(out, json_object_get(rec, strs[i]), st);
+		err = vigil_sql_incident(&r, rec, json_string_value(json_object_get(c->opened, id)),
+					 NULL);
+		err = err ?: put_row(out, &r, st);
+		if (err) {
+			vigil_sql_row_free(&r);
+			return err;
 		}
-		fputs(", ", out);
-		put_int(out, json_object_get(rec, "count"));
-		fputs(", ", out);
-		put_str(out, json_object_get(rec, "title"), st);
-		fputs(", ", out);
-		put_str(out, json_object_get(rec, "detail"), st);
-		fputs(", ", out);
-		put_ts(out, json_string_value(json_object_get(c->opened, id)));
-		fputs(", ", out);
-		put_int(out, json_object_get(rec, "detect_us"));
-		fputs(", ", out);
-		put_int(out, json_object_get(rec, "recovery_ms"));
-		fputs(json_is_true(json_object_get(rec, "lossy")) ? ", true, " : ", false, ", out);
-		if (json_object_get(rec, "chain")) {
-			if (put_jsonb(out, json_object_get(rec, "chain"), st))
-				return -ENOMEM;
-		} else {
-			fputs("null", out);
-		}
-		fputs(", ", out);
-		put_ts(out, str_at(rec, "ts"));
-		/* Never move a row back: loading an older journal after a newer one keeps the
-		 * newer state. */
-		fputs(")\non conflict (id) do update set node = excluded.node, "
-		      "workload = excluded.workload, signature = excluded.signature, "
-		      "class = excluded.class, state = excluded.state, count = excluded.count, "
-		      "title = excluded.title, detail = excluded.detail, "
-		      "opened_at = coalesce(incidents.opened_at, excluded.opened_at), "
-		      "detect_us = excluded.detect_us, recovery_ms = excluded.recovery_ms, "
-		      "lossy = excluded.lossy, chain = excluded.chain, "
-		      "updated_at = excluded.updated_at\n"
-		      "where incidents.updated_at is null or excluded.updated_at is null or "
-		      "excluded.updated_at >= incidents.updated_at;\n",
-		      out);
 		st->incidents++;
 	}
 	return 0;
 }
 
-static void write_actions(struct collect *c, FILE *out, struct vigil_export_stats *st)
+static int write_actions(struct collect *c, FILE *out, struct vigil_export_stats *st)
 {
-	static const char *const strs[] = {"node",    "workload", "signature", "action",
-					   "outcome", "detail",	  NULL};
+	struct vigil_sql_row r;
 	size_t i;
 	json_t *rec;
+	int err = 0;
 
 	json_array_foreach(c->actions, i, rec)
 	{
-		const char *id = str_at(rec, "incident");
-
 		/* An action whose incident record was rotated out of the journal still needs a
 		 * row to reference; a real row, loaded now or before, wins. */
-		if (!json_object_get(c->last, id)) {
-			fputs(
-			    "insert into public.incidents (id, node, workload, signature) values (",
-			    out);
-			put_str(out, json_object_get(rec, "incident"), st);
-			for (int k = 0; k < 3; k++) {
-				fputs(", ", out);
-				put_str(out, json_object_get(rec, strs[k]), st);
-			}
-			fputs(")\non conflict (id) do nothing;\n", out);
+		if (!json_object_get(c->last, str_at(rec, "incident"))) {
+			err = vigil_sql_stub(&r, rec, NULL);
+			err = err ?: put_row(out, &r, st);
 		}
-		fputs("insert into public.healing_actions (incident, node, workload, signature, "
-		      "action, outcome, detail, pid, at)\nvalues (",
-		      out);
-		put_str(out, json_object_get(rec, "incident"), st);
-		for (int k = 0; strs[k]; k++) {
-			fputs(", ", out);
-			put_str(out, json_object_get(rec, strs[k]), st);
+		if (!err) {
+			err = vigil_sql_action(&r, rec, NULL);
+			err = err ?: put_row(out, &r, st);
 		}
-		fputs(", ", out);
-		put_int(out, json_object_get(rec, "pid"));
-		fputs(", ", out);
-		put_ts(out, str_at(rec, "ts"));
-		fputs(")\non conflict do nothing;\n", out);
+		if (err) {
+			vigil_sql_row_free(&r);
+			return err;
+		}
 		st->actions++;
 	}
+	return 0;
 }
 
-static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_stats *st)
+static int write_knowledge(struct collect *c, FILE *out, const char *node,
+			   struct vigil_export_stats *st)
 {
+	struct vigil_sql_row r;
 	const char *name;
 	json_t *k;
+	int err;
 
 	json_object_foreach(c->know, name, k)
 	{
-		json_int_t a = 0, s = 0, h;
 		json_t *inc = json_object_get(c->last, str_at(k, "incident") ?: "");
-		json_t *cls = json_object_get(inc, "class"), *last = NULL;
-		json_t *pattern, *fix;
-		int err;
+		struct vigil_sql_know kn = {
+		    .signature = str_at(k, "signature"),
+		    .action = str_at(k, "action"),
+		    .workload = str_at(k, "workload"),
+		    .cls = str_at(inc, "class"),
+		    .node = node,
+		};
 
 		/* The best source that has the pair wins (src_keys). */
 		for (size_t i = 0; i < sizeof(src_keys) / sizeof(src_keys[0]); i++) {
@@ -493,64 +336,37 @@ static int write_knowledge(struct collect *c, FILE *out, struct vigil_export_sta
 			snprintf(key, sizeof(key), "%sattempts", src_keys[i]);
 			if (!json_object_get(k, key))
 				continue;
-			a = json_integer_value(json_object_get(k, key));
+			kn.attempts = json_integer_value(json_object_get(k, key));
 			snprintf(key, sizeof(key), "%ssuccesses", src_keys[i]);
-			s = json_integer_value(json_object_get(k, key));
+			kn.successes = json_integer_value(json_object_get(k, key));
 			snprintf(key, sizeof(key), "%slast", src_keys[i]);
-			last = json_object_get(k, key);
+			kn.last_applied = str_at(k, key);
 			snprintf(key, sizeof(key), "%sclass", src_keys[i]);
-			if (json_is_string(json_object_get(k, key)))
-				cls = json_object_get(k, key);
+			if (str_at(k, key))
+				kn.cls = str_at(k, key);
 		}
 		/* A success whose intent was rotated out rates nothing. */
-		if (a <= 0)
+		if (kn.attempts <= 0)
 			continue;
-		if (s > a)
-			s = a;
-		pattern = json_pack("{sOsOsOsO}", "signature", json_object_get(k, "signature"),
-				    "workload", json_object_get(k, "workload") ?: json_null(),
-				    "class", cls ?: json_null(), "detail",
-				    json_object_get(inc, "detail") ?: json_null());
-		fix = json_pack("{sO}", "action", json_object_get(k, "action"));
-		if (!pattern || !fix) {
-			json_decref(pattern);
-			json_decref(fix);
-			return -ENOMEM;
+		if (kn.successes > kn.attempts)
+			kn.successes = kn.attempts;
+		err = vigil_sql_knowledge(&r, &kn, NULL);
+		err = err ?: put_row(out, &r, st);
+		if (err == -EINVAL) {
+			st->skipped++;
+			continue;
 		}
-		fputs("insert into public.incident_knowledge (incident_type, error_pattern, "
-		      "fix_action, success_rate, last_applied, attempts, successes)\nvalues (",
-		      out);
-		put_str(out, cls, st);
-		fputs(", ", out);
-		err = put_jsonb(out, pattern, st);
-		fputs(", ", out);
-		err = err ?: put_jsonb(out, fix, st);
-		json_decref(pattern);
-		json_decref(fix);
-		if (err)
+		if (err) {
+			vigil_sql_row_free(&r);
 			return err;
-		/* successes/attempts rounded half up to 2 places, in integers: exact. */
-		h = (200 * s + a) / (2 * a);
-		fprintf(out, ", %lld.%02lld, ", (long long)(h / 100), (long long)(h % 100));
-		put_ts(out, json_string_value(last));
-		fprintf(out, ", %lld, %lld)\n", (long long)a, (long long)s);
-		/* The journal's counts replace the row's, unless the row is newer. */
-		fputs("on conflict ((error_pattern ->> 'signature'), (fix_action ->> 'action')) "
-		      "do update set incident_type = excluded.incident_type, "
-		      "error_pattern = excluded.error_pattern, "
-		      "success_rate = excluded.success_rate, "
-		      "last_applied = excluded.last_applied, attempts = excluded.attempts, "
-		      "successes = excluded.successes\n"
-		      "where incident_knowledge.last_applied is null or excluded.last_applied is "
-		      "null or excluded.last_applied >= incident_knowledge.last_applied;\n",
-		      out);
+		}
 		st->knowledge++;
 	}
 	return 0;
 }
 
 int vigil_export_sql(FILE *const *journals, unsigned int n, const struct vigil_knowledge *store,
-		     FILE *out, struct vigil_export_stats *st)
+		     const char *node, FILE *out, struct vigil_export_stats *st)
 {
 	struct vigil_export_stats local = {};
 	struct collect c = {
@@ -584,8 +400,10 @@ int vigil_export_sql(FILE *const *journals, unsigned int n, const struct vigil_k
 	err = write_incidents(&c, out, st);
 	if (err)
 		goto cleanup;
-	write_actions(&c, out, st);
-	err = write_knowledge(&c, out, st);
+	err = write_actions(&c, out, st);
+	if (err)
+		goto cleanup;
+	err = write_knowledge(&c, out, node, st);
 	if (err)
 		goto cleanup;
 	fputs("commit;\n", out);

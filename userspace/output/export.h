@@ -34,10 +34,12 @@ struct vigil_knowledge;
  * best source that has the pair: the knowledge store (store, may be NULL), else the last
  * knowledge record of the journal, else the counts of intents and successes among its action
  * records. Other record types (event, health, breaker) are not loaded. PostgreSQL text cannot
- * hold NUL, so a \u0000 in any string is written as U+FFFD. st may be NULL.
+ * hold NUL, so a \u0000 in any string is written as U+FFFD. node fills created_by_agent
+ * ("vigil@node") of new knowledge rows. The statements are sql_rows.h's, as the PostgreSQL
+ * sink sends them. st may be NULL.
  * Returns 0, -EIO on a read or write error, -ENOMEM.
  */
 int vigil_export_sql(FILE *const *journals, unsigned int n, const struct vigil_knowledge *store,
-		     FILE *out, struct vigil_export_stats *st);
+		     const char *node, FILE *out, struct vigil_export_stats *st);
 
 #endif /* VIGIL_EXPORT_H */
