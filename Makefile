@@ -8,10 +8,25 @@
 #   make deps     install the Debian packages the build and tests need, if missing
 #   make format-check  every C file in kernel style (.clang-format); make format fixes them
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this host's BTF
+#   make valgrind-scenarios  the scenario suite with vigil under valgrind (root)
+#   make fuzz     every libFuzzer target of tests/fuzz/run.sh for FUZZ_SECS each (clang)
+#   SAN=1         any of the above built with ASan and UBSan into build-san/ (the BPF programs
+#                 as usual): make test SAN=1, make unit SAN=1
 #
 # Every output goes under build/. Dependency files (-MMD -MP) make an edit of any header,
 # include/vigil/*.h included, rebuild every BPF and userspace object that includes it.
 
+# SAN=1: vigil, its library and its tests with AddressSanitizer (LeakSanitizer included) and
+# UndefinedBehaviorSanitizer, any report fatal, into their own folder so that a normal build is
+# not clobbered. The test helpers stay plain: they crash, abort and run out of memory on purpose.
+ifeq ($(SAN),1)
+OUT ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# gcc links ASan's runtime as a shared library, which must come first of all: tests/run-tests
+# runs each test under stdbuf, whose LD_PRELOAD would come before it. Linked in, as clang does.
+SAN_LDFLAGS := $(SAN_FLAGS) $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,\
+	-static-libasan)
+endif
 OUT ?= build
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CLANG ?= clang
@@ -26,7 +41,9 @@ DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libel
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP
+	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP \
+	$(SAN_FLAGS)
+LDFLAGS += $(SAN_LDFLAGS)
 LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lpthread
 
 # -mcpu=v3: atomic and/or (watched_bits) and 32-bit jumps; kernels >= 5.12 have both.
@@ -144,7 +161,7 @@ $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/i
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(OUT)/tests/helpers/%: tests/helpers/%.c | $(OUT)/tests/helpers
-	$(CC) $(CFLAGS) $< -o $@
+	$(CC) $(filter-out $(SAN_FLAGS),$(CFLAGS)) $< -o $@
 
 unit: $(UNIT_BINS)
 	@tests/run-tests $(UNIT_BINS)
