@@ -37,7 +37,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # The packages `make deps` installs (Debian 12 names).
 DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
-	iproute2 procps postgresql runit
+	iproute2 procps postgresql runit libclang-rt-dev valgrind
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
@@ -177,6 +177,34 @@ SCEN_OBJS := $(OUT)/tests/scenarios/scenarios.o $(OUT)/tests/scenarios/faults.o
 .PHONY: scenarios
 scenarios: $(OUT)/vigil $(HELPER_BINS) $(SCEN_BIN)
 	@tests/run-tests $(SCEN_BIN)
+
+# libFuzzer targets (tests/fuzz/run.sh, clang): each of FUZZ_TARGETS (default: all but oom)
+# for FUZZ_SECS, into build/fuzz/ (not with SAN=1: they have their own sanitizers); a crash, a
+# leak, a timeout or a broken contract fails.
+FUZZ_SECS ?= 60
+FUZZ_TARGETS ?=
+
+.PHONY: fuzz
+fuzz: $(LIB)
+	CLANG=$(CLANG) tests/fuzz/run.sh $(FUZZ_SECS) $(FUZZ_TARGETS)
+
+# The scenario suite with vigil under valgrind (tests/integration/harness.c: VIGIL_TEST_WRAPPER):
+# an invalid read or write, a use of uninitialised memory or a block definitely lost makes vigil
+# exit 99, which fails the suite. Each vigil's whole report is $(OUT)/valgrind/vigil.PID.log;
+# their summaries are printed at the end. Not with SAN=1 (ASan and valgrind exclude each other).
+VALGRIND ?= valgrind
+VALGRIND_OPTS := --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	--error-exitcode=99 --track-origins=yes \
+	--suppressions=$(abspath tests/valgrind/libbpf.supp)
+
+.PHONY: valgrind-scenarios
+valgrind-scenarios: $(OUT)/vigil $(HELPER_BINS) $(SCEN_BIN)
+	@rm -rf $(OUT)/valgrind && mkdir -p $(OUT)/valgrind
+	@VIGIL_TEST_WRAPPER="$(VALGRIND) $(VALGRIND_OPTS) \
+		--log-file=$(abspath $(OUT))/valgrind/vigil.%p.log" tests/run-tests $(SCEN_BIN); \
+	status=$$?; grep -H 'ERROR SUMMARY\|definitely lost\|All heap blocks' $(OUT)/valgrind/*.log; \
+	if grep -L 'ERROR SUMMARY: 0 errors' $(OUT)/valgrind/*.log | grep .; then status=1; fi; \
+	exit $$status
 
 $(OUT)/tests/scenarios/%.o: tests/scenarios/%.c | $(OUT)/tests/scenarios
 	$(CC) $(CFLAGS) -Itests/integration -c $< -o $@
