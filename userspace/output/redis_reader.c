@@ -78,8 +78,10 @@ static bool is_action(const char *s, size_t len)
 {
 	if (!len || len >= VIGIL_KNOW_STR)
 		return false;
+	/* A NUL byte first: strchr() finds it in any string (its terminator). */
 	for (size_t i = 0; i < len; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+		if (!s[i] ||
+		    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
 			    s[i]))
 			return false;
 	return true;
