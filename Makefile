@@ -8,10 +8,25 @@
 #   make deps     install the Debian packages the build and tests need, if missing
 #   make format-check  every C file in kernel style (.clang-format); make format fixes them
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this host's BTF
+#   make valgrind-scenarios  the scenario suite with vigil under valgrind (root)
+#   make fuzz     every libFuzzer target of tests/fuzz/run.sh for FUZZ_SECS each (clang)
+#   SAN=1         any of the above built with ASan and UBSan into build-san/ (the BPF programs
+#                 as usual): make test SAN=1, make unit SAN=1
 #
 # Every output goes under build/. Dependency files (-MMD -MP) make an edit of any header,
 # include/vigil/*.h included, rebuild every BPF and userspace object that includes it.
 
+# SAN=1: vigil, its library and its tests with AddressSanitizer (LeakSanitizer included) and
+# UndefinedBehaviorSanitizer, any report fatal, into their own folder so that a normal build is
+# not clobbered. The test helpers stay plain: they crash, abort and run out of memory on purpose.
+ifeq ($(SAN),1)
+OUT ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# gcc links ASan's runtime as a shared library, which must come first of all: tests/run-tests
+# runs each test under stdbuf, whose LD_PRELOAD would come before it. Linked in, as clang does.
+SAN_LDFLAGS := $(SAN_FLAGS) $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,\
+	-static-libasan)
+endif
 OUT ?= build
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CLANG ?= clang
@@ -22,11 +37,13 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # The packages `make deps` installs (Debian 12 names).
 DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
-	iproute2 procps postgresql runit libcurl4-openssl-dev libpq-dev
+	iproute2 procps postgresql runit libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP
+	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP \
+	$(SAN_FLAGS)
+LDFLAGS += $(SAN_LDFLAGS)
 # libcurl: the http heal action (heal/http.c); libpq: the PostgreSQL sink (output/postgres.c).
 CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis $(CURL_LIBS) -lpthread -lpq
@@ -148,7 +165,7 @@ $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/i
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(OUT)/tests/helpers/%: tests/helpers/%.c | $(OUT)/tests/helpers
-	$(CC) $(CFLAGS) $< -o $@
+	$(CC) $(filter-out $(SAN_FLAGS),$(CFLAGS)) $< -o $@
 
 unit: $(UNIT_BINS)
 	@tests/run-tests $(UNIT_BINS)
@@ -164,6 +181,34 @@ SCEN_OBJS := $(OUT)/tests/scenarios/scenarios.o $(OUT)/tests/scenarios/faults.o
 .PHONY: scenarios
 scenarios: $(OUT)/vigil $(HELPER_BINS) $(SCEN_BIN)
 	@tests/run-tests $(SCEN_BIN)
+
+# libFuzzer targets (tests/fuzz/run.sh, clang): each of FUZZ_TARGETS (default: all but oom)
+# for FUZZ_SECS, into build/fuzz/ (not with SAN=1: they have their own sanitizers); a crash, a
+# leak, a timeout or a broken contract fails.
+FUZZ_SECS ?= 60
+FUZZ_TARGETS ?=
+
+.PHONY: fuzz
+fuzz: $(LIB)
+	CLANG=$(CLANG) tests/fuzz/run.sh $(FUZZ_SECS) $(FUZZ_TARGETS)
+
+# The scenario suite with vigil under valgrind (tests/integration/harness.c: VIGIL_TEST_WRAPPER):
+# an invalid read or write, a use of uninitialised memory or a block definitely lost makes vigil
+# exit 99, which fails the suite. Each vigil's whole report is $(OUT)/valgrind/vigil.PID.log;
+# their summaries are printed at the end. Not with SAN=1 (ASan and valgrind exclude each other).
+VALGRIND ?= valgrind
+VALGRIND_OPTS := --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	--error-exitcode=99 --track-origins=yes \
+	--suppressions=$(abspath tests/valgrind/libbpf.supp)
+
+.PHONY: valgrind-scenarios
+valgrind-scenarios: $(OUT)/vigil $(HELPER_BINS) $(SCEN_BIN)
+	@rm -rf $(OUT)/valgrind && mkdir -p $(OUT)/valgrind
+	@VIGIL_TEST_WRAPPER="$(VALGRIND) $(VALGRIND_OPTS) \
+		--log-file=$(abspath $(OUT))/valgrind/vigil.%p.log" tests/run-tests $(SCEN_BIN); \
+	status=$$?; grep -H 'ERROR SUMMARY\|definitely lost\|All heap blocks' $(OUT)/valgrind/*.log; \
+	if grep -L 'ERROR SUMMARY: 0 errors' $(OUT)/valgrind/*.log | grep .; then status=1; fi; \
+	exit $$status
 
 $(OUT)/tests/scenarios/%.o: tests/scenarios/%.c | $(OUT)/tests/scenarios
 	$(CC) $(CFLAGS) -Itests/integration -c $< -o $@

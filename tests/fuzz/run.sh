@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Robustness fuzzing of every parser of outside input: the config, the JSON writer and
-# scanner, the healer's state read back (its file, or Redis's copy), and Redis's replies on the
-# approvals stream, and the journal's readers. Builds into build/fuzz/ and runs each target named
-# (default: config json json_scan state redis_reply journal) for SECONDS (default 60):
+# scanner, the healer's state read back (its file, or Redis's copy), Redis's replies on the
+# approvals stream and of the fleet's knowledge, the journal's readers, the spool and the
+# knowledge file as found on disk, ring-buffer records, and the control socket's request line.
+# Builds into build/fuzz/ and runs each target named (default: all but oom) for SECONDS
+# (default 60):
 #
-#   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal] [oom]
+#   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
+#                     [fleet] [spool] [knowledge] [decode] [ctl] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -14,7 +17,13 @@
 #                 writes back and reads again to the same text; redis_reply feeds RESP bytes
 #                 through hiredis's reader to the approvals walk; journal reads any bytes as a
 #                 rotated journal the way vigil incidents, incident and export do, and checks
-#                 the torn-line parse and the terminal-safe copy of every line. -timeout=2
+#                 the torn-line parse and the terminal-safe copy of every line; fleet answers
+#                 SMEMBERS and HGETALL for vigil_fleet_load over a socketpair; spool writes the
+#                 input as a spool file in /dev/shm, opens (recovers) it, walks it and appends
+#                 after; knowledge loads the input as the knowledge file; decode checks a
+#                 ring-buffer record and takes an accepted one through the detector to its JSON
+#                 record; ctl splits a request line as the control socket's server does.
+#                 -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
 #                 seeded from tests/fuzz/corpus_<t>/ when it exists; a failing input is saved as
@@ -29,17 +38,18 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-config json json_scan state redis_reply journal}
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl"
+targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
 warn="-std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers"
-inc="-Iinclude -Iuserspace -Itests/lib -I${OUT:-build} -D_GNU_SOURCE"
+inc="-Iinclude -Iuserspace -Itests/lib -I${OUT:-build} -I/usr/include/postgresql -D_GNU_SOURCE"
 san="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 # The parser is instrumented; what it links beyond itself (the action kinds it asks to
 # validate, and what they use) comes from the daemon's own library, built first.
 config_srcs="$(ls userspace/config/*.c) userspace/core/classes.c"
 lib="${OUT:-build}/libvigil.a"
-libs="-lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthread"
+libs="-lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthread -lpq"
 make --no-print-directory "$lib" >/dev/null
 
 mkdir -p "$out/artifacts"
@@ -51,32 +61,58 @@ for t in $targets; do
 		# shellcheck disable=SC2086 # flags and sources are lists of words
 		$cc $warn $san $inc tests/fuzz/fuzz_config.c $config_srcs "$lib" $libs \
 			-o "$out/fuzz_config"
-		dict=-dict=tests/fuzz/config.dict ;;
+		opts=-dict=tests/fuzz/config.dict ;;
 	json)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_json.c userspace/core/json.c -o "$out/fuzz_json"
-		dict= ;;
+		opts= ;;
 	json_scan)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_json_scan.c userspace/core/json_scan.c \
 			userspace/core/json.c -ljansson -o "$out/fuzz_json_scan"
-		dict=-dict=tests/fuzz/json.dict ;;
+		opts=-dict=tests/fuzz/json.dict ;;
 	state)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_state.c userspace/heal/state.c \
 			userspace/core/json.c "$lib" $libs -o "$out/fuzz_state"
-		dict=-dict=tests/fuzz/json.dict ;;
+		opts=-dict=tests/fuzz/json.dict ;;
 	journal)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_journal.c userspace/output/journal.c \
 			userspace/control/history.c userspace/output/export.c userspace/core/text.c \
 			"$lib" $libs -o "$out/fuzz_journal"
-		dict=-dict=tests/fuzz/json.dict ;;
+		opts=-dict=tests/fuzz/json.dict ;;
 	redis_reply)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_redis_reply.c userspace/output/redis_watch.c \
 			"$lib" $libs -o "$out/fuzz_redis_reply"
-		dict= ;;
+		opts= ;;
+	fleet)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_fleet.c userspace/output/redis_reader.c \
+			"$lib" $libs -o "$out/fuzz_fleet"
+		opts="-dict=tests/fuzz/redis.dict -max_len=16384" ;;
+	spool)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_spool.c userspace/output/spool.c "$lib" $libs \
+			-o "$out/fuzz_spool"
+		opts=-dict=tests/fuzz/spool.dict ;;
+	knowledge)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_knowledge.c userspace/heal/knowledge.c "$lib" \
+			$libs -o "$out/fuzz_knowledge"
+		opts=-dict=tests/fuzz/knowledge.dict ;;
+	decode)
+		# shellcheck disable=SC2086
+		# fuzz_decode.c includes kernel/collector.c (its ring-buffer callback is static)
+		$cc $warn $san $inc tests/fuzz/fuzz_decode.c userspace/detect/detector.c \
+			userspace/output/records.c "$lib" $libs -o "$out/fuzz_decode"
+		opts= ;;
+	ctl)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_ctl.c userspace/control/ctl.c "$lib" $libs \
+			-o "$out/fuzz_ctl"
+		opts= ;;
 	oom)
 		# shellcheck disable=SC2086
 		$cc $warn -O1 $inc tests/fuzz/oom_config.c tests/lib/failalloc.c $config_srcs \
@@ -85,15 +121,14 @@ for t in $targets; do
 			status=1
 		continue ;;
 	*)
-		echo "run.sh: unknown target '$t' (config, json, json_scan, state, redis_reply," \
-			"journal, oom)" >&2
+		echo "run.sh: unknown target '$t' ($all oom)" >&2
 		exit 2 ;;
 	esac
 	seeds=
 	[ -d "tests/fuzz/corpus_$t" ] && seeds=tests/fuzz/corpus_$t
 	mkdir -p "$out/corpus_$t"
-	# shellcheck disable=SC2086 # dict and seeds may be empty
+	# shellcheck disable=SC2086 # opts and seeds may be empty
 	"$out/fuzz_$t" -max_total_time="$secs" -timeout=2 -print_final_stats=1 \
-		-artifact_prefix="$out/artifacts/$t-" $dict "$out/corpus_$t" $seeds || status=1
+		-artifact_prefix="$out/artifacts/$t-" $opts "$out/corpus_$t" $seeds || status=1
 done
 exit $status

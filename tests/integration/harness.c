@@ -179,20 +179,46 @@ static int write_config(struct vt *v, const char *yaml)
 	return fclose(f) ? -errno : 0;
 }
 
+/* VIGIL_TEST_WRAPPER's words into argv (a command vigil runs under, such as valgrind and its
+ * options: see README.md), at most max of them. Returns how many. */
+static int wrapper_words(const char **argv, int max)
+{
+	static char buf[1024];
+	const char *env = getenv("VIGIL_TEST_WRAPPER");
+	char *save = NULL, *w;
+	int n = 0;
+
+	if (!env || !env[0])
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (w = strtok_r(buf, " \t", &save); w && n < max; w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	return n;
+}
+
+/* How much longer than alone vigil takes under VIGIL_TEST_WRAPPER to start and stop (valgrind
+ * runs it some 20 times slower, and checks every block at exit). */
+static uint64_t wrapper_slowdown(void)
+{
+	const char *env = getenv("VIGIL_TEST_WRAPPER");
+
+	return env && env[0] ? 6 : 1;
+}
+
 int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 {
 	const char *argv[48];
+	int pipefd[2], n = wrapper_words(argv, 16);
 	const char *const own[] = {v->vigil_bin, "run",	    "--config", v->config, "--journal",
-				   v->journal,	 "--quiet", "--ctl",	v->ctl,	   NULL};
-	int pipefd[2], n = 0;
+				   v->journal,	 "--quiet", "--ctl",	v->ctl};
 	uint64_t deadline;
 	pid_t parent;
 
 	if (write_config(v, yaml))
 		return -1;
-	for (int i = 0; v->wrap && v->wrap[i] && n < 16; i++)
+	for (int i = 0; v->wrap && v->wrap[i] && n < 24; i++)
 		argv[n++] = v->wrap[i];
-	for (int i = 0; own[i]; i++)
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		argv[n++] = own[i];
 	for (int i = 0; extra && extra[i] && n < 46; i++)
 		argv[n++] = extra[i];
@@ -216,12 +242,12 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 			_exit(126);
 		dup2(null, STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
-		execv(argv[0], (char **)argv);
+		execvp(argv[0], (char **)argv); /* the wrapper's first word is found on PATH */
 		_exit(127);
 	}
 	close(pipefd[1]);
 	v->err_fd = pipefd[0];
-	deadline = vt_mono_ns() + 20000000000ull;
+	deadline = vt_mono_ns() + 20000000000ull * wrapper_slowdown();
 	while (vt_mono_ns() < deadline) {
 		if (strstr(v->errbuf, "vigil: ready"))
 			return 0;
@@ -234,7 +260,8 @@ int vt_start(struct vt *v, const char *yaml, const char *const *extra)
 		}
 		read_stderr(v, 50);
 	}
-	fprintf(stderr, "harness: vigil not ready after 20 s:\n%s\n", v->errbuf);
+	fprintf(stderr, "harness: vigil not ready after %d s:\n%s\n", 20 * (int)wrapper_slowdown(),
+		v->errbuf);
 	return -1;
 }
 
@@ -266,7 +293,7 @@ void vt_wait_file_has(const char *path, int timeout_ms, const char *text)
 
 int vt_stop(struct vt *v)
 {
-	uint64_t deadline = vt_mono_ns() + 10000000000ull;
+	uint64_t deadline = vt_mono_ns() + 10000000000ull * wrapper_slowdown();
 	int status;
 
 	if (v->vigil <= 0)

@@ -38,7 +38,10 @@ void vt_fini(struct vt *v);
 /* Write yaml as the config ("@FAULTY@" becomes the faulty path, "@DIR@" the scratch dir,
  * "@LINK:name@" the path of vt_link(v, name), made now: a path a heal policy can trust), start
  * `vigil run --config ... --journal ... --quiet` plus extra (NULL-terminated, may be NULL),
- * and wait for its "ready" line. Returns 0, or -1 with vigil's stderr printed. */
+ * and wait for its "ready" line. Returns 0, or -1 with vigil's stderr printed.
+ * With VIGIL_TEST_WRAPPER="valgrind --leak-check=full ..." in the environment, vigil runs under
+ * that command (its words split at spaces, the first found on PATH), with deadlines to start
+ * and stop (vt_stop) six times as long. */
 int vt_start(struct vt *v, const char *yaml, const char *const *extra);
 /* SIGTERM vigil and wait. Returns its exit status (0 on a clean stop), -1 on a timeout. */
 int vt_stop(struct vt *v);

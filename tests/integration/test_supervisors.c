@@ -438,8 +438,10 @@ static void test_external_supervisor_runit(void **state)
 	/* Watched (its exec seen, or found by the /proc scan) before it is crashed. */
 	for (int i = 0; i < 200; i++) {
 		json_t *st = vt_ctl(&f->v, "status", NULL);
-		bool seen = st && strstr(json_dumps(st, 0), pid);
+		char *text = st ? json_dumps(st, 0) : NULL;
+		bool seen = text && strstr(text, pid);
 
+		free(text);
 		json_decref(st);
 		if (seen)
 			break;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -445,11 +446,44 @@ static void test_reader_loads(void **state)
 	vigil_sink_close(n3);
 }
 
+/* What a broken or hostile server answers, in a socketpair ahead of the commands: a signature
+ * the index lists twice is read once, and a field whose action holds a NUL byte is no action
+ * (strchr() took "restart\0x" for "restart"). Both were found by tests/fuzz's fleet target. */
+static void test_reader_hostile_answers(void **state)
+{
+	static const char answers[] = "*2\r\n$16\r\n" SIG_A "\r\n$16\r\n" SIG_A "\r\n"
+				      "*6\r\n$16\r\nrestart.attempts\r\n$1\r\n4\r\n"
+				      "$18\r\nrestart\0x.attempts\r\n$1\r\n9\r\n"
+				      "$12\r\n\0\0\0.attempts\r\n$1\r\n7\r\n";
+	struct vigil_fleet_entry *e;
+	redisContext *c;
+	char why[256];
+	size_t n;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(write(sv[1], answers, sizeof(answers) - 1), sizeof(answers) - 1);
+	shutdown(sv[1], SHUT_WR);
+	c = redisConnectFd(sv[0]);
+	assert_non_null(c);
+	/* One HGETALL answered, so one asked for: a second would find the answers ended. */
+	assert_int_equal(vigil_fleet_load(c, "vt", &e, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].signature, SIG_A);
+	assert_string_equal(e[0].action, "restart");
+	assert_int_equal(e[0].attempts, 4);
+	free(e);
+	redisFree(c);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest local[] = {
 	    cmocka_unit_test(test_cache),
 	    cmocka_unit_test(test_choice_fleet_or_local),
+	    cmocka_unit_test(test_reader_hostile_answers),
 	};
 	const struct CMUnitTest redis[] = {
 	    cmocka_unit_test(test_increment_exactly_once),

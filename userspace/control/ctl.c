@@ -117,31 +117,45 @@ static void on_conn_timer(struct vigil_loop *loop, void *arg)
 		conn_arm(c);
 }
 
+int vigil_ctl_parse_request(char *line, size_t len, char **cmd, char **arg, const char **why)
+{
+	char *sp;
+
+	line[len] = '\0';
+	*cmd = line;
+	*arg = NULL;
+	/* nc and socat users send "\r\n". */
+	if (len && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (strlen(line) != len) {
+		*why = "malformed request (NUL byte)";
+		return -EBADMSG;
+	}
+	sp = strchr(line, ' ');
+	if (sp) {
+		*sp = '\0';
+		*arg = sp + 1 + strspn(sp + 1, " ");
+		if (!**arg)
+			*arg = NULL;
+	}
+	if (!*line) {
+		*why = "empty request";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 /* Build the answer to the request line in c->req. Returns 0 or -ENOMEM. */
 static int conn_answer(struct ctl_conn *c, size_t line_len)
 {
 	struct vigil_ctl *ctl = c->ctl;
-	char *cmd = c->req, *arg = NULL, *sp;
+	char *cmd, *arg;
 	char msg[CTL_MAX_REQUEST + 128], eb[64];
+	const char *why;
 	int err;
 
-	/* nc and socat users send "\r\n". */
-	if (line_len && cmd[line_len - 1] == '\r')
-		cmd[--line_len] = '\0';
-	if (strlen(cmd) != line_len) {
-		snprintf(msg, sizeof(msg), "malformed request (NUL byte)");
-		goto error;
-	}
-	sp = strchr(cmd, ' ');
-	if (sp) {
-		*sp = '\0';
-		arg = sp + 1;
-		arg += strspn(arg, " ");
-		if (!*arg)
-			arg = NULL;
-	}
-	if (!*cmd) {
-		snprintf(msg, sizeof(msg), "empty request");
+	if (vigil_ctl_parse_request(c->req, line_len, &cmd, &arg, &why)) {
+		snprintf(msg, sizeof(msg), "%s", why);
 		goto error;
 	}
 	err = -ENOENT;

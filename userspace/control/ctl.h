@@ -47,6 +47,16 @@ int vigil_ctl_command(struct vigil_ctl *c, const char *cmd, vigil_ctl_command_fn
 /* Stop listening, drop open connections, unlink the socket; accepts NULL. */
 void vigil_ctl_close(struct vigil_ctl *c);
 
+/*
+ * The server's reading of one request line: the len bytes before its "\n" at line (which holds
+ * len + 1; line[len] is made '\0'), split in place into "COMMAND [ARG]" — a "\r" before the
+ * "\n" dropped, the spaces between the two skipped, an ARG of spaces alone none. Returns 0
+ * with *cmd (not empty, without a space) and *arg (NULL when there is none), both pointing into
+ * line; or -EBADMSG with *why saying what is wrong (a NUL byte, nothing before the first
+ * space). Exposed for the fuzzer.
+ */
+int vigil_ctl_parse_request(char *line, size_t len, char **cmd, char **arg, const char **why);
+
 /* Client: send "cmd arg\n" to the daemon at path and read its whole answer into *answer
  * (malloc'd, NUL-terminated). Returns 0, -ENOENT or -ECONNREFUSED when no daemon listens
  * there, -ETIMEDOUT, or another -errno. */

@@ -79,8 +79,10 @@ static bool is_action(const char *s, size_t len)
 {
 	if (!len || len >= VIGIL_KNOW_STR)
 		return false;
+	/* A NUL byte first: strchr() finds it in any string (its terminator). */
 	for (size_t i = 0; i < len; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+		if (!s[i] ||
+		    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
 			    s[i]))
 			return false;
 	return true;
@@ -164,6 +166,26 @@ static void parse_hash(const redisReply *rep, const char *sig, struct load *l)
 			l->e[i].successes = l->e[i].attempts;
 }
 
+static int sig_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 17);
+}
+
+/* Sort the n signatures at sigs and drop repeats: a set has none, but a server that lists one
+ * signature a thousand times would have it asked for, and its entries cached, a thousand times
+ * (the fleet cache full of copies). Returns how many are left. */
+static size_t unique_sigs(char (*sigs)[17], size_t n)
+{
+	size_t k = 0;
+
+	if (n)
+		qsort(sigs, n, sizeof(*sigs), sig_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (!k || memcmp(sigs[k - 1], sigs[i], sizeof(*sigs)))
+			memmove(sigs[k++], sigs[i], sizeof(*sigs));
+	return k;
+}
+
 /* HGETALL of each of the n signatures at sigs (pipelined), into l. Returns 0 or -EIO (the
  * connection lost, or a read refused by the ACL). */
 static int load_hashes(redisContext *c, const char *prefix, char (*sigs)[17], size_t n,
@@ -237,6 +259,7 @@ int vigil_fleet_load(struct redisContext *c, const char *prefix, struct vigil_fl
 			memcpy(sigs[ns++], s->str, 17);
 	}
 	freeReplyObject(rep);
+	ns = unique_sigs(sigs, ns);
 	for (size_t i = 0; !ret && i < ns; i += LOAD_BATCH)
 		ret = load_hashes(c, prefix, sigs + i, ns - i < LOAD_BATCH ? ns - i : LOAD_BATCH,
 				  &l, why, len);

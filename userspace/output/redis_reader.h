@@ -49,7 +49,8 @@ void vigil_fleet_reader_close(struct vigil_fleet_reader *r);
 /*
  * One load of the fleet's knowledge on connection c (a redisContext), synchronously: the
  * index, then every signature's hash, pipelined. Returns 0 with *e (malloc'd) and *n, or
- * -EIO with why. What is not a signature vigil writes, or not an action's count, is skipped.
+ * -EIO with why. What is not a signature vigil writes, or not an action's count, is skipped;
+ * a signature the index lists twice (a set cannot, a broken server can) is read once.
  * Exposed for tests.
  */
 struct redisContext;
