@@ -493,10 +493,13 @@ static void test_export_takes_the_store(void **state)
 
 	/* No store: sigA from its action records, sigB from its knowledge record. */
 	assert_int_equal(run_vigil(&v, without, out, sizeof(out)), 0);
-	assert_non_null(strstr(out, "values ('exit_nonzero', '{\"signature\":\"" SIG_B
-				    "\",\"workload\":\"svc\",\"class\":\"exit_nonzero\""));
-	assert_non_null(strstr(out, ", 0.50, '2026-11-29T10:00:02.000Z'::timestamptz, 2, 1)"));
-	assert_non_null(strstr(out, ", 0.33, '2026-11-29T10:01:01.000Z'::timestamptz, 9, 3)"));
+	assert_non_null(strstr(out, "select coalesce('exit_nonzero'::text, 'unknown'), "
+				    "jsonb_build_object('signature', '" SIG_B "'::text, "
+				    "'workload', 'svc'::text, 'class', 'exit_nonzero'::text"));
+	assert_non_null(strstr(out, "'0.50'::numeric, '2026-11-29T10:00:02.000Z'::timestamptz, "
+				    "'2'::integer, '1'::integer"));
+	assert_non_null(strstr(out, "'0.33'::numeric, '2026-11-29T10:01:01.000Z'::timestamptz, "
+				    "'9'::integer, '3'::integer"));
 	assert_non_null(strstr(out, "knowledge store (none): 0 entries"));
 	assert_null(strstr(out, "'open'"));
 
@@ -509,9 +512,11 @@ static void test_export_takes_the_store(void **state)
 	vigil_knowledge_close(k);
 	assert_int_equal(run_vigil(&v, with, out, sizeof(out)), 0);
 	printf("%s", out);
-	assert_non_null(strstr(out, ", 0.71, '2025-11-29T12:40:00.000Z'::timestamptz, 7, 5)"));
-	assert_null(strstr(out, ", 2, 1)"));
-	assert_non_null(strstr(out, ", 0.33, '2026-11-29T10:01:01.000Z'::timestamptz, 9, 3)"));
+	assert_non_null(strstr(out, "'0.71'::numeric, '2025-11-29T12:40:00.000Z'::timestamptz, "
+				    "'7'::integer, '5'::integer"));
+	assert_null(strstr(out, "'2'::integer, '1'::integer"));
+	assert_non_null(strstr(out, "'0.33'::numeric, '2026-11-29T10:01:01.000Z'::timestamptz, "
+				    "'9'::integer, '3'::integer"));
 	assert_non_null(strstr(out, ": 1 entries"));
 
 	/* A malformed store stops the export rather than be silently left out. */

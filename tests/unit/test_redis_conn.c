@@ -26,16 +26,7 @@
 
 /* Under AddressSanitizer (make SAN=1) the process's memory is not the reader's: shadow memory
  * and the quarantine of freed blocks come on top. The refusals are checked, not the RSS. */
-#if defined(__SANITIZE_ADDRESS__)
-#define VT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VT_ASAN 1
-#endif
-#endif
-#ifndef VT_ASAN
-#define VT_ASAN 0
-#endif
+#include "vt_asan.h"
 
 /* What the server answers: head once, then body repeated n times (or until vigil hangs up). */
 struct hostile {
