@@ -185,6 +185,13 @@ static struct vigil_report_group *group_of(struct vigil_report_group **g, size_t
 	return p;
 }
 
+/* qsort, which must not be handed a NULL array even to sort nothing. */
+static void sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(v, n, size, cmp);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -304,10 +311,10 @@ int vigil_report_read(FILE *f, const char *since, struct vigil_report *r)
 			continue;
 		err = count(r, &t.e[i]);
 	}
-	qsort(r->detect_us.v, r->detect_us.n, sizeof(uint64_t), cmp_u64);
-	qsort(r->recovery_ms.v, r->recovery_ms.n, sizeof(uint64_t), cmp_u64);
-	qsort(r->workloads, r->n_workloads, sizeof(*r->workloads), cmp_group);
-	qsort(r->classes, r->n_classes, sizeof(*r->classes), cmp_group);
+	sort(r->detect_us.v, r->detect_us.n, sizeof(uint64_t), cmp_u64);
+	sort(r->recovery_ms.v, r->recovery_ms.n, sizeof(uint64_t), cmp_u64);
+	sort(r->workloads, r->n_workloads, sizeof(*r->workloads), cmp_group);
+	sort(r->classes, r->n_classes, sizeof(*r->classes), cmp_group);
 cleanup:
 	for (size_t i = 0; i < t.n; i++)
 		json_decref(t.e[i].last);
