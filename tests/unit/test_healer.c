@@ -929,7 +929,7 @@ static void test_retry_then_success(void **state)
 		 "      - on: [crash]\n"
 		 "        level: 1\n"
 		 "        retry: { attempts: 2, backoff: 1s }\n"
-		 "        action: { restart: { exec: [%s] } }\n",
+		 "        action: { restart: { exec: [%s, \"5\"] } }\n",
 		 prog, prog);
 	env_init(&e, yaml);
 	i = crash(&e, 11);
