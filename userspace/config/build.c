@@ -81,26 +81,6 @@ static int dup_str(const char *s, char **out)
 	return s && !*out ? -ENOMEM : 0;
 }
 
-int cfg_dup_strv(char *const *v, unsigned int n, char ***out)
-{
-	char **r = calloc(n + 1, sizeof(*r));
-
-	*out = NULL;
-	if (!r)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++) {
-		r[i] = strdup(v[i]);
-		if (!r[i]) {
-			while (i-- > 0)
-				free(r[i]);
-			free(r);
-			return -ENOMEM;
-		}
-	}
-	*out = r;
-	return 0;
-}
-
 /* Parses the duration at @base.@key, or takes @def when it is absent. Returns 0 or -EINVAL. */
 static int get_duration(struct parse_ctx *pc, const char *base, const char *key, const char *s,
 			uint64_t def, bool positive, uint64_t *ms)
@@ -187,14 +167,6 @@ static int get_uint(struct parse_ctx *pc, const char *base, const char *key, con
 	else if (*out < min || *out > max)
 		return cfg_fail(pc, base, key, "%s is out of range %" PRIu64 "..%" PRIu64, s, min,
 				max);
-	return 0;
-}
-
-int cfg_bool(struct parse_ctx *pc, const char *base, const char *key, const char *s, bool *out)
-{
-	*out = s && (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"));
-	if (s && !*out && strcmp(s, "false") && strcmp(s, "no") && strcmp(s, "off"))
-		return cfg_fail(pc, base, key, "'%s' is not a boolean (true or false)", s);
 	return 0;
 }
 

@@ -17,10 +17,4 @@
  */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg);
 
-/* Copies n strings into a NULL-terminated array. Returns 0 or -ENOMEM (nothing is kept). */
-int cfg_dup_strv(char *const *v, unsigned int n, char ***out);
-
-/* The boolean s at base.key (key may be NULL); absent is false. Returns 0 or -EINVAL. */
-int cfg_bool(struct parse_ctx *pc, const char *base, const char *key, const char *s, bool *out);
-
 #endif /* VIGIL_CONFIG_BUILD_H */

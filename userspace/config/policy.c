@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config/build.h"
 #include "config/policy.h"
 #include "core/files.h"
 

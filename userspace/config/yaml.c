@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <yaml.h>
@@ -388,4 +389,32 @@ int cfg_cyaml_failure(struct parse_ctx *pc, cyaml_err_t cerr)
 	}
 	return cfg_report(pc, path_pos(pc, path, false), path, "%s",
 			  rep->msg[0] ? rep->msg : cyaml_strerror(cerr));
+}
+
+int cfg_dup_strv(char *const *v, unsigned int n, char ***out)
+{
+	char **r = calloc(n + 1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		r[i] = strdup(v[i]);
+		if (!r[i]) {
+			while (i-- > 0)
+				free(r[i]);
+			free(r);
+			return -ENOMEM;
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+int cfg_bool(struct parse_ctx *pc, const char *base, const char *key, const char *s, bool *out)
+{
+	*out = s && (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"));
+	if (s && !*out && strcmp(s, "false") && strcmp(s, "no") && strcmp(s, "off"))
+		return cfg_fail(pc, base, key, "'%s' is not a boolean (true or false)", s);
+	return 0;
 }

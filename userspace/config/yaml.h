@@ -64,6 +64,12 @@ __attribute__((format(printf, 4, 5))) int cfg_report(struct parse_ctx *pc, struc
 __attribute__((format(printf, 4, 5))) int cfg_fail(struct parse_ctx *pc, const char *base,
 						   const char *key, const char *fmt, ...);
 
+/* Copies n strings into a NULL-terminated array. Returns 0 or -ENOMEM (nothing is kept). */
+int cfg_dup_strv(char *const *v, unsigned int n, char ***out);
+
+/* The boolean s at base.key (key may be NULL); absent is false. Returns 0 or -EINVAL. */
+int cfg_bool(struct parse_ctx *pc, const char *base, const char *key, const char *s, bool *out);
+
 /* libcyaml's log_fn: keeps what explains an error in the struct cyaml_report at @ctx. */
 void cfg_capture_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args);
 
