@@ -9,6 +9,8 @@
 #   make format-check  every C file in kernel style (.clang-format); make format fixes them
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this host's BTF
 #   make valgrind-scenarios  the scenario suite with vigil under valgrind (root)
+#   make test-kernel KERNEL=6.1  the integration and scenario suites in a qemu VM on Debian's
+#                 6.1 kernel (root; tests/vm/README.md)
 #   make fuzz     every libFuzzer target of tests/fuzz/run.sh for FUZZ_SECS each (clang)
 #   SAN=1         any of the above built with ASan and UBSan into build-san/ (the BPF programs
 #                 as usual): make test SAN=1, make unit SAN=1
@@ -37,7 +39,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # The packages `make deps` installs (Debian 12 names).
 DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
-	iproute2 procps postgresql runit libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind
+	iproute2 procps postgresql runit libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind \
+	qemu-system-x86 busybox-static kmod
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
@@ -222,6 +225,16 @@ $(OUT)/tests/scenarios:
 # The README's test command. Integration tests load real BPF programs: run as root.
 test: deps $(OUT)/vigil bpf-other-arch $(UNIT_BINS) $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN)
 	@tests/run-tests $(UNIT_BINS) $(INTEG_BINS) $(SCEN_BIN)
+
+# The integration and scenario suites inside a qemu VM booted on a Debian kernel of the series
+# KERNEL (downloaded with apt-get once, cached under $(OUT)/vm/): tests/vm/README.md. Its last
+# line is tests/run-tests' summary, from the guest. VM_TESTS narrows the binaries it runs.
+KERNEL ?= 6.1
+VM_TESTS ?= $(INTEG_BINS) $(SCEN_BIN)
+
+.PHONY: test-kernel
+test-kernel: deps $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN)
+	@tests/vm/run-kernel.sh $(KERNEL) $(OUT) $(VM_TESTS)
 
 # --- running -------------------------------------------------------------------------------
 
