@@ -23,6 +23,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader between open and load. */
 const volatile bool observe_all = false;     /* report failing exits of every process */
 const volatile bool inherit_at_exit = false; /* classic fork hook cannot tell threads apart */
+const volatile __u32 page_kib = 4; /* the page size in KiB (the classic OOM event's unit) */
 /* observe-all: one record every this many ns per comm and per cgroup, a second's worth at once */
 const volatile __u64 unwatched_interval_ns = 1000000000ull / VIGIL_UNWATCHED_RATE_DEFAULT;
 
@@ -327,16 +328,31 @@ struct mm_rss_stat___old {
 	atomic_long_t count[4];
 } __attribute__((preserve_access_index));
 
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
 /*
  * Resident pages of @mm: file + anon + shmem (MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SHMEMPAGES 3),
- * the shared count of each percpu counter, as /proc/PID/status reads it. 0 before 6.2.
+ * as /proc/PID/status reads them: from 6.2 the shared count of each percpu counter, before
+ * that the atomics of struct mm_rss_stat (what a task has not yet folded in from its own
+ * cache, at most 64 events, is missing from both).
  */
 static __always_inline __u64 mm_rss_pages(struct mm_struct *mm)
 {
 	struct percpu_counter *c;
 
-	if (!mm || bpf_core_type_exists(struct mm_rss_stat___old))
+	if (!mm)
 		return 0;
+	/* Its own flavour of mm_struct: a relocation of mm_struct.rss_stat as the percpu array
+	 * fails on 6.1, and clang would hoist one shared by both branches above the test. */
+	if (bpf_core_type_exists(struct mm_rss_stat___old)) {
+		struct mm_struct___old *o = (void *)mm;
+
+		return BPF_CORE_READ(o, rss_stat.count[0].counter) +
+		       BPF_CORE_READ(o, rss_stat.count[1].counter) +
+		       BPF_CORE_READ(o, rss_stat.count[3].counter);
+	}
 	c = (void *)mm + bpf_core_field_offset(struct mm_struct, rss_stat);
 	return BPF_CORE_READ(&c[0], count) + BPF_CORE_READ(&c[1], count) +
 	       BPF_CORE_READ(&c[3], count);
@@ -451,9 +467,10 @@ int oom_tp(struct trace_event_raw_mark_victim *ctx)
 	const char *comm = "";
 
 	/* comm and the rss fields were added to the event in 6.8 (commit 72ba14deb40a). */
-	if (bpf_core_field_exists(ctx->total_vm)) {
-		vm = ctx->total_vm;
-		rss = ctx->anon_rss + ctx->file_rss + ctx->shmem_rss;
+	if (bpf_core_field_exists(ctx->total_vm) && page_kib) {
+		/* The event's sizes are in KiB; the record's in pages, as the mm counts them. */
+		vm = ctx->total_vm / page_kib;
+		rss = (ctx->anon_rss + ctx->file_rss + ctx->shmem_rss) / page_kib;
 		comm = (const char *)ctx + (ctx->__data_loc_comm & 0xffff);
 	}
 	/* Only the victim's pid is known here: the kill is process-wide, the leader is named. */

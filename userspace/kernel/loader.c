@@ -60,7 +60,21 @@ static struct bpf_object *family_obj(const struct vigil_probes *p, enum vigil_fa
 struct kernel_features {
 	bool group_dead; /* sched_process_exit has (task, group_dead): 6.16+ */
 	bool hang;	 /* sched_process_hang exists: CONFIG_DETECT_HUNG_TASK */
+	bool oom_sizes;	 /* the classic oom/mark_victim event has total_vm and rss: 6.8+ */
 };
+
+/* Has struct @name of @btf a member @member? */
+static bool btf_has_member(const struct btf *btf, const char *name, const char *member)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	const struct btf_member *m = t ? btf_members(t) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, m[i].name_off), member))
+			return true;
+	return false;
+}
 
 static struct kernel_features kernel_features(void)
 {
@@ -82,6 +96,7 @@ static struct kernel_features kernel_features(void)
 		f.group_dead = t && btf_is_func_proto(t) && btf_vlen(t) == 3;
 	}
 	f.hang = btf__find_by_name_kind(btf, "btf_trace_sched_process_hang", BTF_KIND_TYPEDEF) > 0;
+	f.oom_sizes = btf_has_member(btf, "trace_event_raw_mark_victim", "total_vm");
 	btf__free(btf);
 	return f;
 }
@@ -94,6 +109,11 @@ bool vigil_kernel_exit_has_group_dead(void)
 bool vigil_kernel_has_hang_tracepoint(void)
 {
 	return kernel_features().hang;
+}
+
+bool vigil_kernel_oom_tp_has_sizes(void)
+{
+	return kernel_features().oom_sizes;
 }
 
 int vigil_ensure_tracefs(void)
@@ -192,6 +212,7 @@ static int try_open(struct vigil_probes *p, const struct vigil_probe_opts *o, bo
 	s->rodata->unwatched_interval_ns =
 	    1000000000ull / (o->unwatched_rate ? o->unwatched_rate : VIGIL_UNWATCHED_RATE_DEFAULT);
 	s->rodata->inherit_at_exit = !btf;
+	s->rodata->page_kib = (__u32)(sysconf(_SC_PAGESIZE) / 1024);
 	choose_programs(s, btf);
 	ret = bpf_map__set_max_entries(s->maps.events,
 				       o->ringbuf_bytes ? o->ringbuf_bytes : VIGIL_RINGBUF_BYTES);

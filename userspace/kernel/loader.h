@@ -116,6 +116,9 @@ void vigil_probes_status_json(const struct vigil_probes *p, struct vigil_json *j
 bool vigil_kernel_exit_has_group_dead(void);
 /* Does this kernel have sched_process_hang (CONFIG_DETECT_HUNG_TASK)? */
 bool vigil_kernel_has_hang_tracepoint(void);
+/* Does the classic oom/mark_victim event carry the victim's sizes and comm (6.8+)? Before,
+ * the classic fallback cannot tell them: its oom_victim records leave them out. */
+bool vigil_kernel_oom_tp_has_sizes(void);
 /* Mount tracefs at /sys/kernel/tracing unless some tracefs is already reachable.
  * Returns 0 (mounted or already there) or -errno. */
 int vigil_ensure_tracefs(void);

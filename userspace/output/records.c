@@ -72,8 +72,11 @@ int vigil_record_event(struct vigil_json *j, const char *node, uint64_t wall_ns,
 		const struct vigil_oom *o = (const void *)h;
 		long page = sysconf(_SC_PAGESIZE);
 
-		vigil_json_u64(j, "total_vm_kib", o->total_vm_pages * page / 1024);
-		vigil_json_u64(j, "rss_kib", o->rss_pages * page / 1024);
+		/* 0: not known (the classic tracepoint before 6.8 names no sizes), so left out. */
+		if (o->total_vm_pages)
+			vigil_json_u64(j, "total_vm_kib", o->total_vm_pages * page / 1024);
+		if (o->rss_pages)
+			vigil_json_u64(j, "rss_kib", o->rss_pages * page / 1024);
 		vigil_json_u64(j, "trigger_pid", o->trigger_tgid);
 		vigil_json_strn(j, "trigger_comm", o->trigger_comm, sizeof(o->trigger_comm));
 	} else if (h->kind == VIGIL_EV_EXEC) {
