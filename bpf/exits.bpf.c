@@ -358,6 +358,18 @@ static __always_inline __u64 mm_rss_pages(struct mm_struct *mm)
 	       BPF_CORE_READ(&c[3], count);
 }
 
+/* Before 5.14 (commit 2f064a59a11f) task_struct's state was `state`, not `__state`. */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 task_state(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->__state))
+		return BPF_CORE_READ(task, __state);
+	return BPF_CORE_READ((struct task_struct___old *)task, state);
+}
+
 /* ---- tp_btf programs: typed arguments, no tracefs needed ---- */
 
 SEC("tp_btf/sched_process_exit")
@@ -431,7 +443,7 @@ int BPF_PROG(hang_btf, struct task_struct *task)
 		return 0;
 	fill_hdr(&e->hdr, VIGIL_EV_HANG, sizeof(*e), task, w ? w->workload : 0, w ? w->flags : 0);
 	e->switches = BPF_CORE_READ(task, nvcsw) + BPF_CORE_READ(task, nivcsw);
-	e->state = BPF_CORE_READ(task, __state);
+	e->state = task_state(task);
 	e->__pad0 = 0;
 	submit(e);
 	return 0;

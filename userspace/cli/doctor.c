@@ -219,6 +219,25 @@ static void postgres_rows(struct report *r, const struct vigil_config *c)
 	row(r, false, ok, "postgres spool", buf);
 }
 
+/* The release against the README's kernel table: a hint only (distributions backport BPF
+ * features), so optional; the rows below check the features themselves. */
+static void kernel_row(struct report *r, const char *release)
+{
+	unsigned int major = 0, minor = 0;
+	char buf[256];
+	bool ok;
+
+	ok = sscanf(release, "%u.%u", &major, &minor) == 2 &&
+	     (major > VIGIL_MIN_KERNEL_MAJOR ||
+	      (major == VIGIL_MIN_KERNEL_MAJOR && minor >= VIGIL_MIN_KERNEL_MINOR));
+	snprintf(buf, sizeof(buf),
+		 ok ? "%u.%u: at least %d.%d (README: Kernels)"
+		    : "%u.%u: older than %d.%d, whose BPF atomics the exits programs need (unless "
+		      "backported: the tp_btf row below tells)",
+		 major, minor, VIGIL_MIN_KERNEL_MAJOR, VIGIL_MIN_KERNEL_MINOR);
+	row(r, false, ok, "kernel version", buf);
+}
+
 int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 {
 	struct report r = {.out = out};
@@ -231,6 +250,7 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 	fprintf(out, "vigil doctor: kernel %s %s\n\n", u.release, u.machine);
 	vigil_table_line(out, width, NCOLS, 0, 1,
 			 (const char *const[NCOLS]){"STATUS", "NEED", "CHECK", "DETAIL"});
+	kernel_row(&r, u.release);
 
 	ok = (caps >> CAP_SYS_ADMIN_BIT & 1) ||
 	     ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));
@@ -270,9 +290,22 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 	    ok ? "hung tasks of watched workloads are reported (class hang)"
 	       : "no hung-task detector in this kernel (CONFIG_DETECT_HUNG_TASK): no hang class");
 
+	ok = vigil_kernel_has_sk_error_report();
+	row(&r, false, ok, "inet_sk_error_report",
+	    ok ? "errors on live sockets are reported (socket_error)"
+	       : "older than 5.14: no socket_error on a live socket (the rest of the sockets "
+		 "family runs)");
+
+	ok = vigil_kernel_oom_tp_has_sizes();
+	row(&r, false, ok, "oom/mark_victim sizes",
+	    ok ? "the classic fallback reports an OOM victim's sizes too"
+	       : "older than 6.8: the classic fallback's oom_victim records have no "
+		 "total_vm_kib/rss_kib (tp_btf reads them from the victim's mm)");
+
 	ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 	row(&r, false, ok, "task storage maps",
-	    ok ? "for syscall latency tracking" : "syscall latency tracking unavailable");
+	    ok ? "for syscall latency tracking (from tracing programs: 5.13)"
+	       : "syscall latency tracking unavailable");
 
 	snprintf(
 	    buf, sizeof(buf),

@@ -61,6 +61,7 @@ struct kernel_features {
 	bool group_dead; /* sched_process_exit has (task, group_dead): 6.16+ */
 	bool hang;	 /* sched_process_hang exists: CONFIG_DETECT_HUNG_TASK */
 	bool oom_sizes;	 /* the classic oom/mark_victim event has total_vm and rss: 6.8+ */
+	bool sk_error;	 /* inet_sk_error_report exists: 5.14+ */
 };
 
 /* Has struct @name of @btf a member @member? */
@@ -97,6 +98,8 @@ static struct kernel_features kernel_features(void)
 	}
 	f.hang = btf__find_by_name_kind(btf, "btf_trace_sched_process_hang", BTF_KIND_TYPEDEF) > 0;
 	f.oom_sizes = btf_has_member(btf, "trace_event_raw_mark_victim", "total_vm");
+	f.sk_error =
+	    btf__find_by_name_kind(btf, "btf_trace_inet_sk_error_report", BTF_KIND_TYPEDEF) > 0;
 	btf__free(btf);
 	return f;
 }
@@ -114,6 +117,11 @@ bool vigil_kernel_has_hang_tracepoint(void)
 bool vigil_kernel_oom_tp_has_sizes(void)
 {
 	return kernel_features().oom_sizes;
+}
+
+bool vigil_kernel_has_sk_error_report(void)
+{
+	return kernel_features().sk_error;
 }
 
 int vigil_ensure_tracefs(void)
@@ -276,6 +284,8 @@ static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
 
 	if (!s)
 		return -errno;
+	/* Before 5.14 there is no inet_sk_error_report: the rest of the family still runs. */
+	bpf_program__set_autoload(s->progs.sock_error, vigil_kernel_has_sk_error_report());
 	ret = load_family(p, s->obj, s->skeleton, "sockets", err, errlen);
 	if (ret)
 		sockets_bpf__destroy(s);

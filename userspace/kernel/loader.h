@@ -112,6 +112,10 @@ int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot,
  * an object). */
 void vigil_probes_status_json(const struct vigil_probes *p, struct vigil_json *j);
 
+/* The oldest kernel whose BPF the exits programs need (atomic or/and): README "Kernels". */
+#define VIGIL_MIN_KERNEL_MAJOR 5
+#define VIGIL_MIN_KERNEL_MINOR 12
+
 /* Does this kernel's sched_process_exit carry group_dead (6.16+)? Used by doctor too. */
 bool vigil_kernel_exit_has_group_dead(void);
 /* Does this kernel have sched_process_hang (CONFIG_DETECT_HUNG_TASK)? */
@@ -119,6 +123,9 @@ bool vigil_kernel_has_hang_tracepoint(void);
 /* Does the classic oom/mark_victim event carry the victim's sizes and comm (6.8+)? Before,
  * the classic fallback cannot tell them: its oom_victim records leave them out. */
 bool vigil_kernel_oom_tp_has_sizes(void);
+/* Does this kernel have the inet_sk_error_report tracepoint (5.14+)? Without it the sockets
+ * family runs without socket_error events on live sockets. */
+bool vigil_kernel_has_sk_error_report(void);
 /* Mount tracefs at /sys/kernel/tracing unless some tracefs is already reachable.
  * Returns 0 (mounted or already there) or -errno. */
 int vigil_ensure_tracefs(void);
