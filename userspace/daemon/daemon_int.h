@@ -102,6 +102,8 @@ int vigil_daemon_handlers(struct daemon *d);
 struct vigil_http_req;
 struct vigil_http_resp;
 int vigil_daemon_http_open(struct daemon *d, char *err, size_t errlen);
+/* daemon_metrics.c: /metrics, the Prometheus text of every stage's numbers. */
+void vigil_daemon_metrics(const struct vigil_http_req *req, struct vigil_http_resp *r, void *ctx);
 
 /* daemon_sinks.c: open the configured sinks (Redis) and hand them every record (0 or -errno,
  * err written); once a second, report their losses and state changes; at the end, stop
