@@ -36,21 +36,22 @@
 
 #define WAIT_MS 8000
 
-static const char config_fmt[] = "observe_all: false\n"
-				 "window: 2s\n"
-				 "metrics: { listen: \"127.0.0.1:%d\" }\n"
-				 "workloads:\n"
-				 "  - name: crasher\n"
-				 "    match: { comm: vt-crasher }\n"
-				 "  - name: svc\n"
-				 "    match: { comm: vt-msvc }\n"
-				 "    verify: 500ms\n"
-				 "    latency: { syscalls: [nanosleep, clock_nanosleep], budget_ms: 1000 }\n"
-				 "    heal:\n"
-				 "      - on: [crash]\n"
-				 "        level: 1\n"
-				 "        action: { restart: { exec: [\"@LINK:vt-msvc@\", serve] } }\n"
-				 "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-msvc@\"] }\n";
+static const char config_fmt[] =
+    "observe_all: false\n"
+    "window: 2s\n"
+    "metrics: { listen: \"127.0.0.1:%d\" }\n"
+    "workloads:\n"
+    "  - name: crasher\n"
+    "    match: { comm: vt-crasher }\n"
+    "  - name: svc\n"
+    "    match: { comm: vt-msvc }\n"
+    "    verify: 500ms\n"
+    "    latency: { syscalls: [nanosleep, clock_nanosleep], budget_ms: 1000 }\n"
+    "    heal:\n"
+    "      - on: [crash]\n"
+    "        level: 1\n"
+    "        action: { restart: { exec: [\"@LINK:vt-msvc@\", serve] } }\n"
+    "    policy: { allow_comm_only: true, allowed_exec: [\"@LINK:vt-msvc@\"] }\n";
 
 struct fixture {
 	struct vt v;
@@ -196,8 +197,8 @@ static void test_metrics_count_faults_and_heals(void **state)
 	char pid[16];
 
 	crash(f);
-	assert_true(wait_series(f, "vigil_incidents_total{workload=\"crasher\",class=\"crash\"}",
-				1) >= 1);
+	assert_true(
+	    wait_series(f, "vigil_incidents_total{workload=\"crasher\",class=\"crash\"}", 1) >= 1);
 	/* A service crashes; vigil restarts it; the heal is verified. */
 	svc = vt_run(&f->v, "vt-msvc", serve);
 	usleep(200000);
@@ -208,7 +209,8 @@ static void test_metrics_count_faults_and_heals(void **state)
 	if (!inc)
 		vt_dump(&f->v, "workload", "svc");
 	assert_non_null(inc);
-	assert_true(wait_series(f, "vigil_incidents_resolved_total{workload=\"svc\",class=\"crash\"}",
+	assert_true(wait_series(f,
+				"vigil_incidents_resolved_total{workload=\"svc\",class=\"crash\"}",
 				1) == 1);
 
 	a = get(f, "GET", "/metrics");
@@ -289,7 +291,8 @@ static void test_prometheus_scrapes(void **state)
 static void test_slow_clients(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port),
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)f->port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	static const char half[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
 	struct vt_http_answer a;

@@ -141,7 +141,7 @@ int vt_prom_start(struct vt_prom *p, const char *config, const char *rules, char
 int vt_am_start(struct vt_prom *p, const char *config, char *why, size_t len)
 {
 	char cfg[128], data[128], listen[64];
-	char *argv[] = {"alertmanager", cfg, data, listen, "--cluster.listen-address=",
+	char *argv[] = {"alertmanager",	    cfg, data, listen, "--cluster.listen-address=",
 			"--log.level=warn", NULL};
 
 	if (setup(p, "alertmanager") || write_conf(p, "alertmanager.yml", config))

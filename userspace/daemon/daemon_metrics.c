@@ -248,8 +248,7 @@ static void sinks(const struct daemon *d, struct vigil_http_resp *r)
 #define F(n, t, h, f) {n, t, h, offsetof(struct vigil_sink_stats, f)}
 	    F("vigil_sink_queued_records", "gauge", "Records in the sink's queue now.", queued),
 	    F("vigil_sink_queue_max_records", "gauge", "The queue's capacity.", queue_max),
-	    F("vigil_sink_written_total", "counter", "Records the backend acknowledged.",
-	      written),
+	    F("vigil_sink_written_total", "counter", "Records the backend acknowledged.", written),
 	    F("vigil_sink_duplicates_total", "counter",
 	      "Replayed records the backend held already (skipped).", duplicates),
 	    F("vigil_sink_rejected_total", "counter", "Records the backend refused for good.",
@@ -274,21 +273,19 @@ static void sinks(const struct daemon *d, struct vigil_http_resp *r)
 			  "1 when the sink's backend is connected and writing.");
 	for (unsigned int i = 0; i < DAEMON_SINKS; i++)
 		if (d->sinks[i].sink)
-			vigil_prom_u64(r, "vigil_sink_up",
-				       (const char *const[]){"sink",
-							     vigil_sink_name(d->sinks[i].sink),
-							     NULL},
-				       st[i].state == VIGIL_SINK_UP);
+			vigil_prom_u64(
+			    r, "vigil_sink_up",
+			    (const char *const[]){"sink", vigil_sink_name(d->sinks[i].sink), NULL},
+			    st[i].state == VIGIL_SINK_UP);
 	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
 		vigil_prom_family(r, fields[f].name, fields[f].type, fields[f].help);
 		for (unsigned int i = 0; i < DAEMON_SINKS; i++) {
 			if (!d->sinks[i].sink)
 				continue;
-			vigil_prom_u64(r, fields[f].name,
-				       (const char *const[]){"sink",
-							     vigil_sink_name(d->sinks[i].sink),
-							     NULL},
-				       *(const uint64_t *)((const char *)&st[i] + fields[f].off));
+			vigil_prom_u64(
+			    r, fields[f].name,
+			    (const char *const[]){"sink", vigil_sink_name(d->sinks[i].sink), NULL},
+			    *(const uint64_t *)((const char *)&st[i] + fields[f].off));
 		}
 	}
 }
@@ -304,10 +301,10 @@ static void endpoint(const struct daemon *d, struct vigil_http_resp *r)
 	for (unsigned int i = 0; i < st.n_routes; i++)
 		for (unsigned int c = 2; c <= 5; c++) {
 			snprintf(code, sizeof(code), "%ux", c);
-			vigil_prom_u64(r, "vigil_http_requests_total",
-				       (const char *const[]){"path", st.routes[i].path, "code",
-							     code, NULL},
-				       st.routes[i].by_class[c]);
+			vigil_prom_u64(
+			    r, "vigil_http_requests_total",
+			    (const char *const[]){"path", st.routes[i].path, "code", code, NULL},
+			    st.routes[i].by_class[c]);
 		}
 	vigil_prom_family(r, "vigil_http_not_found_total", "counter",
 			  "Requests for a path the endpoint does not serve.");
