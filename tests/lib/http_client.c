@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* http_client: a test's HTTP requests (see http_client.h). */
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "http_client.h"
 
@@ -70,19 +66,4 @@ void vt_http_free(struct vt_http_answer *a)
 	free(a->body);
 	a->body = NULL;
 	a->len = 0;
-}
-
-int vt_free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd < 0)
-		return -1;
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &sl))
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "ports.h" /* vt_free_port(), for the servers the tests start */
+
 struct vt_http_answer {
 	long status; /* 0: no answer (refused, timed out) */
 	char *body;  /* NUL-terminated (malloc'd; vt_http_free) */
@@ -23,7 +25,5 @@ struct vt_http_answer {
 int vt_http(const char *method, const char *url, const char *body, const char *const *headers,
 	    long timeout_ms, struct vt_http_answer *a);
 void vt_http_free(struct vt_http_answer *a);
-/* A TCP port nothing listens on now (bound on loopback, then closed). */
-int vt_free_port(void);
 
 #endif /* VIGIL_TEST_HTTP_CLIENT_H */
