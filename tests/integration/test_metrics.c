@@ -148,6 +148,7 @@ static void test_probes(void **state)
 {
 	struct fixture *f = *state;
 	struct vt_http_answer a;
+	json_t *st, *http;
 
 	a = get(f, "GET", "/healthz");
 	assert_int_equal(a.status, 200);
@@ -164,6 +165,14 @@ static void test_probes(void **state)
 	a = get(f, "POST", "/metrics");
 	assert_int_equal(a.status, 405);
 	vt_http_free(&a);
+	/* vigil status says where it listens and what it answered. */
+	st = vt_ctl(&f->v, "status", NULL);
+	assert_non_null(st);
+	http = json_object_get(st, "http");
+	assert_int_equal(json_integer_value(json_object_get(http, "port")), f->port);
+	assert_true(json_integer_value(json_object_get(http, "answered")) >= 2);
+	assert_int_equal(json_integer_value(json_object_get(http, "not_found")), 1);
+	json_decref(st);
 }
 
 /* promtool check metrics on text: its exit status, its output printed. */
