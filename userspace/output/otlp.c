@@ -127,6 +127,8 @@ static const char *reply_text(struct otlp_be *b, char *buf, size_t len)
 
 	for (size_t i = 0; i < n; i++)
 		buf[i] = b->reply[i] >= ' ' && b->reply[i] < 0x7f ? b->reply[i] : ' ';
+	while (n && buf[n - 1] == ' ')
+		n--;
 	buf[n] = '\0';
 	return buf;
 }
