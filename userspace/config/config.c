@@ -203,6 +203,7 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->otlp_headers);
 	free(cfg->otlp_endpoint);
 	free(cfg->otlp_spool);
+	free(cfg->metrics_listen);
 	free(cfg->knowledge);
 	free(cfg->state);
 	free(cfg);

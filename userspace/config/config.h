@@ -133,6 +133,7 @@ struct vigil_config {
 	uint64_t otlp_timeout_ms;   /* each request; default 10 s */
 	char *otlp_spool;	    /* default /var/lib/vigil/otlp.spool */
 	uint64_t otlp_spool_max_mb; /* default 256 */
+	char *metrics_listen;	    /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -140,12 +140,17 @@ struct raw_otlp {
 	char *endpoint, *timeout, *spool, *spool_max_mb; /* headers: see schema.c */
 };
 
+struct raw_metrics {
+	char *listen;
+};
+
 struct raw_config {
 	char *node, *journal, *window, *knowledge, *state;
 	char *observe_all;
 	struct raw_redis *redis;
 	struct raw_postgres *postgres;
 	struct raw_otlp *otlp;
+	struct raw_metrics *metrics;
 	struct raw_workload *workloads;
 	unsigned int workloads_count;
 	char *max_incidents, *observe_all_rate;
