@@ -245,14 +245,7 @@ static const char burst_workload[] = "  - name: otburst\n"
 
 static void burst(struct vt *v, int from, int to)
 {
-	for (int i = from; i <= to; i++) {
-		const char *args[] = {"exit", NULL, NULL};
-		char code[16];
-
-		snprintf(code, sizeof(code), "%d", i);
-		args[1] = code;
-		vt_reap(vt_run(v, "vt-otburst", args));
-	}
+	vt_run_exits(v, "vt-otburst", from, to);
 }
 
 /*

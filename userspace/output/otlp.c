@@ -182,10 +182,10 @@ static enum outcome post(struct otlp_be *b, const char *body, size_t blen, uint6
  * One request of records [from, to): those the encoder refuses are rejected alone; the rest
  * are sent. Returns whether they are done (res set), else RETRY with why written.
  */
-static bool write_chunk(struct otlp_be *b, const char *const *recs, const size_t *lens,
-			unsigned int from, unsigned int to, enum vigil_sink_result *res, char *why,
-			size_t len)
+static bool write_chunk(void *be, const char *const *recs, const size_t *lens, unsigned int from,
+			unsigned int to, enum vigil_sink_result *res, char *why, size_t len)
 {
+	struct otlp_be *b = be;
 	unsigned int sent = 0;
 	json_t *req = json_object();
 	enum outcome o = ACKED;
@@ -231,22 +231,7 @@ nomem:
 static unsigned int otlp_write(void *be, const char *const *recs, const size_t *lens,
 			       unsigned int n, enum vigil_sink_result *res, char *why, size_t len)
 {
-	struct otlp_be *b = be;
-	unsigned int done = 0;
-
-	while (done < n) {
-		unsigned int to = n - done > CHUNK ? done + CHUNK : n;
-		char cwhy[sizeof(((struct vigil_sink_stats *)0)->last_error)] = "";
-
-		if (!write_chunk(b, recs, lens, done, to, res, cwhy, sizeof(cwhy))) {
-			snprintf(why, len, "%s", cwhy);
-			return done;
-		}
-		if (cwhy[0])
-			snprintf(why, len, "%s", cwhy);
-		done = to;
-	}
-	return done;
+	return vigil_sink_write_chunked(be, CHUNK, write_chunk, recs, lens, n, res, why, len);
 }
 
 /* ops->free */
