@@ -39,7 +39,9 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
 	iproute2 procps postgresql runit libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind \
-	libmicrohttpd-dev prometheus prometheus-alertmanager nodejs npm
+	libmicrohttpd-dev prometheus prometheus-alertmanager nodejs
+# npm: Debian's package, unless the nodejs installed already brings npm (NodeSource's nodejs
+# provides npm and conflicts with Debian's): checked as a command, not as a package.
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
@@ -256,6 +258,7 @@ bench: $(OUT)/vigil $(OUT)/tests/helpers/faulty
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:$$missing" >&2; exit 1; fi; \
