@@ -618,6 +618,12 @@ static void test_trace_context(void **state)
 	got = wait_logs("vigil.rid", "tr-0", 1, WAIT_MS);
 	assert_int_equal(json_array_size(got), 1);
 	l = json_array_get(got, 0);
+	{
+		char *o = json_dumps(l, JSON_COMPACT);
+
+		printf("record with trace context: %s\nOTLP log record as decoded: %s\n", inc, o);
+		free(o);
+	}
 	assert_string_equal(rec_str(l, "traceId"), TR1);
 	assert_string_equal(rec_str(l, "spanId"), SPAN);
 	assert_string_equal(attr_str(l, "vigil.trace_source"), "http");
