@@ -108,6 +108,11 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 	char namebuf[VIGIL_COMM_LEN + 1];
 	const char *name;
 
+	/* A retransmit alarm: the derived stage judges the workload's last second now. */
+	if (h->kind == VIGIL_EV_RETRANS) {
+		vigil_derived_retrans(d->derived, h->workload, h->ts_ns);
+		return;
+	}
 	name = vigil_workloads_name(d->wl, h->workload, h->comm, namebuf, sizeof(namebuf));
 	if (vigil_detect(h, name, &det))
 		return;

@@ -25,13 +25,18 @@
 #include "latency.skel.h"
 #include "sockets.skel.h"
 
+/* retrans_alarm, mmap'd: its entries rounded up to whole pages, as the kernel maps them. */
+#define RETRANS_MAP_BYTES                                                                          \
+	((((VIGIL_MAX_WORKLOADS + 1) * sizeof(struct vigil_retrans_alarm)) + 4095) & ~4095ul)
+
 struct vigil_probes {
 	struct exits_bpf *exits;
 	struct sockets_bpf *sockets;
 	struct latency_bpf *latency;
 	const char *mode;
-	uint64_t *watched_bits;		 /* mmap of the map of the same name */
-	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
+	uint64_t *watched_bits;		     /* mmap of the map of the same name */
+	struct vigil_retrans_alarm *retrans; /* mmap of retrans_alarm (sockets family) */
+	char errors[VIGIL_FAM_MAX][256];     /* why a requested family is not attached */
 };
 
 const char *vigil_family_name(enum vigil_family f)
@@ -318,6 +323,17 @@ others:
 	if (opts->sockets && open_sockets(p, p->errors[VIGIL_FAM_SOCKETS], 256) &&
 	    !p->errors[VIGIL_FAM_SOCKETS][0])
 		snprintf(p->errors[VIGIL_FAM_SOCKETS], 256, "opening the sockets object failed");
+	if (p->sockets) {
+		p->retrans = mmap(NULL, RETRANS_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+				  bpf_map__fd(p->sockets->maps.retrans_alarm), 0);
+		if (p->retrans == MAP_FAILED) {
+			/* The class still works, at the sampler's pace. */
+			fprintf(stderr,
+				"vigil: mapping retrans_alarm: %s: retransmits sampled only\n",
+				strerror(errno));
+			p->retrans = NULL;
+		}
+	}
 	if (opts->latency && open_latency(p, p->errors[VIGIL_FAM_LATENCY], 256) &&
 	    !p->errors[VIGIL_FAM_LATENCY][0])
 		snprintf(p->errors[VIGIL_FAM_LATENCY], 256, "opening the latency object failed");
@@ -331,6 +347,8 @@ void vigil_probes_close(struct vigil_probes *p)
 		return;
 	if (p->watched_bits)
 		munmap(p->watched_bits, VIGIL_PID_WORDS * sizeof(uint64_t));
+	if (p->retrans)
+		munmap(p->retrans, RETRANS_MAP_BYTES);
 	latency_bpf__destroy(p->latency);
 	sockets_bpf__destroy(p->sockets);
 	exits_bpf__destroy(p->exits);
@@ -545,6 +563,34 @@ int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload
 	if (!p->sockets)
 		return -ENOENT;
 	return percpu_sum(bpf_map__fd(p->sockets->maps.sock_counts), &key, c, sizeof(*c));
+}
+
+int vigil_probes_retrans(const struct vigil_probes *p, unsigned int workload, uint64_t *count)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	*count = __atomic_load_n(&p->retrans[workload].count, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+int vigil_probes_retrans_arm(const struct vigil_probes *p, unsigned int workload, uint64_t at,
+			     uint64_t *count)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	__atomic_store_n(&p->retrans[workload].at, at, __ATOMIC_SEQ_CST);
+	*count = __atomic_load_n(&p->retrans[workload].count, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int vigil_probes_retrans_first(const struct vigil_probes *p, unsigned int workload, bool take,
+			       uint64_t *first_ns)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	*first_ns = take ? __atomic_exchange_n(&p->retrans[workload].first_ns, 0, __ATOMIC_SEQ_CST)
+			 : __atomic_load_n(&p->retrans[workload].first_ns, __ATOMIC_ACQUIRE);
+	return 0;
 }
 
 /* Is port one of ports (n 0: every port is)? */
