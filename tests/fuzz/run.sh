@@ -9,7 +9,7 @@
 # (default 60):
 #
 #   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
-#                     [fleet] [spool] [knowledge] [decode] [ctl] [oom]
+#                     [fleet] [spool] [knowledge] [decode] [ctl] [otlp_reply] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -22,7 +22,9 @@
 #                 input as a spool file in /dev/shm, opens (recovers) it, walks it and appends
 #                 after; knowledge loads the input as the knowledge file; decode checks a
 #                 ring-buffer record and takes an accepted one through the detector to its JSON
-#                 record; ctl splits a request line as the control socket's server does.
+#                 record; ctl splits a request line as the control socket's server does;
+#                 otlp_reply reads the input as an OTLP receiver's reply (its partialSuccess)
+#                 and as a record for the OTLP encoder.
 #                 -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
@@ -38,7 +40,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl"
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply"
 targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
@@ -113,6 +115,11 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_ctl.c userspace/control/ctl.c "$lib" $libs \
 			-o "$out/fuzz_ctl"
 		opts= ;;
+	otlp_reply)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc -DVIGIL_VERSION='"fuzz"' tests/fuzz/fuzz_otlp_reply.c \
+			userspace/output/otlp_logs.c "$lib" $libs -o "$out/fuzz_otlp_reply"
+		opts=-dict=tests/fuzz/json.dict ;;
 	oom)
 		# shellcheck disable=SC2086
 		$cc $warn -O1 $inc tests/fuzz/oom_config.c tests/lib/failalloc.c $config_srcs \

@@ -127,7 +127,13 @@ struct vigil_config {
 	char *pg_password_file;	     /* absolute; read at each connection */
 	char *pg_spool;		     /* default /var/lib/vigil/postgres.spool */
 	uint64_t pg_spool_max_mb;    /* default 256 */
-	char *metrics_listen;	     /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
+	char *otlp_endpoint;	     /* otlp.endpoint; NULL: no OTLP sink */
+	char **otlp_headers;	     /* "Name: value" each (${VAR} expanded), NULL-terminated */
+	unsigned int otlp_n_headers;
+	uint64_t otlp_timeout_ms;   /* each request; default 10 s */
+	char *otlp_spool;	    /* default /var/lib/vigil/otlp.spool */
+	uint64_t otlp_spool_max_mb; /* default 256 */
+	char *metrics_listen;	    /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -183,6 +183,17 @@ static const cyaml_schema_field_t postgres_fields[] = {
     CYAML_FIELD_END,
 };
 
+/* headers: a mapping of free names, which libcyaml cannot read: build.c reads it with
+ * cfg_string_map(). */
+static const cyaml_schema_field_t otlp_fields[] = {
+    F_STR("endpoint", struct raw_otlp, endpoint),
+    CYAML_FIELD_IGNORE("headers", CYAML_FLAG_OPTIONAL),
+    F_STR("timeout", struct raw_otlp, timeout),
+    F_STR("spool", struct raw_otlp, spool),
+    F_STR("spool_max_mb", struct raw_otlp, spool_max_mb),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t metrics_fields[] = {
     F_STR("listen", struct raw_metrics, listen),
     CYAML_FIELD_END,
@@ -197,6 +208,7 @@ static const cyaml_schema_field_t config_fields[] = {
     F_STR("window", struct raw_config, window),
     F_MAP("redis", struct raw_config, redis, redis_fields),
     F_MAP("postgres", struct raw_config, postgres, postgres_fields),
+    F_MAP("otlp", struct raw_config, otlp, otlp_fields),
     F_MAP("metrics", struct raw_config, metrics, metrics_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
 			 CYAML_UNLIMITED),

@@ -136,6 +136,10 @@ struct raw_postgres {
 	char *url, *password, *password_file, *spool, *spool_max_mb;
 };
 
+struct raw_otlp {
+	char *endpoint, *timeout, *spool, *spool_max_mb; /* headers: see schema.c */
+};
+
 struct raw_metrics {
 	char *listen;
 };
@@ -145,6 +149,7 @@ struct raw_config {
 	char *observe_all;
 	struct raw_redis *redis;
 	struct raw_postgres *postgres;
+	struct raw_otlp *otlp;
 	struct raw_metrics *metrics;
 	struct raw_workload *workloads;
 	unsigned int workloads_count;

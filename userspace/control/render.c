@@ -204,8 +204,8 @@ static int print_workloads(const json_t *wls, FILE *out)
 	return 0;
 }
 
-/* The Redis sink's line(s): state, queue depth, spool size; "off" without redis.url. */
-/* A queued sink's lines ("redis", "postgres"), or "off". */
+/* A queued sink's lines ("redis", "postgres", "otlp"): state, queue depth, spool size; or
+ * "off". */
 static void print_sink(const char *name, const json_t *r, FILE *out)
 {
 	char buf[256];
@@ -340,6 +340,8 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	print_sink("redis", json_object_get(root, "redis"), out);
 	if (json_is_object(json_object_get(root, "postgres")))
 		print_sink("postgres", json_object_get(root, "postgres"), out);
+	if (json_is_object(json_object_get(root, "otlp")))
+		print_sink("otlp", json_object_get(root, "otlp"), out);
 	print_state(json_object_get(root, "state"), json_object_get(root, "fleet"), out);
 	if (json_is_object(json_object_get(root, "http"))) {
 		const json_t *h = json_object_get(root, "http");

@@ -33,7 +33,7 @@
 #define REFRESH_TICKS 5 /* pidfiles, executables and cgroup globs: every 5 ticks */
 
 /* The queued sinks (output/sink.h) the daemon can run, and what it last said of each. */
-enum { DAEMON_SINK_REDIS, DAEMON_SINK_POSTGRES, DAEMON_SINKS };
+enum { DAEMON_SINK_REDIS, DAEMON_SINK_POSTGRES, DAEMON_SINK_OTLP, DAEMON_SINKS };
 
 struct daemon_sink {
 	struct vigil_sink *sink; /* NULL: not configured */
@@ -59,7 +59,7 @@ struct daemon {
 	struct vigil_fleet *fleet;		 /* the fleet's knowledge (with redis.url) */
 	struct vigil_fleet_reader *fleet_reader; /* ... its thread */
 	struct vigil_output *out;
-	struct daemon_sink sinks[DAEMON_SINKS];	 /* redis.url, postgres.url */
+	struct daemon_sink sinks[DAEMON_SINKS];	 /* redis.url, postgres.url, otlp.endpoint */
 	struct vigil_redis_watch *watch;	 /* approvals stream, busy keys (redis.url) */
 	int busy_index[VIGIL_MAX_WORKLOADS + 1]; /* workload -> its busy key in watch, or -1 */
 	uint64_t approvals_ignored;		 /* stream decisions about no waiting incident */

@@ -396,6 +396,8 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 	snprintf(i->workload_name, sizeof(i->workload_name), "%s", workload);
 	snprintf(i->title, sizeof(i->title), "%s", d->title);
 	snprintf(i->detail, sizeof(i->detail), "%s", d->detail);
+	/* Captured now: the process may be gone when a sink sends the record. */
+	snprintf(i->comm, sizeof(i->comm), "%.*s", (int)sizeof(hdr->comm), hdr->comm);
 	i->count = 1;
 	i->first_kernel_ns = hdr->ts_ns;
 	fill_chain(t, i);

@@ -79,6 +79,7 @@ struct vigil_incident {
 	uint64_t resolved_mono_ns;   /* 0 until resolved */
 	uint64_t replaced_kernel_ns; /* a heal's new process exec'd then (CLOCK_MONOTONIC); 0 */
 	uint32_t tgid;		     /* of the last event */
+	char comm[16];		     /* the first event's process name ("" when restored) */
 	int signal, status;
 	bool core_dumped;
 	bool busy;  /* the healer holds it (vigil_incident_hold): not to be expired */

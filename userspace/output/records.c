@@ -176,6 +176,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	vigil_json_str(j, "title", i->title);
 	vigil_json_str(j, "detail", i->detail);
 	vigil_json_u64(j, "pid", i->tgid);
+	if (i->comm[0])
+		vigil_json_str(j, "comm", i->comm);
 	vigil_json_i64(j, "signal", i->signal);
 	vigil_json_i64(j, "exit_code", i->status);
 	vigil_json_u64(j, "first_kernel_ts_ns", i->first_kernel_ns);
