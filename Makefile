@@ -252,7 +252,7 @@ KERNEL ?= 6.1
 VM_TESTS ?= $(INTEG_BINS) $(SCEN_BIN)
 
 .PHONY: test-kernel
-test-kernel: deps $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN)
+test-kernel: deps $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN) $(NPM_STAMP)
 	@tests/vm/run-kernel.sh $(KERNEL) $(OUT) $(VM_TESTS)
 
 # --- running -------------------------------------------------------------------------------
