@@ -94,6 +94,7 @@ static void family_rows(struct report *r, const struct vigil_probes *p)
 	static const char *const what[VIGIL_FAM_MAX] = {
 	    [VIGIL_FAM_SOCKETS] = "socket errors, resets, retransmits, connection counts",
 	    [VIGIL_FAM_LATENCY] = "syscall latency histograms and slow-syscall events",
+	    [VIGIL_FAM_TRACE] = "traceparent of inbound HTTP requests (trace.http)",
 	};
 	char progs[256], detail[640], check[64];
 
@@ -101,7 +102,8 @@ static void family_rows(struct report *r, const struct vigil_probes *p)
 		bool ok = vigil_probes_has(p, f);
 
 		vigil_probes_attached(p, f, progs, sizeof(progs));
-		snprintf(check, sizeof(check), "tp_btf programs (%s)", vigil_family_name(f));
+		snprintf(check, sizeof(check), "%s programs (%s)",
+			 f == VIGIL_FAM_TRACE ? "tracepoint" : "tp_btf", vigil_family_name(f));
 		snprintf(detail, sizeof(detail), ok ? "%s: %s" : "%s unavailable: %s", what[f],
 			 ok ? progs : vigil_probes_error(p, f));
 		row(r, false, ok, check, detail);
@@ -114,7 +116,8 @@ static void probe_mode(struct report *r, bool classic)
 	struct vigil_probe_opts o = {.force_classic = classic,
 				     .ringbuf_bytes = 4096 * 16,
 				     .sockets = !classic,
-				     .latency = !classic};
+				     .latency = !classic,
+				     .trace = !classic};
 	struct vigil_probes *p = NULL;
 	char err[512] = "", detail[640], progs[256];
 	int ret;

@@ -417,6 +417,9 @@ fill:
 	i->signal = d->signal;
 	i->status = d->status;
 	i->core_dumped = d->core_dumped;
+	/* The requests the first fault broke; a later one's only when the first had none. */
+	if (!i->trace.n && d->trace.n)
+		i->trace = d->trace;
 	if (*opened || pow2(i->count))
 		notify(t, i);
 	return i;

@@ -24,11 +24,13 @@
 #include "exits.skel.h"
 #include "latency.skel.h"
 #include "sockets.skel.h"
+#include "trace.skel.h"
 
 struct vigil_probes {
 	struct exits_bpf *exits;
 	struct sockets_bpf *sockets;
 	struct latency_bpf *latency;
+	struct trace_bpf *trace;
 	const char *mode;
 	uint64_t *watched_bits;		 /* mmap of the map of the same name */
 	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
@@ -36,7 +38,7 @@ struct vigil_probes {
 
 const char *vigil_family_name(enum vigil_family f)
 {
-	static const char *const names[] = {"exits", "sockets", "latency"};
+	static const char *const names[] = {"exits", "sockets", "latency", "trace"};
 
 	return (unsigned int)f < VIGIL_FAM_MAX ? names[f] : "?";
 }
@@ -51,6 +53,8 @@ static struct bpf_object *family_obj(const struct vigil_probes *p, enum vigil_fa
 		return p->sockets ? p->sockets->obj : NULL;
 	case VIGIL_FAM_LATENCY:
 		return p->latency ? p->latency->obj : NULL;
+	case VIGIL_FAM_TRACE:
+		return p->trace ? p->trace->obj : NULL;
 	default:
 		return NULL;
 	}
@@ -149,6 +153,10 @@ static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
 	    {"vigil_inbound", sizeof(struct vigil_inbound)},
 	    {"vigil_lat_hist", sizeof(struct vigil_lat_hist)},
 	    {"vigil_lat_cfg", sizeof(struct vigil_lat_cfg)},
+	    {"vigil_trace_ctx", sizeof(struct vigil_trace_ctx)},
+	    {"vigil_trace_thread", sizeof(struct vigil_trace_thread)},
+	    {"vigil_trace_ring", sizeof(struct vigil_trace_ring)},
+	    {"vigil_trace_cfg", sizeof(struct vigil_trace_cfg)},
 	};
 	struct btf *btf = bpf_object__btf(obj);
 	size_t i;
@@ -278,6 +286,28 @@ static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 	return ret;
 }
 
+/* The trace family: per-syscall classic tracepoints, which attach through tracefs. */
+static int open_trace(struct vigil_probes *p, char *err, size_t errlen)
+{
+	struct trace_bpf *s;
+	int ret = vigil_ensure_tracefs();
+
+	if (ret) {
+		snprintf(err, errlen, "tracefs is not mounted and mounting it failed: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	s = trace_bpf__open();
+	if (!s)
+		return -errno;
+	ret = load_family(p, s->obj, s->skeleton, "trace", err, errlen);
+	if (ret)
+		trace_bpf__destroy(s);
+	else
+		p->trace = s;
+	return ret;
+}
+
 int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,
 		      size_t errlen)
 {
@@ -321,6 +351,9 @@ others:
 	if (opts->latency && open_latency(p, p->errors[VIGIL_FAM_LATENCY], 256) &&
 	    !p->errors[VIGIL_FAM_LATENCY][0])
 		snprintf(p->errors[VIGIL_FAM_LATENCY], 256, "opening the latency object failed");
+	if (opts->trace && open_trace(p, p->errors[VIGIL_FAM_TRACE], 256) &&
+	    !p->errors[VIGIL_FAM_TRACE][0])
+		snprintf(p->errors[VIGIL_FAM_TRACE], 256, "opening the trace object failed");
 	*out = p;
 	return 0;
 }
@@ -331,6 +364,7 @@ void vigil_probes_close(struct vigil_probes *p)
 		return;
 	if (p->watched_bits)
 		munmap(p->watched_bits, VIGIL_PID_WORDS * sizeof(uint64_t));
+	trace_bpf__destroy(p->trace);
 	latency_bpf__destroy(p->latency);
 	sockets_bpf__destroy(p->sockets);
 	exits_bpf__destroy(p->exits);
@@ -570,6 +604,43 @@ int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload
 	if (bpf_map_update_elem(bpf_map__fd(p->latency->maps.lat_cfg), &key, lc, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+int vigil_probes_set_trace(const struct vigil_probes *p, unsigned int workload, uint32_t bytes)
+{
+	struct vigil_trace_cfg c = {.bytes = bytes};
+	uint32_t key = workload;
+
+	if (!p->trace)
+		return -ENOENT;
+	if (bpf_map_update_elem(bpf_map__fd(p->trace->maps.trace_cfg), &key, &c, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int vigil_probes_trace_thread(const struct vigil_probes *p, uint32_t tid,
+			      struct vigil_trace_thread *t)
+{
+	if (!p->trace)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->trace->maps.trace_threads), &tid, t))
+		return -errno;
+	return 0;
+}
+
+int vigil_probes_trace_ring(const struct vigil_probes *p, uint32_t tgid, struct vigil_trace_ring *r)
+{
+	if (!p->trace)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->trace->maps.trace_procs), &tgid, r))
+		return -errno;
+	return 0;
+}
+
+void vigil_probes_trace_forget(const struct vigil_probes *p, uint32_t tgid)
+{
+	if (p->trace)
+		bpf_map_delete_elem(bpf_map__fd(p->trace->maps.trace_procs), &tgid);
 }
 
 int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot, struct vigil_lat_hist *h)
