@@ -10,6 +10,7 @@
  * them to the thread's queue (trace_threads) and the process's ring (trace_procs). A write on
  * a TCP socket (write, writev, sendto, sendmsg: the response) drops the thread's oldest
  * context. Nothing goes to the ring buffer: userspace reads the two maps when a fault happens.
+ * With trace.env, the exec tracepoint looks for TRACEPARENT in the new environment.
  *
  * Per-syscall tracepoints (syscalls/sys_{enter,exit}_*), not raw_syscalls: the programs run
  * only on the eight syscalls they name, and every other syscall of the host pays only the
@@ -69,6 +70,14 @@ struct {
 	__type(value, struct vigil_trace_ring);
 } trace_procs SEC(".maps");
 
+/* tgid -> the TRACEPARENT its environment held at exec (workloads with trace.env). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct vigil_trace_ctx);
+} trace_env SEC(".maps");
+
 struct scratch {
 	__u8 buf[VIGIL_TRACE_SCRATCH];
 	struct vigil_trace_ctx found[VIGIL_TRACE_QUEUE];
@@ -86,18 +95,24 @@ struct {
 	__type(value, struct scratch);
 } trace_scratch SEC(".maps");
 
-/* The bytes of each inbound read this process's workload searches; 0: none (not traced). */
-static __always_inline __u32 traced_bytes(__u32 tgid)
+/* What this process's workload traces, or NULL. */
+static __always_inline struct vigil_trace_cfg *trace_cfg_of(__u32 tgid)
 {
-	struct vigil_trace_cfg *c;
 	struct vigil_watch *w;
 	__u32 workload;
 
 	w = bpf_map_lookup_elem(&watched, &tgid);
 	if (!w)
-		return 0;
+		return NULL;
 	workload = w->workload;
-	c = bpf_map_lookup_elem(&trace_cfg, &workload);
+	return bpf_map_lookup_elem(&trace_cfg, &workload);
+}
+
+/* The bytes of each inbound read this process's workload searches; 0: none (not traced). */
+static __always_inline __u32 traced_bytes(__u32 tgid)
+{
+	struct vigil_trace_cfg *c = trace_cfg_of(tgid);
+
 	return c ? c->bytes : 0;
 }
 
@@ -293,6 +308,71 @@ static __always_inline int on_write(__s32 fd)
 	if (r && slot < VIGIL_TRACE_RING && r->slots[slot].tid == tid &&
 	    r->slots[slot].ctx.ts_ns == c->ts_ns)
 		r->slots[slot].ctx.done_ns = now;
+	return 0;
+}
+
+/* One byte of an environment chunk in the scratch buffer (bpf_loop callback). */
+static long env_pos(__u64 i, void *unused)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&trace_scratch, &zero);
+
+	if (!s)
+		return 1;
+	vigil_tp_env_pos(s->buf, s->len, (__u32)i, &s->found[0], &s->n);
+	return s->n ? 1 : 0;
+}
+
+/*
+ * A watched process exec'd (after exits.bpf.c's program put it in the watched set: programs
+ * on one tracepoint run in the order they were attached). With trace.env, search its new
+ * environment — current's memory, here — for TRACEPARENT: the fallback context of batch jobs
+ * and CLI runs, which read no request.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(trace_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid), zero = 0;
+	struct vigil_trace_cfg *cfg;
+	struct mm_struct *mm;
+	struct scratch *sc;
+	__u64 start, end, off, len, span;
+
+	if (!tgid_watched(tgid))
+		return 0;
+	/* A new program: its predecessor's context is not its own. */
+	bpf_map_delete_elem(&trace_env, &tgid);
+	cfg = trace_cfg_of(tgid);
+	sc = bpf_map_lookup_elem(&trace_scratch, &zero);
+	if (!cfg || !cfg->env || !sc)
+		return 0;
+	mm = BPF_CORE_READ(task, mm);
+	start = BPF_CORE_READ(mm, env_start);
+	end = BPF_CORE_READ(mm, env_end);
+	for (__u32 c = 0; c < VIGIL_TRACE_ENV_CHUNKS; c++) {
+		off = c * VIGIL_TRACE_ENV_STEP;
+		if (start + off >= end)
+			break;
+		len = end - start - off;
+		if (len > VIGIL_TRACE_SCRATCH)
+			len = VIGIL_TRACE_SCRATCH;
+		if (bpf_probe_read_user(sc->buf, len, (void *)(start + off)))
+			break;
+		sc->len = len;
+		sc->n = 0;
+		/* Entries that start in the overlap are the next chunk's, where they are whole. */
+		span = start + off + len >= end ? len : VIGIL_TRACE_ENV_STEP;
+		if (!c && !vigil_tp_env_at(sc->buf, sc->len, 0, &sc->found[0]))
+			sc->n = 1;
+		else
+			bpf_loop(span, env_pos, NULL, 0);
+		if (sc->n) {
+			sc->found[0].ts_ns = bpf_ktime_get_ns();
+			sc->found[0].done_ns = 0;
+			bpf_map_update_elem(&trace_env, &tgid, &sc->found[0], BPF_ANY);
+			break;
+		}
+	}
 	return 0;
 }
 

@@ -257,11 +257,17 @@ struct vigil_trace_ring {
 	struct vigil_trace_slot slots[VIGIL_TRACE_RING];
 };
 
-/* Map "trace_cfg" (array, index: workload): bytes of each inbound read searched; 0: off. */
+/* Map "trace_cfg" (array, index: workload): what the trace family does for it. */
 struct vigil_trace_cfg {
-	__u32 bytes; /* 1..VIGIL_TRACE_SCRATCH */
-	__u32 __pad0;
+	__u32 bytes; /* of each inbound read searched, 1..VIGIL_TRACE_SCRATCH; 0: no trace.http */
+	__u32 env;   /* 1: look for TRACEPARENT in the environment at exec (map "trace_env") */
 };
+
+/* The environment searched at exec: chunks of VIGIL_TRACE_SCRATCH bytes, each overlapping the
+ * one before by VIGIL_TRACE_ENV_OVERLAP (an entry across a chunk's end is whole in the next). */
+#define VIGIL_TRACE_ENV_CHUNKS 8
+#define VIGIL_TRACE_ENV_OVERLAP 80
+#define VIGIL_TRACE_ENV_STEP (VIGIL_TRACE_SCRATCH - VIGIL_TRACE_ENV_OVERLAP) /* a multiple of 8 */
 
 /*
  * Layout checks, evaluated by both compilers. If one fails, the two sides of the ring buffer
@@ -298,6 +304,7 @@ VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_slot) == 56);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_ring) == 8 + 56 * VIGIL_TRACE_RING);
 VIGIL_ABI_ASSERT((VIGIL_TRACE_QUEUE & (VIGIL_TRACE_QUEUE - 1)) == 0);
 VIGIL_ABI_ASSERT((VIGIL_TRACE_RING & (VIGIL_TRACE_RING - 1)) == 0);
+VIGIL_ABI_ASSERT(VIGIL_TRACE_ENV_STEP % 8 == 0);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_cfg) == 8);
 VIGIL_ABI_ASSERT((VIGIL_TRACE_SCRATCH & (VIGIL_TRACE_SCRATCH - 1)) ==
 		 0); /* a slot fits the __u8 of vigil_lat_cfg.hist */

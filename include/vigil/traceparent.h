@@ -8,8 +8,8 @@
  * Accepted: a line starting "traceparent:" (name in any case), at most VIGIL_TP_OWS_MAX spaces
  * or tabs, then version 00 exactly: "00-" 32 lowercase hex (trace-id, not all zero) "-" 16
  * lowercase hex (parent-id, not all zero) "-" 2 lowercase hex (flags), then the end of the data,
- * CR, LF, space or tab. Anything else (another version, uppercase hex, a longer value) is not a
- * context.
+ * CR, LF, space, tab or NUL. Anything else (another version, uppercase hex, a longer value) is not
+ * a context.
  *
  * Every byte is read as buf[i & (VIGIL_TRACE_SCRATCH - 1)] after checking i < len: the bound the
  * verifier needs, and the same on both sides. A caller's buffer holds VIGIL_TRACE_SCRATCH bytes
@@ -79,7 +79,7 @@ static __always_inline int vigil_tp_value(const __u8 *buf, __u32 len, __u32 off,
 		return -1;
 	if (off + VIGIL_TP_VALUE_LEN < len) {
 		c = VIGIL_TP_AT(buf, off + VIGIL_TP_VALUE_LEN);
-		if (c != '\r' && c != '\n' && c != ' ' && c != '\t')
+		if (c != '\r' && c != '\n' && c != ' ' && c != '\t' && c != '\0')
 			return -1;
 	}
 	return 0;
@@ -110,6 +110,32 @@ static __always_inline int vigil_tp_header(const __u8 *buf, __u32 len, __u32 off
 		off++;
 	}
 	return vigil_tp_value(buf, len, off, out);
+}
+
+/* A "TRACEPARENT=" environment entry starting at buf[off] (the name exact, no spaces).
+ * Returns 0 and *out, or -1. */
+static __always_inline int vigil_tp_env_at(const __u8 *buf, __u32 len, __u32 off,
+					   struct vigil_trace_ctx *out)
+{
+	const char name[VIGIL_TP_NAME_LEN + 1] = "TRACEPARENT=";
+
+	if (len > VIGIL_TRACE_SCRATCH || off > VIGIL_TRACE_SCRATCH ||
+	    off + VIGIL_TP_NAME_LEN + VIGIL_TP_VALUE_LEN > len)
+		return -1;
+	for (__u32 k = 0; k < VIGIL_TP_NAME_LEN; k++)
+		if (VIGIL_TP_AT(buf, off + k) != (__u8)name[k])
+			return -1;
+	return vigil_tp_value(buf, len, off + VIGIL_TP_NAME_LEN, out);
+}
+
+/* The environment entry after byte i of an environ block, if byte i is a NUL (the entry at 0
+ * is the caller's): a TRACEPARENT goes to *out, *n set to 1. The kernel calls this once per
+ * byte from bpf_loop (a word at a time is more than the verifier takes here). */
+static __always_inline void vigil_tp_env_pos(const __u8 *buf, __u32 len, __u32 i,
+					     struct vigil_trace_ctx *out, __u32 *n)
+{
+	if (i < len && !*n && VIGIL_TP_AT(buf, i) == '\0' && !vigil_tp_env_at(buf, len, i + 1, out))
+		*n = 1;
 }
 
 /*
@@ -146,6 +172,21 @@ static inline __u32 vigil_tp_scan(const __u8 *buf, __u32 len, struct vigil_trace
 	for (__u32 w = 0; w * 8 < len && n < VIGIL_TRACE_QUEUE; w++)
 		vigil_tp_scan_word(buf, len, w, found, &n);
 	return n;
+}
+
+/* The first TRACEPARENT entry in an environ block of len bytes into *out. Returns 0, or -1
+ * (none valid). What the kernel does to one chunk of a process's environment at exec. */
+static inline int vigil_tp_env(const __u8 *buf, __u32 len, struct vigil_trace_ctx *out)
+{
+	__u32 n = 0;
+
+	if (len > VIGIL_TRACE_SCRATCH)
+		len = VIGIL_TRACE_SCRATCH;
+	if (!vigil_tp_env_at(buf, len, 0, out))
+		return 0;
+	for (__u32 i = 0; i < len && !n; i++)
+		vigil_tp_env_pos(buf, len, i, out, &n);
+	return n ? 0 : -1;
 }
 
 #endif /* VIGIL_TRACEPARENT_H */

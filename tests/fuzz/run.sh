@@ -9,7 +9,7 @@
 # (default 60):
 #
 #   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
-#                     [fleet] [spool] [knowledge] [decode] [ctl] [oom]
+#                     [fleet] [spool] [knowledge] [decode] [ctl] [traceparent] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -22,7 +22,9 @@
 #                 input as a spool file in /dev/shm, opens (recovers) it, walks it and appends
 #                 after; knowledge loads the input as the knowledge file; decode checks a
 #                 ring-buffer record and takes an accepted one through the detector to its JSON
-#                 record; ctl splits a request line as the control socket's server does.
+#                 record; ctl splits a request line as the control socket's server does;
+#                 traceparent runs the kernel's traceparent parser (include/vigil/traceparent.h)
+#                 on any bytes as a read and as an environment, against a reference.
 #                 -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
@@ -38,7 +40,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl"
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl traceparent"
 targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
@@ -108,6 +110,11 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_decode.c userspace/detect/detector.c \
 			userspace/output/records.c "$lib" $libs -o "$out/fuzz_decode"
 		opts= ;;
+	traceparent)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_traceparent.c userspace/detect/trace.c "$lib" \
+			$libs -o "$out/fuzz_traceparent"
+		opts="-dict=tests/fuzz/traceparent.dict -max_len=40000" ;;
 	ctl)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_ctl.c userspace/control/ctl.c "$lib" $libs \

@@ -117,7 +117,8 @@ static void probe_mode(struct report *r, bool classic)
 				     .ringbuf_bytes = 4096 * 16,
 				     .sockets = !classic,
 				     .latency = !classic,
-				     .trace = !classic};
+				     .trace = !classic,
+				     .trace_env = !classic};
 	struct vigil_probes *p = NULL;
 	char err[512] = "", detail[640], progs[256];
 	int ret;

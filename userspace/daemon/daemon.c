@@ -109,7 +109,6 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 		vigil_tracer_lookup(d->tracer, h, &det.trace);
 	if (h->kind == VIGIL_EV_EXEC) {
 		vigil_workloads_seen(d->wl, h->workload, h->tgid);
-		vigil_tracer_exec(d->tracer, h->workload, h->tgid);
 	} else if (h->kind == VIGIL_EV_EXIT) {
 		vigil_workloads_gone(d->wl, h->workload, h->tgid);
 		vigil_tracer_exit(d->tracer, h->tgid);
@@ -356,6 +355,7 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	for (unsigned int i = 0; i < d->cfg->n_workloads; i++) {
 		po.latency |= d->cfg->workloads[i].n_latency_syscalls > 0;
 		po.trace |= d->cfg->workloads[i].trace_http;
+		po.trace_env |= d->cfg->workloads[i].trace_env;
 	}
 	ret = vigil_probes_open(&po, &d->probes, err, sizeof(err));
 	/* Workloads: match keys into the kernel, then what already runs. */

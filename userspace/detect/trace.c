@@ -1,32 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /* trace: a fault's trace context, from the trace family's maps or the environment (trace.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config/config.h"
 #include "detect/trace.h"
 #include "kernel/loader.h"
 #include "vigil/traceparent.h"
 
-#define ENV_SLOTS 256	/* processes with a TRACEPARENT remembered at once (the oldest goes) */
-#define ENV_BYTES 65536 /* of /proc/PID/environ read at most */
-
-struct env_slot {
-	uint32_t tgid; /* 0: free */
-	uint64_t seq;  /* when it was written: the oldest is replaced */
-	struct vigil_trace_ctx ctx;
-};
-
 struct vigil_tracer {
 	const struct vigil_config *cfg;
 	const struct vigil_probes *probes;
-	struct env_slot env[ENV_SLOTS];
-	uint64_t seq;
 };
 
 int vigil_tracer_new(const struct vigil_config *cfg, const struct vigil_probes *probes,
@@ -83,6 +69,24 @@ static void add(struct vigil_trace *out, const struct vigil_trace_ctx *c)
 	memcpy(out->ids[out->n++], c->trace_id, 16);
 }
 
+void vigil_trace_merge(struct vigil_trace *into, const struct vigil_trace *from)
+{
+	unsigned int k;
+
+	if (!from->n)
+		return;
+	if (!into->n) {
+		*into = *from;
+		return;
+	}
+	for (unsigned int i = 0; i < from->n && into->n < VIGIL_TRACE_IDS_MAX; i++) {
+		for (k = 0; k < into->n && memcmp(into->ids[k], from->ids[i], 16); k++)
+			;
+		if (k == into->n)
+			memcpy(into->ids[into->n++], from->ids[i], 16);
+	}
+}
+
 /* Was c in flight at fault_ns: read before it, not answered before it, not stale? */
 static bool in_flight(const struct vigil_trace_ctx *c, uint64_t fault_ns)
 {
@@ -127,78 +131,32 @@ void vigil_trace_assemble(const struct vigil_trace_thread *th, const struct vigi
 
 int vigil_trace_from_environ(const char *env, size_t len, struct vigil_trace_ctx *out)
 {
-	static const char name[] = "TRACEPARENT=";
 	uint8_t buf[VIGIL_TRACE_SCRATCH];
-	size_t i = 0, n;
+	size_t off = 0, n;
+	__u32 found;
 
-	while (i < len) {
-		n = strnlen(env + i, len - i);
-		if (n > sizeof(name) - 1 && !memcmp(env + i, name, sizeof(name) - 1)) {
-			n -= sizeof(name) - 1;
-			if (n != VIGIL_TP_VALUE_LEN)
-				return -ENOENT;
-			memcpy(buf, env + i + sizeof(name) - 1, n);
-			return vigil_tp_value(buf, (__u32)n, 0, out) ? -ENOENT : 0;
-		}
-		i += n + 1;
+	/* In chunks that overlap, as the kernel reads a process's environment at exec: the
+	 * first also at its byte 0, the others only after a NUL. */
+	for (unsigned int c = 0; c < VIGIL_TRACE_ENV_CHUNKS && off < len; c++) {
+		size_t span;
+
+		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		memcpy(buf, env + off, n);
+		/* Entries that start in the overlap are the next chunk's, where they are whole. */
+		span = off + n >= len ? n : VIGIL_TRACE_ENV_STEP;
+		found = !c && !vigil_tp_env_at(buf, (__u32)n, 0, out);
+		for (__u32 i = 0; i < span && !found; i++)
+			vigil_tp_env_pos(buf, (__u32)n, i, out, &found);
+		if (found)
+			return 0;
+		off += VIGIL_TRACE_ENV_STEP;
 	}
 	return -ENOENT;
 }
 
-static struct env_slot *env_find(struct vigil_tracer *t, uint32_t tgid)
-{
-	for (unsigned int i = 0; i < ENV_SLOTS; i++)
-		if (t->env[i].tgid == tgid)
-			return &t->env[i];
-	return NULL;
-}
-
-void vigil_tracer_exec(struct vigil_tracer *t, unsigned int workload, uint32_t tgid)
-{
-	struct vigil_trace_ctx ctx = {};
-	struct env_slot *s, *old;
-	char path[64], *env;
-	ssize_t n;
-	int fd;
-
-	if (!t || !workload || workload > t->cfg->n_workloads ||
-	    !t->cfg->workloads[workload - 1].trace_env)
-		return;
-	snprintf(path, sizeof(path), "/proc/%u/environ", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return; /* gone already: a fallback is best effort */
-	env = malloc(ENV_BYTES);
-	n = env ? read(fd, env, ENV_BYTES) : -1;
-	close(fd);
-	if (n > 0 && !vigil_trace_from_environ(env, (size_t)n, &ctx)) {
-		s = env_find(t, tgid);
-		if (!s) {
-			/* The free or the oldest slot: a free one's seq is 0. */
-			s = &t->env[0];
-			for (unsigned int i = 1; i < ENV_SLOTS; i++) {
-				old = &t->env[i];
-				if (old->seq < s->seq)
-					s = old;
-			}
-		}
-		s->tgid = tgid;
-		s->seq = ++t->seq;
-		s->ctx = ctx;
-	}
-	free(env);
-}
-
 void vigil_tracer_exit(struct vigil_tracer *t, uint32_t tgid)
 {
-	struct env_slot *s;
-
-	if (!t)
-		return;
-	s = env_find(t, tgid);
-	if (s)
-		memset(s, 0, sizeof(*s));
-	if (t->probes)
+	if (t && t->probes)
 		vigil_probes_trace_forget(t->probes, tgid);
 }
 
@@ -230,7 +188,7 @@ void vigil_tracer_lookup(struct vigil_tracer *t, const struct vigil_event_hdr *h
 	struct vigil_trace_ring ring;
 	const struct vigil_workload *w;
 	uint32_t tid = fault_thread(h);
-	struct env_slot *s;
+	struct vigil_trace_ctx env;
 	bool have_th, have_ring;
 
 	memset(out, 0, sizeof(*out));
@@ -243,13 +201,11 @@ void vigil_tracer_lookup(struct vigil_tracer *t, const struct vigil_event_hdr *h
 		vigil_trace_assemble(have_th ? &th : NULL, have_ring ? &ring : NULL, h->tgid, tid,
 				     h->ts_ns, out);
 	}
-	if (out->n || !w->trace_env)
+	if (out->n || !w->trace_env || !t->probes ||
+	    vigil_probes_trace_env(t->probes, h->tgid, &env))
 		return;
-	s = env_find(t, h->tgid);
-	if (!s)
-		return;
-	memcpy(out->ids[0], s->ctx.trace_id, 16);
-	memcpy(out->span_id, s->ctx.span_id, sizeof(out->span_id));
+	memcpy(out->ids[0], env.trace_id, 16);
+	memcpy(out->span_id, env.span_id, sizeof(out->span_id));
 	out->n = 1;
 	out->source = VIGIL_TRACE_ENV;
 }

@@ -8,7 +8,7 @@
  * socket, the thread of a slow syscall) and the process's ring, and assembles the incident's
  * trace ids: the thread's first, then the process's other in-flight ones, at most
  * VIGIL_TRACE_IDS_MAX. With none, the TRACEPARENT environment variable the process had at exec
- * (read from /proc at its exec event) is the fallback.
+ * (found by the kernel's exec program) is the fallback.
  */
 #ifndef VIGIL_TRACE_H
 #define VIGIL_TRACE_H
@@ -41,8 +41,6 @@ void vigil_tracer_free(struct vigil_tracer *t);
 /* The trace context of the fault h is about into *out (out->n 0: none). */
 void vigil_tracer_lookup(struct vigil_tracer *t, const struct vigil_event_hdr *h,
 			 struct vigil_trace *out);
-/* A process of workload (index + 1) exec'd: with trace.env, remember its TRACEPARENT. */
-void vigil_tracer_exec(struct vigil_tracer *t, unsigned int workload, uint32_t tgid);
 /* Process tgid ended (after its exit was looked up): forget what is kept of it. */
 void vigil_tracer_exit(struct vigil_tracer *t, uint32_t tgid);
 
@@ -54,9 +52,13 @@ void vigil_tracer_exit(struct vigil_tracer *t, uint32_t tgid);
 void vigil_trace_assemble(const struct vigil_trace_thread *th, const struct vigil_trace_ring *r,
 			  uint32_t tgid, uint32_t tid, uint64_t fault_ns, struct vigil_trace *out);
 
-/* TRACEPARENT=... in an environ block (NUL-separated, len bytes) into *out. Returns 0, or
- * -ENOENT (none, or not a valid version-00 value). */
+/* TRACEPARENT=... in an environ block (NUL-separated, len bytes) into *out, as the kernel
+ * finds it (the same parser, the same chunks). Returns 0, or -ENOENT (none valid). */
 int vigil_trace_from_environ(const char *env, size_t len, struct vigil_trace_ctx *out);
+
+/* Add from's trace ids that into does not list, while it has room; into takes from's span
+ * and source when it had none. */
+void vigil_trace_merge(struct vigil_trace *into, const struct vigil_trace *from);
 
 /* n bytes as 2n lowercase hex digits and a NUL into out. */
 void vigil_trace_hex(const uint8_t *b, size_t n, char *out);

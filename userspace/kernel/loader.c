@@ -286,11 +286,14 @@ static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 	return ret;
 }
 
-/* The trace family: per-syscall classic tracepoints, which attach through tracefs. */
-static int open_trace(struct vigil_probes *p, char *err, size_t errlen)
+/* The trace family: per-syscall classic tracepoints (trace.http), which attach through
+ * tracefs, and the exec program (trace.env); each only when some workload asks. */
+static int open_trace(struct vigil_probes *p, const struct vigil_probe_opts *o, char *err,
+		      size_t errlen)
 {
+	struct bpf_program *prog;
 	struct trace_bpf *s;
-	int ret = vigil_ensure_tracefs();
+	int ret = o->trace ? vigil_ensure_tracefs() : 0;
 
 	if (ret) {
 		snprintf(err, errlen, "tracefs is not mounted and mounting it failed: %s",
@@ -300,6 +303,11 @@ static int open_trace(struct vigil_probes *p, char *err, size_t errlen)
 	s = trace_bpf__open();
 	if (!s)
 		return -errno;
+	bpf_object__for_each_program(prog, s->obj)
+	{
+		bpf_program__set_autoload(prog, o->trace);
+	}
+	bpf_program__set_autoload(s->progs.trace_exec, o->trace_env);
 	ret = load_family(p, s->obj, s->skeleton, "trace", err, errlen);
 	if (ret)
 		trace_bpf__destroy(s);
@@ -351,8 +359,8 @@ others:
 	if (opts->latency && open_latency(p, p->errors[VIGIL_FAM_LATENCY], 256) &&
 	    !p->errors[VIGIL_FAM_LATENCY][0])
 		snprintf(p->errors[VIGIL_FAM_LATENCY], 256, "opening the latency object failed");
-	if (opts->trace && open_trace(p, p->errors[VIGIL_FAM_TRACE], 256) &&
-	    !p->errors[VIGIL_FAM_TRACE][0])
+	if ((opts->trace || opts->trace_env) &&
+	    open_trace(p, opts, p->errors[VIGIL_FAM_TRACE], 256) && !p->errors[VIGIL_FAM_TRACE][0])
 		snprintf(p->errors[VIGIL_FAM_TRACE], 256, "opening the trace object failed");
 	*out = p;
 	return 0;
@@ -606,9 +614,10 @@ int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload
 	return 0;
 }
 
-int vigil_probes_set_trace(const struct vigil_probes *p, unsigned int workload, uint32_t bytes)
+int vigil_probes_set_trace(const struct vigil_probes *p, unsigned int workload, uint32_t bytes,
+			   bool env)
 {
-	struct vigil_trace_cfg c = {.bytes = bytes};
+	struct vigil_trace_cfg c = {.bytes = bytes, .env = env};
 	uint32_t key = workload;
 
 	if (!p->trace)
@@ -637,10 +646,21 @@ int vigil_probes_trace_ring(const struct vigil_probes *p, uint32_t tgid, struct 
 	return 0;
 }
 
+int vigil_probes_trace_env(const struct vigil_probes *p, uint32_t tgid, struct vigil_trace_ctx *c)
+{
+	if (!p->trace)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->trace->maps.trace_env), &tgid, c))
+		return -errno;
+	return 0;
+}
+
 void vigil_probes_trace_forget(const struct vigil_probes *p, uint32_t tgid)
 {
-	if (p->trace)
-		bpf_map_delete_elem(bpf_map__fd(p->trace->maps.trace_procs), &tgid);
+	if (!p->trace)
+		return;
+	bpf_map_delete_elem(bpf_map__fd(p->trace->maps.trace_procs), &tgid);
+	bpf_map_delete_elem(bpf_map__fd(p->trace->maps.trace_env), &tgid);
 }
 
 int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot, struct vigil_lat_hist *h)
