@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * trace_http: what trace.http costs (issue 13). Every figure is measured in this run against
+ * a baseline of the same run; nothing here is a timed test.
+ *
+ *   requests/s of a loopback keep-alive HTTP/1.1 server (tests/helpers/faulty httpd, a thread
+ *   per connection, read() then one write() per request), each request carrying a
+ *   traceparent, in a watched workload: vigil with trace.http on vs the same workload
+ *   without it (target >= 0.95);
+ *
+ *   the cost of an unwatched process's syscalls, vigil with trace.http on (for another
+ *   workload) vs vigil without it: getppid (a syscall the trace programs do not name: what
+ *   every syscall of the host pays once any syscall tracepoint is enabled) and read() of
+ *   /dev/zero (one they name: the watched bit's test, then return).
+ *
+ * Configurations alternate in rounds (off, on, on, off, ...) and each round's ratio is taken,
+ * so a drifting host moves both alike; the median ratio is printed with its range.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+#define ROUNDS 6
+#define LOAD_S 1.5
+#define START_TIMEOUT_S 20.0
+#define RPS_TARGET 0.95
+#define UNWATCHED_CALLS 2000000
+
+static const char request[] =
+    "GET /ok HTTP/1.1\r\nHost: bench\r\nUser-Agent: vigil-bench\r\nAccept: */*\r\n"
+    "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n";
+
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	    !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int connect_retry(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int one = 1;
+
+	for (int i = 0; i < 300; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Requests answered per second on one keep-alive connection, for LOAD_S. -1: it failed. */
+static double load(int port)
+{
+	char buf[512];
+	double t0, t;
+	long n = 0;
+	int fd = connect_retry(port);
+
+	if (fd < 0)
+		return -1;
+	t0 = clock_s(CLOCK_MONOTONIC);
+	do {
+		ssize_t got = 0, r;
+
+		if (write(fd, request, sizeof(request) - 1) != (ssize_t)sizeof(request) - 1)
+			goto fail;
+		/* The whole answer: its body "ok\n" ends it. */
+		do {
+			r = read(fd, buf + got, sizeof(buf) - 1 - got);
+			if (r <= 0)
+				goto fail;
+			got += r;
+			buf[got] = '\0';
+		} while (!strstr(buf, "ok\n"));
+		n++;
+		t = clock_s(CLOCK_MONOTONIC);
+	} while (t - t0 < LOAD_S);
+	close(fd);
+	return n / (t - t0);
+fail:
+	close(fd);
+	return -1;
+}
+
+/* ns per call of an unwatched syscall loop: the best of 3 batches. */
+static double unwatched_ns(bool use_read)
+{
+	double best = 0;
+	char b[64];
+	int fd = open("/dev/zero", O_RDONLY);
+
+	for (int k = 0; k < 3; k++) {
+		double t0 = clock_s(CLOCK_MONOTONIC), ns;
+
+		for (int i = 0; i < UNWATCHED_CALLS; i++) {
+			if (use_read) {
+				if (read(fd, b, sizeof(b)) != sizeof(b))
+					break;
+			} else {
+				syscall(SYS_getppid);
+			}
+		}
+		ns = (clock_s(CLOCK_MONOTONIC) - t0) * 1e9 / UNWATCHED_CALLS;
+		if (!k || ns < best)
+			best = ns;
+	}
+	close(fd);
+	return best;
+}
+
+struct sample {
+	double rps, getppid_ns, read_ns;
+};
+
+/* One configuration: vigil on config, the server started after it (exec-time comm match),
+ * the load, the unwatched loops. Returns 0 or -1 (said). */
+static int measure(const char *vigil, const char *faulty, const char *out, const char *config,
+		   const char *tag, struct sample *s)
+{
+	char *argv[] = {(char *)vigil, "run",	       "--journal", "", "--quiet", "--ctl", "",
+			"--config",    (char *)config, NULL};
+	char link[PATH_MAX], port_s[16], line[512];
+	struct child c = {};
+	pid_t srv;
+	int port = free_port(), err;
+
+	snprintf(c.log, sizeof(c.log), "%s/vigil-trace-%s.log", out, tag);
+	err = child_start(argv, &c, "vigil: ready:", START_TIMEOUT_S, line, sizeof(line));
+	if (err) {
+		printf("  vigil did not start (%s): %.200s\n", tag, line);
+		return -1;
+	}
+	sleep_s(0.1);
+	snprintf(link, sizeof(link), "%s/vb-web", out);
+	unlink(link);
+	if (symlink(faulty, link)) {
+		printf("  symlink %s: %s\n", link, strerror(errno));
+		child_stop(&c, SIGTERM);
+		return -1;
+	}
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	srv = fork();
+	if (!srv) {
+		int dn = open("/dev/null", O_RDWR);
+
+		dup2(dn, 1);
+		dup2(dn, 2);
+		execl(link, "vb-web", "httpd", port_s, (char *)NULL);
+		_exit(127);
+	}
+	s->rps = load(port);
+	s->getppid_ns = unwatched_ns(false);
+	s->read_ns = unwatched_ns(true);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	child_stop(&c, SIGTERM);
+	if (s->rps < 0) {
+		printf("  the load failed (%s)\n", tag);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void row(const char *label, double *r, int n, const char *target)
+{
+	qsort(r, n, sizeof(*r), cmp);
+	printf("  %-52s %.3f  (%.3f..%.3f)  %s\n", label, r[n / 2], r[0], r[n - 1], target);
+}
+
+int main(int argc, char **argv)
+{
+	double rps[ROUNDS], gp[ROUNDS], rd[ROUNDS];
+	double rps_on = 0, rps_off = 0, gp_on = 0, gp_off = 0, rd_on = 0, rd_off = 0;
+	char off_cfg[PATH_MAX], on_cfg[PATH_MAX];
+	struct sample s[2];
+	FILE *f;
+	int n = 0;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: trace_http VIGIL FAULTY OUTDIR\n");
+		return 2;
+	}
+	if (geteuid()) {
+		fprintf(stderr, "trace_http: must run as root (vigil loads BPF programs)\n");
+		return 1;
+	}
+	snprintf(off_cfg, sizeof(off_cfg), "%s/trace-off.yaml", argv[3]);
+	snprintf(on_cfg, sizeof(on_cfg), "%s/trace-on.yaml", argv[3]);
+	f = fopen(off_cfg, "w");
+	if (!f || fprintf(f, "workloads:\n  - name: web\n    match: { comm: vb-web }\n") < 0 ||
+	    fclose(f))
+		return 1;
+	f = fopen(on_cfg, "w");
+	if (!f ||
+	    fprintf(f, "workloads:\n  - name: web\n    match: { comm: vb-web }\n"
+		       "    trace: { http: true }\n") < 0 ||
+	    fclose(f))
+		return 1;
+	printf("== trace.http: a loopback keep-alive HTTP/1.1 server's requests/s, and unwatched "
+	       "syscalls ==\n");
+	for (int r = 0; r < ROUNDS; r++) {
+		/* off, on, then on, off: neither is always second. */
+		int first = r % 2;
+
+		if (measure(argv[1], argv[2], argv[3], first ? on_cfg : off_cfg,
+			    first ? "on" : "off", &s[first]) ||
+		    measure(argv[1], argv[2], argv[3], first ? off_cfg : on_cfg,
+			    first ? "off" : "on", &s[!first]))
+			return 1;
+		rps[n] = s[1].rps / s[0].rps;
+		gp[n] = s[1].getppid_ns / s[0].getppid_ns;
+		rd[n] = s[1].read_ns / s[0].read_ns;
+		rps_off += s[0].rps / ROUNDS;
+		rps_on += s[1].rps / ROUNDS;
+		gp_off += s[0].getppid_ns / ROUNDS;
+		gp_on += s[1].getppid_ns / ROUNDS;
+		rd_off += s[0].read_ns / ROUNDS;
+		rd_on += s[1].read_ns / ROUNDS;
+		n++;
+	}
+	printf("  means: %.0f req/s off, %.0f on; getppid %.0f ns off, %.0f on; read(/dev/zero) "
+	       "%.0f ns off, %.0f on\n",
+	       rps_off, rps_on, gp_off, gp_on, rd_off, rd_on);
+	printf("  ratios, on / off (median of %d rounds, range):\n", n);
+	row("HTTP requests/s, trace.http on / off", rps, n,
+	    rps[n / 2] >= RPS_TARGET ? "target >= 0.95  PASS" : "target >= 0.95  MISS");
+	row("unwatched getppid ns/call (a syscall not traced)", gp, n, "");
+	row("unwatched read ns/call (a traced syscall)", rd, n, "");
+	return 0;
+}
