@@ -22,6 +22,7 @@
 #include "detect/incidents.h"
 #include "detect/trace.h"
 #include "output/records.h"
+#include "output/redis_cmd.h"
 #include "vigil/traceparent.h"
 
 #define TID "0af7651916cd43dd8448eb211c80319c"
@@ -246,6 +247,48 @@ static void test_record_fields(void **state)
 	vigil_json_free(&j);
 }
 
+/* Redis: the incident's hash and stream entry carry the three fields (trace_ids as its JSON
+ * text), as every field of the record. */
+static void test_redis_fields(void **state)
+{
+	static struct vigil_redis_plan p;
+	struct vigil_incident inc = {.id = "ab", .workload_name = "web"};
+	struct vigil_json j = {};
+	char scratch[4096];
+	const char *hset = NULL;
+	int seen = 0;
+
+	(void)state;
+	inc.trace.n = 1;
+	memset(inc.trace.ids[0], 0xab, 16);
+	memset(inc.trace.span_id, 0xcd, 8);
+	inc.trace.source = VIGIL_TRACE_HTTP;
+	assert_int_equal(vigil_record_incident(&j, "n", 0, &(struct vigil_rid){5, 1}, &inc), 0);
+	assert_int_equal(vigil_redis_plan(&p, "v:n:", "v:", "100", j.buf, j.len, scratch, false),
+			 0);
+	assert_int_equal(p.ncmd, 3);
+	hset = p.cmd[1].argv[0];
+	assert_string_equal(hset, "HSET");
+	for (int i = 2; i + 1 < p.cmd[1].argc; i += 2) {
+		const char *k = p.cmd[1].argv[i], *v = p.cmd[1].argv[i + 1];
+		size_t kl = p.cmd[1].argl[i], vl = p.cmd[1].argl[i + 1];
+
+		if (kl == 9 && !memcmp(k, "trace_ids", 9)) {
+			assert_int_equal(vl, 36);
+			assert_memory_equal(v, "[\"abababababababababababababababab\"]", 36);
+			seen++;
+		} else if (kl == 7 && !memcmp(k, "span_id", 7)) {
+			assert_memory_equal(v, "cdcdcdcdcdcdcdcd", 16);
+			seen++;
+		} else if (kl == 12 && !memcmp(k, "trace_source", 12)) {
+			assert_memory_equal(v, "http", 4);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 3);
+	vigil_json_free(&j);
+}
+
 static void test_config(void **state)
 {
 	static const char yaml[] = "workloads:\n"
@@ -287,7 +330,8 @@ int main(void)
 	    cmocka_unit_test(test_parse_valid),	  cmocka_unit_test(test_parse_invalid),
 	    cmocka_unit_test(test_parse_limits),  cmocka_unit_test(test_environ),
 	    cmocka_unit_test(test_assemble),	  cmocka_unit_test(test_merge_cap),
-	    cmocka_unit_test(test_record_fields), cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_record_fields), cmocka_unit_test(test_redis_fields),
+	    cmocka_unit_test(test_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
