@@ -148,7 +148,7 @@ static int measure(const char *vigil, const char *faulty, const char *out, const
 {
 	char *argv[] = {(char *)vigil, "run",	       "--journal", "", "--quiet", "--ctl", "",
 			"--config",    (char *)config, NULL};
-	char link[PATH_MAX], port_s[16], line[512];
+	char link[PATH_MAX], target[PATH_MAX], port_s[16], line[512];
 	struct child c = {};
 	pid_t srv;
 	int port = free_port(), err;
@@ -162,7 +162,8 @@ static int measure(const char *vigil, const char *faulty, const char *out, const
 	sleep_s(0.1);
 	snprintf(link, sizeof(link), "%s/vb-web", out);
 	unlink(link);
-	if (symlink(faulty, link)) {
+	/* A symlink's target is relative to the link's folder: give it an absolute one. */
+	if (!realpath(faulty, target) || symlink(target, link)) {
 		printf("  symlink %s: %s\n", link, strerror(errno));
 		child_stop(&c, SIGTERM);
 		return -1;
