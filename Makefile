@@ -37,16 +37,18 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # The packages `make deps` installs (Debian 12 names).
 DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
-	iproute2 procps postgresql runit curl libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind
+	iproute2 procps postgresql runit curl libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind \
+	libmicrohttpd-dev prometheus prometheus-alertmanager
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP \
 	$(SAN_FLAGS)
 LDFLAGS += $(SAN_LDFLAGS)
-# libcurl: the http heal action (heal/http.c); libpq: the PostgreSQL sink (output/postgres.c).
+# libcurl: the http heal action (heal/http.c); libpq: the PostgreSQL sink (output/postgres.c);
+# libmicrohttpd: the metrics and alerts endpoint (control/endpoint.c).
 CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
-LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis $(CURL_LIBS) -lpthread -lpq
+LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis $(CURL_LIBS) -lpthread -lpq -lmicrohttpd
 # libpq's headers live in /usr/include/postgresql on Debian.
 CFLAGS += -I/usr/include/postgresql
 

@@ -16,7 +16,7 @@ BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initi
 	-D_GNU_SOURCE -Iinclude -Iuserspace -I$(B) -MMD -MP
 BENCH_BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -Ivmlinux/$(ARCH) -MMD -MP
-BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthread -lpq
+BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthread -lpq -lmicrohttpd
 
 .PHONY: all run syscount
 .DELETE_ON_ERROR:

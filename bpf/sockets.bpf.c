@@ -90,6 +90,15 @@ struct {
 	__type(value, struct vigil_sock_counts);
 } sock_counts SEC(".maps");
 
+/* Per workload: its retransmits, and the count that wakes userspace (events.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, VIGIL_MAX_WORKLOADS + 1);
+	__type(key, __u32);
+	__type(value, struct vigil_retrans_alarm);
+} retrans_alarm SEC(".maps");
+
 /* (workload, listening port) -> inbound connections established and closed. A plain hash
  * with atomic adds: a passive open is rare next to a syscall, and userspace reads it only
  * while a heal waits for quiet. */
@@ -367,8 +376,41 @@ int BPF_PROG(sock_retransmit, const struct sock *sk)
 	struct vigil_sock_counts *c;
 	struct owner *o = bpf_map_lookup_elem(&sock_owner, &key);
 
-	/* Counted, never sent: userspace turns the counts into a rate. */
-	if (o && (c = counts(o->workload)))
+	struct vigil_retrans_alarm *a;
+	struct vigil_retrans *e;
+	__u32 workload;
+	__u64 n;
+
+	if (!o)
+		return 0;
+	workload = o->workload;
+	/* Counted; sent only when the count reaches the alarm userspace armed. */
+	c = counts(workload);
+	if (c)
 		c->retransmits++;
+	a = bpf_map_lookup_elem(&retrans_alarm, &workload);
+	if (!a)
+		return 0;
+	if (!*(volatile __u64 *)&a->first_ns)
+		__sync_val_compare_and_swap(&a->first_ns, 0, bpf_ktime_get_ns());
+	n = __sync_fetch_and_add(&a->count, 1) + 1;
+	if (n != *(volatile __u64 *)&a->at)
+		return 0;
+	e = reserve(sizeof(*e), workload);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.kind = VIGIL_EV_RETRANS;
+	e->hdr.version = VIGIL_ABI_VERSION;
+	e->hdr.size = sizeof(*e);
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->hdr.tgid = o->tgid;
+	e->hdr.pid = o->tgid;
+	e->hdr.cgroup_id = o->cgroup_id;
+	e->hdr.workload = workload;
+	e->hdr.flags = VIGIL_F_WATCHED;
+	__builtin_memcpy(e->hdr.comm, o->comm, sizeof(e->hdr.comm));
+	e->count = n;
+	submit(e);
 	return 0;
 }

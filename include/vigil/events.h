@@ -21,12 +21,13 @@
 #define VIGIL_ABI_VERSION 1
 
 enum vigil_event_kind {
-	VIGIL_EV_EXIT = 1, /* a process ended (watched, or failing in observe-all mode) */
-	VIGIL_EV_OOM = 2,  /* the OOM killer chose a victim (before it exits) */
-	VIGIL_EV_EXEC = 3, /* a new process matched a workload by comm, exe or cgroup */
-	VIGIL_EV_SOCK = 4, /* a socket error of a watched process (failed connect, reset...) */
-	VIGIL_EV_SLOW = 5, /* a syscall of a watched process took longer than its budget */
-	VIGIL_EV_HANG = 6, /* the kernel's hung-task detector found a watched task stuck in D */
+	VIGIL_EV_EXIT = 1,    /* a process ended (watched, or failing in observe-all mode) */
+	VIGIL_EV_OOM = 2,     /* the OOM killer chose a victim (before it exits) */
+	VIGIL_EV_EXEC = 3,    /* a new process matched a workload by comm, exe or cgroup */
+	VIGIL_EV_SOCK = 4,    /* a socket error of a watched process (failed connect, reset...) */
+	VIGIL_EV_SLOW = 5,    /* a syscall of a watched process took longer than its budget */
+	VIGIL_EV_HANG = 6,    /* the kernel's hung-task detector found a watched task stuck in D */
+	VIGIL_EV_RETRANS = 7, /* a workload's retransmits reached the count userspace armed */
 	VIGIL_EV_KIND_MAX,
 };
 
@@ -121,6 +122,27 @@ struct vigil_hang {
 	__u64 switches;		    /* its context switches: unchanged for the whole timeout */
 	__u32 state;		    /* its __state (TASK_UNINTERRUPTIBLE...) */
 	__u32 __pad0;
+};
+
+/*
+ * Map "retrans_alarm" (array, mmap'able, index: workload): each retransmit of a workload's
+ * socket adds one to count (atomically), and stamps first_ns when it is 0; the one that makes
+ * count equal to at sends one VIGIL_EV_RETRANS record. Userspace sets at to the count at which
+ * the last second's retransmits would reach the class's threshold (0: disarmed), so the
+ * retransmits class is decided when the kernel crosses it, not at the next sample; and takes
+ * first_ns (setting it back to 0) at each sample: the time of each sample's first retransmit,
+ * from which an incident is timed. hdr.tgid is the retransmitting socket's owner.
+ */
+struct vigil_retrans_alarm {
+	__u64 count;
+	__u64 at;
+	__u64 first_ns; /* bpf_ktime_get_ns() of the first retransmit since userspace took it */
+	__u64 __pad0;
+};
+
+struct vigil_retrans {
+	struct vigil_event_hdr hdr;
+	__u64 count; /* the alarm's count when it went off (== at) */
 };
 
 /*
@@ -294,6 +316,8 @@ VIGIL_ABI_ASSERT(sizeof(struct vigil_sock_counts) == 32);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_inbound_key) == 8);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_inbound) == 16);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_hang) == 72);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_retrans) == 64);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_retrans_alarm) == 32);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_hist) == 8 * (VIGIL_LAT_SLOTS + 2));
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_cfg) == 8 + VIGIL_MAX_SYSCALLS);
 VIGIL_ABI_ASSERT(VIGIL_LAT_HISTS <= 256);

@@ -18,6 +18,7 @@
 #include "config/build.h"
 #include "config/policy.h"
 #include "config/yaml.h"
+#include "core/netaddr.h"
 #include "core/redis_conn.h"
 #include "detect/incidents.h"
 #include "heal/action.h"
@@ -993,6 +994,18 @@ static int build_postgres(struct parse_ctx *pc, const struct raw_postgres *pg,
 			       &cfg->pg_spool_max_mb);
 }
 
+/* metrics: the HTTP endpoint's address (numeric: nothing is resolved). */
+static int build_metrics(struct parse_ctx *pc, const struct raw_metrics *m,
+			 struct vigil_config *cfg)
+{
+	struct sockaddr_storage ss;
+	const char *why;
+
+	if (m->listen && vigil_parse_hostport(m->listen, &ss, &why))
+		return cfg_fail(pc, "metrics", "listen", "'%s': %s", m->listen, why);
+	return get_str(pc, "metrics.listen", m->listen, NULL, &cfg->metrics_listen);
+}
+
 /* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
  * -ENOMEM. */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
@@ -1045,6 +1058,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 			       &cfg->observe_all_rate);
 	if (!ret)
 		ret = build_postgres(pc, r->postgres ?: &(struct raw_postgres){0}, cfg);
+	if (!ret)
+		ret = build_metrics(pc, r->metrics ?: &(struct raw_metrics){0}, cfg);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)

@@ -198,6 +198,7 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->pg_password);
 	free(cfg->pg_password_file);
 	free(cfg->pg_spool);
+	free(cfg->metrics_listen);
 	free(cfg->knowledge);
 	free(cfg->state);
 	free(cfg);

@@ -131,6 +131,7 @@ struct vigil_config {
 	char *pg_password_file;	     /* absolute; read at each connection */
 	char *pg_spool;		     /* default /var/lib/vigil/postgres.spool */
 	uint64_t pg_spool_max_mb;    /* default 256 */
+	char *metrics_listen;	     /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -191,6 +191,11 @@ static const cyaml_schema_field_t postgres_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t metrics_fields[] = {
+    F_STR("listen", struct raw_metrics, listen),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t config_fields[] = {
     F_STR("node", struct raw_config, node),
     F_STR("journal", struct raw_config, journal),
@@ -200,6 +205,7 @@ static const cyaml_schema_field_t config_fields[] = {
     F_STR("window", struct raw_config, window),
     F_MAP("redis", struct raw_config, redis, redis_fields),
     F_MAP("postgres", struct raw_config, postgres, postgres_fields),
+    F_MAP("metrics", struct raw_config, metrics, metrics_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
 			 CYAML_UNLIMITED),
     F_STR("max_incidents", struct raw_config, max_incidents),

@@ -141,11 +141,16 @@ struct raw_postgres {
 	char *url, *password, *password_file, *spool, *spool_max_mb;
 };
 
+struct raw_metrics {
+	char *listen;
+};
+
 struct raw_config {
 	char *node, *journal, *window, *knowledge, *state;
 	char *observe_all;
 	struct raw_redis *redis;
 	struct raw_postgres *postgres;
+	struct raw_metrics *metrics;
 	struct raw_workload *workloads;
 	unsigned int workloads_count;
 	char *max_incidents, *observe_all_rate;

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "daemon/daemon.h"
+#include "control/endpoint.h"
 #include "daemon/daemon_int.h"
 #include "output/redis_watch.h"
 #include "heal/knowledge.h"
@@ -43,6 +44,8 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 			fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
 		return;
 	}
+	if (opened)
+		vigil_tally_opened(&d->tally, inc);
 	vigil_healer_incident(d->healer, inc, opened);
 }
 
@@ -50,6 +53,9 @@ static void record_incident(const struct vigil_incident *i, void *arg)
 {
 	struct daemon *d = arg;
 
+	/* A state change is recorded once: the resolved one is the heal's recovery. */
+	if (i->state == VIGIL_INC_RESOLVED && !i->final && !i->restored)
+		vigil_tally_resolved(&d->tally, i);
 	vigil_out_incident(d->out, i);
 }
 
@@ -102,6 +108,11 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 	char namebuf[VIGIL_COMM_LEN + 1];
 	const char *name;
 
+	/* A retransmit alarm: the derived stage judges the workload's last second now. */
+	if (h->kind == VIGIL_EV_RETRANS) {
+		vigil_derived_retrans(d->derived, h->workload, h->ts_ns);
+		return;
+	}
 	name = vigil_workloads_name(d->wl, h->workload, h->comm, namebuf, sizeof(namebuf));
 	if (vigil_detect(h, name, &det))
 		return;
@@ -161,7 +172,8 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
 
-	vigil_derived_tick(d->derived, vigil_loop_now(loop));
+	d->last_tick_ns = vigil_loop_now(loop);
+	vigil_derived_tick(d->derived, d->last_tick_ns);
 	vigil_daemon_sinks_tick(d);
 	vigil_output_tick(d->out);
 	vigil_incidents_expire(d->incidents);
@@ -174,6 +186,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 
 static void teardown(struct daemon *d)
 {
+	vigil_http_close(d->http);
 	vigil_ctl_close(d->ctl);
 	/* No decision from Redis reaches the healer after this. */
 	vigil_redis_watch_close(d->watch);
@@ -194,6 +207,7 @@ static void teardown(struct daemon *d)
 	 * spools. */
 	vigil_daemon_sinks_close(d);
 	vigil_output_close(d->out);
+	vigil_tally_free(&d->tally);
 	vigil_loop_free(d->loop);
 	vigil_config_free(d->cfg);
 	free(d);
@@ -220,6 +234,8 @@ static int open_config_and_output(struct daemon *d, const struct vigil_run_opts 
 	so.journal_keep = d->cfg->journal_keep;
 	so.journal_fsync = d->cfg->journal_fsync;
 	ret = vigil_output_open(&so, &d->out, err, errlen);
+	if (!ret)
+		vigil_output_set_tally(d->out, &d->tally);
 	if (!ret)
 		ret = vigil_daemon_sinks_open(d, err, errlen);
 	/* A malformed knowledge store is set aside (PATH.bad), said, and vigil starts with an
@@ -282,10 +298,13 @@ static int start_loop(struct daemon *d, const char *ctl_path, bool sockets, char
 	vigil_timer_init(&d->tick, on_tick, d);
 	vigil_timer_init(&d->sample, on_sample, d);
 	vigil_timer_arm(d->loop, &d->tick, TICK_MS);
+	d->last_tick_ns = vigil_loop_now(d->loop);
 	if (sockets)
 		vigil_timer_arm(d->loop, &d->sample, VIGIL_RETRANS_SAMPLE_MS);
 	/* Approvals from Redis and the busy keys: decisions queued until the loop runs. */
 	ret = vigil_daemon_watch_open(d, err, errlen);
+	if (!ret)
+		ret = vigil_daemon_http_open(d, err, errlen);
 	if (ret)
 		return ret;
 	if (!ctl_path[0])

@@ -28,6 +28,7 @@
 #include "output/output.h"
 #include "output/redis.h"
 #include "output/sink.h"
+#include "output/tally.h"
 
 #define TICK_MS VIGIL_DERIVED_TICK_MS
 #define REFRESH_TICKS 5 /* pidfiles, executables and cgroup globs: every 5 ticks */
@@ -68,7 +69,10 @@ struct daemon {
 	struct vigil_history_live history; /* the "incidents" and "incident" queries' context */
 	struct vigil_timer tick, sample;
 	unsigned int ticks;
-	const char *journal; /* the journal in use ("" when off): --journal beats the config */
+	uint64_t last_tick_ns;	  /* the loop's clock at the last tick (for /healthz) */
+	struct vigil_http *http;  /* metrics.listen's endpoint; NULL: none */
+	struct vigil_tally tally; /* incidents, heals and their times, for /metrics */
+	const char *journal;	  /* the journal in use ("" when off): --journal beats the config */
 	uint64_t started_mono_ns;
 	struct vigil_privs privs; /* what the loop's thread kept of root (core/privileges.h) */
 };
@@ -94,6 +98,14 @@ void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path);
 /* status.c: register the control socket's handlers (status, latency, incidents, incident,
  * approve). Returns 0 or -errno. */
 int vigil_daemon_handlers(struct daemon *d);
+
+/* daemon_http.c: the HTTP endpoint (metrics.listen) and its routes: /healthz, /readyz,
+ * /metrics. 0 (also when there is no metrics.listen) or -errno with err written. */
+struct vigil_http_req;
+struct vigil_http_resp;
+int vigil_daemon_http_open(struct daemon *d, char *err, size_t errlen);
+/* daemon_metrics.c: /metrics, the Prometheus text of every stage's numbers. */
+void vigil_daemon_metrics(const struct vigil_http_req *req, struct vigil_http_resp *r, void *ctx);
 
 /* daemon_sinks.c: open the configured sinks (Redis) and hand them every record (0 or -errno,
  * err written); once a second, report their losses and state changes; at the end, stop

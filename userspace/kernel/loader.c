@@ -26,14 +26,19 @@
 #include "sockets.skel.h"
 #include "trace.skel.h"
 
+/* retrans_alarm, mmap'd: its entries rounded up to whole pages, as the kernel maps them. */
+#define RETRANS_MAP_BYTES                                                                          \
+	((((VIGIL_MAX_WORKLOADS + 1) * sizeof(struct vigil_retrans_alarm)) + 4095) & ~4095ul)
+
 struct vigil_probes {
 	struct exits_bpf *exits;
 	struct sockets_bpf *sockets;
 	struct latency_bpf *latency;
 	struct trace_bpf *trace;
 	const char *mode;
-	uint64_t *watched_bits;		 /* mmap of the map of the same name */
-	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
+	uint64_t *watched_bits;		     /* mmap of the map of the same name */
+	struct vigil_retrans_alarm *retrans; /* mmap of retrans_alarm (sockets family) */
+	char errors[VIGIL_FAM_MAX][256];     /* why a requested family is not attached */
 };
 
 const char *vigil_family_name(enum vigil_family f)
@@ -356,6 +361,17 @@ others:
 	if (opts->sockets && open_sockets(p, p->errors[VIGIL_FAM_SOCKETS], 256) &&
 	    !p->errors[VIGIL_FAM_SOCKETS][0])
 		snprintf(p->errors[VIGIL_FAM_SOCKETS], 256, "opening the sockets object failed");
+	if (p->sockets) {
+		p->retrans = mmap(NULL, RETRANS_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+				  bpf_map__fd(p->sockets->maps.retrans_alarm), 0);
+		if (p->retrans == MAP_FAILED) {
+			/* The class still works, at the sampler's pace. */
+			fprintf(stderr,
+				"vigil: mapping retrans_alarm: %s: retransmits sampled only\n",
+				strerror(errno));
+			p->retrans = NULL;
+		}
+	}
 	if (opts->latency && open_latency(p, p->errors[VIGIL_FAM_LATENCY], 256) &&
 	    !p->errors[VIGIL_FAM_LATENCY][0])
 		snprintf(p->errors[VIGIL_FAM_LATENCY], 256, "opening the latency object failed");
@@ -372,6 +388,8 @@ void vigil_probes_close(struct vigil_probes *p)
 		return;
 	if (p->watched_bits)
 		munmap(p->watched_bits, VIGIL_PID_WORDS * sizeof(uint64_t));
+	if (p->retrans)
+		munmap(p->retrans, RETRANS_MAP_BYTES);
 	trace_bpf__destroy(p->trace);
 	latency_bpf__destroy(p->latency);
 	sockets_bpf__destroy(p->sockets);
@@ -428,6 +446,26 @@ unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_fami
 int vigil_probes_ringbuf_fd(const struct vigil_probes *p)
 {
 	return bpf_map__fd(p->exits->maps.events);
+}
+
+int vigil_probes_ringbuf_fill(const struct vigil_probes *p, uint64_t *used, uint64_t *size)
+{
+	int fd = bpf_map__fd(p->exits->maps.events);
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t cons, prod;
+	void *m;
+
+	/* The ring buffer's first page holds the consumer's position, the second the
+	 * producer's: both may be mapped read-only, and are read without a system call. */
+	m = mmap(NULL, 2 * (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	cons = __atomic_load_n((const unsigned long *)m, __ATOMIC_ACQUIRE);
+	prod = __atomic_load_n((const unsigned long *)((const char *)m + page), __ATOMIC_ACQUIRE);
+	munmap(m, 2 * (size_t)page);
+	*size = bpf_map__max_entries(p->exits->maps.events);
+	*used = prod >= cons ? prod - cons : 0;
+	return 0;
 }
 
 int vigil_probes_watched(const struct vigil_probes *p, uint32_t tgid, uint32_t *workload)
@@ -567,6 +605,34 @@ int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload
 	if (!p->sockets)
 		return -ENOENT;
 	return percpu_sum(bpf_map__fd(p->sockets->maps.sock_counts), &key, c, sizeof(*c));
+}
+
+int vigil_probes_retrans(const struct vigil_probes *p, unsigned int workload, uint64_t *count)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	*count = __atomic_load_n(&p->retrans[workload].count, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+int vigil_probes_retrans_arm(const struct vigil_probes *p, unsigned int workload, uint64_t at,
+			     uint64_t *count)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	__atomic_store_n(&p->retrans[workload].at, at, __ATOMIC_SEQ_CST);
+	*count = __atomic_load_n(&p->retrans[workload].count, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int vigil_probes_retrans_first(const struct vigil_probes *p, unsigned int workload, bool take,
+			       uint64_t *first_ns)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	*first_ns = take ? __atomic_exchange_n(&p->retrans[workload].first_ns, 0, __ATOMIC_SEQ_CST)
+			 : __atomic_load_n(&p->retrans[workload].first_ns, __ATOMIC_ACQUIRE);
+	return 0;
 }
 
 /* Is port one of ports (n 0: every port is)? */

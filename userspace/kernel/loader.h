@@ -65,6 +65,8 @@ unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_fami
 
 /* The ring buffer every family writes to, for the collector. */
 int vigil_probes_ringbuf_fd(const struct vigil_probes *p);
+/* How many of its bytes hold records not read yet, and its size. Returns 0 or -errno. */
+int vigil_probes_ringbuf_fill(const struct vigil_probes *p, uint64_t *used, uint64_t *size);
 
 /* --- the watched set and how processes join it (exits family) --- */
 
@@ -93,6 +95,15 @@ int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workl
  * Returns 0 or -errno. */
 int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
 		       uint64_t out[VIGIL_STAT_MAX]);
+/* A workload's retransmits in all (its alarm's count); arm its alarm at count at (0: off) and
+ * read the count after. Returns 0, or -ENOENT without the sockets family (or its map). */
+int vigil_probes_retrans(const struct vigil_probes *p, unsigned int workload, uint64_t *count);
+int vigil_probes_retrans_arm(const struct vigil_probes *p, unsigned int workload, uint64_t at,
+			     uint64_t *count);
+/* The kernel time of the workload's first retransmit since the last take (0: none), taken
+ * (set back to 0) or only read. Returns 0 or -ENOENT as above. */
+int vigil_probes_retrans_first(const struct vigil_probes *p, unsigned int workload, bool take,
+			       uint64_t *first_ns);
 /* A workload's socket counters, summed over CPUs. Returns 0, -ENOENT without the sockets
  * family, or -errno. */
 int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload,

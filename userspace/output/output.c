@@ -12,6 +12,7 @@
 
 #include "core/loop.h"
 #include "core/text.h"
+#include "output/tally.h"
 #include "output/journal.h"
 #include "output/output.h"
 
@@ -39,7 +40,8 @@ struct vigil_output {
 	struct vigil_rid rid;
 	vigil_forward_fn forward;
 	void *forward_arg;
-	struct vigil_json j; /* reused for every record: no allocation on the hot path */
+	struct vigil_tally *tally; /* counts the action records; NULL: none */
+	struct vigil_json j;	   /* reused for every record: no allocation on the hot path */
 };
 
 /* stdout a pipe or a socket: non-blocking, so that a full pipe answers EAGAIN instead of
@@ -247,6 +249,8 @@ void vigil_out_action(struct vigil_output *s, const struct vigil_incident *i, co
 	uint64_t now = next_rid(s);
 
 	emit(s, vigil_record_action(&s->j, s->node, now, &s->rid, i, action, outcome, detail, pid));
+	if (s->tally)
+		vigil_tally_action(s->tally, i, action, outcome);
 	human(s, "action   %s %s %s: %s", i->id, action, outcome, detail);
 }
 
@@ -316,6 +320,11 @@ void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void 
 {
 	s->forward = fn;
 	s->forward_arg = arg;
+}
+
+void vigil_output_set_tally(struct vigil_output *s, struct vigil_tally *t)
+{
+	s->tally = t;
 }
 
 uint64_t vigil_output_errors(const struct vigil_output *s)

@@ -68,6 +68,9 @@ void vigil_out_state(struct vigil_output *s, vigil_members_fn members, const voi
  * sink's push; fn NULL: stop. fn must not block. */
 typedef int (*vigil_forward_fn)(void *arg, const char *json, size_t len);
 void vigil_output_set_forward(struct vigil_output *s, vigil_forward_fn fn, void *arg);
+/* Count every action record in t (tally.h) too; NULL: stop. */
+struct vigil_tally;
+void vigil_output_set_tally(struct vigil_output *s, struct vigil_tally *t);
 /* Records that could not be built or written to the journal, for status. */
 uint64_t vigil_output_errors(const struct vigil_output *s);
 /* SIGHUP: close the journal and open its path again (an outside rotation moved or cut it).
