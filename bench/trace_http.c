@@ -42,20 +42,6 @@ static const char request[] =
     "GET /ok HTTP/1.1\r\nHost: bench\r\nUser-Agent: vigil-bench\r\nAccept: */*\r\n"
     "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n";
 
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(fd, (struct sockaddr *)&a, &len))
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static int connect_retry(int port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET,
@@ -151,7 +137,7 @@ static int measure(const char *vigil, const char *faulty, const char *out, const
 	char link[PATH_MAX], target[PATH_MAX], port_s[16], line[512];
 	struct child c = {};
 	pid_t srv;
-	int port = free_port(), err;
+	int port = proc_free_port(), err;
 
 	snprintf(c.log, sizeof(c.log), "%s/vigil-trace-%s.log", out, tag);
 	err = child_start(argv, &c, "vigil: ready:", START_TIMEOUT_S, line, sizeof(line));

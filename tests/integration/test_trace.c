@@ -157,6 +157,21 @@ static json_t *incident_of(struct vt *v, const char *cls, pid_t pid)
 	return inc;
 }
 
+/* Send parts to a fresh faulty httpd under comm name (gap_ms between them), let it end (a
+ * crash), and return the incident of class cls about it. */
+static json_t *serve_and_wait(struct vt *v, const char *name, const char *const *parts, int gap_ms,
+			      const char *cls)
+{
+	int port, fd;
+	pid_t pid;
+
+	pid = start_httpd(v, name, NULL, &port);
+	fd = send_parts(port, parts, gap_ms);
+	vt_reap(pid);
+	close(fd);
+	return incident_of(v, cls, pid);
+}
+
 /* The incident lists exactly ids (NULL-terminated), in that order, with span as span_id. */
 static void assert_trace(json_t *inc, const char *span, const char *source, const char *const *ids)
 {
@@ -239,67 +254,42 @@ static void test_crash_keepalive(void **state)
 /* Two requests in one write: the first is answered, the second crashes. */
 static void test_crash_pipelined(void **state)
 {
-	struct vt *v = *state;
-	const char *const parts[] = {
-	    "GET /ok HTTP/1.1\r\nHost: t\r\ntraceparent: " TP(
-		ID("d"), SPAN("4")) "\r\n\r\n"
-				    "GET /crash HTTP/1.1\r\nHost: t\r\ntraceparent: " TP(
-					ID("e"), SPAN("5")) "\r\n\r\n",
-	    NULL};
-	int port, fd;
-	pid_t pid;
+	static const char first[] = "GET /ok HTTP/1.1\r\nHost: t\r\n"
+				    "traceparent: " TP(ID("d"), SPAN("4")) "\r\n\r\n";
+	static const char second[] = "GET /crash HTTP/1.1\r\nHost: t\r\n"
+				     "traceparent: " TP(ID("e"), SPAN("5")) "\r\n\r\n";
+	char both[sizeof(first) + sizeof(second)];
+	const char *const parts[] = {both, NULL};
 
-	pid = start_httpd(v, "vt-pipe", NULL, &port);
-	fd = send_parts(port, parts, 0);
-	vt_reap(pid);
-	close(fd);
-	assert_trace(incident_of(v, "crash", pid), SPAN("5"), "http",
+	snprintf(both, sizeof(both), "%s%s", first, second);
+	assert_trace(serve_and_wait(*state, "vt-pipe", parts, 0, "crash"), SPAN("5"), "http",
 		     (const char *const[]){ID("e"), NULL});
 }
 
 /* The header block in two writes (two reads): the traceparent line starts the second. */
 static void test_crash_split_header(void **state)
 {
-	struct vt *v = *state;
 	const char *const parts[] = {"GET /crash HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n",
 				     "traceparent:\t" TP(ID("f"), SPAN("6")) "\r\nX-A: b\r\n\r\n",
 				     NULL};
-	int port, fd;
-	pid_t pid;
 
-	pid = start_httpd(v, "vt-split", NULL, &port);
-	fd = send_parts(port, parts, 200);
-	vt_reap(pid);
-	close(fd);
-	assert_trace(incident_of(v, "crash", pid), SPAN("6"), "http",
+	assert_trace(serve_and_wait(*state, "vt-split", parts, 200, "crash"), SPAN("6"), "http",
 		     (const char *const[]){ID("f"), NULL});
 }
 
 /* Only invalid contexts (all-zero id, another version, a longer value): no trace fields. */
 static void test_invalid_ignored(void **state)
 {
-	struct vt *v = *state;
-	const char *const parts[] = {
-	    "GET /crash HTTP/1.1\r\nHost: t\r\n"
-	    "traceparent: " TP(ID("0"),
-			       SPAN("7")) "\r\n"
-					  "traceparent: 01-" ID("7") "-" SPAN(
-					      "7") "-01\r\n"
-						   "traceparent: " TP(
-						       ID("7"),
-						       SPAN("0")) "\r\n"
-								  "traceparent: " TP(
-								      ID("7"),
-								      SPAN("7")) "-extra\r\n\r\n",
-	    NULL};
-	int port, fd;
-	pid_t pid;
+	static const char zero[] = "traceparent: " TP(ID("0"), SPAN("7")) "\r\n";
+	static const char v01[] = "traceparent: 01-" ID("7") "-" SPAN("7") "-01\r\n";
+	static const char zspan[] = "traceparent: " TP(ID("7"), SPAN("0")) "\r\n";
+	static const char longer[] = "traceparent: " TP(ID("7"), SPAN("7")) "-extra\r\n";
+	char req[512];
+	const char *const parts[] = {req, NULL};
 
-	pid = start_httpd(v, "vt-bad", NULL, &port);
-	fd = send_parts(port, parts, 0);
-	vt_reap(pid);
-	close(fd);
-	assert_no_trace(incident_of(v, "crash", pid));
+	snprintf(req, sizeof(req), "GET /crash HTTP/1.1\r\nHost: t\r\n%s%s%s%s\r\n", zero, v01,
+		 zspan, longer);
+	assert_no_trace(serve_and_wait(*state, "vt-bad", parts, 0, "crash"));
 }
 
 /* A refused upstream connect made while serving: the conn_refused incident names the request;
@@ -362,37 +352,24 @@ static void test_oom_kill(void **state)
 /* A workload without a trace block: the same crash, no trace fields. */
 static void test_untraced_workload(void **state)
 {
-	struct vt *v = *state;
-	const char *const parts[] = {
-	    "GET /crash HTTP/1.1\r\nHost: t\r\ntraceparent: " TP(ID("8"), SPAN("a")) "\r\n\r\n",
-	    NULL};
-	int port, fd;
-	pid_t pid;
+	static const char req[] = "GET /crash HTTP/1.1\r\nHost: t\r\n"
+				  "traceparent: " TP(ID("8"), SPAN("a")) "\r\n\r\n";
+	const char *const parts[] = {req, NULL};
 
-	pid = start_httpd(v, "vt-plain", NULL, &port);
-	fd = send_parts(port, parts, 0);
-	vt_reap(pid);
-	close(fd);
-	assert_no_trace(incident_of(v, "crash", pid));
+	assert_no_trace(serve_and_wait(*state, "vt-plain", parts, 0, "crash"));
 }
 
 /* trace.env: TRACEPARENT at exec is the crash's context when no request carries one. */
 static void test_env_fallback(void **state)
 {
-	struct vt *v = *state;
 	const char *const parts[] = {"GET /crash HTTP/1.1\r\nHost: t\r\n\r\n", NULL};
-	int port, fd;
-	pid_t pid;
+	json_t *inc;
 
+	/* The server inherits it; the kernel reads it at the server's exec. */
 	setenv("TRACEPARENT", TP(ID("6"), SPAN("b")), 1);
-	pid = start_httpd(v, "vt-job", NULL, &port);
+	inc = serve_and_wait(*state, "vt-job", parts, 0, "crash");
 	unsetenv("TRACEPARENT");
-	usleep(200000); /* its exec record is read (environ with it) */
-	fd = send_parts(port, parts, 0);
-	vt_reap(pid);
-	close(fd);
-	assert_trace(incident_of(v, "crash", pid), SPAN("b"), "env",
-		     (const char *const[]){ID("6"), NULL});
+	assert_trace(inc, SPAN("b"), "env", (const char *const[]){ID("6"), NULL});
 }
 
 static int setup(void **state)

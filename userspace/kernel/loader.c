@@ -693,32 +693,28 @@ int vigil_probes_set_trace(const struct vigil_probes *p, unsigned int workload, 
 	return 0;
 }
 
-int vigil_probes_trace_thread(const struct vigil_probes *p, uint32_t tid,
-			      struct vigil_trace_thread *t)
+/* One element of a map of the trace family: 0, -ENOENT (none, or no trace family), -errno. */
+static int trace_get(const struct vigil_probes *p, struct bpf_map *m, const void *key, void *val)
 {
 	if (!p->trace)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(bpf_map__fd(p->trace->maps.trace_threads), &tid, t))
-		return -errno;
-	return 0;
+	return bpf_map_lookup_elem(bpf_map__fd(m), key, val) ? -errno : 0;
+}
+
+int vigil_probes_trace_thread(const struct vigil_probes *p, uint32_t tid,
+			      struct vigil_trace_thread *t)
+{
+	return trace_get(p, p->trace ? p->trace->maps.trace_threads : NULL, &tid, t);
 }
 
 int vigil_probes_trace_ring(const struct vigil_probes *p, uint32_t tgid, struct vigil_trace_ring *r)
 {
-	if (!p->trace)
-		return -ENOENT;
-	if (bpf_map_lookup_elem(bpf_map__fd(p->trace->maps.trace_procs), &tgid, r))
-		return -errno;
-	return 0;
+	return trace_get(p, p->trace ? p->trace->maps.trace_procs : NULL, &tgid, r);
 }
 
 int vigil_probes_trace_env(const struct vigil_probes *p, uint32_t tgid, struct vigil_trace_ctx *c)
 {
-	if (!p->trace)
-		return -ENOENT;
-	if (bpf_map_lookup_elem(bpf_map__fd(p->trace->maps.trace_env), &tgid, c))
-		return -errno;
-	return 0;
+	return trace_get(p, p->trace ? p->trace->maps.trace_env : NULL, &tgid, c);
 }
 
 void vigil_probes_trace_forget(const struct vigil_probes *p, uint32_t tgid)
