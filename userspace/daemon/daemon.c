@@ -122,7 +122,8 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 		vigil_workloads_seen(d->wl, h->workload, h->tgid);
 	} else if (h->kind == VIGIL_EV_EXIT) {
 		vigil_workloads_gone(d->wl, h->workload, h->tgid);
-		vigil_tracer_exit(d->tracer, h->tgid);
+		if (h->workload)
+			vigil_tracer_exit(d->tracer, h->tgid);
 	}
 	/* A heal of the workload under way hears of its processes starting and ending (a
 	 * restart awaits its replacement) before this record opens an incident of its own. */
