@@ -8,13 +8,14 @@
  *   traceparent, in a watched workload: vigil with trace.http on vs the same workload
  *   without it (target >= 0.95);
  *
- *   the cost of an unwatched process's syscalls, vigil with trace.http on (for another
- *   workload) vs vigil without it: getppid (a syscall the trace programs do not name: what
- *   every syscall of the host pays once any syscall tracepoint is enabled) and read() of
+ *   the cost of an unwatched process's syscalls (this bench's own), vigil with trace.http on
+ *   vs vigil without it: getppid (a syscall the trace programs do not name) and read() of
  *   /dev/zero (one they name: the watched bit's test, then return).
  *
- * Configurations alternate in rounds (off, on, on, off, ...) and each round's ratio is taken,
- * so a drifting host moves both alike; the median ratio is printed with its range.
+ * "On" is measured in both hook shapes: the raw tp_btf sys_enter/sys_exit pair (the default)
+ * and the per-syscall tracepoints (vigil run --probes tracepoint). The three configurations
+ * rotate in rounds and each round's ratios are taken against its own "off", so a drifting
+ * host moves all alike; the median ratio is printed with its range.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,7 @@
 
 #include "proc.h"
 
-#define ROUNDS 6
+#define ROUNDS 5
 #define LOAD_S 1.5
 #define START_TIMEOUT_S 20.0
 #define RPS_TARGET 0.95
@@ -130,10 +132,20 @@ struct sample {
 /* One configuration: vigil on config, the server started after it (exec-time comm match),
  * the load, the unwatched loops. Returns 0 or -1 (said). */
 static int measure(const char *vigil, const char *faulty, const char *out, const char *config,
-		   const char *tag, struct sample *s)
+		   const char *tag, bool classic, struct sample *s)
 {
-	char *argv[] = {(char *)vigil, "run",	       "--journal", "", "--quiet", "--ctl", "",
-			"--config",    (char *)config, NULL};
+	char *argv[] = {(char *)vigil,
+			"run",
+			"--journal",
+			"",
+			"--quiet",
+			"--ctl",
+			"",
+			"--config",
+			(char *)config,
+			"--probes",
+			classic ? "tracepoint" : "tp_btf",
+			NULL};
 	char link[PATH_MAX], target[PATH_MAX], port_s[16], line[512];
 	struct child c = {};
 	pid_t srv;
@@ -190,12 +202,14 @@ static void row(const char *label, double *r, int n, const char *target)
 	printf("  %-52s %.3f  (%.3f..%.3f)  %s\n", label, r[n / 2], r[0], r[n - 1], target);
 }
 
+enum { OFF, RAW, PER_SYSCALL, N_CFG };
+
 int main(int argc, char **argv)
 {
-	double rps[ROUNDS], gp[ROUNDS], rd[ROUNDS];
-	double rps_on = 0, rps_off = 0, gp_on = 0, gp_off = 0, rd_on = 0, rd_off = 0;
+	static const char *const tags[N_CFG] = {"off", "on-raw", "on-syscalls"};
+	double ratio[N_CFG][3][ROUNDS], mean[N_CFG][3] = {};
 	char off_cfg[PATH_MAX], on_cfg[PATH_MAX];
-	struct sample s[2];
+	struct sample s[N_CFG];
 	FILE *f;
 	int n = 0;
 
@@ -222,32 +236,44 @@ int main(int argc, char **argv)
 	printf("== trace.http: a loopback keep-alive HTTP/1.1 server's requests/s, and unwatched "
 	       "syscalls ==\n");
 	for (int r = 0; r < ROUNDS; r++) {
-		/* off, on, then on, off: neither is always second. */
-		int first = r % 2;
+		/* The three in a rotating order: none is always first or last. */
+		for (int k = 0; k < N_CFG; k++) {
+			int c = (r + k) % N_CFG;
 
-		if (measure(argv[1], argv[2], argv[3], first ? on_cfg : off_cfg,
-			    first ? "on" : "off", &s[first]) ||
-		    measure(argv[1], argv[2], argv[3], first ? off_cfg : on_cfg,
-			    first ? "off" : "on", &s[!first]))
-			return 1;
-		rps[n] = s[1].rps / s[0].rps;
-		gp[n] = s[1].getppid_ns / s[0].getppid_ns;
-		rd[n] = s[1].read_ns / s[0].read_ns;
-		rps_off += s[0].rps / ROUNDS;
-		rps_on += s[1].rps / ROUNDS;
-		gp_off += s[0].getppid_ns / ROUNDS;
-		gp_on += s[1].getppid_ns / ROUNDS;
-		rd_off += s[0].read_ns / ROUNDS;
-		rd_on += s[1].read_ns / ROUNDS;
+			if (measure(argv[1], argv[2], argv[3], c == OFF ? off_cfg : on_cfg, tags[c],
+				    c == PER_SYSCALL, &s[c]))
+				return 1;
+		}
+		for (int c = 0; c < N_CFG; c++) {
+			ratio[c][0][n] = s[c].rps / s[OFF].rps;
+			ratio[c][1][n] = s[c].getppid_ns / s[OFF].getppid_ns;
+			ratio[c][2][n] = s[c].read_ns / s[OFF].read_ns;
+			mean[c][0] += s[c].rps / ROUNDS;
+			mean[c][1] += s[c].getppid_ns / ROUNDS;
+			mean[c][2] += s[c].read_ns / ROUNDS;
+		}
 		n++;
 	}
-	printf("  means: %.0f req/s off, %.0f on; getppid %.0f ns off, %.0f on; read(/dev/zero) "
-	       "%.0f ns off, %.0f on\n",
-	       rps_off, rps_on, gp_off, gp_on, rd_off, rd_on);
-	printf("  ratios, on / off (median of %d rounds, range):\n", n);
-	row("HTTP requests/s, trace.http on / off", rps, n,
-	    rps[n / 2] >= RPS_TARGET ? "target >= 0.95  PASS" : "target >= 0.95  MISS");
-	row("unwatched getppid ns/call (a syscall not traced)", gp, n, "");
-	row("unwatched read ns/call (a traced syscall)", rd, n, "");
+	for (int c = 0; c < N_CFG; c++)
+		printf("  %-12s means: %6.0f req/s; unwatched getppid %4.0f ns, read %4.0f ns\n",
+		       tags[c], mean[c][0], mean[c][1], mean[c][2]);
+	printf("  ratios against off (median of %d rounds, range):\n", n);
+	for (int c = RAW; c < N_CFG; c++) {
+		char label[96];
+
+		snprintf(label, sizeof(label), "HTTP requests/s, %s / off", tags[c]);
+		row(label, ratio[c][0], n,
+		    c == RAW ? (ratio[c][0][n / 2] >= RPS_TARGET ? "target >= 0.95  PASS"
+								 : "target >= 0.95  MISS")
+			     : "");
+	}
+	for (int c = RAW; c < N_CFG; c++) {
+		char label[96];
+
+		snprintf(label, sizeof(label), "unwatched getppid ns/call, %s / off", tags[c]);
+		row(label, ratio[c][1], n, "");
+		snprintf(label, sizeof(label), "unwatched read ns/call, %s / off", tags[c]);
+		row(label, ratio[c][2], n, "");
+	}
 	return 0;
 }

@@ -12,9 +12,10 @@
  * context. Nothing goes to the ring buffer: userspace reads the two maps when a fault happens.
  * With trace.env, the exec tracepoint looks for TRACEPARENT in the new environment.
  *
- * Per-syscall tracepoints (syscalls/sys_{enter,exit}_*), not raw_syscalls: the programs run
- * only on the eight syscalls they name, and every other syscall of the host pays only the
- * floor of any syscall tracepoint (DESIGN.md, "Cost"). Each starts with the watched bit.
+ * Two hook shapes, the loader attaches one: the raw pair (tp_btf sys_enter/sys_exit, switching
+ * on the syscall number), or the per-syscall tracepoints (syscalls/sys_{enter,exit}_*), which
+ * run only on the eight syscalls they name but cost those more (DESIGN.md, "Cost"). Each
+ * program starts with the watched bit.
  */
 #include "maps.bpf.h"
 #include "vigil/traceparent.h"
@@ -94,6 +95,10 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } trace_scratch SEC(".maps");
+
+/* This architecture's syscall numbers, set by the loader: the raw programs' switch. */
+const volatile __u32 nr_read = ~0u, nr_readv = ~0u, nr_recvfrom = ~0u, nr_recvmsg = ~0u;
+const volatile __u32 nr_write = ~0u, nr_writev = ~0u, nr_sendto = ~0u, nr_sendmsg = ~0u;
 
 /* What this process's workload traces, or NULL. */
 static __always_inline struct vigil_trace_cfg *trace_cfg_of(__u32 tgid)
@@ -374,6 +379,43 @@ int BPF_PROG(trace_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 		}
 	}
 	return 0;
+}
+
+/*
+ * The raw pair (tp_btf sys_enter/sys_exit), the default: one program on every syscall of the
+ * host, which tests the watched bit and returns for every other process — cheaper for the
+ * host than the per-syscall tracepoints below when reads and writes are most of its syscalls
+ * (measured: bench/trace_http.c). The per-syscall ones are the fallback (--probes tracepoint).
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(trace_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__s32 fd;
+	__u64 arg;
+
+	if (!tgid_watched(task->tgid))
+		return 0;
+	fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	if (id == nr_write || id == nr_writev || id == nr_sendto || id == nr_sendmsg)
+		return on_write(fd);
+	arg = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	if (id == nr_read || id == nr_recvfrom)
+		return on_read_enter(fd, arg, READ_BUF);
+	if (id == nr_readv)
+		return on_read_enter(fd, arg, READ_IOV);
+	if (id == nr_recvmsg)
+		return on_read_enter(fd, arg, READ_MSG);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(trace_sys_exit, struct pt_regs *regs, long ret)
+{
+	/* on_read_exit() does the rest only when the enter stashed a read. */
+	if (!tgid_watched(bpf_get_current_task_btf()->tgid))
+		return 0;
+	return on_read_exit(ret);
 }
 
 SEC("tp/syscalls/sys_enter_read")

@@ -102,8 +102,7 @@ static void family_rows(struct report *r, const struct vigil_probes *p)
 		bool ok = vigil_probes_has(p, f);
 
 		vigil_probes_attached(p, f, progs, sizeof(progs));
-		snprintf(check, sizeof(check), "%s programs (%s)",
-			 f == VIGIL_FAM_TRACE ? "tracepoint" : "tp_btf", vigil_family_name(f));
+		snprintf(check, sizeof(check), "tp_btf programs (%s)", vigil_family_name(f));
 		snprintf(detail, sizeof(detail), ok ? "%s: %s" : "%s unavailable: %s", what[f],
 			 ok ? progs : vigil_probes_error(p, f));
 		row(r, false, ok, check, detail);

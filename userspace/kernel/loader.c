@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/loader.h" /* first: the skeletons use the event ABI's types */
+#include "kernel/syscalls.h"
 
 #include "exits.skel.h"
 #include "latency.skel.h"
@@ -291,14 +292,15 @@ static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 	return ret;
 }
 
-/* The trace family: per-syscall classic tracepoints (trace.http), which attach through
- * tracefs, and the exec program (trace.env); each only when some workload asks. */
-static int open_trace(struct vigil_probes *p, const struct vigil_probe_opts *o, char *err,
-		      size_t errlen)
+/* One attempt at the trace family with one hook shape for trace.http (raw: the tp_btf pair;
+ * else the per-syscall classic tracepoints, which attach through tracefs), and the exec
+ * program for trace.env. Returns 0 or -errno with err set. */
+static int try_trace(struct vigil_probes *p, const struct vigil_probe_opts *o, bool raw, char *err,
+		     size_t errlen)
 {
 	struct bpf_program *prog;
 	struct trace_bpf *s;
-	int ret = o->trace ? vigil_ensure_tracefs() : 0;
+	int ret = o->trace && !raw ? vigil_ensure_tracefs() : 0;
 
 	if (ret) {
 		snprintf(err, errlen, "tracefs is not mounted and mounting it failed: %s",
@@ -310,15 +312,35 @@ static int open_trace(struct vigil_probes *p, const struct vigil_probe_opts *o, 
 		return -errno;
 	bpf_object__for_each_program(prog, s->obj)
 	{
-		bpf_program__set_autoload(prog, o->trace);
+		bpf_program__set_autoload(prog, o->trace && !raw);
 	}
+	bpf_program__set_autoload(s->progs.trace_sys_enter, o->trace && raw);
+	bpf_program__set_autoload(s->progs.trace_sys_exit, o->trace && raw);
 	bpf_program__set_autoload(s->progs.trace_exec, o->trace_env);
+	s->rodata->nr_read = vigil_syscall_nr("read");
+	s->rodata->nr_readv = vigil_syscall_nr("readv");
+	s->rodata->nr_recvfrom = vigil_syscall_nr("recvfrom");
+	s->rodata->nr_recvmsg = vigil_syscall_nr("recvmsg");
+	s->rodata->nr_write = vigil_syscall_nr("write");
+	s->rodata->nr_writev = vigil_syscall_nr("writev");
+	s->rodata->nr_sendto = vigil_syscall_nr("sendto");
+	s->rodata->nr_sendmsg = vigil_syscall_nr("sendmsg");
 	ret = load_family(p, s->obj, s->skeleton, "trace", err, errlen);
 	if (ret)
 		trace_bpf__destroy(s);
 	else
 		p->trace = s;
 	return ret;
+}
+
+/* The trace family: the raw pair unless classic tracepoints were asked for (or the raw pair
+ * is refused), each only when some workload asks. */
+static int open_trace(struct vigil_probes *p, const struct vigil_probe_opts *o, char *err,
+		      size_t errlen)
+{
+	if (!o->force_classic && !try_trace(p, o, true, err, errlen))
+		return 0;
+	return try_trace(p, o, false, err, errlen);
 }
 
 int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,
