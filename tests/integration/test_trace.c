@@ -377,6 +377,14 @@ static int setup(void **state)
 	return vt_group_setup(state, config, NULL);
 }
 
+/* The other hook shape: the per-syscall tracepoints (--probes tracepoint). */
+static int setup_classic(void **state)
+{
+	static const char *const extra[] = {"--probes", "tracepoint", NULL};
+
+	return vt_group_setup(state, config, extra);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +393,13 @@ int main(void)
 	    cmocka_unit_test(test_refused_upstream),   cmocka_unit_test(test_oom_kill),
 	    cmocka_unit_test(test_untraced_workload),  cmocka_unit_test(test_env_fallback),
 	};
+	const struct CMUnitTest classic[] = {
+	    cmocka_unit_test(test_crash_keepalive),
+	    cmocka_unit_test(test_crash_pipelined),
+	    cmocka_unit_test(test_refused_upstream),
+	    cmocka_unit_test(test_env_fallback),
+	};
+	int failed;
 
 	if (geteuid() != 0) {
 		fprintf(stderr,
@@ -392,5 +407,9 @@ int main(void)
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
-	return cmocka_run_group_tests_name("trace", tests, setup, vt_group_teardown) ? 1 : 0;
+	failed = cmocka_run_group_tests_name("trace (tp_btf sys_enter/sys_exit)", tests, setup,
+					     vt_group_teardown);
+	failed += cmocka_run_group_tests_name("trace (per-syscall tracepoints)", classic,
+					      setup_classic, vt_group_teardown);
+	return failed ? 1 : 0;
 }
