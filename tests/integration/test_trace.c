@@ -8,7 +8,10 @@
  * request already answered is not listed, another connection's request in flight is, and
  * invalid or all-zero ids are ignored. TRACEPARENT in the environment is the fallback; a
  * workload without a trace block gets no trace fields. Each test has its own workload: one
- * incident (signature) each.
+ * incident (signature) each. Last, the whole way out: a pipelined crash's incident, exported
+ * by the OTLP sink to a real receiver that decodes it with the official OpenTelemetry
+ * definitions (tests/lib/otlp_receiver.js), whose log record carries the incident's first trace
+ * id as its traceId, its span_id as spanId, and the other ids as vigil.trace_ids.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -25,6 +28,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "otlp_server.h"
 
 #define WAIT_MS 5000
 
@@ -377,6 +381,108 @@ static int setup(void **state)
 	return vt_group_setup(state, config, NULL);
 }
 
+/* --- to OTLP ------------------------------------------------------------------------------ */
+
+/* The W3C example's ids. */
+#define OT_TRACE "4bf92f3577b34da6a3ce929d0e0e4736"
+#define OT_SPAN "00f067aa0ba902b7"
+
+static struct vt_otlp otlp_rx;
+static char otlp_why[256];
+
+static int setup_otlp(void **state)
+{
+	char yaml[1024];
+	int rc = vt_otlp_init(&otlp_rx, otlp_why, sizeof(otlp_why));
+
+	*state = NULL;
+	if (rc) /* 1: no node or npm packages; the test says so and skips */
+		return rc < 0 ? -1 : 0;
+	snprintf(yaml, sizeof(yaml),
+		 "window: 2s\n"
+		 "otlp: { endpoint: \"http://127.0.0.1:%d/\", timeout: 2s, "
+		 "spool: \"@DIR@/otlp.spool\" }\n"
+		 "workloads:\n"
+		 "  - name: otweb\n"
+		 "    match: { comm: vt-otweb }\n"
+		 "    trace: { http: true }\n",
+		 otlp_rx.port);
+	return vt_group_setup(state, yaml, NULL);
+}
+
+static int teardown_otlp(void **state)
+{
+	int rc = *state ? vt_group_teardown(state) : 0;
+
+	vt_otlp_fini(&otlp_rx);
+	return rc;
+}
+
+/* The log record of incident id at the receiver (caller json_decref), waiting for it. */
+static json_t *otlp_record_of(const char *id)
+{
+	for (int waited = 0; waited < WAIT_MS; waited += 50) {
+		json_t *all = vt_otlp_lines(&otlp_rx, "logs.jsonl"), *l;
+		size_t i;
+
+		json_array_foreach(all, i, l)
+		{
+			json_t *rec = json_object_get(l, "record");
+			const char *v = json_string_value(json_object_get(
+			    json_object_get(rec, "attributes"), "vigil.incident.id"));
+			const char *ev = json_string_value(json_object_get(rec, "eventName"));
+
+			if (v && ev && !strcmp(v, id) && !strcmp(ev, "vigil.incident")) {
+				json_incref(l);
+				json_decref(all);
+				return l;
+			}
+		}
+		json_decref(all);
+		usleep(50000);
+	}
+	return NULL;
+}
+
+/* A pipelined /ok then /crash: the incident and its OTLP log record, both printed. */
+static void test_crash_to_otlp(void **state)
+{
+	static const char first[] = "GET /ok HTTP/1.1\r\nHost: t\r\n"
+				    "traceparent: " TP(ID("1"), SPAN("1")) "\r\n\r\n";
+	static const char second[] = "GET /crash HTTP/1.1\r\nHost: t\r\n"
+				     "traceparent: " TP(OT_TRACE, OT_SPAN) "\r\n\r\n";
+	char both[sizeof(first) + sizeof(second)], *text;
+	const char *const parts[] = {both, NULL};
+	json_t *inc, *log, *rec, *others;
+
+	if (!*state) {
+		printf("test_crash_to_otlp: skipped: %s\n", otlp_why);
+		skip();
+	}
+	snprintf(both, sizeof(both), "%s%s", first, second);
+	inc = serve_and_wait(*state, "vt-otweb", parts, 0, "crash");
+	assert_trace(inc, OT_SPAN, "http", (const char *const[]){OT_TRACE, NULL});
+	text = json_dumps(inc, JSON_COMPACT);
+	printf("    incident record: %s\n", text);
+	free(text);
+	log = otlp_record_of(vt_str(inc, "id"));
+	assert_non_null(log);
+	text = json_dumps(log, JSON_COMPACT);
+	printf("    its OTLP log record, as the official definitions decoded it: %s\n", text);
+	free(text);
+	rec = json_object_get(log, "record");
+	assert_string_equal(json_string_value(json_object_get(rec, "traceId")), OT_TRACE);
+	assert_string_equal(json_string_value(json_object_get(rec, "spanId")), OT_SPAN);
+	assert_string_equal(json_string_value(json_object_get(rec, "eventName")), "vigil.incident");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "attributes"),
+							      "vigil.trace_source")),
+			    "http");
+	/* One id only: no other in flight, so no vigil.trace_ids beside traceId. */
+	others = json_object_get(json_object_get(rec, "attributes"), "vigil.trace_ids");
+	assert_true(!others || json_array_size(others) == 0);
+	json_decref(log);
+}
+
 /* The other hook shape: the per-syscall tracepoints (--probes tracepoint). */
 static int setup_classic(void **state)
 {
@@ -392,6 +498,9 @@ int main(void)
 	    cmocka_unit_test(test_crash_split_header), cmocka_unit_test(test_invalid_ignored),
 	    cmocka_unit_test(test_refused_upstream),   cmocka_unit_test(test_oom_kill),
 	    cmocka_unit_test(test_untraced_workload),  cmocka_unit_test(test_env_fallback),
+	};
+	const struct CMUnitTest to_otlp[] = {
+	    cmocka_unit_test(test_crash_to_otlp),
 	};
 	const struct CMUnitTest classic[] = {
 	    cmocka_unit_test(test_crash_keepalive),
@@ -411,5 +520,6 @@ int main(void)
 					     vt_group_teardown);
 	failed += cmocka_run_group_tests_name("trace (per-syscall tracepoints)", classic,
 					      setup_classic, vt_group_teardown);
+	failed += cmocka_run_group_tests_name("trace to OTLP", to_otlp, setup_otlp, teardown_otlp);
 	return failed ? 1 : 0;
 }
