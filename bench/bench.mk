@@ -22,7 +22,8 @@ BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthrea
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read $(B)/exit_flood
+all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read $(B)/exit_flood \
+	$(B)/trace_http
 
 $(B):
 	mkdir -p $@
@@ -44,6 +45,10 @@ $(B)/overhead: $(B)/overhead.o $(B)/proc.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 $(B)/rss: $(B)/rss.o $(B)/proc.o
+	$(CC) $^ $(BENCH_LIBS) -o $@
+
+# trace.http on vs off (issue 13): vigil and the tests' faulty (httpd).
+$(B)/trace_http: $(B)/trace_http.o $(B)/proc.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 # The flood of issue 12 needs the tests' faulty (comm-flood) and vigil itself.
@@ -83,6 +88,7 @@ run: all syscount
 	echo; $(B)/redis_sink || rc=1; \
 	echo; $(B)/json_read || rc=1; \
 	echo; $(B)/exit_flood $(OUT)/vigil $(OUT)/tests/helpers/faulty $(B) || rc=1; \
+	echo; $(B)/trace_http $(OUT)/vigil $(OUT)/tests/helpers/faulty $(B) || rc=1; \
 	exit $$rc
 
 -include $(wildcard $(B)/*.d)

@@ -43,6 +43,8 @@ struct owner {
 	__u32 flags;
 	__u16 lport; /* an accepted connection's listening port: unhashing at CLOSE zeroes it */
 	__u16 __pad;
+	__u32 tid; /* the thread that connected, listened or accepted: its trace context */
+	__u32 __pad1;
 	char comm[VIGIL_COMM_LEN];
 };
 
@@ -148,7 +150,8 @@ static __always_inline struct listen_key listen_key_of(const struct sock *sk)
 /* Record current (a watched process, in process context) as the owner of sk. */
 static __always_inline void own(const struct sock *sk, __u32 flags)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 	struct vigil_watch *w = bpf_map_lookup_elem(&watched, &tgid);
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 key = (__u64)sk;
@@ -157,6 +160,7 @@ static __always_inline void own(const struct sock *sk, __u32 flags)
 	if (!w)
 		return;
 	o.tgid = tgid;
+	o.tid = (__u32)id;
 	o.workload = w->workload;
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	o.flags = flags;
@@ -188,7 +192,7 @@ static __always_inline void report(const struct sock *sk, struct owner *o, __u32
 	e->hdr.size = sizeof(*e);
 	e->hdr.ts_ns = bpf_ktime_get_ns();
 	e->hdr.tgid = o->tgid;
-	e->hdr.pid = o->tgid;
+	e->hdr.pid = o->tid ?: o->tgid;
 	e->hdr.cgroup_id = o->cgroup_id;
 	e->hdr.workload = o->workload;
 	e->hdr.flags = VIGIL_F_WATCHED | (o->flags & OWNER_PASSIVE ? VIGIL_F_PASSIVE : 0);
@@ -278,6 +282,9 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 		child = *l;
 		child.flags = OWNER_PASSIVE;
 		child.lport = lk.port;
+		/* Which thread will serve it is not known yet: its errors take the process's
+		 * trace contexts, not the listening thread's. */
+		child.tid = 0;
 		if (bpf_map_update_elem(&sock_owner, &key, &child, BPF_ANY)) {
 			stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
 			return 0;

@@ -9,7 +9,8 @@
 # (default 60):
 #
 #   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
-#                     [fleet] [spool] [knowledge] [decode] [ctl] [otlp_reply] [oom]
+#                     [fleet] [spool] [knowledge] [decode] [ctl] [otlp_reply] [traceparent]
+#                     [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -24,7 +25,9 @@
 #                 ring-buffer record and takes an accepted one through the detector to its JSON
 #                 record; ctl splits a request line as the control socket's server does;
 #                 otlp_reply reads the input as an OTLP receiver's reply (its partialSuccess)
-#                 and as a record for the OTLP encoder.
+#                 and as a record for the OTLP encoder;
+#                 traceparent runs the kernel's traceparent parser (include/vigil/traceparent.h)
+#                 on any bytes as a read and as an environment, against a reference.
 #                 -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
@@ -40,7 +43,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply"
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply traceparent"
 targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
@@ -110,6 +113,11 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_decode.c userspace/detect/detector.c \
 			userspace/output/records.c "$lib" $libs -o "$out/fuzz_decode"
 		opts= ;;
+	traceparent)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_traceparent.c userspace/detect/trace.c "$lib" \
+			$libs -o "$out/fuzz_traceparent"
+		opts="-dict=tests/fuzz/traceparent.dict -max_len=40000" ;;
 	ctl)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_ctl.c userspace/control/ctl.c "$lib" $libs \

@@ -95,6 +95,7 @@ static void family_rows(struct report *r, const struct vigil_probes *p)
 	static const char *const what[VIGIL_FAM_MAX] = {
 	    [VIGIL_FAM_SOCKETS] = "socket errors, resets, retransmits, connection counts",
 	    [VIGIL_FAM_LATENCY] = "syscall latency histograms and slow-syscall events",
+	    [VIGIL_FAM_TRACE] = "traceparent of inbound HTTP requests (trace.http)",
 	};
 	char progs[256], detail[640], check[64];
 
@@ -115,7 +116,9 @@ static void probe_mode(struct report *r, bool classic)
 	struct vigil_probe_opts o = {.force_classic = classic,
 				     .ringbuf_bytes = 4096 * 16,
 				     .sockets = !classic,
-				     .latency = !classic};
+				     .latency = !classic,
+				     .trace = !classic,
+				     .trace_env = !classic};
 	struct vigil_probes *p = NULL;
 	char err[512] = "", detail[640], progs[256];
 	int ret;

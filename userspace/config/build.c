@@ -30,6 +30,7 @@
 #include "heal/restart.h"
 #include "heal/rollback.h"
 #include "heal/set_flag.h"
+#include "vigil/events.h" /* the trace family's scratch size */
 #include "vigil/limits.h"
 #include "output/journal.h" /* journal_keep's maximum, the fsync policies */
 #define MAX_NAME_LEN 63
@@ -261,6 +262,24 @@ static int build_latency(struct parse_ctx *pc, const char *base, const struct ra
 	if (cfg_dup_strv(r->syscalls, r->syscalls_count, &w->latency_syscalls))
 		return -ENOMEM;
 	w->n_latency_syscalls = r->syscalls_count;
+	return 0;
+}
+
+static int build_trace(struct parse_ctx *pc, const char *base, const struct raw_trace *r,
+		       struct vigil_workload *w)
+{
+	char tr[48];
+	uint64_t bytes;
+
+	snprintf(tr, sizeof(tr), "%s.trace", base);
+	if (cfg_bool(pc, tr, "http", r->http, &w->trace_http) ||
+	    cfg_bool(pc, tr, "env", r->env, &w->trace_env))
+		return -EINVAL;
+	/* The shortest that holds a request line's end and one header; the kernel's scratch. */
+	if (get_uint(pc, tr, "bytes", r->bytes, VIGIL_TRACE_BYTES_DEFAULT, 80, VIGIL_TRACE_SCRATCH,
+		     &bytes))
+		return -EINVAL;
+	w->trace_bytes = (unsigned int)bytes;
 	return 0;
 }
 
@@ -830,6 +849,9 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	w->supervisor_external = r->supervisor && !strcmp(r->supervisor, "external");
 	if (!ret && r->latency)
 		ret = build_latency(pc, base, r->latency, w);
+	w->trace_bytes = VIGIL_TRACE_BYTES_DEFAULT;
+	if (!ret && r->trace)
+		ret = build_trace(pc, base, r->trace, w);
 	if (!ret)
 		ret = cfg_build_policy(pc, base, r->policy, w);
 	if (!ret && r->heal_count) {

@@ -73,6 +73,10 @@ struct vigil_workload {
 	char **latency_syscalls;  /* names; parsed now, used by the latency probes */
 	unsigned int n_latency_syscalls;
 	uint64_t latency_budget_ms;
+	/* trace: which trace context an incident of it carries (both off by default) */
+	bool trace_http;	  /* traceparent of inbound HTTP/1.x requests, read in the kernel */
+	bool trace_env;		  /* TRACEPARENT in the environment at exec: the fallback */
+	unsigned int trace_bytes; /* bytes of each inbound read searched (1024), 80..4096 */
 	struct vigil_heal_rule *heal;
 	unsigned int n_heal;
 	unsigned int breaker_failures; /* default 3 */

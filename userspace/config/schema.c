@@ -29,6 +29,13 @@ static const cyaml_schema_field_t latency_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t trace_fields[] = {
+    F_STR("http", struct raw_trace, http),
+    F_STR("env", struct raw_trace, env),
+    F_STR("bytes", struct raw_trace, bytes),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t restart_fields[] = {
     F_STRV("exec", struct raw_restart, exec),
     F_STR("signal", struct raw_restart, signal),
@@ -148,6 +155,7 @@ static const cyaml_schema_field_t workload_fields[] = {
     F_STR("name", struct raw_workload, name),
     F_MAP("match", struct raw_workload, match, match_fields),
     F_MAP("latency", struct raw_workload, latency, latency_fields),
+    F_MAP("trace", struct raw_workload, trace, trace_fields),
     CYAML_FIELD_SEQUENCE("heal", OPT, struct raw_workload, heal, &rule_entry, 0, CYAML_UNLIMITED),
     F_MAP("breaker", struct raw_workload, breaker, breaker_fields),
     F_MAP("quiet", struct raw_workload, quiet, quiet_fields),

@@ -21,6 +21,10 @@ struct raw_latency {
 	char *budget_ms;
 };
 
+struct raw_trace {
+	char *http, *env, *bytes;
+};
+
 struct raw_restart {
 	char **exec;
 	unsigned int exec_count;
@@ -116,6 +120,7 @@ struct raw_workload {
 	char *name;
 	struct raw_match *match;
 	struct raw_latency *latency;
+	struct raw_trace *trace;
 	struct raw_rule *heal;
 	unsigned int heal_count;
 	struct raw_breaker *breaker;

@@ -19,6 +19,7 @@
 #include "core/loop.h"
 #include "detect/derived.h"
 #include "detect/incidents.h"
+#include "detect/trace.h"
 #include "detect/workloads.h"
 #include "heal/healer.h"
 #include "heal/state.h"
@@ -47,6 +48,7 @@ struct daemon {
 	struct vigil_probes *probes;
 	struct vigil_collector *coll;
 	struct vigil_workloads *wl;
+	struct vigil_tracer *tracer; /* trace context of faults (trace.http, trace.env) */
 	struct vigil_derived *derived;
 	struct vigil_derived_source src;
 	struct vigil_incidents *incidents;

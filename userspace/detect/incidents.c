@@ -419,6 +419,8 @@ fill:
 	i->signal = d->signal;
 	i->status = d->status;
 	i->core_dumped = d->core_dumped;
+	/* The requests its faults broke: the first fault's first (with its span). */
+	vigil_trace_merge(&i->trace, &d->trace);
 	if (*opened || pow2(i->count))
 		notify(t, i);
 	return i;

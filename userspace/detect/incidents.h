@@ -89,6 +89,7 @@ struct vigil_incident {
 			*/
 	bool evicted;  /* with final: it left a full table for a newer incident */
 	uint64_t lost; /* ... how many */
+	struct vigil_trace trace; /* of its first event that had one; n 0: none */
 	unsigned int level; /* the heal rule's autonomy level (1..3) once the healer chose one; 0 */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;
