@@ -1365,6 +1365,7 @@ static void test_class_names(void **state)
 	    "crash",	    "oom_kill",	    "exit_nonzero",	"crash_loop",
 	    "conn_refused", "conn_timeout", "conn_unreachable", "conn_reset",
 	    "retransmits",  "syscall_slow", "latency_slo",	"hang",
+	    "alert",
 	};
 
 	(void)state;

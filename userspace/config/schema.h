@@ -81,6 +81,7 @@ struct raw_rule {
 	char *delay;
 	struct raw_retry *retry;
 	struct raw_action *action;
+	char *alert;
 };
 
 struct raw_policy {
@@ -112,6 +113,11 @@ struct raw_detect {
 	char *slo_intervals;
 };
 
+struct raw_walerts {
+	char **match_labels;
+	unsigned int match_labels_count;
+};
+
 struct raw_workload {
 	char *name;
 	struct raw_match *match;
@@ -125,6 +131,7 @@ struct raw_workload {
 	char *approval_timeout;
 	char *supervisor;
 	struct raw_policy *policy;
+	struct raw_walerts *alerts;
 };
 
 struct raw_redis {
@@ -140,12 +147,17 @@ struct raw_metrics {
 	char *listen;
 };
 
+struct raw_alerts {
+	char *token_file, *allow_remote;
+};
+
 struct raw_config {
 	char *node, *journal, *window, *knowledge, *state;
 	char *observe_all;
 	struct raw_redis *redis;
 	struct raw_postgres *postgres;
 	struct raw_metrics *metrics;
+	struct raw_alerts *alerts;
 	struct raw_workload *workloads;
 	unsigned int workloads_count;
 	char *max_incidents, *observe_all_rate;
