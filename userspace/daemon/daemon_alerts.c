@@ -53,8 +53,7 @@ static bool token_equal(const char *got, size_t got_len, const char *want)
 }
 
 /* May this request post alerts? Answers 403 or 401 itself when not. */
-static bool allowed(struct daemon *d, const struct vigil_http_req *req,
-		    struct vigil_http_resp *r)
+static bool allowed(struct daemon *d, const struct vigil_http_req *req, struct vigil_http_resp *r)
 {
 	struct daemon_alerts *a = d->alerts;
 	const char *auth;
@@ -214,8 +213,8 @@ int vigil_daemon_alerts_open(struct daemon *d, char *err, size_t errlen)
 			return ret;
 		}
 	}
-	ret = vigil_http_route(d->http, "POST", "/v1/alerts", VIGIL_ALERTS_MAX_BODY, post_alerts,
-			       d);
+	ret =
+	    vigil_http_route(d->http, "POST", "/v1/alerts", VIGIL_ALERTS_MAX_BODY, post_alerts, d);
 	if (ret)
 		snprintf(err, errlen, "metrics.listen: route /v1/alerts: %s", strerror(-ret));
 	return ret;

@@ -11,9 +11,9 @@
 
 /* Labels that name where an alert fired rather than what fired: left out of its signature. */
 static const char *const volatile_labels[] = {
-    "instance", "pod",	      "pod_name",   "pod_ip", "container_id",	    "node",
-    "nodename", "host",	      "hostname",   "replica", "prometheus_replica", "prometheus",
-    "endpoint", "receive",    NULL,
+    "instance", "pod",	   "pod_name", "pod_ip",  "container_id",	"node",
+    "nodename", "host",	   "hostname", "replica", "prometheus_replica", "prometheus",
+    "endpoint", "receive", NULL,
 };
 
 bool vigil_alert_label_volatile(const char *name)
@@ -68,10 +68,12 @@ static int parse_labels(const json_t *labels, unsigned int i, struct vigil_alert
 			 json_object_size(labels), VIGIL_ALERT_MAX_LABELS);
 		return -EINVAL;
 	}
-	json_object_foreach((json_t *)labels, name, v) {
+	json_object_foreach((json_t *)labels, name, v)
+	{
 		if (!name[0] || strlen(name) > VIGIL_ALERT_LABEL_NAME_MAX) {
-			snprintf(why, whylen, "alerts[%u].labels: a label name of %zu bytes (1..%d)",
-				 i, strlen(name), VIGIL_ALERT_LABEL_NAME_MAX);
+			snprintf(why, whylen,
+				 "alerts[%u].labels: a label name of %zu bytes (1..%d)", i,
+				 strlen(name), VIGIL_ALERT_LABEL_NAME_MAX);
 			return -EINVAL;
 		}
 		if (!json_is_string(v)) {
@@ -91,7 +93,9 @@ static int parse_labels(const json_t *labels, unsigned int i, struct vigil_alert
 	a->name = vigil_alert_label(a, "alertname");
 	if (!a->name || !a->name[0] || strlen(a->name) > VIGIL_ALERT_NAME_MAX) {
 		snprintf(why, whylen, "alerts[%u].labels.alertname: %s", i,
-			 !a->name ? "missing" : !a->name[0] ? "empty" : "longer than 63 bytes");
+			 !a->name      ? "missing"
+			 : !a->name[0] ? "empty"
+				       : "longer than 63 bytes");
 		return -EINVAL;
 	}
 	return 0;

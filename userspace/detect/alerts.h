@@ -40,9 +40,9 @@ struct vigil_alert_label {
 
 /* One alert of a payload. The strings live in the batch (vigil_alerts_free). */
 struct vigil_alert {
-	bool firing;	     /* status "firing"; false: "resolved" */
-	const char *name;    /* the alertname label */
-	const char *starts;  /* startsAt as sent, or "" */
+	bool firing;		 /* status "firing"; false: "resolved" */
+	const char *name;	 /* the alertname label */
+	const char *starts;	 /* startsAt as sent, or "" */
 	const char *fingerprint; /* Alertmanager's, or "" */
 	struct vigil_alert_label labels[VIGIL_ALERT_MAX_LABELS]; /* sorted by name */
 	unsigned int n_labels;
