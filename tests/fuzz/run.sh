@@ -4,12 +4,13 @@
 # Robustness fuzzing of every parser of outside input: the config, the JSON writer and
 # scanner, the healer's state read back (its file, or Redis's copy), Redis's replies on the
 # approvals stream and of the fleet's knowledge, the journal's readers, the spool and the
-# knowledge file as found on disk, ring-buffer records, and the control socket's request line.
+# knowledge file as found on disk, ring-buffer records, the control socket's request line, and
+# Alertmanager's webhook payload (POST /v1/alerts).
 # Builds into build/fuzz/ and runs each target named (default: all but oom) for SECONDS
 # (default 60):
 #
 #   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
-#                     [fleet] [spool] [knowledge] [decode] [ctl] [oom]
+#                     [fleet] [spool] [knowledge] [decode] [ctl] [alerts] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -22,7 +23,9 @@
 #                 input as a spool file in /dev/shm, opens (recovers) it, walks it and appends
 #                 after; knowledge loads the input as the knowledge file; decode checks a
 #                 ring-buffer record and takes an accepted one through the detector to its JSON
-#                 record; ctl splits a request line as the control socket's server does.
+#                 record; ctl splits a request line as the control socket's server does;
+#                 alerts decodes a webhook payload (seeded with real Alertmanager 0.25
+#                 payloads) and takes each alert to its workload and signature.
 #                 -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
@@ -38,7 +41,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl"
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl alerts"
 targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
@@ -113,6 +116,11 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_ctl.c userspace/control/ctl.c "$lib" $libs \
 			-o "$out/fuzz_ctl"
 		opts= ;;
+	alerts)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_alerts.c userspace/detect/alerts.c "$lib" \
+			$libs -o "$out/fuzz_alerts"
+		opts=-dict=tests/fuzz/json.dict ;;
 	oom)
 		# shellcheck disable=SC2086
 		$cc $warn -O1 $inc tests/fuzz/oom_config.c tests/lib/failalloc.c $config_srcs \
