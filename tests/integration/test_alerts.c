@@ -147,18 +147,39 @@ static void post(const char *body, const char *token, struct answer *a)
 }
 
 /* A webhook payload of one alert, as Alertmanager 0.25 sends it. labels: ',"k":"v"...' */
-static void payload(char *buf, size_t len, const char *status, const char *name,
-		    const char *labels)
+static void payload(char *buf, size_t len, const char *status, const char *name, const char *labels)
 {
+	snprintf(
+	    buf, len,
+	    "{\"receiver\":\"vigil\",\"status\":\"%s\",\"alerts\":[{\"status\":\"%s\","
+	    "\"labels\":{\"alertname\":\"%s\"%s},\"annotations\":{\"summary\":\"test\"},"
+	    "\"startsAt\":\"2026-12-01T11:00:00.000Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+	    "\"generatorURL\":\"http://prometheus/graph\",\"fingerprint\":\"0123456789abcdef\"}],"
+	    "\"groupLabels\":{\"alertname\":\"%s\"},\"commonLabels\":{},"
+	    "\"commonAnnotations\":{},\"externalURL\":\"http://am:9093\",\"version\":\"4\","
+	    "\"groupKey\":\"{}:{alertname=\\\"%s\\\"}\",\"truncatedAlerts\":0}",
+	    status, status, name, labels, name, name);
+}
+
+/* A payload of TtsLatency from two pods, matched by the tts workload's match_labels, each
+ * alert with its own status; the resolved one first, as Alertmanager may order them. */
+static void two_replicas(char *buf, size_t len, const char *s1, const char *s2)
+{
+	static const char alert[] =
+	    "{\"status\":\"%s\",\"labels\":{\"alertname\":\"TtsLatency\",\"namespace\":"
+	    "\"story\",\"pod\":\"%s\",\"service\":\"tts\",\"team\":\"voice\"},"
+	    "\"annotations\":{},\"startsAt\":\"2026-12-01T11:28:14Z\",\"endsAt\":"
+	    "\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\",\"fingerprint\":\"6619dfc61a4bfcf%c\"}";
+	char a1[512], a2[512];
+
+	snprintf(a1, sizeof(a1), alert, s1, "tts-7d9f-x1", 'e');
+	snprintf(a2, sizeof(a2), alert, s2, "tts-7d9f-x2", 'f');
 	snprintf(buf, len,
-		 "{\"receiver\":\"vigil\",\"status\":\"%s\",\"alerts\":[{\"status\":\"%s\","
-		 "\"labels\":{\"alertname\":\"%s\"%s},\"annotations\":{\"summary\":\"test\"},"
-		 "\"startsAt\":\"2026-12-01T11:00:00.000Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
-		 "\"generatorURL\":\"http://prometheus/graph\",\"fingerprint\":\"0123456789abcdef\"}],"
-		 "\"groupLabels\":{\"alertname\":\"%s\"},\"commonLabels\":{},"
+		 "{\"receiver\":\"vigil\",\"status\":\"firing\",\"alerts\":[%s,%s],"
+		 "\"groupLabels\":{\"alertname\":\"TtsLatency\"},\"commonLabels\":{},"
 		 "\"commonAnnotations\":{},\"externalURL\":\"http://am:9093\",\"version\":\"4\","
-		 "\"groupKey\":\"{}:{alertname=\\\"%s\\\"}\",\"truncatedAlerts\":0}",
-		 status, status, name, labels, name, name);
+		 "\"groupKey\":\"{}:{alertname=\\\"TtsLatency\\\"}\",\"truncatedAlerts\":0}",
+		 a1, a2);
 }
 
 /* vigil's "alerts" status counter key. */
@@ -267,8 +288,8 @@ static int group_setup(void **state)
 	/* The application, on a port of its own. */
 	app_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (app_fd < 0 || bind(app_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(app_fd, 16) || getsockname(app_fd, (struct sockaddr *)&sa, &sl))
+	if (app_fd < 0 || bind(app_fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(app_fd, 16) ||
+	    getsockname(app_fd, (struct sockaddr *)&sa, &sl))
 		return -1;
 	app_port = ntohs(sa.sin_port);
 	if (pthread_create(&app_thread, NULL, app_serve, NULL))
@@ -394,7 +415,8 @@ static void test_remote_forbidden(void **state)
 
 	(void)state;
 	if (!outside_address(addr, sizeof(addr))) {
-		fprintf(stderr, "SKIP: this host has no IPv4 address beyond loopback to post from\n");
+		fprintf(stderr,
+			"SKIP: this host has no IPv4 address beyond loopback to post from\n");
 		skip();
 	}
 	payload(body, sizeof(body), "firing", "ModelApiErrors", ",\"workload\":\"model-api\"");
@@ -448,9 +470,9 @@ static void test_firing_repeat_resolved(void **state)
 	assert_int_equal(vt_count(&vt, "incident", "class", "alert", "workload", "model-api",
 				  "state", "open", NULL),
 			 1);
-	assert_int_equal(vt_count(&vt, "action", "outcome", "intent", "action",
-				  "switch_to_backup_model", NULL),
-			 1);
+	assert_int_equal(
+	    vt_count(&vt, "action", "outcome", "intent", "action", "switch_to_backup_model", NULL),
+	    1);
 	flag("app:flag:model", val, sizeof(val));
 	assert_string_equal(val, "");
 	/* Resolved: heard; the incident was healed already; the next firing is a new one. */
@@ -462,16 +484,18 @@ static void test_firing_repeat_resolved(void **state)
 	assert_int_equal(alerts_stat("firing_now"), 0);
 }
 
+/* Two replicas of one alert (pod differs): one incident; one resolved while the other fires
+ * (as Alertmanager sends it: one payload, both alerts) changes nothing; the last resolution
+ * cancels the scheduled level-2 heal and resolves the incident. */
 static void test_resolved_cancels(void **state)
 {
-	const char *labels = ",\"team\":\"voice\",\"service\":\"tts\",\"pod\":\"tts-7d9\"";
-	char body[2048], val[64];
+	char body[4096], val[64];
 	json_t *inc;
 	struct answer a;
 	const char *id;
 
 	(void)state;
-	payload(body, sizeof(body), "firing", "TtsLatency", labels);
+	two_replicas(body, sizeof(body), "firing", "firing");
 	post(body, TOKEN, &a);
 	assert_int_equal(a.status, 200);
 	inc = vt_wait(&vt, WAIT_MS, "incident", "class", "alert", "workload", "tts", "state",
@@ -479,9 +503,16 @@ static void test_resolved_cancels(void **state)
 	assert_non_null(inc);
 	id = vt_str(inc, "id");
 	/* Level 2: scheduled for 10 minutes from now. */
-	assert_non_null(vt_wait(&vt, WAIT_MS, "action", "incident", id, "outcome", "scheduled",
-				NULL));
-	payload(body, sizeof(body), "resolved", "TtsLatency", labels);
+	assert_non_null(
+	    vt_wait(&vt, WAIT_MS, "action", "incident", id, "outcome", "scheduled", NULL));
+	two_replicas(body, sizeof(body), "resolved", "firing");
+	post(body, TOKEN, &a);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(alerts_stat("resolved_partial"), 1);
+	usleep(300000);
+	assert_int_equal(vt_count(&vt, "action", "incident", id, "outcome", "cancelled", NULL), 0);
+	assert_int_equal(vt_count(&vt, "incident", "class", "alert", "workload", "tts", NULL), 1);
+	two_replicas(body, sizeof(body), "resolved", "resolved");
 	post(body, TOKEN, &a);
 	assert_int_equal(a.status, 200);
 	assert_non_null(
@@ -490,6 +521,9 @@ static void test_resolved_cancels(void **state)
 	flag("app:flag:tts", val, sizeof(val));
 	assert_string_equal(val, ""); /* the heal never ran */
 	assert_int_equal(alerts_stat("resolved"), 1);
+	assert_int_equal(
+	    vt_count(&vt, "incident", "class", "alert", "workload", "tts", "state", "open", NULL),
+	    1);
 }
 
 static void test_ignored(void **state)
@@ -625,8 +659,9 @@ static void test_chain(void **state)
 
 	(void)state;
 	if (access(PROMETHEUS, X_OK) || access(ALERTMANAGER, X_OK)) {
-		fprintf(stderr, "SKIP: %s or %s missing (make deps installs prometheus and "
-				"prometheus-alertmanager)\n",
+		fprintf(stderr,
+			"SKIP: %s or %s missing (make deps installs prometheus and "
+			"prometheus-alertmanager)\n",
 			PROMETHEUS, ALERTMANAGER);
 		skip();
 	}
@@ -641,15 +676,14 @@ static void test_chain(void **state)
 	snprintf(am_log, sizeof(am_log), "%s/alertmanager.log", dir);
 	snprintf(prom_data, sizeof(prom_data), "%s/prom-data", dir);
 	snprintf(am_data, sizeof(am_data), "%s/am-data", dir);
-	write_file(rules,
-		   "groups:\n"
-		   "  - name: vt\n"
-		   "    interval: 1s\n"
-		   "    rules:\n"
-		   "      - alert: ModelApiErrors\n"
-		   "        expr: app_model_api_error_ratio > 0.5\n"
-		   "        for: 0s\n"
-		   "        labels: { workload: model-api, severity: page }\n");
+	write_file(rules, "groups:\n"
+			  "  - name: vt\n"
+			  "    interval: 1s\n"
+			  "    rules:\n"
+			  "      - alert: ModelApiErrors\n"
+			  "        expr: app_model_api_error_ratio > 0.5\n"
+			  "        for: 0s\n"
+			  "        labels: { workload: model-api, severity: page }\n");
 	write_file(prom_cfg,
 		   "global: { scrape_interval: 1s, evaluation_interval: 1s }\n"
 		   "rule_files: ['%s']\n"
@@ -660,21 +694,22 @@ static void test_chain(void **state)
 		   "  - job_name: app\n"
 		   "    static_configs: [{ targets: ['127.0.0.1:%d'] }]\n",
 		   rules, am_port, app_port);
-	write_file(am_cfg,
-		   "route:\n"
-		   "  receiver: vigil\n"
-		   "  group_by: [alertname, workload]\n"
-		   "  group_wait: 0s\n"
-		   "  group_interval: 1s\n"
-		   "  repeat_interval: 1h\n"
-		   "receivers:\n"
-		   "  - name: vigil\n"
-		   "    webhook_configs:\n"
-		   "      - url: 'http://127.0.0.1:%d/v1/alerts'\n"
-		   "        send_resolved: true\n"
-		   "        http_config:\n"
-		   "          authorization: { type: Bearer, credentials_file: '%s/alerts.token' }\n",
-		   http_port, vt.dir);
+	write_file(
+	    am_cfg,
+	    "route:\n"
+	    "  receiver: vigil\n"
+	    "  group_by: [alertname, workload]\n"
+	    "  group_wait: 0s\n"
+	    "  group_interval: 1s\n"
+	    "  repeat_interval: 1h\n"
+	    "receivers:\n"
+	    "  - name: vigil\n"
+	    "    webhook_configs:\n"
+	    "      - url: 'http://127.0.0.1:%d/v1/alerts'\n"
+	    "        send_resolved: true\n"
+	    "        http_config:\n"
+	    "          authorization: { type: Bearer, credentials_file: '%s/alerts.token' }\n",
+	    http_port, vt.dir);
 	snprintf(prom_cfg_arg, sizeof(prom_cfg_arg), "--config.file=%s", prom_cfg);
 	snprintf(prom_data_arg, sizeof(prom_data_arg), "--storage.tsdb.path=%s", prom_data);
 	snprintf(prom_web, sizeof(prom_web), "--web.listen-address=127.0.0.1:%d", prom_port);
@@ -682,10 +717,10 @@ static void test_chain(void **state)
 	snprintf(am_data_arg, sizeof(am_data_arg), "--storage.path=%s", am_data);
 	snprintf(am_web, sizeof(am_web), "--web.listen-address=127.0.0.1:%d", am_port);
 	{
-		const char *am_argv[] = {ALERTMANAGER, am_cfg_arg, am_data_arg, am_web,
-					 "--cluster.listen-address=", NULL};
-		const char *prom_argv[] = {PROMETHEUS, prom_cfg_arg, prom_data_arg, prom_web,
-					   NULL};
+		const char *am_argv[] = {
+		    ALERTMANAGER, am_cfg_arg, am_data_arg, am_web, "--cluster.listen-address=",
+		    NULL};
+		const char *prom_argv[] = {PROMETHEUS, prom_cfg_arg, prom_data_arg, prom_web, NULL};
 
 		am = spawn(am_log, am_argv);
 		prom = spawn(prom_log, prom_argv);
@@ -744,8 +779,8 @@ static void test_chain(void **state)
 		vt_dump(&vt, "class", "alert");
 	}
 	assert_true(t_resolved != 0);
-	assert_non_null(vt_wait(&vt, 0, "incident", "id", vt_str(inc, "id"), "state", "resolved",
-				NULL));
+	assert_non_null(
+	    vt_wait(&vt, 0, "incident", "id", vt_str(inc, "id"), "state", "resolved", NULL));
 	assert_int_equal(alerts_stat("firing_now"), 0);
 	printf("chain: metric back under threshold -> resolution received by vigil: %llu ms\n",
 	       (unsigned long long)((t_resolved - t1) / 1000000));

@@ -9,10 +9,12 @@
  * constant time). The token is read once, at start, from a file that only root can have
  * written and no one else can read.
  *
- * Which alerts are firing is remembered by signature (at most FIRING_MAX): the first firing
- * notification opens the incident, the ones Alertmanager repeats (group_interval,
- * repeat_interval) are counted and change nothing, and the resolved one resolves the incident
- * when no heal has begun (vigil_healer_fault_gone) and forgets it, so the next firing is a new
+ * Which alerts are firing is remembered by signature (at most FIRING_MAX), and under each
+ * signature which alerts fire (their identity: all their labels, so two replicas of one alert
+ * are two members of one incident). The first firing notification opens the incident; the
+ * ones Alertmanager repeats (group_interval, repeat_interval) and other members firing are
+ * counted and change nothing; when the last member is resolved, the incident is resolved if
+ * no heal has begun (vigil_healer_fault_gone) and forgotten, so the next firing is a new
  * incident. Everything runs on the loop's thread: no lock.
  */
 #include <errno.h>
@@ -27,11 +29,14 @@
 #include "detect/alerts.h"
 
 #define TOKEN_MAX 4096
-#define FIRING_MAX 1024 /* alerts remembered as firing; past it, counted as untracked */
+#define FIRING_MAX 1024 /* signatures remembered as firing; past it, counted as untracked */
+#define MEMBERS_MAX 16	/* alerts of one signature remembered; past it, untracked */
 
 struct firing {
 	char signature[VIGIL_SIG_LEN];
 	char incident[17];
+	uint64_t members[MEMBERS_MAX]; /* vigil_alert_identity() of each alert firing */
+	unsigned int n_members;
 };
 
 struct daemon_alerts {
@@ -92,16 +97,32 @@ static void forget(struct daemon_alerts *a, struct firing *f)
 	*f = a->firing[--a->n_firing];
 }
 
-/* A firing alert of workload wl: a new incident, or a repeat of a known one. */
-static void firing(struct daemon *d, unsigned int wl, const struct vigil_detection *det)
+/* Remember alert id as firing under f. */
+static void add_member(struct daemon_alerts *a, struct firing *f, uint64_t id)
+{
+	for (unsigned int i = 0; i < f->n_members; i++)
+		if (f->members[i] == id)
+			return;
+	if (f->n_members == MEMBERS_MAX) {
+		a->st.untracked++;
+		return;
+	}
+	f->members[f->n_members++] = id;
+}
+
+/* A firing alert (identity id) of workload wl: a new incident, or a repeat of a known one. */
+static void firing(struct daemon *d, unsigned int wl, const struct vigil_detection *det,
+		   uint64_t id)
 {
 	struct daemon_alerts *a = d->alerts;
 	struct vigil_event_hdr hdr = {.workload = wl, .ts_ns = vigil_mono_ns()};
 	const char *name = d->cfg->workloads[wl - 1].name;
 	struct vigil_incident *inc;
+	struct firing *f = find_firing(a, det->signature);
 
-	if (find_firing(a, det->signature)) {
+	if (f) {
 		a->st.repeats++;
+		add_member(a, f, id);
 		return;
 	}
 	/* Detection time is ~0: the alert is a fault from the moment vigil receives it (its
@@ -115,21 +136,33 @@ static void firing(struct daemon *d, unsigned int wl, const struct vigil_detecti
 		a->st.untracked++;
 		return;
 	}
-	snprintf(a->firing[a->n_firing].signature, VIGIL_SIG_LEN, "%s", det->signature);
-	snprintf(a->firing[a->n_firing].incident, sizeof(a->firing[0].incident), "%s", inc->id);
-	a->n_firing++;
+	f = &a->firing[a->n_firing++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->signature, VIGIL_SIG_LEN, "%s", det->signature);
+	snprintf(f->incident, sizeof(f->incident), "%s", inc->id);
+	add_member(a, f, id);
 }
 
-/* A resolved alert: its incident resolved when no heal has begun, and forgotten. */
-static void resolved(struct daemon *d, const struct vigil_detection *det)
+/* A resolved alert (identity id): when it was the last of its signature to fire, its incident
+ * resolved if no heal has begun, and forgotten. */
+static void resolved(struct daemon *d, const struct vigil_detection *det, uint64_t id)
 {
 	struct daemon_alerts *a = d->alerts;
 	struct firing *f = find_firing(a, det->signature);
 	struct vigil_incident *inc;
 	char why[128];
+	unsigned int i;
 
 	if (!f) {
 		a->st.resolved_unknown++;
+		return;
+	}
+	for (i = 0; i < f->n_members && f->members[i] != id; i++)
+		;
+	if (i < f->n_members)
+		f->members[i] = f->members[--f->n_members];
+	if (f->n_members) {
+		a->st.resolved_partial++; /* another alert of the signature still fires */
 		return;
 	}
 	inc = vigil_incidents_lookup(d->incidents, f->incident);
@@ -167,25 +200,32 @@ static void post_alerts(const struct vigil_http_req *req, struct vigil_http_resp
 		return;
 	}
 	a->st.payloads++;
-	for (unsigned int i = 0; i < b.n; i++) {
-		const struct vigil_alert *al = &b.alerts[i];
-		unsigned int wl = vigil_alert_workload(d->cfg, al);
+	/* The firing ones first: a payload that resolves one replica while another starts to
+	 * fire keeps the incident open. */
+	for (unsigned int pass = 0; pass < 2 && !r->err; pass++) {
+		for (unsigned int i = 0; i < b.n; i++) {
+			const struct vigil_alert *al = &b.alerts[i];
+			unsigned int wl;
 
-		if (!wl) {
-			ignored++;
-			continue;
-		}
-		if (vigil_alert_detect(d->cfg->workloads[wl - 1].name, al, &det)) {
-			r->err = -ENOMEM;
-			break;
-		}
-		if (al->firing) {
-			a->st.firing++;
-			n_firing++;
-			firing(d, wl, &det);
-		} else {
-			a->st.resolved_alerts++;
-			resolved(d, &det);
+			if (al->firing != !pass)
+				continue;
+			wl = vigil_alert_workload(d->cfg, al);
+			if (!wl) {
+				ignored++;
+				continue;
+			}
+			if (vigil_alert_detect(d->cfg->workloads[wl - 1].name, al, &det)) {
+				r->err = -ENOMEM;
+				break;
+			}
+			if (al->firing) {
+				a->st.firing++;
+				n_firing++;
+				firing(d, wl, &det, vigil_alert_identity(al));
+			} else {
+				a->st.resolved_alerts++;
+				resolved(d, &det, vigil_alert_identity(al));
+			}
 		}
 	}
 	a->st.ignored += ignored;
@@ -259,6 +299,7 @@ void vigil_daemon_alerts_status_json(const struct daemon *d, struct vigil_json *
 	vigil_json_u64(j, "resolved", st.resolved);
 	vigil_json_u64(j, "resolved_after", st.resolved_after);
 	vigil_json_u64(j, "resolved_unknown", st.resolved_unknown);
+	vigil_json_u64(j, "resolved_partial", st.resolved_partial);
 	vigil_json_u64(j, "untracked", st.untracked);
 	vigil_json_u64(j, "firing_now", st.firing_now);
 	vigil_json_object_end(j);

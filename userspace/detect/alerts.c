@@ -258,3 +258,23 @@ int vigil_alert_detect(const char *workload, const struct vigil_alert *a,
 	free(key);
 	return 0;
 }
+
+uint64_t vigil_alert_identity(const struct vigil_alert *a)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	/* FNV-1a over name NUL value NUL, in name order. */
+	for (unsigned int i = 0; i < a->n_labels; i++) {
+		for (const char *p = a->labels[i].name;; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+			if (!*p)
+				break;
+		}
+		for (const char *p = a->labels[i].value;; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+			if (!*p)
+				break;
+		}
+	}
+	return h;
+}

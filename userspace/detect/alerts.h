@@ -63,6 +63,7 @@ struct vigil_alerts_stats {
 	uint64_t resolved_after;   /* resolutions of an incident that was healed, failed or
 				      escalated already, or whose heal had begun */
 	uint64_t resolved_unknown; /* resolutions of an alert not known to be firing */
+	uint64_t resolved_partial; /* resolutions while another alert of the signature fires */
 	uint64_t untracked;	   /* firing alerts past the remembered maximum */
 	uint64_t firing_now;	   /* alerts remembered as firing now */
 };
@@ -97,6 +98,10 @@ unsigned int vigil_alert_workload(const struct vigil_config *cfg, const struct v
  * replica, pod or scrape target fired), so the same alert after a restart or on another node
  * keeps its signature. */
 bool vigil_alert_label_volatile(const char *name);
+
+/* One alert's identity among those of a signature: a hash of all its labels, the volatile ones
+ * too (which replica fires). Alertmanager's fingerprint is not trusted to be sent. */
+uint64_t vigil_alert_identity(const struct vigil_alert *a);
 
 /*
  * The incident an alert of workload is: class alert, detail its alertname, title "alert NAME
