@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -565,10 +566,14 @@ static pid_t spawn(const char *log, const char *const *argv)
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		vt_child_signals();
+		/* Gone with the test, even killed; and never holding what the test holds (the
+		 * integration lock's descriptor, which flock(1) handed down). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		close_range(3, ~0u, 0);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -170,7 +170,8 @@ static void test_refused(void **state)
 	refused("{}", "alerts: missing");
 	refused("{\"alerts\": {}}", "alerts: not an array");
 	refused("{\"alerts\": [1]}", "alerts[0]: not an object");
-	refused("{\"alerts\": [{\"labels\": {\"alertname\": \"A\"}}]}", "alerts[0].status: missing");
+	refused("{\"alerts\": [{\"labels\": {\"alertname\": \"A\"}}]}",
+		"alerts[0].status: missing");
 	refused("{\"alerts\": [{\"status\": \"ok\", \"labels\": {\"alertname\": \"A\"}}]}",
 		"alerts[0].status: not \"firing\" or \"resolved\"");
 	refused("{\"alerts\": [{\"status\": \"firing\"}]}", "alerts[0].labels: missing");
@@ -197,12 +198,14 @@ static void test_refused(void **state)
 	refused("{\"alerts\": [{\"status\": \"firing\", \"status\": \"resolved\", \"labels\": "
 		"{\"alertname\": \"A\"}}]}",
 		"duplicate");
-	refused("{\"alerts\": [{\"status\": \"firing\", \"labels\": {\"alertname\": \"A\\u0000B\"}}]}",
-		"not JSON");
+	refused(
+	    "{\"alerts\": [{\"status\": \"firing\", \"labels\": {\"alertname\": \"A\\u0000B\"}}]}",
+	    "not JSON");
 	/* bounds: labels per alert, a value's length, alerts per payload */
 	big = malloc(VIGIL_ALERTS_MAX_BODY + 2);
 	assert_non_null(big);
-	off = (size_t)sprintf(big, "{\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\"A\"");
+	off = (size_t)sprintf(
+	    big, "{\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\"A\"");
 	for (int i = 0; i < VIGIL_ALERT_MAX_LABELS; i++)
 		off += (size_t)sprintf(big + off, ",\"l%d\":\"v\"", i);
 	strcpy(big + off, "}}]}");
