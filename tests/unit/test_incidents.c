@@ -229,7 +229,7 @@ static void test_lifecycle(void **state)
 	}
 	vigil_incidents_stats(t, &st);
 	assert_int_equal(st.bad_transitions, bad);
-	assert_int_equal(bad, 64 - 13);
+	assert_int_equal(bad, 64 - 14);
 	vigil_incidents_free(t);
 }
 
