@@ -208,26 +208,12 @@ static void wait_stat(const char *key, long long want, int ms)
 	fail_msg("alerts.%s stayed at %lld, not %lld", key, alerts_stat(key), want);
 }
 
-static redisReply *admin(const char *fmt, ...)
-{
-	redisContext *c = vt_redis_admin(&srv);
-	redisReply *r;
-	va_list ap;
-
-	assert_non_null(c);
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	assert_non_null(r);
-	redisFree(c);
-	return r;
-}
-
 /* The flag's value now, into buf ("" when there is none). */
 static void flag(const char *key, char *buf, size_t len)
 {
-	redisReply *r = admin("GET %s", key);
+	redisReply *r = vt_redis_cmd(&srv, "GET %s", key);
 
+	assert_non_null(r);
 	snprintf(buf, len, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
 	freeReplyObject(r);
 }
@@ -264,10 +250,9 @@ static const char yaml_fmt[] =
 
 static int group_setup(void **state)
 {
-	char rule[256], yaml[4096], path[192];
+	char yaml[4096], path[192];
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
-	redisContext *c;
 	redisReply *r;
 	int fd;
 
@@ -275,17 +260,13 @@ static int group_setup(void **state)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (vt_redis_start(&srv, "vigil", "+ping"))
 		return -1;
-	c = vt_redis_admin(&srv);
-	if (!c)
-		return -1;
-	snprintf(rule, sizeof(rule), "ACL SETUSER %s on >%s %s", HEAL_USER, HEAL_PW, HEAL_ACL);
-	r = redisCommand(c, rule);
+	r = vt_redis_cmd(&srv, "ACL SETUSER %s on >%s %s", HEAL_USER, HEAL_PW, HEAL_ACL);
 	if (!r || r->type == REDIS_REPLY_ERROR) {
-		fprintf(stderr, "%s: %s\n", rule, r ? r->str : c->errstr);
+		fprintf(stderr, "ACL SETUSER %s: %s\n", HEAL_USER, r ? r->str : "no answer");
+		freeReplyObject(r);
 		return -1;
 	}
 	freeReplyObject(r);
-	redisFree(c);
 	/* The application, on a port of its own. */
 	app_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -437,7 +418,7 @@ static void test_firing_repeat_resolved(void **state)
 	const char *id;
 
 	(void)state;
-	freeReplyObject(admin("DEL app:flag:model"));
+	freeReplyObject(vt_redis_cmd(&srv, "DEL app:flag:model"));
 	payload(body, sizeof(body), "firing", "ModelApiErrors",
 		",\"workload\":\"model-api\",\"severity\":\"page\",\"instance\":\"10.0.0.1:80\"");
 	post(body, TOKEN, &a);
@@ -459,7 +440,7 @@ static void test_firing_repeat_resolved(void **state)
 	assert_non_null(vt_wait(&vt, WAIT_MS, "incident", "id", id, "state", "resolved", NULL));
 	/* Alertmanager repeats the firing alert; another replica (instance) fires it too: the
 	 * same signature, no new incident, no second heal. */
-	freeReplyObject(admin("DEL app:flag:model"));
+	freeReplyObject(vt_redis_cmd(&srv, "DEL app:flag:model"));
 	post(body, TOKEN, &a);
 	assert_int_equal(a.status, 200);
 	payload(body, sizeof(body), "firing", "ModelApiErrors",
@@ -670,7 +651,7 @@ static void test_chain(void **state)
 			PROMETHEUS, ALERTMANAGER);
 		skip();
 	}
-	freeReplyObject(admin("DEL app:flag:model"));
+	freeReplyObject(vt_redis_cmd(&srv, "DEL app:flag:model"));
 	error_ratio = 0.0;
 	snprintf(dir, sizeof(dir), "%s/chain", vt.dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
