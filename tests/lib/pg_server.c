@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pg_server.h"
+#include "ports.h"
 
 int vt_pg_sh(const char *fmt, ...)
 {
@@ -28,22 +29,6 @@ int vt_pg_sh(const char *fmt, ...)
 	va_end(ap);
 	st = system(cmd);
 	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* A loopback port nothing listens on now. Returns it, or -1. */
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd < 0)
-		return -1;
-	if (!bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(fd, (struct sockaddr *)&a, &alen))
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
 }
 
 int vt_pg_init(struct vt_pg *pg, char *why, size_t len)
@@ -67,7 +52,7 @@ int vt_pg_init(struct vt_pg *pg, char *why, size_t len)
 		return 1;
 	}
 	snprintf(pg->dir, sizeof(pg->dir), "/tmp/vigil-pg-XXXXXX");
-	pg->port = free_port();
+	pg->port = vt_free_port();
 	if (!mkdtemp(pg->dir) || pg->port < 0 || chown(pg->dir, pw->pw_uid, pw->pw_gid)) {
 		perror("pg_server: scratch directory");
 		return -1;

@@ -12,23 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ports.h"
 #include "redis_server.h"
-
-/* A loopback port nothing listens on (bound, then closed), or -1. */
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	if (fd < 0)
-		return -1;
-	if (!bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(fd, (struct sockaddr *)&a, &len))
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 redisContext *vt_redis_admin(const struct vt_redis *r)
 {
@@ -64,7 +49,7 @@ int vt_redis_start(struct vt_redis *r, const char *prefix, const char *acl)
 	snprintf(r->dir, sizeof(r->dir), "/tmp/vigil-vtredis-XXXXXX");
 	if (!mkdtemp(r->dir))
 		return -1;
-	r->port = free_port();
+	r->port = vt_free_port();
 	snprintf(port, sizeof(port), "%d", r->port);
 	snprintf(logf, sizeof(logf), "%s/redis.log", r->dir);
 	parent = getpid();

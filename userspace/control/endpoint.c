@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "control/endpoint.h"
+#include "core/json.h"
 #include "core/netaddr.h"
 
 struct route {
@@ -392,6 +393,24 @@ int vigil_http_route(struct vigil_http *h, const char *method, const char *path,
 void vigil_http_stats(const struct vigil_http *h, struct vigil_http_stats *st)
 {
 	*st = h->st;
+}
+
+void vigil_http_status_json(const struct vigil_http *h, const char *listen, struct vigil_json *j)
+{
+	uint64_t answered = 0;
+
+	if (!h)
+		return;
+	for (unsigned int i = 0; i < h->st.n_routes; i++)
+		for (unsigned int c = 0; c < 6; c++)
+			answered += h->st.routes[i].by_class[c];
+	vigil_json_object_begin(j, "http");
+	vigil_json_str(j, "listen", listen);
+	vigil_json_u64(j, "port", h->st.port);
+	vigil_json_u64(j, "answered", answered);
+	vigil_json_u64(j, "not_found", h->st.not_found);
+	vigil_json_u64(j, "too_large", h->st.too_large);
+	vigil_json_object_end(j);
 }
 
 void vigil_http_close(struct vigil_http *h)

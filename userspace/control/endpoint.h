@@ -78,6 +78,10 @@ int vigil_http_route(struct vigil_http *h, const char *method, const char *path,
 /* Stop listening, close every connection; accepts NULL. */
 void vigil_http_close(struct vigil_http *h);
 void vigil_http_stats(const struct vigil_http *h, struct vigil_http_stats *st);
+/* "http": the listen address as configured, the port bound, requests answered, unknown
+ * paths and bodies too large, into j (inside an object); nothing when h is NULL. */
+struct vigil_json;
+void vigil_http_status_json(const struct vigil_http *h, const char *listen, struct vigil_json *j);
 
 /* A request header's value (name case-insensitive), or NULL. */
 const char *vigil_http_header(const struct vigil_http_req *req, const char *name);

@@ -341,6 +341,13 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	if (json_is_object(json_object_get(root, "postgres")))
 		print_sink("postgres", json_object_get(root, "postgres"), out);
 	print_state(json_object_get(root, "state"), json_object_get(root, "fleet"), out);
+	if (json_is_object(json_object_get(root, "http"))) {
+		const json_t *h = json_object_get(root, "http");
+
+		fprintf(out, "http       %s (port %lld): %lld answered, %lld unknown paths\n",
+			get_str(h, "listen"), get_int(h, "port"), get_int(h, "answered"),
+			get_int(h, "not_found"));
+	}
 	incs = json_object_get(root, "incidents");
 	fprintf(out, "incidents  %lld live", get_int(incs, "live"));
 	if (json_object_get(incs, "max"))

@@ -84,6 +84,8 @@ int vigil_daemon_http_open(struct daemon *d, char *err, size_t errlen)
 	ret = vigil_http_route(d->http, "GET", "/healthz", 0, healthz, d);
 	if (!ret)
 		ret = vigil_http_route(d->http, "GET", "/readyz", 0, readyz, d);
+	if (!ret)
+		ret = vigil_http_route(d->http, "GET", "/metrics", 0, vigil_daemon_metrics, d);
 	if (ret) {
 		snprintf(err, errlen, "metrics.listen: routes: %s", strerror(-ret));
 		return ret;

@@ -104,6 +104,8 @@ int vigil_daemon_handlers(struct daemon *d);
 struct vigil_http_req;
 struct vigil_http_resp;
 int vigil_daemon_http_open(struct daemon *d, char *err, size_t errlen);
+/* daemon_metrics.c: /metrics, the Prometheus text of every stage's numbers. */
+void vigil_daemon_metrics(const struct vigil_http_req *req, struct vigil_http_resp *r, void *ctx);
 
 /* daemon.c: count a fault, from wherever it was found: join or open its incident (recorded,
  * tallied), let the healer decide. Returns the incident, or NULL (errno ENOSPC, ENOMEM). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control/endpoint.h"
 #include "control/history.h"
 #include "daemon/daemon_int.h"
 #include "heal/knowledge.h"
@@ -35,6 +36,7 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	vigil_daemon_state_status_json(d, j);
 	vigil_daemon_sinks_status_json(d, j);
 	vigil_daemon_watch_status_json(d, j);
+	vigil_http_status_json(d->http, d->cfg->metrics_listen, j);
 	vigil_daemon_alerts_status_json(d, j);
 	vigil_incidents_status_json(d->incidents, j);
 	vigil_loop_status_json(d->loop, j);
@@ -131,12 +133,12 @@ void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path)
 	fprintf(
 	    stderr,
 	    "vigil: ready: node %s, config %s, %s probes (%u: %s), %u workloads, "
-	    "observe_all %s, journal %s, redis %s, control %s, capabilities %s%s\n",
+	    "observe_all %s, journal %s, redis %s, control %s, http %s, capabilities %s%s\n",
 	    d->cfg->node, d->cfg->source, vigil_probes_mode(d->probes), nprogs, progs,
 	    d->cfg->n_workloads, d->cfg->observe_all ? "on" : "off",
 	    d->journal && d->journal[0] ? d->journal : "off",
 	    d->cfg->redis_url ? vigil_redis_url_safe(d->cfg->redis_url, safe, sizeof(safe)) : "off",
-	    ctl_path[0] ? ctl_path : "off",
+	    ctl_path[0] ? ctl_path : "off", d->cfg->metrics_listen ? d->cfg->metrics_listen : "off",
 	    vigil_privileges_names(d->privs.effective, caps, sizeof(caps)),
 	    d->privs.permitted != d->privs.effective ? " (root's kept for the programs rules run)"
 						     : "");

@@ -388,6 +388,26 @@ int vigil_probes_ringbuf_fd(const struct vigil_probes *p)
 	return bpf_map__fd(p->exits->maps.events);
 }
 
+int vigil_probes_ringbuf_fill(const struct vigil_probes *p, uint64_t *used, uint64_t *size)
+{
+	int fd = bpf_map__fd(p->exits->maps.events);
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t cons, prod;
+	void *m;
+
+	/* The ring buffer's first page holds the consumer's position, the second the
+	 * producer's: both may be mapped read-only, and are read without a system call. */
+	m = mmap(NULL, 2 * (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	cons = __atomic_load_n((const unsigned long *)m, __ATOMIC_ACQUIRE);
+	prod = __atomic_load_n((const unsigned long *)((const char *)m + page), __ATOMIC_ACQUIRE);
+	munmap(m, 2 * (size_t)page);
+	*size = bpf_map__max_entries(p->exits->maps.events);
+	*used = prod >= cons ? prod - cons : 0;
+	return 0;
+}
+
 int vigil_probes_watched(const struct vigil_probes *p, uint32_t tgid, uint32_t *workload)
 {
 	struct vigil_watch w;

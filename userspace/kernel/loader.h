@@ -62,6 +62,8 @@ unsigned int vigil_probes_attached(const struct vigil_probes *p, enum vigil_fami
 
 /* The ring buffer every family writes to, for the collector. */
 int vigil_probes_ringbuf_fd(const struct vigil_probes *p);
+/* How many of its bytes hold records not read yet, and its size. Returns 0 or -errno. */
+int vigil_probes_ringbuf_fill(const struct vigil_probes *p, uint64_t *used, uint64_t *size);
 
 /* --- the watched set and how processes join it (exits family) --- */
 
