@@ -39,10 +39,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
 #include "harness.h"
+#include "http_client.h"
 #include "redis_server.h"
 
 #define WAIT_MS 8000
@@ -93,71 +93,32 @@ static void *app_serve(void *arg)
 
 struct answer {
 	long status;
-	char body[1024];
-	size_t len;
+	char body[1024]; /* the answer's first 1023 bytes */
 };
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-	size_t k = size * n;
-
-	if (k > sizeof(a->body) - 1 - a->len)
-		k = sizeof(a->body) - 1 - a->len;
-	memcpy(a->body + a->len, p, k);
-	a->len += k;
-	a->body[a->len] = '\0';
-	return size * n;
-}
-
-/* Appends to a NUL-terminated buffer of 1 MiB. */
-static size_t collect_big(char *p, size_t size, size_t n, void *arg)
-{
-	char *buf = arg;
-	size_t have = strlen(buf), k = size * n;
-
-	if (k > (1u << 20) - 1 - have)
-		k = (1u << 20) - 1 - have;
-	memcpy(buf + have, p, k);
-	buf[have + k] = '\0';
-	return size * n;
-}
-
 /* POST body to http://host:port/v1/alerts, with "Authorization: Bearer token" when token. */
-static void post_to(const char *host, const char *body, size_t len, const char *token,
-		    struct answer *a)
+static void post_to(const char *host, const char *body, const char *token, struct answer *a)
 {
-	struct curl_slist *hdrs = NULL;
+	const char *hdrs[2] = {NULL, NULL};
+	struct vt_http_answer ans;
 	char url[128], auth[256];
-	CURL *c = curl_easy_init();
-	CURLcode rc;
 
-	memset(a, 0, sizeof(*a));
-	assert_non_null(c);
 	snprintf(url, sizeof(url), "http://%s:%d/v1/alerts", host, http_port);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hdrs = curl_slist_append(hdrs, auth);
+		hdrs[0] = auth;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		fail_msg("POST %s: %s", url, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
+	assert_int_equal(vt_http("POST", url, body, hdrs, 10000, &ans), 0);
+	if (!ans.status)
+		fail_msg("POST %s: %s", url, ans.error);
+	a->status = ans.status;
+	snprintf(a->body, sizeof(a->body), "%s", ans.body);
+	vt_http_free(&ans);
 }
 
 static void post(const char *body, const char *token, struct answer *a)
 {
-	post_to("127.0.0.1", body, strlen(body), token, a);
+	post_to("127.0.0.1", body, token, a);
 }
 
 /* A webhook payload of one alert, as Alertmanager 0.25 sends it. labels: ',"k":"v"...' */
@@ -270,7 +231,6 @@ static int group_setup(void **state)
 	int fd;
 
 	(void)state;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (vt_redis_start(&srv, "vigil", "+ping"))
 		return -1;
 	r = vt_redis_cmd(&srv, "ACL SETUSER %s on >%s %s", HEAL_USER, HEAL_PW, HEAL_ACL);
@@ -296,7 +256,7 @@ static int group_setup(void **state)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, TOKEN "\n", strlen(TOKEN) + 1) < 0 || close(fd))
 		return -1;
-	http_port = vt_tcp_closed_port();
+	http_port = vt_free_port();
 	snprintf(yaml, sizeof(yaml), yaml_fmt, http_port, srv.port, srv.port);
 	return vt_start(&vt, yaml, NULL) ? -1 : 0;
 }
@@ -317,7 +277,6 @@ static int group_teardown(void **state)
 	close(app_fd);
 	pthread_join(app_thread, NULL);
 	vt_redis_stop(&srv);
-	curl_global_cleanup();
 	return rc ? -1 : 0;
 }
 
@@ -379,7 +338,7 @@ static void test_too_large(void **state)
 	big[0] = '{';
 	big[len - 1] = '}';
 	big[len] = '\0';
-	post_to("127.0.0.1", big, len, TOKEN, &a);
+	post_to("127.0.0.1", big, TOKEN, &a);
 	free(big);
 	assert_int_equal(a.status, 413);
 }
@@ -416,7 +375,7 @@ static void test_remote_forbidden(void **state)
 	}
 	payload(body, sizeof(body), "firing", "ModelApiErrors", ",\"workload\":\"model-api\"");
 	/* vigil listens on 0.0.0.0: this connection arrives from addr, not from loopback. */
-	post_to(addr, body, strlen(body), TOKEN, &a);
+	post_to(addr, body, TOKEN, &a);
 	assert_int_equal(a.status, 403);
 	assert_non_null(strstr(a.body, "is not a loopback peer"));
 	assert_int_equal(alerts_stat("forbidden"), 1);
@@ -536,35 +495,20 @@ static void test_ignored(void **state)
 	assert_int_equal(alerts_stat("ignored"), before + 1);
 }
 
-/* GET /metrics into buf (1 MiB). */
-static void get_metrics(char *buf)
-{
-	char url[128];
-	struct answer a = {0};
-	CURL *c = curl_easy_init();
-
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", http_port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_big);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
-	buf[0] = '\0';
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
-	curl_easy_cleanup(c);
-	assert_int_equal(a.status, 200);
-}
-
 /* The counters are in /metrics too, by the names README gives, and promtool accepts it. */
 static void test_metrics(void **state)
 {
-	static char buf[1 << 20];
+	struct vt_http_answer ans;
 	char line[320], path[192];
+	const char *buf;
 	FILE *f;
 	int rc;
 
 	(void)state;
-	get_metrics(buf); /* 1 MiB: collect_big's size */
+	snprintf(line, sizeof(line), "http://127.0.0.1:%d/metrics", http_port);
+	assert_int_equal(vt_http("GET", line, NULL, NULL, 10000, &ans), 0);
+	assert_int_equal(ans.status, 200);
+	buf = ans.body;
 	snprintf(line, sizeof(line), "vigil_alert_payloads_total{result=\"malformed\"} %lld\n",
 		 alerts_stat("rejected"));
 	assert_non_null(strstr(buf, line));
@@ -585,6 +529,7 @@ static void test_metrics(void **state)
 	assert_non_null(f);
 	fputs(buf, f);
 	assert_int_equal(fclose(f), 0);
+	vt_http_free(&ans);
 	snprintf(line, sizeof(line), "/usr/bin/promtool check metrics < %s", path);
 	rc = system(line);
 	assert_int_equal(rc, 0);
@@ -632,15 +577,13 @@ static pid_t spawn(const char *log, const char *const *argv)
 static bool ready(const char *url, int ms)
 {
 	for (int i = 0; i < ms / 100; i++) {
-		CURL *c = curl_easy_init();
+		struct vt_http_answer ans;
 		long status = 0;
 
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, 2L);
-		if (curl_easy_perform(c) == CURLE_OK)
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(c);
+		if (!vt_http("GET", url, NULL, NULL, 2000, &ans)) {
+			status = ans.status;
+			vt_http_free(&ans);
+		}
 		if (status == 200)
 			return true;
 		usleep(100000);
@@ -705,7 +648,7 @@ static void test_chain(void **state)
 	char dir[128], prom_cfg[192], rules[192], am_cfg[192], prom_log[192], am_log[192];
 	char prom_data[192], am_data[192], prom_web[64], am_web[64], url[128], val[64];
 	char prom_cfg_arg[256], prom_data_arg[256], am_cfg_arg[256], am_data_arg[256];
-	int prom_port = vt_tcp_closed_port(), am_port = vt_tcp_closed_port();
+	int prom_port = vt_free_port(), am_port = vt_free_port();
 	uint64_t t0, t_flag = 0, t_open, t1, t_resolved = 0;
 	long long resolved_before = alerts_stat("resolved_after");
 	json_t *inc;
