@@ -233,7 +233,8 @@ static int group_setup(void **state)
 	(void)state;
 	if (vt_redis_start(&srv, "vigil", "+ping"))
 		return -1;
-	r = vt_redis_cmd(&srv, "ACL SETUSER %s on >%s %s", HEAL_USER, HEAL_PW, HEAL_ACL);
+	/* hiredis splits the format's literal words: each rule of HEAL_ACL is an argument. */
+	r = vt_redis_cmd(&srv, "ACL SETUSER %s on >%s " HEAL_ACL, HEAL_USER, HEAL_PW);
 	if (!r || r->type == REDIS_REPLY_ERROR) {
 		fprintf(stderr, "ACL SETUSER %s: %s\n", HEAL_USER, r ? r->str : "no answer");
 		freeReplyObject(r);
