@@ -628,7 +628,7 @@ static void show_log(const char *path)
 	fclose(f);
 }
 
-/* The last "open" record of an alert incident of model-api, once there are n of them. */
+/* The n-th "open" record of a ModelApiErrors incident (of model-api), once there is one. */
 static json_t *last_open(int n)
 {
 	json_t *found = NULL, *r;
@@ -643,6 +643,7 @@ static json_t *last_open(int n)
 			if (strcmp(vt_str(r, "type") ?: "", "incident") ||
 			    strcmp(vt_str(r, "class") ?: "", "alert") ||
 			    strcmp(vt_str(r, "workload") ?: "", "model-api") ||
+			    strcmp(vt_str(r, "title") ?: "", "alert ModelApiErrors firing") ||
 			    strcmp(vt_str(r, "state") ?: "", "open"))
 				continue;
 			if (++seen == n)
