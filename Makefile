@@ -6,6 +6,7 @@
 #   make run      build and run the agent on the embedded default config (root)
 #   make bench    overhead and throughput benchmarks (ratios, printed)
 #   make deps     install the Debian packages the build and tests need, if missing
+#   make npm-deps the npm packages test_otlp's receiver needs (tests/lib/npm), into build/npm
 #   make format-check  every C file in kernel style (.clang-format); make format fixes them
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this host's BTF
 #   make valgrind-scenarios  the scenario suite with vigil under valgrind (root)
@@ -37,8 +38,10 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # The packages `make deps` installs (Debian 12 names).
 DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
-	iproute2 procps postgresql runit libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind \
-	libmicrohttpd-dev prometheus prometheus-alertmanager
+	iproute2 procps postgresql runit curl libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind \
+	libmicrohttpd-dev prometheus prometheus-alertmanager nodejs
+# npm: Debian's package, unless the nodejs installed already brings npm (NodeSource's nodejs
+# provides npm and conflicts with Debian's): checked as a command, not as a package.
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
@@ -172,7 +175,21 @@ $(OUT)/tests/helpers/%: tests/helpers/%.c | $(OUT)/tests/helpers
 unit: $(UNIT_BINS)
 	@tests/run-tests $(UNIT_BINS)
 
-integration: $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS)
+# The OTLP receiver of test_otlp (tests/lib/otlp_receiver.js) decodes with the official OTLP
+# protobuf definitions from npm, at the versions tests/lib/npm/package-lock.json pins, into
+# build/npm/ (whatever OUT is: the SAN build's tests use it too). No install scripts run.
+NPM_DIR := build/npm
+NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
+
+$(NPM_STAMP): tests/lib/npm/package.json tests/lib/npm/package-lock.json
+	@mkdir -p $(NPM_DIR)
+	cp tests/lib/npm/package.json tests/lib/npm/package-lock.json $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+.PHONY: npm-deps
+npm-deps: $(NPM_STAMP)
+
+integration: $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS) $(NPM_STAMP)
 	@tests/run-tests $(INTEG_BINS)
 
 # The fault scenario suite (tests/scenarios/README.md): one vigil, real faults, a report of
@@ -222,7 +239,8 @@ $(OUT)/tests/scenarios:
 	mkdir -p $@
 
 # The README's test command. Integration tests load real BPF programs: run as root.
-test: deps $(OUT)/vigil bpf-other-arch $(UNIT_BINS) $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN)
+test: deps $(OUT)/vigil bpf-other-arch $(UNIT_BINS) $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN) \
+		$(NPM_STAMP)
 	@tests/run-tests $(UNIT_BINS) $(INTEG_BINS) $(SCEN_BIN)
 
 # --- running -------------------------------------------------------------------------------
@@ -240,6 +258,7 @@ bench: $(OUT)/vigil $(OUT)/tests/helpers/faulty
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:$$missing" >&2; exit 1; fi; \

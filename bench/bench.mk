@@ -16,13 +16,14 @@ BENCH_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initi
 	-D_GNU_SOURCE -Iinclude -Iuserspace -I$(B) -MMD -MP
 BENCH_BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -Ivmlinux/$(ARCH) -MMD -MP
-BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthread -lpq
+BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthread -lpq -lmicrohttpd
 
 .PHONY: all run syscount
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read $(B)/exit_flood
+all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read $(B)/exit_flood \
+	$(B)/trace_http
 
 $(B):
 	mkdir -p $@
@@ -44,6 +45,10 @@ $(B)/overhead: $(B)/overhead.o $(B)/proc.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 $(B)/rss: $(B)/rss.o $(B)/proc.o
+	$(CC) $^ $(BENCH_LIBS) -o $@
+
+# trace.http on vs off (issue 13): vigil and the tests' faulty (httpd).
+$(B)/trace_http: $(B)/trace_http.o $(B)/proc.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 # The flood of issue 12 needs the tests' faulty (comm-flood) and vigil itself.
@@ -83,6 +88,7 @@ run: all syscount
 	echo; $(B)/redis_sink || rc=1; \
 	echo; $(B)/json_read || rc=1; \
 	echo; $(B)/exit_flood $(OUT)/vigil $(OUT)/tests/helpers/faulty $(B) || rc=1; \
+	echo; $(B)/trace_http $(OUT)/vigil $(OUT)/tests/helpers/faulty $(B) || rc=1; \
 	exit $$rc
 
 -include $(wildcard $(B)/*.d)

@@ -44,6 +44,9 @@ int child_start(char *const argv[], struct child *c, const char *needle, double 
 /* Stop with sig, SIGKILL after 5 s; reaps it. Accepts a child not running. */
 void child_stop(struct child *c, int sig);
 
+/* A loopback TCP port free now (bound, then closed), or -1. */
+int proc_free_port(void);
+
 /* VmRSS and VmHWM of pid, in KiB. Returns 0 or -errno. */
 int proc_rss(pid_t pid, long *rss_kib, long *hwm_kib);
 

@@ -44,20 +44,6 @@ static const char record_fmt[] =
     "\"kernel_ts_ns\":1795955696789000000,\"exit_code\":0,\"signal\":11,"
     "\"core_dumped\":false,\"ppid\":1,\"signature\":\"851ca451ff50881d\"}";
 
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(fd, (struct sockaddr *)&a, &len))
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* redis-benchmark's XADD rate (requests/s), or a negative number. */
 static double baseline(int port, const char *key, char **fields, int nf)
 {
@@ -166,7 +152,7 @@ int main(void)
 		perror("redis_sink: mkdtemp");
 		return 1;
 	}
-	port = free_port();
+	port = proc_free_port();
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	snprintf(srv.log, sizeof(srv.log), "%s/redis.log", dir);
 	{

@@ -58,6 +58,8 @@ struct {
 struct sender {
 	__u32 tgid;
 	__u32 sig;
+	__u32 pid; /* the sending thread: for a fault (SIGSEGV, SIGBUS...) the faulting one */
+	__u32 __pad0;
 	char comm[VIGIL_COMM_LEN];
 };
 
@@ -257,13 +259,14 @@ static __always_inline int on_exit(struct task_struct *task)
 	e->exit_flags = oom ? VIGIL_EXIT_OOM : 0;
 	e->sender_tgid = 0;
 	e->sender_sig = 0;
-	e->__pad0 = 0;
+	e->sender_pid = 0;
 	__builtin_memset(e->sender_comm, 0, sizeof(e->sender_comm));
 	s = bpf_map_lookup_elem(&senders, &tgid);
 	if (s && (code & 0x7f) && s->sig == (code & 0x7f)) {
 		e->exit_flags |= VIGIL_EXIT_SENDER;
 		e->sender_tgid = s->tgid;
 		e->sender_sig = s->sig;
+		e->sender_pid = s->pid;
 		__builtin_memcpy(e->sender_comm, s->comm, sizeof(e->sender_comm));
 	}
 	submit(e);
@@ -276,13 +279,16 @@ out:
 static __always_inline int on_signal(int sig, __u32 target_tgid, int result)
 {
 	struct sender s = {};
+	__u64 id;
 
 	/* result 0 is TRACE_SIGNAL_DELIVERED: queued, not ignored or blocked-and-dropped. */
 	if (result != 0 || !signal_is_fatal(sig))
 		return 0;
 	if (!observe_all && !bpf_map_lookup_elem(&watched, &target_tgid))
 		return 0;
-	s.tgid = bpf_get_current_pid_tgid() >> 32;
+	id = bpf_get_current_pid_tgid();
+	s.tgid = id >> 32;
+	s.pid = (__u32)id;
 	s.sig = sig;
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	bpf_map_update_elem(&senders, &target_tgid, &s, BPF_ANY);

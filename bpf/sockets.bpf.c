@@ -43,6 +43,8 @@ struct owner {
 	__u32 flags;
 	__u16 lport; /* an accepted connection's listening port: unhashing at CLOSE zeroes it */
 	__u16 __pad;
+	__u32 tid; /* the thread that connected, listened or accepted: its trace context */
+	__u32 __pad1;
 	char comm[VIGIL_COMM_LEN];
 };
 
@@ -87,6 +89,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vigil_sock_counts);
 } sock_counts SEC(".maps");
+
+/* Per workload: its retransmits, and the count that wakes userspace (events.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, VIGIL_MAX_WORKLOADS + 1);
+	__type(key, __u32);
+	__type(value, struct vigil_retrans_alarm);
+} retrans_alarm SEC(".maps");
 
 /* (workload, listening port) -> inbound connections established and closed. A plain hash
  * with atomic adds: a passive open is rare next to a syscall, and userspace reads it only
@@ -139,7 +150,8 @@ static __always_inline struct listen_key listen_key_of(const struct sock *sk)
 /* Record current (a watched process, in process context) as the owner of sk. */
 static __always_inline void own(const struct sock *sk, __u32 flags)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 	struct vigil_watch *w = bpf_map_lookup_elem(&watched, &tgid);
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 key = (__u64)sk;
@@ -148,6 +160,7 @@ static __always_inline void own(const struct sock *sk, __u32 flags)
 	if (!w)
 		return;
 	o.tgid = tgid;
+	o.tid = (__u32)id;
 	o.workload = w->workload;
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	o.flags = flags;
@@ -179,7 +192,7 @@ static __always_inline void report(const struct sock *sk, struct owner *o, __u32
 	e->hdr.size = sizeof(*e);
 	e->hdr.ts_ns = bpf_ktime_get_ns();
 	e->hdr.tgid = o->tgid;
-	e->hdr.pid = o->tgid;
+	e->hdr.pid = o->tid ?: o->tgid;
 	e->hdr.cgroup_id = o->cgroup_id;
 	e->hdr.workload = o->workload;
 	e->hdr.flags = VIGIL_F_WATCHED | (o->flags & OWNER_PASSIVE ? VIGIL_F_PASSIVE : 0);
@@ -269,6 +282,9 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 		child = *l;
 		child.flags = OWNER_PASSIVE;
 		child.lport = lk.port;
+		/* Which thread will serve it is not known yet: its errors take the process's
+		 * trace contexts, not the listening thread's. */
+		child.tid = 0;
 		if (bpf_map_update_elem(&sock_owner, &key, &child, BPF_ANY)) {
 			stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
 			return 0;
@@ -360,8 +376,41 @@ int BPF_PROG(sock_retransmit, const struct sock *sk)
 	struct vigil_sock_counts *c;
 	struct owner *o = bpf_map_lookup_elem(&sock_owner, &key);
 
-	/* Counted, never sent: userspace turns the counts into a rate. */
-	if (o && (c = counts(o->workload)))
+	struct vigil_retrans_alarm *a;
+	struct vigil_retrans *e;
+	__u32 workload;
+	__u64 n;
+
+	if (!o)
+		return 0;
+	workload = o->workload;
+	/* Counted; sent only when the count reaches the alarm userspace armed. */
+	c = counts(workload);
+	if (c)
 		c->retransmits++;
+	a = bpf_map_lookup_elem(&retrans_alarm, &workload);
+	if (!a)
+		return 0;
+	if (!*(volatile __u64 *)&a->first_ns)
+		__sync_val_compare_and_swap(&a->first_ns, 0, bpf_ktime_get_ns());
+	n = __sync_fetch_and_add(&a->count, 1) + 1;
+	if (n != *(volatile __u64 *)&a->at)
+		return 0;
+	e = reserve(sizeof(*e), workload);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.kind = VIGIL_EV_RETRANS;
+	e->hdr.version = VIGIL_ABI_VERSION;
+	e->hdr.size = sizeof(*e);
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->hdr.tgid = o->tgid;
+	e->hdr.pid = o->tgid;
+	e->hdr.cgroup_id = o->cgroup_id;
+	e->hdr.workload = workload;
+	e->hdr.flags = VIGIL_F_WATCHED;
+	__builtin_memcpy(e->hdr.comm, o->comm, sizeof(e->hdr.comm));
+	e->count = n;
+	submit(e);
 	return 0;
 }

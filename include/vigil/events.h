@@ -21,12 +21,13 @@
 #define VIGIL_ABI_VERSION 1
 
 enum vigil_event_kind {
-	VIGIL_EV_EXIT = 1, /* a process ended (watched, or failing in observe-all mode) */
-	VIGIL_EV_OOM = 2,  /* the OOM killer chose a victim (before it exits) */
-	VIGIL_EV_EXEC = 3, /* a new process matched a workload by comm, exe or cgroup */
-	VIGIL_EV_SOCK = 4, /* a socket error of a watched process (failed connect, reset...) */
-	VIGIL_EV_SLOW = 5, /* a syscall of a watched process took longer than its budget */
-	VIGIL_EV_HANG = 6, /* the kernel's hung-task detector found a watched task stuck in D */
+	VIGIL_EV_EXIT = 1,    /* a process ended (watched, or failing in observe-all mode) */
+	VIGIL_EV_OOM = 2,     /* the OOM killer chose a victim (before it exits) */
+	VIGIL_EV_EXEC = 3,    /* a new process matched a workload by comm, exe or cgroup */
+	VIGIL_EV_SOCK = 4,    /* a socket error of a watched process (failed connect, reset...) */
+	VIGIL_EV_SLOW = 5,    /* a syscall of a watched process took longer than its budget */
+	VIGIL_EV_HANG = 6,    /* the kernel's hung-task detector found a watched task stuck in D */
+	VIGIL_EV_RETRANS = 7, /* a workload's retransmits reached the count userspace armed */
 	VIGIL_EV_KIND_MAX,
 };
 
@@ -64,7 +65,8 @@ struct vigil_exit {
 	__u32 exit_flags;  /* enum vigil_exit_flags */
 	__u32 sender_tgid; /* with VIGIL_EXIT_SENDER: who sent sender_sig */
 	__u32 sender_sig;
-	__u32 __pad0;
+	__u32
+	    sender_pid; /* with VIGIL_EXIT_SENDER: the sending thread (a fault: the faulting one) */
 	char sender_comm[VIGIL_COMM_LEN];
 };
 
@@ -120,6 +122,27 @@ struct vigil_hang {
 	__u64 switches;		    /* its context switches: unchanged for the whole timeout */
 	__u32 state;		    /* its __state (TASK_UNINTERRUPTIBLE...) */
 	__u32 __pad0;
+};
+
+/*
+ * Map "retrans_alarm" (array, mmap'able, index: workload): each retransmit of a workload's
+ * socket adds one to count (atomically), and stamps first_ns when it is 0; the one that makes
+ * count equal to at sends one VIGIL_EV_RETRANS record. Userspace sets at to the count at which
+ * the last second's retransmits would reach the class's threshold (0: disarmed), so the
+ * retransmits class is decided when the kernel crosses it, not at the next sample; and takes
+ * first_ns (setting it back to 0) at each sample: the time of each sample's first retransmit,
+ * from which an incident is timed. hdr.tgid is the retransmitting socket's owner.
+ */
+struct vigil_retrans_alarm {
+	__u64 count;
+	__u64 at;
+	__u64 first_ns; /* bpf_ktime_get_ns() of the first retransmit since userspace took it */
+	__u64 __pad0;
+};
+
+struct vigil_retrans {
+	struct vigil_event_hdr hdr;
+	__u64 count; /* the alarm's count when it went off (== at) */
 };
 
 /*
@@ -200,6 +223,75 @@ struct vigil_exe_key {
 };
 
 /*
+ * Trace correlation (bpf/trace.bpf.c, for workloads with trace.http): the W3C traceparent of
+ * the requests a watched thread has read on a TCP socket and not yet answered. Nothing crosses
+ * the ring buffer per request: userspace reads these maps when a fault happens.
+ */
+#define VIGIL_TRACE_QUEUE 4	 /* per thread: its last requests (pipelined ones too) */
+#define VIGIL_TRACE_RING 8	 /* per process: recent contexts of its threads */
+#define VIGIL_TRACE_SCRATCH 4096 /* bytes of one read searched at most (a power of 2) */
+#define VIGIL_TRACE_BYTES_DEFAULT 1024
+#define VIGIL_TRACE_MAX_AGE_NS (120ULL * 1000000000ULL) /* older contexts are stale */
+
+enum vigil_trace_source {
+	VIGIL_TRACE_NONE = 0,
+	VIGIL_TRACE_HTTP = 1, /* a traceparent header read on a TCP socket */
+	VIGIL_TRACE_ENV = 2,  /* the TRACEPARENT environment variable at exec */
+};
+
+/* One parsed traceparent (version 00): ids in binary, as on the wire in hex. */
+struct vigil_trace_ctx {
+	__u64 ts_ns;	   /* bpf_ktime_get_ns() when the request was read */
+	__u64 done_ns;	   /* ... when the thread wrote its response; 0: not yet */
+	__u8 trace_id[16]; /* never all zero */
+	__u8 span_id[8];   /* the caller's span: the traceparent's parent-id, never all zero */
+	__u8 flags;	   /* trace-flags (bit 0: sampled) */
+	__u8 ring;	   /* kernel: the process ring slot it was also written to */
+	__u8 __pad0[6];
+};
+
+/*
+ * Map "trace_threads" (LRU hash, key: thread id): the last VIGIL_TRACE_QUEUE requests it read,
+ * at q[i % VIGIL_TRACE_QUEUE] for i in [head - VIGIL_TRACE_QUEUE, head). A write on a TCP
+ * socket (its response) marks the oldest unanswered one (index served) done. Nothing is
+ * deleted, so that a fault read later in userspace still sees what was in flight at its time:
+ * in flight at t means ts_ns <= t and (done_ns == 0 or done_ns > t).
+ */
+struct vigil_trace_thread {
+	__u32 tgid;
+	__u32 head;   /* contexts ever read (the next index) */
+	__u32 served; /* contexts answered: the oldest unanswered index */
+	__u32 __pad0;
+	struct vigil_trace_ctx q[VIGIL_TRACE_QUEUE];
+};
+
+/* Map "trace_procs" (LRU hash, key: tgid): its threads' last VIGIL_TRACE_RING contexts, done_ns
+ * kept in step with the thread's; tid 0: a slot never used. */
+struct vigil_trace_slot {
+	__u32 tid;
+	__u32 __pad0;
+	struct vigil_trace_ctx ctx;
+};
+
+struct vigil_trace_ring {
+	__u32 head; /* next slot to write, modulo VIGIL_TRACE_RING */
+	__u32 __pad0;
+	struct vigil_trace_slot slots[VIGIL_TRACE_RING];
+};
+
+/* Map "trace_cfg" (array, index: workload): what the trace family does for it. */
+struct vigil_trace_cfg {
+	__u32 bytes; /* of each inbound read searched, 1..VIGIL_TRACE_SCRATCH; 0: no trace.http */
+	__u32 env;   /* 1: look for TRACEPARENT in the environment at exec (map "trace_env") */
+};
+
+/* The environment searched at exec: chunks of VIGIL_TRACE_SCRATCH bytes, each overlapping the
+ * one before by VIGIL_TRACE_ENV_OVERLAP (an entry across a chunk's end is whole in the next). */
+#define VIGIL_TRACE_ENV_CHUNKS 8
+#define VIGIL_TRACE_ENV_OVERLAP 80
+#define VIGIL_TRACE_ENV_STEP (VIGIL_TRACE_SCRATCH - VIGIL_TRACE_ENV_OVERLAP) /* a multiple of 8 */
+
+/*
  * Layout checks, evaluated by both compilers. If one fails, the two sides of the ring buffer
  * disagree: fix the struct (explicit padding), then bump VIGIL_ABI_VERSION.
  */
@@ -224,8 +316,21 @@ VIGIL_ABI_ASSERT(sizeof(struct vigil_sock_counts) == 32);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_inbound_key) == 8);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_inbound) == 16);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_hang) == 72);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_retrans) == 64);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_retrans_alarm) == 32);
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_hist) == 8 * (VIGIL_LAT_SLOTS + 2));
 VIGIL_ABI_ASSERT(sizeof(struct vigil_lat_cfg) == 8 + VIGIL_MAX_SYSCALLS);
-VIGIL_ABI_ASSERT(VIGIL_LAT_HISTS <= 256); /* a slot fits the __u8 of vigil_lat_cfg.hist */
+VIGIL_ABI_ASSERT(VIGIL_LAT_HISTS <= 256);
+VIGIL_ABI_ASSERT(__builtin_offsetof(struct vigil_exit, sender_pid) == 84);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_ctx) == 48);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_thread) == 16 + 48 * VIGIL_TRACE_QUEUE);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_slot) == 56);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_ring) == 8 + 56 * VIGIL_TRACE_RING);
+VIGIL_ABI_ASSERT((VIGIL_TRACE_QUEUE & (VIGIL_TRACE_QUEUE - 1)) == 0);
+VIGIL_ABI_ASSERT((VIGIL_TRACE_RING & (VIGIL_TRACE_RING - 1)) == 0);
+VIGIL_ABI_ASSERT(VIGIL_TRACE_ENV_STEP % 8 == 0);
+VIGIL_ABI_ASSERT(sizeof(struct vigil_trace_cfg) == 8);
+VIGIL_ABI_ASSERT((VIGIL_TRACE_SCRATCH & (VIGIL_TRACE_SCRATCH - 1)) ==
+		 0); /* a slot fits the __u8 of vigil_lat_cfg.hist */
 
 #endif /* VIGIL_EVENTS_H */

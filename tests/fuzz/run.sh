@@ -10,7 +10,8 @@
 # (default 60):
 #
 #   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
-#                     [fleet] [spool] [knowledge] [decode] [ctl] [alerts] [oom]
+#                     [fleet] [spool] [knowledge] [decode] [ctl] [otlp_reply] [traceparent]
+#                     [alerts] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -24,6 +25,10 @@
 #                 after; knowledge loads the input as the knowledge file; decode checks a
 #                 ring-buffer record and takes an accepted one through the detector to its JSON
 #                 record; ctl splits a request line as the control socket's server does;
+#                 otlp_reply reads the input as an OTLP receiver's reply (its partialSuccess)
+#                 and as a record for the OTLP encoder;
+#                 traceparent runs the kernel's traceparent parser (include/vigil/traceparent.h)
+#                 on any bytes as a read and as an environment, against a reference;
 #                 alerts decodes a webhook payload (seeded with real Alertmanager 0.25
 #                 payloads) and takes each alert to its workload and signature.
 #                 -timeout=2
@@ -41,7 +46,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl alerts"
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply traceparent alerts"
 targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
@@ -111,6 +116,11 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_decode.c userspace/detect/detector.c \
 			userspace/output/records.c "$lib" $libs -o "$out/fuzz_decode"
 		opts= ;;
+	traceparent)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_traceparent.c userspace/detect/trace.c "$lib" \
+			$libs -o "$out/fuzz_traceparent"
+		opts="-dict=tests/fuzz/traceparent.dict -max_len=40000" ;;
 	ctl)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_ctl.c userspace/control/ctl.c "$lib" $libs \
@@ -120,6 +130,11 @@ for t in $targets; do
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc tests/fuzz/fuzz_alerts.c userspace/detect/alerts.c "$lib" \
 			$libs -o "$out/fuzz_alerts"
+		opts=-dict=tests/fuzz/json.dict ;;
+	otlp_reply)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc -DVIGIL_VERSION='"fuzz"' tests/fuzz/fuzz_otlp_reply.c \
+			userspace/output/otlp_logs.c "$lib" $libs -o "$out/fuzz_otlp_reply"
 		opts=-dict=tests/fuzz/json.dict ;;
 	oom)
 		# shellcheck disable=SC2086

@@ -20,6 +20,7 @@
  *          | connect-reset-n IP PORT N | noise OUTFILE   (the scenario modes, below)
  *          | connect6 IP PORT | listen-hold IP PORT BACKLOG | overflow-reset SERVER
  *          | veth-exec PROG ARGS...   (test_sockets_more's modes, below)
+ *          | httpd PORT   (a keep-alive HTTP/1.1 server that faults on /crash, below)
  *          | comm-flood UID N MS  (as UID, N children each under its own name exit(1), over
  *            MS ms; 0: flat out)
  */
@@ -590,9 +591,105 @@ static int more_mode(int argc, char **argv)
 	return -1;
 }
 
+/*
+ * httpd PORT: a keep-alive HTTP/1.1 server on 127.0.0.1:PORT for the trace tests, a thread per
+ * connection, requests read with read() (pipelined ones taken from the buffer one by one) and
+ * each answered with one write(). Paths: /crash faults (SIGSEGV) in the serving thread;
+ * /oom allocates until the OOM killer ends it (in a memory cgroup); /upstream?PORT connects
+ * to 127.0.0.1:PORT (refused, say), then answers 502; /hold waits 30 s, then answers; any
+ * other path is answered 200 at once.
+ */
+static void http_answer(int fd, const char *status)
+{
+	char out[128];
+	int n = snprintf(out, sizeof(out), "HTTP/1.1 %s\r\nContent-Length: 3\r\n\r\nok\n", status);
+
+	if (write(fd, out, n) != n)
+		_exit(5);
+}
+
+static void http_request(int fd, const char *path)
+{
+	if (!strncmp(path, "/crash", 6)) {
+		volatile int *p = NULL;
+
+		*p = 1;
+	} else if (!strncmp(path, "/oom", 4)) {
+		for (;;) {
+			char *p = malloc(1 << 20);
+
+			if (p)
+				memset(p, 0xa5, 1 << 20);
+		}
+	} else if (!strncmp(path, "/upstream?", 10)) {
+		int up = tcp_connect("127.0.0.1", atoi(path + 10), 0);
+
+		if (up >= 0)
+			close(up);
+		http_answer(fd, up >= 0 ? "200 OK" : "502 Bad Gateway");
+		return;
+	} else if (!strncmp(path, "/hold", 5)) {
+		sleep(30);
+	}
+	http_answer(fd, "200 OK");
+}
+
+static void *http_conn(void *arg)
+{
+	int fd = (int)(long)arg;
+	char buf[16384], path[256];
+	size_t have = 0, used;
+	char *end;
+	ssize_t n;
+
+	for (;;) {
+		buf[have] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (!end) {
+			if (have >= sizeof(buf) - 1)
+				break;
+			n = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (n <= 0)
+				break;
+			have += n;
+			continue;
+		}
+		used = end + 4 - buf;
+		if (sscanf(buf, "%*s %255s", path) != 1)
+			break;
+		http_request(fd, path);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	}
+	close(fd);
+	return NULL;
+}
+
+static int httpd(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0), fd;
+	pthread_t t;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 64))
+		return 2;
+	for (;;) {
+		fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		pthread_create(&t, NULL, http_conn, (void *)(long)fd);
+		pthread_detach(t);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "httpd") && argc > 2)
+		return httpd(atoi(argv[2]));
 
 	if (!strcmp(mode, "segv")) {
 		volatile int *p = NULL;

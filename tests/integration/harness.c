@@ -367,6 +367,18 @@ pid_t vt_run(struct vt *v, const char *name, const char *const *args)
 	return vt_exec_in(NULL, vt_link(v, name), args);
 }
 
+void vt_run_exits(struct vt *v, const char *name, int from, int to)
+{
+	for (int i = from; i <= to; i++) {
+		const char *args[] = {"exit", NULL, NULL};
+		char code[16];
+
+		snprintf(code, sizeof(code), "%d", i);
+		args[1] = code;
+		vt_reap(vt_run(v, name, args));
+	}
+}
+
 int vt_memcg(char *dir, size_t len, const char *tag, long limit_bytes)
 {
 	char path[256];

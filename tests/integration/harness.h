@@ -60,6 +60,9 @@ void vt_child_signals(void);
 const char *vt_link(struct vt *v, const char *name);
 /* Start faulty under `name` with args (NULL-terminated). Returns the pid. */
 pid_t vt_run(struct vt *v, const char *name, const char *const *args);
+/* Run faulty under `name` once for each exit code from..to, one after the other, each reaped:
+ * a burst of exit_nonzero faults with distinct signatures. */
+void vt_run_exits(struct vt *v, const char *name, int from, int to);
 /* Start path with args, first moving the child into the cgroup whose cgroup.procs file is
  * given (NULL: stay). Output to /dev/null. Returns the pid; the child exits 120 if it could
  * not join the cgroup, 127 if the exec failed. */

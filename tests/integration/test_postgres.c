@@ -390,14 +390,7 @@ static const char burst_workload[] =
 
 static void burst(struct vt *v, int from, int to)
 {
-	for (int i = from; i <= to; i++) {
-		const char *args[] = {"exit", NULL, NULL};
-		char code[16];
-
-		snprintf(code, sizeof(code), "%d", i);
-		args[1] = code;
-		vt_reap(vt_run(v, "vt-pgburst", args));
-	}
+	vt_run_exits(v, "vt-pgburst", from, to);
 }
 
 /*

@@ -151,6 +151,7 @@ struct seen {
 struct totals {
 	int expected, found, incidents, unexpected, n_detect;
 	double detect_ms[SC_N * SC_MAX_EXPECT];
+	const char *detect_cls[SC_N * SC_MAX_EXPECT]; /* the class of each detect_ms */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -237,6 +238,7 @@ static void row(const struct sc_scenario *s, struct seen *inc, size_t n, struct 
 			within = inc[i].count >= e->min && inc[i].count <= e->max;
 			t->found += within;
 			t->incidents++;
+			t->detect_cls[t->n_detect] = e->cls;
 			t->detect_ms[t->n_detect++] = us / 1000.0;
 			snprintf(got, sizeof(got), "%s%s%s x%ld%s", e->cls, e->detail ? " " : "",
 				 e->detail ? e->detail : "", inc[i].count,
@@ -263,13 +265,57 @@ static void row(const struct sc_scenario *s, struct seen *inc, size_t n, struct 
 		line(name, "none", "none", "-");
 }
 
+/* Detection p50 and p99 of each class found (issue 15's target: p99 < 5 ms for every class;
+ * reported, not enforced: a timing is the benchmarks' business, never a test's verdict). */
+static void per_class(const struct totals *t)
+{
+	const char *done[SC_N * SC_MAX_EXPECT];
+	int n_done = 0;
+
+	printf("\nclass             incidents  p50 ms     p99 ms     (target p99 < 5 ms)\n");
+	for (int i = 0; i < t->n_detect; i++) {
+		double v[SC_N * SC_MAX_EXPECT];
+		bool seen = false;
+		int n = 0;
+
+		for (int k = 0; k < n_done; k++)
+			seen |= !strcmp(done[k], t->detect_cls[i]);
+		if (seen)
+			continue;
+		done[n_done++] = t->detect_cls[i];
+		for (int k = 0; k < t->n_detect; k++)
+			if (!strcmp(t->detect_cls[k], t->detect_cls[i]))
+				v[n++] = t->detect_ms[k];
+		qsort(v, n, sizeof(double), cmp_double);
+		printf("%-17s %9d  %-9.3f  %-9.3f  %s\n", t->detect_cls[i], n, percentile(v, n, 50),
+		       percentile(v, n, 99), percentile(v, n, 99) < 5 ? "PASS" : "MISS");
+	}
+}
+
+/* `vigil report` of the suite's journal, as it prints: the success metrics of what just ran.
+ * Returns its exit status. */
+static int vigil_report(const struct vt *v)
+{
+	char cmd[1024], line[512];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s report --journal %s 2>&1", v->vigil_bin, v->journal);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	printf("\n$ vigil report --journal <the suite's journal>\n");
+	while (fgets(line, sizeof(line), p))
+		printf("%s", line);
+	return pclose(p);
+}
+
 /* Print the table and totals; returns false when recall < 100 % or any false positive. */
 static bool report(struct vt *v)
 {
 	struct seen inc[MAX_INCIDENTS];
 	struct totals t = {};
 	size_t n = collect(v, inc, MAX_INCIDENTS);
-	double recall, fp_rate, p50, p99;
+	double recall, fp_rate, p50, p99, sorted[SC_N * SC_MAX_EXPECT];
 	int others = 0;
 
 	if (n == MAX_INCIDENTS) {
@@ -299,19 +345,23 @@ static bool report(struct vt *v)
 	}
 	t.incidents += others;
 	t.unexpected += others;
-	qsort(t.detect_ms, t.n_detect, sizeof(double), cmp_double);
+	/* Sorted apart: detect_ms stays beside detect_cls for the per-class lines. */
+	memcpy(sorted, t.detect_ms, sizeof(sorted));
+	qsort(sorted, t.n_detect, sizeof(double), cmp_double);
 	recall = t.expected ? 100.0 * t.found / t.expected : 0;
 	fp_rate = t.incidents ? 100.0 * t.unexpected / t.incidents : 0;
-	p50 = percentile(t.detect_ms, t.n_detect, 50);
-	p99 = percentile(t.detect_ms, t.n_detect, 99);
+	p50 = percentile(sorted, t.n_detect, 50);
+	p99 = percentile(sorted, t.n_detect, 99);
 	printf("\nrecall           %d/%d expected incidents found = %.1f %%  (target 100 %%)  %s\n",
 	       t.found, t.expected, recall, t.found == t.expected ? "PASS" : "MISS");
 	printf("false positives  %d/%d incidents unexpected = %.1f %%  (target 0)  %s\n",
 	       t.unexpected, t.incidents, fp_rate, t.unexpected ? "MISS" : "PASS");
 	printf("detection p50    %.3f ms  (kernel event -> incident open, %d incidents)\n", p50,
 	       t.n_detect);
-	printf("detection p99    %.3f ms  (target < 50 ms, reported, not enforced)  %s\n\n", p99,
+	printf("detection p99    %.3f ms  (target < 50 ms, reported, not enforced)  %s\n", p99,
 	       p99 < 50 ? "PASS" : "MISS");
+	per_class(&t);
+	printf("\n");
 	return t.found == t.expected && !t.unexpected;
 }
 
@@ -388,6 +438,7 @@ static void test_noise_and_report(void **state)
 	assert_int_equal(vt_count(v, "incident", "workload", "sc-noise", NULL), 0);
 	if (!report(v))
 		fail_msg("recall below 100 %% or a false positive: see the table");
+	assert_int_equal(vigil_report(v), 0);
 }
 
 static int setup(void **state)

@@ -1001,6 +1001,58 @@ static void test_redis_bad_inputs(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* otlp: endpoint, headers (a mapping of free names, read beside libcyaml), timeout, spool. */
+static void test_otlp(void **state)
+{
+	struct vigil_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("journal: /j\n");
+	assert_null(cfg->otlp_endpoint);
+	assert_int_equal(cfg->otlp_n_headers, 0);
+	vigil_config_free(cfg);
+	setenv("VIGIL_TEST_OTLP_TOKEN", "s3cret", 1);
+	cfg = parse_ok("otlp:\n"
+		       "  endpoint: http://collector:4318\n"
+		       "  headers:\n"
+		       "    Authorization: \"Bearer ${VIGIL_TEST_OTLP_TOKEN}\"\n"
+		       "    X-Scope-OrgID: team-1\n"
+		       "  timeout: 3s\n");
+	assert_string_equal(cfg->otlp_endpoint, "http://collector:4318");
+	assert_int_equal(cfg->otlp_n_headers, 2);
+	assert_string_equal(cfg->otlp_headers[0], "Authorization: Bearer s3cret");
+	assert_string_equal(cfg->otlp_headers[1], "X-Scope-OrgID: team-1");
+	assert_null(cfg->otlp_headers[2]);
+	assert_int_equal(cfg->otlp_timeout_ms, 3000);
+	assert_string_equal(cfg->otlp_spool, "/var/lib/vigil/otlp.spool");
+	assert_int_equal(cfg->otlp_spool_max_mb, 256);
+	vigil_config_free(cfg);
+	cfg = parse_ok("otlp: { endpoint: \"https://x/otlp/\", spool: /s, spool_max_mb: 8 }\n");
+	assert_int_equal(cfg->otlp_timeout_ms, 10000);
+	assert_string_equal(cfg->otlp_spool, "/s");
+	assert_int_equal(cfg->otlp_n_headers, 0);
+	vigil_config_free(cfg);
+	expect_error("otlp: { endpoint: ftp://x }\n",
+		     "t.yaml:1:19: otlp.endpoint: ", "must start with http:// or https://");
+	expect_error("otlp: { endpoint: \"http://x?a=b\" }\n",
+		     "t.yaml:1:19: otlp.endpoint: ", "no query");
+	expect_error("otlp: { endpoint: http://x, headers: [a] }\n",
+		     "t.yaml:1:38: otlp.headers: ", "must be a mapping");
+	expect_error("otlp: { endpoint: http://x, headers: { A: { b: c } } }\n",
+		     "t.yaml:1:43: otlp.headers: ", "must be a string");
+	expect_error("otlp: { endpoint: http://x, headers: { \"a b\": c } }\n",
+		     "t.yaml:1:47: otlp.headers.a b: ", "not a header name");
+	expect_error("otlp: { endpoint: http://x, headers: { content-type: c } }\n",
+		     "t.yaml:1:54: otlp.headers.content-type: ", "not a header name");
+	expect_error("otlp: { endpoint: http://x, headers: { A: \"${VIGIL_TEST_NO_SUCH}\" } }\n",
+		     "t.yaml:1:43: otlp.headers.A: ", "VIGIL_TEST_NO_SUCH");
+	expect_error("otlp: { endpoint: http://x, timeout: 0s }\n",
+		     "t.yaml:1:38: otlp.timeout: ", "longer than 0");
+	expect_error("otlp: { endpoint: http://x, spool: rel }\n",
+		     "t.yaml:1:36: otlp.spool: ", "absolute");
+	expect_error("otlp: { endpoint: http://x, header: {} }\n", "t.yaml:1:", "header");
+}
+
 /* What a touches() walk saw: "TYPE key value" lines. */
 static int collect_touch(enum vigil_touch_type type, const char *key, const char *value, void *arg)
 {
@@ -1600,6 +1652,7 @@ int main(void)
 	    cmocka_unit_test(test_policy_refusals),
 	    cmocka_unit_test(test_redis_glob_inside),
 	    cmocka_unit_test(test_redis_bad_inputs),
+	    cmocka_unit_test(test_otlp),
 	    cmocka_unit_test(test_redis_kinds),
 	    cmocka_unit_test(test_http_rollback_ok),
 	    cmocka_unit_test(test_exact_messages),

@@ -94,6 +94,7 @@ static void test_every_kind_has_a_size(void **state)
 	    [VIGIL_EV_SOCK] = sizeof(struct vigil_sock),
 	    [VIGIL_EV_SLOW] = sizeof(struct vigil_slow),
 	    [VIGIL_EV_HANG] = sizeof(struct vigil_hang),
+	    [VIGIL_EV_RETRANS] = sizeof(struct vigil_retrans),
 	};
 	const struct vigil_event_hdr *h;
 

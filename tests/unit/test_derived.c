@@ -29,6 +29,10 @@ struct fake {
 	uint64_t full[2];	    /* refusals of the maps "watched" and "incidents" */
 	struct vigil_lat_hist h[3]; /* workload 1's three timed syscalls */
 	bool no_sockets;
+	uint64_t at[3];	      /* the retransmit alarms as armed */
+	uint64_t first[3];    /* the kernel time of the first retransmit since the last take */
+	uint64_t arm_bump[3]; /* retransmits that arrive while an alarm is being armed */
+	unsigned int arms;
 };
 
 static int f_retrans(void *arg, unsigned int w, uint64_t *total)
@@ -38,6 +42,28 @@ static int f_retrans(void *arg, unsigned int w, uint64_t *total)
 	if (f->no_sockets)
 		return -ENOENT;
 	*total = f->retrans[w];
+	return 0;
+}
+
+static int f_retrans_arm(void *arg, unsigned int w, uint64_t at, uint64_t *now)
+{
+	struct fake *f = arg;
+
+	f->at[w] = at;
+	f->retrans[w] += f->arm_bump[w];
+	f->arm_bump[w] = 0;
+	f->arms++;
+	*now = f->retrans[w];
+	return 0;
+}
+
+static int f_retrans_first(void *arg, unsigned int w, bool take, uint64_t *first_ns)
+{
+	struct fake *f = arg;
+
+	*first_ns = f->first[w];
+	if (take)
+		f->first[w] = 0;
 	return 0;
 }
 
@@ -248,6 +274,67 @@ static void test_retransmits(void **state)
 	env_fini(&e);
 }
 
+/*
+ * The kernel's retransmit alarm: armed after each sample where the window would reach the
+ * floor; going off at the crossing finds the fault then, timed at the crossing; an alarm that
+ * finds less (the window moved on) is armed again past the count; a count found past the alarm
+ * as it is armed is the alarm going off; disarmed once the class fired, until the tick.
+ */
+static void test_retransmit_alarm(void **state)
+{
+	uint64_t t = T0, alarms, early;
+	struct env e;
+
+	(void)state;
+	env_init(&e);
+	e.src.retrans_arm = f_retrans_arm;
+	e.src.retrans_first = f_retrans_first;
+	/* 4 in the first sample, the first of them 3 ms in: the alarm at 10, the floor. */
+	e.k.retrans[1] = 4;
+	e.k.first[1] = T0 + 3 * MS;
+	assert_int_equal(vigil_derived_sample(e.d, t += 25 * MS), 0);
+	assert_int_equal(e.k.first[1], 0); /* taken */
+	assert_int_equal(e.k.at[1], 10);
+	assert_int_equal(e.k.at[2], 10);
+	/* It goes off early (say the count was 8 then): nothing yet, armed past it. */
+	e.k.retrans[1] = 8;
+	assert_int_equal(vigil_derived_retrans(e.d, 1, t + 5 * MS), 0);
+	assert_int_equal(e.k.at[1], 9);
+	/* At 10, 12 ms after the last sample: the fault, found at the crossing, timed from the
+	 * first retransmit of its window (the first sample's, 3 ms in), not from a sample. */
+	e.k.retrans[1] = 10;
+	e.k.first[1] = t + 2 * MS;
+	assert_int_equal(vigil_derived_retrans(e.d, 1, t + 12 * MS), 1);
+	assert_int_equal(e.got.o[0].det.cls, VIGIL_CLASS_RETRANSMITS);
+	assert_int_equal(e.got.o[0].hdr.ts_ns, T0 + 3 * MS);
+	assert_int_equal(e.got.o[0].hdr.workload, 1);
+	assert_int_equal(e.k.at[1], 0);
+	/* Fired this second: disarmed at every sample; a stray alarm finds nothing. */
+	e.k.retrans[1] = 40;
+	assert_int_equal(vigil_derived_sample(e.d, t += 25 * MS), 0);
+	assert_int_equal(e.k.at[1], 0);
+	assert_int_equal(vigil_derived_retrans(e.d, 1, t), 0);
+	/* The tick: armed again, at the count where a second like this one would be found. */
+	assert_int_equal(vigil_derived_tick(e.d, T0 + SEC), 1);
+	assert_true(e.k.at[1] > 40);
+	/* db: 3 retransmits while its alarm is armed (the kernel races the arming): the count is
+	 * past an alarm at 10 after its sample with 8: the fault at once. (api, still 40 over
+	 * the last second and its class free again since the tick, is found by the sample.) */
+	e.k.retrans[2] = 8;
+	e.k.arm_bump[2] = 3;
+	assert_int_equal(vigil_derived_sample(e.d, t += 25 * MS), 2);
+	assert_string_equal(e.got.o[e.got.n - 2].workload, "api");
+	assert_string_equal(e.got.o[e.got.n - 1].workload, "db");
+	assert_int_equal(e.got.o[e.got.n - 1].det.cls, VIGIL_CLASS_RETRANSMITS);
+	/* An alarm for no workload, or one out of range: ignored. */
+	assert_int_equal(vigil_derived_retrans(e.d, 0, t), 0);
+	assert_int_equal(vigil_derived_retrans(e.d, 99, t), 0);
+	vigil_derived_retrans_stats(e.d, &alarms, &early);
+	assert_int_equal(alarms, 4);
+	assert_int_equal(early, 1);
+	env_fini(&e);
+}
+
 /* n calls of workload 1's k-th syscall in log2 bucket slot (2^slot ns). */
 static void calls(struct env *e, unsigned int k, unsigned int slot, uint64_t n)
 {
@@ -352,9 +439,13 @@ static void test_drops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_crash_loop),	cmocka_unit_test(test_conn_rate),
-	    cmocka_unit_test(test_retransmits), cmocka_unit_test(test_latency_slo),
-	    cmocka_unit_test(test_drops),	cmocka_unit_test(test_map_full_once_per_episode),
+	    cmocka_unit_test(test_crash_loop),
+	    cmocka_unit_test(test_conn_rate),
+	    cmocka_unit_test(test_retransmits),
+	    cmocka_unit_test(test_retransmit_alarm),
+	    cmocka_unit_test(test_latency_slo),
+	    cmocka_unit_test(test_drops),
+	    cmocka_unit_test(test_map_full_once_per_episode),
 	};
 
 	return cmocka_run_group_tests_name("derived", tests, NULL, NULL);

@@ -48,7 +48,7 @@ static void test_incident_params(void **state)
 
 	(void)state;
 	assert_int_equal(vigil_sql_incident(&r, rec, NULL, NULL), 0);
-	assert_int_equal(r.n, 15);
+	assert_int_equal(r.n, 18);
 	assert_string_equal(r.v[0], "019ac0000000a001");
 	assert_string_equal(r.v[6], "2");
 	assert_string_equal(r.v[7], "a\xef\xbf\xbd"
@@ -60,6 +60,31 @@ static void test_incident_params(void **state)
 	assert_int_equal(r.nul_replaced, 2);
 	vigil_sql_row_free(&r);
 	json_decref(rec);
+}
+
+/* The trace context's columns (sql/005_trace.sql): null without one. */
+static void test_incident_trace(void **state)
+{
+	json_t *rec = parse("{\"type\":\"incident\",\"ts\":\"2026-11-29T10:00:00.000Z\","
+			    "\"node\":\"n1\",\"id\":\"019ac0000000a002\","
+			    "\"trace_ids\":[\"0af7651916cd43dd8448eb211c80319c\"],"
+			    "\"span_id\":\"b7ad6b7169203331\",\"trace_source\":\"http\"}");
+	json_t *none = parse("{\"type\":\"incident\",\"node\":\"n1\",\"id\":\"x\"}");
+	struct vigil_sql_row r;
+
+	(void)state;
+	assert_int_equal(vigil_sql_incident(&r, rec, NULL, NULL), 0);
+	assert_string_equal(r.v[15], "[\"0af7651916cd43dd8448eb211c80319c\"]");
+	assert_string_equal(r.v[16], "b7ad6b7169203331");
+	assert_string_equal(r.v[17], "http");
+	vigil_sql_row_free(&r);
+	assert_int_equal(vigil_sql_incident(&r, none, NULL, NULL), 0);
+	assert_null(r.v[15]);
+	assert_null(r.v[16]);
+	assert_null(r.v[17]);
+	vigil_sql_row_free(&r);
+	json_decref(rec);
+	json_decref(none);
 }
 
 static void test_refused(void **state)
@@ -149,11 +174,9 @@ static void test_wants(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_incident_params),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_knowledge_render),
-	    cmocka_unit_test(test_url_safe),
-	    cmocka_unit_test(test_wants),
+	    cmocka_unit_test(test_incident_params), cmocka_unit_test(test_incident_trace),
+	    cmocka_unit_test(test_refused),	    cmocka_unit_test(test_knowledge_render),
+	    cmocka_unit_test(test_url_safe),	    cmocka_unit_test(test_wants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

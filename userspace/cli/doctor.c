@@ -17,6 +17,7 @@
 #include "cli/doctor.h"
 #include "control/table.h"
 #include "kernel/loader.h"
+#include "output/otlp.h"
 #include "output/postgres.h"
 #include "output/redis.h"
 
@@ -94,6 +95,7 @@ static void family_rows(struct report *r, const struct vigil_probes *p)
 	static const char *const what[VIGIL_FAM_MAX] = {
 	    [VIGIL_FAM_SOCKETS] = "socket errors, resets, retransmits, connection counts",
 	    [VIGIL_FAM_LATENCY] = "syscall latency histograms and slow-syscall events",
+	    [VIGIL_FAM_TRACE] = "traceparent of inbound HTTP requests (trace.http)",
 	};
 	char progs[256], detail[640], check[64];
 
@@ -114,7 +116,9 @@ static void probe_mode(struct report *r, bool classic)
 	struct vigil_probe_opts o = {.force_classic = classic,
 				     .ringbuf_bytes = 4096 * 16,
 				     .sockets = !classic,
-				     .latency = !classic};
+				     .latency = !classic,
+				     .trace = !classic,
+				     .trace_env = !classic};
 	struct vigil_probes *p = NULL;
 	char err[512] = "", detail[640], progs[256];
 	int ret;
@@ -219,6 +223,31 @@ static void postgres_rows(struct report *r, const struct vigil_config *c)
 	row(r, false, ok, "postgres spool", buf);
 }
 
+/* Its OTLP receiver: an empty export request answered with a 2xx; and the spool's
+ * directory. */
+static void otlp_rows(struct report *r, const struct vigil_config *c)
+{
+	const struct vigil_otlp_opts o = {
+	    .endpoint = c->otlp_endpoint,
+	    .headers = (const char *const *)c->otlp_headers,
+	    .n_headers = c->otlp_n_headers,
+	    .timeout_ms = (unsigned int)c->otlp_timeout_ms,
+	};
+	char msg[400], buf[512];
+	bool ok;
+
+	if (!c->otlp_endpoint)
+		return;
+	ok = !vigil_otlp_ping(&o, msg, sizeof(msg));
+	snprintf(buf, sizeof(buf),
+		 ok ? "%s"
+		    : "%s: vigil still runs, and spools records until the receiver takes them",
+		 msg);
+	row(r, false, ok, "otlp", buf);
+	ok = dir_writable(c->otlp_spool, buf, sizeof(buf));
+	row(r, false, ok, "otlp spool", buf);
+}
+
 int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 {
 	struct report r = {.out = out};
@@ -311,6 +340,7 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 	if (cfg)
 		config_rows(&r, cfg);
 	postgres_rows(&r, cfg);
+	otlp_rows(&r, cfg);
 	row(&r, false, true, "kprobes / fentry", "not used: vigil attaches tracepoints only");
 	row(&r, false, true, "RLIMIT_MEMLOCK",
 	    "not needed: BPF memory is charged to the memory "

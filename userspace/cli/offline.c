@@ -18,6 +18,7 @@
 #include "cli/doctor.h"
 #include "output/export.h"
 #include "output/journal.h"
+#include "output/otlp.h"
 #include "output/postgres.h"
 #include "control/history.h"
 #include "heal/knowledge.h"
@@ -256,6 +257,21 @@ int vigil_cmd_check(int argc, char **argv)
 		       safe(cfg->pg_spool), (unsigned long long)cfg->pg_spool_max_mb);
 	else
 		printf("  postgres off\n");
+	if (cfg->otlp_endpoint) {
+		/* Header names only: their values are often tokens. */
+		printf("  otlp %s, timeout %llu ms, spool %s (at most %llu MiB), headers:",
+		       safe(vigil_otlp_url(cfg->otlp_endpoint, url, sizeof(url))),
+		       (unsigned long long)cfg->otlp_timeout_ms, safe(cfg->otlp_spool),
+		       (unsigned long long)cfg->otlp_spool_max_mb);
+		for (unsigned int i = 0; i < cfg->otlp_n_headers; i++) {
+			const char *h = safe(cfg->otlp_headers[i]);
+
+			printf(" %.*s", (int)strcspn(h, ":"), h);
+		}
+		printf("%s\n", cfg->otlp_n_headers ? "" : " none");
+	} else {
+		printf("  otlp off\n");
+	}
 	for (unsigned int i = 0; i < cfg->n_workloads; i++)
 		check_workload(&cfg->workloads[i]);
 	vigil_config_free(cfg);

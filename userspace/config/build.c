@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -30,6 +31,7 @@
 #include "heal/restart.h"
 #include "heal/rollback.h"
 #include "heal/set_flag.h"
+#include "vigil/events.h" /* the trace family's scratch size */
 #include "vigil/limits.h"
 #include "output/journal.h" /* journal_keep's maximum, the fsync policies */
 #define MAX_NAME_LEN 63
@@ -261,6 +263,24 @@ static int build_latency(struct parse_ctx *pc, const char *base, const struct ra
 	if (cfg_dup_strv(r->syscalls, r->syscalls_count, &w->latency_syscalls))
 		return -ENOMEM;
 	w->n_latency_syscalls = r->syscalls_count;
+	return 0;
+}
+
+static int build_trace(struct parse_ctx *pc, const char *base, const struct raw_trace *r,
+		       struct vigil_workload *w)
+{
+	char tr[48];
+	uint64_t bytes;
+
+	snprintf(tr, sizeof(tr), "%s.trace", base);
+	if (cfg_bool(pc, tr, "http", r->http, &w->trace_http) ||
+	    cfg_bool(pc, tr, "env", r->env, &w->trace_env))
+		return -EINVAL;
+	/* The shortest that holds a request line's end and one header; the kernel's scratch. */
+	if (get_uint(pc, tr, "bytes", r->bytes, VIGIL_TRACE_BYTES_DEFAULT, 80, VIGIL_TRACE_SCRATCH,
+		     &bytes))
+		return -EINVAL;
+	w->trace_bytes = (unsigned int)bytes;
 	return 0;
 }
 
@@ -868,6 +888,9 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 	w->supervisor_external = r->supervisor && !strcmp(r->supervisor, "external");
 	if (!ret && r->latency)
 		ret = build_latency(pc, base, r->latency, w);
+	w->trace_bytes = VIGIL_TRACE_BYTES_DEFAULT;
+	if (!ret && r->trace)
+		ret = build_trace(pc, base, r->trace, w);
 	if (!ret)
 		ret = cfg_build_policy(pc, base, r->policy, w);
 	if (!ret)
@@ -1013,6 +1036,85 @@ static int build_postgres(struct parse_ctx *pc, const struct raw_postgres *pg,
 			       &cfg->pg_spool_max_mb);
 }
 
+/* A header's name: an HTTP token (RFC 9110), and not one the sink sets itself. */
+static bool header_name_ok(const char *s)
+{
+	static const char *const own[] = {"content-type", "content-length", "expect", "host",
+					  "transfer-encoding"};
+
+	if (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			     "!#$%&'*+-.^_`|~") != strlen(s))
+		return false;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!strcasecmp(s, own[i]))
+			return false;
+	return true;
+}
+
+/* otlp.headers, each "Name: value" with ${VAR} expanded. Returns 0, -EINVAL or -ENOMEM. */
+static int build_otlp_headers(struct parse_ctx *pc, struct vigil_config *cfg)
+{
+	struct cfg_pairs p = {0};
+	char path[PATH_LEN], *val = NULL;
+	int ret = cfg_string_map(pc, "otlp.headers", &p);
+
+	if (ret)
+		return ret;
+	if (p.n) {
+		cfg->otlp_headers = calloc(p.n + 1, sizeof(*cfg->otlp_headers));
+		ret = cfg->otlp_headers ? 0 : -ENOMEM;
+	}
+	for (unsigned int i = 0; !ret && i < p.n; i++) {
+		if (!header_name_ok(p.keys[i])) {
+			ret = cfg_fail(pc, "otlp.headers", p.keys[i],
+				       "'%s' is not a header name vigil may set", p.keys[i]);
+			break;
+		}
+		snprintf(path, sizeof(path), "otlp.headers.%s", p.keys[i]);
+		ret = expand_env(pc, path, p.vals[i], &val);
+		if (!ret && strpbrk(val, "\r\n"))
+			ret = cfg_fail(pc, "otlp.headers", p.keys[i], "a line break in the value");
+		if (!ret && asprintf(&cfg->otlp_headers[i], "%s: %s", p.keys[i], val) < 0) {
+			cfg->otlp_headers[i] = NULL;
+			ret = -ENOMEM;
+		}
+		if (!ret)
+			cfg->otlp_n_headers++;
+		if (val)
+			explicit_bzero(val, strlen(val));
+		free(val);
+		val = NULL;
+	}
+	cfg_pairs_free(&p);
+	return ret;
+}
+
+/* otlp: where the OTLP sink sends, how, and its spool. Returns 0, -EINVAL or -ENOMEM. */
+static int build_otlp(struct parse_ctx *pc, const struct raw_otlp *o, struct vigil_config *cfg)
+{
+	int ret;
+
+	if (o->endpoint && strncmp(o->endpoint, "http://", 7) &&
+	    strncmp(o->endpoint, "https://", 8))
+		return cfg_fail(pc, "otlp", "endpoint", "'%s' must start with http:// or https://",
+				o->endpoint);
+	if (o->endpoint && strpbrk(o->endpoint, "?#"))
+		return cfg_fail(pc, "otlp", "endpoint",
+				"no query or fragment: /v1/logs is appended to it");
+	ret = get_str(pc, "otlp.endpoint", o->endpoint, NULL, &cfg->otlp_endpoint);
+	ret = ret
+		  ?: get_duration(pc, "otlp", "timeout", o->timeout, 10000, true,
+				  &cfg->otlp_timeout_ms);
+	ret = ret ?: need_abs(pc, "otlp", "spool", o->spool);
+	ret = ret
+		  ?: get_str(pc, "otlp.spool", o->spool, "/var/lib/vigil/otlp.spool",
+			     &cfg->otlp_spool);
+	ret = ret
+		  ?: get_uint(pc, "otlp", "spool_max_mb", o->spool_max_mb, 256, 1, 1 << 20,
+			      &cfg->otlp_spool_max_mb);
+	return ret ?: build_otlp_headers(pc, cfg);
+}
+
 /* metrics: the HTTP endpoint's address (numeric: nothing is resolved). */
 static int build_metrics(struct parse_ctx *pc, const struct raw_metrics *m,
 			 struct vigil_config *cfg)
@@ -1096,6 +1198,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 			       &cfg->observe_all_rate);
 	if (!ret)
 		ret = build_postgres(pc, r->postgres ?: &(struct raw_postgres){0}, cfg);
+	if (!ret)
+		ret = build_otlp(pc, r->otlp ?: &(struct raw_otlp){0}, cfg);
 	if (!ret)
 		ret = build_metrics(pc, r->metrics ?: &(struct raw_metrics){0}, cfg);
 	if (!ret)

@@ -200,6 +200,11 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->pg_password);
 	free(cfg->pg_password_file);
 	free(cfg->pg_spool);
+	for (unsigned int i = 0; i < cfg->otlp_n_headers; i++)
+		free(cfg->otlp_headers[i]);
+	free(cfg->otlp_headers);
+	free(cfg->otlp_endpoint);
+	free(cfg->otlp_spool);
 	free(cfg->metrics_listen);
 	free(cfg->alerts_token_file);
 	free(cfg->knowledge);

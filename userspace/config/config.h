@@ -76,6 +76,10 @@ struct vigil_workload {
 	char **latency_syscalls;  /* names; parsed now, used by the latency probes */
 	unsigned int n_latency_syscalls;
 	uint64_t latency_budget_ms;
+	/* trace: which trace context an incident of it carries (both off by default) */
+	bool trace_http;	  /* traceparent of inbound HTTP/1.x requests, read in the kernel */
+	bool trace_env;		  /* TRACEPARENT in the environment at exec: the fallback */
+	unsigned int trace_bytes; /* bytes of each inbound read searched (1024), 80..4096 */
 	struct vigil_heal_rule *heal;
 	unsigned int n_heal;
 	unsigned int breaker_failures; /* default 3 */
@@ -134,9 +138,15 @@ struct vigil_config {
 	char *pg_password_file;	     /* absolute; read at each connection */
 	char *pg_spool;		     /* default /var/lib/vigil/postgres.spool */
 	uint64_t pg_spool_max_mb;    /* default 256 */
-	char *metrics_listen;	     /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
-	char *alerts_token_file;     /* alerts.token_file: POST /v1/alerts's bearer token; NULL */
-	bool alerts_allow_remote;    /* alerts.allow_remote: peers beyond loopback (token needed) */
+	char *otlp_endpoint;	     /* otlp.endpoint; NULL: no OTLP sink */
+	char **otlp_headers;	     /* "Name: value" each (${VAR} expanded), NULL-terminated */
+	unsigned int otlp_n_headers;
+	uint64_t otlp_timeout_ms;   /* each request; default 10 s */
+	char *otlp_spool;	    /* default /var/lib/vigil/otlp.spool */
+	uint64_t otlp_spool_max_mb; /* default 256 */
+	char *metrics_listen;	    /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
+	char *alerts_token_file;    /* alerts.token_file: POST /v1/alerts's bearer token; NULL */
+	bool alerts_allow_remote;   /* alerts.allow_remote: peers beyond loopback (token needed) */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

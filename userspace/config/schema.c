@@ -29,6 +29,13 @@ static const cyaml_schema_field_t latency_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t trace_fields[] = {
+    F_STR("http", struct raw_trace, http),
+    F_STR("env", struct raw_trace, env),
+    F_STR("bytes", struct raw_trace, bytes),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t restart_fields[] = {
     F_STRV("exec", struct raw_restart, exec),
     F_STR("signal", struct raw_restart, signal),
@@ -154,6 +161,7 @@ static const cyaml_schema_field_t workload_fields[] = {
     F_STR("name", struct raw_workload, name),
     F_MAP("match", struct raw_workload, match, match_fields),
     F_MAP("latency", struct raw_workload, latency, latency_fields),
+    F_MAP("trace", struct raw_workload, trace, trace_fields),
     CYAML_FIELD_SEQUENCE("heal", OPT, struct raw_workload, heal, &rule_entry, 0, CYAML_UNLIMITED),
     F_MAP("breaker", struct raw_workload, breaker, breaker_fields),
     F_MAP("quiet", struct raw_workload, quiet, quiet_fields),
@@ -190,6 +198,17 @@ static const cyaml_schema_field_t postgres_fields[] = {
     CYAML_FIELD_END,
 };
 
+/* headers: a mapping of free names, which libcyaml cannot read: build.c reads it with
+ * cfg_string_map(). */
+static const cyaml_schema_field_t otlp_fields[] = {
+    F_STR("endpoint", struct raw_otlp, endpoint),
+    CYAML_FIELD_IGNORE("headers", CYAML_FLAG_OPTIONAL),
+    F_STR("timeout", struct raw_otlp, timeout),
+    F_STR("spool", struct raw_otlp, spool),
+    F_STR("spool_max_mb", struct raw_otlp, spool_max_mb),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t metrics_fields[] = {
     F_STR("listen", struct raw_metrics, listen),
     CYAML_FIELD_END,
@@ -210,6 +229,7 @@ static const cyaml_schema_field_t config_fields[] = {
     F_STR("window", struct raw_config, window),
     F_MAP("redis", struct raw_config, redis, redis_fields),
     F_MAP("postgres", struct raw_config, postgres, postgres_fields),
+    F_MAP("otlp", struct raw_config, otlp, otlp_fields),
     F_MAP("metrics", struct raw_config, metrics, metrics_fields),
     F_MAP("alerts", struct raw_config, alerts, alerts_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,

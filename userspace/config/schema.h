@@ -21,6 +21,10 @@ struct raw_latency {
 	char *budget_ms;
 };
 
+struct raw_trace {
+	char *http, *env, *bytes;
+};
+
 struct raw_restart {
 	char **exec;
 	unsigned int exec_count;
@@ -122,6 +126,7 @@ struct raw_workload {
 	char *name;
 	struct raw_match *match;
 	struct raw_latency *latency;
+	struct raw_trace *trace;
 	struct raw_rule *heal;
 	unsigned int heal_count;
 	struct raw_breaker *breaker;
@@ -143,6 +148,10 @@ struct raw_postgres {
 	char *url, *password, *password_file, *spool, *spool_max_mb;
 };
 
+struct raw_otlp {
+	char *endpoint, *timeout, *spool, *spool_max_mb; /* headers: see schema.c */
+};
+
 struct raw_metrics {
 	char *listen;
 };
@@ -156,6 +165,7 @@ struct raw_config {
 	char *observe_all;
 	struct raw_redis *redis;
 	struct raw_postgres *postgres;
+	struct raw_otlp *otlp;
 	struct raw_metrics *metrics;
 	struct raw_alerts *alerts;
 	struct raw_workload *workloads;

@@ -52,12 +52,39 @@ struct walker {
 	char path[PATH_LEN];
 	const char *find;
 	struct walk_result *res;
+	/* cfg_string_map(): the mapping at this path, its pairs collected */
+	const char *collect;
+	struct cfg_pairs *pairs;
+	int collect_err;
 };
 
 /* Returns libyaml's 0-based mark as a 1-based position. */
 static struct yaml_pos mark_pos(yaml_mark_t m)
 {
 	return (struct yaml_pos){.line = m.line + 1, .col = m.column + 1};
+}
+
+/* Append key: val to p. Returns 0 or -ENOMEM. */
+static int add_pair(struct cfg_pairs *p, const char *key, const char *val)
+{
+	char **k = realloc(p->keys, (p->n + 1) * sizeof(*k)), **v;
+
+	if (!k)
+		return -ENOMEM;
+	p->keys = k;
+	v = realloc(p->vals, (p->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->vals = v;
+	k[p->n] = strdup(key);
+	v[p->n] = strdup(val);
+	if (!k[p->n] || !v[p->n]) {
+		free(k[p->n]);
+		free(v[p->n]);
+		return -ENOMEM;
+	}
+	p->n++;
+	return 0;
 }
 
 /* Names one node (a scalar, or the start of a mapping or sequence) by its path. Returns NULL,
@@ -77,10 +104,20 @@ static const char *walk_node(struct walker *w, const yaml_event_t *ev)
 		f->key_pos = pos;
 		return NULL;
 	}
+	if (f && f->mapping && w->collect && !strncmp(w->path, w->collect, base) &&
+	    !w->collect[base]) {
+		if (container)
+			return "each value of this mapping must be a string";
+		if (!w->collect_err)
+			w->collect_err =
+			    add_pair(w->pairs, f->key, (const char *)ev->data.scalar.value);
+	}
 	if (f && f->mapping)
 		snprintf(w->path + base, PATH_LEN - base, "%s%s", base ? "." : "", f->key);
 	else if (f)
 		snprintf(w->path + base, PATH_LEN - base, "[%u]", f->index++);
+	if (w->collect && !strcmp(w->path, w->collect) && ev->type != YAML_MAPPING_START_EVENT)
+		return "must be a mapping of names to strings";
 	if (w->find && !strcmp(w->path, w->find)) {
 		w->res->found = true;
 		w->res->key = f && f->mapping ? f->key_pos : pos;
@@ -116,9 +153,9 @@ static bool syntax_error(const yaml_parser_t *parser)
  * -EINVAL on a syntax error, a second document (libcyaml would silently ignore it) or an alias
  * (it replays a node elsewhere, so positions would lie, and nested ones multiply the work).
  */
-static int yaml_walk(const char *text, size_t len, const char *find, struct walk_result *res)
+static int walk(struct walker *w, const char *text, size_t len)
 {
-	struct walker w = {.find = find, .res = res};
+	struct walk_result *res = w->res;
 	const char *refused = NULL;
 	yaml_parser_t parser;
 	yaml_event_t ev;
@@ -153,11 +190,11 @@ static int yaml_walk(const char *text, size_t len, const char *find, struct walk
 		case YAML_SCALAR_EVENT:
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
-			refused = walk_node(&w, &ev);
+			refused = walk_node(w, &ev);
 			break;
 		case YAML_MAPPING_END_EVENT:
 		case YAML_SEQUENCE_END_EVENT:
-			w.depth--;
+			w->depth--;
 			break;
 		case YAML_STREAM_END_EVENT:
 			done = true;
@@ -174,6 +211,39 @@ static int yaml_walk(const char *text, size_t len, const char *find, struct walk
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
+	return ret;
+}
+
+/* walk() for the node at find. Returns as walk(). */
+static int yaml_walk(const char *text, size_t len, const char *find, struct walk_result *res)
+{
+	struct walker w = {.find = find, .res = res};
+
+	return walk(&w, text, len);
+}
+
+void cfg_pairs_free(struct cfg_pairs *p)
+{
+	for (unsigned int i = 0; i < p->n; i++) {
+		free(p->keys[i]);
+		free(p->vals[i]);
+	}
+	free(p->keys);
+	free(p->vals);
+	*p = (struct cfg_pairs){0};
+}
+
+int cfg_string_map(struct parse_ctx *pc, const char *path, struct cfg_pairs *out)
+{
+	struct walk_result res;
+	struct walker w = {.res = &res, .collect = path, .pairs = out};
+	int ret = walk(&w, pc->text, pc->len);
+
+	ret = ret ?: w.collect_err;
+	if (ret == -EINVAL)
+		ret = cfg_report(pc, res.bad, path, "%s", res.what);
+	if (ret)
+		cfg_pairs_free(out);
 	return ret;
 }
 

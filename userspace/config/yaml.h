@@ -64,6 +64,19 @@ __attribute__((format(printf, 4, 5))) int cfg_report(struct parse_ctx *pc, struc
 __attribute__((format(printf, 4, 5))) int cfg_fail(struct parse_ctx *pc, const char *base,
 						   const char *key, const char *fmt, ...);
 
+/* The pairs of a mapping of strings, in their order. */
+struct cfg_pairs {
+	char **keys, **vals;
+	unsigned int n;
+};
+
+/* The pairs of the mapping at path (such as "otlp.headers": libcyaml, which cannot read a
+ * mapping of free keys, ignores it) into out (zeroed first by the caller; none if the text has
+ * no such mapping). Returns 0, -EINVAL (a value that is not a string: message written) or
+ * -ENOMEM; out is empty on an error. */
+int cfg_string_map(struct parse_ctx *pc, const char *path, struct cfg_pairs *out);
+void cfg_pairs_free(struct cfg_pairs *p);
+
 /* Copies n strings into a NULL-terminated array. Returns 0 or -ENOMEM (nothing is kept). */
 int cfg_dup_strv(char *const *v, unsigned int n, char ***out);
 

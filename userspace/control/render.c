@@ -204,8 +204,8 @@ static int print_workloads(const json_t *wls, FILE *out)
 	return 0;
 }
 
-/* The Redis sink's line(s): state, queue depth, spool size; "off" without redis.url. */
-/* A queued sink's lines ("redis", "postgres"), or "off". */
+/* A queued sink's lines ("redis", "postgres", "otlp"): state, queue depth, spool size; or
+ * "off". */
 static void print_sink(const char *name, const json_t *r, FILE *out)
 {
 	char buf[256];
@@ -340,6 +340,8 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	print_sink("redis", json_object_get(root, "redis"), out);
 	if (json_is_object(json_object_get(root, "postgres")))
 		print_sink("postgres", json_object_get(root, "postgres"), out);
+	if (json_is_object(json_object_get(root, "otlp")))
+		print_sink("otlp", json_object_get(root, "otlp"), out);
 	print_state(json_object_get(root, "state"), json_object_get(root, "fleet"), out);
 	if (json_is_object(json_object_get(root, "http"))) {
 		const json_t *h = json_object_get(root, "http");
@@ -537,6 +539,26 @@ static void print_opened(const char *id, FILE *out)
 	fprintf(out, "%-10s %s.%03lluZ\n", "opened", ts, ms % 1000);
 }
 
+/* The requests it broke: "trace     4bf9... (the faulting request, http), span 00f0..." and one
+ * line per other trace id. Nothing without trace_ids. */
+static void print_trace(const json_t *root, FILE *out)
+{
+	const json_t *ids = json_object_get(root, "trace_ids");
+	char buf[128], src[16], span[40];
+
+	if (!json_array_size(ids))
+		return;
+	vigil_term_safe(get_str(root, "trace_source"), src, sizeof(src));
+	vigil_term_safe(get_str(root, "span_id"), span, sizeof(span));
+	for (size_t i = 0; i < json_array_size(ids); i++) {
+		vigil_term_safe(json_string_value(json_array_get(ids, i)), buf, sizeof(buf));
+		if (!i)
+			fprintf(out, "%-10s %s (%s), span %s\n", "trace", buf, src, span);
+		else
+			fprintf(out, "%-10s %s (also in flight)\n", "", buf);
+	}
+}
+
 /* The causal chain, oldest first: "  -1234 ms  conn_refused 10.0.0.5:5432 (pid 42)", the
  * offsets aligned on the widest. */
 static void print_chain(const json_t *chain, FILE *out)
@@ -611,6 +633,7 @@ int vigil_ctl_print_incident(const char *json, FILE *out)
 	else if (code)
 		fprintf(out, "%-10s %lld\n", "exit code", code);
 	fprintf(out, "%-10s in %lld us\n", "detected", get_int(root, "detect_us"));
+	print_trace(root, out);
 	if (json_object_get(root, "replaced_after_ms"))
 		fprintf(out, "%-10s %lld ms after the fault (the new process's exec)\n", "replaced",
 			get_int(root, "replaced_after_ms"));

@@ -8,13 +8,20 @@
 
 #include "daemon/daemon_int.h"
 
+/* The retransmit alarm's count (one atomic counter): the domain the alarm is armed in. */
 static int src_retransmits(void *arg, unsigned int workload, uint64_t *total)
 {
-	struct vigil_sock_counts c = {};
-	int err = vigil_probes_sock_counts(((struct daemon *)arg)->probes, workload, &c);
+	return vigil_probes_retrans(((struct daemon *)arg)->probes, workload, total);
+}
 
-	*total = c.retransmits;
-	return err;
+static int src_retrans_first(void *arg, unsigned int workload, bool take, uint64_t *first_ns)
+{
+	return vigil_probes_retrans_first(((struct daemon *)arg)->probes, workload, take, first_ns);
+}
+
+static int src_retrans_arm(void *arg, unsigned int workload, uint64_t at, uint64_t *now)
+{
+	return vigil_probes_retrans_arm(((struct daemon *)arg)->probes, workload, at, now);
 }
 
 static int src_workload_drops(void *arg, unsigned int workload, uint64_t *total)
@@ -114,6 +121,8 @@ void vigil_daemon_adapters(struct daemon *d, struct vigil_derived_source *src,
 {
 	*src = (struct vigil_derived_source){
 	    .retransmits = src_retransmits,
+	    .retrans_arm = src_retrans_arm,
+	    .retrans_first = src_retrans_first,
 	    .workload_drops = src_workload_drops,
 	    .family_drops = src_family_drops,
 	    .n_families = VIGIL_FAM_MAX,

@@ -109,13 +109,23 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 	char namebuf[VIGIL_COMM_LEN + 1];
 	const char *name;
 
+	/* A retransmit alarm: the derived stage judges the workload's last second now. */
+	if (h->kind == VIGIL_EV_RETRANS) {
+		vigil_derived_retrans(d->derived, h->workload, h->ts_ns);
+		return;
+	}
 	name = vigil_workloads_name(d->wl, h->workload, h->comm, namebuf, sizeof(namebuf));
 	if (vigil_detect(h, name, &det))
 		return;
-	if (h->kind == VIGIL_EV_EXEC)
+	if (det.cls != VIGIL_CLASS_NONE)
+		vigil_tracer_lookup(d->tracer, h, &det.trace);
+	if (h->kind == VIGIL_EV_EXEC) {
 		vigil_workloads_seen(d->wl, h->workload, h->tgid);
-	else if (h->kind == VIGIL_EV_EXIT)
+	} else if (h->kind == VIGIL_EV_EXIT) {
 		vigil_workloads_gone(d->wl, h->workload, h->tgid);
+		if (h->workload)
+			vigil_tracer_exit(d->tracer, h->tgid);
+	}
 	/* A heal of the workload under way hears of its processes starting and ending (a
 	 * restart awaits its replacement) before this record opens an incident of its own. */
 	if (h->workload && (h->kind == VIGIL_EV_EXEC || h->kind == VIGIL_EV_EXIT))
@@ -194,6 +204,7 @@ static void teardown(struct daemon *d)
 	vigil_incidents_free(d->incidents);
 	vigil_derived_free(d->derived);
 	vigil_workloads_free(d->wl);
+	vigil_tracer_free(d->tracer);
 	vigil_probes_close(d->probes);
 	/* Everything has been recorded: what the sinks have not written yet goes to their
 	 * spools. */
@@ -363,12 +374,19 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	po.force_classic = o->force_classic;
 	po.ringbuf_bytes = o->ringbuf_kib * 1024;
 	po.sockets = d->cfg->n_workloads > 0;
-	for (unsigned int i = 0; i < d->cfg->n_workloads; i++)
+	for (unsigned int i = 0; i < d->cfg->n_workloads; i++) {
 		po.latency |= d->cfg->workloads[i].n_latency_syscalls > 0;
+		po.trace |= d->cfg->workloads[i].trace_http;
+		po.trace_env |= d->cfg->workloads[i].trace_env;
+	}
 	ret = vigil_probes_open(&po, &d->probes, err, sizeof(err));
 	/* Workloads: match keys into the kernel, then what already runs. */
 	if (!ret)
 		ret = vigil_workloads_new(d->cfg, d->probes, &d->wl, err, sizeof(err));
+	if (!ret && vigil_tracer_new(d->cfg, d->probes, &d->tracer)) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+	}
 	if (ret)
 		goto fail;
 	/* 4, 5. The stages, the loop's sources, the control socket. */

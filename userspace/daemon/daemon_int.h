@@ -19,6 +19,7 @@
 #include "core/loop.h"
 #include "detect/derived.h"
 #include "detect/incidents.h"
+#include "detect/trace.h"
 #include "detect/workloads.h"
 #include "heal/healer.h"
 #include "heal/state.h"
@@ -33,7 +34,7 @@
 #define REFRESH_TICKS 5 /* pidfiles, executables and cgroup globs: every 5 ticks */
 
 /* The queued sinks (output/sink.h) the daemon can run, and what it last said of each. */
-enum { DAEMON_SINK_REDIS, DAEMON_SINK_POSTGRES, DAEMON_SINKS };
+enum { DAEMON_SINK_REDIS, DAEMON_SINK_POSTGRES, DAEMON_SINK_OTLP, DAEMON_SINKS };
 
 struct daemon_sink {
 	struct vigil_sink *sink; /* NULL: not configured */
@@ -47,6 +48,7 @@ struct daemon {
 	struct vigil_probes *probes;
 	struct vigil_collector *coll;
 	struct vigil_workloads *wl;
+	struct vigil_tracer *tracer; /* trace context of faults (trace.http, trace.env) */
 	struct vigil_derived *derived;
 	struct vigil_derived_source src;
 	struct vigil_incidents *incidents;
@@ -59,7 +61,7 @@ struct daemon {
 	struct vigil_fleet *fleet;		 /* the fleet's knowledge (with redis.url) */
 	struct vigil_fleet_reader *fleet_reader; /* ... its thread */
 	struct vigil_output *out;
-	struct daemon_sink sinks[DAEMON_SINKS];	 /* redis.url, postgres.url */
+	struct daemon_sink sinks[DAEMON_SINKS];	 /* redis.url, postgres.url, otlp.endpoint */
 	struct vigil_redis_watch *watch;	 /* approvals stream, busy keys (redis.url) */
 	int busy_index[VIGIL_MAX_WORKLOADS + 1]; /* workload -> its busy key in watch, or -1 */
 	uint64_t approvals_ignored;		 /* stream decisions about no waiting incident */

@@ -150,7 +150,7 @@ static void kernel(const struct daemon *d, struct vigil_http_resp *r)
 	};
 	const struct vigil_collector_stats *cs = vigil_collector_stats(d->coll);
 	uint64_t st[VIGIL_FAM_MAX][VIGIL_STAT_MAX] = {};
-	uint64_t used = 0, size = 0;
+	uint64_t used = 0, size = 0, alarms, early;
 
 	for (enum vigil_family f = 0; f < VIGIL_FAM_MAX; f++)
 		vigil_probes_stats(d->probes, f, st[f]);
@@ -192,6 +192,14 @@ static void kernel(const struct daemon *d, struct vigil_http_resp *r)
 				  "The ring buffer's size.");
 		vigil_prom_u64(r, "vigil_ring_buffer_size_bytes", NULL, size);
 	}
+	vigil_derived_retrans_stats(d->derived, &alarms, &early);
+	vigil_prom_family(r, "vigil_retransmit_alarms_total", "counter",
+			  "Times the kernel's retransmit alarm woke the retransmits class between "
+			  "samples (or a count was found past it).");
+	vigil_prom_u64(r, "vigil_retransmit_alarms_total", NULL, alarms);
+	vigil_prom_family(r, "vigil_retransmit_alarms_early_total", "counter",
+			  "... of which found the last second short of the class (armed again).");
+	vigil_prom_u64(r, "vigil_retransmit_alarms_early_total", NULL, early);
 	vigil_prom_family(r, "vigil_records_total", "counter",
 			  "Ring-buffer records the collector read, by result (valid, or why it "
 			  "was dropped).");

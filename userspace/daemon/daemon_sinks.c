@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* daemon_sinks: the daemon's side of the queued sinks (output/sink.h; Redis, PostgreSQL) — opening
- * them behind the journal, handing them every record, and what it says each second about
+/* daemon_sinks: the daemon's side of the queued sinks (output/sink.h; Redis, PostgreSQL, OTLP) —
+ * opening them behind the journal, handing them every record, and what it says each second about
  * records lost and about a sink going down and coming back. */
 #include <stdio.h>
 
 #include "daemon/daemon_int.h"
+#include "output/otlp.h"
+#include "output/otlp_logs.h"
 #include "output/postgres.h"
 #include "output/redis.h"
 #include "output/sink.h"
@@ -19,9 +21,13 @@ static int sinks_push(void *arg, const char *json, size_t len)
 	for (int i = 0; i < DAEMON_SINKS; i++) {
 		int err = 0;
 
-		/* PostgreSQL holds incidents, actions and knowledge only: no queue for the rest. */
-		if (d->sinks[i].sink && (i != DAEMON_SINK_POSTGRES || vigil_pg_wants(json, len)))
-			err = vigil_sink_push(d->sinks[i].sink, json, len);
+		/* PostgreSQL holds incidents, actions and knowledge only, OTLP gets incidents and
+		 * actions: no queue for the rest. */
+		if (!d->sinks[i].sink ||
+		    (i == DAEMON_SINK_POSTGRES && !vigil_pg_wants(json, len)) ||
+		    (i == DAEMON_SINK_OTLP && !vigil_otlp_wants(json, len)))
+			continue;
+		err = vigil_sink_push(d->sinks[i].sink, json, len);
 
 		if (err)
 			ret = err;
@@ -71,6 +77,28 @@ static int pg_open(struct daemon *d, struct vigil_sink **out, char *err, size_t 
 	return ret;
 }
 
+/* The OTLP sink, on its own thread; the receiver need not be up. Returns 0 or -errno. */
+static int otlp_open(struct daemon *d, struct vigil_sink **out, char *err, size_t errlen)
+{
+	const struct vigil_config *c = d->cfg;
+	const struct vigil_otlp_opts oo = {
+	    .endpoint = c->otlp_endpoint,
+	    .headers = (const char *const *)c->otlp_headers,
+	    .n_headers = c->otlp_n_headers,
+	    .timeout_ms = (unsigned int)c->otlp_timeout_ms,
+	    .spool = c->otlp_spool,
+	    .spool_max_bytes = c->otlp_spool_max_mb << 20,
+	    .spool_sync = true,
+	};
+	char why[400], url[1024];
+	int ret = vigil_otlp_sink_open(&oo, out, why, sizeof(why));
+
+	if (ret)
+		snprintf(err, errlen, "otlp sink (%s): %s",
+			 vigil_otlp_url(c->otlp_endpoint, url, sizeof(url)), why);
+	return ret;
+}
+
 int vigil_daemon_sinks_open(struct daemon *d, char *err, size_t errlen)
 {
 	int ret;
@@ -82,6 +110,11 @@ int vigil_daemon_sinks_open(struct daemon *d, char *err, size_t errlen)
 	}
 	if (d->cfg->pg_url) {
 		ret = pg_open(d, &d->sinks[DAEMON_SINK_POSTGRES].sink, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (d->cfg->otlp_endpoint) {
+		ret = otlp_open(d, &d->sinks[DAEMON_SINK_OTLP].sink, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -146,9 +179,11 @@ void vigil_daemon_sinks_status_json(const struct daemon *d, struct vigil_json *j
 {
 	struct vigil_sink *redis = d->sinks[DAEMON_SINK_REDIS].sink;
 	struct vigil_sink *pg = d->sinks[DAEMON_SINK_POSTGRES].sink;
-	char safe[256];
+	struct vigil_sink *otlp = d->sinks[DAEMON_SINK_OTLP].sink;
+	char safe[1024];
 
-	/* "redis", "postgres": each one's state, queue and spool (null when not configured). */
+	/* "redis", "postgres", "otlp": each one's state, queue and spool (null when not
+	 * configured). */
 	if (!redis) {
 		vigil_json_null(j, "redis");
 	} else {
@@ -159,9 +194,18 @@ void vigil_daemon_sinks_status_json(const struct daemon *d, struct vigil_json *j
 	}
 	if (!pg) {
 		vigil_json_null(j, "postgres");
+	} else {
+		vigil_json_object_begin(j, "postgres");
+		vigil_sink_status_json(pg, vigil_pg_url_safe(d->cfg->pg_url, safe, sizeof(safe)),
+				       j);
+		vigil_json_object_end(j);
+	}
+	/* The URL the records go to; the headers (tokens, often) are not shown. */
+	if (!otlp) {
+		vigil_json_null(j, "otlp");
 		return;
 	}
-	vigil_json_object_begin(j, "postgres");
-	vigil_sink_status_json(pg, vigil_pg_url_safe(d->cfg->pg_url, safe, sizeof(safe)), j);
+	vigil_json_object_begin(j, "otlp");
+	vigil_sink_status_json(otlp, vigil_otlp_url(d->cfg->otlp_endpoint, safe, sizeof(safe)), j);
 	vigil_json_object_end(j);
 }

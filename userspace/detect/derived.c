@@ -40,7 +40,7 @@ struct conn_rate {
 struct retrans_rate {
 	uint64_t prev; /* the counter at the last sample */
 	uint64_t n[RETRANS_SAMPLES];
-	uint64_t since_ns[RETRANS_SAMPLES]; /* start of each sample's period */
+	uint64_t since_ns[RETRANS_SAMPLES]; /* each sample's first retransmit (or its start) */
 	unsigned int next;
 	uint64_t second_n;
 	double baseline;
@@ -66,10 +66,12 @@ struct vigil_derived {
 	const struct vigil_derived_source *src;
 	vigil_derived_fn fn;
 	void *arg;
-	struct wl_state *w; /* [1 .. n_workloads] */
-	uint64_t tick_ns;   /* the last tick (or start) */
-	uint64_t sample_ns; /* the last retransmit sample (or start) */
-	uint64_t slo_ns;    /* the last latency_slo check, 0 before the first */
+	struct wl_state *w;	 /* [1 .. n_workloads] */
+	uint64_t tick_ns;	 /* the last tick (or start) */
+	uint64_t sample_ns;	 /* the last retransmit sample (or start) */
+	uint64_t retrans_alarms; /* the kernel's retransmit alarms (and counts found past one) */
+	uint64_t retrans_early;	 /* ... that found the window short of the class: armed again */
+	uint64_t slo_ns;	 /* the last latency_slo check, 0 before the first */
 	uint64_t family_seen[MAX_FAMILIES];
 	uint64_t full_seen[MAX_MAPS];
 	bool full_episode[MAX_MAPS]; /* the map refused something in the last tick */
@@ -227,6 +229,107 @@ unsigned int vigil_derived_event(struct vigil_derived *d, const struct vigil_eve
 
 /* --- every sample ------------------------------------------------------------------------- */
 
+/* The retransmits in the window that ends at the last sample. */
+static uint64_t retrans_window(const struct retrans_rate *r)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < RETRANS_SAMPLES; i++)
+		sum += r->n[i];
+	return sum;
+}
+
+/*
+ * The fewest retransmits in a second that make the class: the floor, and more than
+ * VIGIL_ANOMALY_FACTOR times the baseline (vigil_detect_retransmits' two tests).
+ */
+static uint64_t retrans_needed(const struct vigil_derived *d, unsigned int w)
+{
+	double base = VIGIL_ANOMALY_FACTOR * d->w[w].retrans.baseline;
+	uint64_t need = wl_cfg(d, w)->retransmits_per_s;
+
+	if (base > (double)need)
+		need = (uint64_t)base + ((double)(uint64_t)base < base);
+	return need ? need : 1;
+}
+
+static unsigned int retrans_alarm(struct vigil_derived *d, unsigned int w, uint64_t ts_ns);
+
+/*
+ * Arm the kernel's alarm at the count where the window (as the last sample left it) would hold
+ * enough: its retransmits before the window, plus the fewest that make the class. The window
+ * only moves on, so the real crossing is at or after that count: an early alarm costs one look,
+ * never a late detection. Disarmed while the class has fired this second. A count already
+ * past the alarm when it is armed is the alarm going off now.
+ */
+static unsigned int retrans_arm(struct vigil_derived *d, unsigned int w, uint64_t now_ns)
+{
+	const struct retrans_rate *r = &d->w[w].retrans;
+	uint64_t at = 0, now_count;
+
+	if (!d->src->retrans_arm)
+		return 0;
+	if (!r->fired) {
+		at = r->prev - retrans_window(r) + retrans_needed(d, w);
+		if (at <= r->prev)
+			at = r->prev + 1;
+	}
+	if (d->src->retrans_arm(d->src->arg, w, at, &now_count) || !at || now_count < at)
+		return 0;
+	return retrans_alarm(d, w, now_ns);
+}
+
+/* The kernel's alarm (or a count found past it): judge the window with what came since the
+ * last sample, without moving the window. The fault is timed at the crossing. */
+static unsigned int retrans_alarm(struct vigil_derived *d, unsigned int w, uint64_t ts_ns)
+{
+	struct retrans_rate *r = &d->w[w].retrans;
+	struct vigil_event_hdr h = {.workload = w, .ts_ns = ts_ns};
+	const char *name = wl_cfg(d, w)->name;
+	struct vigil_detection det;
+	uint64_t total, first = 0;
+
+	d->retrans_alarms++;
+	if (r->fired || d->src->retransmits(d->src->arg, w, &total) || total < r->prev)
+		return 0;
+	/* Timed from the first retransmit of the window: the samples' and the one since. */
+	if (d->src->retrans_first && !d->src->retrans_first(d->src->arg, w, false, &first) &&
+	    first && first < h.ts_ns)
+		h.ts_ns = first;
+	else if (total > r->prev && d->sample_ns < h.ts_ns)
+		h.ts_ns = d->sample_ns;
+	for (unsigned int i = 0; i < RETRANS_SAMPLES; i++)
+		if (r->n[i] && r->since_ns[i] < h.ts_ns)
+			h.ts_ns = r->since_ns[i];
+	vigil_detect_retransmits(name, retrans_window(r) + (total - r->prev), 1000,
+				 wl_cfg(d, w)->retransmits_per_s, r->baseline, &det);
+	if (det.cls == VIGIL_CLASS_NONE) {
+		/* Early (the window moved on since it was armed): armed again, past this count. */
+		d->retrans_early++;
+		if (d->src->retrans_arm) {
+			uint64_t at = total + 1, now_count;
+
+			d->src->retrans_arm(d->src->arg, w, at, &now_count);
+		}
+		return 0;
+	}
+	r->fired = true;
+	if (d->src->retrans_arm) {
+		uint64_t now_count;
+
+		d->src->retrans_arm(d->src->arg, w, 0, &now_count);
+	}
+	return emit_fault(d, &h, &det, name);
+}
+
+unsigned int vigil_derived_retrans(struct vigil_derived *d, unsigned int workload,
+				   uint64_t kernel_ns)
+{
+	if (!workload || workload > d->cfg->n_workloads || !d->src->retransmits)
+		return 0;
+	return retrans_alarm(d, workload, kernel_ns);
+}
+
 unsigned int vigil_derived_sample(struct vigil_derived *d, uint64_t now_ns)
 {
 	unsigned int found = 0;
@@ -238,10 +341,16 @@ unsigned int vigil_derived_sample(struct vigil_derived *d, uint64_t now_ns)
 		struct vigil_detection det;
 		uint64_t total, sum = 0;
 
+		uint64_t first = 0;
+
+		/* Its first retransmit's time taken before the count: one that comes between the
+		 * two is counted here and timed in the next sample, never timed before it came. */
+		if (d->src->retrans_first)
+			d->src->retrans_first(d->src->arg, w, true, &first);
 		if (d->src->retransmits(d->src->arg, w, &total))
 			continue;
 		r->n[r->next] = total - r->prev;
-		r->since_ns[r->next] = d->sample_ns;
+		r->since_ns[r->next] = first && first < now_ns ? first : d->sample_ns;
 		r->next = (r->next + 1) % RETRANS_SAMPLES;
 		r->second_n += total - r->prev;
 		r->prev = total;
@@ -250,14 +359,19 @@ unsigned int vigil_derived_sample(struct vigil_derived *d, uint64_t now_ns)
 			if (r->n[i] && r->since_ns[i] < h.ts_ns)
 				h.ts_ns = r->since_ns[i];
 		}
-		if (r->fired || !sum)
+		if (r->fired || !sum) {
+			found += retrans_arm(d, w, now_ns);
 			continue;
+		}
 		vigil_detect_retransmits(name, sum, 1000, wl_cfg(d, w)->retransmits_per_s,
 					 r->baseline, &det);
-		if (det.cls == VIGIL_CLASS_NONE)
+		if (det.cls == VIGIL_CLASS_NONE) {
+			found += retrans_arm(d, w, now_ns);
 			continue;
+		}
 		r->fired = true;
 		found += emit_fault(d, &h, &det, name);
+		found += retrans_arm(d, w, now_ns);
 	}
 	d->sample_ns = now_ns;
 	return found;
@@ -327,6 +441,12 @@ static void drops_tick(struct vigil_derived *d, uint64_t now_ns)
 	d->drop_next = (i + 1) % DROP_TICKS;
 }
 
+void vigil_derived_retrans_stats(const struct vigil_derived *d, uint64_t *alarms, uint64_t *early)
+{
+	*alarms = d->retrans_alarms;
+	*early = d->retrans_early;
+}
+
 uint64_t vigil_derived_lost_since(const struct vigil_derived *d, unsigned int workload,
 				  uint64_t since_ns)
 {
@@ -360,7 +480,7 @@ static void conn_rates_tick(struct vigil_derived *d, uint64_t interval_ms)
 
 /* The second's retransmits as a rate event, and into the moving baseline (quiet seconds too,
  * or a single storm would become the norm). */
-static unsigned int retransmits_tick(struct vigil_derived *d, uint64_t interval_ms)
+static unsigned int retransmits_tick(struct vigil_derived *d, uint64_t interval_ms, uint64_t now_ns)
 {
 	unsigned int found = 0;
 
@@ -373,6 +493,8 @@ static unsigned int retransmits_tick(struct vigil_derived *d, uint64_t interval_
 		r->baseline = vigil_ewma(r->baseline, n * 1000.0 / interval_ms);
 		r->second_n = 0;
 		r->fired = false;
+		/* A new second, a new baseline: the alarm where they now put the class. */
+		found += retrans_arm(d, w, now_ns);
 		if (!n)
 			continue;
 		o.workload = wl_cfg(d, w)->name;
@@ -443,7 +565,7 @@ unsigned int vigil_derived_tick(struct vigil_derived *d, uint64_t now_ns)
 	d->tick_ns = now_ns;
 	if (interval_ms) {
 		conn_rates_tick(d, interval_ms);
-		found += retransmits_tick(d, interval_ms);
+		found += retransmits_tick(d, interval_ms, now_ns);
 	}
 	return found + check_slo(d, now_ns);
 }

@@ -7,7 +7,11 @@
  *                   the floor and over 4x the class's moving baseline (judged at each error)
  *   retransmits     a workload's retransmits over the last second, sampled every
  *                   VIGIL_RETRANS_SAMPLE_MS, judged like the rates; each second with any is
- *                   also a rate event
+ *                   also a rate event. Between samples the kernel's alarm (the source's
+ *                   retrans_arm) wakes the stage at the count where the class would be
+ *                   reached (vigil_derived_retrans): the fault is found at the crossing.
+ *                   Each sample keeps the time of its first retransmit: a fault is timed
+ *                   from the first retransmit of its window.
  *   latency_slo     a timed syscall's p99 over budget for detect.slo_intervals seconds in a row
  *   drops           a probe family's records lost to a full ring buffer, per second (health),
  *                   and each workload's losses kept for 16 s, to tell whether an incident's
@@ -39,6 +43,12 @@
 struct vigil_derived_source {
 	/* Retransmitted segments of workload (index + 1), in all. */
 	int (*retransmits)(void *arg, unsigned int workload, uint64_t *total);
+	/* Arm the kernel's retransmit alarm of workload at count at (0: disarm), then read the
+	 * count into *now (a count already past at: the alarm will not go off). May be NULL. */
+	int (*retrans_arm)(void *arg, unsigned int workload, uint64_t at, uint64_t *now);
+	/* The kernel time of workload's first retransmit since the last take (0: none), taken
+	 * (reset) at each sample or only read. May be NULL: samples are timed from their start. */
+	int (*retrans_first)(void *arg, unsigned int workload, bool take, uint64_t *first_ns);
 	/* Records about workload (0: unattributed) lost to a full ring buffer, all families. */
 	int (*workload_drops)(void *arg, unsigned int workload, uint64_t *total);
 	/* Records of probe family f (0 .. n_families-1) lost to a full ring buffer; *name: its
@@ -96,6 +106,12 @@ unsigned int vigil_derived_event(struct vigil_derived *d, const struct vigil_eve
 				 const struct vigil_detection *det, const char *name);
 /* Every VIGIL_RETRANS_SAMPLE_MS: sample the retransmit counters. Returns findings handed on. */
 unsigned int vigil_derived_sample(struct vigil_derived *d, uint64_t now_ns);
+/* The kernel's retransmit alarm of workload went off at kernel_ns (a VIGIL_EV_RETRANS
+ * record): judge its last second now. Returns findings handed on. */
+unsigned int vigil_derived_retrans(struct vigil_derived *d, unsigned int workload,
+				   uint64_t kernel_ns);
+/* Alarms taken in all, and those that found less than the class (armed again). */
+void vigil_derived_retrans_stats(const struct vigil_derived *d, uint64_t *alarms, uint64_t *early);
 /* Every second: baselines, retransmit rate events, latency_slo, drops. Returns findings. */
 unsigned int vigil_derived_tick(struct vigil_derived *d, uint64_t now_ns);
 

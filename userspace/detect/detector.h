@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "detect/trace.h"
 #include "vigil/classes.h"
 #include "vigil/events.h"
 
@@ -29,6 +30,9 @@ struct vigil_detection {
 	int signal;		       /* exits: fatal signal or 0 */
 	int status;		       /* exits: exit status when no signal */
 	bool core_dumped;
+	/* The requests the fault broke: filled by the caller (vigil_tracer_lookup), never by
+	 * vigil_detect(), which leaves it empty. */
+	struct vigil_trace trace;
 };
 
 /*

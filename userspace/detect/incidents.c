@@ -398,6 +398,8 @@ struct vigil_incident *vigil_incidents_record(struct vigil_incidents *t,
 	snprintf(i->workload_name, sizeof(i->workload_name), "%s", workload);
 	snprintf(i->title, sizeof(i->title), "%s", d->title);
 	snprintf(i->detail, sizeof(i->detail), "%s", d->detail);
+	/* Captured now: the process may be gone when a sink sends the record. */
+	snprintf(i->comm, sizeof(i->comm), "%.*s", (int)sizeof(hdr->comm), hdr->comm);
 	i->count = 1;
 	i->first_kernel_ns = hdr->ts_ns;
 	fill_chain(t, i);
@@ -419,6 +421,8 @@ fill:
 	i->signal = d->signal;
 	i->status = d->status;
 	i->core_dumped = d->core_dumped;
+	/* The requests its faults broke: the first fault's first (with its span). */
+	vigil_trace_merge(&i->trace, &d->trace);
 	if (*opened || pow2(i->count))
 		notify(t, i);
 	return i;

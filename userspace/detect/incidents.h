@@ -80,6 +80,7 @@ struct vigil_incident {
 	uint64_t resolved_mono_ns;   /* 0 until resolved */
 	uint64_t replaced_kernel_ns; /* a heal's new process exec'd then (CLOCK_MONOTONIC); 0 */
 	uint32_t tgid;		     /* of the last event */
+	char comm[16];		     /* the first event's process name ("" when restored) */
 	int signal, status;
 	bool core_dumped;
 	bool busy;  /* the healer holds it (vigil_incident_hold): not to be expired */
@@ -89,6 +90,7 @@ struct vigil_incident {
 			*/
 	bool evicted;  /* with final: it left a full table for a newer incident */
 	uint64_t lost; /* ... how many */
+	struct vigil_trace trace; /* of its first event that had one; n 0: none */
 	unsigned int level; /* the heal rule's autonomy level (1..3) once the healer chose one; 0 */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;

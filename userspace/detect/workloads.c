@@ -468,6 +468,16 @@ int vigil_workloads_new(const struct vigil_config *cfg, struct vigil_probes *pro
 		ret = put_latency(wl, i, err, errlen);
 		if (ret)
 			goto fail;
+		/* No trace family (refused by the kernel): status says why. */
+		ret = w->trace_http || w->trace_env
+			  ? vigil_probes_set_trace(probes, i + 1,
+						   w->trace_http ? w->trace_bytes : 0, w->trace_env)
+			  : 0;
+		if (ret && ret != -ENOENT) {
+			snprintf(err, errlen, "workload %s: kernel map trace_cfg: %s", w->name,
+				 strerror(-ret));
+			goto fail;
+		}
 		if (w->match.cgroup && !wl->cgroot[0]) {
 			snprintf(err, errlen,
 				 "workload %s: match.cgroup needs cgroup v2, not mounted", w->name);

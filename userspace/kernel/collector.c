@@ -41,6 +41,8 @@ static size_t kind_size(unsigned int kind)
 		return sizeof(struct vigil_slow);
 	case VIGIL_EV_HANG:
 		return sizeof(struct vigil_hang);
+	case VIGIL_EV_RETRANS:
+		return sizeof(struct vigil_retrans);
 	default:
 		return 0;
 	}

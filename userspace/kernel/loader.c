@@ -20,23 +20,31 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/loader.h" /* first: the skeletons use the event ABI's types */
+#include "kernel/syscalls.h"
 
 #include "exits.skel.h"
 #include "latency.skel.h"
 #include "sockets.skel.h"
+#include "trace.skel.h"
+
+/* retrans_alarm, mmap'd: its entries rounded up to whole pages, as the kernel maps them. */
+#define RETRANS_MAP_BYTES                                                                          \
+	((((VIGIL_MAX_WORKLOADS + 1) * sizeof(struct vigil_retrans_alarm)) + 4095) & ~4095ul)
 
 struct vigil_probes {
 	struct exits_bpf *exits;
 	struct sockets_bpf *sockets;
 	struct latency_bpf *latency;
+	struct trace_bpf *trace;
 	const char *mode;
-	uint64_t *watched_bits;		 /* mmap of the map of the same name */
-	char errors[VIGIL_FAM_MAX][256]; /* why a requested family is not attached */
+	uint64_t *watched_bits;		     /* mmap of the map of the same name */
+	struct vigil_retrans_alarm *retrans; /* mmap of retrans_alarm (sockets family) */
+	char errors[VIGIL_FAM_MAX][256];     /* why a requested family is not attached */
 };
 
 const char *vigil_family_name(enum vigil_family f)
 {
-	static const char *const names[] = {"exits", "sockets", "latency"};
+	static const char *const names[] = {"exits", "sockets", "latency", "trace"};
 
 	return (unsigned int)f < VIGIL_FAM_MAX ? names[f] : "?";
 }
@@ -51,6 +59,8 @@ static struct bpf_object *family_obj(const struct vigil_probes *p, enum vigil_fa
 		return p->sockets ? p->sockets->obj : NULL;
 	case VIGIL_FAM_LATENCY:
 		return p->latency ? p->latency->obj : NULL;
+	case VIGIL_FAM_TRACE:
+		return p->trace ? p->trace->obj : NULL;
 	default:
 		return NULL;
 	}
@@ -149,6 +159,10 @@ static int check_abi(struct bpf_object *obj, char *err, size_t errlen)
 	    {"vigil_inbound", sizeof(struct vigil_inbound)},
 	    {"vigil_lat_hist", sizeof(struct vigil_lat_hist)},
 	    {"vigil_lat_cfg", sizeof(struct vigil_lat_cfg)},
+	    {"vigil_trace_ctx", sizeof(struct vigil_trace_ctx)},
+	    {"vigil_trace_thread", sizeof(struct vigil_trace_thread)},
+	    {"vigil_trace_ring", sizeof(struct vigil_trace_ring)},
+	    {"vigil_trace_cfg", sizeof(struct vigil_trace_cfg)},
 	};
 	struct btf *btf = bpf_object__btf(obj);
 	size_t i;
@@ -278,6 +292,57 @@ static int open_latency(struct vigil_probes *p, char *err, size_t errlen)
 	return ret;
 }
 
+/* One attempt at the trace family with one hook shape for trace.http (raw: the tp_btf pair;
+ * else the per-syscall classic tracepoints, which attach through tracefs), and the exec
+ * program for trace.env. Returns 0 or -errno with err set. */
+static int try_trace(struct vigil_probes *p, const struct vigil_probe_opts *o, bool raw, char *err,
+		     size_t errlen)
+{
+	struct bpf_program *prog;
+	struct trace_bpf *s;
+	int ret = o->trace && !raw ? vigil_ensure_tracefs() : 0;
+
+	if (ret) {
+		snprintf(err, errlen, "tracefs is not mounted and mounting it failed: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	s = trace_bpf__open();
+	if (!s)
+		return -errno;
+	bpf_object__for_each_program(prog, s->obj)
+	{
+		bpf_program__set_autoload(prog, o->trace && !raw);
+	}
+	bpf_program__set_autoload(s->progs.trace_sys_enter, o->trace && raw);
+	bpf_program__set_autoload(s->progs.trace_sys_exit, o->trace && raw);
+	bpf_program__set_autoload(s->progs.trace_exec, o->trace_env);
+	s->rodata->nr_read = vigil_syscall_nr("read");
+	s->rodata->nr_readv = vigil_syscall_nr("readv");
+	s->rodata->nr_recvfrom = vigil_syscall_nr("recvfrom");
+	s->rodata->nr_recvmsg = vigil_syscall_nr("recvmsg");
+	s->rodata->nr_write = vigil_syscall_nr("write");
+	s->rodata->nr_writev = vigil_syscall_nr("writev");
+	s->rodata->nr_sendto = vigil_syscall_nr("sendto");
+	s->rodata->nr_sendmsg = vigil_syscall_nr("sendmsg");
+	ret = load_family(p, s->obj, s->skeleton, "trace", err, errlen);
+	if (ret)
+		trace_bpf__destroy(s);
+	else
+		p->trace = s;
+	return ret;
+}
+
+/* The trace family: the raw pair unless classic tracepoints were asked for (or the raw pair
+ * is refused), each only when some workload asks. */
+static int open_trace(struct vigil_probes *p, const struct vigil_probe_opts *o, char *err,
+		      size_t errlen)
+{
+	if (!o->force_classic && !try_trace(p, o, true, err, errlen))
+		return 0;
+	return try_trace(p, o, false, err, errlen);
+}
+
 int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes **out, char *err,
 		      size_t errlen)
 {
@@ -318,9 +383,23 @@ others:
 	if (opts->sockets && open_sockets(p, p->errors[VIGIL_FAM_SOCKETS], 256) &&
 	    !p->errors[VIGIL_FAM_SOCKETS][0])
 		snprintf(p->errors[VIGIL_FAM_SOCKETS], 256, "opening the sockets object failed");
+	if (p->sockets) {
+		p->retrans = mmap(NULL, RETRANS_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+				  bpf_map__fd(p->sockets->maps.retrans_alarm), 0);
+		if (p->retrans == MAP_FAILED) {
+			/* The class still works, at the sampler's pace. */
+			fprintf(stderr,
+				"vigil: mapping retrans_alarm: %s: retransmits sampled only\n",
+				strerror(errno));
+			p->retrans = NULL;
+		}
+	}
 	if (opts->latency && open_latency(p, p->errors[VIGIL_FAM_LATENCY], 256) &&
 	    !p->errors[VIGIL_FAM_LATENCY][0])
 		snprintf(p->errors[VIGIL_FAM_LATENCY], 256, "opening the latency object failed");
+	if ((opts->trace || opts->trace_env) &&
+	    open_trace(p, opts, p->errors[VIGIL_FAM_TRACE], 256) && !p->errors[VIGIL_FAM_TRACE][0])
+		snprintf(p->errors[VIGIL_FAM_TRACE], 256, "opening the trace object failed");
 	*out = p;
 	return 0;
 }
@@ -331,6 +410,9 @@ void vigil_probes_close(struct vigil_probes *p)
 		return;
 	if (p->watched_bits)
 		munmap(p->watched_bits, VIGIL_PID_WORDS * sizeof(uint64_t));
+	if (p->retrans)
+		munmap(p->retrans, RETRANS_MAP_BYTES);
+	trace_bpf__destroy(p->trace);
 	latency_bpf__destroy(p->latency);
 	sockets_bpf__destroy(p->sockets);
 	exits_bpf__destroy(p->exits);
@@ -547,6 +629,34 @@ int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload
 	return percpu_sum(bpf_map__fd(p->sockets->maps.sock_counts), &key, c, sizeof(*c));
 }
 
+int vigil_probes_retrans(const struct vigil_probes *p, unsigned int workload, uint64_t *count)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	*count = __atomic_load_n(&p->retrans[workload].count, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+int vigil_probes_retrans_arm(const struct vigil_probes *p, unsigned int workload, uint64_t at,
+			     uint64_t *count)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	__atomic_store_n(&p->retrans[workload].at, at, __ATOMIC_SEQ_CST);
+	*count = __atomic_load_n(&p->retrans[workload].count, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int vigil_probes_retrans_first(const struct vigil_probes *p, unsigned int workload, bool take,
+			       uint64_t *first_ns)
+{
+	if (!p->retrans || workload > VIGIL_MAX_WORKLOADS)
+		return -ENOENT;
+	*first_ns = take ? __atomic_exchange_n(&p->retrans[workload].first_ns, 0, __ATOMIC_SEQ_CST)
+			 : __atomic_load_n(&p->retrans[workload].first_ns, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
 /* Is port one of ports (n 0: every port is)? */
 static bool port_in(uint16_t port, const uint16_t *ports, unsigned int n)
 {
@@ -590,6 +700,51 @@ int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload
 	if (bpf_map_update_elem(bpf_map__fd(p->latency->maps.lat_cfg), &key, lc, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+int vigil_probes_set_trace(const struct vigil_probes *p, unsigned int workload, uint32_t bytes,
+			   bool env)
+{
+	struct vigil_trace_cfg c = {.bytes = bytes, .env = env};
+	uint32_t key = workload;
+
+	if (!p->trace)
+		return -ENOENT;
+	if (bpf_map_update_elem(bpf_map__fd(p->trace->maps.trace_cfg), &key, &c, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* One element of a map of the trace family: 0, -ENOENT (none, or no trace family), -errno. */
+static int trace_get(const struct vigil_probes *p, struct bpf_map *m, const void *key, void *val)
+{
+	if (!p->trace)
+		return -ENOENT;
+	return bpf_map_lookup_elem(bpf_map__fd(m), key, val) ? -errno : 0;
+}
+
+int vigil_probes_trace_thread(const struct vigil_probes *p, uint32_t tid,
+			      struct vigil_trace_thread *t)
+{
+	return trace_get(p, p->trace ? p->trace->maps.trace_threads : NULL, &tid, t);
+}
+
+int vigil_probes_trace_ring(const struct vigil_probes *p, uint32_t tgid, struct vigil_trace_ring *r)
+{
+	return trace_get(p, p->trace ? p->trace->maps.trace_procs : NULL, &tgid, r);
+}
+
+int vigil_probes_trace_env(const struct vigil_probes *p, uint32_t tgid, struct vigil_trace_ctx *c)
+{
+	return trace_get(p, p->trace ? p->trace->maps.trace_env : NULL, &tgid, c);
+}
+
+void vigil_probes_trace_forget(const struct vigil_probes *p, uint32_t tgid)
+{
+	if (!p->trace)
+		return;
+	bpf_map_delete_elem(bpf_map__fd(p->trace->maps.trace_procs), &tgid);
+	bpf_map_delete_elem(bpf_map__fd(p->trace->maps.trace_env), &tgid);
 }
 
 int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot, struct vigil_lat_hist *h)

@@ -23,6 +23,7 @@ enum vigil_family {
 	VIGIL_FAM_EXITS = 0, /* always: exits, OOM kills, signals, exec/fork (the watched set) */
 	VIGIL_FAM_SOCKETS,   /* when any workload is configured */
 	VIGIL_FAM_LATENCY,   /* only when a workload asks for syscall latency */
+	VIGIL_FAM_TRACE,     /* only when a workload asks for trace.http */
 	VIGIL_FAM_MAX,
 };
 
@@ -31,6 +32,8 @@ struct vigil_probe_opts {
 	bool force_classic;   /* skip tp_btf for exits (tests of the fallback, old kernels) */
 	bool sockets;	      /* load the sockets family */
 	bool latency;	      /* load the latency family */
+	bool trace;	      /* the trace family's syscall programs (classic: mounts tracefs) */
+	bool trace_env;	      /* the trace family's exec program (TRACEPARENT at exec) */
 	size_t ringbuf_bytes; /* 0: VIGIL_RINGBUF_BYTES; else a power of 2, >= the page size */
 	unsigned int unwatched_rate; /* observe-all records/s per comm and per cgroup; 0: the
 				      * default */
@@ -92,6 +95,15 @@ int vigil_probes_workload_drops(const struct vigil_probes *p, unsigned int workl
  * Returns 0 or -errno. */
 int vigil_probes_stats(const struct vigil_probes *p, enum vigil_family f,
 		       uint64_t out[VIGIL_STAT_MAX]);
+/* A workload's retransmits in all (its alarm's count); arm its alarm at count at (0: off) and
+ * read the count after. Returns 0, or -ENOENT without the sockets family (or its map). */
+int vigil_probes_retrans(const struct vigil_probes *p, unsigned int workload, uint64_t *count);
+int vigil_probes_retrans_arm(const struct vigil_probes *p, unsigned int workload, uint64_t at,
+			     uint64_t *count);
+/* The kernel time of the workload's first retransmit since the last take (0: none), taken
+ * (set back to 0) or only read. Returns 0 or -ENOENT as above. */
+int vigil_probes_retrans_first(const struct vigil_probes *p, unsigned int workload, bool take,
+			       uint64_t *first_ns);
 /* A workload's socket counters, summed over CPUs. Returns 0, -ENOENT without the sockets
  * family, or -errno. */
 int vigil_probes_sock_counts(const struct vigil_probes *p, unsigned int workload,
@@ -105,6 +117,21 @@ int vigil_probes_inbound(const struct vigil_probes *p, unsigned int workload, co
  * latency family (nothing to do), or -errno. */
 int vigil_probes_set_latency(const struct vigil_probes *p, unsigned int workload,
 			     const struct vigil_lat_cfg *lc);
+/* Bytes of each inbound read a workload searches for traceparent (0: off), and whether its
+ * environment is searched at exec. Returns 0, -ENOENT without the trace family, or -errno. */
+int vigil_probes_set_trace(const struct vigil_probes *p, unsigned int workload, uint32_t bytes,
+			   bool env);
+/* The requests thread tid read and has not answered / the recent contexts of process tgid, as
+ * the kernel keeps them (vigil/events.h). Each returns 0, -ENOENT (no entry, or no trace
+ * family) or -errno. */
+int vigil_probes_trace_thread(const struct vigil_probes *p, uint32_t tid,
+			      struct vigil_trace_thread *t);
+int vigil_probes_trace_ring(const struct vigil_probes *p, uint32_t tgid,
+			    struct vigil_trace_ring *r);
+/* The TRACEPARENT process tgid had in its environment at exec: 0, -ENOENT or -errno. */
+int vigil_probes_trace_env(const struct vigil_probes *p, uint32_t tgid, struct vigil_trace_ctx *c);
+/* Forget process tgid's ring and environment context (it ended). */
+void vigil_probes_trace_forget(const struct vigil_probes *p, uint32_t tgid);
 /* Histogram slot (1..VIGIL_LAT_HISTS-1), summed over CPUs. Returns 0, -ENOENT without the
  * latency family, or -errno. */
 int vigil_probes_lat_hist(const struct vigil_probes *p, unsigned int slot,

@@ -323,6 +323,13 @@ static enum outcome write_chunk(struct pg_be *p, const char *const *recs, const 
 	return o;
 }
 
+/* write_chunk() as the sink's chunk function: whether the transaction committed. */
+static bool chunk_done(void *be, const char *const *recs, const size_t *lens, unsigned int from,
+		       unsigned int to, enum vigil_sink_result *res, char *why, size_t len)
+{
+	return write_chunk(be, recs, lens, from, to, res, why, len) == DONE;
+}
+
 /*
  * ops->write: n records, CHUNK to a transaction. Returns the number done from the start (all
  * n unless a transaction did not commit), res[i] saying what became of each.
@@ -330,23 +337,7 @@ static enum outcome write_chunk(struct pg_be *p, const char *const *recs, const 
 static unsigned int pg_write(void *be, const char *const *recs, const size_t *lens, unsigned int n,
 			     enum vigil_sink_result *res, char *why, size_t len)
 {
-	struct pg_be *p = be;
-	unsigned int done = 0;
-
-	while (done < n) {
-		unsigned int to = n - done > CHUNK ? done + CHUNK : n;
-		/* why may say a record was rejected: keep it unless the chunk fails. */
-		char cwhy[sizeof(((struct vigil_sink_stats *)0)->last_error)] = "";
-
-		if (write_chunk(p, recs, lens, done, to, res, cwhy, sizeof(cwhy)) != DONE) {
-			snprintf(why, len, "%s", cwhy);
-			return done;
-		}
-		if (cwhy[0])
-			snprintf(why, len, "%s", cwhy);
-		done = to;
-	}
-	return done;
+	return vigil_sink_write_chunked(be, CHUNK, chunk_done, recs, lens, n, res, why, len);
 }
 
 /* ops->free */

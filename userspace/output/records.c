@@ -161,6 +161,25 @@ static void chain(struct vigil_json *j, const struct vigil_incident *i)
 	vigil_json_array_end(j);
 }
 
+/* "trace_ids", "span_id", "trace_source": only when the incident has a trace context (the
+ * contract the OTLP sink reads). */
+static void trace(struct vigil_json *j, const struct vigil_trace *t)
+{
+	char hex[33];
+
+	if (!t->n)
+		return;
+	vigil_json_array_begin(j, "trace_ids");
+	for (unsigned int k = 0; k < t->n && k < VIGIL_TRACE_IDS_MAX; k++) {
+		vigil_trace_hex(t->ids[k], 16, hex);
+		vigil_json_str(j, NULL, hex);
+	}
+	vigil_json_array_end(j);
+	vigil_trace_hex(t->span_id, 8, hex);
+	vigil_json_str(j, "span_id", hex);
+	vigil_json_str(j, "trace_source", vigil_trace_source_name(t->source));
+}
+
 int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_ns,
 			  const struct vigil_rid *rid, const struct vigil_incident *i)
 {
@@ -173,6 +192,8 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	vigil_json_str(j, "title", i->title);
 	vigil_json_str(j, "detail", i->detail);
 	vigil_json_u64(j, "pid", i->tgid);
+	if (i->comm[0])
+		vigil_json_str(j, "comm", i->comm);
 	vigil_json_i64(j, "signal", i->signal);
 	vigil_json_i64(j, "exit_code", i->status);
 	vigil_json_u64(j, "first_kernel_ts_ns", i->first_kernel_ns);
@@ -197,6 +218,7 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 		vigil_json_bool(j, "restored", true);
 	if (i->lossy)
 		vigil_json_u64(j, "lost", i->lost);
+	trace(j, &i->trace);
 	chain(j, i);
 	return vigil_json_end(j);
 }
@@ -213,6 +235,7 @@ int vigil_record_action(struct vigil_json *j, const char *node, uint64_t wall_ns
 	vigil_json_str(j, "detail", detail);
 	if (pid > 0)
 		vigil_json_u64(j, "pid", (uint64_t)pid);
+	trace(j, &i->trace);
 	return vigil_json_end(j);
 }
 

@@ -466,6 +466,28 @@ void vigil_sink_stats(struct vigil_sink *s, struct vigil_sink_stats *st)
 	pthread_mutex_unlock(&s->mu);
 }
 
+unsigned int vigil_sink_write_chunked(void *be, unsigned int chunk, vigil_sink_chunk_fn fn,
+				      const char *const *recs, const size_t *lens, unsigned int n,
+				      enum vigil_sink_result *res, char *why, size_t len)
+{
+	unsigned int done = 0;
+
+	while (done < n) {
+		unsigned int to = n - done > chunk ? done + chunk : n;
+		/* why may say a record was rejected: keep it unless the chunk fails. */
+		char cwhy[WHY_LEN] = "";
+
+		if (!fn(be, recs, lens, done, to, res, cwhy, sizeof(cwhy))) {
+			snprintf(why, len, "%s", cwhy);
+			return done;
+		}
+		if (cwhy[0])
+			snprintf(why, len, "%s", cwhy);
+		done = to;
+	}
+	return done;
+}
+
 void vigil_sink_status_json(struct vigil_sink *s, const char *url, struct vigil_json *j)
 {
 	struct vigil_sink_stats st;

@@ -123,6 +123,20 @@ const char *vigil_sink_name(const struct vigil_sink *s);
 const char *vigil_sink_title(const struct vigil_sink *s);
 const char *vigil_sink_spool_path(const struct vigil_sink *s);
 
+/*
+ * For a backend's write: one request (a transaction, a POST) of records [from, to). Returns
+ * whether they are done, res[from..to) set and why written if a record was rejected; false:
+ * none of them is done, why says why.
+ */
+typedef bool (*vigil_sink_chunk_fn)(void *be, const char *const *recs, const size_t *lens,
+				    unsigned int from, unsigned int to, enum vigil_sink_result *res,
+				    char *why, size_t len);
+/* A backend's write (ops->write's contract) as requests of chunk records at most, in order,
+ * until one is not done. Returns the number done; why keeps the last thing said. */
+unsigned int vigil_sink_write_chunked(void *be, unsigned int chunk, vigil_sink_chunk_fn fn,
+				      const char *const *recs, const size_t *lens, unsigned int n,
+				      enum vigil_sink_result *res, char *why, size_t len);
+
 /* The sink's fields, for `vigil status`, into the object j (begun, not ended): url (as given,
  * a password already masked), state, queued, queue_max, written, duplicates, reordered,
  * rejected, queue_drops, spool, spool_pending, spool_bytes, spooled, spool_drops,

@@ -19,16 +19,19 @@
 
 static const char incident_stmt[] =
     "insert into public.incidents (id, node, workload, signature, class, state, count, title, "
-    "detail, opened_at, detect_us, recovery_ms, lossy, chain, updated_at)\n"
+    "detail, opened_at, detect_us, recovery_ms, lossy, chain, updated_at, trace_ids, span_id, "
+    "trace_source)\n"
     "values ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, "
     "$9::text, $10::timestamptz, $11::bigint, $12::bigint, $13::boolean, $14::jsonb, "
-    "$15::timestamptz)\n"
+    "$15::timestamptz, $16::jsonb, $17::text, $18::text)\n"
     "on conflict (id) do update set node = excluded.node, workload = excluded.workload, "
     "signature = excluded.signature, class = excluded.class, state = excluded.state, "
     "count = excluded.count, title = excluded.title, detail = excluded.detail, "
     "opened_at = coalesce(incidents.opened_at, excluded.opened_at), "
     "detect_us = excluded.detect_us, recovery_ms = excluded.recovery_ms, "
-    "lossy = excluded.lossy, chain = excluded.chain, updated_at = excluded.updated_at\n"
+    "lossy = excluded.lossy, chain = excluded.chain, updated_at = excluded.updated_at, "
+    "trace_ids = excluded.trace_ids, span_id = excluded.span_id, "
+    "trace_source = excluded.trace_source\n"
     /* Never move a row back (an older journal loaded after a newer one, a replay), and
      * leave alone a row that already says this. */
     "where (incidents.updated_at is null or excluded.updated_at is null or "
@@ -36,10 +39,12 @@ static const char incident_stmt[] =
     "and (incidents.node, incidents.workload, incidents.signature, incidents.class, "
     "incidents.state, incidents.count, incidents.title, incidents.detail, "
     "incidents.detect_us, incidents.recovery_ms, incidents.lossy, incidents.chain, "
-    "incidents.updated_at) is distinct from (excluded.node, excluded.workload, "
+    "incidents.updated_at, incidents.trace_ids, incidents.span_id, incidents.trace_source) "
+    "is distinct from (excluded.node, excluded.workload, "
     "excluded.signature, excluded.class, excluded.state, excluded.count, excluded.title, "
     "excluded.detail, excluded.detect_us, excluded.recovery_ms, excluded.lossy, "
-    "excluded.chain, excluded.updated_at)";
+    "excluded.chain, excluded.updated_at, excluded.trace_ids, excluded.span_id, "
+    "excluded.trace_source)";
 
 static const char stub_stmt[] = "insert into public.incidents (id, node, workload, signature)\n"
 				"values ($1::text, $2::text, $3::text, $4::text)\n"
@@ -250,7 +255,7 @@ int vigil_sql_incident(struct vigil_sql_row *r, const json_t *rec, const char *o
 	const json_t *id = json_object_get(rec, "id");
 	int err;
 
-	row_init(r, incident_stmt, 15);
+	row_init(r, incident_stmt, 18);
 	/* An id is a key: one with a NUL would alias another once replaced. */
 	if (!json_is_string(id) || !json_string_length(id) ||
 	    strlen(json_string_value(id)) != json_string_length(id) || !str_at(rec, "node"))
@@ -269,6 +274,11 @@ int vigil_sql_incident(struct vigil_sql_row *r, const json_t *rec, const char *o
 	if (!err && json_object_get(rec, "chain"))
 		err = set_jsonb(r, 14, json_object_get(rec, "chain"));
 	err = err ?: set_ts(r, 15, str_at(rec, "ts"));
+	/* The trace context (sql/005_trace.sql): null when the record has none. */
+	if (!err && json_is_array(json_object_get(rec, "trace_ids")))
+		err = set_jsonb(r, 16, json_object_get(rec, "trace_ids"));
+	err = err ?: set_str(r, 17, json_object_get(rec, "span_id"));
+	err = err ?: set_str(r, 18, json_object_get(rec, "trace_source"));
 	return err;
 }
 

@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#define VIGIL_SQL_MAX_PARAMS 16
+#define VIGIL_SQL_MAX_PARAMS 20
 
 struct vigil_sql_row {
 	const char *stmt;		      /* the statement, $1..$n */
