@@ -21,6 +21,7 @@ enum vigil_class {
 	VIGIL_CLASS_SYSCALL_SLOW,
 	VIGIL_CLASS_LATENCY_SLO,
 	VIGIL_CLASS_HANG,
+	VIGIL_CLASS_ALERT, /* a firing Alertmanager alert that names a workload (POST /v1/alerts) */
 	VIGIL_CLASS_MAX,
 };
 

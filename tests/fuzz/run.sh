@@ -4,13 +4,14 @@
 # Robustness fuzzing of every parser of outside input: the config, the JSON writer and
 # scanner, the healer's state read back (its file, or Redis's copy), Redis's replies on the
 # approvals stream and of the fleet's knowledge, the journal's readers, the spool and the
-# knowledge file as found on disk, ring-buffer records, and the control socket's request line.
+# knowledge file as found on disk, ring-buffer records, the control socket's request line, and
+# Alertmanager's webhook payload (POST /v1/alerts).
 # Builds into build/fuzz/ and runs each target named (default: all but oom) for SECONDS
 # (default 60):
 #
 #   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
 #                     [fleet] [spool] [knowledge] [decode] [ctl] [otlp_reply] [traceparent]
-#                     [oom]
+#                     [alerts] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -27,7 +28,9 @@
 #                 otlp_reply reads the input as an OTLP receiver's reply (its partialSuccess)
 #                 and as a record for the OTLP encoder;
 #                 traceparent runs the kernel's traceparent parser (include/vigil/traceparent.h)
-#                 on any bytes as a read and as an environment, against a reference.
+#                 on any bytes as a read and as an environment, against a reference;
+#                 alerts decodes a webhook payload (seeded with real Alertmanager 0.25
+#                 payloads) and takes each alert to its workload and signature.
 #                 -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
@@ -43,7 +46,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply traceparent"
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply traceparent alerts"
 targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
@@ -123,6 +126,11 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_ctl.c userspace/control/ctl.c "$lib" $libs \
 			-o "$out/fuzz_ctl"
 		opts= ;;
+	alerts)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_alerts.c userspace/detect/alerts.c "$lib" \
+			$libs -o "$out/fuzz_alerts"
+		opts=-dict=tests/fuzz/json.dict ;;
 	otlp_reply)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc -DVIGIL_VERSION='"fuzz"' tests/fuzz/fuzz_otlp_reply.c \

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,19 @@ void vt_redis_stop(struct vt_redis *r)
 			fprintf(stderr, "could not remove %s\n", r->dir);
 		r->dir[0] = '\0';
 	}
+}
+
+redisReply *vt_redis_cmd(const struct vt_redis *r, const char *fmt, ...)
+{
+	redisContext *c = vt_redis_admin(r);
+	redisReply *rep;
+	va_list ap;
+
+	if (!c)
+		return NULL;
+	va_start(ap, fmt);
+	rep = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	redisFree(c);
+	return rep;
 }

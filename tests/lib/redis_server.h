@@ -39,5 +39,9 @@ int vt_redis_start(struct vt_redis *r, const char *prefix, const char *acl);
 void vt_redis_stop(struct vt_redis *r);
 /* A connection as the default user (redisFree it), or NULL. */
 redisContext *vt_redis_admin(const struct vt_redis *r);
+/* One command as the default user on a connection of its own: the reply (freeReplyObject it;
+ * it may be an error reply), or NULL (no connection, no answer). */
+redisReply *vt_redis_cmd(const struct vt_redis *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif /* VIGIL_TEST_REDIS_SERVER_H */

@@ -1417,6 +1417,7 @@ static void test_class_names(void **state)
 	    "crash",	    "oom_kill",	    "exit_nonzero",	"crash_loop",
 	    "conn_refused", "conn_timeout", "conn_unreachable", "conn_reset",
 	    "retransmits",  "syscall_slow", "latency_slo",	"hang",
+	    "alert",
 	};
 
 	(void)state;
@@ -1573,6 +1574,71 @@ static void test_load(void **state)
 	free(big);
 }
 
+/* alerts: the endpoint's token file and remote peers; a workload's match_labels; a rule's
+ * alert: NAME. */
+static void test_alerts_config(void **state)
+{
+	static const char head[] = "metrics: { listen: '127.0.0.1:9851' }\n";
+	static const char wl[] = "workloads:\n"
+				 "  - name: api\n"
+				 "    match: { exe: /usr/bin/api }\n"
+				 "    alerts: { match_labels: ['team=voice', 'service=tts=2'] }\n"
+				 "    policy: { redis_keys: ['app:*'] }\n"
+				 "    heal:\n"
+				 "      - on: [alert]\n"
+				 "        alert: ModelApiErrors\n"
+				 "        level: 1\n"
+				 "        action: { set_flag: { redis: 'redis://127.0.0.1:6379/0',"
+				 " key: 'app:flag', value: backup } }\n";
+	struct vigil_config *cfg;
+	char yaml[2048];
+
+	(void)state;
+	snprintf(yaml, sizeof(yaml),
+		 "%salerts: { token_file: /etc/vigil/alerts.token, "
+		 "allow_remote: true }\n%s",
+		 head, wl);
+	cfg = parse_ok(yaml);
+	assert_string_equal(cfg->alerts_token_file, "/etc/vigil/alerts.token");
+	assert_true(cfg->alerts_allow_remote);
+	assert_int_equal(cfg->workloads[0].n_alert_labels, 2);
+	assert_string_equal(cfg->workloads[0].alert_labels[1], "service=tts=2");
+	assert_string_equal(cfg->workloads[0].heal[0].alert, "ModelApiErrors");
+	assert_int_equal(cfg->workloads[0].heal[0].on_mask, 1u << VIGIL_CLASS_ALERT);
+	vigil_config_free(cfg);
+	/* Defaults: no token, loopback only. */
+	cfg = parse_ok(head);
+	assert_null(cfg->alerts_token_file);
+	assert_false(cfg->alerts_allow_remote);
+	vigil_config_free(cfg);
+
+	expect_error("metrics: { listen: '127.0.0.1:1' }\nalerts: { allow_remote: true }\n",
+		     "t.yaml:", "needs alerts.token_file");
+	expect_error("alerts: { token_file: /t }\n", "t.yaml:", "needs metrics.listen");
+	expect_error("metrics: { listen: '127.0.0.1:1' }\nalerts: { token_file: t }\n",
+		     "t.yaml:", "must be an absolute path");
+	expect_error("metrics: { listen: '127.0.0.1:1' }\nalerts: { allow_remote: maybe }\n",
+		     "t.yaml:", "alerts.allow_remote");
+	expect_error("workloads:\n  - name: a\n    match: { exe: /a }\n"
+		     "    alerts: { match_labels: ['team'] }\n",
+		     "t.yaml:", "is not name=value");
+	expect_error("workloads:\n  - name: a\n    match: { exe: /a }\n"
+		     "    alerts: { match_labels: ['1x=a'] }\n",
+		     "t.yaml:", "is not name=value");
+	expect_error("workloads:\n  - name: a\n    match: { exe: /a }\n"
+		     "    alerts: { match_labels: [] }\n",
+		     "t.yaml:", "match_labels");
+	expect_error("workloads:\n  - name: a\n    match: { exe: /a }\n"
+		     "    heal:\n      - on: [crash]\n        alert: X\n        level: 1\n"
+		     "        action: { restart: { signal: TERM } }\n",
+		     "t.yaml:", "needs alert in on:");
+	expect_error("workloads:\n  - name: a\n    match: { exe: /a }\n"
+		     "    heal:\n      - on: [alert]\n        alert: "
+		     "A234567890123456789012345678901234567890123456789012345678901234\n"
+		     "        level: 1\n        action: { restart: { signal: TERM } }\n",
+		     "t.yaml:", "must be 1 to 63 bytes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1596,6 +1662,7 @@ int main(void)
 	    cmocka_unit_test(test_length_bounds_text),
 	    cmocka_unit_test(test_duration),
 	    cmocka_unit_test(test_class_names),
+	    cmocka_unit_test(test_alerts_config),
 	    cmocka_unit_test(test_alloc_failure),
 	    cmocka_unit_test(test_free_null),
 	    cmocka_unit_test(test_load),

@@ -804,6 +804,46 @@ static void test_second_fault_during_heal_is_not_stacked(void **state)
 	env_fini(&e);
 }
 
+/* The fault went away by itself (an alert resolved): a heal scheduled and not begun is
+ * cancelled, nothing run, and the incident resolved; one under way is left to its outcome; an
+ * open incident with no heal of its own is resolved as it is. */
+static void test_fault_gone(void **state)
+{
+	struct vigil_incident *i, *j;
+	struct env e;
+	char out[256];
+
+	(void)state;
+	env_init(&e, CFG("level: 2\n        delay: 200ms", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	advance(&e, 100);
+	assert_int_equal(vigil_healer_fault_gone(e.h, i, "alert X resolved"), 0);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
+	assert_false(i->busy);
+	advance(&e, 200);
+	assert_int_equal(e.watched, 0); /* never ran */
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "scheduled cancelled ");
+	assert_int_equal(vigil_healer_fault_gone(e.h, i, "again"), -EINVAL); /* over */
+	env_fini(&e);
+
+	env_init(&e, CFG("level: 1", "/bin/sleep, \"5\""));
+	i = crash(&e, 11);
+	j = crash(&e, 6); /* skipped: the workload's heal runs */
+	assert_int_equal(e.watched, 1);
+	assert_int_equal(vigil_healer_fault_gone(e.h, i, "alert X resolved"), -EBUSY);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	assert_int_equal(vigil_healer_fault_gone(e.h, j, "alert Y resolved"), 0);
+	assert_int_equal(j->state, VIGIL_INC_RESOLVED);
+	wait_outcome(&e, "replaced", 1);
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_RESOLVED); /* its heal's outcome */
+	outcomes(&e, out, sizeof(out));
+	assert_string_equal(out, "intent started skipped replaced success ");
+	kill_started(&e);
+	env_fini(&e);
+}
+
 static void test_backoff_table(void **state)
 {
 	(void)state;
@@ -2463,6 +2503,7 @@ int main(void)
 	    cmocka_unit_test(test_level3_runs_when_approved),
 	    cmocka_unit_test(test_level2_waits_its_delay),
 	    cmocka_unit_test(test_second_fault_during_heal_is_not_stacked),
+	    cmocka_unit_test(test_fault_gone),
 	    cmocka_unit_test(test_backoff_table),
 	    cmocka_unit_test(test_retry_wait_table),
 	    cmocka_unit_test(test_retry_with_backoff),

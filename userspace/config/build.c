@@ -21,6 +21,7 @@
 #include "config/yaml.h"
 #include "core/netaddr.h"
 #include "core/redis_conn.h"
+#include "detect/alerts.h"
 #include "detect/incidents.h"
 #include "heal/action.h"
 #include "heal/cache_clear.h"
@@ -747,7 +748,45 @@ static int build_rule(struct parse_ctx *pc, const char *base, const struct raw_r
 		return cfg_fail(pc, base, NULL, "missing required key 'action'");
 	if (r->name && dup_str(r->name, &h->name))
 		return -ENOMEM;
+	/* alert: NAME narrows an alert rule to one alertname; on anything else it would read as
+	 * if it narrowed what it cannot. */
+	if (r->alert && !(h->on_mask & (1u << VIGIL_CLASS_ALERT)))
+		return cfg_fail(pc, base, "alert", "needs alert in on: (on: [alert])");
+	if (r->alert && (!r->alert[0] || strlen(r->alert) > VIGIL_ALERT_NAME_MAX))
+		return cfg_fail(pc, base, "alert", "must be 1 to %d bytes (an alertname)",
+				VIGIL_ALERT_NAME_MAX);
+	if (r->alert && dup_str(r->alert, &h->alert))
+		return -ENOMEM;
 	return build_action(pc, base, r->action, h);
+}
+
+/* alerts.match_labels: "name=value" each, name a Prometheus label name. Returns 0, -EINVAL
+ * (message written) or -ENOMEM. */
+static int build_walerts(struct parse_ctx *pc, const char *base, const struct raw_walerts *a,
+			 struct vigil_workload *w)
+{
+	char key[48];
+
+	if (!a)
+		return 0;
+	if (!a->match_labels_count)
+		return no_list(pc, base, "alerts.match_labels");
+	for (unsigned int i = 0; i < a->match_labels_count; i++) {
+		const char *l = a->match_labels[i];
+		size_t n = strcspn(l, "=");
+
+		snprintf(key, sizeof(key), "alerts.match_labels[%u]", i);
+		if (!l[n] || !n || n > VIGIL_ALERT_LABEL_NAME_MAX || strspn(l, WORD_CHARS) != n ||
+		    strchr("0123456789", l[0]))
+			return cfg_fail(pc, base, key,
+					"'%s' is not name=value (a label name: A-Za-z0-9_, not "
+					"starting with a digit)",
+					l);
+	}
+	if (cfg_dup_strv(a->match_labels, a->match_labels_count, &w->alert_labels))
+		return -ENOMEM;
+	w->n_alert_labels = a->match_labels_count;
+	return 0;
 }
 
 /* detect: the thresholds of the derived classes. Returns 0, -EINVAL (message written). */
@@ -854,6 +893,8 @@ static int build_workload(struct parse_ctx *pc, const struct vigil_config *cfg, 
 		ret = build_trace(pc, base, r->trace, w);
 	if (!ret)
 		ret = cfg_build_policy(pc, base, r->policy, w);
+	if (!ret)
+		ret = build_walerts(pc, base, r->alerts, w);
 	if (!ret && r->heal_count) {
 		w->heal = calloc(r->heal_count, sizeof(*w->heal));
 		if (!w->heal)
@@ -1086,6 +1127,25 @@ static int build_metrics(struct parse_ctx *pc, const struct raw_metrics *m,
 	return get_str(pc, "metrics.listen", m->listen, NULL, &cfg->metrics_listen);
 }
 
+/* alerts: POST /v1/alerts's bearer token file and who may post. A remote peer must bring a
+ * token: allow_remote without token_file is refused. */
+static int build_alerts(struct parse_ctx *pc, const struct raw_alerts *a, struct vigil_config *cfg)
+{
+	int ret;
+
+	ret = cfg_bool(pc, "alerts", "allow_remote", a->allow_remote, &cfg->alerts_allow_remote);
+	if (!ret && cfg->alerts_allow_remote && !a->token_file)
+		ret = cfg_fail(pc, "alerts", "allow_remote",
+			       "needs alerts.token_file: a peer beyond loopback must bring the "
+			       "bearer token");
+	if (!ret && (a->token_file || a->allow_remote) && !cfg->metrics_listen)
+		ret = cfg_fail(pc, "alerts", NULL,
+			       "needs metrics.listen: POST /v1/alerts is served on that listener");
+	return ret ?: need_abs(pc, "alerts", "token_file", a->token_file)
+		   ?: get_str(pc, "alerts.token_file", a->token_file, NULL,
+			      &cfg->alerts_token_file);
+}
+
 /* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
  * -ENOMEM. */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
@@ -1142,6 +1202,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = build_otlp(pc, r->otlp ?: &(struct raw_otlp){0}, cfg);
 	if (!ret)
 		ret = build_metrics(pc, r->metrics ?: &(struct raw_metrics){0}, cfg);
+	if (!ret)
+		ret = build_alerts(pc, r->alerts ?: &(struct raw_alerts){0}, cfg);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)

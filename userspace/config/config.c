@@ -174,6 +174,7 @@ void vigil_config_free(struct vigil_config *cfg)
 		free_strv(w->policy.redis_keys);
 		free_strv(w->policy.forbidden);
 		free_strv(w->latency_syscalls);
+		free_strv(w->alert_labels);
 		for (unsigned int j = 0; j < w->n_heal; j++) {
 			const struct vigil_action *a = &w->heal[j].action;
 
@@ -182,6 +183,7 @@ void vigil_config_free(struct vigil_config *cfg)
 			else
 				free(a->params);
 			free(w->heal[j].name);
+			free(w->heal[j].alert);
 		}
 		free(w->heal);
 	}
@@ -204,6 +206,7 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->otlp_endpoint);
 	free(cfg->otlp_spool);
 	free(cfg->metrics_listen);
+	free(cfg->alerts_token_file);
 	free(cfg->knowledge);
 	free(cfg->state);
 	free(cfg);

@@ -27,6 +27,9 @@ struct vigil_heal_rule {
 	unsigned int retry_attempts; /* 1..10; default 1 */
 	uint64_t retry_backoff_ms;   /* default 10000 */
 	uint64_t retry_max_ms;	     /* default 300000 */
+	/* alert: the rule applies only to alert incidents of this alertname (on: [alert]);
+	 * NULL: to every incident of its classes */
+	char *alert;
 	/* what to do: a kind of the action table, its params validated at load by the kind */
 	struct vigil_action action;
 };
@@ -102,6 +105,10 @@ struct vigil_workload {
 	unsigned int retransmits_per_s; /* retransmits floor (10) */
 	unsigned int conn_errors_per_s; /* connection errors floor, per class (5) */
 	unsigned int slo_intervals;	/* intervals over budget for latency_slo (3), 1..60 */
+	/* alerts.match_labels: "name=value" each; an alert carrying all of them is this
+	 * workload's (as one whose `workload` label is its name) */
+	char **alert_labels;
+	unsigned int n_alert_labels;
 };
 
 #define VIGIL_CRASH_LOOP_MAX 16 /* the largest crash_loop_exits */
@@ -138,6 +145,8 @@ struct vigil_config {
 	char *otlp_spool;	    /* default /var/lib/vigil/otlp.spool */
 	uint64_t otlp_spool_max_mb; /* default 256 */
 	char *metrics_listen;	    /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
+	char *alerts_token_file;    /* alerts.token_file: POST /v1/alerts's bearer token; NULL */
+	bool alerts_allow_remote;   /* alerts.allow_remote: peers beyond loopback (token needed) */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

@@ -112,6 +112,7 @@ static const cyaml_schema_field_t rule_fields[] = {
     F_STR("delay", struct raw_rule, delay),
     F_MAP("retry", struct raw_rule, retry, retry_fields),
     F_MAP("action", struct raw_rule, action, action_fields),
+    F_STR("alert", struct raw_rule, alert),
     CYAML_FIELD_END,
 };
 
@@ -151,6 +152,11 @@ static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t walerts_fields[] = {
+    F_STRV("match_labels", struct raw_walerts, match_labels),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t workload_fields[] = {
     F_STR("name", struct raw_workload, name),
     F_MAP("match", struct raw_workload, match, match_fields),
@@ -164,6 +170,7 @@ static const cyaml_schema_field_t workload_fields[] = {
     F_STR("approval_timeout", struct raw_workload, approval_timeout),
     F_STR("supervisor", struct raw_workload, supervisor),
     F_MAP("policy", struct raw_workload, policy, policy_fields),
+    F_MAP("alerts", struct raw_workload, alerts, walerts_fields),
     CYAML_FIELD_END,
 };
 
@@ -207,6 +214,12 @@ static const cyaml_schema_field_t metrics_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t alerts_fields[] = {
+    F_STR("token_file", struct raw_alerts, token_file),
+    F_STR("allow_remote", struct raw_alerts, allow_remote),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t config_fields[] = {
     F_STR("node", struct raw_config, node),
     F_STR("journal", struct raw_config, journal),
@@ -218,6 +231,7 @@ static const cyaml_schema_field_t config_fields[] = {
     F_MAP("postgres", struct raw_config, postgres, postgres_fields),
     F_MAP("otlp", struct raw_config, otlp, otlp_fields),
     F_MAP("metrics", struct raw_config, metrics, metrics_fields),
+    F_MAP("alerts", struct raw_config, alerts, alerts_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
 			 CYAML_UNLIMITED),
     F_STR("max_incidents", struct raw_config, max_incidents),

@@ -85,6 +85,7 @@ struct raw_rule {
 	char *delay;
 	struct raw_retry *retry;
 	struct raw_action *action;
+	char *alert;
 };
 
 struct raw_policy {
@@ -116,6 +117,11 @@ struct raw_detect {
 	char *slo_intervals;
 };
 
+struct raw_walerts {
+	char **match_labels;
+	unsigned int match_labels_count;
+};
+
 struct raw_workload {
 	char *name;
 	struct raw_match *match;
@@ -130,6 +136,7 @@ struct raw_workload {
 	char *approval_timeout;
 	char *supervisor;
 	struct raw_policy *policy;
+	struct raw_walerts *alerts;
 };
 
 struct raw_redis {
@@ -149,6 +156,10 @@ struct raw_metrics {
 	char *listen;
 };
 
+struct raw_alerts {
+	char *token_file, *allow_remote;
+};
+
 struct raw_config {
 	char *node, *journal, *window, *knowledge, *state;
 	char *observe_all;
@@ -156,6 +167,7 @@ struct raw_config {
 	struct raw_postgres *postgres;
 	struct raw_otlp *otlp;
 	struct raw_metrics *metrics;
+	struct raw_alerts *alerts;
 	struct raw_workload *workloads;
 	unsigned int workloads_count;
 	char *max_incidents, *observe_all_rate;

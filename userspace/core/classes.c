@@ -18,6 +18,7 @@ static const char *const class_names[VIGIL_CLASS_MAX] = {
     [VIGIL_CLASS_SYSCALL_SLOW] = "syscall_slow",
     [VIGIL_CLASS_LATENCY_SLO] = "latency_slo",
     [VIGIL_CLASS_HANG] = "hang",
+    [VIGIL_CLASS_ALERT] = "alert",
 };
 
 const char *vigil_class_name(enum vigil_class c)

@@ -283,3 +283,60 @@ int vigil_file_trusted(const char *path, char *why, size_t len)
 {
 	return trusted(path, false, why, len);
 }
+
+int vigil_token_mode_ok(const struct stat *st, const char *path, char *why, size_t len)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(why, len, "'%s' is not a regular file", path);
+		return -EPERM;
+	}
+	if (st->st_mode & 077) {
+		snprintf(why, len,
+			 "'%s' is open to group or others (mode %04o): a token file must be 0600 "
+			 "or 0400",
+			 path, (unsigned int)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int vigil_read_token(const char *path, char *buf, size_t len, char *why, size_t whylen)
+{
+	struct stat st;
+	ssize_t n;
+	size_t end;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, whylen, "%s: %s", path, strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		snprintf(why, whylen, "%s: %s", path, strerror(-err));
+	} else if (vigil_token_mode_ok(&st, path, why, whylen)) {
+		err = -EPERM;
+	} else if ((n = read(fd, buf, len)) < 0) {
+		err = -errno;
+		snprintf(why, whylen, "%s: %s", path, strerror(-err));
+	} else if ((size_t)n == len) {
+		err = -EFBIG;
+		snprintf(why, whylen, "%s: longer than %zu bytes", path, len - 1);
+	} else {
+		for (end = (size_t)n; end && strchr(" \t\r\n", buf[end - 1]); end--)
+			;
+		buf[end] = '\0';
+		for (size_t i = 0; i < end && !err; i++)
+			if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
+				err = -EINVAL;
+		if (!end || err) {
+			err = -EINVAL;
+			snprintf(why, whylen, "%s: %s", path,
+				 end ? "the token holds a control character" : "empty");
+		}
+	}
+	close(fd);
+	return err;
+}

@@ -4,6 +4,7 @@
 #define VIGIL_FILES_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* mkdir -p of path's parent directory (mode 0755, less the umask). Returns 0 or -errno. */
@@ -41,5 +42,16 @@ int vigil_path_trusted(const char *path, char *why, size_t len);
 /* The same for a file vigil believes (a pidfile): a regular file, executable or not, that
  * only root can have written or replaced. */
 int vigil_file_trusted(const char *path, char *why, size_t len);
+
+/* A token file (a bearer token, a secret) is a regular file open to no one but its owner: 0600
+ * or 0400. Returns 0, or -EPERM with why. */
+int vigil_token_mode_ok(const struct stat *st, const char *path, char *why, size_t len);
+/*
+ * A token file's token into buf (len bytes with its NUL), its trailing newline and spaces
+ * dropped. Returns 0, or -errno with why naming the file and what is wrong: -EPERM (its mode,
+ * vigil_token_mode_ok), -EFBIG (len - 1 bytes or more), -EINVAL (empty, or a control
+ * character in it), or the -errno of opening or reading it.
+ */
+int vigil_read_token(const char *path, char *buf, size_t len, char *why, size_t whylen);
 
 #endif /* VIGIL_FILES_H */

@@ -30,9 +30,9 @@
 /* --- one fault, from wherever it was found ------------------------------------------------ */
 
 /* Count a fault: join or open its incident (recorded by the incidents' notify), let the
- * healer decide. */
-static void record(struct daemon *d, const struct vigil_event_hdr *h,
-		   const struct vigil_detection *det, const char *name)
+ * healer decide. Kernel faults, derived ones and alerts (daemon_alerts.c) all come here. */
+struct vigil_incident *vigil_daemon_record(struct daemon *d, const struct vigil_event_hdr *h,
+					   const struct vigil_detection *det, const char *name)
 {
 	struct vigil_incident *inc;
 	bool opened;
@@ -42,11 +42,12 @@ static void record(struct daemon *d, const struct vigil_event_hdr *h,
 		/* ENOSPC: the table is full of held incidents; counted, and a health record. */
 		if (errno == ENOMEM)
 			fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
-		return;
+		return NULL;
 	}
 	if (opened)
 		vigil_tally_opened(&d->tally, inc);
 	vigil_healer_incident(d->healer, inc, opened);
+	return inc;
 }
 
 static void record_incident(const struct vigil_incident *i, void *arg)
@@ -67,7 +68,7 @@ static void on_derived(const struct vigil_derived_out *o, void *arg)
 
 	switch (o->kind) {
 	case VIGIL_DERIVED_FAULT:
-		record(d, &o->hdr, &o->det, o->workload);
+		vigil_daemon_record(d, &o->hdr, &o->det, o->workload);
 		break;
 	case VIGIL_DERIVED_RATE:
 		vigil_out_rate(d->out, o->workload, &o->det, o->count, o->interval_ms);
@@ -131,7 +132,7 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 		heal_hears(d, h);
 	vigil_out_event(d->out, h, name, &det);
 	if (det.cls != VIGIL_CLASS_NONE)
-		record(d, h, &det, name);
+		vigil_daemon_record(d, h, &det, name);
 	vigil_incidents_note(d->incidents, h->workload, h->ts_ns, h->tgid, det.label, det.detail);
 	vigil_derived_event(d->derived, h, &det, name);
 }
@@ -188,6 +189,7 @@ static void on_tick(struct vigil_loop *loop, void *arg)
 static void teardown(struct daemon *d)
 {
 	vigil_http_close(d->http);
+	vigil_daemon_alerts_close(d);
 	vigil_ctl_close(d->ctl);
 	/* No decision from Redis reaches the healer after this. */
 	vigil_redis_watch_close(d->watch);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * daemon_http: the HTTP endpoint's routes (metrics.listen): /healthz (the loop turns),
- * /readyz (probes attached, sinks delivering) and /metrics (daemon_metrics.c). Every handler
+ * /readyz (probes attached, sinks delivering), /metrics (daemon_metrics.c) and POST /v1/alerts
+ * (daemon_alerts.c). Every handler
  * runs on the loop's thread (control/endpoint.h) and only reads.
  */
 #include <errno.h>
@@ -85,7 +86,9 @@ int vigil_daemon_http_open(struct daemon *d, char *err, size_t errlen)
 		ret = vigil_http_route(d->http, "GET", "/readyz", 0, readyz, d);
 	if (!ret)
 		ret = vigil_http_route(d->http, "GET", "/metrics", 0, vigil_daemon_metrics, d);
-	if (ret)
+	if (ret) {
 		snprintf(err, errlen, "metrics.listen: routes: %s", strerror(-ret));
-	return ret;
+		return ret;
+	}
+	return vigil_daemon_alerts_open(d, err, errlen);
 }

@@ -69,10 +69,11 @@ struct daemon {
 	struct vigil_history_live history; /* the "incidents" and "incident" queries' context */
 	struct vigil_timer tick, sample;
 	unsigned int ticks;
-	uint64_t last_tick_ns;	  /* the loop's clock at the last tick (for /healthz) */
-	struct vigil_http *http;  /* metrics.listen's endpoint; NULL: none */
-	struct vigil_tally tally; /* incidents, heals and their times, for /metrics */
-	const char *journal;	  /* the journal in use ("" when off): --journal beats the config */
+	uint64_t last_tick_ns;	      /* the loop's clock at the last tick (for /healthz) */
+	struct vigil_http *http;      /* metrics.listen's endpoint; NULL: none */
+	struct daemon_alerts *alerts; /* POST /v1/alerts (daemon_alerts.c); NULL: no endpoint */
+	struct vigil_tally tally;     /* incidents, heals and their times, for /metrics */
+	const char *journal; /* the journal in use ("" when off): --journal beats the config */
 	uint64_t started_mono_ns;
 	struct vigil_privs privs; /* what the loop's thread kept of root (core/privileges.h) */
 };
@@ -100,12 +101,27 @@ void vigil_daemon_say_ready(const struct daemon *d, const char *ctl_path);
 int vigil_daemon_handlers(struct daemon *d);
 
 /* daemon_http.c: the HTTP endpoint (metrics.listen) and its routes: /healthz, /readyz,
- * /metrics. 0 (also when there is no metrics.listen) or -errno with err written. */
+ * /metrics, POST /v1/alerts (daemon_alerts.c). 0 (also when there is no metrics.listen) or -errno
+ * with err written. */
 struct vigil_http_req;
 struct vigil_http_resp;
 int vigil_daemon_http_open(struct daemon *d, char *err, size_t errlen);
 /* daemon_metrics.c: /metrics, the Prometheus text of every stage's numbers. */
 void vigil_daemon_metrics(const struct vigil_http_req *req, struct vigil_http_resp *r, void *ctx);
+
+/* daemon.c: count a fault, from wherever it was found: join or open its incident (recorded,
+ * tallied), let the healer decide. Returns the incident, or NULL (errno ENOSPC, ENOMEM). */
+struct vigil_incident *vigil_daemon_record(struct daemon *d, const struct vigil_event_hdr *h,
+					   const struct vigil_detection *det, const char *name);
+
+/* daemon_alerts.c: POST /v1/alerts on the endpoint (the token read, the route added; 0 or
+ * -errno with err written); free its state; its counters (zero without an endpoint); the
+ * "alerts" status object (none without an endpoint). */
+struct vigil_alerts_stats;
+int vigil_daemon_alerts_open(struct daemon *d, char *err, size_t errlen);
+void vigil_daemon_alerts_close(struct daemon *d);
+void vigil_daemon_alerts_stats(const struct daemon *d, struct vigil_alerts_stats *st);
+void vigil_daemon_alerts_status_json(const struct daemon *d, struct vigil_json *j);
 
 /* daemon_sinks.c: open the configured sinks (Redis) and hand them every record (0 or -errno,
  * err written); once a second, report their losses and state changes; at the end, stop

@@ -11,6 +11,7 @@
 #include "control/endpoint.h"
 #include "control/prom.h"
 #include "daemon/daemon_int.h"
+#include "detect/alerts.h"
 #include "heal/state.h"
 #include "kernel/syscalls.h"
 
@@ -322,6 +323,55 @@ static void endpoint(const struct daemon *d, struct vigil_http_resp *r)
 	vigil_prom_u64(r, "vigil_journal_errors_total", NULL, vigil_output_errors(d->out));
 }
 
+/* POST /v1/alerts (daemon_alerts.c): payloads by answer, alerts by what they did. */
+static void alerts_of(const struct vigil_alerts_stats *st, struct vigil_http_resp *r)
+{
+	const struct {
+		const char *family, *label, *value;
+		uint64_t n;
+	} rows[] = {
+	    {"vigil_alert_payloads_total", "result", "accepted", st->payloads},
+	    {"vigil_alert_payloads_total", "result", "malformed", st->rejected},
+	    {"vigil_alert_payloads_total", "result", "unauthorized", st->unauthorized},
+	    {"vigil_alert_payloads_total", "result", "forbidden", st->forbidden},
+	    {"vigil_alerts_total", "effect", "opened", st->opened},
+	    {"vigil_alerts_total", "effect", "repeat", st->repeats},
+	    {"vigil_alerts_total", "effect", "ignored", st->ignored},
+	    {"vigil_alerts_total", "effect", "resolved", st->resolved},
+	    {"vigil_alerts_total", "effect", "resolved_after", st->resolved_after},
+	    {"vigil_alerts_total", "effect", "resolved_partial", st->resolved_partial},
+	    {"vigil_alerts_total", "effect", "resolved_unknown", st->resolved_unknown},
+	    {"vigil_alerts_total", "effect", "untracked", st->untracked},
+	};
+
+	vigil_prom_family(r, "vigil_alert_payloads_total", "counter",
+			  "Alertmanager webhook payloads posted to /v1/alerts, by answer.");
+	for (unsigned int i = 0; i < 4; i++)
+		vigil_prom_u64(r, rows[i].family,
+			       (const char *const[]){rows[i].label, rows[i].value, NULL},
+			       rows[i].n);
+	vigil_prom_family(r, "vigil_alerts_total", "counter",
+			  "Alerts received, by what they did (opened an incident, repeated a "
+			  "firing one, named no workload, resolved one...).");
+	for (unsigned int i = 4; i < sizeof(rows) / sizeof(rows[0]); i++)
+		vigil_prom_u64(r, rows[i].family,
+			       (const char *const[]){rows[i].label, rows[i].value, NULL},
+			       rows[i].n);
+	vigil_prom_family(r, "vigil_alerts_firing", "gauge",
+			  "Alert signatures vigil remembers as firing now.");
+	vigil_prom_u64(r, "vigil_alerts_firing", NULL, st->firing_now);
+}
+
+static void alerts(const struct daemon *d, struct vigil_http_resp *r)
+{
+	struct vigil_alerts_stats st;
+
+	if (!d->alerts)
+		return;
+	vigil_daemon_alerts_stats(d, &st);
+	alerts_of(&st, r);
+}
+
 void vigil_daemon_metrics(const struct vigil_http_req *req, struct vigil_http_resp *r, void *ctx)
 {
 	const struct daemon *d = ctx;
@@ -335,4 +385,5 @@ void vigil_daemon_metrics(const struct vigil_http_req *req, struct vigil_http_re
 	latency(d, r);
 	sinks(d, r);
 	endpoint(d, r);
+	alerts(d, r);
 }

@@ -37,6 +37,7 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	vigil_daemon_sinks_status_json(d, j);
 	vigil_daemon_watch_status_json(d, j);
 	vigil_http_status_json(d->http, d->cfg->metrics_listen, j);
+	vigil_daemon_alerts_status_json(d, j);
 	vigil_incidents_status_json(d->incidents, j);
 	vigil_loop_status_json(d->loop, j);
 	vigil_workloads_status_json(d->wl, j);

@@ -235,8 +235,10 @@ static bool allowed(enum vigil_incident_state from, enum vigil_incident_state to
 {
 	switch (from) {
 	case VIGIL_INC_OPEN:
+		/* resolved: the fault went away before any heal began (an alert resolved) */
 		return to == VIGIL_INC_HEALING || to == VIGIL_INC_AWAITING_APPROVAL ||
-		       to == VIGIL_INC_ESCALATED || to == VIGIL_INC_FAILED;
+		       to == VIGIL_INC_ESCALATED || to == VIGIL_INC_FAILED ||
+		       to == VIGIL_INC_RESOLVED;
 	case VIGIL_INC_HEALING:
 		return to == VIGIL_INC_VERIFYING || to == VIGIL_INC_RESOLVED ||
 		       to == VIGIL_INC_FAILED || to == VIGIL_INC_ESCALATED;

@@ -7,6 +7,7 @@
  * vigil_incident_set_state(), which enforces DESIGN.md's lifecycle
  *
  *   open -> healing -> verifying -> resolved | failed
+ *   open -> resolved (the fault went away before any heal began: an alert's resolution)
  *   open -> awaiting_approval -> open (approved)       open -> escalated (breaker, lossy)
  *   open | healing -> failed                            healing -> resolved
  *   healing -> escalated (a heal that must not go on: the quiet window ended, say)

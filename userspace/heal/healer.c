@@ -567,9 +567,12 @@ static void job_due(struct vigil_loop *loop, void *arg)
 	}
 }
 
-/* Does rule apply to an incident of class cls, with an action this vigil can run? */
-static bool applies(const struct vigil_heal_rule *r, enum vigil_class cls)
+/* Does rule apply to an incident of class cls and detail (an alert's: its alertname), with an
+ * action this vigil can run? A rule with alert: NAME takes only the alerts of that name. */
+static bool applies(const struct vigil_heal_rule *r, enum vigil_class cls, const char *detail)
 {
+	if (r->alert && cls == VIGIL_CLASS_ALERT && strcmp(r->alert, detail))
+		return false;
 	return (r->on_mask & (1u << cls)) && r->action.ops;
 }
 
@@ -620,7 +623,7 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 	for (unsigned int i = 0; i < w->n_heal; i++) {
 		const struct vigil_heal_rule *r = &w->heal[i];
 
-		if (!applies(r, inc->cls))
+		if (!applies(r, inc->cls, inc->detail))
 			continue;
 		n++;
 		score = vigil_knowledge_score(numbers(h, fleet, inc->signature, r->name, &buf));
@@ -638,7 +641,7 @@ static const struct vigil_heal_rule *choose_rule(const struct vigil_healer *h,
 	for (unsigned int i = 0, others = 0; i < w->n_heal && off < len; i++) {
 		const struct vigil_heal_rule *r = &w->heal[i];
 
-		if (r == best || !applies(r, inc->cls))
+		if (r == best || !applies(r, inc->cls, inc->detail))
 			continue;
 		off += (size_t)snprintf(why + off, len - off, "%s%s ",
 					others++ ? ", " : "; other: ", r->name);
@@ -801,6 +804,33 @@ void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, b
 		return;
 	}
 	start_job(h, inc, rule, wh, false);
+}
+
+/* The heal of inc on the list (scheduled, in its quiet window, running or retrying), or NULL. */
+static struct vigil_heal_job *job_of(const struct vigil_healer *h, const struct vigil_incident *inc)
+{
+	for (struct vigil_heal_job *j = h->jobs; j; j = j->next)
+		if (j->run->inc == inc)
+			return j;
+	return NULL;
+}
+
+int vigil_healer_fault_gone(struct vigil_healer *h, struct vigil_incident *inc, const char *why)
+{
+	struct vigil_heal_job *j = job_of(h, inc);
+
+	if (j && (j->phase == JOB_RUNNING || j->attempt > 1))
+		return -EBUSY;
+	if (inc->state != VIGIL_INC_OPEN)
+		return -EINVAL;
+	if (j) {
+		/* Not begun: nothing to undo, and nothing the breaker or the store learns. */
+		vigil_out_action(h->out, inc, j->run->rule->name, "cancelled", why, 0);
+		vigil_timer_cancel(h->loop, &j->timer);
+		job_over(h, j);
+	}
+	set_state(h, inc, VIGIL_INC_RESOLVED);
+	return 0;
 }
 
 /* A heal of rule for inc, not begun: on the list, inc held, the workload's one heal. Returns
@@ -1232,10 +1262,10 @@ static int workload_index(const struct vigil_healer *h, const char *name)
 
 /* Its rule of that name that still applies to the class, or NULL. */
 static const struct vigil_heal_rule *rule_named(const struct vigil_workload *w, const char *name,
-						enum vigil_class cls)
+						enum vigil_class cls, const char *detail)
 {
 	for (unsigned int i = 0; i < w->n_heal; i++)
-		if (!strcmp(w->heal[i].name, name) && applies(&w->heal[i], cls))
+		if (!strcmp(w->heal[i].name, name) && applies(&w->heal[i], cls, detail))
 			return &w->heal[i];
 	return NULL;
 }
@@ -1299,7 +1329,7 @@ static void restore_item(struct vigil_healer *h, const struct vigil_state_item *
 		dropped(r, "workload %s%s is no longer in the config", it->inc.workload_name, "");
 		return;
 	}
-	rule = rule_named(&h->cfg->workloads[k], it->rule, it->inc.cls);
+	rule = rule_named(&h->cfg->workloads[k], it->rule, it->inc.cls, it->inc.detail);
 	if (!rule) {
 		dropped(r, "rule %s of %s no longer applies", it->rule, it->inc.workload_name);
 		return;

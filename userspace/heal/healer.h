@@ -127,6 +127,16 @@ void vigil_healer_free(struct vigil_healer *h);
 void vigil_healer_incident(struct vigil_healer *h, struct vigil_incident *inc, bool opened);
 
 /*
+ * The fault behind an open incident went away by itself (an alert's resolution, why saying
+ * so): a heal scheduled for it and not begun (its delay, the backoff, its quiet window) is
+ * cancelled (an action record "cancelled", nothing learnt, the breaker untouched), and the
+ * incident is resolved. Returns 0; -EBUSY when its heal has begun (running, verifying, or
+ * waiting to retry: its outcome decides); -EINVAL when it is not open (healed already, failed,
+ * escalated, awaiting approval).
+ */
+int vigil_healer_fault_gone(struct vigil_healer *h, struct vigil_incident *inc, const char *why);
+
+/*
  * A person approved an incident awaiting approval (level 3): run the rule chosen when it went
  * awaiting approval (not one chosen again from what the store learned since) — now, or, when
  * a heal of the workload is already running, as soon as it ends (recorded "waiting"; never

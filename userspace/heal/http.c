@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "core/files.h"
 #include "detect/incidents.h"
 #include "heal/http.h"
 
@@ -114,23 +115,6 @@ out:
 	return ret;
 }
 
-/* A token file is a regular file open to no one but its owner. Returns 0, or -EPERM with why. */
-static int check_token_mode(const struct stat *st, const char *path, char *why, size_t len)
-{
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(why, len, "'%s' is not a regular file", path);
-		return -EPERM;
-	}
-	if (st->st_mode & 077) {
-		snprintf(why, len,
-			 "'%s' is open to group or others (mode %04o): a token file must be 0600 "
-			 "or 0400",
-			 path, (unsigned int)(st->st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
-}
-
 static int http_validate(const struct vigil_action *a, const struct vigil_heal_rule *r,
 			 const char **key, char *why, size_t len)
 {
@@ -178,7 +162,7 @@ static int http_validate(const struct vigil_action *a, const struct vigil_heal_r
 		snprintf(why, len, "'%s' cannot be read: %s", p->token_file, strerror(errno));
 		return -EINVAL;
 	}
-	return check_token_mode(&st, p->token_file, why, len) ? -EINVAL : 0;
+	return vigil_token_mode_ok(&st, p->token_file, why, len) ? -EINVAL : 0;
 }
 
 /* The intent: what will be sent where. Never the token: only where it is read from. */
@@ -233,45 +217,11 @@ __attribute__((format(printf, 4, 5))) static void outcome(struct http_work *w, b
  * outcome set. */
 static int read_token(struct http_work *w, char *buf, size_t len)
 {
-	char why[256];
-	struct stat st;
-	ssize_t n;
-	size_t end;
-	int fd, err = 0;
+	char why[320];
+	int err = vigil_read_token(w->token_file, buf, len, why, sizeof(why));
 
-	fd = open(w->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		err = -errno;
-		outcome(w, false, false, "bearer_token_file %s: %s", w->token_file, strerror(-err));
-		return err;
-	}
-	if (fstat(fd, &st)) {
-		err = -errno;
-		outcome(w, false, false, "bearer_token_file %s: %s", w->token_file, strerror(-err));
-	} else if (check_token_mode(&st, w->token_file, why, sizeof(why))) {
-		err = -EPERM;
+	if (err)
 		outcome(w, false, false, "bearer_token_file %s", why);
-	} else if ((n = read(fd, buf, len)) < 0) {
-		err = -errno;
-		outcome(w, false, false, "bearer_token_file %s: %s", w->token_file, strerror(-err));
-	} else if ((size_t)n == len) {
-		err = -EFBIG;
-		outcome(w, false, false, "bearer_token_file %s: longer than %zu bytes",
-			w->token_file, len - 1);
-	} else {
-		for (end = (size_t)n; end && strchr(" \t\r\n", buf[end - 1]); end--)
-			;
-		buf[end] = '\0';
-		for (size_t i = 0; i < end && !err; i++)
-			if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
-				err = -EINVAL;
-		if (!end || err) {
-			err = -EINVAL;
-			outcome(w, false, false, "bearer_token_file %s: %s", w->token_file,
-				end ? "the token holds a control character" : "empty");
-		}
-	}
-	close(fd);
 	return err;
 }
 
