@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* harness: vigil as a child process, faults on demand, journal records parsed with jansson. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <netinet/in.h>
@@ -110,12 +112,45 @@ int vt_init(struct vt *v)
 	return 0;
 }
 
+/*
+ * SIGKILL every process still running a program of the scratch directory (its faulty links):
+ * the services a heal restarted are vigil's children, and outlive it by design. Their exe
+ * reads "DIR/name" (or "DIR/name (deleted)" once the directory is gone).
+ */
+static void kill_leftovers(const struct vt *v)
+{
+	size_t n = strlen(v->dir);
+	struct dirent *e;
+	DIR *proc;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while ((e = readdir(proc))) {
+		char path[64], exe[PATH_MAX];
+		ssize_t len;
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		len = readlink(path, exe, sizeof(exe) - 1);
+		if (len <= (ssize_t)n || strncmp(exe, v->dir, n) || exe[n] != '/')
+			continue;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, WNOHANG);
+	}
+	closedir(proc);
+}
+
 void vt_fini(struct vt *v)
 {
 	char cmd[128];
 
 	if (v->vigil > 0)
 		vt_stop(v);
+	if (v->dir[0])
+		kill_leftovers(v);
 	if (v->dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", v->dir);
 		if (system(cmd))
