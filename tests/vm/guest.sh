@@ -16,9 +16,18 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+# The worktree may live under /tmp, /run or /dev/shm (CI's clone does), which the tmpfs mounts
+# below would hide: held aside first, and put back at the same path on top of them.
+dir=$(cat $S/dir)
+mkdir -p /vm-hold
+mount --bind "$dir" /vm-hold
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=0755 run /run
+if [ ! -e "$dir/tests/vm/guest.sh" ]; then
+	mkdir -p "$dir"
+	mount --bind /vm-hold "$dir"
+fi
 mkdir -p /run/postgresql /run/redis /run/lock
 chown postgres:postgres /run/postgresql 2>/dev/null
 mount -t tmpfs -o mode=0755 cgroup /sys/fs/cgroup
@@ -33,7 +42,7 @@ ip link set lo up
 hostname vigil-vm
 
 echo "vm: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB"
-cd "$(cat $S/dir)" || {
+cd "$dir" || {
 	echo 1 >$S/status
 	poweroff -f
 }
