@@ -27,39 +27,6 @@
 #include "output/redis_watch.h"
 #include "heal/knowledge.h"
 
-/* --- one fault, from wherever it was found ------------------------------------------------ */
-
-/* Count a fault: join or open its incident (recorded by the incidents' notify), let the
- * healer decide. Kernel faults, derived ones and alerts (daemon_alerts.c) all come here. */
-struct vigil_incident *vigil_daemon_record(struct daemon *d, const struct vigil_event_hdr *h,
-					   const struct vigil_detection *det, const char *name)
-{
-	struct vigil_incident *inc;
-	bool opened;
-
-	inc = vigil_incidents_record(d->incidents, h, det, name, &opened);
-	if (!inc) {
-		/* ENOSPC: the table is full of held incidents; counted, and a health record. */
-		if (errno == ENOMEM)
-			fprintf(stderr, "vigil: out of memory recording an incident of %s\n", name);
-		return NULL;
-	}
-	if (opened)
-		vigil_tally_opened(&d->tally, inc);
-	vigil_healer_incident(d->healer, inc, opened);
-	return inc;
-}
-
-static void record_incident(const struct vigil_incident *i, void *arg)
-{
-	struct daemon *d = arg;
-
-	/* A state change is recorded once: the resolved one is the heal's recovery. */
-	if (i->state == VIGIL_INC_RESOLVED && !i->final && !i->restored)
-		vigil_tally_resolved(&d->tally, i);
-	vigil_out_incident(d->out, i);
-}
-
 /* What the derived stage found. */
 static void on_derived(const struct vigil_derived_out *o, void *arg)
 {
@@ -261,7 +228,7 @@ static int build_stages(struct daemon *d)
 	struct vigil_incidents_opts io = {
 	    .window_ms = d->cfg->window_ms,
 	    .max = (unsigned int)d->cfg->max_incidents,
-	    .notify = record_incident,
+	    .notify = vigil_daemon_record_incident,
 	    .notify_arg = d,
 	};
 	struct vigil_healer_probe probe;

@@ -109,10 +109,12 @@ int vigil_daemon_http_open(struct daemon *d, char *err, size_t errlen);
 /* daemon_metrics.c: /metrics, the Prometheus text of every stage's numbers. */
 void vigil_daemon_metrics(const struct vigil_http_req *req, struct vigil_http_resp *r, void *ctx);
 
-/* daemon.c: count a fault, from wherever it was found: join or open its incident (recorded,
- * tallied), let the healer decide. Returns the incident, or NULL (errno ENOSPC, ENOMEM). */
+/* daemon_record.c: count a fault, from wherever it was found: join or open its incident
+ * (recorded, tallied), let the healer decide. Returns the incident, or NULL (errno ENOSPC,
+ * ENOMEM). And the incidents' notify: each incident record (its recovery tallied). */
 struct vigil_incident *vigil_daemon_record(struct daemon *d, const struct vigil_event_hdr *h,
 					   const struct vigil_detection *det, const char *name);
+void vigil_daemon_record_incident(const struct vigil_incident *i, void *arg);
 
 /* daemon_alerts.c: POST /v1/alerts on the endpoint (the token read, the route added; 0 or
  * -errno with err written); free its state; its counters (zero without an endpoint); the
