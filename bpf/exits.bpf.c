@@ -205,7 +205,7 @@ static __always_inline int on_exec(struct task_struct *task)
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->__pad0 = 0;
 	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
-	submit(e);
+	submit(e, false); /* routine: the collector learns of it within ms */
 	return 0;
 }
 
@@ -270,7 +270,9 @@ static __always_inline int on_exit(struct task_struct *task)
 		e->sender_pid = s->pid;
 		__builtin_memcpy(e->sender_comm, s->comm, sizeof(e->sender_comm));
 	}
-	submit(e);
+	/* A workload's failure wakes the collector now; a clean exit and observe-all wait for
+	 * its next drain (wake.bpf.h). */
+	submit(e, w.workload && (code || oom));
 out:
 	bpf_map_delete_elem(&senders, &tgid);
 	return 0;
@@ -325,7 +327,7 @@ static __always_inline int on_oom(struct task_struct *victim, __u32 tgid, __u64 
 	e->trigger_tgid = bpf_get_current_pid_tgid() >> 32;
 	e->__pad0 = 0;
 	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
-	submit(e);
+	submit(e, true);
 	return 0;
 }
 
@@ -451,7 +453,7 @@ int BPF_PROG(hang_btf, struct task_struct *task)
 	e->switches = BPF_CORE_READ(task, nvcsw) + BPF_CORE_READ(task, nivcsw);
 	e->state = task_state(task);
 	e->__pad0 = 0;
-	submit(e);
+	submit(e, true);
 	return 0;
 }
 

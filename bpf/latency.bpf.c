@@ -177,6 +177,6 @@ int BPF_PROG(lat_exit, struct pt_regs *regs, long ret)
 	e->ret = ret;
 	e->syscall = s->syscall;
 	e->budget_ms = cfg->budget_ns / 1000000;
-	submit(e);
+	submit(e, true);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #define VIGIL_MAPS_BPF_H
 
 #include "common.bpf.h"
+#include "wake.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -101,9 +102,15 @@ static __always_inline void *reserve(__u32 size, __u32 workload)
 	return e;
 }
 
-static __always_inline void submit(void *e)
+/* When this object's records last woke the collector (wake.bpf.h). */
+__u64 rb_last_wake = 0;
+
+/* Commit a reserved record; @fault: wake the collector now (wake.bpf.h). */
+static __always_inline void submit(void *e, bool fault)
 {
-	bpf_ringbuf_submit(e, 0);
+	__u64 ts = ((struct vigil_event_hdr *)e)->ts_ns;
+
+	bpf_ringbuf_submit(e, rb_wake_flags(&events, &rb_last_wake, ts, fault));
 	stat_inc(&stats, VIGIL_STAT_EVENTS);
 }
 

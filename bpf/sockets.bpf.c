@@ -211,7 +211,7 @@ static __always_inline void report(const struct sock *sk, struct owner *o, __u32
 		bpf_core_read(e->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(e->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
-	submit(e);
+	submit(e, true);
 }
 
 /* A connect that ended before ESTABLISHED: which kind of failure. */
@@ -411,6 +411,6 @@ int BPF_PROG(sock_retransmit, const struct sock *sk)
 	e->hdr.flags = VIGIL_F_WATCHED;
 	__builtin_memcpy(e->hdr.comm, o->comm, sizeof(e->hdr.comm));
 	e->count = n;
-	submit(e);
+	submit(e, true);
 	return 0;
 }

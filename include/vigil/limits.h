@@ -13,5 +13,10 @@
 #define VIGIL_UNWATCHED_RATE_DEFAULT 20	     /* observe-all records/s per comm, per cgroup */
 #define VIGIL_UNWATCHED_RATE_LIMIT 100000    /* the largest observe_all_rate */
 #define VIGIL_RATE_KEYS 4096		     /* comms and cgroups rate-limited at once (LRU) */
+/* Ring-buffer wake-ups (bpf/wake.bpf.h): a routine record wakes the collector only if none
+ * did in the last VIGIL_WAKE_GAP_NS; the collector drains again VIGIL_DRAIN_AFTER_MS after
+ * every drain that found records (more than the gap: the loop's timers count whole ms). */
+#define VIGIL_WAKE_GAP_NS 1000000ULL
+#define VIGIL_DRAIN_AFTER_MS 2
 
 #endif /* VIGIL_LIMITS_H */

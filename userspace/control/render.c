@@ -325,6 +325,9 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 	/* Fields a newer daemon adds are shown when it sends them. */
 	if (json_object_get(coll, "dup_exits"))
 		fprintf(out, ", %lld repeated exits", get_int(coll, "dup_exits"));
+	if (json_object_get(coll, "wakeups"))
+		fprintf(out, "; %lld wake-ups, %lld timed drains", get_int(coll, "wakeups"),
+			get_int(coll, "timed_drains"));
 	fputc('\n', out);
 	journal = json_object_get(root, "journal");
 	fprintf(out, "journal    %s, %lld errors", get_str(journal, "path"),

@@ -215,6 +215,13 @@ static void kernel(const struct daemon *d, struct vigil_http_resp *r)
 		       cs->bad_size);
 	vigil_prom_u64(r, "vigil_records_total",
 		       (const char *const[]){"result", "duplicate_exit", NULL}, cs->dup_exits);
+	vigil_prom_family(r, "vigil_collector_drains_total", "counter",
+			  "Ring-buffer drains, by cause: the kernel woke the collector, or the "
+			  "timer that follows a drain which found records.");
+	vigil_prom_u64(r, "vigil_collector_drains_total",
+		       (const char *const[]){"cause", "wakeup", NULL}, cs->wakeups);
+	vigil_prom_u64(r, "vigil_collector_drains_total",
+		       (const char *const[]){"cause", "timer", NULL}, cs->timed_drains);
 }
 
 /* Per (workload, syscall): the kernel's log2 histogram, slot i counting [2^i, 2^(i+1)) ns,

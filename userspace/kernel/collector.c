@@ -19,6 +19,7 @@ struct vigil_collector {
 		uint64_t start_ns;
 	} dedup[DEDUP_SLOTS];
 	struct ring_buffer *rb;
+	struct vigil_timer drain_timer; /* armed after a drain that found records */
 	int epfd;
 	vigil_event_fn fn;
 	void *arg;
@@ -113,15 +114,32 @@ static int on_record(void *ctx, void *data, size_t len)
 
 static void on_readable(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
 {
+	struct vigil_collector *c = arg;
+
 	(void)loop;
 	(void)fd;
 	(void)events;
-	vigil_collector_drain(arg);
+	c->st.wakeups++;
+	vigil_collector_drain(c);
+}
+
+static void on_drain_timer(struct vigil_loop *loop, void *arg)
+{
+	struct vigil_collector *c = arg;
+
+	(void)loop;
+	c->st.timed_drains++;
+	vigil_collector_drain(c);
 }
 
 int vigil_collector_drain(struct vigil_collector *c)
 {
-	return ring_buffer__consume(c->rb);
+	int n = ring_buffer__consume(c->rb);
+
+	/* Records came: routine ones may follow without a wake-up (wake.bpf.h). */
+	if (n > 0)
+		vigil_timer_arm(c->loop, &c->drain_timer, VIGIL_DRAIN_AFTER_MS);
+	return n;
 }
 
 int vigil_collector_new(struct vigil_loop *loop, int ringbuf_fd, vigil_event_fn fn, void *arg,
@@ -137,6 +155,7 @@ int vigil_collector_new(struct vigil_loop *loop, int ringbuf_fd, vigil_event_fn 
 	c->fn = fn;
 	c->arg = arg;
 	c->epfd = -1;
+	vigil_timer_init(&c->drain_timer, on_drain_timer, c);
 	c->rb = ring_buffer__new(ringbuf_fd, on_record, c, NULL);
 	if (!c->rb) {
 		err = -errno;
@@ -159,6 +178,7 @@ void vigil_collector_free(struct vigil_collector *c)
 {
 	if (!c)
 		return;
+	vigil_timer_cancel(c->loop, &c->drain_timer);
 	if (c->epfd >= 0)
 		vigil_loop_del_fd(c->loop, c->epfd);
 	ring_buffer__free(c->rb);
@@ -179,5 +199,7 @@ void vigil_collector_status_json(const struct vigil_collector *c, struct vigil_j
 	vigil_json_u64(j, "unknown", c->st.unknown);
 	vigil_json_u64(j, "bad_size", c->st.bad_size);
 	vigil_json_u64(j, "dup_exits", c->st.dup_exits);
+	vigil_json_u64(j, "wakeups", c->st.wakeups);
+	vigil_json_u64(j, "timed_drains", c->st.timed_drains);
 	vigil_json_object_end(j);
 }

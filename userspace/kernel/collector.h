@@ -5,6 +5,10 @@
  * counted and dropped, never trusted and never a crash; an exit already delivered (the same
  * tgid and start time) is counted and dropped too, so that every later stage sees each end of
  * a process once.
+ *
+ * Routine records do not wake the collector (bpf/wake.bpf.h): after every drain that found
+ * records it drains again VIGIL_DRAIN_AFTER_MS later, on a loop timer, so that none of them
+ * waits longer than that; with no records there is no timer.
  */
 #ifndef VIGIL_COLLECTOR_H
 #define VIGIL_COLLECTOR_H
@@ -19,13 +23,15 @@
 struct vigil_collector;
 
 struct vigil_collector_stats {
-	uint64_t records;     /* valid records delivered */
-	uint64_t short_recs;  /* shorter than the header, or than hdr.size */
-	uint64_t bad_version; /* hdr.version != VIGIL_ABI_VERSION */
-	uint64_t unknown;     /* hdr.kind this build does not know */
-	uint64_t bad_size;    /* hdr.size differs from the kind's struct */
-	uint64_t dup_exits;   /* the end of a process seen a second time (classic hooks
-			       * before 6.16 can report one twice): dropped */
+	uint64_t records;      /* valid records delivered */
+	uint64_t short_recs;   /* shorter than the header, or than hdr.size */
+	uint64_t bad_version;  /* hdr.version != VIGIL_ABI_VERSION */
+	uint64_t unknown;      /* hdr.kind this build does not know */
+	uint64_t bad_size;     /* hdr.size differs from the kind's struct */
+	uint64_t dup_exits;    /* the end of a process seen a second time (classic hooks
+				* before 6.16 can report one twice): dropped */
+	uint64_t wakeups;      /* the kernel woke the collector (the ring buffer's fd was ready) */
+	uint64_t timed_drains; /* drains of routine records no record woke it for */
 };
 
 /* A valid record: hdr->kind tells which struct it starts (struct vigil_exit, ...). */
