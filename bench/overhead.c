@@ -8,6 +8,7 @@
  *   (c) vigil, latency for another comm   what every unwatched task pays
  *   (d) vigil, latency for the loop       what a watched task pays
  *   (e) syscount -L (libbpf-tools)        the nearest peer
+ *   (f) (b) reading the clock on each side  the floor of any syscall *timing*: two clock reads
  *
  * The configurations are measured in rounds, (a) to (e) in each round in a rotating order,
  * and each one's added cost is taken against the (a) of its own round: a host that drifts
@@ -50,7 +51,7 @@
 #define FLOOR_TARGET 1.10 /* (c) added / (b) added */
 #define PEER_TARGET 0.40  /* (d) added / (e) added */
 
-enum cfg { BARE, EMPTY, OTHER, WATCHED, PEER, N_CFG };
+enum cfg { BARE, EMPTY, OTHER, WATCHED, PEER, CLOCK, N_CFG };
 
 static const char *const labels[N_CFG] = {
     "(a) no probes",
@@ -58,6 +59,7 @@ static const char *const labels[N_CFG] = {
     "(c) vigil, latency on for another comm",
     "(d) vigil, latency on for this loop",
     "(e) syscount -L (libbpf-tools)",
+    "(f) (b) + one clock read a side",
 };
 
 /* One configuration's figures, one per round, in CPU ns per getppid(). */
@@ -296,6 +298,23 @@ static const char *start_error(int err)
 	return strerror(-err);
 }
 
+/* Attach the empty pair, or with clock the clock-reading one. Returns 0 or -errno. */
+static int attach_pair(struct empty_bpf *e, bool clock, struct bpf_link *pair[2])
+{
+	pair[0] = bpf_program__attach(clock ? e->progs.clock_enter : e->progs.empty_enter);
+	if (!pair[0])
+		return -errno;
+	pair[1] = bpf_program__attach(clock ? e->progs.clock_exit : e->progs.empty_exit);
+	if (!pair[1]) {
+		int err = -errno;
+
+		bpf_link__destroy(pair[0]);
+		pair[0] = NULL;
+		return err;
+	}
+	return 0;
+}
+
 /*
  * One run of configuration cfg: set it up, measure, tear it down. With bpf non-NULL, also the
  * run time of its BPF programs. Returns 0 and *ns, or -errno with the series' why set.
@@ -303,6 +322,7 @@ static const char *start_error(int err)
 static int run_config(struct bench *b, enum cfg cfg, double *ns, struct bpf_cost *bpf)
 {
 	char *peer[] = {"stdbuf", "-oL", (char *)b->syscount, "-L", NULL};
+	struct bpf_link *pair[2] = {};
 	struct series *s = &b->s[cfg];
 	struct child c = {};
 	char line[512];
@@ -312,15 +332,19 @@ static int run_config(struct bench *b, enum cfg cfg, double *ns, struct bpf_cost
 	case BARE:
 		return measure(b, ns, s->why, sizeof(s->why));
 	case EMPTY:
-		if (!b->empty)
+	case CLOCK:
+		if (!b->empty) {
+			snprintf(s->why, sizeof(s->why), "%s", b->s[EMPTY].why);
 			return -ENOENT; /* why: set when the load failed */
-		err = empty_bpf__attach(b->empty);
+		}
+		err = attach_pair(b->empty, cfg == CLOCK, pair);
 		if (err) {
 			snprintf(s->why, sizeof(s->why), "attaching: %s", strerror(-err));
 			return err;
 		}
 		err = measure_bpf(b, getpid(), ns, bpf, s->why, sizeof(s->why));
-		empty_bpf__detach(b->empty);
+		bpf_link__destroy(pair[0]);
+		bpf_link__destroy(pair[1]);
 		return err;
 	case OTHER:
 	case WATCHED:
@@ -613,9 +637,33 @@ static void print_floor_check(const struct bench *b)
 	       b->bpf[OTHER].ns - b->bpf[EMPTY].ns, d);
 }
 
+/*
+ * What limits the peer ratio: the two clock reads every timing tracker pays, vigil and
+ * syscount alike. (f) added / (e) added is the lowest peer ratio any of them could reach on
+ * this host, and (d) added / (f) added how close vigil's watched path is to that floor.
+ */
+static void print_clock(const struct bench *b, bool lat)
+{
+	double f, e, med, min, max;
+
+	if (!added(b, CLOCK, &f) || !added(b, EMPTY, &e))
+		return;
+	printf("  %-34s %+.1f ns over (b): %+.1f ns a clock read\n", "  the clock: (f) added",
+	       f - e, (f - e) / 2);
+	if (ratio(b, CLOCK, PEER, &med, &min, &max))
+		printf(
+		    "  %-34s %5.2f (rounds %.2f..%.2f): no syscall timer reading the clock twice "
+		    "goes lower here\n",
+		    "  bound: (f) added / (e) added", med, min, max);
+	if (lat && ratio(b, WATCHED, CLOCK, &med, &min, &max))
+		printf(
+		    "  %-34s %5.2f (rounds %.2f..%.2f): vigil's watched path against that floor\n",
+		    "  (d) added / (f) added", med, min, max);
+}
+
 int main(int argc, char **argv)
 {
-	struct bench b = {.lat_seen = {-1, -1, -1, -1, -1}};
+	struct bench b = {.lat_seen = {-1, -1, -1, -1, -1, -1}};
 	struct utsname un = {};
 	double load[3] = {};
 	unsigned int r;
@@ -654,7 +702,7 @@ int main(int argc, char **argv)
 	       b.calls, b.rounds, b.cpu);
 	printf("  host: %ld CPUs, kernel %s, load average %.2f %.2f %.2f\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), un.release, load[0], load[1], load[2]);
-	printf("  %-8s %8s %8s %8s %8s %8s\n", "", "(a)", "(b)", "(c)", "(d)", "(e)");
+	printf("  %-8s %8s %8s %8s %8s %8s %8s\n", "", "(a)", "(b)", "(c)", "(d)", "(e)", "(f)");
 	for (r = 0; r < b.rounds && !err; r++)
 		err = run_round(&b, r);
 	if (err) {
@@ -688,5 +736,6 @@ int main(int argc, char **argv)
 	if (lat)
 		print_floor_check(&b);
 	print_ratio(&b, "peer:  (d) added / (e) added", WATCHED, PEER, PEER_TARGET, lat);
+	print_clock(&b, lat);
 	return 0;
 }

@@ -17,6 +17,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct start {
 	__u64 ts;
+	__u64 budget_ns; /* the workload's, copied at sys_enter: sys_exit needs no lat_cfg */
 	__u32 syscall;
 	__u16 workload;
 	__u16 hist; /* histogram slot of this syscall for this workload */
@@ -112,6 +113,7 @@ int BPF_PROG(lat_enter, struct pt_regs *regs, long id)
 		return 0;
 	s->syscall = id;
 	s->hist = hist;
+	s->budget_ns = cfg->budget_ns;
 	s->ts = bpf_ktime_get_ns();
 	return 0;
 }
@@ -139,7 +141,6 @@ int BPF_PROG(lat_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct vigil_lat_hist *h;
-	struct vigil_lat_cfg *cfg;
 	struct vigil_slow *e;
 	__u32 slot, workload, hist;
 	__u64 now, delta;
@@ -166,8 +167,7 @@ int BPF_PROG(lat_exit, struct pt_regs *regs, long ret)
 	h->count++;
 	h->sum_ns += delta;
 
-	cfg = bpf_map_lookup_elem(&lat_cfg, &workload);
-	if (!cfg || delta <= cfg->budget_ns || !rate_ok(workload, now))
+	if (delta <= s->budget_ns || !rate_ok(workload, now))
 		return 0;
 	e = reserve(sizeof(*e), workload);
 	if (!e)
@@ -176,7 +176,7 @@ int BPF_PROG(lat_exit, struct pt_regs *regs, long ret)
 	e->latency_ns = delta;
 	e->ret = ret;
 	e->syscall = s->syscall;
-	e->budget_ms = cfg->budget_ns / 1000000;
+	e->budget_ms = s->budget_ns / 1000000;
 	submit(e, true);
 	return 0;
 }
