@@ -15,8 +15,8 @@
  *             fast as it can; the sink's thread writes them (one connection, pipelined); the
  *             time is from the first push to the last record acknowledged (vigil_sink_flush)
  *
- * Rounds alternate the two; the ratio is the median of the per-round ratios (target >= 0.8).
- * Not a timed test: it prints PASS or MISS and exits 0 whenever it could run.
+ * Rounds alternate the two; the ratio is the median of the per-round ratios (target >= 0.9, issue
+ * 15). Not a timed test: it prints PASS or MISS and exits 0 whenever it could run.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,7 +34,7 @@
 
 #define N_RECORDS 200000
 #define ROUNDS 5
-#define TARGET 0.8
+#define TARGET 0.9
 #define MAXLEN "100000"
 
 static const char record_fmt[] =
