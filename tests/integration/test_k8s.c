@@ -318,6 +318,16 @@ static void test_pod_crash(void **state)
 	assert_true(vt_int(k8s, "from_runtime") >= 1);
 	assert_int_equal(vt_int(k8s, "refused"), 0);
 	json_decref(st);
+	{
+		char cmd[1024];
+
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "%s status --ctl %s | grep -q '^k8s  *[0-9]* processes read, [1-9][0-9]* in "
+		    "pods ([1-9][0-9]* named by the runtime'",
+		    g.v.vigil_bin, g.v.ctl);
+		assert_int_equal(system(cmd), 0);
+	}
 }
 
 /* A process in no pod: its incident and log record carry no k8s at all. */
