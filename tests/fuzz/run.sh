@@ -4,14 +4,15 @@
 # Robustness fuzzing of every parser of outside input: the config, the JSON writer and
 # scanner, the healer's state read back (its file, or Redis's copy), Redis's replies on the
 # approvals stream and of the fleet's knowledge, the journal's readers, the spool and the
-# knowledge file as found on disk, ring-buffer records, the control socket's request line, and
-# Alertmanager's webhook payload (POST /v1/alerts).
+# knowledge file as found on disk, ring-buffer records, the control socket's request line,
+# Alertmanager's webhook payload (POST /v1/alerts), and a process's /proc/PID/cgroup and its
+# container's config.json (the pod of a process).
 # Builds into build/fuzz/ and runs each target named (default: all but oom) for SECONDS
 # (default 60):
 #
 #   tests/fuzz/run.sh [SECONDS] [config] [json] [json_scan] [state] [redis_reply] [journal]
 #                     [fleet] [spool] [knowledge] [decode] [ctl] [otlp_reply] [traceparent]
-#                     [alerts] [oom]
+#                     [alerts] [pods] [oom]
 #
 #   config, json, json_scan
 #                 libFuzzer harnesses with ASan, UBSan and LeakSanitizer (clang); json_scan
@@ -30,7 +31,10 @@
 #                 traceparent runs the kernel's traceparent parser (include/vigil/traceparent.h)
 #                 on any bytes as a read and as an environment, against a reference;
 #                 alerts decodes a webhook payload (seeded with real Alertmanager 0.25
-#                 payloads) and takes each alert to its workload and signature.
+#                 payloads) and takes each alert to its workload and signature; pods reads
+#                 the input as /proc/PID/cgroup, as each of its lines' paths, and as a
+#                 config.json of each runtime, and checks what is found (a uid, a container
+#                 id, names that pass the Kubernetes rules; nothing on a refusal).
 #                 -timeout=2
 #                 makes an input that takes longer (a parser that does not stop) a failure, as a
 #                 crash, a leak or a broken contract is. New inputs go to build/fuzz/corpus_<t>/,
@@ -46,7 +50,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply traceparent alerts"
+all="config json json_scan state redis_reply journal fleet spool knowledge decode ctl otlp_reply traceparent alerts pods"
 targets=${*:-$all}
 out=${OUT:-build}/fuzz
 cc=${CLANG:-clang}
@@ -131,6 +135,11 @@ for t in $targets; do
 		$cc $warn $san $inc tests/fuzz/fuzz_alerts.c userspace/detect/alerts.c "$lib" \
 			$libs -o "$out/fuzz_alerts"
 		opts=-dict=tests/fuzz/json.dict ;;
+	pods)
+		# shellcheck disable=SC2086
+		$cc $warn $san $inc tests/fuzz/fuzz_pods.c userspace/detect/pod_id.c "$lib" $libs \
+			-o "$out/fuzz_pods"
+		opts="-dict=tests/fuzz/pods.dict -max_len=70000" ;;
 	otlp_reply)
 		# shellcheck disable=SC2086
 		$cc $warn $san $inc -DVIGIL_VERSION='"fuzz"' tests/fuzz/fuzz_otlp_reply.c \

@@ -4,6 +4,8 @@
  * was exec'd under, so the tests run it through symlinks named for the workload they need.
  *
  *   faulty segv | abort | exit N | serve [PIDFILE] | alloc MIB | fork-exec PATH ARGS...
+ *          | segv-on-usr1   (waits for SIGUSR1, then faults: a crash of its own, when the
+ *            test is ready for it)
  *          | threads-segv N   (N threads running, then one of them faults)
  *          | connect IP PORT | connect-read IP PORT | serve-accept PORT | syn-timeout
  *          | slow-read MS | getppid N | nanosleep N MS | connect-segv IP PORT
@@ -694,6 +696,17 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "segv")) {
 		volatile int *p = NULL;
 
+		*p = 1;
+	} else if (!strcmp(mode, "segv-on-usr1")) {
+		volatile int *p = NULL;
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		if (sigwait(&set, &sig))
+			return 5;
 		*p = 1;
 	} else if (!strcmp(mode, "abort")) {
 		abort();

@@ -672,6 +672,23 @@ static void test_render_status(void **state)
 	assert_non_null(strstr(s, "probes: none attached\n"));
 	assert_non_null(strstr(s, "redis      off\n"));
 	assert_non_null(strstr(s, "workloads: none configured\n"));
+	assert_null(strstr(s, "k8s"));
+	free(s);
+	/* k8s: a line when it is on, none when off. */
+	s = render(vigil_ctl_print_status,
+		   "{\"k8s\":{\"enabled\":true,\"learned\":5,\"in_pods\":3,\"from_runtime\":2,"
+		   "\"from_proc\":1,\"unnamed\":0,\"unreadable\":4,\"refused\":1,\"entries\":5,"
+		   "\"max\":4096,\"evicted\":0}}",
+		   &err);
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(s,
+			       "k8s        5 processes read, 3 in pods (2 named by the runtime, 1 "
+			       "by their own files, 0 unnamed); 4 gone first, 1 refused; 5 kept "
+			       "(at most 4096), 0 evicted\n"));
+	free(s);
+	s = render(vigil_ctl_print_status, "{\"k8s\":{\"enabled\":false}}", &err);
+	assert_int_equal(err, 0);
+	assert_null(strstr(s, "k8s"));
 	free(s);
 }
 

@@ -287,6 +287,55 @@ static void test_grouping(void **state)
 	json_decref(req);
 }
 
+/* The pod a record's process ran in: OpenTelemetry's k8s.* resource attributes, each one the
+ * record knows; a resource (and its resourceLogs) per pod and container. A record of no pod,
+ * or whose "k8s" is not an object, has none. */
+static void test_k8s_resource(void **state)
+{
+	static const char *const k8s[] = {
+	    ",\"k8s\":{\"pod\":\"web-1\",\"namespace\":\"shop\",\"container\":\"app\","
+	    "\"pod_uid\":\"0c1a2b3c-1111-2222-3333-444455556666\"}",
+	    ",\"k8s\":{\"pod\":\"web-1\",\"namespace\":\"shop\",\"container\":\"app\","
+	    "\"pod_uid\":\"0c1a2b3c-1111-2222-3333-444455556666\"}",
+	    ",\"k8s\":{\"pod\":\"web-2\",\"namespace\":\"shop\","
+	    "\"pod_uid\":\"9c1a2b3c-1111-2222-3333-444455556666\"}",
+	    "",
+	    ",\"k8s\":\"web-1\"",
+	};
+	json_t *req = json_object(), *attrs;
+	char why[128], rec[768];
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		snprintf(rec, sizeof(rec),
+			 "{\"type\":\"%s\",\"ts\":\"2026-12-01T11:20:00Z\",\"node\":\"n1\","
+			 "\"workload\":\"web\",\"class\":\"crash\",\"id\":\"i%d\"%s}",
+			 i == 1 ? "action" : "incident", i, k8s[i]);
+		assert_int_equal(vigil_otlp_add(req, rec, strlen(rec), why, sizeof(why)), 0);
+	}
+	assert_int_equal(json_array_size(json_object_get(req, "resourceLogs")), 3);
+	assert_string_equal(resource_attr(req, 0, "service.name"), "web");
+	assert_string_equal(resource_attr(req, 0, "host.name"), "n1");
+	assert_string_equal(resource_attr(req, 0, "k8s.pod.name"), "web-1");
+	assert_string_equal(resource_attr(req, 0, "k8s.namespace.name"), "shop");
+	assert_string_equal(resource_attr(req, 0, "k8s.container.name"), "app");
+	assert_string_equal(resource_attr(req, 0, "k8s.pod.uid"),
+			    "0c1a2b3c-1111-2222-3333-444455556666");
+	/* The incident and its action: one resource. */
+	assert_string_equal(json_string_value(json_object_get(log_at(req, 0, 1), "eventName")),
+			    "vigil.action");
+	assert_string_equal(resource_attr(req, 1, "k8s.pod.name"), "web-2");
+	assert_null(resource_attr(req, 1, "k8s.container.name"));
+	attrs = json_object_get(
+	    json_object_get(json_array_get(json_object_get(req, "resourceLogs"), 2), "resource"),
+	    "attributes");
+	assert_int_equal(json_array_size(attrs), 2);
+	assert_null(resource_attr(req, 2, "k8s.pod.name"));
+	/* The k8s attributes are the resource's, not each log record's. */
+	assert_null(sval(log_at(req, 0, 0), "k8s.pod.name"));
+	json_decref(req);
+}
+
 static void test_refused(void **state)
 {
 	static const char *const bad[] = {
@@ -378,6 +427,7 @@ int main(void)
 	    cmocka_unit_test(test_conn_and_exit),
 	    cmocka_unit_test(test_action_severity),
 	    cmocka_unit_test(test_grouping),
+	    cmocka_unit_test(test_k8s_resource),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_wants),
 	    cmocka_unit_test(test_reply),

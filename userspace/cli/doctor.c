@@ -3,6 +3,7 @@
  * doctor: each check says OK, or what is missing and how to fix it. Required checks decide
  * the exit status; optional ones name the feature that degrades without them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "config/config.h"
 #include "cli/doctor.h"
 #include "control/table.h"
+#include "detect/pods.h"
 #include "kernel/loader.h"
 #include "output/otlp.h"
 #include "output/postgres.h"
@@ -242,6 +244,48 @@ static void kernel_row(struct report *r, const char *release)
 	row(r, false, ok, "kernel version", buf);
 }
 
+/* Containers in a runtime's state directory: how many, or -1 when it cannot be read. */
+static int containers_in(const char *dir)
+{
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* k8s: on or not on this node, and which runtime's state names the pods. */
+static void k8s_rows(struct report *r, const struct vigil_config *c)
+{
+	struct vigil_pods_opts o = {.containerd = c->k8s_containerd, .crio = c->k8s_crio};
+	int cd = containers_in(c->k8s_containerd), crio = containers_in(c->k8s_crio);
+	char buf[1200];
+
+	if (c->k8s == VIGIL_K8S_OFF ||
+	    (c->k8s == VIGIL_K8S_AUTO && !vigil_pods_node_runs_pods(&o))) {
+		row(r, false, true, "k8s",
+		    c->k8s == VIGIL_K8S_OFF ? "off" : "auto: no pods on this node, off");
+		return;
+	}
+	if (cd >= 0 || crio >= 0)
+		snprintf(buf, sizeof(buf), "pods named from %s state at %.400s (%d containers)",
+			 cd >= 0 ? "containerd's" : "CRI-O's",
+			 cd >= 0 ? c->k8s_containerd : c->k8s_crio, cd >= 0 ? cd : crio);
+	else
+		snprintf(buf, sizeof(buf),
+			 "no runtime state at %.400s or %.400s: pods named %s (mount the runtime's "
+			 "state directory read-only)",
+			 c->k8s_containerd, c->k8s_crio,
+			 c->k8s_proc_fallback ? "from their own files only, no container names"
+					      : "by uid only");
+	row(r, false, cd >= 0 || crio >= 0, "k8s", buf);
+}
+
 /* Its OTLP receiver: an empty export request answered with a 2xx; and the spool's
  * directory. */
 static void otlp_rows(struct report *r, const struct vigil_config *c)
@@ -374,6 +418,8 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 		config_rows(&r, cfg);
 	postgres_rows(&r, cfg);
 	otlp_rows(&r, cfg);
+	if (cfg)
+		k8s_rows(&r, cfg);
 	row(&r, false, true, "kprobes / fentry", "not used: vigil attaches tracepoints only");
 	row(&r, false, true, "RLIMIT_MEMLOCK",
 	    "not needed: BPF memory is charged to the memory "

@@ -272,6 +272,13 @@ int vigil_cmd_check(int argc, char **argv)
 	} else {
 		printf("  otlp off\n");
 	}
+	if (cfg->k8s == VIGIL_K8S_OFF)
+		printf("  k8s off\n");
+	else
+		printf("  k8s %s: pods named from containerd %s, CRI-O %s%s\n",
+		       cfg->k8s == VIGIL_K8S_ON ? "on" : "auto (when this node runs pods)",
+		       safe(cfg->k8s_containerd), safe(cfg->k8s_crio),
+		       cfg->k8s_proc_fallback ? ", or the process's own files" : "");
 	for (unsigned int i = 0; i < cfg->n_workloads; i++)
 		check_workload(&cfg->workloads[i]);
 	vigil_config_free(cfg);

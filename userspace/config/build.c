@@ -22,6 +22,7 @@
 #include "core/netaddr.h"
 #include "core/redis_conn.h"
 #include "detect/alerts.h"
+#include "detect/pods.h"
 #include "detect/incidents.h"
 #include "heal/action.h"
 #include "heal/cache_clear.h"
@@ -1146,6 +1147,35 @@ static int build_alerts(struct parse_ctx *pc, const struct raw_alerts *a, struct
 			      &cfg->alerts_token_file);
 }
 
+/* k8s: whether vigil learns the pods of processes, where the runtimes keep their state, and
+ * whether a process's own files may name its pod. Returns 0, -EINVAL or -ENOMEM. */
+static int build_k8s(struct parse_ctx *pc, const struct raw_k8s *k, struct vigil_config *cfg)
+{
+	static const char *const words[][2] = {{"true", "false"}, {"yes", "no"}, {"on", "off"}};
+	int ret = 0;
+
+	cfg->k8s = VIGIL_K8S_AUTO;
+	for (size_t i = 0; k->enabled && i < sizeof(words) / sizeof(words[0]); i++) {
+		if (!strcmp(k->enabled, words[i][0]))
+			cfg->k8s = VIGIL_K8S_ON;
+		if (!strcmp(k->enabled, words[i][1]))
+			cfg->k8s = VIGIL_K8S_OFF;
+	}
+	if (k->enabled && cfg->k8s == VIGIL_K8S_AUTO && strcmp(k->enabled, "auto"))
+		return cfg_fail(pc, "k8s", "enabled", "'%s' is not auto, true or false",
+				k->enabled);
+	cfg->k8s_proc_fallback = true;
+	if (k->proc_fallback)
+		ret =
+		    cfg_bool(pc, "k8s", "proc_fallback", k->proc_fallback, &cfg->k8s_proc_fallback);
+	ret = ret ?: need_abs(pc, "k8s", "containerd", k->containerd);
+	ret = ret ?: need_abs(pc, "k8s", "crio", k->crio);
+	ret = ret
+		  ?: get_str(pc, "k8s.containerd", k->containerd, VIGIL_K8S_CONTAINERD_DIR,
+			     &cfg->k8s_containerd);
+	return ret ?: get_str(pc, "k8s.crio", k->crio, VIGIL_K8S_CRIO_DIR, &cfg->k8s_crio);
+}
+
 /* The top level, then each workload in turn. Returns 0, -EINVAL (the message written) or
  * -ENOMEM. */
 int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_config *cfg)
@@ -1204,6 +1234,8 @@ int cfg_build(struct parse_ctx *pc, const struct raw_config *r, struct vigil_con
 		ret = build_metrics(pc, r->metrics ?: &(struct raw_metrics){0}, cfg);
 	if (!ret)
 		ret = build_alerts(pc, r->alerts ?: &(struct raw_alerts){0}, cfg);
+	if (!ret)
+		ret = build_k8s(pc, r->k8s ?: &(struct raw_k8s){0}, cfg);
 	if (ret)
 		return ret;
 	if (r->workloads_count > VIGIL_MAX_WORKLOADS)

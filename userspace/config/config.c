@@ -207,6 +207,8 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->otlp_spool);
 	free(cfg->metrics_listen);
 	free(cfg->alerts_token_file);
+	free(cfg->k8s_containerd);
+	free(cfg->k8s_crio);
 	free(cfg->knowledge);
 	free(cfg->state);
 	free(cfg);

@@ -113,6 +113,13 @@ struct vigil_workload {
 
 #define VIGIL_CRASH_LOOP_MAX 16 /* the largest crash_loop_exits */
 
+/* k8s.enabled: learn the pods of processes (detect/pods.h) */
+enum vigil_k8s_mode {
+	VIGIL_K8S_AUTO = 0, /* when the node runs pods (a runtime directory, a kubelet cgroup) */
+	VIGIL_K8S_ON,
+	VIGIL_K8S_OFF,
+};
+
 struct vigil_config {
 	char *source;		   /* file name, or "<embedded>" */
 	char *node;		   /* after ${VAR} expansion; default: the hostname */
@@ -147,6 +154,10 @@ struct vigil_config {
 	char *metrics_listen;	    /* metrics.listen, HOST:PORT; NULL: no HTTP endpoint */
 	char *alerts_token_file;    /* alerts.token_file: POST /v1/alerts's bearer token; NULL */
 	bool alerts_allow_remote;   /* alerts.allow_remote: peers beyond loopback (token needed) */
+	enum vigil_k8s_mode k8s;    /* k8s.enabled; default auto */
+	char *k8s_containerd;	    /* containerd's task bundles of namespace k8s.io */
+	char *k8s_crio;		    /* CRI-O's containers */
+	bool k8s_proc_fallback;	    /* names from /proc/PID/root when no runtime state says; true */
 	struct vigil_workload *workloads;
 	unsigned int n_workloads;
 };

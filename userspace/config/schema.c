@@ -220,6 +220,14 @@ static const cyaml_schema_field_t alerts_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t k8s_fields[] = {
+    F_STR("enabled", struct raw_k8s, enabled),
+    F_STR("containerd", struct raw_k8s, containerd),
+    F_STR("crio", struct raw_k8s, crio),
+    F_STR("proc_fallback", struct raw_k8s, proc_fallback),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t config_fields[] = {
     F_STR("node", struct raw_config, node),
     F_STR("journal", struct raw_config, journal),
@@ -232,6 +240,7 @@ static const cyaml_schema_field_t config_fields[] = {
     F_MAP("otlp", struct raw_config, otlp, otlp_fields),
     F_MAP("metrics", struct raw_config, metrics, metrics_fields),
     F_MAP("alerts", struct raw_config, alerts, alerts_fields),
+    F_MAP("k8s", struct raw_config, k8s, k8s_fields),
     CYAML_FIELD_SEQUENCE("workloads", OPT, struct raw_config, workloads, &workload_entry, 0,
 			 CYAML_UNLIMITED),
     F_STR("max_incidents", struct raw_config, max_incidents),

@@ -160,6 +160,10 @@ struct raw_alerts {
 	char *token_file, *allow_remote;
 };
 
+struct raw_k8s {
+	char *enabled, *containerd, *crio, *proc_fallback;
+};
+
 struct raw_config {
 	char *node, *journal, *window, *knowledge, *state;
 	char *observe_all;
@@ -168,6 +172,7 @@ struct raw_config {
 	struct raw_otlp *otlp;
 	struct raw_metrics *metrics;
 	struct raw_alerts *alerts;
+	struct raw_k8s *k8s;
 	struct raw_workload *workloads;
 	unsigned int workloads_count;
 	char *max_incidents, *observe_all_rate;

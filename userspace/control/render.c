@@ -353,6 +353,19 @@ int vigil_ctl_print_status(const char *json, FILE *out)
 			get_str(h, "listen"), get_int(h, "port"), get_int(h, "answered"),
 			get_int(h, "not_found"));
 	}
+	if (json_is_true(json_object_get(json_object_get(root, "k8s"), "enabled"))) {
+		const json_t *k = json_object_get(root, "k8s");
+
+		fprintf(
+		    out,
+		    "k8s        %lld processes read, %lld in pods (%lld named by the runtime, %lld "
+		    "by their own files, %lld unnamed); %lld gone first, %lld refused; %lld kept "
+		    "(at most %lld), %lld evicted\n",
+		    get_int(k, "learned"), get_int(k, "in_pods"), get_int(k, "from_runtime"),
+		    get_int(k, "from_proc"), get_int(k, "unnamed"), get_int(k, "unreadable"),
+		    get_int(k, "refused"), get_int(k, "entries"), get_int(k, "max"),
+		    get_int(k, "evicted"));
+	}
 	incs = json_object_get(root, "incidents");
 	fprintf(out, "incidents  %lld live", get_int(incs, "live"));
 	if (json_object_get(incs, "max"))

@@ -124,36 +124,24 @@ int vigil_set_aside(const char *path, char *bad, size_t len)
 	return -EEXIST;
 }
 
-int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen)
+int vigil_read_small_fd(int fd, size_t max, char **out, size_t *outlen)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, err = 0;
+	int err = 0;
 
 	*out = NULL;
 	*outlen = 0;
-	/* O_NONBLOCK: a FIFO put at the path must not hang the daemon's start. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st))
 		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto cleanup;
-	}
-	if ((uint64_t)st.st_size > max) {
-		err = -EFBIG;
-		goto cleanup;
-	}
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
 	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
+	if (!buf)
+		return -ENOMEM;
 	/* Read to the end, not to st_size: a file that grew meanwhile is still capped. */
 	while (len <= (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
@@ -178,6 +166,20 @@ int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen)
 	buf = NULL;
 cleanup:
 	free(buf);
+	return err;
+}
+
+int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen)
+{
+	int fd, err;
+
+	*out = NULL;
+	*outlen = 0;
+	/* O_NONBLOCK: a FIFO put at the path must not hang the daemon's start. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = vigil_read_small_fd(fd, max, out, outlen);
 	close(fd);
 	return err;
 }

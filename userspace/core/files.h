@@ -30,6 +30,9 @@ int vigil_set_aside(const char *path, char *bad, size_t len);
  * caller frees) and its length. Never blocks on a FIFO. Returns 0, -ENOENT, -EINVAL (not a
  * regular file), -EFBIG (larger than max), -ENOMEM or the -errno of reading it. */
 int vigil_read_small(const char *path, size_t max, char **out, size_t *outlen);
+/* The same from an open fd (its offset at the start; not closed here): the caller opened it
+ * with the flags it needs (O_NOFOLLOW, openat2's resolve rules, and O_NONBLOCK). */
+int vigil_read_small_fd(int fd, size_t max, char **out, size_t *outlen);
 
 /*
  * May vigil, as root, run the executable at path: absolute, a regular executable file owned by

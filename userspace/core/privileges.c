@@ -54,8 +54,8 @@ uint64_t vigil_privileges_needed(const struct vigil_priv_needs *n)
 	/* The watched set and the match maps change while vigil runs: bpf() on their fds. A
 	 * kernel without CAP_BPF (before 5.8) asks CAP_SYS_ADMIN for it. */
 	keep |= last_cap() >= CAP_BPF ? 1ull << CAP_BPF : 1ull << CAP_SYS_ADMIN;
-	if (n->exe_match)
-		keep |= 1ull << CAP_SYS_PTRACE; /* /proc/PID/exe of another user's process */
+	if (n->exe_match || n->proc_roots)
+		keep |= 1ull << CAP_SYS_PTRACE; /* /proc/PID/exe, /proc/PID/root of anyone's */
 	if (n->stops_processes)
 		keep |= 1ull << CAP_KILL; /* SIGTERM, SIGKILL to another user's process */
 	return keep;

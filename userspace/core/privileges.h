@@ -10,6 +10,7 @@
  *   always                        CAP_BPF: the watched set and the match maps change at run
  *                                 time (CAP_SYS_ADMIN on a kernel without CAP_BPF)
  *   a workload matched by exe     CAP_SYS_PTRACE: reading /proc/PID/exe of any user's process
+ *   k8s with proc_fallback        CAP_SYS_PTRACE: a pod's name in /proc/PID/root/etc/hostname
  *   heal rules                    CAP_KILL: stopping a process of any user
  *   rules that run programs       exec, command, rollback: the bounding and permitted sets stay
  *                                 (the service or tool started needs its own privileges), and
@@ -27,6 +28,7 @@
 
 struct vigil_priv_needs {
 	bool exe_match;	      /* a workload matches by exe */
+	bool proc_roots;      /* k8s.proc_fallback: files under /proc/PID/root of any process */
 	bool stops_processes; /* heal rules exist */
 	bool runs_programs;   /* a rule runs a program (exec, command, rollback) */
 };

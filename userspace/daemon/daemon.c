@@ -30,12 +30,20 @@
 /* What the derived stage found. */
 static void on_derived(const struct vigil_derived_out *o, void *arg)
 {
+	struct vigil_detection fault;
+	struct vigil_event_hdr hdr;
 	struct daemon *d = arg;
 	char detail[64];
 
 	switch (o->kind) {
 	case VIGIL_DERIVED_FAULT:
-		vigil_daemon_record(d, &o->hdr, &o->det, o->workload);
+		/* Its processes may be long gone: their pod only as kept. The header alone (not
+		 * its record's body) says which process. */
+		fault = o->det;
+		hdr = o->hdr;
+		hdr.size = sizeof(hdr);
+		vigil_pods_lookup(d->pods, &hdr, false, &fault.pod);
+		vigil_daemon_record(d, &o->hdr, &fault, o->workload);
 		break;
 	case VIGIL_DERIVED_RATE:
 		vigil_out_rate(d->out, o->workload, &o->det, o->count, o->interval_ms);
@@ -86,6 +94,10 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 		return;
 	if (det.cls != VIGIL_CLASS_NONE)
 		vigil_tracer_lookup(d->tracer, h, &det.trace);
+	/* The pod of a process is learnt while it lives: at its exec, or the first event vigil
+	 * hears of it (a workload's, or a fault); its incidents read it when it is gone. */
+	if (h->kind == VIGIL_EV_EXEC || h->workload || det.cls != VIGIL_CLASS_NONE)
+		vigil_pods_lookup(d->pods, h, true, &det.pod);
 	if (h->kind == VIGIL_EV_EXEC) {
 		vigil_workloads_seen(d->wl, h->workload, h->tgid);
 	} else if (h->kind == VIGIL_EV_EXIT) {
@@ -102,6 +114,8 @@ static void on_event(const struct vigil_event_hdr *h, void *arg)
 		vigil_daemon_record(d, h, &det, name);
 	vigil_incidents_note(d->incidents, h->workload, h->ts_ns, h->tgid, det.label, det.detail);
 	vigil_derived_event(d->derived, h, &det, name);
+	if (h->kind == VIGIL_EV_EXIT)
+		vigil_pods_exit(d->pods, h->cgroup_id, h->tgid);
 }
 
 /* --- the loop's callbacks ----------------------------------------------------------------- */
@@ -171,6 +185,7 @@ static void teardown(struct daemon *d)
 	vigil_incidents_free(d->incidents);
 	vigil_derived_free(d->derived);
 	vigil_workloads_free(d->wl);
+	vigil_pods_free(d->pods);
 	vigil_tracer_free(d->tracer);
 	vigil_probes_close(d->probes);
 	/* Everything has been recorded: what the sinks have not written yet goes to their
@@ -219,6 +234,32 @@ static int open_config_and_output(struct daemon *d, const struct vigil_run_opts 
 	}
 	if (!ret)
 		ret = vigil_daemon_state_open(d, err, errlen);
+	return ret;
+}
+
+/* Step 3b: the pods of processes (k8s.enabled; auto: when this node runs pods), and the pods of
+ * the workloads' processes that already run. Returns 0 or -ENOMEM. */
+static int open_pods(struct daemon *d)
+{
+	const struct vigil_config *c = d->cfg;
+	struct vigil_pods_opts o = {
+	    .containerd = c->k8s_containerd,
+	    .crio = c->k8s_crio,
+	    .proc_fallback = c->k8s_proc_fallback,
+	    .node = c->node,
+	};
+	pid_t pids[64];
+	int ret;
+
+	if (c->k8s == VIGIL_K8S_OFF || (c->k8s == VIGIL_K8S_AUTO && !vigil_pods_node_runs_pods(&o)))
+		return 0;
+	ret = vigil_pods_new(&o, &d->pods);
+	for (unsigned int w = 1; !ret && w <= c->n_workloads; w++) {
+		size_t n = vigil_workloads_pids(d->wl, w, pids, 64);
+
+		for (size_t i = 0; i < n && i < 64; i++)
+			vigil_pods_learn(d->pods, pids[i], vigil_mono_ns());
+	}
 	return ret;
 }
 
@@ -312,6 +353,7 @@ static int drop_privileges(struct daemon *d, char *err, size_t errlen)
 			if (w->heal[k].action.ops->touches)
 				w->heal[k].action.ops->touches(&w->heal[k].action, rule_needs, &n);
 	}
+	n.proc_roots = d->pods && d->cfg->k8s_proc_fallback;
 	return vigil_privileges_drop(&n, &d->privs, err, errlen);
 }
 
@@ -351,6 +393,10 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	if (!ret)
 		ret = vigil_workloads_new(d->cfg, d->probes, &d->wl, err, sizeof(err));
 	if (!ret && vigil_tracer_new(d->cfg, d->probes, &d->tracer)) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+	}
+	if (!ret && open_pods(d)) {
 		ret = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory");
 	}

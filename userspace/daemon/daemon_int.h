@@ -19,6 +19,7 @@
 #include "core/loop.h"
 #include "detect/derived.h"
 #include "detect/incidents.h"
+#include "detect/pods.h"
 #include "detect/trace.h"
 #include "detect/workloads.h"
 #include "heal/healer.h"
@@ -49,6 +50,7 @@ struct daemon {
 	struct vigil_collector *coll;
 	struct vigil_workloads *wl;
 	struct vigil_tracer *tracer; /* trace context of faults (trace.http, trace.env) */
+	struct vigil_pods *pods;     /* the pods of processes (k8s); NULL: off */
 	struct vigil_derived *derived;
 	struct vigil_derived_source src;
 	struct vigil_incidents *incidents;

@@ -41,6 +41,7 @@ static int status_query(const char *arg, struct vigil_json *j, const void *ctx)
 	vigil_incidents_status_json(d->incidents, j);
 	vigil_loop_status_json(d->loop, j);
 	vigil_workloads_status_json(d->wl, j);
+	vigil_pods_status_json(d->pods, j);
 	vigil_privileges_status_json(&d->privs, j);
 	return vigil_json_end(j);
 }

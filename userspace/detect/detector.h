@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "detect/pod_id.h"
 #include "detect/trace.h"
 #include "vigil/classes.h"
 #include "vigil/events.h"
@@ -33,6 +34,8 @@ struct vigil_detection {
 	/* The requests the fault broke: filled by the caller (vigil_tracer_lookup), never by
 	 * vigil_detect(), which leaves it empty. */
 	struct vigil_trace trace;
+	/* The pod of the process (uid "": none): filled by the caller (vigil_pods_lookup). */
+	struct vigil_pod pod;
 };
 
 /*

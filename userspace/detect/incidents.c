@@ -423,6 +423,9 @@ fill:
 	i->core_dumped = d->core_dumped;
 	/* The requests its faults broke: the first fault's first (with its span). */
 	vigil_trace_merge(&i->trace, &d->trace);
+	/* The pod its processes run in: the first fault's that had one. */
+	if (!i->pod.uid[0] && d->pod.uid[0])
+		i->pod = d->pod;
 	if (*opened || pow2(i->count))
 		notify(t, i);
 	return i;

@@ -50,8 +50,8 @@ enum vigil_incident_state {
 };
 
 #define VIGIL_CHAIN_MAX 16		 /* events listed before an incident */
-#define VIGIL_INCIDENTS_MAX_DEFAULT 4096 /* live incidents: ~2 KiB each, ~8 MiB in all */
-#define VIGIL_INCIDENTS_MAX_LIMIT 16384	 /* the largest max_incidents: ~32 MiB */
+#define VIGIL_INCIDENTS_MAX_DEFAULT 4096 /* live incidents: ~2.5 KiB each, ~10 MiB in all */
+#define VIGIL_INCIDENTS_MAX_LIMIT 16384	 /* the largest max_incidents: ~40 MiB */
 #define VIGIL_CHAIN_NS 10000000000ull	 /* ... from the 10 s before its first event */
 
 /* One earlier event of the same workload: the causal chain of an incident. */
@@ -91,6 +91,7 @@ struct vigil_incident {
 	bool evicted;  /* with final: it left a full table for a newer incident */
 	uint64_t lost; /* ... how many */
 	struct vigil_trace trace; /* of its first event that had one; n 0: none */
+	struct vigil_pod pod;	  /* of its first event whose process was in one; uid "": none */
 	unsigned int level; /* the heal rule's autonomy level (1..3) once the healer chose one; 0 */
 	struct vigil_chain_entry chain[VIGIL_CHAIN_MAX]; /* oldest first */
 	unsigned int n_chain;

@@ -242,9 +242,36 @@ static const char *severity_text(int sev)
 
 /* --- the request ----------------------------------------------------------------------------- */
 
-/* The logRecords array of req's resourceLogs for (service, host), made if missing. NULL: no
- * memory. */
-static json_t *records_of(json_t *req, const char *service, const char *host)
+/*
+ * The attributes of the resource a record's log record is grouped under: service.name (the
+ * workload), host.name (the node), and — OpenTelemetry's k8s.* resource attributes — the pod
+ * its process ran in, from the record's "k8s" (records.c): k8s.namespace.name, k8s.pod.name,
+ * k8s.pod.uid, k8s.container.name, each only when the record has it. NULL: no memory.
+ */
+static json_t *resource_of(const json_t *rec, const char *service, const char *host)
+{
+	const json_t *k8s = json_object_get(rec, "k8s");
+	json_t *attrs = json_array();
+	int err = attrs ? 0 : -ENOMEM;
+
+	err = err ?: attr_str(attrs, "service.name", service);
+	err = err ?: attr_str(attrs, "host.name", host);
+	if (json_is_object(k8s)) {
+		err = err ?: copy_str(attrs, "k8s.namespace.name", k8s, "namespace");
+		err = err ?: copy_str(attrs, "k8s.pod.name", k8s, "pod");
+		err = err ?: copy_str(attrs, "k8s.pod.uid", k8s, "pod_uid");
+		err = err ?: copy_str(attrs, "k8s.container.name", k8s, "container");
+	}
+	if (err) {
+		json_decref(attrs);
+		return NULL;
+	}
+	return attrs;
+}
+
+/* The logRecords array of req's resourceLogs for the resource of attributes attrs, made if
+ * missing. NULL: no memory. */
+static json_t *records_of(json_t *req, json_t *attrs)
 {
 	json_t *rls = json_object_get(req, "resourceLogs"), *rl, *scope;
 	size_t i;
@@ -256,21 +283,14 @@ static json_t *records_of(json_t *req, const char *service, const char *host)
 	}
 	json_array_foreach(rls, i, rl)
 	{
-		json_t *attrs = json_object_get(json_object_get(rl, "resource"), "attributes");
-		const char *s = json_string_value(json_object_get(
-		    json_object_get(json_array_get(attrs, 0), "value"), "stringValue"));
-		const char *h = json_string_value(json_object_get(
-		    json_object_get(json_array_get(attrs, 1), "value"), "stringValue"));
-
-		if (is(s, service) && is(h, host))
+		if (json_equal(json_object_get(json_object_get(rl, "resource"), "attributes"),
+			       attrs))
 			return json_object_get(json_array_get(json_object_get(rl, "scopeLogs"), 0),
 					       "logRecords");
 	}
 	scope = json_pack("{s:s, s:s}", "name", "vigil", "version", VIGIL_VERSION);
-	rl = scope ? json_pack("{s:{s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}]}, s:[{s:o, s:[]}]}",
-			       "resource", "attributes", "key", "service.name", "value",
-			       "stringValue", service, "key", "host.name", "value", "stringValue",
-			       host, "scopeLogs", "scope", scope, "logRecords")
+	rl = scope ? json_pack("{s:{s:O}, s:[{s:o, s:[]}]}", "resource", "attributes", attrs,
+			       "scopeLogs", "scope", scope, "logRecords")
 		   : NULL;
 	if (!rl || json_array_append_new(rls, rl))
 		return NULL;
@@ -280,7 +300,7 @@ static json_t *records_of(json_t *req, const char *service, const char *host)
 int vigil_otlp_add(json_t *req, const char *text, size_t len, char *why, size_t whylen)
 {
 	const char *type, *service, *host, *cls, *body;
-	json_t *rec, *log = NULL, *attrs = NULL, *logs;
+	json_t *rec, *log = NULL, *attrs = NULL, *resource = NULL, *logs;
 	char nanos[32], line[256];
 	int err = -EINVAL, sev;
 
@@ -334,7 +354,8 @@ int vigil_otlp_add(json_t *req, const char *text, size_t len, char *why, size_t 
 	err = trace_context(log, attrs, rec);
 	if (err)
 		goto out;
-	logs = records_of(req, service, host);
+	resource = resource_of(rec, service, host);
+	logs = resource ? records_of(req, resource) : NULL;
 	if (!logs || json_object_set(log, "attributes", attrs) || json_array_append(logs, log))
 		goto out;
 	err = 0;
@@ -343,6 +364,7 @@ out:
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
 	json_decref(log);
 	json_decref(attrs);
+	json_decref(resource);
 	json_decref(rec);
 	return err;
 }

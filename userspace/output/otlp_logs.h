@@ -14,8 +14,11 @@
  *              WARN (13)  skipped, deferred, waiting
  *              INFO (9)   every other outcome (chosen, intent, started, success, ...)
  *
- * The resource carries service.name (the workload) and host.name (the node): records are
- * grouped into one resourceLogs per (workload, node). Attributes follow the semantic
+ * The resource carries service.name (the workload) and host.name (the node), and, for a record
+ * whose process ran in a Kubernetes pod (its "k8s" member), the semantic conventions' k8s.*
+ * resource attributes: k8s.namespace.name, k8s.pod.name, k8s.pod.uid, k8s.container.name (each
+ * one known). Records are grouped into one resourceLogs per resource (workload, node, pod,
+ * container). Attributes follow the semantic
  * conventions where one fits (process.pid, process.executable.name, process.exit.code,
  * exception.type, network.peer.address, network.peer.port, error.type); the rest is vigil's
  * own, under vigil.* (see README, "OTLP").

@@ -183,6 +183,23 @@ static void trace(struct vigil_json *j, const struct vigil_trace *t)
 	vigil_json_str(j, "trace_source", vigil_trace_source_name(t->source));
 }
 
+/* "k8s": the pod the incident's process ran in, only when it ran in one: {pod, namespace,
+ * container, pod_uid}, each name only when known (the contract the OTLP sink reads). */
+static void pod(struct vigil_json *j, const struct vigil_pod *p)
+{
+	if (!p->uid[0])
+		return;
+	vigil_json_object_begin(j, "k8s");
+	if (p->name[0])
+		vigil_json_str(j, "pod", p->name);
+	if (p->ns[0])
+		vigil_json_str(j, "namespace", p->ns);
+	if (p->container[0])
+		vigil_json_str(j, "container", p->container);
+	vigil_json_str(j, "pod_uid", p->uid);
+	vigil_json_object_end(j);
+}
+
 int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_ns,
 			  const struct vigil_rid *rid, const struct vigil_incident *i)
 {
@@ -222,6 +239,7 @@ int vigil_record_incident(struct vigil_json *j, const char *node, uint64_t wall_
 	if (i->lossy)
 		vigil_json_u64(j, "lost", i->lost);
 	trace(j, &i->trace);
+	pod(j, &i->pod);
 	chain(j, i);
 	return vigil_json_end(j);
 }
@@ -239,6 +257,7 @@ int vigil_record_action(struct vigil_json *j, const char *node, uint64_t wall_ns
 	if (pid > 0)
 		vigil_json_u64(j, "pid", (uint64_t)pid);
 	trace(j, &i->trace);
+	pod(j, &i->pod);
 	return vigil_json_end(j);
 }
 
