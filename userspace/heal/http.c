@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "core/curl_lib.h"
 #include "core/files.h"
 #include "detect/incidents.h"
 #include "heal/http.h"
@@ -30,6 +29,7 @@
 /* What the work thread gets (copies: it touches nothing of vigil's) and gives back. */
 struct http_work {
 	/* in */
+	const struct vigil_curl *cu;
 	char *url, *method, *body, *token_file;
 	const char *ctype; /* NULL without a body */
 	uint64_t timeout_ms;
@@ -48,27 +48,10 @@ struct http_run {
 	struct http_work w;
 };
 
-/* --- libcurl's global init ----------------------------------------------------------------- */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* Once per process, on the main thread (see http.h). Returns whether libcurl can be used. */
-static bool curl_ready(void)
-{
-	pthread_once(&curl_once, curl_init);
-	return curl_init_rc == CURLE_OK;
-}
-
 /* --- at load ------------------------------------------------------------------------------ */
 
 /* http:// or https://, a host, no credentials. Returns 0, or -EINVAL with why. */
-static int check_url(const char *url, char *why, size_t len)
+static int check_url(const struct vigil_curl *cu, const char *url, char *why, size_t len)
 {
 	const char *host;
 	CURLU *u;
@@ -86,22 +69,22 @@ static int check_url(const char *url, char *why, size_t len)
 		snprintf(why, len, "'%s' has no host", url);
 		return -EINVAL;
 	}
-	u = curl_url();
+	u = cu->url();
 	if (!u)
 		return -ENOMEM;
-	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	rc = cu->url_set(u, CURLUPART_URL, url, 0);
 	if (rc) {
-		snprintf(why, len, "'%s' is not a URL: %s", url, curl_url_strerror(rc));
+		snprintf(why, len, "'%s' is not a URL: %s", url, cu->url_strerror(rc));
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_HOST, &part, 0) || !part || !*part) {
+	if (cu->url_get(u, CURLUPART_HOST, &part, 0) || !part || !*part) {
 		snprintf(why, len, "'%s' has no host", url);
 		goto out;
 	}
-	curl_free(part);
+	cu->free(part);
 	part = NULL;
-	if (!curl_url_get(u, CURLUPART_USER, &part, 0) ||
-	    !curl_url_get(u, CURLUPART_PASSWORD, &part, 0)) {
+	if (!cu->url_get(u, CURLUPART_USER, &part, 0) ||
+	    !cu->url_get(u, CURLUPART_PASSWORD, &part, 0)) {
 		/* Not echoed: it may hold a password. */
 		snprintf(why, len,
 			 "must not hold a user or password (a bearer_token_file holds the "
@@ -110,8 +93,8 @@ static int check_url(const char *url, char *why, size_t len)
 	}
 	ret = 0;
 out:
-	curl_free(part);
-	curl_url_cleanup(u);
+	cu->free(part);
+	cu->url_cleanup(u);
 	return ret;
 }
 
@@ -120,22 +103,22 @@ static int http_validate(const struct vigil_action *a, const struct vigil_heal_r
 {
 	const struct vigil_http_params *p = a->params;
 	static const char *const methods[] = {"POST", "PUT", "PATCH", "DELETE"};
+	const struct vigil_curl *cu;
 	struct stat st;
 	size_t i;
 	int ret;
 
 	(void)r;
 	*key = NULL;
-	if (!curl_ready()) {
-		snprintf(why, len, "libcurl could not be initialised");
+	/* libcurl is opened (and initialised) here, at config load on the main thread. */
+	if (vigil_curl_load(&cu, why, len))
 		return -EINVAL;
-	}
 	*key = "url";
 	if (!p || !p->url) {
 		snprintf(why, len, "must not be empty");
 		return -EINVAL;
 	}
-	ret = check_url(p->url, why, len);
+	ret = check_url(cu, p->url, why, len);
 	if (ret)
 		return ret;
 	*key = "method";
@@ -257,15 +240,15 @@ static void answered(struct http_work *w, CURL *c, CURLcode rc, double ms, const
 		return;
 	}
 	if (rc == CURLE_COULDNT_CONNECT) {
-		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+		w->cu->easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 		outcome(w, false, true, "connect: %s", oserr ? strerror((int)oserr) : err);
 		return;
 	}
 	if (rc != CURLE_OK) {
-		outcome(w, false, true, "%s: %s", curl_easy_strerror(rc), err);
+		outcome(w, false, true, "%s: %s", w->cu->easy_strerror(rc), err);
 		return;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	w->cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	while (w->n_kept && w->kept[w->n_kept - 1] == ' ')
 		w->kept[--w->n_kept] = '\0';
 	outcome(w, status >= 200 && status < 300, true, "HTTP %ld after %.1f ms, %zu bytes%s%s%s",
@@ -279,29 +262,30 @@ static void http_request(void *arg)
 	struct http_work *w = arg;
 	char token[TOKEN_MAX + 1], line[TOKEN_MAX + 32], err[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL, *nh;
+	const struct vigil_curl *cu = w->cu;
 	struct timespec t0, t1;
 	CURL *c = NULL;
 	CURLcode rc;
 
 	if (w->token_file && read_token(w, token, sizeof(token)))
 		return;
-	c = curl_easy_init();
+	c = cu->easy_init();
 	if (!c) {
 		outcome(w, false, false, "libcurl: no handle");
 		goto out;
 	}
 	snprintf(line, sizeof(line), "X-Vigil-Incident: %s", w->incident);
-	h = curl_slist_append(h, line);
+	h = cu->slist_append(h, line);
 	snprintf(line, sizeof(line), "X-Vigil-Signature: %s", w->signature);
-	h = h ? curl_slist_append(h, line) : NULL;
-	h = h ? curl_slist_append(h, "Expect:") : NULL; /* no 100-continue round trip */
+	h = h ? cu->slist_append(h, line) : NULL;
+	h = h ? cu->slist_append(h, "Expect:") : NULL; /* no 100-continue round trip */
 	if (h && w->ctype) {
 		snprintf(line, sizeof(line), "Content-Type: %s", w->ctype);
-		h = curl_slist_append(h, line);
+		h = cu->slist_append(h, line);
 	}
 	if (h && w->token_file) {
 		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
-		nh = curl_slist_append(h, line);
+		nh = cu->slist_append(h, line);
 		explicit_bzero(line, sizeof(line));
 		h = nh;
 	}
@@ -309,31 +293,31 @@ static void http_request(void *arg)
 		outcome(w, false, false, "libcurl: out of memory");
 		goto out;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, w->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, w->body ? w->body : "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(w->body ? strlen(w->body) : 0));
+	cu->easy_setopt(c, CURLOPT_URL, w->url);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
+	cu->easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, w->body ? w->body : "");
+	cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(w->body ? strlen(w->body) : 0));
 	if (strcmp(w->method, "POST"))
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, w->method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+		cu->easy_setopt(c, CURLOPT_CUSTOMREQUEST, w->method);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, w);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = curl_easy_perform(c);
+	rc = cu->easy_perform(c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	answered(w, c, rc, ms_between(&t0, &t1), err[0] ? err : curl_easy_strerror(rc));
+	answered(w, c, rc, ms_between(&t0, &t1), err[0] ? err : cu->easy_strerror(rc));
 out:
 	if (w->token_file)
 		explicit_bzero(token, sizeof(token));
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	cu->slist_free_all(h);
+	cu->easy_cleanup(c);
 }
 
 /* --- the run ------------------------------------------------------------------------------ */
@@ -375,10 +359,17 @@ static void http_start(struct vigil_action_run *run)
 	struct http_run *r = (struct http_run *)run;
 	const struct vigil_http_params *p = run->action->params;
 	struct http_work *w = &r->w;
-	bool failed = !curl_ready();
-	char detail[96];
+	char detail[320], why[256] = "";
+	bool failed = false;
 	int err;
 
+	/* Opened at validate already: the same table, or why it cannot be had. */
+	err = vigil_curl_load(&w->cu, why, sizeof(why));
+	if (err) {
+		snprintf(detail, sizeof(detail), "the request could not be started: %s", why);
+		vigil_action_done(run, false, false, detail, 0);
+		return;
+	}
 	w->url = dup_or_null(p->url, &failed);
 	w->method = dup_or_null(p->method, &failed);
 	w->body = dup_or_null(p->body, &failed);

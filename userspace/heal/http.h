@@ -28,9 +28,10 @@
  * "HTTP 503 after 12.3 ms, 41 bytes: <first bytes>", "timed out after 10000 ms",
  * "connect: Connection refused"...
  *
- * libcurl's global init is not thread-safe: it is done once, by the kind's validate() (under
- * pthread_once), which runs at config load on the main thread before any rule of this kind
- * can start a work thread; start() calls the same once, which then does nothing.
+ * libcurl is opened at run time (core/curl_lib.h) and its global init, which is not
+ * thread-safe, done once: by the kind's validate(), which runs at config load on the main
+ * thread before any rule of this kind can start a work thread; start() takes the same table.
+ * Without libcurl installed, a config with an http action is refused, naming the library.
  */
 #ifndef VIGIL_HEAL_HTTP_H
 #define VIGIL_HEAL_HTTP_H

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "core/curl_lib.h"
 #include "output/otlp.h"
 #include "output/otlp_logs.h"
 #include "output/sink.h"
@@ -21,6 +21,7 @@
 
 /* The backend: set at open, then the sink thread's alone. */
 struct otlp_be {
+	const struct vigil_curl *cu; /* libcurl, opened at the sink's open */
 	char *url;
 	struct curl_slist *headers;
 	unsigned int timeout_ms;
@@ -66,21 +67,22 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 /* A new handle set up for the receiver. NULL: no memory. */
 static CURL *handle(struct otlp_be *b)
 {
-	CURL *c = curl_easy_init();
+	const struct vigil_curl *cu = b->cu;
+	CURL *c = cu->easy_init();
 
 	if (!c)
 		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, b->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)b->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, b->headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	cu->easy_setopt(c, CURLOPT_URL, b->url);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)b->timeout_ms);
+	cu->easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, b->headers);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, b);
 	return c;
 }
 
@@ -94,13 +96,13 @@ static int otlp_connect(void *be, char *why, size_t len)
 	CURLcode rc;
 
 	if (probe) {
-		curl_easy_setopt(probe, CURLOPT_CONNECT_ONLY, 1L);
-		curl_easy_setopt(probe, CURLOPT_ERRORBUFFER, err);
+		b->cu->easy_setopt(probe, CURLOPT_CONNECT_ONLY, 1L);
+		b->cu->easy_setopt(probe, CURLOPT_ERRORBUFFER, err);
 	}
-	rc = probe ? curl_easy_perform(probe) : CURLE_OUT_OF_MEMORY;
-	curl_easy_cleanup(probe);
+	rc = probe ? b->cu->easy_perform(probe) : CURLE_OUT_OF_MEMORY;
+	b->cu->easy_cleanup(probe);
 	if (rc != CURLE_OK) {
-		snprintf(why, len, "connect: %s", err[0] ? err : curl_easy_strerror(rc));
+		snprintf(why, len, "connect: %s", err[0] ? err : b->cu->easy_strerror(rc));
 		return -EIO;
 	}
 	b->c = handle(b);
@@ -116,7 +118,7 @@ static void otlp_disconnect(void *be)
 {
 	struct otlp_be *b = be;
 
-	curl_easy_cleanup(b->c);
+	b->cu->easy_cleanup(b->c);
 	b->c = NULL;
 }
 
@@ -147,16 +149,16 @@ static enum outcome post(struct otlp_be *b, const char *body, size_t blen, uint6
 	*rejected = 0;
 	b->n_reply = 0;
 	b->cut = false;
-	curl_easy_setopt(b->c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(b->c, CURLOPT_POSTFIELDSIZE, (long)blen);
-	curl_easy_setopt(b->c, CURLOPT_ERRORBUFFER, err);
-	rc = curl_easy_perform(b->c);
-	curl_easy_getinfo(b->c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_setopt(b->c, CURLOPT_ERRORBUFFER, NULL);
+	b->cu->easy_setopt(b->c, CURLOPT_POSTFIELDS, body);
+	b->cu->easy_setopt(b->c, CURLOPT_POSTFIELDSIZE, (long)blen);
+	b->cu->easy_setopt(b->c, CURLOPT_ERRORBUFFER, err);
+	rc = b->cu->easy_perform(b->c);
+	b->cu->easy_getinfo(b->c, CURLINFO_RESPONSE_CODE, &code);
+	b->cu->easy_setopt(b->c, CURLOPT_ERRORBUFFER, NULL);
 	b->reply[b->n_reply] = '\0';
 	/* A body cut at REPLY_MAX still has its status: that is what acknowledges. */
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && b->cut && code)) {
-		snprintf(why, len, "write: %s", err[0] ? err : curl_easy_strerror(rc));
+		snprintf(why, len, "write: %s", err[0] ? err : b->cu->easy_strerror(rc));
 		return RETRY;
 	}
 	if (code >= 200 && code < 300) {
@@ -243,7 +245,7 @@ static void otlp_free(void *be)
 		return;
 	otlp_disconnect(b);
 	free(b->url);
-	curl_slist_free_all(b->headers);
+	b->cu->slist_free_all(b->headers);
 	free(b);
 }
 
@@ -256,26 +258,40 @@ static const struct vigil_sink_backend_ops otlp_ops = {
     .free = otlp_free,
 };
 
-/* A backend for o. NULL: no memory. */
-static struct otlp_be *be_new(const struct vigil_otlp_opts *o)
+/*
+ * A backend for o, on libcurl (opened here on first use: not thread-safe, so on the main
+ * thread, before the sink's own starts). Returns 0 and *out, or -errno with err written.
+ */
+static int be_new(const struct vigil_otlp_opts *o, struct otlp_be **out, char *err, size_t errlen)
 {
-	struct otlp_be *b = calloc(1, sizeof(*b));
+	const struct vigil_curl *cu;
+	struct otlp_be *b;
 	struct curl_slist *h;
 	char url[1024];
+	int ret;
 
+	ret = vigil_curl_load(&cu, err, errlen);
+	if (ret)
+		return ret;
+	b = calloc(1, sizeof(*b));
 	if (!b)
-		return NULL;
+		goto nomem;
+	b->cu = cu;
 	b->timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
 	b->url = strdup(vigil_otlp_url(o->endpoint, url, sizeof(url)));
-	b->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	h = b->headers ? curl_slist_append(b->headers, "Expect:") : NULL; /* no 100-continue */
+	b->headers = b->cu->slist_append(NULL, "Content-Type: application/json");
+	h = b->headers ? b->cu->slist_append(b->headers, "Expect:") : NULL; /* no 100-continue */
 	for (unsigned int i = 0; h && i < o->n_headers; i++)
-		h = curl_slist_append(b->headers, o->headers[i]);
+		h = b->cu->slist_append(b->headers, o->headers[i]);
 	if (!b->url || !h) {
 		otlp_free(b);
-		return NULL;
+		goto nomem;
 	}
-	return b;
+	*out = b;
+	return 0;
+nomem:
+	snprintf(err, errlen, "%s", strerror(ENOMEM));
+	return -ENOMEM;
 }
 
 int vigil_otlp_sink_open(const struct vigil_otlp_opts *o, struct vigil_sink **out, char *err,
@@ -290,17 +306,11 @@ int vigil_otlp_sink_open(const struct vigil_otlp_opts *o, struct vigil_sink **ou
 	    .backoff_max_ms = o->backoff_max_ms,
 	};
 	struct otlp_be *b;
+	int ret;
 
-	/* Not thread-safe: here, on the main thread, before the sink's own starts. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "libcurl: global init failed");
-		return -EIO;
-	}
-	b = be_new(o);
-	if (!b) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	ret = be_new(o, &b, err, errlen);
+	if (ret)
+		return ret;
 	/* From here the backend is the sink's, whatever it returns. */
 	return vigil_sink_open(&so, &otlp_ops, b, out, err, errlen);
 }
@@ -313,15 +323,8 @@ int vigil_otlp_ping(const struct vigil_otlp_opts *o, char *msg, size_t len)
 	char why[256];
 	enum outcome out;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(msg, len, "libcurl: global init failed");
+	if (be_new(o, &b, msg, len))
 		return -EIO;
-	}
-	b = be_new(o);
-	if (!b) {
-		snprintf(msg, len, "%s", strerror(ENOMEM));
-		return -EIO;
-	}
 	why[0] = '\0';
 	b->c = handle(b);
 	out = b->c ? post(b, empty, strlen(empty), &rejected, why, sizeof(why)) : RETRY;
