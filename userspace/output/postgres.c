@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <libpq-fe.h>
 
 #include "output/postgres.h"
+#include "output/pq_lib.h"
 #include "output/sink.h"
 #include "output/sql_rows.h"
 
@@ -34,6 +34,7 @@
 
 /* The backend: set at open, then the sink thread's alone. */
 struct pg_be {
+	const struct vigil_pq *pq; /* libpq, opened at the sink's open */
 	char *url, *password, *password_file, *node;
 	unsigned int timeout_ms;
 	PGconn *c;
@@ -92,6 +93,7 @@ static void ignore_notice(void *arg, const char *msg)
 static int pg_connect(void *be, char *why, size_t len)
 {
 	struct pg_be *p = be;
+	const struct vigil_pq *pq = p->pq;
 	const char *keys[8], *vals[8];
 	char pass[PASSWORD_MAX], tmo[16];
 	int k = 0, err;
@@ -115,19 +117,19 @@ static int pg_connect(void *be, char *why, size_t len)
 	keys[k] = "application_name", vals[k++] = "vigil";
 	keys[k] = "client_encoding", vals[k++] = "UTF8";
 	keys[k] = NULL, vals[k] = NULL;
-	p->c = PQconnectdbParams(keys, vals, 1);
+	p->c = pq->connectdbParams(keys, vals, 1);
 	explicit_bzero(pass, sizeof(pass));
 	if (!p->c) {
 		snprintf(why, len, "connect: %s", strerror(ENOMEM));
 		return -EIO;
 	}
-	if (PQstatus(p->c) != CONNECTION_OK) {
-		set_why(why, len, "connect: ", PQerrorMessage(p->c));
-		PQfinish(p->c);
+	if (pq->status(p->c) != CONNECTION_OK) {
+		set_why(why, len, "connect: ", pq->errorMessage(p->c));
+		pq->finish(p->c);
 		p->c = NULL;
 		return -EIO;
 	}
-	PQsetNoticeProcessor(p->c, ignore_notice, NULL);
+	pq->setNoticeProcessor(p->c, ignore_notice, NULL);
 	return 0;
 }
 
@@ -136,7 +138,7 @@ static void pg_disconnect(void *be)
 {
 	struct pg_be *p = be;
 
-	PQfinish(p->c);
+	p->pq->finish(p->c);
 	p->c = NULL;
 }
 
@@ -165,19 +167,21 @@ static bool bad_data(const char *state)
 static enum outcome run(struct pg_be *p, const char *stmt, const struct vigil_sql_row *r,
 			long *rows, char *why, size_t len)
 {
+	const struct vigil_pq *pq = p->pq;
 	long long deadline = now_ms() + p->timeout_ms;
 	enum outcome o = DONE;
 	PGresult *res, *more;
 	int ok;
 
-	ok = r ? PQsendQueryParams(p->c, stmt, r->n, NULL, (const char *const *)r->v, NULL, NULL, 0)
-	       : PQsendQuery(p->c, stmt);
+	ok = r ? pq->sendQueryParams(p->c, stmt, r->n, NULL, (const char *const *)r->v, NULL, NULL,
+				     0)
+	       : pq->sendQuery(p->c, stmt);
 	if (!ok) {
-		set_why(why, len, "write: ", PQerrorMessage(p->c));
+		set_why(why, len, "write: ", pq->errorMessage(p->c));
 		return LOST;
 	}
-	while (PQisBusy(p->c)) {
-		struct pollfd pfd = {.fd = PQsocket(p->c), .events = POLLIN};
+	while (pq->isBusy(p->c)) {
+		struct pollfd pfd = {.fd = pq->socket(p->c), .events = POLLIN};
 		long long left = deadline - now_ms();
 		int n;
 
@@ -185,35 +189,36 @@ static enum outcome run(struct pg_be *p, const char *stmt, const struct vigil_sq
 			snprintf(why, len, "write: no answer in %u ms", p->timeout_ms);
 			return LOST;
 		}
-		if ((n < 0 && errno != EINTR) || (n > 0 && !PQconsumeInput(p->c))) {
-			set_why(why, len, "write: ", PQerrorMessage(p->c));
+		if ((n < 0 && errno != EINTR) || (n > 0 && !pq->consumeInput(p->c))) {
+			set_why(why, len, "write: ", pq->errorMessage(p->c));
 			return LOST;
 		}
 	}
-	res = PQgetResult(p->c);
-	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	res = pq->getResult(p->c);
+	if (!res || pq->resultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = pq->resultErrorField(res, PG_DIAG_SQLSTATE);
 		char prefix[32];
 
-		if (PQstatus(p->c) != CONNECTION_OK || !state) {
-			set_why(why, len, "write: ", PQerrorMessage(p->c));
+		if (pq->status(p->c) != CONNECTION_OK || !state) {
+			set_why(why, len, "write: ", pq->errorMessage(p->c));
 			o = LOST;
 		} else {
 			o = bad_data(state) ? BAD : RETRY;
 			snprintf(prefix, sizeof(prefix),
 				 "%s: %s: ", o == BAD ? "rejected" : "refused", state);
-			set_why(why, len, prefix, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+			set_why(why, len, prefix,
+				pq->resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 		}
 	} else if (rows) {
-		*rows = strtol(PQcmdTuples(res), NULL, 10);
+		*rows = strtol(pq->cmdTuples(res), NULL, 10);
 	}
 	/* PGRES_TUPLES_OK: the doctor's probe, whose rows are none (limit 0). */
-	if (o != DONE && res && PQresultStatus(res) == PGRES_TUPLES_OK)
+	if (o != DONE && res && pq->resultStatus(res) == PGRES_TUPLES_OK)
 		o = DONE;
-	PQclear(res);
+	pq->clear(res);
 	/* The end of the answer (a NULL result); anything else is not ours to read. */
-	while ((more = PQgetResult(p->c)))
-		PQclear(more);
+	while ((more = pq->getResult(p->c)))
+		pq->clear(more);
 	return o;
 }
 
@@ -375,8 +380,17 @@ int vigil_pg_sink_open(const struct vigil_pg_opts *o, struct vigil_sink **out, c
 	    .spool_sync = o->spool_sync,
 	    .queue_max = o->queue_max,
 	};
-	struct pg_be *p = calloc(1, sizeof(*p));
+	const struct vigil_pq *pq;
+	struct pg_be *p;
+	int ret;
 
+	/* libpq is opened here, on the sink's first open. */
+	ret = vigil_pq_load(&pq, err, errlen);
+	if (ret)
+		return ret;
+	p = calloc(1, sizeof(*p));
+	if (p)
+		p->pq = pq; /* first: pg_free() needs it */
 	if (!p || !(p->url = strdup(o->url)) ||
 	    (o->password && !(p->password = strdup(o->password))) ||
 	    (o->password_file && !(p->password_file = strdup(o->password_file))) ||
@@ -401,6 +415,8 @@ int vigil_pg_ping(const struct vigil_pg_opts *o, char *msg, size_t len)
 	char safe[256], why[256];
 	enum outcome out;
 
+	if (vigil_pq_load(&p.pq, msg, len))
+		return -EIO;
 	if (pg_connect(&p, why, sizeof(why))) {
 		snprintf(msg, len, "%s", why);
 		return -EIO;
