@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "control/endpoint.h"
+#include "control/mhd_lib.h"
 #include "core/json.h"
 #include "core/netaddr.h"
 
@@ -28,6 +28,7 @@ struct route {
 
 struct vigil_http {
 	struct vigil_loop *loop;
+	const struct vigil_mhd *lib; /* libmicrohttpd, opened at listen */
 	struct MHD_Daemon *mhd;
 	int epoll_fd;
 	struct vigil_timer timer;
@@ -98,10 +99,11 @@ void vigil_http_printf(struct vigil_http_resp *r, const char *fmt, ...)
 
 /* --- peers -------------------------------------------------------------------------------- */
 
-static void peer_of(struct MHD_Connection *c, struct vigil_http_req *req)
+static void peer_of(const struct vigil_mhd *lib, struct MHD_Connection *c,
+		    struct vigil_http_req *req)
 {
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    lib->get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	snprintf(req->peer, sizeof(req->peer), "?");
@@ -125,7 +127,7 @@ static void peer_of(struct MHD_Connection *c, struct vigil_http_req *req)
 
 const char *vigil_http_header(const struct vigil_http_req *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+	return req->mhd->lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 /* --- requests ------------------------------------------------------------------------------ */
@@ -144,21 +146,23 @@ static int find_route(const struct vigil_http *h, const char *method, const char
 	return ret;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, unsigned int status, const char *type,
-			      const char *body, size_t len, const char *allow)
+static enum MHD_Result answer(const struct vigil_http *h, struct MHD_Connection *c,
+			      unsigned int status, const char *type, const char *body, size_t len,
+			      const char *allow)
 {
+	const struct vigil_mhd *lib = h->lib;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	r = lib->create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
+	lib->add_response_header(r, "Content-Type", type);
+	lib->add_response_header(r, "Cache-Control", "no-store");
 	if (allow)
-		MHD_add_response_header(r, "Allow", allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		lib->add_response_header(r, "Allow", allow);
+	ret = lib->queue_response(c, status, r);
+	lib->destroy_response(r);
 	return ret;
 }
 
@@ -172,7 +176,7 @@ static enum MHD_Result dispatch(struct vigil_http *h, struct MHD_Connection *c, 
 				const char *url, const char *method)
 {
 	struct vigil_http_resp resp = {.status = 200, .type = "text/plain; charset=utf-8"};
-	struct vigil_http_req req = {.method = method, .path = url, .conn = c};
+	struct vigil_http_req req = {.method = method, .path = url, .conn = c, .mhd = h->lib};
 	const struct route *rt = NULL;
 	enum MHD_Result ret;
 	char msg[160];
@@ -181,7 +185,7 @@ static enum MHD_Result dispatch(struct vigil_http *h, struct MHD_Connection *c, 
 	if (p->route == -1) {
 		h->st.not_found++;
 		n = snprintf(msg, sizeof(msg), "no such path: %s\n", url);
-		return answer(c, 404, "text/plain", msg, (size_t)n < sizeof(msg) ? (size_t)n : 0,
+		return answer(h, c, 404, "text/plain", msg, (size_t)n < sizeof(msg) ? (size_t)n : 0,
 			      NULL);
 	}
 	if (p->route == -2) {
@@ -189,18 +193,18 @@ static enum MHD_Result dispatch(struct vigil_http *h, struct MHD_Connection *c, 
 			if (!strcmp(h->routes[i].path, url))
 				rt = &h->routes[i];
 		n = snprintf(msg, sizeof(msg), "this path takes %s only\n", rt->method);
-		return answer(c, 405, "text/plain", msg, (size_t)n, rt->method);
+		return answer(h, c, 405, "text/plain", msg, (size_t)n, rt->method);
 	}
 	rt = &h->routes[p->route];
 	if (p->too_large) {
 		h->st.too_large++;
 		count(h, p->route, 413);
 		n = snprintf(msg, sizeof(msg), "the body is larger than %zu bytes\n", rt->max_body);
-		return answer(c, 413, "text/plain", msg, (size_t)n, NULL);
+		return answer(h, c, 413, "text/plain", msg, (size_t)n, NULL);
 	}
 	req.body = p->body ? p->body : "";
 	req.body_len = p->len;
-	peer_of(c, &req);
+	peer_of(h->lib, c, &req);
 	rt->fn(&req, &resp, rt->ctx);
 	if (resp.err) {
 		resp.status = 500;
@@ -208,7 +212,7 @@ static enum MHD_Result dispatch(struct vigil_http *h, struct MHD_Connection *c, 
 		resp.len = 0;
 	}
 	count(h, p->route, resp.status);
-	ret = answer(c, resp.status, resp.type, resp.buf ? resp.buf : "", resp.len, NULL);
+	ret = answer(h, c, resp.status, resp.type, resp.buf ? resp.buf : "", resp.len, NULL);
 	free(resp.buf);
 	return ret;
 }
@@ -286,8 +290,8 @@ static void run(struct vigil_http *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 1000;
 
-	MHD_run(h->mhd);
-	if (MHD_get_timeout(h->mhd, &ms) != MHD_YES || ms > 1000)
+	h->lib->run(h->mhd);
+	if (h->lib->get_timeout(h->mhd, &ms) != MHD_YES || ms > 1000)
 		ms = 1000;
 	vigil_timer_arm(h->loop, &h->timer, ms);
 }
@@ -318,10 +322,12 @@ int vigil_http_listen(struct vigil_loop *loop, const char *addr, struct vigil_ht
 		      size_t errlen)
 {
 	const union MHD_DaemonInfo *info;
+	const struct vigil_mhd *lib;
 	struct sockaddr_storage ss;
 	struct vigil_http *h;
 	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	const char *why;
+	char lib_why[256];
 	int ret;
 
 	ret = vigil_parse_hostport(addr, &ss, &why);
@@ -329,15 +335,22 @@ int vigil_http_listen(struct vigil_loop *loop, const char *addr, struct vigil_ht
 		snprintf(err, errlen, "metrics.listen %s: %s", addr, why);
 		return ret;
 	}
+	/* libmicrohttpd is opened here, when an endpoint is first asked for. */
+	ret = vigil_mhd_load(&lib, lib_why, sizeof(lib_why));
+	if (ret) {
+		snprintf(err, errlen, "metrics.listen %s: %s", addr, lib_why);
+		return ret;
+	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->loop = loop;
+	h->lib = lib;
 	h->epoll_fd = -1;
 	vigil_timer_init(&h->timer, on_timer, h);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->mhd = MHD_start_daemon(
+	h->mhd = lib->start_daemon(
 	    flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)VIGIL_HTTP_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -352,14 +365,14 @@ int vigil_http_listen(struct vigil_loop *loop, const char *addr, struct vigil_ht
 			 addr);
 		goto fail;
 	}
-	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = lib->get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info) {
 		ret = -EINVAL;
 		snprintf(err, errlen, "metrics.listen %s: libmicrohttpd has no epoll fd", addr);
 		goto fail;
 	}
 	h->epoll_fd = info->epoll_fd;
-	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	info = lib->get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->st.port = info ? info->port : 0;
 	ret = vigil_loop_add_fd(loop, h->epoll_fd, EPOLLIN, on_ready, h);
 	if (ret) {
@@ -421,6 +434,6 @@ void vigil_http_close(struct vigil_http *h)
 		vigil_loop_del_fd(h->loop, h->epoll_fd);
 	vigil_timer_cancel(h->loop, &h->timer);
 	if (h->mhd)
-		MHD_stop_daemon(h->mhd);
+		h->lib->stop_daemon(h->mhd);
 	free(h);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * endpoint: vigil's HTTP endpoint (libmicrohttpd), on the daemon's one event loop. MHD runs in
- * its external-epoll mode: its epoll fd is one of the loop's fds, and a timer takes MHD's own
- * timeouts, so every handler runs on the loop's thread and may read the stages' state without
- * a lock. Handlers must not block.
+ * endpoint: vigil's HTTP endpoint (libmicrohttpd, opened at listen: control/mhd_lib.h), on the
+ * daemon's one event loop. MHD runs in its external-epoll mode: its epoll fd is one of the
+ * loop's fds, and a timer takes MHD's own timeouts, so every handler runs on the loop's thread
+ * and may read the stages' state without a lock. Handlers must not block.
  *
  * Routes are exact paths with one method each. A request for a path no route has is a 404, a
  * known path with another method a 405 (with Allow); a body beyond the route's max_body is a
@@ -25,6 +25,7 @@
 #define VIGIL_HTTP_TIMEOUT_S 10 /* an idle or slow connection is closed after it */
 
 struct vigil_http;
+struct vigil_mhd;
 
 /* One request, complete: its body read whole (at most the route's max_body). */
 struct vigil_http_req {
@@ -32,9 +33,10 @@ struct vigil_http_req {
 	const char *path;
 	const char *body; /* NUL-terminated at body_len; "" when none */
 	size_t body_len;
-	bool loopback; /* the peer is 127.0.0.0/8 or ::1 */
-	char peer[64]; /* its address, for messages */
-	void *conn;    /* MHD's connection, for vigil_http_header() */
+	bool loopback;		     /* the peer is 127.0.0.0/8 or ::1 */
+	char peer[64];		     /* its address, for messages */
+	void *conn;		     /* MHD's connection, for vigil_http_header() */
+	const struct vigil_mhd *mhd; /* and its functions (control/mhd_lib.h) */
 };
 
 /* What a handler answers: status (default 200), content type (default text/plain) and a
@@ -67,7 +69,8 @@ struct vigil_http_stats {
 
 /*
  * Listen on addr, "HOST:PORT" or "[V6]:PORT" (HOST a numeric address). Returns 0 and *out, or
- * -errno with err written (the address unparsable, the port taken).
+ * -errno with err written (the address unparsable, libmicrohttpd not installed, the port
+ * taken).
  */
 int vigil_http_listen(struct vigil_loop *loop, const char *addr, struct vigil_http **out, char *err,
 		      size_t errlen);
