@@ -50,10 +50,14 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iuserspace -I$(OUT) -MMD -MP \
 	$(SAN_FLAGS)
 LDFLAGS += $(SAN_LDFLAGS)
-# libcurl: the http heal action (heal/http.c); libpq: the PostgreSQL sink (output/postgres.c);
-# libmicrohttpd: the metrics and alerts endpoint (control/endpoint.c).
+LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lpthread -ldl
+# The optional client libraries are not linked into vigil: it opens them at run time, when the
+# config uses them (core/dynlib.h): libcurl for the otlp sink and the http heal action
+# (core/curl_lib.c), libpq for the PostgreSQL sink (output/pq_lib.c), libmicrohttpd for the
+# metrics and alerts endpoint (control/mhd_lib.c). Only their headers are needed to build it.
+# The tests link them, for the clients and servers of their own that call them directly.
 CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
-LDLIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis $(CURL_LIBS) -lpthread -lpq -lmicrohttpd
+OPT_LIBS := $(CURL_LIBS) -lpq -lmicrohttpd
 # libpq's headers live in /usr/include/postgresql on Debian.
 CFLAGS += -I/usr/include/postgresql
 
@@ -159,14 +163,14 @@ $(OUT)/tests/unit/%.o: tests/unit/%.c | $(SKELS) $(OUT)/tests/unit
 $(addprefix $(OUT)/tests/unit/,$(FAILALLOC_TESTS)): $(FAILALLOC)
 
 $(OUT)/tests/unit/%: $(OUT)/tests/unit/%.o $(TESTLIB) $(LIB)
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(TESTLIB) $(LIB) $(LDLIBS) -ldl -lcmocka -o $@
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(TESTLIB) $(LIB) $(LDLIBS) $(OPT_LIBS) -lcmocka -o $@
 
 $(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integration/harness.o \
 		$(TESTLIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(OPT_LIBS) -lcmocka -o $@
 
 $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/integration
 	$(CC) $(TEST_CFLAGS) -c $< -o $@

@@ -598,6 +598,25 @@ const char *vt_str(json_t *rec, const char *key)
 	return json_is_string(f) ? json_string_value(f) : NULL;
 }
 
+int vt_maps_lib(struct vt *v, const char *lib)
+{
+	char path[64], line[1024];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)v->vigil);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *name = strchr(line, '/');
+
+		found = name && strstr(name, lib);
+	}
+	fclose(f);
+	return found;
+}
+
 int vt_reap(pid_t pid)
 {
 	int status = 0;

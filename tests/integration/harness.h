@@ -92,6 +92,10 @@ json_t *vt_ctl(struct vt *v, const char *cmd, const char *arg);
 /* Wait for a child of the test; returns its wait status. */
 int vt_reap(pid_t pid);
 
+/* Does the running vigil map a file whose name holds lib (say "libcurl.so")? The optional
+ * client libraries are opened only when the config uses them. Returns 1, 0, or -errno. */
+int vt_maps_lib(struct vt *v, const char *lib);
+
 /* cmocka group setup/teardown for a test file with one vigil on one config: *state is a
  * struct vt. vt_group_setup returns 0 or -1; vt_group_teardown fails if vigil did not stop
  * cleanly. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Integration: the command line of the real binary — a bad config refused with file, line
- * and key; doctor; a hostile process name in the journal; a clean detach on SIGTERM;
+ * and key; doctor (and its rows for the optional client libraries); a hostile process name in
+ * the journal; a clean detach on SIGTERM, by a daemon that maps none of those libraries;
  * `vigil knowledge` on a store written with the store's own API, and `vigil export --sql`
  * taking the store's numbers over the journal's.
  */
@@ -287,6 +288,10 @@ static void test_doctor(void **state)
 	/* Where integration tests run, the required checks pass. */
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "OK       required  tp_btf programs (exits)"));
+	/* Each optional client library: loadable here (the tests' hosts install them). */
+	assert_non_null(strstr(out, "OK       optional  libcurl.so.4 "));
+	assert_non_null(strstr(out, "OK       optional  libpq.so.5 "));
+	assert_non_null(strstr(out, "OK       optional  libmicrohttpd.so.12 "));
 	assert_non_null(strstr(out, "vigil can run here."));
 	vt_fini(&v);
 }
@@ -334,7 +339,8 @@ static int programs_left(void)
 	return left;
 }
 
-/* SIGTERM: exit status 0 and none of vigil's programs left in the kernel. */
+/* SIGTERM: exit status 0 and none of vigil's programs left in the kernel. On the way, the
+ * optional client libraries: none is mapped by a daemon whose config does not use it. */
 static void test_sigterm_detaches(void **state)
 {
 	struct vt v;
@@ -344,6 +350,10 @@ static void test_sigterm_detaches(void **state)
 	assert_int_equal(vt_init(&v), 0);
 	assert_int_equal(vt_start(&v, "observe_all: true\n", NULL), 0);
 	assert_true(programs_left() >= 1);
+	/* A config without otlp, postgres or metrics: none of their client libraries mapped. */
+	assert_int_equal(vt_maps_lib(&v, "libcurl.so"), 0);
+	assert_int_equal(vt_maps_lib(&v, "libpq.so"), 0);
+	assert_int_equal(vt_maps_lib(&v, "libmicrohttpd.so"), 0);
 	assert_int_equal(vt_stop(&v), 0);
 	assert_non_null(strstr(v.errbuf, "stopping"));
 	/* The kernel frees a program after an RCU grace period: give it a moment. */

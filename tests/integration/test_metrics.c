@@ -3,7 +3,8 @@
  * Integration: the HTTP endpoint (metrics.listen) of the real build/vigil, with real faults.
  *
  *   probes     /healthz and /readyz answer 200 on a healthy vigil; an unknown path is a 404,
- *              a wrong method a 405; /readyz is a 503 naming the sink while Redis is down
+ *              a wrong method a 405; /readyz is a 503 naming the sink while Redis is down;
+ *              libmicrohttpd is mapped, libcurl and libpq (not configured) are not
  *   metrics    after a real crash (SIGSEGV) and a real heal (a restarted service), /metrics
  *              counts them (incidents, resolved, heal steps, detection and recovery
  *              histograms, kernel events) and Debian's `promtool check metrics` passes on it
@@ -150,6 +151,10 @@ static void test_probes(void **state)
 	struct vt_http_answer a;
 	json_t *st, *http;
 
+	/* libmicrohttpd opened for the endpoint; the other optional libraries never mapped. */
+	assert_int_equal(vt_maps_lib(&f->v, "libmicrohttpd.so"), 1);
+	assert_int_equal(vt_maps_lib(&f->v, "libcurl.so"), 0);
+	assert_int_equal(vt_maps_lib(&f->v, "libpq.so"), 0);
 	a = get(f, "GET", "/healthz");
 	assert_int_equal(a.status, 200);
 	assert_non_null(strstr(a.body, "ok: the event loop ticked"));

@@ -7,7 +7,8 @@
  *
  *   - a watched service crashes (the faulty helper, on the real BPF programs): one log record
  *     per incident record, with the right resource, severity, event name and semantic
- *     attributes; vigil doctor and status show the sink;
+ *     attributes; vigil doctor and status show the sink; vigil maps libcurl, not libpq or
+ *     libmicrohttpd (not configured);
  *   - the receiver is down through a burst of faults, then back on the same port: the records
  *     were spooled, and each one reaches it exactly once;
  *   - records with the trace contract's fields (trace_ids, span_id, trace_source), built by
@@ -170,6 +171,10 @@ static void test_crash_log_record(void **state)
 	assert_int_equal(vt_init(&v), 0);
 	config(yaml, sizeof(yaml), "t-otlp-crash", crash_workload);
 	assert_int_equal(vt_start(&v, yaml, NULL), 0);
+	/* libcurl opened for the sink; the other optional client libraries never mapped. */
+	assert_int_equal(vt_maps_lib(&v, "libcurl.so"), 1);
+	assert_int_equal(vt_maps_lib(&v, "libpq.so"), 0);
+	assert_int_equal(vt_maps_lib(&v, "libmicrohttpd.so"), 0);
 	pid = vt_run(&v, "vt-otsvc", segv);
 	vt_reap(pid);
 	inc = vt_wait(&v, WAIT_MS, "incident", "class", "crash", "workload", "otsvc", NULL);

@@ -6,7 +6,8 @@
  * to it: the role carries Supabase's service_role claim.
  *
  *   - a watched service crashes and a restart rule heals it: its incident, the audit trail
- *     and the knowledge row appear while vigil runs;
+ *     and the knowledge row appear while vigil runs; vigil maps libpq, not libcurl (not
+ *     configured);
  *   - the server stopped with -m immediate (a crash) in a burst of faults and started again:
  *     every record of the journal is in the tables, once;
  *   - a role without the claim is refused by RLS: nothing is lost, records wait, and arrive
@@ -332,6 +333,9 @@ static void test_heal_rows_live(void **state)
 	(void)state;
 	need_server();
 	start(&v, "t-pg-live", WRITER, WRITER_PW, svc_workload);
+	/* libpq opened for the sink; libcurl (no otlp, no http action) never mapped. */
+	assert_int_equal(vt_maps_lib(&v, "libpq.so"), 1);
+	assert_int_equal(vt_maps_lib(&v, "libcurl.so"), 0);
 	svc = vt_run(&v, "vt-pgsvc", serve);
 	usleep(200000); /* exec'd under its name, in the watched set */
 	kill(svc, SIGSEGV);

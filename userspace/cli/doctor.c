@@ -16,11 +16,14 @@
 
 #include "config/config.h"
 #include "cli/doctor.h"
+#include "control/mhd_lib.h"
 #include "control/table.h"
+#include "core/curl_lib.h"
 #include "detect/pods.h"
 #include "kernel/loader.h"
 #include "output/otlp.h"
 #include "output/postgres.h"
+#include "output/pq_lib.h"
 #include "output/redis.h"
 
 #define CAP_SYS_ADMIN_BIT 21
@@ -201,6 +204,45 @@ static void config_rows(struct report *r, const struct vigil_config *c)
 	}
 	ok = dir_writable(c->redis_spool, buf, sizeof(buf));
 	row(r, false, ok, "redis spool", buf);
+}
+
+/*
+ * The client libraries vigil opens at run time (core/dynlib.h), each only when the config uses
+ * what needs it: whether each can be opened with every function vigil calls. Required when the
+ * config uses it (vigil would not start); an http heal action needs libcurl at config load
+ * already, so such a config does not get this far without it.
+ */
+static void library_rows(struct report *r, const struct vigil_config *c)
+{
+	const struct {
+		const char *name, *pkg, *what;
+		bool used;
+	} libs[] = {
+	    {VIGIL_CURL_SONAME, "libcurl4", "the otlp sink and the http heal action",
+	     c && c->otlp_endpoint},
+	    {VIGIL_PQ_SONAME, "libpq5", "the postgres sink", c && c->pg_url},
+	    {VIGIL_MHD_SONAME, "libmicrohttpd12", "metrics.listen (/metrics, alerts)",
+	     c && c->metrics_listen},
+	};
+	const struct vigil_curl *cu;
+	const struct vigil_pq *pq;
+	const struct vigil_mhd *mhd;
+	char why[3][256], buf[512];
+	int err[3];
+
+	err[0] = vigil_curl_load(&cu, why[0], sizeof(why[0]));
+	err[1] = vigil_pq_load(&pq, why[1], sizeof(why[1]));
+	err[2] = vigil_mhd_load(&mhd, why[2], sizeof(why[2]));
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		if (!err[i])
+			snprintf(buf, sizeof(buf), "loadable: %s%s", libs[i].what,
+				 libs[i].used ? " (this config uses it)" : "");
+		else
+			snprintf(buf, sizeof(buf), "%.255s: %s %s (install %s)", why[i],
+				 libs[i].used ? "this config needs it for" : "without it, no",
+				 libs[i].what, libs[i].pkg);
+		row(r, libs[i].used, !err[i], libs[i].name, buf);
+	}
 }
 
 /* Its PostgreSQL: reachable now, sql/ applied; and the spool's directory. */
@@ -416,6 +458,7 @@ int vigil_doctor(FILE *out, const struct vigil_config *cfg)
 
 	if (cfg)
 		config_rows(&r, cfg);
+	library_rows(&r, cfg);
 	postgres_rows(&r, cfg);
 	otlp_rows(&r, cfg);
 	if (cfg)
