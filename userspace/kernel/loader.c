@@ -31,7 +31,17 @@
 #define RETRANS_MAP_BYTES                                                                          \
 	((((VIGIL_MAX_WORKLOADS + 1) * sizeof(struct vigil_retrans_alarm)) + 4095) & ~4095ul)
 
+/* What this kernel's tracepoints offer, from its BTF (parsed once per vigil_probes_open:
+ * it is megabytes). */
+struct kernel_features {
+	bool group_dead; /* sched_process_exit has (task, group_dead): 6.16+ */
+	bool hang;	 /* sched_process_hang exists: CONFIG_DETECT_HUNG_TASK */
+	bool oom_sizes;	 /* the classic oom/mark_victim event has total_vm and rss: 6.8+ */
+	bool sk_error;	 /* inet_sk_error_report exists: 5.14+ */
+};
+
 struct vigil_probes {
+	struct kernel_features feat;
 	struct exits_bpf *exits;
 	struct sockets_bpf *sockets;
 	struct latency_bpf *latency;
@@ -65,14 +75,6 @@ static struct bpf_object *family_obj(const struct vigil_probes *p, enum vigil_fa
 		return NULL;
 	}
 }
-
-/* What this kernel's tracepoints offer, from its BTF (parsed once: it is megabytes). */
-struct kernel_features {
-	bool group_dead; /* sched_process_exit has (task, group_dead): 6.16+ */
-	bool hang;	 /* sched_process_hang exists: CONFIG_DETECT_HUNG_TASK */
-	bool oom_sizes;	 /* the classic oom/mark_victim event has total_vm and rss: 6.8+ */
-	bool sk_error;	 /* inet_sk_error_report exists: 5.14+ */
-};
 
 /* Has struct @name of @btf a member @member? */
 static bool btf_has_member(const struct btf *btf, const char *name, const char *member)
@@ -147,9 +149,9 @@ int vigil_ensure_tracefs(void)
 }
 
 /* Pick which programs load: one exit program, and the tp_btf or the classic twins. */
-static void choose_programs(struct exits_bpf *s, bool btf)
+static void choose_programs(struct exits_bpf *s, bool btf, const struct kernel_features *feat)
 {
-	struct kernel_features f = btf ? kernel_features() : (struct kernel_features){};
+	struct kernel_features f = btf ? *feat : (struct kernel_features){};
 	bool gd = f.group_dead;
 
 	bpf_program__set_autoload(s->progs.exit_btf, gd);
@@ -235,7 +237,7 @@ static int try_open(struct vigil_probes *p, const struct vigil_probe_opts *o, bo
 	    1000000000ull / (o->unwatched_rate ? o->unwatched_rate : VIGIL_UNWATCHED_RATE_DEFAULT);
 	s->rodata->inherit_at_exit = !btf;
 	s->rodata->page_kib = (__u32)(sysconf(_SC_PAGESIZE) / 1024);
-	choose_programs(s, btf);
+	choose_programs(s, btf, &p->feat);
 	ret = bpf_map__set_max_entries(s->maps.events,
 				       o->ringbuf_bytes ? o->ringbuf_bytes : VIGIL_RINGBUF_BYTES);
 	if (!ret)
@@ -299,7 +301,7 @@ static int open_sockets(struct vigil_probes *p, char *err, size_t errlen)
 	if (!s)
 		return -errno;
 	/* Before 5.14 there is no inet_sk_error_report: the rest of the family still runs. */
-	bpf_program__set_autoload(s->progs.sock_error, vigil_kernel_has_sk_error_report());
+	bpf_program__set_autoload(s->progs.sock_error, p->feat.sk_error);
 	ret = load_family(p, s->obj, s->skeleton, "sockets", err, errlen);
 	if (ret)
 		sockets_bpf__destroy(s);
@@ -384,6 +386,7 @@ int vigil_probes_open(const struct vigil_probe_opts *opts, struct vigil_probes *
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->feat = kernel_features();
 	if (!opts->force_classic) {
 		ret = try_open(p, opts, true, first, sizeof(first));
 		if (!ret)
