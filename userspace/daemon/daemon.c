@@ -15,6 +15,7 @@
  * that read them.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@
 #include "daemon/daemon_int.h"
 #include "output/redis_watch.h"
 #include "heal/knowledge.h"
+
+/* The smallest block malloc puts in a mapping of its own (glibc's default starting value). */
+#define DAEMON_MMAP_MIN (128 * 1024)
 
 /* What the derived stage found. */
 static void on_derived(const struct vigil_derived_out *o, void *arg)
@@ -365,6 +369,12 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 	char err[512] = "";
 	int ret;
 
+	/* Every block of DAEMON_MMAP_MIN or more in a mapping of its own, unmapped when freed.
+	 * glibc's default raises that threshold to the largest block freed so far: after the
+	 * kernel's BTF (5.5 MB, freed after each BPF object's load, vmlinux_btf.c) the next such
+	 * block came from the heap, which is not trimmed while less than twice as much is free at
+	 * its top, and vigil kept megabytes it no longer used. */
+	mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_MIN);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -389,6 +399,8 @@ int vigil_daemon_run(const struct vigil_run_opts *o)
 		po.trace_env |= d->cfg->workloads[i].trace_env;
 	}
 	ret = vigil_probes_open(&po, &d->probes, err, sizeof(err));
+	/* What loading freed (libbpf's objects, their ELF and BTF) back to the kernel. */
+	malloc_trim(0);
 	/* Workloads: match keys into the kernel, then what already runs. */
 	if (!ret)
 		ret = vigil_workloads_new(d->cfg, d->probes, &d->wl, err, sizeof(err));
