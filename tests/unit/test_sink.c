@@ -540,6 +540,41 @@ static void test_close_writes_when_up(void **state)
 }
 
 /*
+ * The queue grows on demand (its first capacity is 256 records) up to queue_max, whatever
+ * place of its ring it has reached: the thread holds record 0 in a write while 1000 more are
+ * pushed into a sink of queue_max 1000, the first of them behind where record 0 was taken
+ * from. All 1000 are queued, the next one refused; then all 1001 are written once, in order.
+ * Emptied, the queue takes a second burst as well.
+ */
+static void test_queue_grows(void **state)
+{
+	struct fix *x = *state;
+	struct vigil_sink_stats st;
+	struct vigil_sink *s;
+
+	x->f.up = true;
+	x->f.wgate = true;
+	s = open_sink(x, 1000, 4);
+	assert_int_equal(push(s, 0, 1, "ok"), 0);
+	wait_at_gate(&x->f, true);
+	assert_int_equal(push(s, 1, 1000, "ok"), 0);
+	assert_int_equal(push(s, 1001, 1, "ok"), 1);
+	vigil_sink_stats(s, &st);
+	assert_int_equal(st.queued, 1001);
+	assert_int_equal(st.queue_drops, 1);
+	set(&x->f, &x->f.wgate, false);
+	assert_int_equal(vigil_sink_flush(s, 5000), 0);
+	assert_store(&x->f, 1001);
+	assert_int_equal(push(s, 1001, 700, "ok"), 0);
+	assert_int_equal(vigil_sink_flush(s, 5000), 0);
+	vigil_sink_stats(s, &st);
+	assert_int_equal(st.written, 1701);
+	assert_int_equal(st.queue_drops, 1);
+	assert_store(&x->f, 1701);
+	close_sink(x, s);
+}
+
+/*
  * The backoff: from the first delay, doubling to the cap, with each failure in a row; a
  * connection that works does not reset it (the write after it is refused), a write that works
  * does. Each connect attempt reads the delay set by the failure before it:
@@ -594,6 +629,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch_breaks_midway, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_results_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_full_never_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_grows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_spools_or_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_writes_when_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),

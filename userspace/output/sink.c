@@ -33,10 +33,17 @@
 #include "output/sink.h"
 #include "output/spool.h"
 
-#define FRAME_RECS 256 /* records per spool frame */
+#define FRAME_RECS 256	/* records per spool frame */
+#define QUEUE_FIRST 256 /* the queue's first capacity: it doubles up to queue_max, on demand */
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 5000u
 #define WHY_LEN 160
+
+/* A record in the queue: a copy of its bytes. */
+struct queued {
+	char *buf;
+	size_t len;
+};
 
 struct vigil_sink {
 	/* set at open, read-only after */
@@ -49,9 +56,8 @@ struct vigil_sink {
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* the thread waits for records or stop */
 	pthread_cond_t idle; /* flush waits for the thread */
-	char **q;
-	size_t *qlen;
-	unsigned int qmax, qhead, qn;
+	struct queued *q;    /* a ring of qcap, grown on demand up to qmax, shrunk when empty */
+	unsigned int qmax, qcap, qhead, qn;
 	unsigned int in_flight; /* taken by the thread, not yet written or spooled */
 	bool stop, busy;
 	uint64_t next_try_ns;
@@ -240,17 +246,39 @@ static unsigned int sink_write(struct vigil_sink *s, const char *const *recs, co
 
 /* --- the thread ---------------------------------------------------------------------------- */
 
+/*
+ * The queue at cap entries, its records in order from 0 (cap >= qn). Returns 0, or -ENOMEM
+ * with the queue as it was. Caller holds mu.
+ */
+static int queue_resize(struct vigil_sink *s, unsigned int cap)
+{
+	struct queued *q = malloc(cap * sizeof(*q));
+
+	if (!q)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < s->qn; i++)
+		q[i] = s->q[(s->qhead + i) % s->qcap];
+	free(s->q);
+	s->q = q;
+	s->qcap = cap;
+	s->qhead = 0;
+	return 0;
+}
+
 /* Take up to max queued records into s->bufs. Caller holds mu. */
 static unsigned int take(struct vigil_sink *s, unsigned int max)
 {
 	unsigned int n = 0;
 
 	while (s->qn && n < max) {
-		s->bufs[n] = s->q[s->qhead];
-		s->lens[n++] = s->qlen[s->qhead];
-		s->qhead = (s->qhead + 1) % s->qmax;
+		s->bufs[n] = s->q[s->qhead].buf;
+		s->lens[n++] = s->q[s->qhead].len;
+		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qn--;
 	}
+	/* Emptied after a burst: the queue back to its first size (a failure keeps it). */
+	if (!s->qn && s->qcap > QUEUE_FIRST)
+		queue_resize(s, QUEUE_FIRST);
 	s->in_flight = n;
 	s->st.queued = s->qn + n;
 	return n;
@@ -412,15 +440,21 @@ int vigil_sink_push(struct vigil_sink *s, const char *rec, size_t len)
 
 	copy = malloc(len ? len : 1);
 	pthread_mutex_lock(&s->mu);
-	if (!copy || s->qn == s->qmax) {
+	/* Full at its capacity: twice that, up to queue_max. */
+	if (copy && s->qn == s->qcap && s->qcap < s->qmax &&
+	    queue_resize(s, s->qcap < s->qmax / 2 ? s->qcap * 2 : s->qmax)) {
+		free(copy);
+		copy = NULL;
+	}
+	if (!copy || s->qn == s->qcap) {
 		s->st.queue_drops++;
 		ret = -ENOBUFS;
 	} else {
-		unsigned int tail = (s->qhead + s->qn) % s->qmax;
+		unsigned int tail = (s->qhead + s->qn) % s->qcap;
 
 		memcpy(copy, rec, len);
-		s->q[tail] = copy;
-		s->qlen[tail] = len;
+		s->q[tail].buf = copy;
+		s->q[tail].len = len;
 		s->qn++;
 		s->st.queued = s->qn + s->in_flight;
 		copy = NULL;
@@ -544,10 +578,10 @@ int vigil_sink_open(const struct vigil_sink_opts *o, const struct vigil_sink_bac
 	s->backoff_first_ms = o->backoff_first_ms ? o->backoff_first_ms : BACKOFF_FIRST_MS;
 	s->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : BACKOFF_MAX_MS;
 	s->qmax = o->queue_max ? o->queue_max : 65536;
-	s->q = calloc(s->qmax, sizeof(*s->q));
-	s->qlen = calloc(s->qmax, sizeof(*s->qlen));
+	s->qcap = s->qmax < QUEUE_FIRST ? s->qmax : QUEUE_FIRST;
+	s->q = calloc(s->qcap, sizeof(*s->q));
 	s->spool_path = strdup(o->spool);
-	if (!s->q || !s->qlen || !s->spool_path) {
+	if (!s->q || !s->spool_path) {
 		snprintf(err, errlen, "%s sink: %s", ops->name, strerror(ENOMEM));
 		ret = -ENOMEM;
 		goto fail;
@@ -592,13 +626,12 @@ void vigil_sink_close(struct vigil_sink *s)
 		pthread_join(s->thread, NULL);
 	}
 	for (unsigned int i = 0; i < s->qn; i++)
-		free(s->q[(s->qhead + i) % s->qmax]);
+		free(s->q[(s->qhead + i) % s->qcap].buf);
 	if (s->up)
 		s->ops->disconnect(s->be);
 	s->ops->free(s->be);
 	vigil_spool_close(s->spool);
 	free(s->q);
-	free(s->qlen);
 	free(s->spool_path);
 	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->idle);

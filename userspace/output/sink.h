@@ -67,7 +67,7 @@ struct vigil_sink_opts {
 	const char *spool; /* the spool file */
 	uint64_t spool_max_bytes;
 	bool spool_sync;	       /* fdatasync each spool write (the daemon: true) */
-	unsigned int queue_max;	       /* records; 0: 65536 */
+	unsigned int queue_max;	       /* records; 0: 65536 (the queue grows to it) */
 	unsigned int backoff_first_ms; /* 0: 100 (tests make it shorter) */
 	unsigned int backoff_max_ms;   /* 0: 5000 */
 };
