@@ -468,7 +468,8 @@ static void test_cap_never_evicts_held(void **state)
 
 /* A flood of distinct signatures: the table stays at its cap, every live one is found again
  * by its signature, and a record costs the same with thousands live (today's linear scan
- * took ~0.5 s for this). Expire, retire and finish keep the index whole. */
+ * took ~0.5 s for this): the index, 16 buckets at first, grew with the table, rehashing all
+ * the way. Expire, retire and finish keep the index whole. */
 static void test_index_under_flood(void **state)
 {
 	enum { CAP = 8192, FLOOD = 40000 };

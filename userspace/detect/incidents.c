@@ -39,7 +39,7 @@ struct vigil_incidents {
 	unsigned int n;
 	struct vigil_incident *head; /* newest first */
 	struct entry **buckets;	     /* signature -> entries with that signature */
-	unsigned int mask;	     /* buckets - 1 */
+	unsigned int mask;	     /* buckets - 1: grown with n, up to the cap (link_in) */
 	struct link lru;	     /* lru.next: the most recently seen; lru.prev: the least */
 	struct note notes[NOTES];    /* a ring: notes[next] is the oldest */
 	unsigned int next_note;
@@ -80,21 +80,59 @@ static void lru_front(struct vigil_incidents *t, struct entry *e)
 	t->lru.next = &e->lru;
 }
 
-/* Into the public list (newest first), the hash index and the recency list. */
-static void link_in(struct vigil_incidents *t, struct entry *e)
+/* Into its hash bucket, first: a bucket holds the newest first. */
+static void hash_in(struct vigil_incidents *t, struct entry *e)
 {
 	struct entry **b = &t->buckets[bucket(t, e->inc.signature)];
 
-	e->inc.next = t->head;
-	if (t->head)
-		entry_of(t->head)->pprev = &e->inc.next;
-	t->head = &e->inc;
-	e->pprev = &t->head;
 	e->hnext = *b;
 	if (*b)
 		(*b)->hpprev = &e->hnext;
 	*b = e;
 	e->hpprev = b;
+}
+
+/*
+ * Twice as many buckets, every live incident hashed again: the index grows with the table
+ * (about one incident a bucket) instead of being sized for max_incidents at start. Each is
+ * appended in the public list's order, so that a bucket still holds the newest first, as
+ * hash_in() keeps it. Returns 0, or -ENOMEM with the index as it was (longer chains, still
+ * right).
+ */
+static int grow(struct vigil_incidents *t)
+{
+	unsigned int nb = (t->mask + 1) * 2;
+	struct entry **b = calloc(nb, sizeof(*b)), **tail;
+
+	if (!b)
+		return -ENOMEM;
+	free(t->buckets);
+	t->buckets = b;
+	t->mask = nb - 1;
+	for (struct vigil_incident *i = t->head; i; i = i->next) {
+		struct entry *e = entry_of(i);
+
+		for (tail = &t->buckets[bucket(t, i->signature)]; *tail; tail = &(*tail)->hnext)
+			;
+		e->hnext = NULL;
+		e->hpprev = tail;
+		*tail = e;
+	}
+	return 0;
+}
+
+/* Into the public list (newest first), the hash index and the recency list. */
+static void link_in(struct vigil_incidents *t, struct entry *e)
+{
+	/* One bucket per incident, up to the cap's power of two. */
+	if (t->n >= t->mask + 1 && t->mask + 1 < t->o.max)
+		grow(t);
+	e->inc.next = t->head;
+	if (t->head)
+		entry_of(t->head)->pprev = &e->inc.next;
+	t->head = &e->inc;
+	e->pprev = &t->head;
+	hash_in(t, e);
 	lru_front(t, e);
 	t->n++;
 	if (t->n > t->st.peak)
@@ -193,7 +231,7 @@ const char *vigil_incident_state_name(enum vigil_incident_state s)
 int vigil_incidents_new(const struct vigil_incidents_opts *o, struct vigil_incidents **out)
 {
 	struct vigil_incidents *t = calloc(1, sizeof(*t));
-	unsigned int nb = 16;
+	unsigned int nb = 16; /* to start with: link_in() grows them */
 
 	if (!t)
 		return -ENOMEM;
@@ -204,9 +242,6 @@ int vigil_incidents_new(const struct vigil_incidents_opts *o, struct vigil_incid
 		t->o.max = VIGIL_INCIDENTS_MAX_DEFAULT;
 	t->st.max = t->o.max;
 	t->window_ns = o->window_ms * 1000000ull;
-	/* One bucket per incident at the cap, at least: chains of about one. */
-	while (nb < t->o.max && nb < (1u << 30))
-		nb <<= 1;
 	t->buckets = calloc(nb, sizeof(*t->buckets));
 	if (!t->buckets) {
 		free(t);
