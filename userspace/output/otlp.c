@@ -18,6 +18,7 @@
 
 #define CHUNK 64	      /* records a request */
 #define REPLY_MAX (64 * 1024) /* the most of a reply body read */
+#define REPLY_FIRST 1024      /* the reply buffer to start with: it doubles up to REPLY_MAX */
 
 /* The backend: set at open, then the sink thread's alone. */
 struct otlp_be {
@@ -26,9 +27,9 @@ struct otlp_be {
 	struct curl_slist *headers;
 	unsigned int timeout_ms;
 	CURL *c;
-	/* the reply of the request in flight */
-	char reply[REPLY_MAX + 1];
-	size_t n_reply;
+	/* the reply of the request in flight: reply_cap bytes, grown as replies need */
+	char *reply;
+	size_t n_reply, reply_cap;
 	bool cut; /* longer than REPLY_MAX: the transfer was stopped there */
 };
 
@@ -55,9 +56,23 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 	struct otlp_be *b = arg;
 	size_t n = size * nmemb;
 
+	size_t cap = b->reply_cap;
+	char *r;
+
 	if (b->n_reply + n > REPLY_MAX) {
 		b->cut = true;
 		return 0; /* CURLE_WRITE_ERROR: the rest is not read */
+	}
+	while (cap < b->n_reply + n + 1)
+		cap *= 2;
+	if (cap > REPLY_MAX + 1)
+		cap = REPLY_MAX + 1;
+	if (cap != b->reply_cap) {
+		r = realloc(b->reply, cap);
+		if (!r)
+			return 0; /* CURLE_WRITE_ERROR: retried later */
+		b->reply = r;
+		b->reply_cap = cap;
 	}
 	memcpy(b->reply + b->n_reply, p, n);
 	b->n_reply += n;
@@ -245,6 +260,7 @@ static void otlp_free(void *be)
 		return;
 	otlp_disconnect(b);
 	free(b->url);
+	free(b->reply);
 	b->cu->slist_free_all(b->headers);
 	free(b);
 }
@@ -279,11 +295,13 @@ static int be_new(const struct vigil_otlp_opts *o, struct otlp_be **out, char *e
 	b->cu = cu;
 	b->timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
 	b->url = strdup(vigil_otlp_url(o->endpoint, url, sizeof(url)));
+	b->reply = malloc(REPLY_FIRST);
+	b->reply_cap = REPLY_FIRST;
 	b->headers = b->cu->slist_append(NULL, "Content-Type: application/json");
 	h = b->headers ? b->cu->slist_append(b->headers, "Expect:") : NULL; /* no 100-continue */
 	for (unsigned int i = 0; h && i < o->n_headers; i++)
 		h = b->cu->slist_append(b->headers, o->headers[i]);
-	if (!b->url || !h) {
+	if (!b->url || !b->reply || !h) {
 		otlp_free(b);
 		goto nomem;
 	}
