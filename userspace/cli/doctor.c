@@ -253,11 +253,17 @@ static void postgres_rows(struct report *r, const struct vigil_config *c)
 	    .password = c->pg_password,
 	    .password_file = c->pg_password_file,
 	};
+	const struct vigil_pq *pq;
 	char msg[400], buf[512];
 	bool ok;
 
 	if (!c->pg_url)
 		return;
+	if (vigil_pq_load(&pq, msg, sizeof(msg))) {
+		row(r, false, false, "postgres",
+		    "not tried: libpq cannot be opened (its row above)");
+		return;
+	}
 	ok = !vigil_pg_ping(&o, msg, sizeof(msg));
 	snprintf(buf, sizeof(buf),
 		 ok ? "%s" : "%s: vigil still runs, and spools records until PostgreSQL takes them",
@@ -338,11 +344,16 @@ static void otlp_rows(struct report *r, const struct vigil_config *c)
 	    .n_headers = c->otlp_n_headers,
 	    .timeout_ms = (unsigned int)c->otlp_timeout_ms,
 	};
+	const struct vigil_curl *cu;
 	char msg[400], buf[512];
 	bool ok;
 
 	if (!c->otlp_endpoint)
 		return;
+	if (vigil_curl_load(&cu, msg, sizeof(msg))) {
+		row(r, false, false, "otlp", "not tried: libcurl cannot be opened (its row above)");
+		return;
+	}
 	ok = !vigil_otlp_ping(&o, msg, sizeof(msg));
 	snprintf(buf, sizeof(buf),
 		 ok ? "%s"
