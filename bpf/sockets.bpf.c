@@ -147,20 +147,27 @@ static __always_inline struct listen_key listen_key_of(const struct sock *sk)
 	return k;
 }
 
-/* Record current (a watched process, in process context) as the owner of sk. */
+/*
+ * Record current (a watched process, in process context) as the owner of sk. Every connect()
+ * and listen() of the host comes here, so current's bit in watched_bits (an array lookup the
+ * verifier inlines) is tested first, on its tgid read from the task: no hash lookup of
+ * `watched`, no cgroup or comm read for a process that is not watched.
+ */
 static __always_inline void own(const struct sock *sk, __u32 flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct vigil_watch *w = bpf_map_lookup_elem(&watched, &tgid);
-	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = task->tgid;
 	__u64 key = (__u64)sk;
+	struct vigil_watch *w;
 	struct owner o = {};
 
+	if (!tgid_watched(tgid))
+		return;
+	w = bpf_map_lookup_elem(&watched, &tgid);
 	if (!w)
 		return;
 	o.tgid = tgid;
-	o.tid = (__u32)id;
+	o.tid = task->pid;
 	o.workload = w->workload;
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	o.flags = flags;
