@@ -689,14 +689,20 @@ static bool floor_resolved(const struct bench *b, double *med, double *min, doub
 	return true;
 }
 
-/* The verdict on a ratio over rounds: none unless every round is on the same side. */
+/*
+ * The verdict on a ratio over rounds: the median's, qualified when the rounds do not settle it
+ * (some on each side of the target, or one where the configuration cost less than (a)).
+ */
 static const char *verdict(bool judged, double med, double min, double max)
 {
+	bool pass = med <= FLOOR_TARGET;
+
 	if (!judged)
 		return "not judged";
 	if (min <= 0 || (min <= FLOOR_TARGET && max > FLOOR_TARGET))
-		return "not resolved by the rounds";
-	return med <= FLOOR_TARGET ? "PASS" : "MISS";
+		return pass ? "PASS (the rounds do not settle it)"
+			    : "MISS (the rounds do not settle it)";
+	return pass ? "PASS" : "MISS";
 }
 
 /*
