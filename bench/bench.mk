@@ -22,8 +22,8 @@ BENCH_LIBS := -lbpf -lelf -lz -lcyaml -lyaml -ljansson -lhiredis -lcurl -lpthrea
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/overhead $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read $(B)/exit_flood \
-	$(B)/trace_http
+all: $(B)/overhead $(B)/sockets $(B)/flood $(B)/rss $(B)/redis_sink $(B)/json_read \
+	$(B)/exit_flood $(B)/trace_http
 
 $(B):
 	mkdir -p $@
@@ -37,11 +37,17 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 # Each driver includes its skeleton: generate it before the first compile.
 $(B)/overhead.o: $(B)/empty.skel.h
 $(B)/flood.o: $(B)/flood.skel.h
+$(B)/sockets.o: $(B)/sock_empty.skel.h
 
 $(B)/%.o: bench/%.c | $(B)
 	$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
 $(B)/overhead: $(B)/overhead.o $(B)/proc.o
+	$(CC) $^ $(BENCH_LIBS) -o $@
+
+# The TCP state hooks (issue 15): a loopback connection loop under the floor's empty programs
+# and under vigil's socket programs.
+$(B)/sockets: $(B)/sockets.o $(B)/proc.o $(B)/rounds.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 $(B)/rss: $(B)/rss.o $(B)/proc.o
@@ -83,6 +89,8 @@ run: all syscount
 	$(B)/overhead --vigil $(OUT)/vigil --out $(B) \
 		--syscount "$$(dpkg -L libbpf-tools 2>/dev/null | grep '/syscount$$' | head -n1)" \
 		|| rc=1; \
+	echo; $(B)/sockets --vigil $(OUT)/vigil --sockets-obj $(OUT)/bpf/sockets.bpf.o \
+		--out $(B) || rc=1; \
 	echo; $(B)/flood || rc=1; \
 	echo; $(B)/rss $(OUT)/vigil $(B) || rc=1; \
 	echo; $(B)/redis_sink || rc=1; \

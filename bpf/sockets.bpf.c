@@ -42,8 +42,8 @@ struct owner {
 	__u64 cgroup_id;
 	__u32 flags;
 	__u16 lport; /* an accepted connection's listening port: unhashing at CLOSE zeroes it */
-	__u16 __pad;
-	__u32 tid; /* the thread that connected, listened or accepted: its trace context */
+	__u16 hint;  /* its slot in owner_hints */
+	__u32 tid;   /* the thread that connected, listened or accepted: its trace context */
 	__u32 __pad1;
 	char comm[VIGIL_COMM_LEN];
 };
@@ -82,6 +82,85 @@ struct {
 	__type(key, struct listen_key);
 	__type(value, struct owner);
 } listeners SEC(".maps");
+
+#define HINT_BITS 10  /* owner_hints: 1024 slots, 4 KiB */
+#define LISTEN_BITS 8 /* listen_hints: 256 slots, 1 KiB */
+
+/*
+ * The unwatched path's test. Nearly every TCP state change of the host is of a socket that no
+ * watched process owns, and a hash lookup that misses still costs a hash computation and a
+ * bucket walk. So the entries of sock_owner are counted in slots of a port of theirs, and
+ * those of listeners in slots of their local port: a socket whose slots hold 0 has no entry,
+ * and the program stops there. A count is raised before its entry is inserted and lowered
+ * only after a delete that removed one, so it is never 0 while an entry of its slot exists.
+ * A collision, or a count left raised (an entry overwritten rather than added), only costs
+ * the lookup it would have saved.
+ *
+ * Ports rather than the socket's address, because the test must cost no more than the state
+ * change already paid for: the ports are in the sock's first cache line, which the state
+ * change has just touched, and ports concentrate (a service's connections share one), so
+ * these small tables stay in cache. A table keyed by the socket's address was a cache miss at
+ * nearly every test (about 16 ns, measured by bench/sockets). Global arrays (.bss), not array
+ * maps: an element is one load from a constant address, without a lookup's bounds and NULL
+ * tests.
+ */
+static __u32 owner_hints[1 << HINT_BITS];
+static __u32 listen_hints[1 << LISTEN_BITS];
+
+static __always_inline __u32 port_slot(__u16 port, __u32 bits)
+{
+	return (port * 0x9E3779B9U) >> (32 - bits);
+}
+
+/*
+ * The port an owned socket is counted under, one that it keeps while it is owned: the remote
+ * port of one the process connected (connect() names the owner before it picks the local
+ * port) or of a listener (0: listen() names it before an autobind picks the port), the local
+ * port of an accepted connection (its listener's).
+ */
+static __always_inline __u32 owner_slot(const struct sock *sk, __u32 flags)
+{
+	if (flags & OWNER_PASSIVE)
+		return port_slot(sk->__sk_common.skc_num, HINT_BITS);
+	return port_slot(sk->__sk_common.skc_dport, HINT_BITS);
+}
+
+/* May sk have an owner? False: certainly not. Either port's slot, as it is not known which. */
+static __always_inline bool may_be_owned(const struct sock *sk)
+{
+	return owner_hints[port_slot(sk->__sk_common.skc_dport, HINT_BITS)] ||
+	       owner_hints[port_slot(sk->__sk_common.skc_num, HINT_BITS)];
+}
+
+/* Insert sk -> o into sock_owner, its hint first (o->hint set). Returns 0 or -errno. */
+static __always_inline int owner_put(const struct sock *sk, struct owner *o)
+{
+	__u64 key = (__u64)sk;
+	int err;
+
+	o->hint = owner_slot(sk, o->flags);
+	__sync_fetch_and_add(&owner_hints[o->hint & ((1 << HINT_BITS) - 1)], 1);
+	err = bpf_map_update_elem(&sock_owner, &key, o, BPF_ANY);
+	if (err)
+		__sync_fetch_and_add(&owner_hints[o->hint & ((1 << HINT_BITS) - 1)], -1);
+	return err;
+}
+
+/* sk's owner, or NULL: the hints first, the hash only when it may hold sk. */
+static __always_inline struct owner *owner_of(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	if (!may_be_owned(sk))
+		return NULL;
+	return bpf_map_lookup_elem(&sock_owner, &key);
+}
+
+/* A listener's slot in listen_hints: its local port's. */
+static __always_inline __u32 *listen_hint(__u16 port)
+{
+	return &listen_hints[port_slot(port, LISTEN_BITS)];
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -136,41 +215,50 @@ static __always_inline struct vigil_sock_counts *counts(__u32 workload)
 	return bpf_map_lookup_elem(&sock_counts, &workload);
 }
 
+/* Direct loads (tp_btf gives sk with its BTF type): no helper call. */
 static __always_inline struct listen_key listen_key_of(const struct sock *sk)
 {
 	struct listen_key k = {
-	    .netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
-	    .family = BPF_CORE_READ(sk, __sk_common.skc_family),
-	    .port = BPF_CORE_READ(sk, __sk_common.skc_num),
+	    .netns = sk->__sk_common.skc_net.net->ns.inum,
+	    .family = sk->__sk_common.skc_family,
+	    .port = sk->__sk_common.skc_num,
 	};
 
 	return k;
 }
 
-/* Record current (a watched process, in process context) as the owner of sk. */
+/*
+ * Record current (a watched process, in process context) as the owner of sk. Every connect()
+ * and listen() of the host comes here, so current's bit in watched_bits (an array lookup the
+ * verifier inlines) is tested first, on its tgid read from the task: no hash lookup of
+ * `watched`, no cgroup or comm read and no sock field for a process that is not watched.
+ */
 static __always_inline void own(const struct sock *sk, __u32 flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct vigil_watch *w = bpf_map_lookup_elem(&watched, &tgid);
-	struct task_struct *task = (void *)bpf_get_current_task();
-	__u64 key = (__u64)sk;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = task->tgid;
+	struct vigil_watch *w;
 	struct owner o = {};
 
+	if (!tgid_watched(tgid) || sk->sk_protocol != IPPROTO_TCP)
+		return;
+	w = bpf_map_lookup_elem(&watched, &tgid);
 	if (!w)
 		return;
 	o.tgid = tgid;
-	o.tid = (__u32)id;
+	o.tid = task->pid;
 	o.workload = w->workload;
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	o.flags = flags;
 	bpf_probe_read_kernel(o.comm, sizeof(o.comm), BPF_CORE_READ(task, group_leader, comm));
-	if (bpf_map_update_elem(&sock_owner, &key, &o, BPF_ANY))
+	if (owner_put(sk, &o))
 		stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
 	if (flags & OWNER_LISTENER) {
 		struct listen_key lk = listen_key_of(sk);
 
-		bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY);
+		__sync_fetch_and_add(listen_hint(lk.port), 1);
+		if (bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY))
+			__sync_fetch_and_add(listen_hint(lk.port), -1);
 	}
 }
 
@@ -234,6 +322,7 @@ static __always_inline void on_close(const struct sock *sk, struct owner *o, int
 {
 	int err = BPF_CORE_READ(sk, sk_err);
 	__u64 key = (__u64)sk;
+	__u32 hint;
 
 	/* err 0: the application closed it (an abandoned non-blocking connect, a normal
 	 * close): not a fault. */
@@ -246,52 +335,64 @@ static __always_inline void on_close(const struct sock *sk, struct owner *o, int
 	if (o->flags & OWNER_LISTENER) {
 		struct listen_key lk = listen_key_of(sk);
 
-		bpf_map_delete_elem(&listeners, &lk);
+		if (!bpf_map_delete_elem(&listeners, &lk))
+			__sync_fetch_and_add(listen_hint(lk.port), -1);
 	}
 	bpf_map_update_elem(&closed_owner, &key, o, BPF_ANY);
-	bpf_map_delete_elem(&sock_owner, &key);
+	/* o is the entry: its slot is read before the delete frees it. */
+	hint = o->hint & ((1 << HINT_BITS) - 1);
+	if (!bpf_map_delete_elem(&sock_owner, &key))
+		__sync_fetch_and_add(&owner_hints[hint], -1);
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int newstate)
+/* Softirq: a passive open (sk) inherits the owner of the listener on its port. */
+static __always_inline struct owner *adopt(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct listen_key lk;
+	struct owner child;
+	struct owner *l;
+
+	if (!*listen_hint(sk->__sk_common.skc_num) || sk->sk_protocol != IPPROTO_TCP)
+		return NULL;
+	lk = listen_key_of(sk);
+	l = bpf_map_lookup_elem(&listeners, &lk);
+	if (!l)
+		return NULL;
+	child = *l;
+	child.flags = OWNER_PASSIVE;
+	child.lport = lk.port;
+	/* Which thread will serve it is not known yet: its errors take the process's trace
+	 * contexts, not the listening thread's. */
+	child.tid = 0;
+	if (owner_put(sk, &child)) {
+		stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&sock_owner, &key);
+}
+
+/*
+ * The rest of sock_state: a connect() or listen(), a socket that may be owned, or a passive
+ * open on the port of a watched listener.
+ */
+static __noinline int state_changed(const struct sock *sk, int oldstate, int newstate)
 {
 	struct vigil_sock_counts *c;
-	__u64 key = (__u64)sk;
 	struct owner *o;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	/* Process context: connect() and listen() name the owner. */
-	if (newstate == TCP_SYN_SENT) {
-		own(sk, 0);
-		return 0;
-	}
-	if (newstate == TCP_LISTEN) {
-		own(sk, OWNER_LISTENER);
+	/* Process context: connect() and listen() name the owner; own() tests current's
+	 * watched bit before anything else. */
+	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
+		own(sk, newstate == TCP_LISTEN ? OWNER_LISTENER : 0);
 		return 0;
 	}
-	o = bpf_map_lookup_elem(&sock_owner, &key);
-	/* Softirq: a passive open inherits the owner of the listener on its port. */
-	if (!o && oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		struct listen_key lk = listen_key_of(sk);
-		struct owner *l = bpf_map_lookup_elem(&listeners, &lk);
-		struct owner child;
-
-		if (!l)
-			return 0;
-		child = *l;
-		child.flags = OWNER_PASSIVE;
-		child.lport = lk.port;
-		/* Which thread will serve it is not known yet: its errors take the process's
-		 * trace contexts, not the listening thread's. */
-		child.tid = 0;
-		if (bpf_map_update_elem(&sock_owner, &key, &child, BPF_ANY)) {
-			stat_inc(&stats, VIGIL_STAT_OWNER_FULL);
-			return 0;
-		}
-		o = bpf_map_lookup_elem(&sock_owner, &key);
-	}
-	if (!o)
+	o = owner_of(sk);
+	if (!o && oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
+		o = adopt(sk);
+	/* Only TCP sockets are ever owned (own() and adopt() test it); tested again all the
+	 * same, as before anything else, at the cost of a cache line of the sock. */
+	if (!o || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	c = counts(o->workload);
 	if (newstate == TCP_ESTABLISHED && !(o->flags & OWNER_ESTABLISHED)) {
@@ -314,12 +415,30 @@ int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int ne
 	return 0;
 }
 
+/*
+ * Every TCP state change of the host: about ten a connection, nearly all of sockets that no
+ * watched process owns. For those, this is all that runs: the states (arguments), the hints
+ * of the socket's ports (in the cache line the state change touched) and, for a passive
+ * open, the hint of its listener's port. It is kept to a few instructions on caller-saved
+ * registers and no stack, so that it is one or two cache lines of code with no registers to
+ * save: the code it runs counts as much as the data it reads, since the kernel's own work
+ * between two state changes evicts both. Anything else goes on in state_changed().
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate != TCP_SYN_SENT && newstate != TCP_LISTEN && !may_be_owned(sk) &&
+	    (newstate != TCP_ESTABLISHED || oldstate != TCP_SYN_RECV ||
+	     !*listen_hint(sk->__sk_common.skc_num)))
+		return 0;
+	return state_changed(sk, oldstate, newstate);
+}
+
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(sock_rst_rcvd, struct sock *sk)
 {
-	__u64 key = (__u64)sk;
+	struct owner *o = owner_of(sk);
 	struct vigil_sock_counts *c;
-	struct owner *o = bpf_map_lookup_elem(&sock_owner, &key);
 
 	if (!o)
 		return 0;
@@ -342,7 +461,7 @@ int BPF_PROG(sock_rst_sent, const struct sock *sk, const struct sk_buff *skb)
 	/* No socket: the kernel answering for a closed port — nobody's fault of ours. */
 	if (!sk)
 		return 0;
-	o = bpf_map_lookup_elem(&sock_owner, &key);
+	o = owner_of(sk);
 	if (!o)
 		o = bpf_map_lookup_elem(&closed_owner, &key); /* an abort after the close */
 	if (o)
@@ -353,7 +472,6 @@ int BPF_PROG(sock_rst_sent, const struct sock *sk, const struct sk_buff *skb)
 SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(sock_error, const struct sock *sk)
 {
-	__u64 key = (__u64)sk;
 	struct owner *o;
 	int err;
 
@@ -363,7 +481,7 @@ int BPF_PROG(sock_error, const struct sock *sk)
 		return 0;
 	/* Errors that end the connection were reported at CLOSE (the owner is gone by now);
 	 * this catches the ones on a socket that lives on. */
-	o = bpf_map_lookup_elem(&sock_owner, &key);
+	o = owner_of(sk);
 	if (o && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT)
 		report(sk, o, VIGIL_SOCK_ERROR, err);
 	return 0;
@@ -372,10 +490,8 @@ int BPF_PROG(sock_error, const struct sock *sk)
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(sock_retransmit, const struct sock *sk)
 {
-	__u64 key = (__u64)sk;
+	struct owner *o = owner_of(sk);
 	struct vigil_sock_counts *c;
-	struct owner *o = bpf_map_lookup_elem(&sock_owner, &key);
-
 	struct vigil_retrans_alarm *a;
 	struct vigil_retrans *e;
 	__u32 workload;
