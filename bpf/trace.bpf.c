@@ -37,7 +37,10 @@ enum read_kind {
 struct stash {
 	__u64 arg; /* user pointer: buffer, iovec or msghdr */
 	__s32 fd;
-	__u32 kind; /* enum read_kind; 0: nothing stashed */
+	__u32 kind;	/* enum read_kind; 0: nothing stashed */
+	__u32 bytes;	/* the workload's trace_cfg.bytes, looked up at enter */
+	__s32 tcp_fd;	/* the last fd found to be a TCP socket, with its file: a keep-alive */
+	__u64 tcp_file; /* connection's next request is not walked to its sock again */
 };
 
 struct {
@@ -124,36 +127,50 @@ static __always_inline __u32 traced_bytes(__u32 tgid)
 /*
  * Is @fd of current a TCP socket? Its file's inode is a socket, and the socket's sock is
  * IPPROTO_TCP over SOCK_STREAM (sk_protocol is a plain field since 5.6). Unix sockets, pipes,
- * files and UDP are not.
+ * files and UDP are not. The fd table is reached by direct loads from the current task (a
+ * BTF pointer: no helper call); with the thread's stash @s, the last fd found to be TCP and
+ * its file are remembered, and the same fd still holding the same file is not walked again.
  */
-static __always_inline bool fd_is_tcp(__s32 fd)
+static __always_inline bool fd_is_tcp(struct stash *s, __s32 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
+	unsigned int max = fdt->max_fds;
 	struct file *f = NULL;
 	struct socket *sock;
 	struct sock *sk;
+	bool tcp;
 
 	if (fd < 0 || (unsigned int)fd >= max)
 		return false;
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
 		return false;
+	if (s && s->tcp_fd == fd && s->tcp_file == (__u64)f)
+		return true;
 	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return false;
 	sock = BPF_CORE_READ(f, private_data);
 	sk = BPF_CORE_READ(sock, sk);
-	return sk && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
-	       BPF_CORE_READ(sk, sk_type) == SOCK_STREAM;
+	tcp = sk && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
+	      BPF_CORE_READ(sk, sk_type) == SOCK_STREAM;
+	if (tcp && s) {
+		s->tcp_fd = fd;
+		s->tcp_file = (__u64)f;
+	}
+	return tcp;
 }
 
 static __always_inline int on_read_enter(__s32 fd, __u64 arg, __u32 kind)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, bytes;
 	struct stash *s;
 
 	/* The unwatched path: one inlined array lookup, then return. */
-	if (!tgid_watched(tgid) || !traced_bytes(tgid))
+	if (!tgid_watched(tgid))
+		return 0;
+	bytes = traced_bytes(tgid);
+	if (!bytes)
 		return 0;
 	s = bpf_task_storage_get(&trace_stash, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -162,6 +179,7 @@ static __always_inline int on_read_enter(__s32 fd, __u64 arg, __u32 kind)
 	s->arg = arg;
 	s->fd = fd;
 	s->kind = kind;
+	s->bytes = bytes;
 	return 0;
 }
 
@@ -263,9 +281,9 @@ static __always_inline int on_read_exit(long ret)
 		return 0;
 	st = *s;
 	s->kind = 0;
-	if (ret <= 0 || !fd_is_tcp(st.fd))
+	if (ret <= 0 || !fd_is_tcp(s, st.fd))
 		return 0;
-	bytes = traced_bytes(tgid);
+	bytes = st.bytes;
 	sc = bpf_map_lookup_elem(&trace_scratch, &zero);
 	if (!sc || !bytes || read_buffer(&st, &buf, &len))
 		return 0;
@@ -302,7 +320,8 @@ static __always_inline int on_write(__s32 fd)
 	if (!tgid_watched(tgid))
 		return 0;
 	t = bpf_map_lookup_elem(&trace_threads, &tid);
-	if (!t || t->served == t->head || t->tgid != tgid || !fd_is_tcp(fd))
+	if (!t || t->served == t->head || t->tgid != tgid ||
+	    !fd_is_tcp(bpf_task_storage_get(&trace_stash, bpf_get_current_task_btf(), 0, 0), fd))
 		return 0;
 	now = bpf_ktime_get_ns();
 	c = &t->q[t->served & (VIGIL_TRACE_QUEUE - 1)];
@@ -396,10 +415,11 @@ int BPF_PROG(trace_sys_enter, struct pt_regs *regs, long id)
 
 	if (!tgid_watched(task->tgid))
 		return 0;
-	fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	/* regs is a BTF pointer here: direct loads, no helper call. */
+	fd = (__s32)PT_REGS_PARM1_SYSCALL(regs);
 	if (id == nr_write || id == nr_writev || id == nr_sendto || id == nr_sendmsg)
 		return on_write(fd);
-	arg = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	arg = PT_REGS_PARM2_SYSCALL(regs);
 	if (id == nr_read || id == nr_recvfrom)
 		return on_read_enter(fd, arg, READ_BUF);
 	if (id == nr_readv)
