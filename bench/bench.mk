@@ -42,7 +42,7 @@ $(B)/sockets.o: $(B)/sock_empty.skel.h
 $(B)/%.o: bench/%.c | $(B)
 	$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
-$(B)/overhead: $(B)/overhead.o $(B)/proc.o
+$(B)/overhead: $(B)/overhead.o $(B)/proc.o $(B)/rounds.o
 	$(CC) $^ $(BENCH_LIBS) -o $@
 
 # The TCP state hooks (issue 15): a loopback connection loop under the floor's empty programs

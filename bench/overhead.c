@@ -42,10 +42,11 @@
 
 #include "empty.skel.h"
 #include "proc.h"
+#include "rounds.h"
 
 #define LOOP_COMM "vb-loop"
 #define OTHER_COMM "vb-other"
-#define MAX_ROUNDS 31
+#define MAX_ROUNDS ROUNDS_MAX
 #define START_TIMEOUT_S 20.0
 #define SETTLE_S 0.1	  /* after a tracer is ready, before the loop */
 #define FLOOR_TARGET 1.10 /* (c) added / (b) added */
@@ -62,12 +63,10 @@ static const char *const labels[N_CFG] = {
     "(f) (b) + one clock read a side",
 };
 
-/* One configuration's figures, one per round, in CPU ns per getppid(). */
-struct series {
-	double ns[MAX_ROUNDS];
-	double added[MAX_ROUNDS]; /* minus (a) of the same round */
-	unsigned int round[MAX_ROUNDS];
-	unsigned int n;
+/* One configuration's figures (rounds.h: one per round, in CPU ns per getppid(), and added =
+ * minus (a) of the same round), and why it did not run. */
+struct config {
+	struct series r;
 	bool failed; /* once: not tried again */
 	char why[200];
 };
@@ -92,28 +91,9 @@ struct bench {
 	int lat_seen[N_CFG]; /* for OTHER and WATCHED: -1 unknown, 0 no, 1 yes */
 	char lat_names[128];
 	bool tracefs_mounted;
-	struct series s[N_CFG];
+	struct config s[N_CFG];
 	struct bpf_cost bpf[N_CFG];
 };
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median of n values (n > 0); sorts a copy. Min and max too. */
-static double median(const double *v, unsigned int n, double *min, double *max)
-{
-	double s[MAX_ROUNDS];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	*min = s[0];
-	*max = s[n - 1];
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 /*
  * The measured loop, in the vb-loop child: pinned to cpu, warmed up, then calls getppid();
@@ -189,7 +169,9 @@ static int vigil_start(const struct bench *b, const char *config, const char *ta
 		       char *line, size_t len)
 {
 	char *vigil = (char *)b->vigil, *cfg = (char *)config;
-	char *argv[] = {vigil, "run", "--journal", "", "--quiet", "--config", cfg, NULL};
+	/* No control socket: a vigil already running on the host keeps its own. */
+	char *argv[] = {vigil, "run",	  "--journal", "",  "--ctl",
+			"",    "--quiet", "--config",  cfg, NULL};
 	int err;
 
 	snprintf(c->log, sizeof(c->log), "%s/vigil-%s.log", b->out, tag);
@@ -323,7 +305,7 @@ static int run_config(struct bench *b, enum cfg cfg, double *ns, struct bpf_cost
 {
 	char *peer[] = {"stdbuf", "-oL", (char *)b->syscount, "-L", NULL};
 	struct bpf_link *pair[2] = {};
-	struct series *s = &b->s[cfg];
+	struct config *s = &b->s[cfg];
 	struct child c = {};
 	char line[512];
 	int err;
@@ -407,15 +389,13 @@ static int run_round(struct bench *b, unsigned int r)
 		return -EIO;
 	printf("  round %-2u", r + 1);
 	for (k = 0; k < N_CFG; k++) {
-		struct series *s = &b->s[k];
+		struct config *s = &b->s[k];
 
 		if (!ok[k]) {
 			printf(" %8s", "n/a");
 			continue;
 		}
-		s->ns[s->n] = ns[k];
-		s->round[s->n] = r;
-		s->added[s->n++] = ns[k] - ns[BARE];
+		series_add(&s->r, r, ns[k], ns[BARE]);
 		printf(" %8.1f", ns[k]);
 	}
 	printf("\n");
@@ -431,19 +411,19 @@ static void print_summary(const struct bench *b)
 	printf("  %-42s %7s %15s %8s %16s\n", "configuration", "median", "min..max", "added",
 	       "added min..max");
 	for (k = 0; k < N_CFG; k++) {
-		const struct series *s = &b->s[k];
+		const struct series *s = &b->s[k].r;
 
 		if (!s->n) {
-			printf("  %-42s %7s  %s\n", labels[k], "n/a", s->why);
+			printf("  %-42s %7s  %s\n", labels[k], "n/a", b->s[k].why);
 			continue;
 		}
-		med = median(s->ns, s->n, &min, &max);
+		med = rounds_median(s->v, s->n, &min, &max);
 		printf("  %-42s %7.1f %7.1f..%-6.1f", labels[k], med, min, max);
 		if (k == BARE) {
 			printf(" %8s\n", "-");
 			continue;
 		}
-		amed = median(s->added, s->n, &amin, &amax);
+		amed = rounds_median(s->added, s->n, &amin, &amax);
 		printf(" %+8.1f %+7.1f..%+.1f\n", amed, amin, amax);
 	}
 }
@@ -451,11 +431,9 @@ static void print_summary(const struct bench *b)
 /* The median added cost of configuration k in *v; false when it never ran. */
 static bool added(const struct bench *b, enum cfg k, double *v)
 {
-	double min, max;
-
-	if (!b->s[k].n)
+	if (!b->s[k].r.n)
 		return false;
-	*v = median(b->s[k].added, b->s[k].n, &min, &max);
+	*v = rounds_median(b->s[k].r.added, b->s[k].r.n, NULL, NULL);
 	return true;
 }
 
@@ -466,17 +444,7 @@ static bool added(const struct bench *b, enum cfg k, double *v)
 static bool ratio(const struct bench *b, enum cfg num, enum cfg den, double *med, double *min,
 		  double *max)
 {
-	const struct series *n = &b->s[num], *d = &b->s[den];
-	double r[MAX_ROUNDS];
-	unsigned int i, k = 0;
-
-	for (i = 0; i < n->n && i < d->n; i++)
-		if (n->round[i] == d->round[i] && d->added[i] > 0)
-			r[k++] = n->added[i] / d->added[i];
-	if (!k)
-		return false;
-	*med = median(r, k, min, max);
-	return true;
+	return series_ratio(&b->s[num].r, &b->s[den].r, true, med, min, max);
 }
 
 static void print_ratio(const struct bench *b, const char *name, enum cfg num, enum cfg den,
@@ -487,7 +455,7 @@ static void print_ratio(const struct bench *b, const char *name, enum cfg num, e
 
 	printf("  %-34s ", name);
 	if (!ratio(b, num, den, &med, &min, &max)) {
-		printf("  n/a: %s did not run\n", b->s[num].n ? labels[den] : labels[num]);
+		printf("  n/a: %s did not run\n", b->s[num].r.n ? labels[den] : labels[num]);
 		return;
 	}
 	verdict = med <= target ? "PASS" : "MISS";
@@ -729,7 +697,7 @@ int main(int argc, char **argv)
 	printf("\n== targets ==\n");
 	if (lat)
 		printf("  vigil's latency programs: %s\n", b.lat_names);
-	else if (b.s[OTHER].n || b.s[WATCHED].n)
+	else if (b.s[OTHER].r.n || b.s[WATCHED].r.n)
 		printf("  latency probes not present in this build: (c)/(d) measure vigil without "
 		       "them (ratios not judged)\n");
 	print_ratio(&b, "floor: (c) added / (b) added", OTHER, EMPTY, FLOOR_TARGET, lat);
