@@ -29,6 +29,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 # runs each test under stdbuf, whose LD_PRELOAD would come before it. Linked in, as clang does.
 SAN_LDFLAGS := $(SAN_FLAGS) $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,\
 	-static-libasan)
+# glibc's dlopen() leaks when a malloc fails inside it, as the fail-alloc sweeps make happen:
+# the loader's leak, not vigil's (tests/lsan.supp says which).
+export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp)
 endif
 OUT ?= build
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
