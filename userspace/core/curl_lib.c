@@ -48,3 +48,17 @@ out:
 	*out = ret ? NULL : &table;
 	return ret;
 }
+
+void vigil_curl_request(const struct vigil_curl *cu, CURL *c, const char *url, long timeout_ms,
+			struct curl_slist *headers)
+{
+	cu->easy_setopt(c, CURLOPT_URL, url);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->easy_setopt(c, CURLOPT_PROXY, "");
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	cu->easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+}

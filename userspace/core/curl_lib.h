@@ -41,4 +41,12 @@ struct vigil_curl {
  */
 int vigil_curl_load(const struct vigil_curl **out, char *err, size_t errlen);
 
+/*
+ * What every request of vigil's sets on its handle c: url, http or https only, no redirect
+ * followed, no proxy (whatever the environment says), no signals, timeout_ms to connect and in
+ * all, vigil's user agent, and headers (NULL: none).
+ */
+void vigil_curl_request(const struct vigil_curl *cu, CURL *c, const char *url, long timeout_ms,
+			struct curl_slist *headers);
+
 #endif /* VIGIL_CURL_LIB_H */

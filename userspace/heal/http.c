@@ -293,15 +293,7 @@ static void http_request(void *arg)
 		outcome(w, false, false, "libcurl: out of memory");
 		goto out;
 	}
-	cu->easy_setopt(c, CURLOPT_URL, w->url);
-	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	cu->easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
-	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
-	cu->easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
-	cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	vigil_curl_request(cu, c, w->url, (long)w->timeout_ms, h);
 	cu->easy_setopt(c, CURLOPT_POSTFIELDS, w->body ? w->body : "");
 	cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(w->body ? strlen(w->body) : 0));
 	if (strcmp(w->method, "POST"))

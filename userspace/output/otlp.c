@@ -87,15 +87,7 @@ static CURL *handle(struct otlp_be *b)
 
 	if (!c)
 		return NULL;
-	cu->easy_setopt(c, CURLOPT_URL, b->url);
-	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	cu->easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
-	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
-	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)b->timeout_ms);
-	cu->easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
-	cu->easy_setopt(c, CURLOPT_HTTPHEADER, b->headers);
+	vigil_curl_request(cu, c, b->url, (long)b->timeout_ms, b->headers);
 	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	cu->easy_setopt(c, CURLOPT_WRITEDATA, b);
 	return c;
