@@ -46,7 +46,6 @@
 
 #define LOOP_COMM "vb-loop"
 #define OTHER_COMM "vb-other"
-#define MAX_ROUNDS ROUNDS_MAX
 #define START_TIMEOUT_S 20.0
 #define SETTLE_S 0.1	  /* after a tracer is ready, before the loop */
 #define FLOOR_TARGET 1.10 /* (c) added / (b) added */
@@ -536,7 +535,7 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		else
 			return -EINVAL;
 	}
-	if (i != argc || !b->vigil || !b->calls || !b->rounds || b->rounds > MAX_ROUNDS ||
+	if (i != argc || !b->vigil || !b->calls || !b->rounds || b->rounds > ROUNDS_MAX ||
 	    b->cpu < 0 || b->cpu >= ncpu)
 		return -EINVAL;
 	return 0;
