@@ -39,6 +39,13 @@ mount -t cgroup -o memory memory /sys/fs/cgroup/memory
 mkdir -p "/lib/modules/$(uname -r)"
 mount --bind "$(cat $S/modules)" "/lib/modules/$(uname -r)"
 ip link set lo up
+# An IPv4 address beyond loopback (the guest has no network card), for the tests that post from
+# one: test_alerts' test_remote_forbidden. A veth pair, whose module the namespace tests load.
+if ip link add vm0 type veth peer name vm1 2>/dev/null; then
+	ip addr add 10.213.0.1/24 dev vm0 && ip link set vm0 up && ip link set vm1 up
+else
+	echo "vm: no veth pair, so no address beyond loopback"
+fi
 hostname vigil-vm
 
 echo "vm: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB"

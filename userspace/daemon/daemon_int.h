@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon_int: the running daemon — the stages it built and the few things it keeps itself.
- * Shared by daemon.c (the wiring and the loop's callbacks), adapters.c (the kernel as the
- * stages read it), status.c (the control socket's answers) and daemon_sinks.c (the queued
- * sinks' glue). Private to those files. Allocated on the
- * heap by vigil_daemon_run(): every table of state belongs to the stage that keeps it.
+ * Shared by daemon.c (building and tearing down), daemon_route.c (the loop's callbacks), adapters.c
+ * (the kernel as the stages read it), status.c (the control socket's answers) and daemon_sinks.c
+ * (the queued sinks' glue). Private to those files. Allocated on the heap by vigil_daemon_run():
+ * every table of state belongs to the stage that keeps it.
  */
 #ifndef VIGIL_DAEMON_INT_H
 #define VIGIL_DAEMON_INT_H
@@ -79,6 +79,17 @@ struct daemon {
 	uint64_t started_mono_ns;
 	struct vigil_privs privs; /* what the loop's thread kept of root (core/privileges.h) */
 };
+
+/* daemon_route.c: the loop's callbacks, registered by daemon.c — a valid record from the ring
+ * buffer (the collector's), a finding of the derived stage, a signal (SIGCHLD: reap; SIGHUP:
+ * reopen the journal; SIGINT, SIGTERM: stop), the derived stage's sample and the 1 s tick.
+ * Each argument is the struct daemon. */
+struct vigil_derived_out;
+void vigil_daemon_on_event(const struct vigil_event_hdr *h, void *arg);
+void vigil_daemon_on_derived(const struct vigil_derived_out *o, void *arg);
+void vigil_daemon_on_signal(struct vigil_loop *loop, int signo, void *arg);
+void vigil_daemon_on_sample(struct vigil_loop *loop, void *arg);
+void vigil_daemon_on_tick(struct vigil_loop *loop, void *arg);
 
 /* adapters.c: the derived stage's source, the incidents' lost hook and the healer's probe,
  * read from d's probes, workloads and derived stage; and the healer's watch callback. */
