@@ -1884,6 +1884,37 @@ static void test_signal_mode(void **state)
 	env_fini(&e);
 }
 
+/*
+ * A supervisor's replacement that exits and stays a zombie within the verify window (nobody
+ * has reaped it, no exit record has come) is not "running again": its pidfd says it has
+ * exited. The regression of issue 10's kill(pid, 0), which a zombie answers, on the one path
+ * where vigil does not watch the process itself (it did not start it).
+ */
+static void test_zombie_replacement_is_not_running(void **state)
+{
+	struct vigil_incident *i;
+	int release, release2;
+	struct env e;
+	pid_t old, np;
+
+	(void)state;
+	env_init(&e, CFG_MODE("latency_slo", "", "{ signal: TERM, kill_after: 1s, await: 5s }"));
+	old = live_process_soft(&e, &release);
+	i = slow(&e, old);
+	wait_ended(old);
+	advance(&e, 40);
+	np = live_process(&e, &release2);
+	e.live = 0;
+	exec_seen(&e, np);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	close(release2);
+	wait_ended(np); /* a zombie now: this test is its parent and does not reap it */
+	advance(&e, 150);
+	assert_int_equal(i->state, VIGIL_INC_FAILED);
+	close(release);
+	env_fini(&e);
+}
+
 /* A replacement found in the watched set is timed from its start as /proc gives it (to the
  * clock tick, on the host's clock): "after N ms (started by the supervisor)" -> "after X ms". */
 static void mask_after(char *tr)
@@ -2530,6 +2561,7 @@ int main(void)
 	    cmocka_unit_test(test_no_sigkill_to_a_process_that_left),
 	    cmocka_unit_test(test_daemonizing_service_runs_again),
 	    cmocka_unit_test(test_signal_mode),
+	    cmocka_unit_test(test_zombie_replacement_is_not_running),
 	    cmocka_unit_test(test_signal_mode_kill_after_and_poll),
 	    cmocka_unit_test(test_await_timeout),
 	    cmocka_unit_test(test_command_mode),
