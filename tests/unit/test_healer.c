@@ -1836,6 +1836,27 @@ static json_t *last_incident(struct env *e)
 	return r;
 }
 
+/* Signal mode up to verify: vigil SIGTERMs a slow process of the workload (*old, ended by
+ * *release), the supervisor's replacement (*np, ended by *release2) execs 40 ms later. The
+ * incident, verifying. */
+static struct vigil_incident *replaced_by_supervisor(struct env *e, int *release, int *release2,
+						     pid_t *old, pid_t *np)
+{
+	struct vigil_incident *i;
+
+	env_init(e, CFG_MODE("latency_slo", "", "{ signal: TERM, kill_after: 1s, await: 5s }"));
+	*old = live_process_soft(e, release);
+	i = slow(e, *old);
+	assert_int_equal(i->state, VIGIL_INC_HEALING);
+	wait_ended(*old);
+	advance(e, 40);
+	*np = live_process(e, release2);
+	e->live = 0;
+	exec_seen(e, *np);
+	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	return i;
+}
+
 /* signal: vigil SIGTERMs the incident's process, the supervisor starts the new one (an exec
  * the kernel saw), which is verified and timed. */
 static void test_signal_mode(void **state)
@@ -1848,17 +1869,7 @@ static void test_signal_mode(void **state)
 	json_t *inc;
 
 	(void)state;
-	env_init(&e, CFG_MODE("latency_slo", "", "{ signal: TERM, kill_after: 1s, await: 5s }"));
-	old = live_process_soft(&e, &release);
-	i = slow(&e, old);
-	assert_int_equal(i->state, VIGIL_INC_HEALING);
-	wait_ended(old);
-	advance(&e, 40);
-	/* The supervisor's replacement. */
-	np = live_process(&e, &release2);
-	e.live = 0;
-	exec_seen(&e, np);
-	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	i = replaced_by_supervisor(&e, &release, &release2, &old, &np);
 	advance(&e, 150);
 	assert_int_equal(i->state, VIGIL_INC_RESOLVED);
 	assert_int_equal(e.watched, 0); /* vigil started nothing */
@@ -1898,15 +1909,7 @@ static void test_zombie_replacement_is_not_running(void **state)
 	pid_t old, np;
 
 	(void)state;
-	env_init(&e, CFG_MODE("latency_slo", "", "{ signal: TERM, kill_after: 1s, await: 5s }"));
-	old = live_process_soft(&e, &release);
-	i = slow(&e, old);
-	wait_ended(old);
-	advance(&e, 40);
-	np = live_process(&e, &release2);
-	e.live = 0;
-	exec_seen(&e, np);
-	assert_int_equal(i->state, VIGIL_INC_VERIFYING);
+	i = replaced_by_supervisor(&e, &release, &release2, &old, &np);
 	close(release2);
 	wait_ended(np); /* a zombie now: this test is its parent and does not reap it */
 	advance(&e, 150);
