@@ -267,6 +267,12 @@ VM_TESTS ?= $(INTEG_BINS) $(SCEN_BIN)
 test-kernel: deps $(OUT)/vigil $(INTEG_BINS) $(HELPER_BINS) $(SCEN_BIN) $(NPM_STAMP)
 	@tests/vm/run-kernel.sh $(KERNEL) $(OUT) $(VM_TESTS)
 
+# Each regression test of tests/mutations/*/tests.list fails with the defect it guards put back
+# (tests/mutations/run.sh: a scratch worktree of HEAD, a rebuild a patch). Not part of `test`.
+.PHONY: mutations
+mutations: deps
+	@tests/mutations/run.sh
+
 # --- running -------------------------------------------------------------------------------
 
 run: deps $(OUT)/vigil
