@@ -44,7 +44,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # The packages `make deps` installs (Debian 12 names).
 DEB_PKGS := clang llvm clang-format make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcyaml-dev libyaml-dev libcmocka-dev libjansson-dev libhiredis-dev redis-server redis-tools \
-	iproute2 procps postgresql runit curl libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind \
+	iproute2 procps postgresql runit supervisor curl libcurl4-openssl-dev libpq-dev libclang-rt-dev valgrind \
 	libmicrohttpd-dev prometheus prometheus-alertmanager nodejs qemu-system-x86 busybox-static kmod
 # npm: Debian's package, unless the nodejs installed already brings npm (NodeSource's nodejs
 # provides npm and conflicts with Debian's): checked as a command, not as a package.

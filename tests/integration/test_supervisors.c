@@ -14,7 +14,6 @@
  * Each prints its times — fault -> the replacement's exec -> verified — for the closing note.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -181,18 +180,8 @@ static int setup(void **state)
 	/* vigil first, so that it sees the services exec (and the slow read) from the start. */
 	if (vt_start(&f->v, config, NULL))
 		return -1;
-	f->runsvdir = fork();
-	if (f->runsvdir == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		vt_child_signals();
-		setsid();
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		execl(RUNSVDIR, RUNSVDIR, f->svdir, (char *)NULL);
-		_exit(127);
-	}
+	/* SIGHUP: runsvdir stops its services and exits (as in teardown). */
+	f->runsvdir = vt_spawn_supervisor(SIGHUP, (const char *const[]){RUNSVDIR, f->svdir, NULL});
 	return f->runsvdir > 0 ? 0 : -1;
 }
 
@@ -216,12 +205,9 @@ static int teardown(void **state)
 				usleep(10000);
 		}
 	}
-	rc = f->v.vigil > 0 ? vt_stop(&f->v) : 0;
-	if (rc)
-		fprintf(stderr, "vigil exited with %d:\n%s\n", rc, f->v.errbuf);
-	vt_fini(&f->v);
+	rc = vt_finish(&f->v);
 	free(f);
-	return rc ? -1 : 0;
+	return rc;
 }
 
 static void need_runit(struct fixture *f)
@@ -232,99 +218,26 @@ static void need_runit(struct fixture *f)
 	}
 }
 
-/* The incident's resolved record, its steps checked; prints the mode's times. */
-static json_t *resolved(struct vt *v, const char *mode, json_t *inc, pid_t old, pid_t *newpid,
-			const char *started_by)
-{
-	const char *id = vt_str(inc, "id");
-	json_t *rep, *ok, *fin;
-	char want[96];
-
-	rep = vt_wait(v, WAIT_MS, "action", "incident", id, "outcome", "replaced", NULL);
-	assert_non_null(rep);
-	*newpid = (pid_t)vt_int(rep, "pid");
-	assert_true(*newpid > 0 && *newpid != old);
-	snprintf(want, sizeof(want), "replaced pid %d after", old);
-	assert_non_null(strstr(vt_str(rep, "detail"), want));
-	assert_non_null(strstr(vt_str(rep, "detail"), started_by));
-	ok = vt_wait(v, WAIT_MS, "action", "incident", id, "outcome", "success", NULL);
-	if (!ok)
-		fprintf(stderr, "%s\n", json_dumps(v->records, JSON_INDENT(1)));
-	assert_non_null(ok);
-	assert_int_equal(vt_int(ok, "pid"), *newpid);
-	fin = vt_wait(v, WAIT_MS, "incident", "id", id, "state", "resolved", NULL);
-	assert_non_null(fin);
-	assert_true(vt_int(fin, "replaced_after_ms") >= 0);
-	printf("    %-8s fault -> replacement exec %lld ms -> verified %lld ms "
-	       "(detected in %lld us; verify window 1000 ms)\n",
-	       mode, vt_int(fin, "replaced_after_ms"),
-	       vt_int(fin, "detect_us") / 1000 + vt_int(fin, "recovery_ms"),
-	       vt_int(fin, "detect_us"));
-	return fin;
-}
-
 /* signal: vigil stops the slow service; runsv starts the replacement; vigil verifies it. */
 static void test_signal_mode_runit(void **state)
 {
 	struct fixture *f = *state;
-	json_t *inc, *stop;
 	pid_t old, np;
 
 	need_runit(f);
-	inc =
-	    vt_wait(&f->v, WAIT_MS, "incident", "workload", "rsig", "class", "syscall_slow", NULL);
-	assert_non_null(inc);
-	old = (pid_t)vt_int(inc, "pid");
-	stop = vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "stop",
-		       NULL);
-	assert_non_null(stop);
-	assert_int_equal(vt_int(stop, "pid"), old);
-	assert_non_null(strstr(vt_str(stop, "detail"), "SIGTERM to pid"));
-	assert_non_null(vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
-				"await", NULL));
-	resolved(&f->v, "signal", inc, old, &np, "(started by the supervisor)");
+	np = vt_restart_signal(&f->v, WAIT_MS, "rsig", &old);
 	/* runit's own word: its service runs, as the new pid. */
 	assert_int_equal(sv_wait_run(f, "rsig", old), np);
-	assert_int_equal(
-	    vt_count(&f->v, "action", "incident", vt_str(inc, "id"), "outcome", "started", NULL),
-	    0);
 }
 
 /* command: `sv restart DIR`, which must exit 0; the replacement is awaited and verified. */
 static void test_command_mode_runit(void **state)
 {
 	struct fixture *f = *state;
-	json_t *inc, *cmd;
 	pid_t old, np;
 
 	need_runit(f);
-	inc =
-	    vt_wait(&f->v, WAIT_MS, "incident", "workload", "rcmd", "class", "syscall_slow", NULL);
-	assert_non_null(inc);
-	old = (pid_t)vt_int(inc, "pid");
-	cmd = vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome", "command",
-		      NULL);
-	assert_non_null(cmd);
-	assert_non_null(strstr(vt_str(cmd, "detail"), SV " restart "));
-	resolved(&f->v, "command", inc, old, &np, "(started by the supervisor)");
-	/* The command ran and exited 0; vigil itself signalled nothing. */
-	{
-		size_t i;
-		json_t *r;
-		int exited0 = 0;
-
-		json_array_foreach(f->v.records, i, r)
-		{
-			if (strcmp(vt_str(r, "type"), "action") ||
-			    strcmp(vt_str(r, "incident") ?: "", vt_str(inc, "id")))
-				continue;
-			if (!strcmp(vt_str(r, "outcome"), "command") &&
-			    strstr(vt_str(r, "detail"), "exited 0 after"))
-				exited0++;
-			assert_string_not_equal(vt_str(r, "outcome"), "stop");
-		}
-		assert_int_equal(exited0, 1);
-	}
+	np = vt_restart_command(&f->v, WAIT_MS, "rcmd", SV " restart ", &old);
 	assert_int_equal(sv_wait_run(f, "rcmd", old), np);
 }
 
@@ -347,7 +260,7 @@ static void test_exec_mode(void **state)
 	vt_reap(old);
 	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "rexe", "class", "crash", NULL);
 	assert_non_null(inc);
-	resolved(&f->v, "exec", inc, old, &np, "(started by vigil)");
+	np = vt_restart_resolved(&f->v, WAIT_MS, "exec", inc, old, "(started by vigil)");
 	/* Its environment is its env list, nothing of vigil's. */
 	snprintf(path, sizeof(path), "/proc/%d/environ", np);
 	fp = fopen(path, "r");
@@ -427,36 +340,12 @@ static void test_exec_mode_daemonizing(void **state)
 static void test_external_supervisor_runit(void **state)
 {
 	struct fixture *f = *state;
-	json_t *inc;
 	pid_t old, np;
-	char pid[16];
 
 	need_runit(f);
 	old = sv_wait_run(f, "rext", 0);
 	assert_true(old > 0);
-	snprintf(pid, sizeof(pid), "%d", old);
-	/* Watched (its exec seen, or found by the /proc scan) before it is crashed. */
-	for (int i = 0; i < 200; i++) {
-		json_t *st = vt_ctl(&f->v, "status", NULL);
-		char *text = st ? json_dumps(st, 0) : NULL;
-		bool seen = text && strstr(text, pid);
-
-		free(text);
-		json_decref(st);
-		if (seen)
-			break;
-		usleep(10000);
-	}
-	kill(old, SIGSEGV);
-	inc = vt_wait(&f->v, WAIT_MS, "incident", "workload", "rext", "class", "crash", NULL);
-	assert_non_null(inc);
-	assert_int_equal(vt_int(inc, "pid"), old);
-	assert_non_null(vt_wait(&f->v, WAIT_MS, "action", "incident", vt_str(inc, "id"), "outcome",
-				"await", NULL));
-	resolved(&f->v, "external", inc, old, &np, "(started by the supervisor)");
-	assert_int_equal(
-	    vt_count(&f->v, "action", "incident", vt_str(inc, "id"), "outcome", "command", NULL),
-	    0);
+	np = vt_restart_external(&f->v, WAIT_MS, "rext", old);
 	assert_int_equal(sv_wait_run(f, "rext", old), np);
 }
 
