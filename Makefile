@@ -183,6 +183,10 @@ $(OUT)/tests/integration/%: $(OUT)/tests/integration/%.o $(OUT)/tests/integratio
 $(OUT)/tests/integration/harness.o: tests/integration/harness.c | $(OUT)/tests/integration
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
+# The restart tests under real supervisors share tests/integration/supervise.c.
+$(OUT)/tests/integration/test_supervisors $(OUT)/tests/integration/test_supervisord: \
+		$(OUT)/tests/integration/supervise.o
+
 $(OUT)/tests/helpers/%: tests/helpers/%.c | $(OUT)/tests/helpers
 	$(CC) $(filter-out $(SAN_FLAGS),$(CFLAGS)) $< -o $@
 

@@ -56,10 +56,6 @@ void vt_wait_file_has(const char *path, int timeout_ms, const char *text);
  * the test runner's handler in it. */
 void vt_child_signals(void);
 
-/* Start a supervisor (runsvdir, supervisord) for the test: argv run in a session of its own,
- * stdio on /dev/null, sent deathsig should the test die first (the signal on which it stops
- * its services). Returns the pid (-1 if fork failed); the child exits 127 if exec failed. */
-pid_t vt_spawn_supervisor(int deathsig, const char *const *argv);
 /* A fixture's end: stop vigil if it runs (saying how it exited, if not cleanly), vt_fini.
  * Returns 0, or -1 when vigil did not stop cleanly. */
 int vt_finish(struct vt *v);
@@ -117,27 +113,6 @@ int vt_tcp_closed_port(void);
 int vt_tcp_listener(int *port);
 int vt_tcp_connect_retry(int port);
 void vt_tcp_abort_close(int fd);
-
-/* Restarts under a real supervisor (test_supervisors, test_supervisord), vigil's side of each
- * mode; the caller checks the supervisor's own word on the new pid. Each fails the test on a
- * record missing after wait_ms, prints the mode's times (fault -> the replacement's exec ->
- * verified) and returns the replacement's pid.
- *
- * vt_restart_resolved: the restart incident inc's "replaced" record (a new pid, not old, its
- * detail saying started_by: "(started by vigil)" or "(started by the supervisor)"), its
- * "success" for that pid, the incident resolved. Printed under mode. */
-pid_t vt_restart_resolved(struct vt *v, int wait_ms, const char *mode, json_t *inc, pid_t old,
-			  const char *started_by);
-/* signal: workload's syscall_slow incident, vigil SIGTERMs its pid (into *old), awaits the
- * supervisor's replacement and starts nothing. */
-pid_t vt_restart_signal(struct vt *v, int wait_ms, const char *workload, pid_t *old);
-/* command: workload's syscall_slow incident (its pid into *old) healed by a command whose
- * record names cmd, exits 0, and no signal of vigil's. */
-pid_t vt_restart_command(struct vt *v, int wait_ms, const char *workload, const char *cmd,
-			 pid_t *old);
-/* supervisor: external: once vigil watches old (a process of workload), SIGSEGV it; the crash
- * incident awaits the supervisor's replacement and runs no command. */
-pid_t vt_restart_external(struct vt *v, int wait_ms, const char *workload, pid_t old);
 
 /* Integer field of a record, or -1. */
 long long vt_int(json_t *rec, const char *key);

@@ -31,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "supervise.h"
 
 #define WAIT_MS 20000
 #define SUPERVISORD "/usr/bin/supervisord"

@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "supervise.h"
 
 #define WAIT_MS 20000
 #define SV "/usr/bin/sv"
